@@ -1,0 +1,16 @@
+// One bundled file for the runtime, launcher and installer: Node starts on every `create`,
+// so a single pre-linked file keeps module resolution out of the start-up path.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['src/cli/main.ts'],
+  outfile: 'dist/runcvm.mjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  minify: false,
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
