@@ -1,0 +1,219 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+enum { CFG_HOSTNAME = 1, CFG_ROOT_TAG, CFG_ROOT_READONLY, CFG_BIND, CFG_TMPFS, CFG_DEBUG };
+enum { ST_ARG = 1, ST_ENV, ST_CWD, ST_UID, ST_GID, ST_GROUP, ST_TERMINAL, ST_ROWS_COLS };
+
+static char *dupn(const uint8_t *p, size_t n)
+{
+	char *s = malloc(n + 1);
+	if (s) {
+		memcpy(s, p, n);
+		s[n] = 0;
+	}
+	return s;
+}
+
+/* Appends one element to a growing array; the caller's count is bumped on success. */
+static int grow(void **arr, size_t count, size_t elem, size_t extra)
+{
+	void *n = realloc(*arr, (count + 1 + extra) * elem);
+	if (!n)
+		return -1;
+	*arr = n;
+	return 0;
+}
+
+static int add_mount(struct mount_req **arr, size_t *n, const uint8_t *v, uint32_t len, int tmpfs)
+{
+	if (len < 5 || grow((void **)arr, *n, sizeof **arr, 0) != 0)
+		return -1;
+	struct mount_req *m = &(*arr)[*n];
+	memset(m, 0, sizeof *m);
+	m->flags = get_u32(v);
+	const uint8_t *s = v + 4;
+	size_t slen = len - 4;
+	const uint8_t *nul = tmpfs ? memchr(s, 0, slen) : NULL;
+	size_t dlen = nul ? (size_t)(nul - s) : slen;
+	m->dest = dupn(s, dlen);
+	m->data = nul ? dupn(nul + 1, slen - dlen - 1) : NULL;
+	if (!m->dest || (nul && !m->data) || m->dest[0] != '/')
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, uint32_t len)
+{
+	switch (tag) {
+	case CFG_HOSTNAME:
+		free(c->hostname);
+		return (c->hostname = dupn(v, len)) ? 0 : -1;
+	case CFG_ROOT_TAG:
+		free(c->root_tag);
+		return (c->root_tag = dupn(v, len)) ? 0 : -1;
+	case CFG_ROOT_READONLY:
+		if (len != 1)
+			return -1;
+		c->root_readonly = v[0] != 0;
+		return 0;
+	case CFG_BIND:
+		return add_mount(&c->binds, &c->nbinds, v, len, 0);
+	case CFG_TMPFS:
+		return add_mount(&c->tmpfs, &c->ntmpfs, v, len, 1);
+	case CFG_DEBUG:
+		if (len != 1)
+			return -1;
+		c->debug = v[0] != 0;
+		return 0;
+	default:
+		return 0; /* unknown tags are skipped for forward compatibility */
+	}
+}
+
+int config_parse(const uint8_t *p, size_t len, struct vm_config *c, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	struct tlv_iter it = {p, len};
+	uint16_t tag;
+	const uint8_t *v;
+	uint32_t vlen;
+	int r;
+	while ((r = tlv_next(&it, &tag, &v, &vlen)) == 1) {
+		if (config_record(c, tag, v, vlen) != 0) {
+			snprintf(err, errlen, "config: bad record tag %u (%u bytes)", tag, vlen);
+			return -1;
+		}
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "config: truncated TLV record");
+		return -1;
+	}
+	if (!c->root_tag || !c->root_tag[0]) {
+		snprintf(err, errlen, "config: no ROOT_TAG");
+		return -1;
+	}
+	return 0;
+}
+
+void config_free(struct vm_config *c)
+{
+	for (size_t i = 0; i < c->nbinds; i++)
+		free(c->binds[i].dest);
+	for (size_t i = 0; i < c->ntmpfs; i++) {
+		free(c->tmpfs[i].dest);
+		free(c->tmpfs[i].data);
+	}
+	free(c->binds);
+	free(c->tmpfs);
+	free(c->hostname);
+	free(c->root_tag);
+	memset(c, 0, sizeof *c);
+}
+
+/* Adds a string to a NULL-terminated vector. */
+static int push_str(char ***vec, size_t *n, const uint8_t *v, uint32_t len)
+{
+	if (grow((void **)vec, *n, sizeof **vec, 1) != 0)
+		return -1;
+	char *s = dupn(v, len);
+	if (!s)
+		return -1;
+	(*vec)[(*n)++] = s;
+	(*vec)[*n] = NULL;
+	return 0;
+}
+
+static int start_record(struct start_req *s, uint16_t tag, const uint8_t *v, uint32_t len)
+{
+	switch (tag) {
+	case ST_ARG:
+		return push_str(&s->argv, &s->argc, v, len);
+	case ST_ENV:
+		return push_str(&s->envp, &s->envc, v, len);
+	case ST_CWD:
+		free(s->cwd);
+		return (s->cwd = dupn(v, len)) ? 0 : -1;
+	case ST_UID:
+	case ST_GID:
+		if (len != 4)
+			return -1;
+		if (tag == ST_UID)
+			s->uid = (uid_t)get_u32(v);
+		else
+			s->gid = (gid_t)get_u32(v);
+		return 0;
+	case ST_GROUP:
+		if (len != 4 || grow((void **)&s->groups, s->ngroups, sizeof *s->groups, 0) != 0)
+			return -1;
+		s->groups[s->ngroups++] = (gid_t)get_u32(v);
+		return 0;
+	case ST_TERMINAL:
+		if (len != 1)
+			return -1;
+		s->terminal = v[0] != 0;
+		return 0;
+	case ST_ROWS_COLS:
+		if (len != 4)
+			return -1;
+		s->rows = get_u16(v);
+		s->cols = get_u16(v + 2);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int start_parse(const uint8_t *p, size_t len, struct start_req *s, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	struct tlv_iter it = {p, len};
+	uint16_t tag;
+	const uint8_t *v;
+	uint32_t vlen;
+	int r;
+	while ((r = tlv_next(&it, &tag, &v, &vlen)) == 1) {
+		if (start_record(s, tag, v, vlen) != 0) {
+			snprintf(err, errlen, "start: bad record tag %u (%u bytes)", tag, vlen);
+			return -1;
+		}
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "start: truncated TLV record");
+		return -1;
+	}
+	if (s->argc == 0 || s->argv[0][0] == 0) {
+		snprintf(err, errlen, "start: no ARG");
+		return -1;
+	}
+	/* execve wants a non-NULL envp even when the host sent no ENV. */
+	if (!s->envp && push_str(&s->envp, &s->envc, (const uint8_t *)"", 0) == 0) {
+		free(s->envp[0]);
+		s->envp[0] = NULL;
+		s->envc = 0;
+	}
+	if (!s->envp || (!s->cwd && !(s->cwd = strdup("/")))) {
+		snprintf(err, errlen, "start: %s", strerror(ENOMEM));
+		return -1;
+	}
+	return 0;
+}
+
+void start_free(struct start_req *s)
+{
+	for (size_t i = 0; i < s->argc; i++)
+		free(s->argv[i]);
+	for (size_t i = 0; i < s->envc; i++)
+		free(s->envp[i]);
+	free(s->argv);
+	free(s->envp);
+	free(s->cwd);
+	free(s->groups);
+	memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,46 @@
+/* CONFIG and START payloads decoded from their TLV records. */
+#ifndef RUNCVM_CONFIG_H
+#define RUNCVM_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mount_req {
+	uint32_t flags; /* MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC */
+	char *dest;
+	char *data; /* tmpfs only */
+};
+
+struct vm_config {
+	char *hostname;
+	char *root_tag;
+	int root_readonly;
+	int debug;
+	struct mount_req *binds;
+	size_t nbinds;
+	struct mount_req *tmpfs;
+	size_t ntmpfs;
+};
+
+struct start_req {
+	char **argv; /* NULL-terminated */
+	size_t argc;
+	char **envp; /* NULL-terminated */
+	size_t envc;
+	char *cwd;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t ngroups;
+	int terminal;
+	uint16_t rows, cols;
+};
+
+/* Both return 0, or -1 with a message in err. */
+int config_parse(const uint8_t *p, size_t len, struct vm_config *c, char *err, size_t errlen);
+void config_free(struct vm_config *c);
+int start_parse(const uint8_t *p, size_t len, struct start_req *s, char *err, size_t errlen);
+void start_free(struct start_req *s);
+
+#endif

@@ -1,0 +1,220 @@
+#include "exec.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Go's errno texts are lower-case, and Docker matches runc's messages by substring. */
+static const char *errtext(int err)
+{
+	static char buf[128];
+	snprintf(buf, sizeof buf, "%s", strerror(err));
+	buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
+
+static void report(const struct child_spec *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+static void report(const struct child_spec *c, int err, const char *fmt, ...)
+{
+	struct exec_report r = {.err = err};
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r.msg, sizeof r.msg, fmt, ap);
+	va_end(ap);
+	/* One write below PIPE_BUF arrives whole; nothing else can be done if it fails. */
+	if (write(c->report_fd, &r, sizeof r) != (ssize_t)sizeof r)
+		_exit(126);
+	_exit(127);
+}
+
+static void step_failed(const struct child_spec *c, const char *step)
+{
+	int err = errno;
+	report(c, err, "%s: %s", step, errtext(err));
+}
+
+static void reset_signals(const struct child_spec *c)
+{
+	sigset_t all;
+	sigemptyset(&all);
+	if (sigprocmask(SIG_SETMASK, &all, NULL) != 0)
+		step_failed(c, "reset signal mask");
+	/* Some numbers (SIGKILL, SIGSTOP, libc-internal ones) refuse: that is expected. */
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+}
+
+static void enter_namespaces(const struct child_spec *c)
+{
+	if (c->join_mnt_fd >= 0 && setns(c->join_mnt_fd, CLONE_NEWNS) != 0)
+		step_failed(c, "join the mount namespace of process 1");
+	if (!c->new_mount_ns)
+		return;
+	if (unshare(CLONE_NEWNS) != 0)
+		step_failed(c, "unshare mount namespace");
+	/* Private first, so the /proc of this PID namespace does not leak back to the agent. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		step_failed(c, "make / private");
+	if (umount2("/proc", MNT_DETACH) != 0 && errno != EINVAL)
+		step_failed(c, "unmount the agent's /proc");
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		step_failed(c, "mount /proc");
+}
+
+static void setup_stdio(const struct child_spec *c)
+{
+	if (setsid() < 0)
+		step_failed(c, "setsid");
+	if (c->terminal && ioctl(c->stdio[0], TIOCSCTTY, 0) != 0)
+		step_failed(c, "set controlling terminal");
+	for (int i = 0; i < 3; i++)
+		if (dup2(c->stdio[i], i) < 0)
+			step_failed(c, "set up stdio");
+}
+
+static int has_env(char *const *envp, const char *key)
+{
+	size_t n = strlen(key);
+	for (; *envp; envp++)
+		if (strncmp(*envp, key, n) == 0 && (*envp)[n] == '=')
+			return 1;
+	return 0;
+}
+
+static const char *get_env(char *const *envp, const char *key)
+{
+	size_t n = strlen(key);
+	for (; *envp; envp++)
+		if (strncmp(*envp, key, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+/* HOME from the root's /etc/passwd, as runc does; "/" when the uid has no entry. */
+static char *passwd_home(uid_t uid)
+{
+	static char home[1024];
+	snprintf(home, sizeof home, "/");
+	FILE *f = fopen("/etc/passwd", "re");
+	if (!f)
+		return home;
+	char line[2048];
+	while (fgets(line, sizeof line, f)) {
+		char *fields[7] = {0};
+		char *p = line;
+		int i = 0;
+		for (; i < 7 && p; i++)
+			fields[i] = strsep(&p, ":");
+		if (i < 6 || !fields[2] || !fields[5])
+			continue;
+		char *end;
+		unsigned long v = strtoul(fields[2], &end, 10);
+		if (*fields[2] && *end == 0 && v == uid) {
+			fields[5][strcspn(fields[5], "\n")] = 0;
+			snprintf(home, sizeof home, "%s", fields[5]);
+			break;
+		}
+	}
+	fclose(f);
+	return home;
+}
+
+static char **env_with_home(const struct child_spec *c)
+{
+	const struct start_req *r = c->req;
+	if (has_env(r->envp, "HOME"))
+		return r->envp;
+	char **env = calloc(r->envc + 2, sizeof *env);
+	char *home = passwd_home(r->uid);
+	char *kv = malloc(strlen(home) + 6);
+	if (!env || !kv)
+		step_failed(c, "build environment");
+	memcpy(env, r->envp, r->envc * sizeof *env);
+	sprintf(kv, "HOME=%s", home);
+	env[r->envc] = kv;
+	return env;
+}
+
+static void set_credentials(const struct child_spec *c)
+{
+	const struct start_req *r = c->req;
+	if (setgroups(r->ngroups, r->groups) != 0)
+		step_failed(c, "setgroups");
+	if (setgid(r->gid) != 0)
+		step_failed(c, "setgid");
+	if (setuid(r->uid) != 0)
+		step_failed(c, "setuid");
+}
+
+/* Go's findExecutable: 0 when runnable, else an errno. */
+static int check_exec(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return errno;
+	if (S_ISDIR(st.st_mode))
+		return EACCES;
+	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) != 0)
+		return errno;
+	return 0;
+}
+
+/* Resolves argv[0] like runc (Go's exec.LookPath): a name with a slash is used as is. */
+static const char *look_path(const struct child_spec *c, char *const *envp)
+{
+	const char *name = c->req->argv[0];
+	if (strchr(name, '/')) {
+		int err = check_exec(name);
+		if (err == EACCES)
+			report(c, err, "exec: \"%s\": permission denied", name);
+		if (err)
+			report(c, err, "exec: \"%s\": stat %s: %s", name, name, errtext(err));
+		return name;
+	}
+	const char *path = get_env(envp, "PATH");
+	static char cand[4096];
+	char *dirs = strdup(path ? path : DEFAULT_PATH);
+	if (!dirs)
+		step_failed(c, "look up executable");
+	for (char *p = dirs, *d; (d = strsep(&p, ":")) != NULL;) {
+		snprintf(cand, sizeof cand, "%s/%s", *d ? d : ".", name);
+		if (check_exec(cand) == 0)
+			return cand;
+	}
+	report(c, ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
+}
+
+void child_run(const struct child_spec *c)
+{
+	const struct start_req *r = c->req;
+	reset_signals(c);
+	enter_namespaces(c);
+	setup_stdio(c);
+	char **envp = env_with_home(c);
+	set_credentials(c);
+	if (chdir(r->cwd) != 0) {
+		int err = errno;
+		report(c, err, "chdir to cwd (\"%s\") set in config.json failed: %s", r->cwd,
+		       errtext(err));
+	}
+	const char *file = look_path(c, envp);
+	execve(file, r->argv, envp);
+	int err = errno;
+	if (err == EACCES)
+		report(c, err, "exec: \"%s\": permission denied", r->argv[0]);
+	report(c, err, "exec: \"%s\": %s", r->argv[0], errtext(err));
+}

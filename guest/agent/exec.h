@@ -1,0 +1,25 @@
+/* The child side of START: namespaces, stdio, credentials, cwd, PATH lookup, execve. */
+#ifndef RUNCVM_EXEC_H
+#define RUNCVM_EXEC_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+struct child_spec {
+	const struct start_req *req;
+	int new_mount_ns; /* process 1: own mount namespace with its own /proc */
+	int join_mnt_fd;  /* exec processes: process 1's mount namespace, else -1 */
+	int stdio[3];     /* child ends (all the pty slave with a terminal) */
+	int terminal;
+	int report_fd; /* CLOEXEC pipe: silent on success, one exec_report on failure */
+};
+
+struct exec_report {
+	int32_t err;
+	char msg[1020];
+};
+
+void child_run(const struct child_spec *c) __attribute__((noreturn));
+
+#endif

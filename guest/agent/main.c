@@ -1,0 +1,236 @@
+/* runcvm guest agent: PID 1 of the VM. See docs/agent-protocol.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "modules.h"
+#include "mounts.h"
+#include "port.h"
+#include "power.h"
+#include "process.h"
+#include "proto.h"
+
+#ifndef RUNCVM_AGENT_VERSION
+#define RUNCVM_AGENT_VERSION "dev"
+#endif
+#define PORT_WAIT_MS 5000
+#define SHUTDOWN_WAIT_MS 10000
+
+static int configured;
+
+/* The kernel gives /init the initramfs's dev/console; reopen it on devtmpfs to be sure. */
+static void console_stdio(void)
+{
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		return; /* nothing to report to yet */
+	for (int i = 0; i < 3; i++)
+		if (fd != i)
+			dup2(fd, i);
+	if (fd > 2)
+		close(fd);
+}
+
+static int cmdline_has(const char *cmdline, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = cmdline; (p = strstr(p, word)) != NULL; p += n)
+		if ((p == cmdline || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == 0))
+			return 1;
+	return 0;
+}
+
+static void read_cmdline(char *buf, size_t len)
+{
+	buf[0] = 0;
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+	if (n < 0)
+		log_error("read /proc/cmdline: %s", strerror(errno));
+	else
+		buf[n] = 0;
+	if (fd >= 0)
+		close(fd);
+}
+
+static void fatal_setup(int err, const char *msg)
+{
+	proto_send_error(0, err, msg);
+	power_off("fatal setup error");
+}
+
+/* Everything before the host conversation: mounts, modules, the port, HELLO. */
+static void boot(void)
+{
+	char cmdline[4096];
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		log_error("mount /proc: %s", strerror(errno));
+	read_cmdline(cmdline, sizeof cmdline);
+	if (cmdline_has(cmdline, "runcvm.poweroff=1")) {
+		/* The benchmarks' bare-VM baseline: kernel boot to /init and nothing else. */
+		sync();
+		reboot(RB_POWER_OFF);
+	}
+	if (mounts_early() != 0)
+		power_off("initramfs mounts failed");
+	console_stdio();
+	log_init();
+	log_set_debug(cmdline_has(cmdline, "runcvm.debug=1"));
+	log_debug("runcvm-agent %s starting", RUNCVM_AGENT_VERSION);
+	if (modules_load("/modules.list") != 0)
+		log_warn("some kernel modules failed to load");
+	int fd = port_open(AGENT_PORT_NAME, PORT_WAIT_MS);
+	if (fd < 0)
+		power_off("no agent port");
+	proto_set_port(fd);
+	log_port_enable(1);
+	static const char ver[] = "runcvm-agent " RUNCVM_AGENT_VERSION;
+	uint8_t v[4];
+	put_u32(v, PROTO_VERSION);
+	/* Blocks until the host connects, so the rest of the stream cannot be lost. */
+	if (proto_send(MSG_HELLO, 0, v, 4, ver, strlen(ver)) != 0)
+		power_off("cannot send HELLO");
+	if (procs_init() != 0)
+		power_off("cannot track processes");
+}
+
+static void handle_config(const struct frame *f)
+{
+	struct vm_config c;
+	struct setup_error e = {0};
+	if (configured) {
+		log_warn("second CONFIG ignored");
+		return;
+	}
+	if (config_parse(f->payload, f->len, &c, e.msg, sizeof e.msg) != 0)
+		fatal_setup(EINVAL, e.msg);
+	if (c.debug)
+		log_set_debug(1);
+	if (mounts_setup_root(&c, &e) != 0)
+		fatal_setup(e.err, e.msg);
+	log_debug("root %s mounted (%zu binds, %zu tmpfs, readonly %d)", c.root_tag, c.nbinds,
+		  c.ntmpfs, c.root_readonly);
+	config_free(&c);
+	configured = 1;
+}
+
+static void dispatch(const struct frame *f)
+{
+	switch (f->type) {
+	case MSG_CONFIG:
+		handle_config(f);
+		break;
+	case MSG_START:
+		if (!configured)
+			proto_send_error(f->id, EINVAL, "START before CONFIG");
+		else if (procs_start(f->id, f->payload, f->len) != 0)
+			power_off("process 1 could not start");
+		break;
+	case MSG_STDIN:
+		procs_stdin(f->id, f->payload, f->len);
+		break;
+	case MSG_SIGNAL:
+		procs_signal(f->id, f->payload, f->len);
+		break;
+	case MSG_RESIZE:
+		procs_resize(f->id, f->payload, f->len);
+		break;
+	case MSG_SHUTDOWN:
+		power_off("SHUTDOWN from the host");
+	default:
+		log_warn("skipping frame type 0x%02x id %u (%u bytes)", f->type, f->id, f->len);
+	}
+}
+
+static void read_port(void)
+{
+	ssize_t n = proto_fill();
+	if (n == 0)
+		power_off("host disconnected");
+	if (n < 0)
+		power_off("agent port failed");
+	struct frame f;
+	int r;
+	while ((r = proto_next(&f)) == 1)
+		dispatch(&f);
+	if (r < 0)
+		power_off("protocol error");
+}
+
+static int blocked_sigchld_fd(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	/* SIGCHLD is read from a signalfd in the loop; handlers would race with it. */
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		log_error("block SIGCHLD: %s", strerror(errno));
+	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		power_off("signalfd failed");
+	/* Writes to a stdin pipe whose reader is gone must fail with EPIPE, not kill PID 1. */
+	signal(SIGPIPE, SIG_IGN);
+	return fd;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void drain_signalfd(int fd)
+{
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof si) == (ssize_t)sizeof si)
+		;
+	procs_reap();
+}
+
+/* One poll over the port, the SIGCHLD signalfd and every process's stdio. */
+static void serve(int sfd)
+{
+	long long deadline = -1;
+	struct pollfd *pfd = NULL;
+	for (;;) {
+		size_t max = 2 + procs_poll_max();
+		struct pollfd *np = realloc(pfd, max * sizeof *pfd);
+		if (!np)
+			power_off("out of memory for the poll table");
+		pfd = np;
+		pfd[0] = (struct pollfd){proto_port(), procs_stdin_backlogged() ? 0 : POLLIN, 0};
+		pfd[1] = (struct pollfd){sfd, POLLIN, 0};
+		size_t n = procs_fill_poll(pfd + 2, max - 2);
+		if (deadline < 0 && procs_init_done())
+			deadline = now_ms() + SHUTDOWN_WAIT_MS;
+		int timeout = deadline < 0 ? -1 : (int)(deadline - now_ms());
+		if (deadline >= 0 && timeout <= 0)
+			power_off("no SHUTDOWN within 10 s of process 1's exit");
+		if (poll(pfd, n + 2, timeout) < 0 && errno != EINTR)
+			log_error("poll: %s", strerror(errno));
+		procs_handle_poll(pfd + 2, n);
+		if (pfd[1].revents)
+			drain_signalfd(sfd);
+		if (pfd[0].revents)
+			read_port();
+	}
+}
+
+int main(void)
+{
+	boot();
+	serve(blocked_sigchld_fd());
+	return 0;
+}

@@ -1,0 +1,57 @@
+#include "modules.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int load_one(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_error("open module %s: %s", path, strerror(errno));
+		return -1;
+	}
+	long rc = syscall(SYS_finit_module, fd, "", 0);
+	int err = errno;
+	close(fd);
+	if (rc != 0 && err != EEXIST) {
+		log_error("load module %s: %s", path, strerror(err));
+		return -1;
+	}
+	/* The initramfs lives in RAM for the VM's lifetime: drop what is no longer needed. */
+	if (unlink(path) != 0)
+		log_debug("unlink %s: %s", path, strerror(errno));
+	log_debug("loaded %s%s", path, rc != 0 ? " (already loaded)" : "");
+	return 0;
+}
+
+int modules_load(const char *list)
+{
+	FILE *f = fopen(list, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0; /* a kernel with everything built in needs no list */
+		log_error("open %s: %s", list, strerror(errno));
+		return 1;
+	}
+	char line[512];
+	int failures = 0;
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\r\n")] = 0;
+		if (line[0] == 0 || line[0] == '#')
+			continue;
+		if (load_one(line) != 0)
+			failures++;
+	}
+	if (ferror(f)) {
+		log_error("read %s: %s", list, strerror(errno));
+		failures++;
+	}
+	fclose(f);
+	return failures;
+}

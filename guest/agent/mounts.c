@@ -1,0 +1,210 @@
+#include "mounts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define NEWROOT "/newroot"
+#define MS_USER_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+static int fail(struct setup_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct setup_error *e, const char *fmt, ...)
+{
+	int err = errno;
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	e->err = err;
+	snprintf(e->msg, sizeof e->msg, "%s: %s", what, strerror(err));
+	return -1;
+}
+
+static int do_mount(const char *src, const char *dst, const char *type, unsigned long flags,
+		    const char *data)
+{
+	if (mount(src, dst, type, flags, data) != 0) {
+		log_error("mount %s on %s (%s): %s", src ? src : "none", dst, type ? type : "-",
+			  strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int mounts_early(void)
+{
+	unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	if (do_mount("proc", "/proc", "proc", safe, NULL) != 0)
+		return -1;
+	if (do_mount("sysfs", "/sys", "sysfs", safe, NULL) != 0)
+		return -1;
+	/* CONFIG_DEVTMPFS_MOUNT does not apply to an initramfs: mount it ourselves. */
+	if (do_mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") != 0)
+		return -1;
+	return 0;
+}
+
+/* mkdir -p, but only creating what is missing: the root may be read-only or shared. */
+static int mkdir_p(const char *path, mode_t mode)
+{
+	struct stat st;
+	if (stat(path, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
+	char buf[4096];
+	if (strlen(path) >= sizeof buf)
+		return errno = ENAMETOOLONG, -1;
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* The initramfs cannot be pivot_root'ed: move the new root over / and chroot into it. */
+static int switch_root(const struct vm_config *c, struct setup_error *e)
+{
+	unsigned long flags = 0;
+	if (mount(c->root_tag, NEWROOT, "virtiofs", flags, NULL) != 0)
+		return fail(e, "mount virtiofs %s on %s", c->root_tag, NEWROOT);
+	/* Open fds (port, console) keep the old /dev alive; the mounts themselves are not needed. */
+	const char *old[] = {"/dev", "/sys", "/proc"};
+	for (size_t i = 0; i < sizeof old / sizeof *old; i++)
+		if (umount2(old[i], MNT_DETACH) != 0)
+			log_warn("detach initramfs %s: %s", old[i], strerror(errno));
+	if (chdir(NEWROOT) != 0)
+		return fail(e, "chdir %s", NEWROOT);
+	if (mount(".", "/", NULL, MS_MOVE, NULL) != 0)
+		return fail(e, "move %s to /", NEWROOT);
+	if (chroot(".") != 0)
+		return fail(e, "chroot %s", NEWROOT);
+	if (chdir("/") != 0)
+		return fail(e, "chdir / in the new root");
+	return 0;
+}
+
+static int mount_at(struct setup_error *e, const char *src, const char *dst, const char *type,
+		    unsigned long flags, const char *data)
+{
+	if (mkdir_p(dst, 0755) != 0)
+		return fail(e, "create mount point %s for %s", dst, type);
+	if (mount(src, dst, type, flags, data) != 0)
+		return fail(e, "mount %s on %s", type, dst);
+	return 0;
+}
+
+/* virtiofs submounts inherit the root's flags: give each volume its own (rootlab F6). */
+static int apply_binds(const struct vm_config *c, struct setup_error *e)
+{
+	for (size_t i = 0; i < c->nbinds; i++) {
+		const struct mount_req *m = &c->binds[i];
+		unsigned long fl = m->flags & MS_USER_FLAGS;
+		if (mount(m->dest, m->dest, NULL, MS_BIND | MS_REC, NULL) != 0)
+			return fail(e, "bind mount %s", m->dest);
+		if (mount(NULL, m->dest, NULL, MS_BIND | MS_REMOUNT | fl, NULL) != 0)
+			return fail(e, "remount %s with flags 0x%lx", m->dest, fl);
+		log_debug("bind %s flags 0x%lx", m->dest, fl);
+	}
+	for (size_t i = 0; i < c->ntmpfs; i++) {
+		const struct mount_req *m = &c->tmpfs[i];
+		if (mount_at(e, "tmpfs", m->dest, "tmpfs", m->flags & MS_USER_FLAGS, m->data) != 0)
+			return -1;
+		log_debug("tmpfs %s flags 0x%x data %s", m->dest, m->flags, m->data ? m->data : "");
+	}
+	return 0;
+}
+
+static void dev_symlink(const char *target, const char *path)
+{
+	if (symlink(target, path) != 0 && errno != EEXIST)
+		log_warn("symlink %s -> %s: %s", path, target, strerror(errno));
+}
+
+static int mount_dev(struct setup_error *e)
+{
+	if (mount_at(e, "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") != 0)
+		return -1;
+	if (mount_at(e, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		     "newinstance,ptmxmode=0666,mode=0620,gid=5") != 0)
+		return -1;
+	/* devtmpfs's ptmx node would be 0600 root: point it at this devpts instance, as runc does. */
+	if (unlink("/dev/ptmx") != 0 && errno != ENOENT)
+		return fail(e, "remove /dev/ptmx");
+	if (symlink("pts/ptmx", "/dev/ptmx") != 0)
+		return fail(e, "symlink /dev/ptmx");
+	if (mount_at(e, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		     "mode=1777,size=65536k") != 0)
+		return -1;
+	if (mkdir("/dev/mqueue", 0755) != 0 && errno != EEXIST)
+		log_warn("mkdir /dev/mqueue: %s", strerror(errno));
+	else if (mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		log_warn("mount mqueue on /dev/mqueue: %s", strerror(errno));
+	dev_symlink("/proc/self/fd", "/dev/fd");
+	dev_symlink("/proc/self/fd/0", "/dev/stdin");
+	dev_symlink("/proc/self/fd/1", "/dev/stdout");
+	dev_symlink("/proc/self/fd/2", "/dev/stderr");
+	return 0;
+}
+
+int mounts_setup_root(const struct vm_config *c, struct setup_error *e)
+{
+	unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	/* Switching first makes image symlinks in mount destinations resolve inside the root. */
+	if (switch_root(c, e) != 0)
+		return -1;
+	if (mount_at(e, "proc", "/proc", "proc", safe, NULL) != 0)
+		return -1;
+	if (mount_dev(e) != 0)
+		return -1;
+	if (mount_at(e, "sysfs", "/sys", "sysfs", safe, NULL) != 0)
+		return -1;
+	/* Volumes last, so that one below /dev or /sys is not hidden by those mounts. */
+	if (apply_binds(c, e) != 0)
+		return -1;
+	/* A bind remount changes only the root mount; submounts keep their own flags. */
+	if (c->root_readonly && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
+		return fail(e, "remount / read-only");
+	if (c->hostname && c->hostname[0] && sethostname(c->hostname, strlen(c->hostname)) != 0)
+		return fail(e, "sethostname %s", c->hostname);
+	return 0;
+}
+
+void mounts_unmount_all(void)
+{
+	FILE *f = fopen("/proc/self/mounts", "re");
+	if (!f) {
+		log_debug("open /proc/self/mounts: %s", strerror(errno));
+		return;
+	}
+	char line[1024];
+	char *targets[256];
+	size_t n = 0;
+	while (n < 256 && fgets(line, sizeof line, f)) {
+		char dst[512];
+		if (sscanf(line, "%*s %511s", dst) == 1 && strcmp(dst, "/") != 0)
+			targets[n++] = strdup(dst);
+	}
+	fclose(f);
+	/* /proc/self/mounts lists parents first: undo it backwards. */
+	while (n > 0) {
+		char *t = targets[--n];
+		if (t && umount2(t, MNT_DETACH) != 0)
+			log_debug("umount %s: %s", t, strerror(errno));
+		free(t);
+	}
+}

@@ -1,0 +1,21 @@
+/* Filesystems: the initramfs basics, the workload's root and its submounts. */
+#ifndef RUNCVM_MOUNTS_H
+#define RUNCVM_MOUNTS_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+struct setup_error {
+	int err;
+	char msg[512];
+};
+
+/* /proc, /sys and /dev of the initramfs. Returns -1 (logged) on failure. */
+int mounts_early(void);
+/* Mounts the root share, switches into it and builds the container's mounts. */
+int mounts_setup_root(const struct vm_config *c, struct setup_error *e);
+/* Best-effort lazy unmount of everything but /, deepest first. */
+void mounts_unmount_all(void);
+
+#endif

@@ -1,0 +1,26 @@
+#include "power.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mounts.h"
+
+void power_off(const char *why)
+{
+	log_info("powering off: %s", why);
+	/* As PID 1, kill(-1) reaches everyone but us; their files then unmount cleanly. */
+	if (kill(-1, SIGKILL) != 0 && errno != ESRCH)
+		log_warn("kill all processes: %s", strerror(errno));
+	sync();
+	mounts_unmount_all();
+	sync();
+	reboot(RB_POWER_OFF);
+	log_error("reboot(RB_POWER_OFF): %s", strerror(errno));
+	/* PID 1 must not exit (that panics the kernel): wait for the host to kill the VM. */
+	for (;;)
+		pause();
+}

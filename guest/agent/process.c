@@ -1,0 +1,497 @@
+#include "process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "exec.h"
+#include "log.h"
+#include "proto.h"
+
+#define STDIN_BACKLOG_MAX (16u << 20)
+
+struct proc {
+	uint32_t id;
+	pid_t pid;
+	int exited, status;
+	int terminal;
+	int in_fd, out_fd, err_fd;
+	int out_eof_sent, err_eof_sent;
+	uint8_t *inq; /* stdin the process has not taken yet */
+	size_t inq_len, inq_off;
+	int in_eof; /* close stdin once inq is drained */
+	struct proc *next;
+};
+
+/* The roles of the fds procs_fill_poll handed out, in pollfd order. */
+struct poll_ref {
+	struct proc *p;
+	int which; /* 0 stdin, 1 stdout, 2 stderr */
+};
+
+static struct proc *procs;
+static size_t nprocs;
+static struct poll_ref *refs;
+static size_t nrefs_cap;
+static size_t backlog;
+static int root_pidns = -1;
+static int init_pidns = -1, init_mntns = -1;
+static int init_done;
+
+int procs_init(void)
+{
+	/* Kept so pid_for_children can be reset after forking into another PID namespace. */
+	root_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (root_pidns < 0) {
+		log_error("open /proc/self/ns/pid: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int procs_init_done(void) { return init_done; }
+int procs_stdin_backlogged(void) { return backlog > STDIN_BACKLOG_MAX; }
+size_t procs_poll_max(void) { return nprocs * 3; }
+
+static struct proc *find(uint32_t id)
+{
+	for (struct proc *p = procs; p; p = p->next)
+		if (p->id == id)
+			return p;
+	return NULL;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0 && close(*fd) != 0)
+		log_debug("close fd %d: %s", *fd, strerror(errno));
+	*fd = -1;
+}
+
+static void drop_stdin(struct proc *p)
+{
+	backlog -= p->inq_len - p->inq_off;
+	free(p->inq);
+	p->inq = NULL;
+	p->inq_len = p->inq_off = 0;
+	close_fd(&p->in_fd);
+}
+
+static void unlink_proc(struct proc *p)
+{
+	for (struct proc **pp = &procs; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	nprocs--;
+	drop_stdin(p);
+	close_fd(&p->out_fd);
+	close_fd(&p->err_fd);
+	free(p);
+}
+
+static void send_eof(struct proc *p, int which)
+{
+	int *sent = which == 1 ? &p->out_eof_sent : &p->err_eof_sent;
+	if (!*sent)
+		proto_send(which == 1 ? MSG_STDOUT : MSG_STDERR, p->id, NULL, 0, NULL, 0);
+	*sent = 1;
+}
+
+/* EXIT goes out only after both EOFs: the host may then drop its side of the process. */
+static void maybe_finish(struct proc *p)
+{
+	if (!p->exited || p->out_fd >= 0 || p->err_fd >= 0)
+		return;
+	send_eof(p, 1);
+	send_eof(p, 2);
+	uint8_t b[8] = {0};
+	int32_t value;
+	if (WIFSIGNALED(p->status)) {
+		b[0] = 1;
+		value = WTERMSIG(p->status);
+	} else {
+		value = WEXITSTATUS(p->status);
+	}
+	put_u32(b + 4, (uint32_t)value);
+	log_debug("process %u (pid %d) done: kind %u value %d", p->id, p->pid, b[0], value);
+	proto_send(MSG_EXIT, p->id, b, sizeof b, NULL, 0);
+	if (p->id == 1) {
+		init_done = 1;
+		close_fd(&init_pidns);
+		close_fd(&init_mntns);
+	}
+	unlink_proc(p);
+}
+
+void procs_reap(void)
+{
+	for (;;) {
+		int st;
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0 && errno != ECHILD)
+			log_error("waitpid: %s", strerror(errno));
+		if (pid <= 0)
+			break;
+		struct proc *p = procs;
+		while (p && !(p->pid == pid && !p->exited))
+			p = p->next;
+		if (!p) {
+			log_debug("reaped orphan pid %d", pid);
+			continue;
+		}
+		p->exited = 1;
+		p->status = st;
+	}
+	for (struct proc *p = procs, *next; p; p = next) {
+		next = p->next;
+		maybe_finish(p);
+	}
+}
+
+/* Writes as much queued stdin as the pipe or pty takes now; never blocks. */
+static void flush_stdin(struct proc *p)
+{
+	while (p->in_fd >= 0 && p->inq_off < p->inq_len) {
+		ssize_t n = write(p->in_fd, p->inq + p->inq_off, p->inq_len - p->inq_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			/* EPIPE: the process closed its stdin; the rest has nowhere to go. */
+			log_debug("process %u stdin: %s", p->id, strerror(errno));
+			drop_stdin(p);
+			return;
+		}
+		p->inq_off += (size_t)n;
+		backlog -= (size_t)n;
+	}
+	free(p->inq);
+	p->inq = NULL;
+	p->inq_len = p->inq_off = 0;
+	/* A pty has no half-close: its EOF stays with the terminal (the user's ^D). */
+	if (p->in_eof)
+		close_fd(&p->in_fd);
+}
+
+void procs_stdin(uint32_t id, const uint8_t *data, uint32_t len)
+{
+	struct proc *p = find(id);
+	if (!p || p->in_fd < 0) {
+		log_debug("stdin for process %u dropped: not running or stdin closed", id);
+		return;
+	}
+	if (len == 0) {
+		p->in_eof = 1;
+		flush_stdin(p);
+		return;
+	}
+	size_t pending = p->inq_len - p->inq_off;
+	uint8_t *q = malloc(pending + len);
+	if (!q) {
+		log_error("queue %u bytes of stdin for process %u: %s", len, id, strerror(errno));
+		return;
+	}
+	memcpy(q, p->inq + p->inq_off, pending);
+	memcpy(q + pending, data, len);
+	free(p->inq);
+	p->inq = q;
+	p->inq_off = 0;
+	p->inq_len = pending + len;
+	backlog += len;
+	flush_stdin(p);
+}
+
+static void read_output(struct proc *p, int which)
+{
+	static uint8_t buf[DATA_MAX];
+	int *fd = which == 1 ? &p->out_fd : &p->err_fd;
+	ssize_t n;
+	do
+		n = read(*fd, buf, sizeof buf);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n > 0) {
+		proto_send(which == 1 ? MSG_STDOUT : MSG_STDERR, p->id, buf, (size_t)n, NULL, 0);
+		return;
+	}
+	/* A pty master reports the last slave close as EIO: that is its EOF. */
+	if (n < 0 && !(p->terminal && errno == EIO))
+		log_error("read output of process %u: %s", p->id, strerror(errno));
+	close_fd(fd);
+	if (p->terminal)
+		close_fd(&p->in_fd); /* the dup of the same master */
+	send_eof(p, which);
+}
+
+size_t procs_fill_poll(struct pollfd *pfd, size_t max)
+{
+	if (nrefs_cap < max) {
+		struct poll_ref *r = realloc(refs, max * sizeof *refs);
+		if (!r) {
+			log_error("grow poll table: %s", strerror(errno));
+			return 0;
+		}
+		refs = r;
+		nrefs_cap = max;
+	}
+	size_t n = 0;
+	for (struct proc *p = procs; p && n + 3 <= max; p = p->next) {
+		int fds[3] = {p->inq_len > p->inq_off ? p->in_fd : -1, p->out_fd, p->err_fd};
+		for (int w = 0; w < 3; w++) {
+			if (fds[w] < 0)
+				continue;
+			pfd[n] = (struct pollfd){fds[w], (short)(w == 0 ? POLLOUT : POLLIN), 0};
+			refs[n++] = (struct poll_ref){p, w};
+		}
+	}
+	return n;
+}
+
+void procs_handle_poll(const struct pollfd *pfd, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!pfd[i].revents)
+			continue;
+		struct poll_ref r = refs[i];
+		/* An earlier entry may have closed this fd (pty stdin/stdout share a master). */
+		int cur = r.which == 0 ? r.p->in_fd : r.which == 1 ? r.p->out_fd : r.p->err_fd;
+		if (cur != pfd[i].fd)
+			continue;
+		if (r.which == 0)
+			flush_stdin(r.p);
+		else
+			read_output(r.p, r.which);
+	}
+	/* Finishing frees processes, so it waits until every ref has been used. */
+	for (struct proc *p = procs, *next; p; p = next) {
+		next = p->next;
+		maybe_finish(p);
+	}
+}
+
+void procs_signal(uint32_t id, const uint8_t *payload, uint32_t len)
+{
+	struct proc *p = find(id);
+	if (len != 4) {
+		log_warn("SIGNAL for process %u with %u byte payload", id, len);
+		return;
+	}
+	int sig = (int)get_u32(payload);
+	if (!p || p->exited) {
+		log_debug("signal %d for process %u dropped: not running", sig, id);
+		return;
+	}
+	if (kill(p->pid, sig) != 0)
+		log_warn("kill(%d, %d) for process %u: %s", p->pid, sig, id, strerror(errno));
+}
+
+void procs_resize(uint32_t id, const uint8_t *payload, uint32_t len)
+{
+	struct proc *p = find(id);
+	if (len != 4 || !p || !p->terminal || p->out_fd < 0) {
+		log_debug("RESIZE for process %u ignored", id);
+		return;
+	}
+	struct winsize ws = {.ws_row = get_u16(payload), .ws_col = get_u16(payload + 2)};
+	if (ioctl(p->out_fd, TIOCSWINSZ, &ws) != 0)
+		log_warn("resize terminal of process %u: %s", id, strerror(errno));
+}
+
+/* The agent's ends go in agent[] (stdin, stdout, stderr), the child's in child[]. */
+static int make_pipes(int agent[3], int child[3])
+{
+	for (int i = 0; i < 3; i++) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) != 0) {
+			log_error("pipe: %s", strerror(errno));
+			return -1;
+		}
+		agent[i] = i == 0 ? p[1] : p[0];
+		child[i] = i == 0 ? p[0] : p[1];
+		if (fcntl(agent[i], F_SETFL, O_NONBLOCK) != 0) {
+			log_error("set pipe non-blocking: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int make_pty(const struct start_req *r, int agent[3], int child[3])
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (m < 0) {
+		log_error("posix_openpt: %s", strerror(errno));
+		return -1;
+	}
+	agent[1] = m;
+	struct winsize ws = {.ws_row = r->rows, .ws_col = r->cols};
+	if (grantpt(m) != 0 || unlockpt(m) != 0 || (r->rows && ioctl(m, TIOCSWINSZ, &ws) != 0)) {
+		log_error("set up pty: %s", strerror(errno));
+		return -1;
+	}
+	/* TIOCGPTPEER opens the slave of this very devpts instance, whatever /dev/pts is. */
+	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0) {
+		char *name = ptsname(m);
+		s = name ? open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+	}
+	agent[0] = dup(m);
+	if (s < 0 || agent[0] < 0) {
+		log_error("open pty slave: %s", strerror(errno));
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	if (fcntl(agent[0], F_SETFD, FD_CLOEXEC) != 0)
+		log_warn("set FD_CLOEXEC on pty: %s", strerror(errno));
+	child[0] = child[1] = child[2] = s;
+	return 0;
+}
+
+static void close_all(int fds[3])
+{
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] >= 0 && (i == 0 || fds[i] != fds[i - 1]))
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+/* Forks with pid_for_children set to the target namespace, then resets it. */
+static pid_t fork_in_pidns(uint32_t id)
+{
+	int rc = id == 1 ? unshare(CLONE_NEWPID) : setns(init_pidns, CLONE_NEWPID);
+	if (rc != 0) {
+		log_error("enter PID namespace for process %u: %s", id, strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	int err = errno;
+	if (pid != 0 && setns(root_pidns, CLONE_NEWPID) != 0)
+		log_error("reset PID namespace for children: %s", strerror(errno));
+	errno = err;
+	return pid;
+}
+
+/* Waits for the child to exec (EOF on the report pipe) or to report why it could not. */
+static int await_exec(int fd, pid_t pid, struct exec_report *rep)
+{
+	ssize_t n;
+	do
+		n = read(fd, rep, sizeof *rep);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return 0;
+	if (n != (ssize_t)sizeof *rep) {
+		rep->err = n < 0 ? errno : EIO;
+		snprintf(rep->msg, sizeof rep->msg, "read exec status: %s", strerror(rep->err));
+	}
+	rep->msg[sizeof rep->msg - 1] = 0;
+	/* The child has nothing more to say: collect it here, before the SIGCHLD loop does. */
+	if (waitpid(pid, NULL, 0) < 0)
+		log_warn("waitpid %d: %s", pid, strerror(errno));
+	return -1;
+}
+
+static void remember_init_ns(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/ns/pid", pid);
+	init_pidns = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof path, "/proc/%d/ns/mnt", pid);
+	init_mntns = open(path, O_RDONLY | O_CLOEXEC);
+	if (init_pidns < 0 || init_mntns < 0)
+		log_warn("open namespaces of process 1 (pid %d): %s", pid, strerror(errno));
+}
+
+static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_report *rep)
+{
+	int agent[3] = {-1, -1, -1}, child[3] = {-1, -1, -1}, rp[2] = {-1, -1};
+	struct proc *p = calloc(1, sizeof *p);
+	int ok = p && (r->terminal ? make_pty(r, agent, child) : make_pipes(agent, child)) == 0 &&
+		 pipe2(rp, O_CLOEXEC) == 0;
+	pid_t pid = ok ? fork_in_pidns(id) : -1;
+	if (pid == 0) {
+		log_port_enable(0);
+		struct child_spec cs = {r, id == 1, id == 1 ? -1 : init_mntns,
+					{child[0], child[1], child[2]}, r->terminal, rp[1]};
+		child_run(&cs);
+	}
+	int err = errno;
+	close_all(child);
+	if (rp[1] >= 0)
+		close(rp[1]);
+	if (pid < 0 || await_exec(rp[0], pid, rep) != 0) {
+		if (pid < 0) {
+			rep->err = err;
+			snprintf(rep->msg, sizeof rep->msg, "start process: %s", strerror(err));
+		}
+		if (rp[0] >= 0)
+			close(rp[0]);
+		close_all(agent);
+		free(p);
+		return NULL;
+	}
+	close(rp[0]);
+	*p = (struct proc){.id = id, .pid = pid, .terminal = r->terminal,
+			   .in_fd = agent[0], .out_fd = agent[1], .err_fd = agent[2]};
+	return p;
+}
+
+/* Why START id cannot run now, or NULL. */
+static const char *refusal(uint32_t id, int *err)
+{
+	*err = EEXIST;
+	if (id == 0)
+		return "process id 0 is reserved";
+	if (find(id) || (id == 1 && init_done))
+		return "process id already in use";
+	*err = ESRCH;
+	if (id != 1 && (init_done || init_pidns < 0 || init_mntns < 0))
+		return "process 1 is not running";
+	return NULL;
+}
+
+int procs_start(uint32_t id, const uint8_t *payload, uint32_t len)
+{
+	struct start_req r;
+	struct exec_report rep = {0};
+	if (start_parse(payload, len, &r, rep.msg, sizeof rep.msg) != 0) {
+		proto_send_error(id, EINVAL, rep.msg);
+		start_free(&r);
+		return id == 1 ? -1 : 0;
+	}
+	int refuse_err = 0;
+	const char *refuse = refusal(id, &refuse_err);
+	struct proc *p = refuse ? NULL : spawn(id, &r, &rep);
+	start_free(&r);
+	if (!p) {
+		proto_send_error(id, refuse ? refuse_err : rep.err, refuse ? refuse : rep.msg);
+		return id == 1 ? -1 : 0;
+	}
+	p->next = procs;
+	procs = p;
+	nprocs++;
+	if (id == 1)
+		remember_init_ns(p->pid);
+	uint8_t b[4];
+	put_u32(b, (uint32_t)p->pid);
+	proto_send(MSG_STARTED, id, b, 4, NULL, 0);
+	log_debug("process %u started: pid %d", id, p->pid);
+	return 0;
+}

@@ -1,0 +1,150 @@
+#include "proto.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int port_fd = -1;
+static uint8_t *rbuf;
+static size_t rhave;  /* bytes in rbuf */
+static size_t rstart; /* start of the unconsumed bytes */
+
+uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+void put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+void proto_set_port(int fd) { port_fd = fd; }
+int proto_port(void) { return port_fd; }
+
+static int write_all(struct iovec *iov, int cnt)
+{
+	while (cnt > 0) {
+		ssize_t n = writev(port_fd, iov, cnt);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		/* Short writes happen on the port: skip what went out and resume mid-iovec. */
+		while (cnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+int proto_send(uint8_t type, uint32_t id, const void *a, size_t alen, const void *b, size_t blen)
+{
+	if (port_fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	uint8_t hdr[FRAME_HDR] = {0};
+	put_u32(hdr, (uint32_t)(alen + blen));
+	hdr[4] = type;
+	put_u32(hdr + 8, id);
+	struct iovec iov[3] = {
+		{hdr, sizeof hdr}, {(void *)a, alen}, {(void *)b, blen},
+	};
+	if (write_all(iov, 3) < 0) {
+		log_error("write frame type %u to port: %s", type, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int proto_send_error(uint32_t id, int err, const char *msg)
+{
+	uint8_t e[4];
+	put_u32(e, (uint32_t)err);
+	log_error("error id=%u: %s", id, msg);
+	return proto_send(MSG_ERROR, id, e, 4, msg, strlen(msg));
+}
+
+ssize_t proto_fill(void)
+{
+	size_t cap = FRAME_HDR + FRAME_MAX;
+	if (!rbuf) {
+		rbuf = malloc(cap);
+		if (!rbuf) {
+			log_error("allocate port buffer: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (rstart > 0) {
+		memmove(rbuf, rbuf + rstart, rhave - rstart);
+		rhave -= rstart;
+		rstart = 0;
+	}
+	ssize_t n;
+	do
+		n = read(port_fd, rbuf + rhave, cap - rhave);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN)
+			return 1; /* spurious wakeup, not EOF */
+		log_error("read port: %s", strerror(errno));
+		return -1;
+	}
+	rhave += (size_t)n;
+	return n;
+}
+
+int proto_next(struct frame *f)
+{
+	size_t avail = rhave - rstart;
+	if (avail < FRAME_HDR)
+		return 0;
+	const uint8_t *h = rbuf + rstart;
+	uint32_t len = get_u32(h);
+	if (len > FRAME_MAX) {
+		log_error("frame of %u bytes exceeds the %u byte limit", len, FRAME_MAX);
+		return -1;
+	}
+	if (avail < FRAME_HDR + len)
+		return 0;
+	f->type = h[4];
+	f->id = get_u32(h + 8);
+	f->payload = h + FRAME_HDR;
+	f->len = len;
+	rstart += FRAME_HDR + len;
+	return 1;
+}
+
+int tlv_next(struct tlv_iter *it, uint16_t *tag, const uint8_t **val, uint32_t *len)
+{
+	if (it->left == 0)
+		return 0;
+	if (it->left < 6)
+		return -1;
+	*tag = get_u16(it->p);
+	*len = get_u32(it->p + 2);
+	if (*len > it->left - 6)
+		return -1;
+	*val = it->p + 6;
+	it->p += 6 + *len;
+	it->left -= 6 + (size_t)*len;
+	return 1;
+}

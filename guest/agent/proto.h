@@ -1,0 +1,59 @@
+/* Frames and TLV records of the agent protocol (docs/agent-protocol.md). */
+#ifndef RUNCVM_PROTO_H
+#define RUNCVM_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PROTO_VERSION 1
+#define FRAME_HDR 12
+#define FRAME_MAX (1u << 20)
+#define DATA_MAX (64u * 1024)
+
+enum msg_type {
+	MSG_HELLO = 0x01,
+	MSG_CONFIG = 0x02,
+	MSG_START = 0x03,
+	MSG_STDIN = 0x04,
+	MSG_STDOUT = 0x05,
+	MSG_STDERR = 0x06,
+	MSG_SIGNAL = 0x07,
+	MSG_RESIZE = 0x08,
+	MSG_STARTED = 0x09,
+	MSG_EXIT = 0x0A,
+	MSG_ERROR = 0x0B,
+	MSG_SHUTDOWN = 0x0C,
+	MSG_LOG = 0x0D,
+};
+
+struct frame {
+	uint8_t type;
+	uint32_t id;
+	const uint8_t *payload;
+	uint32_t len;
+};
+
+uint32_t get_u32(const uint8_t *p);
+uint16_t get_u16(const uint8_t *p);
+void put_u32(uint8_t *p, uint32_t v);
+
+void proto_set_port(int fd);
+int proto_port(void);
+/* Writes one frame whose payload is a followed by b (either may be empty). */
+int proto_send(uint8_t type, uint32_t id, const void *a, size_t alen, const void *b, size_t blen);
+int proto_send_error(uint32_t id, int err, const char *msg);
+
+/* Reads what the port has; returns bytes read, 0 on EOF, -1 on error. */
+ssize_t proto_fill(void);
+/* Next complete frame from the buffer: 1 found, 0 need more, -1 protocol error. */
+int proto_next(struct frame *f);
+
+struct tlv_iter {
+	const uint8_t *p;
+	size_t left;
+};
+/* 1 = a record, 0 = end, -1 = truncated record. */
+int tlv_next(struct tlv_iter *it, uint16_t *tag, const uint8_t **val, uint32_t *len);
+
+#endif

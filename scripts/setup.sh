@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# One-command setup of runcvm on a fresh Debian 12 machine (run as root):
+#   install packages -> npm ci -> npm run build -> build guest kernel/initramfs
+#   -> start dockerd -> install runcvm as Docker runtime `runcvm`
+#   -> build runcvm-test/busybox and run a demo container in a VM.
+# Usage: scripts/setup.sh [--no-demo]
+#   --no-demo  skip the test image and the demo run
+# Safe to re-run: every step reuses what is already there.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DEMO=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-demo) DEMO=0 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$arg' (try --help)" ;;
+  esac
+done
+
+require_root
+T_START=$SECONDS
+STEP=0
+step() { STEP=$((STEP + 1)); log "[$STEP] $*"; }
+
+step "installing system packages (scripts/install-deps.sh)"
+bash scripts/install-deps.sh
+
+step "installing npm dependencies (npm ci)"
+# npm ci wipes node_modules; skip it when the lockfile and node are unchanged.
+lock_hash="$( (node --version; cat package.json package-lock.json) | sha256sum | cut -d' ' -f1)"
+stamp=node_modules/.runcvm-npm-ci
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_hash" ]; then
+  log "node_modules is up to date with package-lock.json; skipping npm ci"
+else
+  npm ci --no-audit --no-fund
+  mkdir -p node_modules && echo "$lock_hash" >"$stamp"
+fi
+
+step "building the host runtime (npm run build -> dist/runcvm.mjs)"
+npm run build
+[ -f dist/runcvm.mjs ] || die "npm run build did not produce dist/runcvm.mjs"
+
+step "building the guest kernel and initramfs (guest/build.sh -> build/guest)"
+bash guest/build.sh
+
+step "making sure dockerd is running (scripts/start-dockerd.sh)"
+bash scripts/start-dockerd.sh
+
+install_args=()
+# RUNCVM_FORCE_TCG=1 pretends KVM is unusable (to exercise the TCG path).
+if [ "${RUNCVM_FORCE_TCG:-0}" != 1 ] && kvm_usable; then
+  log "/dev/kvm is usable: VMs will use KVM hardware acceleration"
+else
+  install_args+=(--allow-tcg)
+  warn "/dev/kvm is missing or cannot be opened read-write."
+  warn "runcvm VMs will run under SLOW SOFTWARE EMULATION (QEMU TCG): expect"
+  warn "container start-up and CPU-bound work to be many times slower than with KVM."
+  warn "Enable virtualization (or nested virtualization) to get KVM."
+fi
+step "installing runcvm to /opt/runcvm and registering the Docker runtime 'runcvm'"
+node dist/runcvm.mjs install ${install_args[@]+"${install_args[@]}"}
+
+if [ "$DEMO" = 1 ]; then
+  step "building the busybox test image"
+  bash scripts/build-test-images.sh busybox
+
+  step "demo: docker run --rm --runtime=runcvm runcvm-test/busybox uname -a"
+  docker run --rm --runtime=runcvm runcvm-test/busybox uname -a \
+    || die "the demo container failed to run under runcvm"
+  log "^ that kernel is the VM's guest kernel, not this host's ($(uname -r)): the container ran inside its own QEMU microVM."
+fi
+
+log "setup done in $(fmt_secs $((SECONDS - T_START)))"
+if [ "$DEMO" = 1 ]; then
+  log "try: docker run --rm -it --runtime=runcvm runcvm-test/busybox sh"
+fi

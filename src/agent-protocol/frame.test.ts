@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeFrame, FrameDecoder, MsgType, MAX_PAYLOAD, HEADER_SIZE } from './frame.ts';
+import { readTlv } from './tlv.ts';
+import { encodeStart, encodeConfig, decodeExit, exitCode, StartTag, ConfigTag } from './messages.ts';
+
+test('header layout is the documented one', () => {
+  const f = encodeFrame(MsgType.STDOUT, 7, Buffer.from('hi'));
+  assert.deepEqual([...f], [2, 0, 0, 0, 0x05, 0, 0, 0, 7, 0, 0, 0, 0x68, 0x69]);
+});
+
+test('decoder reassembles frames split at every byte boundary', () => {
+  const stream = Buffer.concat([
+    encodeFrame(MsgType.STDOUT, 1, Buffer.from('out')),
+    encodeFrame(MsgType.STDERR, 1, Buffer.alloc(0)),
+    encodeFrame(MsgType.EXIT, 1, Buffer.from([0, 0, 0, 0, 3, 0, 0, 0])),
+  ]);
+  for (let cut = 0; cut <= stream.length; cut++) {
+    const d = new FrameDecoder();
+    const frames = [...d.push(stream.subarray(0, cut)), ...d.push(stream.subarray(cut))];
+    assert.deepEqual(frames.map((f) => [f.type, f.id, f.payload.toString()]), [
+      [MsgType.STDOUT, 1, 'out'],
+      [MsgType.STDERR, 1, ''],
+      [MsgType.EXIT, 1, '\0\0\0\0\x03\0\0\0'],
+    ]);
+  }
+});
+
+test('an oversized frame is a protocol error', () => {
+  const h = Buffer.alloc(HEADER_SIZE);
+  h.writeUInt32LE(MAX_PAYLOAD + 1, 0);
+  assert.throws(() => new FrameDecoder().push(h), /exceeds/);
+});
+
+test('START carries argv, env, ids and groups as TLV records in order', () => {
+  const recs = readTlv(encodeStart({ args: ['sh', '-c', 'x'], env: ['A=1'], cwd: '/w', uid: 1001, gid: 1001, groups: [50, 44], terminal: false }));
+  const args = recs.filter((r) => r.tag === StartTag.ARG).map((r) => r.value.toString());
+  assert.deepEqual(args, ['sh', '-c', 'x']);
+  const groups = recs.filter((r) => r.tag === StartTag.GROUP).map((r) => r.value.readUInt32LE(0));
+  assert.deepEqual(groups, [50, 44]);
+  assert.equal(recs.find((r) => r.tag === StartTag.UID)?.value.readUInt32LE(0), 1001);
+});
+
+test('CONFIG tmpfs record is flags then destination NUL data', () => {
+  const recs = readTlv(encodeConfig({ hostname: 'h', rootTag: 'root', rootReadonly: false, debug: false,
+    mounts: [{ kind: 'tmpfs', destination: '/run', flags: 8, data: 'size=64m' }] }));
+  const t = recs.find((r) => r.tag === ConfigTag.TMPFS);
+  assert.ok(t);
+  assert.equal(t.value.readUInt32LE(0), 8);
+  assert.equal(t.value.subarray(4).toString(), '/run\0size=64m');
+});
+
+test('exit status maps signals to 128+N like runc', () => {
+  assert.equal(exitCode(decodeExit(Buffer.from([1, 0, 0, 0, 9, 0, 0, 0]))), 137);
+  assert.equal(exitCode(decodeExit(Buffer.from([0, 0, 0, 0, 3, 0, 0, 0]))), 3);
+});

@@ -1,0 +1,131 @@
+/**
+ * `runcvm install` / `runcvm uninstall`: everything under one prefix, the runtime registered in
+ * daemon.json (other keys kept), dockerd reloaded. Installing the same build twice changes
+ * nothing and does not reload dockerd.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { hostConfigPath, type HostConfig } from '../runtime/host-config.ts';
+import { kvmUsable } from '../vmm/accel.ts';
+import { formatDaemonJson, parseDaemonJson, withoutRuntime, withRuntime } from './daemon-json.ts';
+import { reloadDockerd } from './dockerd.ts';
+import { buildRuntimeRoot } from './runtime-root.ts';
+
+export const RUNTIME_NAME = 'runcvm';
+const DAEMON_JSON = '/etc/docker/daemon.json';
+
+function readOr(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes only when the content differs; returns whether it did. */
+function put(path: string, data: Buffer | string, mode = 0o644): boolean {
+  const next = Buffer.isBuffer(data) ? data : Buffer.from(data);
+  const cur = readOr(path);
+  if (cur && cur.equals(next)) return false;
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, next, { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, path);
+  return true;
+}
+
+function which(cmd: string): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Host TSC rate: microvm guests under TCG must be told it (research: vmlab §0). */
+function hostTscKhz(): number | undefined {
+  try {
+    const log = execFileSync('dmesg', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const m = /tsc: Refined TSC clocksource calibration: ([\d.]+) MHz/.exec(log) ?? /tsc: Detected ([\d.]+) MHz/.exec(log);
+    if (m?.[1]) return Math.round(Number.parseFloat(m[1]) * 1000);
+  } catch {
+    // No dmesg access: fall back to cpuinfo, which equals the TSC rate on VMs and most servers.
+  }
+  const m = /cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  return m?.[1] ? Math.round(Number.parseFloat(m[1]) * 1000) : undefined;
+}
+
+function guestFiles(source: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const f of ['vmlinux', 'vmlinuz', 'initramfs.cpio', 'kernel.release']) {
+    const p = join(source, f);
+    if (!existsSync(p)) throw new Error(`guest artefact ${p} is missing: run guest/build.sh first`);
+    files[f] = p;
+  }
+  return files;
+}
+
+export async function install(argv: string[], bundleFile: string): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { prefix: { type: 'string', default: '/opt/runcvm' }, 'allow-tcg': { type: 'boolean', default: false }, guest: { type: 'string' } },
+  });
+  const prefix = values.prefix as string;
+  const repo = dirname(dirname(bundleFile));
+  const guest = guestFiles(values.guest ?? join(repo, 'build', 'guest'));
+  const runc = which('runc');
+  if (!runc) throw new Error('runc not found in PATH: install the runc package (Docker needs it too)');
+  const lib = join(prefix, 'lib', 'runcvm.mjs');
+  const kvm = kvmUsable();
+  const rt = buildRuntimeRoot(join(prefix, 'rt'));
+  const host: HostConfig = { runc, node: process.execPath, allowTcg: values['allow-tcg'] === true, tscKhz: hostTscKhz(), hostDirs: rt.hostDirs };
+  const dispatcher = readFileSync(join(repo, 'src', 'runtime', 'dispatcher.sh'), 'utf8')
+    .replace('@RUNC@', runc).replace('@NODE@', process.execPath).replace('@LIB@', lib).replace('@GENERATED@', 'Generated');
+  let changed = false;
+  changed = put(lib, readFileSync(bundleFile)) || changed;
+  changed = put(join(prefix, 'bin', 'runcvm-runtime'), dispatcher, 0o755) || changed;
+  changed = put(join(prefix, 'bin', 'runcvm'), `#!/bin/sh\nexec '${process.execPath}' '${lib}' "$@"\n`, 0o755) || changed;
+  for (const [name, src] of Object.entries(guest)) changed = put(join(prefix, 'kernels', 'debian', name), readFileSync(src)) || changed;
+  changed = put(hostConfigPath(prefix), `${JSON.stringify(host, null, 2)}\n`) || changed;
+
+  const current = readOr(DAEMON_JSON)?.toString('utf8');
+  const next = formatDaemonJson(withRuntime(parseDaemonJson(current, DAEMON_JSON), RUNTIME_NAME, join(prefix, 'bin', 'runcvm-runtime')));
+  const daemonChanged = current === undefined || JSON.stringify(JSON.parse(current)) !== JSON.stringify(JSON.parse(next));
+  if (daemonChanged) put(DAEMON_JSON, next);
+  if (!changed && !daemonChanged) {
+    console.log(`runcvm is already installed in ${prefix}: nothing changed`);
+    return 0;
+  }
+  console.log(`runcvm installed in ${prefix} (runc ${runc}, node ${process.execPath})`);
+  if (!kvm) {
+    console.log(host.allowTcg
+      ? 'NOTE: no usable /dev/kvm on this host: VMs will run under TCG software emulation (much slower). Enabled by --allow-tcg.'
+      : 'WARNING: no usable /dev/kvm on this host: containers will fail unless run with -e RUNCVM_ACCEL=tcg (or reinstall with --allow-tcg).');
+  }
+  if (daemonChanged) console.log(`${DAEMON_JSON}: registered runtime "${RUNTIME_NAME}"`);
+  console.log(await reloadDockerd(RUNTIME_NAME, true));
+  return 0;
+}
+
+export async function uninstall(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { prefix: { type: 'string', default: '/opt/runcvm' } } });
+  const prefix = values.prefix as string;
+  const current = readOr(DAEMON_JSON)?.toString('utf8');
+  if (current !== undefined) {
+    const cfg = parseDaemonJson(current, DAEMON_JSON);
+    if (cfg.runtimes?.[RUNTIME_NAME]) {
+      put(DAEMON_JSON, formatDaemonJson(withoutRuntime(cfg, RUNTIME_NAME)));
+      console.log(`${DAEMON_JSON}: removed runtime "${RUNTIME_NAME}"`);
+      console.log(await reloadDockerd(RUNTIME_NAME, false));
+    }
+  }
+  if (existsSync(prefix)) {
+    rmSync(prefix, { recursive: true, force: true });
+    console.log(`removed ${prefix}`);
+  }
+  return 0;
+}
+

@@ -1,0 +1,136 @@
+/**
+ * Host end of the agent protocol over one byte stream: the HELLO handshake, CONFIG, and the
+ * processes running in the guest with their stdio, signals and exit status.
+ */
+import type { Duplex } from 'node:stream';
+import { encodeFrame, FrameDecoder, MAX_DATA_CHUNK, MsgType, PROTOCOL_VERSION, type Frame } from '../agent-protocol/frame.ts';
+import {
+  decodeError, decodeExit, decodeHello, decodeLog, decodeStarted, encodeConfig, encodeSignal, encodeStart, encodeWinsize,
+  type AgentError, type AgentLog, type ExitStatus, type Hello, type VmConfig,
+} from '../agent-protocol/messages.ts';
+import type { WorkloadProcess } from './launch-spec.ts';
+
+export interface ProcessHandlers {
+  stdout(data: Buffer): void;
+  stderr(data: Buffer): void;
+  started(pid: number): void;
+}
+
+export type ProcessOutcome = { kind: 'exit'; status: ExitStatus } | { kind: 'error'; error: AgentError };
+
+interface Tracked {
+  handlers: ProcessHandlers;
+  settle(o: ProcessOutcome): void;
+}
+
+export class AgentSession {
+  private readonly decoder = new FrameDecoder();
+  private readonly procs = new Map<number, Tracked>();
+  private hello?: (h: Hello) => void;
+  private failure?: (e: Error) => void;
+  /** Fatal guest-side setup error (ERROR on id 0) or a closed channel. */
+  readonly failed: Promise<Error>;
+
+  constructor(private readonly stream: Duplex, private readonly onLog: (l: AgentLog) => void) {
+    this.failed = new Promise((resolve) => { this.failure = resolve; });
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        for (const f of this.decoder.push(chunk)) this.dispatch(f);
+      } catch (e) {
+        this.failure?.(e as Error);
+      }
+    });
+    stream.on('close', () => this.failure?.(new Error('the agent channel closed')));
+    stream.on('error', (e) => this.failure?.(new Error(`agent channel: ${e.message}`)));
+  }
+
+  /** Resolves with the guest's HELLO; refuses another protocol version. */
+  waitHello(): Promise<Hello> {
+    return new Promise((resolve, reject) => {
+      this.hello = (h) => {
+        if (h.version !== PROTOCOL_VERSION) {
+          reject(new Error(`guest agent speaks protocol ${h.version} (${h.agent}), this runtime speaks ${PROTOCOL_VERSION}: reinstall runcvm`));
+        } else resolve(h);
+      };
+    });
+  }
+
+  configure(config: VmConfig): void {
+    this.send(MsgType.CONFIG, 0, encodeConfig(config));
+  }
+
+  start(id: number, proc: WorkloadProcess, handlers: ProcessHandlers): Promise<ProcessOutcome> {
+    return new Promise((resolve) => {
+      this.procs.set(id, { handlers, settle: resolve });
+      this.send(MsgType.START, id, encodeStart(proc));
+    });
+  }
+
+  /** Writes stdin in protocol-sized chunks; resolves when the stream can take more. */
+  stdin(id: number, data: Buffer): boolean {
+    let ok = true;
+    for (let off = 0; off < data.length; off += MAX_DATA_CHUNK) {
+      ok = this.send(MsgType.STDIN, id, data.subarray(off, off + MAX_DATA_CHUNK));
+    }
+    return ok;
+  }
+
+  closeStdin(id: number): void {
+    this.send(MsgType.STDIN, id, Buffer.alloc(0));
+  }
+
+  signal(id: number, signo: number): void {
+    this.send(MsgType.SIGNAL, id, encodeSignal(signo));
+  }
+
+  resize(id: number, rows: number, cols: number): void {
+    this.send(MsgType.RESIZE, id, encodeWinsize(rows, cols));
+  }
+
+  shutdown(): void {
+    this.send(MsgType.SHUTDOWN, 0);
+  }
+
+  onDrain(cb: () => void): void {
+    this.stream.once('drain', cb);
+  }
+
+  private send(type: (typeof MsgType)[keyof typeof MsgType], id: number, payload?: Buffer): boolean {
+    if (this.stream.destroyed) return false;
+    return this.stream.write(encodeFrame(type, id, payload));
+  }
+
+  private dispatch(f: Frame): void {
+    const proc = this.procs.get(f.id);
+    switch (f.type) {
+      case MsgType.HELLO:
+        this.hello?.(decodeHello(f.payload));
+        return;
+      case MsgType.LOG:
+        this.onLog(decodeLog(f.payload));
+        return;
+      case MsgType.STDOUT:
+        if (f.payload.length > 0) proc?.handlers.stdout(f.payload);
+        return;
+      case MsgType.STDERR:
+        if (f.payload.length > 0) proc?.handlers.stderr(f.payload);
+        return;
+      case MsgType.STARTED:
+        proc?.handlers.started(decodeStarted(f.payload));
+        return;
+      case MsgType.EXIT:
+        this.procs.delete(f.id);
+        proc?.settle({ kind: 'exit', status: decodeExit(f.payload) });
+        return;
+      case MsgType.ERROR: {
+        const error = decodeError(f.payload);
+        if (f.id === 0) this.failure?.(new Error(`guest setup failed: ${error.message}`));
+        this.procs.delete(f.id);
+        proc?.settle({ kind: 'error', error });
+        return;
+      }
+      default:
+        this.onLog({ level: 1, line: `ignoring agent message of unknown type ${f.type}` });
+    }
+  }
+}

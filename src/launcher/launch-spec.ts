@@ -1,0 +1,55 @@
+/**
+ * What `create` hands the launcher: the workload as Docker described it plus the validated
+ * runcvm settings. Written to <bundle>/runcvm/spec.json (0600: it holds the workload's env) and
+ * mounted read-only at SPEC_PATH in the launcher's root, never inside the guest's view.
+ */
+import type { Accel, Hypervisor } from '../runtime/options.ts';
+
+export const SPEC_DIR = '/.runcvm';
+export const SPEC_PATH = `${SPEC_DIR}/spec.json`;
+/** Where the install prefix appears inside every runcvm container. */
+export const PREFIX_IN_CONTAINER = '/opt/runcvm';
+/** Where the workload's root filesystem appears inside the launcher's root. */
+export const WORKLOAD_ROOT = '/vm';
+
+/** Linux MS_* values, as the agent protocol carries them. */
+export const MS_RDONLY = 1;
+export const MS_NOSUID = 2;
+export const MS_NODEV = 4;
+export const MS_NOEXEC = 8;
+
+export type GuestMount =
+  | { kind: 'bind'; destination: string; flags: number }
+  | { kind: 'tmpfs'; destination: string; flags: number; data: string };
+
+export interface WorkloadProcess {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  terminal: boolean;
+  consoleSize?: { rows: number; cols: number };
+}
+
+export interface LaunchSpec {
+  version: 1;
+  containerId: string;
+  hypervisor: Hypervisor;
+  accel: Accel;
+  kernel: { vmlinux: string; initramfs: string };
+  cpus: number;
+  memoryMiB: number;
+  /** Host TSC rate, needed by microvm guests under TCG (research: vmlab §0). */
+  tscKhz?: number;
+  kernelAppend: string;
+  kernelDebug: boolean;
+  runtimeDebug: boolean;
+  hostname: string;
+  rootReadonly: boolean;
+  mounts: GuestMount[];
+  process: WorkloadProcess;
+  /** Epoch milliseconds, for the benchmark's phase breakdown. */
+  timing: { createStartMs: number; createEndMs: number };
+}

@@ -1,0 +1,123 @@
+/**
+ * The container's PID 1: boots the VM for the workload, relays its stdio and signals, and
+ * exits with its status (128+N for a signal death, as runc). If the VM dies first, it exits
+ * non-zero with what the VMM and guest console said.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AgentLog } from '../agent-protocol/messages.ts';
+import { exitCode } from '../agent-protocol/messages.ts';
+import type { RunningVm } from '../vmm/driver.ts';
+import { DRIVERS } from '../vmm/drivers.ts';
+import { AgentSession, type ProcessOutcome } from './agent-session.ts';
+import { type LaunchSpec, SPEC_PATH } from './launch-spec.ts';
+import { forwardSignals } from './signals.ts';
+import { flush, outputHandlers, relayStdin } from './stdio-relay.ts';
+import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
+
+const RUN_DIR = '/run/runcvm';
+const WORKLOAD_ID = 1;
+/** Boot budget: generous because TCG on a loaded 2-core host boots 3-10x slower than KVM. */
+const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;
+const POWEROFF_TIMEOUT_MS = 10_000;
+
+const ERRNO_EXIT: Record<number, number> = { 2: 127, 13: 126 };
+
+class LaunchError extends Error {
+  constructor(message: string, readonly code = 1) {
+    super(message);
+  }
+}
+
+function logLine(spec: LaunchSpec): (l: AgentLog) => void {
+  return (l) => {
+    if (spec.runtimeDebug || l.level === 0) process.stderr.write(`runcvm-agent: ${l.line}\n`);
+  };
+}
+
+function rejectOnVmExit(vm: RunningVm, what: string): Promise<never> {
+  return vm.exited.then((e) => {
+    throw new LaunchError(`the VM stopped ${what} (qemu ${e.signal ?? `exit ${e.code}`})\n${vm.diagnostics()}`);
+  });
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  const ac = new AbortController();
+  try {
+    return await Promise.race([p, sleep(ms, undefined, { signal: ac.signal }).then(() => {
+      throw new LaunchError(`timed out after ${ms} ms ${what}`);
+    })]);
+  } finally {
+    ac.abort();
+  }
+}
+
+async function runWorkload(spec: LaunchSpec, vm: RunningVm, timing: Record<string, number>): Promise<number> {
+  const ac = new AbortController();
+  const vmDied = rejectOnVmExit(vm, 'before the workload finished');
+  vmDied.catch(() => ac.abort());
+  const channel = await Promise.race([vm.connectAgent(ac.signal), vmDied]);
+  const session = new AgentSession(channel, logLine(spec));
+  const sessionFailed = session.failed.then((e) => { throw new LaunchError(`${e.message}\n${vm.diagnostics()}`); });
+  const guard = <T>(p: Promise<T>) => Promise.race([p, vmDied, sessionFailed]);
+
+  const hello = session.waitHello();
+  await guard(withTimeout(hello, HELLO_TIMEOUT_MS[spec.accel], 'waiting for the guest agent'));
+  timing.agentUpMs = Date.now();
+  session.configure(guestConfigFor(spec));
+
+  const pending: number[] = [];
+  let started = false;
+  const deliver = (signo: number) => (started ? session.signal(WORKLOAD_ID, signo) : pending.push(signo));
+  const resize = () => {
+    if (process.stdout.isTTY) session.resize(WORKLOAD_ID, process.stdout.rows, process.stdout.columns);
+  };
+  const unforward = forwardSignals(deliver, resize);
+  const outcome: Promise<ProcessOutcome> = session.start(WORKLOAD_ID, spec.process, outputHandlers(channel, () => {
+    started = true;
+    timing.workloadStartedMs = Date.now();
+    for (const s of pending.splice(0)) session.signal(WORKLOAD_ID, s);
+    resize();
+  }));
+  relayStdin(session, WORKLOAD_ID, spec.process.terminal);
+
+  const result = await guard(outcome);
+  unforward();
+  timing.workloadExitMs = Date.now();
+  process.stdin.pause();
+  if (result.kind === 'error') {
+    throw new LaunchError(result.error.message, ERRNO_EXIT[result.error.errno] ?? 1);
+  }
+  session.shutdown();
+  const off = await Promise.race([vm.exited.then(() => true), sleep(POWEROFF_TIMEOUT_MS).then(() => false)]);
+  if (!off) vm.kill();
+  return exitCode(result.status);
+}
+
+function printTiming(spec: LaunchSpec, timing: Record<string, number>): void {
+  if (!spec.process.env.includes('RUNCVM_TIMING=1')) return;
+  process.stderr.write(`runcvm-timing ${JSON.stringify({ ...spec.timing, ...timing })}\n`);
+}
+
+export async function runLauncher(): Promise<number> {
+  const timing: Record<string, number> = { launcherStartMs: Date.now() };
+  let code: number;
+  let vm: RunningVm | undefined;
+  let spec: LaunchSpec | undefined;
+  try {
+    spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as LaunchSpec;
+    mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
+    vm = await DRIVERS[spec.hypervisor].start(vmSpecFor(spec, RUN_DIR));
+    timing.vmmSpawnMs = Date.now();
+    code = await runWorkload(spec, vm, timing);
+  } catch (e) {
+    const err = e as Error;
+    process.stderr.write(`runcvm: ${err.message}\n`);
+    code = e instanceof LaunchError ? e.code : 1;
+    vm?.kill();
+  }
+  timing.launcherEndMs = Date.now();
+  if (spec) printTiming(spec, timing);
+  await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  return code;
+}

@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseRuntimeArgs } from './cli-args.ts';
+
+test('parses the create call exactly as the shim makes it', () => {
+  const a = parseRuntimeArgs(
+    ['--root', '/var/run/docker/runtime-runc/moby', '--log', '/b/log.json', '--log-format', 'json',
+      'create', '--bundle', '/b', '--pid-file', '/b/init.pid', '--console-socket', '/tmp/pty/pty.sock', 'abc123'],
+    '/cwd',
+  );
+  assert.deepEqual(a, { log: '/b/log.json', logFormat: 'json', verb: 'create', bundle: '/b', containerId: 'abc123' });
+});
+
+test('bundle defaults to the cwd and --flag=value forms are understood', () => {
+  const a = parseRuntimeArgs(['--log=/l.json', '--debug', 'create', 'id1'], '/cwd');
+  assert.equal(a.bundle, '/cwd');
+  assert.equal(a.log, '/l.json');
+  assert.equal(a.verb, 'create');
+  assert.equal(a.containerId, 'id1');
+});

@@ -1,0 +1,34 @@
+/**
+ * Facts about this host, written once by `runcvm install` to <prefix>/etc/host.json and read by
+ * every `create`: probing them per container would cost time on the hot path.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface HostConfig {
+  /** Absolute path of the runc binary Docker would otherwise use. */
+  runc: string;
+  node: string;
+  /** Host-wide permission to fall back to TCG when /dev/kvm is unusable (dev and CI hosts). */
+  allowTcg: boolean;
+  tscKhz?: number;
+  /** Top-level host dirs that are real directories (not merged-/usr symlinks) and must be bound. */
+  hostDirs: string[];
+}
+
+export function hostConfigPath(prefix: string): string {
+  return join(prefix, 'etc', 'host.json');
+}
+
+export function readHostConfig(prefix: string): HostConfig {
+  const file = hostConfigPath(prefix);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`runcvm is not installed correctly: cannot read ${file}: ${(e as Error).message}`);
+  }
+  const c = JSON.parse(text) as Partial<HostConfig>;
+  if (typeof c.runc !== 'string' || typeof c.node !== 'string') throw new Error(`${file}: runc/node paths missing`);
+  return { runc: c.runc, node: c.node, allowTcg: c.allowTcg === true, tscKhz: c.tscKhz, hostDirs: c.hostDirs ?? [] };
+}

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseOptions, OptionError } from './options.ts';
+
+test('defaults when nothing is set', () => {
+  const o = parseOptions(['PATH=/bin']);
+  assert.equal(o.hypervisor, 'qemu');
+  assert.equal(o.accel, undefined);
+  assert.equal(o.kernel, 'debian');
+  assert.equal(o.kernelDebug, false);
+});
+
+test('valid values are taken, last duplicate wins', () => {
+  const o = parseOptions(['RUNCVM_HYPERVISOR=qemu', 'RUNCVM_ACCEL=tcg', 'RUNCVM_KERNEL_DEBUG=1', 'RUNCVM_ACCEL=kvm']);
+  assert.equal(o.accel, 'kvm');
+  assert.equal(o.kernelDebug, true);
+});
+
+test('unknown hypervisor names the option and the allowed values', () => {
+  assert.throws(() => parseOptions(['RUNCVM_HYPERVISOR=xen']), (e: Error) => {
+    assert.ok(e instanceof OptionError);
+    assert.match(e.message, /RUNCVM_HYPERVISOR: unknown value "xen" \(allowed: qemu, firecracker\)/);
+    return true;
+  });
+});
+
+test('malformed boolean and kernel name are refused', () => {
+  assert.throws(() => parseOptions(['RUNCVM_KERNEL_DEBUG=maybe']), /RUNCVM_KERNEL_DEBUG: invalid value "maybe" \(allowed: 1, 0, true, false\)/);
+  assert.throws(() => parseOptions(['RUNCVM_KERNEL=../etc']), /RUNCVM_KERNEL: invalid value/);
+  assert.throws(() => parseOptions(['RUNCVM_ACCEL=hvf']), /RUNCVM_ACCEL: unknown value "hvf" \(allowed: kvm, tcg\)/);
+});
+
+test('a misspelt RUNCVM_ option is an error, not silently ignored', () => {
+  assert.throws(() => parseOptions(['RUNCVM_HYPERVSIOR=qemu']), /RUNCVM_HYPERVSIOR: unknown option/);
+});

@@ -1,0 +1,78 @@
+/**
+ * RUNCVM_* options: Docker has no flag for them, so users set them with `-e` or image ENV.
+ * They are validated at `create` so a bad value fails `docker run` before anything exists.
+ */
+import { envValue } from '../oci/spec.ts';
+
+export const HYPERVISORS = ['qemu', 'firecracker'] as const;
+export type Hypervisor = (typeof HYPERVISORS)[number];
+
+export const ACCELS = ['kvm', 'tcg'] as const;
+export type Accel = (typeof ACCELS)[number];
+
+export interface RuncvmOptions {
+  hypervisor: Hypervisor;
+  /** undefined: the host default decides (see accel.ts). */
+  accel: Accel | undefined;
+  kernel: string;
+  kernelAppend: string;
+  kernelDebug: boolean;
+  runtimeDebug: boolean;
+}
+
+export class OptionError extends Error {}
+
+const BOOLEANS: Record<string, boolean> = { '1': true, true: true, '0': false, false: false, '': false };
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], dflt: T): T {
+  if (value === undefined || value === '') return dflt;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new OptionError(`${name}: unknown value "${value}" (allowed: ${allowed.join(', ')})`);
+}
+
+function bool(name: string, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const v = BOOLEANS[value.toLowerCase()];
+  if (v === undefined) throw new OptionError(`${name}: invalid value "${value}" (allowed: 1, 0, true, false)`);
+  return v;
+}
+
+const KERNEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const KNOWN = new Set([
+  'RUNCVM_HYPERVISOR',
+  'RUNCVM_ACCEL',
+  'RUNCVM_KERNEL',
+  'RUNCVM_KERNEL_APPEND',
+  'RUNCVM_KERNEL_DEBUG',
+  'RUNCVM_RUNTIME_DEBUG',
+  // Read by the launcher: prints a phase-timing line on stderr at exit (npm run bench).
+  'RUNCVM_TIMING',
+]);
+
+/** Reads and validates every RUNCVM_* variable of the workload's environment. */
+export function parseOptions(env: readonly string[] | undefined): RuncvmOptions {
+  for (const entry of env ?? []) {
+    const key = entry.split('=', 1)[0] ?? '';
+    if (key.startsWith('RUNCVM_') && !KNOWN.has(key)) {
+      throw new OptionError(`${key}: unknown option (known: ${[...KNOWN].join(', ')})`);
+    }
+  }
+  const get = (k: string) => envValue(env, k);
+  const kernel = get('RUNCVM_KERNEL') || 'debian';
+  if (!KERNEL_NAME.test(kernel)) {
+    throw new OptionError(`RUNCVM_KERNEL: invalid value "${kernel}" (a kernel name under <prefix>/kernels, e.g. debian)`);
+  }
+  const kernelAppend = get('RUNCVM_KERNEL_APPEND') ?? '';
+  if (/[\n\r\0]/.test(kernelAppend) || kernelAppend.length > 1024) {
+    throw new OptionError('RUNCVM_KERNEL_APPEND: must be one line of at most 1024 characters');
+  }
+  const accelRaw = get('RUNCVM_ACCEL');
+  return {
+    hypervisor: oneOf('RUNCVM_HYPERVISOR', get('RUNCVM_HYPERVISOR'), HYPERVISORS, 'qemu'),
+    accel: accelRaw === undefined || accelRaw === '' ? undefined : oneOf('RUNCVM_ACCEL', accelRaw, ACCELS, 'kvm'),
+    kernel,
+    kernelAppend,
+    kernelDebug: bool('RUNCVM_KERNEL_DEBUG', get('RUNCVM_KERNEL_DEBUG')),
+    runtimeDebug: bool('RUNCVM_RUNTIME_DEBUG', get('RUNCVM_RUNTIME_DEBUG')),
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Guest vCPUs and memory from the container's resources, and the container memory limit that
+ * must also cover the VMM, virtiofsd and the launcher.
+ */
+import type { OciResources } from '../oci/spec.ts';
+import { OptionError } from './options.ts';
+
+export const DEFAULT_MEMORY_MIB = 512;
+export const MIN_MEMORY_MIB = 128;
+/** Measured: QEMU ~60 MiB + TCG code cache up to 64 MiB + virtiofsd + node launcher. */
+export const VMM_OVERHEAD_MIB = 256;
+const MIB = 1024 * 1024;
+
+export interface VmSize {
+  cpus: number;
+  memoryMiB: number;
+}
+
+export function vmSize(res: OciResources | undefined): VmSize {
+  const limit = res?.memory?.limit;
+  let memoryMiB = DEFAULT_MEMORY_MIB;
+  if (limit !== undefined && limit > 0) {
+    memoryMiB = Math.floor(limit / MIB);
+    if (memoryMiB < MIN_MEMORY_MIB) {
+      throw new OptionError(`--memory: ${memoryMiB} MiB is below the guest minimum of ${MIN_MEMORY_MIB} MiB`);
+    }
+  }
+  const quota = res?.cpu?.quota ?? 0;
+  const period = res?.cpu?.period ?? 0;
+  const cpus = quota > 0 && period > 0 ? Math.ceil(quota / period) : 1;
+  return { cpus, memoryMiB };
+}
+
+/** Raises a set memory limit (and swap, which must stay >= limit) by the VMM overhead. */
+export function withVmmOverhead(res: OciResources | undefined): OciResources | undefined {
+  const mem = res?.memory;
+  if (!res || !mem || mem.limit === undefined || mem.limit <= 0) return res;
+  const extra = VMM_OVERHEAD_MIB * MIB;
+  const swap = mem.swap !== undefined && mem.swap > 0 ? mem.swap + extra : mem.swap;
+  return { ...res, memory: { ...mem, limit: mem.limit + extra, swap } };
+}

@@ -1,0 +1,124 @@
+/**
+ * QEMU backend: one virtiofsd per shared directory, then qemu-system-x86_64 (microvm).
+ * The agent channel is a virtio-serial port whose host end is a Unix socket QEMU listens on.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { Tail } from '../../common/tail.ts';
+import { waitUntil } from '../../common/wait.ts';
+import type { HostCheck, RunningVm, VmExit, VmmDriver } from '../driver.ts';
+import { VmmUnavailableError } from '../driver.ts';
+import type { VmSpec } from '../vm-spec.ts';
+import { qemuArgv, qemuPaths, type QemuPaths } from './argv.ts';
+
+export const QEMU_BINARY = '/usr/bin/qemu-system-x86_64';
+export const VIRTIOFSD_BINARY = '/usr/lib/qemu/virtiofsd';
+const SOCKET_TIMEOUT_MS = 10_000;
+
+function requireFile(path: string, what: string, hint: string): void {
+  if (!existsSync(path)) throw new VmmUnavailableError(`RUNCVM_HYPERVISOR=qemu: ${what} not found at ${path} (${hint})`);
+}
+
+function exitOf(child: ChildProcess): Promise<VmExit> {
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+function startVirtiofsd(source: string, socketPath: string, tail: Tail): ChildProcess {
+  // sandbox=chroot: the namespace sandbox needs CAP_SYS_ADMIN the launcher does not have
+  // (rootlab F4); announce_submounts lets the guest see volumes as their own mounts.
+  const child = spawn(
+    VIRTIOFSD_BINARY,
+    [`--socket-path=${socketPath}`, '-o', `source=${source}`, '-o', 'cache=auto', '-o', 'sandbox=chroot', '-o', 'announce_submounts', '-o', 'xattr'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  child.stderr?.on('data', (d: Buffer) => tail.push(d));
+  return child;
+}
+
+function tryConnect(path: string): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => resolve(s));
+    s.once('error', () => {
+      s.destroy();
+      resolve(undefined);
+    });
+  });
+}
+
+class QemuVm implements RunningVm {
+  readonly exited: Promise<VmExit>;
+  private done = false;
+
+  constructor(
+    private readonly qemu: ChildProcess,
+    private readonly helpers: ChildProcess[],
+    private readonly paths: QemuPaths,
+    private readonly stderrTail: Tail,
+  ) {
+    this.exited = exitOf(qemu).then((e) => {
+      this.done = true;
+      for (const h of helpers) h.kill('SIGTERM');
+      return e;
+    });
+  }
+
+  async connectAgent(signal: AbortSignal): Promise<Socket> {
+    return waitUntil('the VM agent socket', async () => {
+      if (this.done) throw new Error(`qemu exited before the agent channel opened\n${this.diagnostics()}`);
+      return tryConnect(this.paths.agentSocket);
+    }, { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5, signal });
+  }
+
+  diagnostics(): string {
+    let console = '';
+    try {
+      console = readFileSync(this.paths.consoleLog, 'utf8').split('\n').slice(-30).join('\n');
+    } catch {
+      // No console log: the guest never started or the console went to stderr.
+    }
+    return [`qemu/virtiofsd stderr:\n${this.stderrTail.text().trim()}`, console && `guest console (last lines):\n${console}`]
+      .filter(Boolean)
+      .join('\n');
+  }
+
+  kill(): void {
+    if (!this.done) this.qemu.kill('SIGKILL');
+    for (const h of this.helpers) h.kill('SIGKILL');
+  }
+}
+
+export const qemuDriver: VmmDriver = {
+  name: 'qemu',
+
+  checkHost(check: HostCheck): void {
+    requireFile(QEMU_BINARY, 'qemu-system-x86_64', 'install the qemu-system-x86 package');
+    requireFile(VIRTIOFSD_BINARY, 'virtiofsd', 'install the qemu-system-common package');
+    requireFile(check.kernel, 'guest kernel', 'check RUNCVM_KERNEL or re-run `runcvm install`');
+    requireFile(check.initrd, 'guest initramfs', 'check RUNCVM_KERNEL or re-run `runcvm install`');
+  },
+
+  async start(vm: VmSpec): Promise<RunningVm> {
+    const paths = qemuPaths(vm.runDir);
+    const tail = new Tail();
+    const helpers = vm.fsShares.map((fs) => startVirtiofsd(fs.source, paths.fsSocket(fs.tag), tail));
+    try {
+      for (const [i, fs] of vm.fsShares.entries()) {
+        const h = helpers[i] as ChildProcess;
+        await waitUntil(`virtiofsd socket for ${fs.tag}`, () => {
+          if (h.exitCode !== null) throw new Error(`virtiofsd for ${fs.source} exited (${h.exitCode}): ${tail.text().trim()}`);
+          return existsSync(paths.fsSocket(fs.tag)) ? true : undefined;
+        }, { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 });
+      }
+    } catch (e) {
+      for (const h of helpers) h.kill('SIGKILL');
+      throw e;
+    }
+    const qemu = spawn(QEMU_BINARY, qemuArgv(vm, paths), {
+      stdio: ['ignore', vm.consoleToStderr ? 2 : 'ignore', 'pipe'],
+    });
+    qemu.stderr?.on('data', (d: Buffer) => tail.push(d));
+    return new QemuVm(qemu, helpers, paths, tail);
+  },
+};

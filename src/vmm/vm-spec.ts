@@ -1,0 +1,54 @@
+/**
+ * The one VM description every hypervisor driver consumes. Drivers turn it into a command
+ * line (QEMU) or API calls (Firecracker); nothing else about a VM is hypervisor-specific.
+ */
+import type { Accel } from '../runtime/options.ts';
+
+export interface FsShare {
+  /** Tag the guest mounts (virtiofs). */
+  tag: string;
+  /** Directory served, in the launcher's mount namespace. */
+  source: string;
+}
+
+export interface BlockDevice {
+  id: string;
+  path: string;
+  readonly: boolean;
+  /** The guest finds disks by /sys/block/vd*\/serial, not by order. */
+  serial: string;
+}
+
+export interface Nic {
+  id: string;
+  tap: string;
+  mac: string;
+}
+
+export interface VmSpec {
+  name: string;
+  accel: Accel;
+  cpus: number;
+  memoryMiB: number;
+  kernel: string;
+  initrd: string;
+  cmdline: string[];
+  fsShares: FsShare[];
+  blockDevices: BlockDevice[];
+  nics: Nic[];
+  /** Directory for the VM's sockets and logs (launcher-private tmpfs). */
+  runDir: string;
+  /** true: the guest's serial console goes to the launcher's stderr (debugging). */
+  consoleToStderr: boolean;
+}
+
+/** Kernel command line shared by every backend. */
+export function guestCmdline(opts: { accel: Accel; tscKhz?: number; debug: boolean; kernelDebug: boolean; append: string }): string[] {
+  const args = ['console=ttyS0', 'panic=-1', 'cryptomgr.notests'];
+  if (!opts.kernelDebug) args.push('quiet', 'loglevel=1');
+  // microvm has no HPET/PM timer: under TCG the PIT calibration can hang without this (vmlab §0).
+  if (opts.accel === 'tcg' && opts.tscKhz) args.push(`tsc_early_khz=${opts.tscKhz}`, 'tsc=reliable');
+  if (opts.debug) args.push('runcvm.debug=1');
+  if (opts.append) args.push(...opts.append.split(/\s+/).filter(Boolean));
+  return args;
+}
