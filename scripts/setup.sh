@@ -48,16 +48,13 @@ bash guest/build.sh
 step "making sure dockerd is running (scripts/start-dockerd.sh)"
 bash scripts/start-dockerd.sh
 
-install_args=()
-# RUNCVM_FORCE_TCG=1 pretends KVM is unusable (to exercise the TCG path).
-if [ "${RUNCVM_FORCE_TCG:-0}" != 1 ] && kvm_usable; then
-  log "/dev/kvm is usable: VMs will use KVM hardware acceleration"
-else
-  install_args+=(--allow-tcg)
-  warn "/dev/kvm is missing or cannot be opened read-write."
-  warn "runcvm VMs will run under SLOW SOFTWARE EMULATION (QEMU TCG): expect"
-  warn "container start-up and CPU-bound work to be many times slower than with KVM."
-  warn "Enable virtualization (or nested virtualization) to get KVM."
+# The installer boots a tiny VM under KVM to see whether KVM really works here (a /dev/kvm
+# that opens can still be unusable, e.g. under some nested hypervisors) and, because of
+# --allow-tcg-if-no-kvm, enables the TCG software-emulation fallback only when it does not.
+install_args=(--allow-tcg-if-no-kvm)
+# RUNCVM_FORCE_TCG=1 enables the fallback unconditionally (to exercise the TCG path).
+if [ "${RUNCVM_FORCE_TCG:-0}" = 1 ]; then
+  install_args=(--allow-tcg)
 fi
 step "installing runcvm to /opt/runcvm and registering the Docker runtime 'runcvm'"
 node dist/runcvm.mjs install ${install_args[@]+"${install_args[@]}"}

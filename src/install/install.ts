@@ -8,9 +8,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hostConfigPath, type HostConfig } from '../runtime/host-config.ts';
-import { kvmUsable } from '../vmm/accel.ts';
 import { formatDaemonJson, parseDaemonJson, withoutRuntime, withRuntime } from './daemon-json.ts';
 import { reloadDockerd } from './dockerd.ts';
+import { probeKvm } from './kvm-probe.ts';
 import { buildRuntimeRoot } from './runtime-root.ts';
 
 export const RUNTIME_NAME = 'runcvm';
@@ -71,7 +71,12 @@ function guestFiles(source: string): Record<string, string> {
 export async function install(argv: string[], bundleFile: string): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { prefix: { type: 'string', default: '/opt/runcvm' }, 'allow-tcg': { type: 'boolean', default: false }, guest: { type: 'string' } },
+    options: {
+      prefix: { type: 'string', default: '/opt/runcvm' },
+      'allow-tcg': { type: 'boolean', default: false },
+      'allow-tcg-if-no-kvm': { type: 'boolean', default: false },
+      guest: { type: 'string' },
+    },
   });
   const prefix = values.prefix as string;
   const repo = dirname(dirname(bundleFile));
@@ -79,9 +84,10 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   const runc = which('runc');
   if (!runc) throw new Error('runc not found in PATH: install the runc package (Docker needs it too)');
   const lib = join(prefix, 'lib', 'runcvm.mjs');
-  const kvm = kvmUsable();
+  const kvm = probeKvm(guest.vmlinux as string, guest['initramfs.cpio'] as string);
+  const allowTcg = values['allow-tcg'] === true || (values['allow-tcg-if-no-kvm'] === true && !kvm.usable);
   const rt = buildRuntimeRoot(join(prefix, 'rt'));
-  const host: HostConfig = { runc, node: process.execPath, allowTcg: values['allow-tcg'] === true, tscKhz: hostTscKhz(), hostDirs: rt.hostDirs };
+  const host: HostConfig = { runc, node: process.execPath, allowTcg, kvm, tscKhz: hostTscKhz(), hostDirs: rt.hostDirs };
   const dispatcher = readFileSync(join(repo, 'src', 'runtime', 'dispatcher.sh'), 'utf8')
     .replace('@RUNC@', runc).replace('@NODE@', process.execPath).replace('@LIB@', lib).replace('@GENERATED@', 'Generated');
   let changed = false;
@@ -100,10 +106,11 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
     return 0;
   }
   console.log(`runcvm installed in ${prefix} (runc ${runc}, node ${process.execPath})`);
-  if (!kvm) {
+  console.log(`KVM: ${kvm.usable ? 'usable' : 'NOT usable'} (${kvm.reason})`);
+  if (!kvm.usable) {
     console.log(host.allowTcg
-      ? 'NOTE: no usable /dev/kvm on this host: VMs will run under TCG software emulation (much slower). Enabled by --allow-tcg.'
-      : 'WARNING: no usable /dev/kvm on this host: containers will fail unless run with -e RUNCVM_ACCEL=tcg (or reinstall with --allow-tcg).');
+      ? 'NOTE: without KVM, runcvm VMs on this host run under QEMU TCG software emulation: it works, but every boot and all guest CPU work are many times slower.'
+      : 'WARNING: without KVM, runcvm containers fail unless run with -e RUNCVM_ACCEL=tcg (or reinstall with --allow-tcg).');
   }
   if (daemonChanged) console.log(`${DAEMON_JSON}: registered runtime "${RUNTIME_NAME}"`);
   console.log(await reloadDockerd(RUNTIME_NAME, true));

@@ -53,7 +53,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   const env = spec.process.env ?? [];
   const opts = parseOptions(env);
   const kvm = kvmUsable();
-  const accel = chooseAccel(opts.accel, kvm, host.allowTcg);
+  const accel = chooseAccel(opts.accel, { devKvm: kvm, probe: host.kvm, hostAllowsTcg: host.allowTcg });
   const kernel = kernelFiles(prefix, opts.kernel);
   DRIVERS[opts.hypervisor].checkHost({ kvm, kernel: kernel.vmlinux, initrd: kernel.initramfs, env });
   const size = vmSize(spec.linux?.resources);

@@ -11,6 +11,8 @@ export interface HostConfig {
   node: string;
   /** Host-wide permission to fall back to TCG when /dev/kvm is unusable (dev and CI hosts). */
   allowTcg: boolean;
+  /** The install-time verdict: /dev/kvm can open yet be unusable (kvm-probe.ts). */
+  kvm: { usable: boolean; reason: string };
   tscKhz?: number;
   /** Top-level host dirs that are real directories (not merged-/usr symlinks) and must be bound. */
   hostDirs: string[];
@@ -30,5 +32,12 @@ export function readHostConfig(prefix: string): HostConfig {
   }
   const c = JSON.parse(text) as Partial<HostConfig>;
   if (typeof c.runc !== 'string' || typeof c.node !== 'string') throw new Error(`${file}: runc/node paths missing`);
-  return { runc: c.runc, node: c.node, allowTcg: c.allowTcg === true, tscKhz: c.tscKhz, hostDirs: c.hostDirs ?? [] };
+  return {
+    runc: c.runc,
+    node: c.node,
+    allowTcg: c.allowTcg === true,
+    kvm: c.kvm ?? { usable: false, reason: 'never probed: re-run runcvm install' },
+    tscKhz: c.tscKhz,
+    hostDirs: c.hostDirs ?? [],
+  };
 }

@@ -15,15 +15,24 @@ export function kvmUsable(path = '/dev/kvm'): boolean {
   }
 }
 
-export function chooseAccel(requested: Accel | undefined, kvm: boolean, hostAllowsTcg: boolean): Accel {
-  if (requested === 'kvm' && !kvm) {
+export interface AccelFacts {
+  /** /dev/kvm opens read-write now. */
+  devKvm: boolean;
+  /** The install-time probe booted a VM under KVM (kvm-probe.ts), and why not if it did not. */
+  probe: { usable: boolean; reason: string };
+  hostAllowsTcg: boolean;
+}
+
+/** An explicit RUNCVM_ACCEL=kvm overrides the install probe; auto-selection trusts it. */
+export function chooseAccel(requested: Accel | undefined, f: AccelFacts): Accel {
+  if (requested === 'kvm' && !f.devKvm) {
     throw new OptionError('RUNCVM_ACCEL=kvm: /dev/kvm is missing or not usable on this host (allowed: kvm, tcg)');
   }
   if (requested) return requested;
-  if (kvm) return 'kvm';
-  if (hostAllowsTcg) return 'tcg';
+  if (f.devKvm && f.probe.usable) return 'kvm';
+  if (f.hostAllowsTcg) return 'tcg';
+  const why = f.devKvm ? `KVM is not usable: ${f.probe.reason}` : 'no usable /dev/kvm on this host';
   throw new OptionError(
-    'no usable /dev/kvm on this host: set RUNCVM_ACCEL=tcg to run under (slow) software emulation, ' +
-      'or allow it host-wide with `runcvm install --allow-tcg`',
+    `${why}; set RUNCVM_ACCEL=tcg to run under (slow) software emulation, or allow it host-wide with \`runcvm install --allow-tcg\``,
   );
 }
