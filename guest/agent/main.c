@@ -101,6 +101,8 @@ static void boot(void)
 	/* Blocks until the host connects, so the rest of the stream cannot be lost. */
 	if (proto_send(MSG_HELLO, 0, v, 4, ver, strlen(ver)) != 0)
 		power_off("cannot send HELLO");
+	if (proto_set_nonblocking() != 0)
+		power_off("agent port setup failed");
 	if (procs_init() != 0)
 		power_off("cannot track processes");
 }
@@ -156,8 +158,10 @@ static void dispatch(const struct frame *f)
 static void read_port(void)
 {
 	ssize_t n = proto_fill();
-	if (n == 0)
+	if (n == 0) {
+		log_port_enable(0);
 		power_off("host disconnected");
+	}
 	if (n < 0)
 		power_off("agent port failed");
 	struct frame f;
@@ -225,6 +229,8 @@ static void serve(int sfd)
 			drain_signalfd(sfd);
 		if (pfd[0].revents)
 			read_port();
+		if (proto_host_gone())
+			power_off("host disconnected");
 	}
 }
 

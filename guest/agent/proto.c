@@ -1,6 +1,8 @@
 #include "proto.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -10,6 +12,7 @@
 #include "log.h"
 
 static int port_fd = -1;
+static int host_gone;
 static uint8_t *rbuf;
 static size_t rhave;  /* bytes in rbuf */
 static size_t rstart; /* start of the unconsumed bytes */
@@ -31,16 +34,52 @@ void put_u32(uint8_t *p, uint32_t v)
 
 void proto_set_port(int fd) { port_fd = fd; }
 int proto_port(void) { return port_fd; }
+int proto_host_gone(void) { return host_gone; }
+
+int proto_set_nonblocking(void)
+{
+	int fl = fcntl(port_fd, F_GETFL);
+	if (fl < 0 || fcntl(port_fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+		log_error("set agent port non-blocking: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A write to a port whose host end is closed blocks until a host connects again, which
+ * would hang the agent for good. So wait in poll: POLLHUP without POLLOUT means the host
+ * is gone. Returns 0 when writable.
+ */
+static int wait_writable(void)
+{
+	struct pollfd p = {port_fd, POLLOUT, 0};
+	for (;;) {
+		int r = poll(&p, 1, -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (p.revents & POLLOUT)
+			return 0;
+		if (p.revents & (POLLHUP | POLLERR)) {
+			host_gone = 1;
+			errno = EPIPE;
+			return -1;
+		}
+	}
+}
 
 static int write_all(struct iovec *iov, int cnt)
 {
 	while (cnt > 0) {
 		ssize_t n = writev(port_fd, iov, cnt);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && wait_writable() == 0)
+			continue;
+		if (n < 0)
 			return -1;
-		}
 		/* Short writes happen on the port: skip what went out and resume mid-iovec. */
 		while (cnt > 0 && (size_t)n >= iov->iov_len) {
 			n -= (ssize_t)iov->iov_len;
@@ -57,8 +96,8 @@ static int write_all(struct iovec *iov, int cnt)
 
 int proto_send(uint8_t type, uint32_t id, const void *a, size_t alen, const void *b, size_t blen)
 {
-	if (port_fd < 0) {
-		errno = EBADF;
+	if (port_fd < 0 || host_gone) {
+		errno = port_fd < 0 ? EBADF : EPIPE;
 		return -1;
 	}
 	uint8_t hdr[FRAME_HDR] = {0};
@@ -69,7 +108,11 @@ int proto_send(uint8_t type, uint32_t id, const void *a, size_t alen, const void
 		{hdr, sizeof hdr}, {(void *)a, alen}, {(void *)b, blen},
 	};
 	if (write_all(iov, 3) < 0) {
-		log_error("write frame type %u to port: %s", type, strerror(errno));
+		int err = errno;
+		if (host_gone)
+			log_port_enable(0);
+		log_error("write frame type %u to port: %s", type, strerror(err));
+		errno = err;
 		return -1;
 	}
 	return 0;
@@ -79,7 +122,8 @@ int proto_send_error(uint32_t id, int err, const char *msg)
 {
 	uint8_t e[4];
 	put_u32(e, (uint32_t)err);
-	log_error("error id=%u: %s", id, msg);
+	/* A process that cannot start is the host's news, not an agent failure. */
+	logmsg(id == 0 ? LOG_ERROR : LOG_DEBUG, "error id=%u: %s", id, msg);
 	return proto_send(MSG_ERROR, id, e, 4, msg, strlen(msg));
 }
 

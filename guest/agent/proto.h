@@ -40,6 +40,10 @@ void put_u32(uint8_t *p, uint32_t v);
 
 void proto_set_port(int fd);
 int proto_port(void);
+/* After HELLO: writes must never block on a host that went away. */
+int proto_set_nonblocking(void);
+/* True once a write found the host end of the port closed. */
+int proto_host_gone(void);
 /* Writes one frame whose payload is a followed by b (either may be empty). */
 int proto_send(uint8_t type, uint32_t id, const void *a, size_t alen, const void *b, size_t blen);
 int proto_send_error(uint32_t id, int err, const char *msg);

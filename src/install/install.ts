@@ -68,6 +68,15 @@ function guestFiles(source: string): Record<string, string> {
   return files;
 }
 
+/** The KVM probe boots a VM (up to 15 s where KVM hangs): reuse its verdict for the same kernel. */
+function previousKvmVerdict(prefix: string): HostConfig['kvm'] | undefined {
+  try {
+    return (JSON.parse(readFileSync(hostConfigPath(prefix), 'utf8')) as Partial<HostConfig>).kvm;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function install(argv: string[], bundleFile: string): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -84,17 +93,18 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   const runc = which('runc');
   if (!runc) throw new Error('runc not found in PATH: install the runc package (Docker needs it too)');
   const lib = join(prefix, 'lib', 'runcvm.mjs');
-  const kvm = probeKvm(guest.vmlinux as string, guest['initramfs.cpio'] as string);
+  let kernelChanged = false;
+  for (const [name, src] of Object.entries(guest)) kernelChanged = put(join(prefix, 'kernels', 'debian', name), readFileSync(src)) || kernelChanged;
+  const kvm = (!kernelChanged && previousKvmVerdict(prefix)) || probeKvm(guest.vmlinux as string, guest['initramfs.cpio'] as string);
   const allowTcg = values['allow-tcg'] === true || (values['allow-tcg-if-no-kvm'] === true && !kvm.usable);
   const rt = buildRuntimeRoot(join(prefix, 'rt'));
   const host: HostConfig = { runc, node: process.execPath, allowTcg, kvm, tscKhz: hostTscKhz(), hostDirs: rt.hostDirs };
   const dispatcher = readFileSync(join(repo, 'src', 'runtime', 'dispatcher.sh'), 'utf8')
     .replace('@RUNC@', runc).replace('@NODE@', process.execPath).replace('@LIB@', lib).replace('@GENERATED@', 'Generated');
-  let changed = false;
+  let changed = kernelChanged;
   changed = put(lib, readFileSync(bundleFile)) || changed;
   changed = put(join(prefix, 'bin', 'runcvm-runtime'), dispatcher, 0o755) || changed;
   changed = put(join(prefix, 'bin', 'runcvm'), `#!/bin/sh\nexec '${process.execPath}' '${lib}' "$@"\n`, 0o755) || changed;
-  for (const [name, src] of Object.entries(guest)) changed = put(join(prefix, 'kernels', 'debian', name), readFileSync(src)) || changed;
   changed = put(hostConfigPath(prefix), `${JSON.stringify(host, null, 2)}\n`) || changed;
 
   const current = readOr(DAEMON_JSON)?.toString('utf8');

@@ -47,6 +47,8 @@ const KNOWN = new Set([
   'RUNCVM_RUNTIME_DEBUG',
   // Read by the launcher: prints a phase-timing line on stderr at exit (npm run bench).
   'RUNCVM_TIMING',
+  // Path of the firecracker binary (otherwise PATH), read by the Firecracker driver.
+  'RUNCVM_FIRECRACKER',
 ]);
 
 /** Reads and validates every RUNCVM_* variable of the workload's environment. */

@@ -16,6 +16,11 @@ export const QEMU_BINARY = '/usr/bin/qemu-system-x86_64';
 export const VIRTIOFSD_BINARY = '/usr/lib/qemu/virtiofsd';
 const SOCKET_TIMEOUT_MS = 10_000;
 
+export interface QemuBinaries {
+  qemu: string;
+  virtiofsd: string;
+}
+
 function requireFile(path: string, what: string, hint: string): void {
   if (!existsSync(path)) throw new VmmUnavailableError(`RUNCVM_HYPERVISOR=qemu: ${what} not found at ${path} (${hint})`);
 }
@@ -24,11 +29,11 @@ function exitOf(child: ChildProcess): Promise<VmExit> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-function startVirtiofsd(source: string, socketPath: string, tail: Tail): ChildProcess {
+function startVirtiofsd(binary: string, source: string, socketPath: string, tail: Tail): ChildProcess {
   // sandbox=chroot: the namespace sandbox needs CAP_SYS_ADMIN the launcher does not have
   // (rootlab F4); announce_submounts lets the guest see volumes as their own mounts.
   const child = spawn(
-    VIRTIOFSD_BINARY,
+    binary,
     [`--socket-path=${socketPath}`, '-o', `source=${source}`, '-o', 'cache=auto', '-o', 'sandbox=chroot', '-o', 'announce_submounts', '-o', 'xattr'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -89,12 +94,12 @@ class QemuVm implements RunningVm {
   }
 }
 
-export const qemuDriver: VmmDriver = {
+export const makeQemuDriver = (bin: QemuBinaries): VmmDriver => ({
   name: 'qemu',
 
   checkHost(check: HostCheck): void {
-    requireFile(QEMU_BINARY, 'qemu-system-x86_64', 'install the qemu-system-x86 package');
-    requireFile(VIRTIOFSD_BINARY, 'virtiofsd', 'install the qemu-system-common package');
+    requireFile(bin.qemu, 'qemu-system-x86_64', 'install the qemu-system-x86 package');
+    requireFile(bin.virtiofsd, 'virtiofsd', 'install the qemu-system-common package');
     requireFile(check.kernel, 'guest kernel', 'check RUNCVM_KERNEL or re-run `runcvm install`');
     requireFile(check.initrd, 'guest initramfs', 'check RUNCVM_KERNEL or re-run `runcvm install`');
   },
@@ -102,7 +107,7 @@ export const qemuDriver: VmmDriver = {
   async start(vm: VmSpec): Promise<RunningVm> {
     const paths = qemuPaths(vm.runDir);
     const tail = new Tail();
-    const helpers = vm.fsShares.map((fs) => startVirtiofsd(fs.source, paths.fsSocket(fs.tag), tail));
+    const helpers = vm.fsShares.map((fs) => startVirtiofsd(bin.virtiofsd, fs.source, paths.fsSocket(fs.tag), tail));
     try {
       for (const [i, fs] of vm.fsShares.entries()) {
         const h = helpers[i] as ChildProcess;
@@ -115,10 +120,12 @@ export const qemuDriver: VmmDriver = {
       for (const h of helpers) h.kill('SIGKILL');
       throw e;
     }
-    const qemu = spawn(QEMU_BINARY, qemuArgv(vm, paths), {
+    const qemu = spawn(bin.qemu, qemuArgv(vm, paths), {
       stdio: ['ignore', vm.consoleToStderr ? 2 : 'ignore', 'pipe'],
     });
     qemu.stderr?.on('data', (d: Buffer) => tail.push(d));
     return new QemuVm(qemu, helpers, paths, tail);
   },
-};
+});
+
+export const qemuDriver = makeQemuDriver({ qemu: QEMU_BINARY, virtiofsd: VIRTIOFSD_BINARY });

@@ -1,0 +1,64 @@
+/**
+ * Drives the real docker CLI for end-to-end tests: no fakes of Docker, QEMU or the kernel.
+ * Each call has its own timeout because a TCG boot on a loaded 2-core host can take 10x longer.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export const RUNTIME = process.env.RUNCVM_RUNTIME ?? 'runcvm';
+export const BUSYBOX = 'runcvm-test/busybox';
+export const DEBIAN = 'runcvm-test/debian';
+export const PREFIX = process.env.RUNCVM_PREFIX ?? '/opt/runcvm';
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd} ${args.join(' ')}: no exit after ${opts.timeoutMs ?? 180_000} ms`));
+    }, opts.timeoutMs ?? 180_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 128 + (signal ? 9 : 0), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+export function docker(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number }): Promise<Result> {
+  return run('docker', args, opts);
+}
+
+/** `docker run --rm --runtime=runcvm ARGS…` */
+export function runVm(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number }): Promise<Result> {
+  return docker(['run', '--rm', `--runtime=${RUNTIME}`, ...args], opts);
+}
+
+export function runRunc(args: string[], opts?: { input?: string | Buffer }): Promise<Result> {
+  return docker(['run', '--rm', '--runtime=runc', ...args], opts);
+}
+
+export function hostConfig(): { kvm: { usable: boolean }; allowTcg: boolean } {
+  return JSON.parse(readFileSync(`${PREFIX}/etc/host.json`, 'utf8'));
+}
+
+/** Processes of runcvm containers still alive on the host: launchers, and qemu/virtiofsd using a container run dir. */
+export async function leftovers(): Promise<string[]> {
+  const r = await run('ps', ['-eo', 'pid=,args=']);
+  return r.stdout.split('\n').filter((l) => /runcvm\.mjs launcher|\/run\/runcvm\//.test(l));
+}
+
+export function uniqueName(tag: string): string {
+  return `runcvm-e2e-${tag}-${process.pid}-${Date.now().toString(36)}`;
+}
