@@ -14,7 +14,7 @@ PKGS=(
   musl-tools                           # static guest agent (musl-gcc)
   cpio kmod xz-utils zstd lz4 busybox-static binutils   # guest initramfs/kernel modules
   mmdebstrap                           # Debian test image without Docker Hub
-  iproute2 jq curl tmux ca-certificates
+  iproute2 jq curl tmux ca-certificates procps   # procps: ps, used by the e2e leak checks
 )
 
 is_installed() {

@@ -1,0 +1,56 @@
+/**
+ * `runcvm install` / `uninstall` against the real dockerd: other daemon.json keys survive,
+ * a second install is a no-op, uninstall reverses everything. Runs last (it briefly
+ * unregisters the runtime) and leaves runcvm installed as it found it.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PREFIX, docker, run } from './docker.ts';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = join(REPO, 'dist', 'runcvm.mjs');
+const DAEMON_JSON = '/etc/docker/daemon.json';
+const original = existsSync(DAEMON_JSON) ? readFileSync(DAEMON_JSON, 'utf8') : undefined;
+const installArgs = JSON.parse(readFileSync(`${PREFIX}/etc/host.json`, 'utf8')).allowTcg ? ['--allow-tcg'] : [];
+
+async function runtimes(): Promise<string[]> {
+  const r = await docker(['info', '--format', '{{json .Runtimes}}']);
+  return Object.keys(JSON.parse(r.stdout) as object);
+}
+
+after(async () => {
+  if (original !== undefined) writeFileSync(DAEMON_JSON, original);
+  const r = await run('node', [CLI, 'install', ...installArgs]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok((await runtimes()).includes('runcvm'));
+});
+
+test('install keeps other daemon.json keys, a second install changes nothing, uninstall reverses it', async () => {
+  const cfg = JSON.parse(original ?? '{}') as Record<string, unknown> & { runtimes?: Record<string, unknown> };
+  const withOther = { ...cfg, 'log-level': 'info', runtimes: { ...(cfg.runtimes ?? {}), 'runcvm-e2e-other': { path: '/usr/sbin/runc' } } };
+  writeFileSync(DAEMON_JSON, JSON.stringify(withOther, null, 2));
+
+  const first = await run('node', [CLI, 'install', ...installArgs]);
+  assert.equal(first.code, 0, first.stderr);
+  const after1 = JSON.parse(readFileSync(DAEMON_JSON, 'utf8'));
+  assert.equal(after1['log-level'], 'info');
+  assert.deepEqual(after1.runtimes['runcvm-e2e-other'], { path: '/usr/sbin/runc' });
+  assert.deepEqual(after1.runtimes.runcvm, { path: `${PREFIX}/bin/runcvm-runtime` });
+  assert.ok((await runtimes()).includes('runcvm'));
+
+  const second = await run('node', [CLI, 'install', ...installArgs]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /nothing changed/);
+
+  const un = await run('node', [CLI, 'uninstall']);
+  assert.equal(un.code, 0, un.stderr);
+  const after2 = JSON.parse(readFileSync(DAEMON_JSON, 'utf8'));
+  assert.equal(after2.runtimes.runcvm, undefined);
+  assert.deepEqual(after2.runtimes['runcvm-e2e-other'], { path: '/usr/sbin/runc' });
+  assert.equal(existsSync(PREFIX), false);
+  const names = await runtimes();
+  assert.ok(!names.includes('runcvm') && names.includes('runcvm-e2e-other'), names.join(' '));
+});
