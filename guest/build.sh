@@ -150,7 +150,9 @@ stage_modules() {
   fi
   mkdir -p "$stage/modules"
   : > "$stage/modules.list"
-  local rel name dst
+  local rel name dst list
+  # A plain assignment, so that a failed lookup (die in the subshell) stops the build.
+  list=$(resolve_modules "$tree" "$ver")
   while IFS= read -r rel; do
     name=$(basename "$rel")
     case $name in
@@ -161,13 +163,17 @@ stage_modules() {
       *) die "unexpected module file $rel" ;;
     esac
     printf '%s\n' "$dst" >> "$stage/modules.list"
-  done < <(resolve_modules "$tree" "$ver")
+  done <<< "$list"
   say "modules: $(wc -l < "$stage/modules.list") to load: $(xargs -n1 basename < "$stage/modules.list" | tr '\n' ' ')"
 }
 
 build_agent() {
-  say "agent: make"
-  make -C "$AGENT_SRC" OUT="$OUT" >&2
+  if make -q -C "$AGENT_SRC" OUT="$OUT" >/dev/null 2>&1; then
+    say "agent: cached"
+  else
+    say "agent: building with make"
+    make -C "$AGENT_SRC" OUT="$OUT" >&2
+  fi
 }
 
 build_initramfs() {
@@ -176,7 +182,7 @@ build_initramfs() {
   if newer "$img" "$deb" "$OUT/runcvm-agent" "$REPO/guest/build.sh"; then
     say "initramfs: cached"; return
   fi
-  local stage="$OUT/initramfs.d"
+  local stage="$CACHE/initramfs.d"
   rm -rf "$stage"; mkdir -p "$stage"/{dev,proc,sys,newroot}
   install -m 0755 "$OUT/runcvm-agent" "$stage/init"
   stage_modules "$kroot" "$ver" "$stage"

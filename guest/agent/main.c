@@ -29,17 +29,20 @@
 
 static int configured;
 
-/* The kernel gives /init the initramfs's dev/console; reopen it on devtmpfs to be sure. */
-static void console_stdio(void)
+/* The kernel gives /init the initramfs's dev/console; reopen it on devtmpfs to be sure.
+ * Returns an errno to report once logging works, or 0. */
+static int console_stdio(void)
 {
 	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
 	if (fd < 0)
-		return; /* nothing to report to yet */
+		return errno;
+	int err = 0;
 	for (int i = 0; i < 3; i++)
-		if (fd != i)
-			dup2(fd, i);
+		if (fd != i && dup2(fd, i) < 0)
+			err = errno;
 	if (fd > 2)
 		close(fd);
+	return err;
 }
 
 static int cmdline_has(const char *cmdline, const char *word)
@@ -84,8 +87,10 @@ static void boot(void)
 	}
 	if (mounts_early() != 0)
 		power_off("initramfs mounts failed");
-	console_stdio();
+	int cerr = console_stdio();
 	log_init();
+	if (cerr)
+		log_error("make /dev/console stdio: %s", strerror(cerr));
 	log_set_debug(cmdline_has(cmdline, "runcvm.debug=1"));
 	log_debug("runcvm-agent %s starting", RUNCVM_AGENT_VERSION);
 	if (modules_load("/modules.list") != 0)
@@ -184,22 +189,28 @@ static int blocked_sigchld_fd(void)
 	if (fd < 0)
 		power_off("signalfd failed");
 	/* Writes to a stdin pipe whose reader is gone must fail with EPIPE, not kill PID 1. */
-	signal(SIGPIPE, SIG_IGN);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		log_error("ignore SIGPIPE: %s", strerror(errno));
 	return fd;
 }
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	struct timespec ts = {0, 0};
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		log_error("clock_gettime: %s", strerror(errno));
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void drain_signalfd(int fd)
 {
 	struct signalfd_siginfo si;
-	while (read(fd, &si, sizeof si) == (ssize_t)sizeof si)
+	ssize_t n;
+	while ((n = read(fd, &si, sizeof si)) == (ssize_t)sizeof si)
 		;
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		log_error("read signalfd: %s", strerror(errno));
+	/* Signals coalesce: one SIGCHLD may stand for many children, so reap them all. */
 	procs_reap();
 }
 

@@ -182,7 +182,8 @@ static void flush_stdin(struct proc *p)
 	free(p->inq);
 	p->inq = NULL;
 	p->inq_len = p->inq_off = 0;
-	/* A pty has no half-close: its EOF stays with the terminal (the user's ^D). */
+	/* With a pty this closes only our dup of the master: a pty has no half-close, so
+	 * EOF there is the user's ^D, as with runc. */
 	if (p->in_eof)
 		close_fd(&p->in_fd);
 }
@@ -234,7 +235,7 @@ static void read_output(struct proc *p, int which)
 		log_error("read output of process %u: %s", p->id, strerror(errno));
 	close_fd(fd);
 	if (p->terminal)
-		close_fd(&p->in_fd); /* the dup of the same master */
+		drop_stdin(p); /* its fd is a dup of the same master */
 	send_eof(p, which);
 }
 
@@ -462,7 +463,9 @@ static const char *refusal(uint32_t id, int *err)
 	if (find(id) || (id == 1 && init_done))
 		return "process id already in use";
 	*err = ESRCH;
-	if (id != 1 && (init_done || init_pidns < 0 || init_mntns < 0))
+	struct proc *init = find(1);
+	/* Once process 1 is gone its PID namespace cannot take new members. */
+	if (id != 1 && (!init || init->exited || init_pidns < 0 || init_mntns < 0))
 		return "process 1 is not running";
 	return NULL;
 }

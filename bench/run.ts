@@ -1,0 +1,102 @@
+/**
+ * `npm run bench`: `docker run --rm IMAGE true` with runcvm and with runc, interleaved, plus a
+ * phase breakdown of the runcvm runs and a bare-VM baseline (same kernel and accelerator, an
+ * init that powers off at once). Prints medians and ratios: absolute numbers on a shared
+ * 2-core host mean little, ratios from one run do.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { qemuArgv, qemuPaths } from '../src/vmm/qemu/argv.ts';
+import { QEMU_BINARY } from '../src/vmm/qemu/driver.ts';
+import { guestCmdline } from '../src/vmm/vm-spec.ts';
+
+const N = Number(process.env.BENCH_N ?? 7);
+const IMAGE = process.env.BENCH_IMAGE ?? 'runcvm-test/busybox';
+const PREFIX = process.env.RUNCVM_PREFIX ?? '/opt/runcvm';
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+function dockerRun(runtime: string): { ms: number; startMs: number; endMs: number; stderr: string } {
+  const startMs = Date.now();
+  const env = runtime === 'runcvm' ? ['-e', 'RUNCVM_TIMING=1'] : [];
+  const r = spawnSync('docker', ['run', '--rm', `--runtime=${runtime}`, ...env, IMAGE, 'true'], { encoding: 'utf8' });
+  const endMs = Date.now();
+  if (r.status !== 0) throw new Error(`docker run --runtime=${runtime} failed (${r.status}): ${r.stderr}`);
+  return { ms: endMs - startMs, startMs, endMs, stderr: r.stderr };
+}
+
+type Timing = Record<string, number>;
+
+function phases(t: Timing, startMs: number, endMs: number): Record<string, number> {
+  return {
+    'docker → runtime create (CLI, dockerd, shim, node start)': t.createStartMs! - startMs,
+    'runtime create (rewrite, checks)': t.createEndMs! - t.createStartMs!,
+    'runc create + start → launcher running': t.launcherStartMs! - t.createEndMs!,
+    'launcher until VMM exec (virtiofsd up)': t.vmmSpawnMs! - t.launcherStartMs!,
+    'VMM start → agent up (kernel boot)': t.agentUpMs! - t.vmmSpawnMs!,
+    'agent up → workload exit (mounts, exec)': t.workloadExitMs! - t.agentUpMs!,
+    'workload exit → launcher exit (power-off)': t.launcherEndMs! - t.workloadExitMs!,
+    'launcher exit → docker run returns (teardown)': endMs - t.launcherEndMs!,
+  };
+}
+
+function bareVm(): number {
+  const host = JSON.parse(readFileSync(join(PREFIX, 'etc/host.json'), 'utf8')) as { kvm: { usable: boolean }; tscKhz?: number };
+  const accel = host.kvm.usable ? 'kvm' : 'tcg';
+  const runDir = mkdtempSync(join(tmpdir(), 'runcvm-bench-'));
+  try {
+    const argv = qemuArgv({
+      name: 'bench', accel, cpus: 1, memoryMiB: 512,
+      kernel: join(PREFIX, 'kernels/debian/vmlinux'), initrd: join(PREFIX, 'kernels/debian/initramfs.cpio'),
+      cmdline: [...guestCmdline({ accel, tscKhz: host.tscKhz, debug: false, kernelDebug: false, append: '' }), 'runcvm.poweroff=1'],
+      fsShares: [], blockDevices: [], nics: [], runDir, consoleToStderr: false,
+    }, qemuPaths(runDir));
+    const t0 = Date.now();
+    const r = spawnSync(QEMU_BINARY, argv, { stdio: 'ignore', timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`bare VM failed: ${r.status ?? r.signal}`);
+    return Date.now() - t0;
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+function main(): void {
+  dockerRun('runc');
+  dockerRun('runcvm');
+  const runc: number[] = [];
+  const vm: number[] = [];
+  const bare: number[] = [];
+  const phaseSamples: Record<string, number[]> = {};
+  for (let i = 0; i < N; i++) {
+    runc.push(dockerRun('runc').ms);
+    const r = dockerRun('runcvm');
+    vm.push(r.ms);
+    const line = r.stderr.split('\n').find((l) => l.startsWith('runcvm-timing '));
+    if (line) {
+      for (const [k, v] of Object.entries(phases(JSON.parse(line.slice(14)) as Timing, r.startMs, r.endMs))) (phaseSamples[k] ??= []).push(v);
+    }
+    bare.push(bareVm());
+    process.stderr.write(`round ${i + 1}/${N}: runc ${runc.at(-1)} ms, runcvm ${vm.at(-1)} ms, bare VM ${bare.at(-1)} ms\n`);
+  }
+  const mRunc = median(runc);
+  const mVm = median(vm);
+  const mBare = median(bare);
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(`docker run --rm ${IMAGE} true, ${N} interleaved rounds (load ${load})`);
+  console.log(`  runc                 median ${mRunc} ms`);
+  console.log(`  runcvm               median ${mVm} ms   ratio runcvm/runc ${(mVm / mRunc).toFixed(2)}x`);
+  console.log(`  bare VM (same kernel, init powers off at once)  median ${mBare} ms   runcvm/bare ${(mVm / mBare).toFixed(2)}x`);
+  console.log('runcvm phases (medians):');
+  for (const [k, xs] of Object.entries(phaseSamples)) {
+    const m = median(xs);
+    console.log(`  ${k.padEnd(56)} ${String(m).padStart(6)} ms  ${((100 * m) / mVm).toFixed(0).padStart(3)}%`);
+  }
+}
+
+main();
