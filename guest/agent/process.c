@@ -472,19 +472,23 @@ static const char *refusal(uint32_t id, int *err)
 
 int procs_start(uint32_t id, const uint8_t *payload, uint32_t len)
 {
+	int refuse_err;
+	const char *refuse = refusal(id, &refuse_err);
+	if (refuse) {
+		/* A refused START leaves the running processes (and the VM) alone. */
+		proto_send_error(id, refuse_err, refuse);
+		return 0;
+	}
 	struct start_req r;
 	struct exec_report rep = {0};
-	if (start_parse(payload, len, &r, rep.msg, sizeof rep.msg) != 0) {
-		proto_send_error(id, EINVAL, rep.msg);
-		start_free(&r);
-		return id == 1 ? -1 : 0;
-	}
-	int refuse_err = 0;
-	const char *refuse = refusal(id, &refuse_err);
-	struct proc *p = refuse ? NULL : spawn(id, &r, &rep);
+	struct proc *p = NULL;
+	if (start_parse(payload, len, &r, rep.msg, sizeof rep.msg) != 0)
+		rep.err = EINVAL;
+	else
+		p = spawn(id, &r, &rep);
 	start_free(&r);
 	if (!p) {
-		proto_send_error(id, refuse ? refuse_err : rep.err, refuse ? refuse : rep.msg);
+		proto_send_error(id, rep.err, rep.msg);
 		return id == 1 ? -1 : 0;
 	}
 	p->next = procs;

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { BUSYBOX, DEBIAN, PREFIX, RUNTIME, docker, hostConfig, leftovers, runRunc, runVm, uniqueName } from './docker.ts';
 
 const ENTRY_IMAGE = 'runcvm-test/entrypoint';
@@ -153,6 +153,27 @@ describe('the OCI process', () => {
     const r = await runVm(['-u', 'bob', DEBIAN, 'sh', '-c', 'id; echo "$HOME"; . /etc/os-release; echo "$ID"']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'uid=1002(bob) gid=1002(bob) groups=1002(bob),29(audio)\n/home/bob\ndebian\n');
+  });
+});
+
+describe('Docker\'s mounts (basic; storage is covered in depth separately)', () => {
+  test('a bind mount is live both ways, :ro and --read-only are enforced, --tmpfs has its size', async () => {
+    const dir = mkdtempSync('/tmp/runcvm-e2e-bind-');
+    try {
+      writeFileSync(`${dir}/from-host`, 'host data\n');
+      mkdirSync(`${dir}/rw`);
+      const r = await runVm(['--read-only', '-v', `${dir}:/ro:ro`, '-v', `${dir}/rw:/rw`, '--tmpfs', '/scratch:size=8m',
+        BUSYBOX, 'sh', '-c',
+        'cat /ro/from-host; echo guest > /rw/from-guest; touch /ro/x 2>/dev/null || echo ro-denied; ' +
+        'touch /rootfile 2>/dev/null || echo root-ro; touch /scratch/t && df -k /scratch | tail -1']);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      assert.deepEqual(lines.slice(0, 3), ['host data', 'ro-denied', 'root-ro']);
+      assert.match(lines[3] ?? '', /^tmpfs\s+8192\s/);
+      assert.equal(readFileSync(`${dir}/rw/from-guest`, 'utf8'), 'guest\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
