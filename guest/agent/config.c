@@ -36,6 +36,7 @@ static int add_mount(struct mount_req **arr, size_t *n, const uint8_t *v, uint32
 		return -1;
 	struct mount_req *m = &(*arr)[*n];
 	memset(m, 0, sizeof *m);
+	m->tmpfs = tmpfs;
 	m->flags = get_u32(v);
 	const uint8_t *s = v + 4;
 	size_t slen = len - 4;
@@ -64,9 +65,8 @@ static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, ui
 		c->root_readonly = v[0] != 0;
 		return 0;
 	case CFG_BIND:
-		return add_mount(&c->binds, &c->nbinds, v, len, 0);
 	case CFG_TMPFS:
-		return add_mount(&c->tmpfs, &c->ntmpfs, v, len, 1);
+		return add_mount(&c->mounts, &c->nmounts, v, len, tag == CFG_TMPFS);
 	case CFG_DEBUG:
 		if (len != 1)
 			return -1;
@@ -104,14 +104,11 @@ int config_parse(const uint8_t *p, size_t len, struct vm_config *c, char *err, s
 
 void config_free(struct vm_config *c)
 {
-	for (size_t i = 0; i < c->nbinds; i++)
-		free(c->binds[i].dest);
-	for (size_t i = 0; i < c->ntmpfs; i++) {
-		free(c->tmpfs[i].dest);
-		free(c->tmpfs[i].data);
+	for (size_t i = 0; i < c->nmounts; i++) {
+		free(c->mounts[i].dest);
+		free(c->mounts[i].data);
 	}
-	free(c->binds);
-	free(c->tmpfs);
+	free(c->mounts);
 	free(c->hostname);
 	free(c->root_tag);
 	memset(c, 0, sizeof *c);

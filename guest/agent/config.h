@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 struct mount_req {
+	int tmpfs;	/* else BIND */
 	uint32_t flags; /* MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC */
 	char *dest;
 	char *data; /* tmpfs only */
@@ -17,10 +18,9 @@ struct vm_config {
 	char *root_tag;
 	int root_readonly;
 	int debug;
-	struct mount_req *binds;
-	size_t nbinds;
-	struct mount_req *tmpfs;
-	size_t ntmpfs;
+	/* BIND and TMPFS records in the host's order: a later one may sit below an earlier one. */
+	struct mount_req *mounts;
+	size_t nmounts;
 };
 
 struct start_req {

@@ -126,8 +126,8 @@ static void handle_config(const struct frame *f)
 		log_set_debug(1);
 	if (mounts_setup_root(&c, &e) != 0)
 		fatal_setup(e.err, e.msg);
-	log_debug("root %s mounted (%zu binds, %zu tmpfs, readonly %d)", c.root_tag, c.nbinds,
-		  c.ntmpfs, c.root_readonly);
+	log_debug("root %s mounted (%zu submounts, readonly %d)", c.root_tag, c.nmounts,
+		  c.root_readonly);
 	config_free(&c);
 	configured = 1;
 }

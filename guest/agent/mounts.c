@@ -109,19 +109,25 @@ static int mount_at(struct setup_error *e, const char *src, const char *dst, con
 }
 
 /* virtiofs submounts inherit the root's flags: give each volume its own (rootlab F6). */
-static int apply_binds(const struct vm_config *c, struct setup_error *e)
+static int apply_bind(const struct mount_req *m, struct setup_error *e)
 {
-	for (size_t i = 0; i < c->nbinds; i++) {
-		const struct mount_req *m = &c->binds[i];
-		unsigned long fl = m->flags & MS_USER_FLAGS;
-		if (mount(m->dest, m->dest, NULL, MS_BIND | MS_REC, NULL) != 0)
-			return fail(e, "bind mount %s", m->dest);
-		if (mount(NULL, m->dest, NULL, MS_BIND | MS_REMOUNT | fl, NULL) != 0)
-			return fail(e, "remount %s with flags 0x%lx", m->dest, fl);
-		log_debug("bind %s flags 0x%lx", m->dest, fl);
-	}
-	for (size_t i = 0; i < c->ntmpfs; i++) {
-		const struct mount_req *m = &c->tmpfs[i];
+	unsigned long fl = m->flags & MS_USER_FLAGS;
+	if (mount(m->dest, m->dest, NULL, MS_BIND | MS_REC, NULL) != 0)
+		return fail(e, "bind mount %s", m->dest);
+	if (mount(NULL, m->dest, NULL, MS_BIND | MS_REMOUNT | fl, NULL) != 0)
+		return fail(e, "remount %s with flags 0x%lx", m->dest, fl);
+	log_debug("bind %s flags 0x%lx", m->dest, fl);
+	return 0;
+}
+
+static int apply_mounts(const struct vm_config *c, struct setup_error *e)
+{
+	for (size_t i = 0; i < c->nmounts; i++) {
+		const struct mount_req *m = &c->mounts[i];
+		if (!m->tmpfs && apply_bind(m, e) != 0)
+			return -1;
+		if (!m->tmpfs)
+			continue;
 		if (mount_at(e, "tmpfs", m->dest, "tmpfs", m->flags & MS_USER_FLAGS, m->data) != 0)
 			return -1;
 		log_debug("tmpfs %s flags 0x%x data %s", m->dest, m->flags, m->data ? m->data : "");
@@ -174,7 +180,7 @@ int mounts_setup_root(const struct vm_config *c, struct setup_error *e)
 	if (mount_at(e, "sysfs", "/sys", "sysfs", safe, NULL) != 0)
 		return -1;
 	/* Volumes last, so that one below /dev or /sys is not hidden by those mounts. */
-	if (apply_binds(c, e) != 0)
+	if (apply_mounts(c, e) != 0)
 		return -1;
 	/* A bind remount changes only the root mount; submounts keep their own flags. */
 	if (c->root_readonly && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
