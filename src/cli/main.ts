@@ -8,13 +8,17 @@ import { parseRuntimeArgs } from '../runtime/cli-args.ts';
 import { create } from '../runtime/create.ts';
 import { runcLog } from '../runtime/runc-log.ts';
 import { runLauncher } from '../launcher/launcher.ts';
+import { runExecClient } from '../launcher/exec-client.ts';
+import { exec } from '../runtime/exec.ts';
+import { readHostConfig } from '../runtime/host-config.ts';
 import { install, uninstall } from '../install/install.ts';
 
 const USAGE = `usage: runcvm <command>
   install [--prefix DIR] [--allow-tcg]   install into DIR (default /opt/runcvm) and register with dockerd
   uninstall [--prefix DIR]               unregister and remove
   runtime <runc arguments>               the OCI runtime entry (called by containerd's shim)
-  launcher                               the container's PID 1 (started by runc)`;
+  launcher                               the container's PID 1 (started by runc)
+  exec-client                            a docker exec process (started by runc exec)`;
 
 function bundleFile(): string {
   return fileURLToPath(import.meta.url);
@@ -24,8 +28,10 @@ async function runtime(argv: string[]): Promise<number> {
   const args = parseRuntimeArgs(argv, process.cwd());
   const log = runcLog(args.log, args.logFormat);
   try {
-    if (args.verb !== 'create') throw new Error(`runcvm runtime: unexpected command ${args.verb}`);
-    return create(args, argv, dirname(dirname(bundleFile())), (level, msg) => log.write(level, msg));
+    const prefix = dirname(dirname(bundleFile()));
+    if (args.verb === 'create') return create(args, argv, prefix, (level, msg) => log.write(level, msg));
+    if (args.verb === 'exec') return exec(args, argv, readHostConfig(prefix));
+    throw new Error(`runcvm runtime: unexpected command ${args.verb}`);
   } catch (e) {
     log.write('error', `runcvm: container ${args.containerId.slice(0, 12)}: ${(e as Error).message}`);
     return 1;
@@ -39,6 +45,8 @@ export async function main(argv: string[]): Promise<number> {
       return runtime(rest);
     case 'launcher':
       return runLauncher();
+    case 'exec-client':
+      return runExecClient();
     case 'install':
       return install(rest, bundleFile());
     case 'uninstall':

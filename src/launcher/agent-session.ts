@@ -3,7 +3,7 @@
  * processes running in the guest with their stdio, signals and exit status.
  */
 import type { Duplex } from 'node:stream';
-import { encodeFrame, FrameDecoder, MAX_DATA_CHUNK, MsgType, PROTOCOL_VERSION, type Frame } from '../agent-protocol/frame.ts';
+import { encodeFrame, FrameDecoder, MAX_DATA_CHUNK, MsgType, PROTOCOL_VERSION, type Frame, type MsgTypeValue } from '../agent-protocol/frame.ts';
 import {
   decodeError, decodeExit, decodeHello, decodeLog, decodeStarted, encodeConfig, encodeSignal, encodeStart, encodeWinsize,
   type AgentError, type AgentLog, type ExitStatus, type Hello, type VmConfig,
@@ -23,9 +23,16 @@ interface Tracked {
   settle(o: ProcessOutcome): void;
 }
 
+/** Receives every frame of one guest process unchanged (the exec server relays them). */
+export type RawSink = (frame: Frame) => void;
+
+/** Message types that end a process's life on the channel. */
+const FINAL = new Set<number>([MsgType.EXIT, MsgType.ERROR]);
+
 export class AgentSession {
   private readonly decoder = new FrameDecoder();
   private readonly procs = new Map<number, Tracked>();
+  private readonly raw = new Map<number, RawSink>();
   private hello?: (h: Hello) => void;
   private failure?: (e: Error) => void;
   /** Fatal guest-side setup error (ERROR on id 0) or a closed channel. */
@@ -66,7 +73,18 @@ export class AgentSession {
     });
   }
 
-  /** Writes stdin in protocol-sized chunks; resolves when the stream can take more. */
+  /** Starts a process whose frames go, unparsed, to `sink` (until its EXIT or ERROR). */
+  startRaw(id: number, startPayload: Buffer, sink: RawSink): void {
+    this.raw.set(id, sink);
+    this.send(MsgType.START, id, startPayload);
+  }
+
+  /** Forwards a client's STDIN/SIGNAL/RESIZE frame to process `id`. */
+  forward(type: MsgTypeValue, id: number, payload: Buffer): boolean {
+    return this.send(type, id, payload);
+  }
+
+  /** Writes stdin in protocol-sized chunks; false when the stream wants the writer to wait. */
   stdin(id: number, data: Buffer): boolean {
     let ok = true;
     for (let off = 0; off < data.length; off += MAX_DATA_CHUNK) {
@@ -95,12 +113,18 @@ export class AgentSession {
     this.stream.once('drain', cb);
   }
 
-  private send(type: (typeof MsgType)[keyof typeof MsgType], id: number, payload?: Buffer): boolean {
+  private send(type: MsgTypeValue, id: number, payload?: Buffer): boolean {
     if (this.stream.destroyed) return false;
     return this.stream.write(encodeFrame(type, id, payload));
   }
 
   private dispatch(f: Frame): void {
+    const sink = f.id === 0 ? undefined : this.raw.get(f.id);
+    if (sink) {
+      if (FINAL.has(f.type)) this.raw.delete(f.id);
+      sink(f);
+      return;
+    }
     const proc = this.procs.get(f.id);
     switch (f.type) {
       case MsgType.HELLO:

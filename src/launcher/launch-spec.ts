@@ -47,6 +47,8 @@ export interface LaunchSpec {
   kernelDebug: boolean;
   runtimeDebug: boolean;
   hostname: string;
+  /** Host path of the image's root filesystem (Docker's overlay), for command lookups at exec. */
+  rootfs: string;
   rootReadonly: boolean;
   mounts: GuestMount[];
   process: WorkloadProcess;

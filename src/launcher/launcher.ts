@@ -5,14 +5,15 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Server } from 'node:net';
 import type { AgentLog } from '../agent-protocol/messages.ts';
-import { exitCode } from '../agent-protocol/messages.ts';
 import type { RunningVm } from '../vmm/driver.ts';
 import { DRIVERS } from '../vmm/drivers.ts';
-import { AgentSession, type ProcessOutcome } from './agent-session.ts';
+import { AgentSession } from './agent-session.ts';
+import { attachProcess, outcomeCode } from './attach.ts';
+import { serveExec } from './exec-server.ts';
 import { type LaunchSpec, SPEC_PATH } from './launch-spec.ts';
-import { forwardSignals } from './signals.ts';
-import { flush, outputHandlers, relayStdin } from './stdio-relay.ts';
+import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 
 const RUN_DIR = '/run/runcvm';
@@ -20,8 +21,6 @@ const WORKLOAD_ID = 1;
 /** Boot budget: generous because TCG on a loaded 2-core host boots 3-10x slower than KVM. */
 const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;
 const POWEROFF_TIMEOUT_MS = 10_000;
-
-const ERRNO_EXIT: Record<number, number> = { 2: 127, 13: 126 };
 
 class LaunchError extends Error {
   constructor(message: string, readonly code = 1) {
@@ -66,32 +65,18 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, timing: Record<strin
   timing.agentUpMs = Date.now();
   session.configure(guestConfigFor(spec));
 
-  const pending: number[] = [];
-  let started = false;
-  const deliver = (signo: number) => (started ? session.signal(WORKLOAD_ID, signo) : pending.push(signo));
-  const resize = () => {
-    if (process.stdout.isTTY) session.resize(WORKLOAD_ID, process.stdout.rows, process.stdout.columns);
-  };
-  const unforward = forwardSignals(deliver, resize);
-  const outcome: Promise<ProcessOutcome> = session.start(WORKLOAD_ID, spec.process, outputHandlers(channel, () => {
-    started = true;
+  let execServer: Server | undefined;
+  const result = await guard(attachProcess(session, channel, WORKLOAD_ID, spec.process, () => {
     timing.workloadStartedMs = Date.now();
-    for (const s of pending.splice(0)) session.signal(WORKLOAD_ID, s);
-    resize();
+    serveExec(session).then((s) => { execServer = s; }, (e: Error) => logLine(spec)({ level: 0, line: `docker exec is unavailable: ${e.message}` }));
   }));
-  relayStdin(session, WORKLOAD_ID, spec.process.terminal);
-
-  const result = await guard(outcome);
-  unforward();
   timing.workloadExitMs = Date.now();
-  process.stdin.pause();
-  if (result.kind === 'error') {
-    throw new LaunchError(result.error.message, ERRNO_EXIT[result.error.errno] ?? 1);
-  }
+  execServer?.close();
+  if (result.kind === 'error') throw new LaunchError(result.error.message, outcomeCode(result));
   session.shutdown();
   const off = await Promise.race([vm.exited.then(() => true), sleep(POWEROFF_TIMEOUT_MS).then(() => false)]);
   if (!off) vm.kill();
-  return exitCode(result.status);
+  return outcomeCode(result);
 }
 
 function printTiming(spec: LaunchSpec, timing: Record<string, number>): void {

@@ -8,7 +8,7 @@ test('parses the create call exactly as the shim makes it', () => {
       'create', '--bundle', '/b', '--pid-file', '/b/init.pid', '--console-socket', '/tmp/pty/pty.sock', 'abc123'],
     '/cwd',
   );
-  assert.deepEqual(a, { log: '/b/log.json', logFormat: 'json', verb: 'create', bundle: '/b', containerId: 'abc123' });
+  assert.deepEqual(a, { log: '/b/log.json', logFormat: 'json', verb: 'create', bundle: '/b', process: undefined, containerId: 'abc123' });
 });
 
 test('bundle defaults to the cwd and --flag=value forms are understood', () => {
@@ -17,4 +17,16 @@ test('bundle defaults to the cwd and --flag=value forms are understood', () => {
   assert.equal(a.log, '/l.json');
   assert.equal(a.verb, 'create');
   assert.equal(a.containerId, 'id1');
+});
+
+test('parses the exec call with its process file and console socket', () => {
+  const a = parseRuntimeArgs(
+    ['--root', '/r', '--log', '/b/log.json', '--log-format', 'json', 'exec', '--process', '/tmp/runc-process1', '--console-socket', '/tmp/p.sock',
+      '--detach', '--pid-file', '/b/e.pid', 'abc123'],
+    '/b',
+  );
+  assert.equal(a.verb, 'exec');
+  assert.equal(a.process, '/tmp/runc-process1');
+  assert.equal(a.containerId, 'abc123');
+  assert.equal(a.bundle, '/b');
 });

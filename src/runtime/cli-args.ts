@@ -9,6 +9,8 @@ export interface RuntimeArgs {
   logFormat?: string;
   verb: string;
   bundle: string;
+  /** exec: the process.json containerd wrote. */
+  process?: string;
   containerId: string;
 }
 
@@ -22,8 +24,11 @@ const GLOBAL = {
   'systemd-cgroup': { type: 'boolean' },
 } as const;
 
-const CREATE = {
+/** Flags of `create` and `exec` (as containerd-shim-runc-v2 uses them) that take a value or not. */
+const VERB = {
   bundle: { type: 'string', short: 'b' },
+  process: { type: 'string', short: 'p' },
+  detach: { type: 'boolean', short: 'd' },
   'pid-file': { type: 'string' },
   'console-socket': { type: 'string' },
   'preserve-fds': { type: 'string' },
@@ -44,12 +49,13 @@ export function parseRuntimeArgs(argv: string[], cwd: string): RuntimeArgs {
   if (verbAt < 0) throw new Error('runcvm-runtime: no command given');
   const globals = parseArgs({ args: argv.slice(0, verbAt), options: GLOBAL, strict: false }).values;
   const verb = argv[verbAt] as string;
-  const rest = parseArgs({ args: argv.slice(verbAt + 1), options: CREATE, strict: false, allowPositionals: true });
+  const rest = parseArgs({ args: argv.slice(verbAt + 1), options: VERB, strict: false, allowPositionals: true });
   return {
     log: globals.log as string | undefined,
     logFormat: globals['log-format'] as string | undefined,
     verb,
     bundle: (rest.values.bundle as string | undefined) ?? cwd,
+    process: rest.values.process as string | undefined,
     containerId: rest.positionals[0] ?? '',
   };
 }

@@ -85,6 +85,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     kernelDebug: opts.kernelDebug,
     runtimeDebug: opts.runtimeDebug,
     hostname: spec.hostname ?? '',
+    rootfs: spec.root.path,
     rootReadonly: rewritten.rootReadonly,
     mounts: withShm(rewritten.mounts, rewritten.shmSizeBytes),
     process: p,

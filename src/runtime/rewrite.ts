@@ -17,6 +17,7 @@ import {
   WORKLOAD_ROOT,
 } from '../launcher/launch-spec.ts';
 import { withVmmOverhead } from './vm-size.ts';
+import { workloadOf } from './workload.ts';
 
 export const REWRITTEN_ANNOTATION = 'org.runcvm.rewritten';
 
@@ -148,16 +149,7 @@ function addDevices(spec: OciSpec, devices: HostDevice[]): OciSpec['linux'] {
 
 export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
   const p = spec.process;
-  const process: WorkloadProcess = {
-    args: [...p.args],
-    env: [...(p.env ?? [])],
-    cwd: p.cwd || '/',
-    uid: p.user.uid,
-    gid: p.user.gid,
-    groups: [...(p.user.additionalGids ?? [])],
-    terminal: p.terminal === true,
-    ...(p.consoleSize ? { consoleSize: { rows: p.consoleSize.height, cols: p.consoleSize.width } } : {}),
-  };
+  const process = workloadOf(p);
   const { launcher, relocated, guest, shmSizeBytes } = splitMounts(spec, ctx);
   const caps = [...LAUNCHER_CAPS];
   const out: OciSpec = {

@@ -4,8 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Tail } from '../../common/tail.ts';
+import { tryConnect } from '../../common/unix-socket.ts';
 import { waitUntil } from '../../common/wait.ts';
 import type { HostCheck, RunningVm, VmExit, VmmDriver } from '../driver.ts';
 import { VmmUnavailableError } from '../driver.ts';
@@ -39,17 +40,6 @@ function startVirtiofsd(binary: string, source: string, socketPath: string, tail
   );
   child.stderr?.on('data', (d: Buffer) => tail.push(d));
   return child;
-}
-
-function tryConnect(path: string): Promise<Socket | undefined> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => resolve(s));
-    s.once('error', () => {
-      s.destroy();
-      resolve(undefined);
-    });
-  });
 }
 
 class QemuVm implements RunningVm {

@@ -1,0 +1,45 @@
+/**
+ * Binds one guest process to this process's stdio and signals: the launcher does it for the
+ * workload, the exec client for a `docker exec`. Signals that arrive before the guest process
+ * exists are delivered once it does.
+ */
+import type { Duplex } from 'node:stream';
+import type { AgentSession, ProcessOutcome } from './agent-session.ts';
+import type { WorkloadProcess } from './launch-spec.ts';
+import { forwardSignals } from './signals.ts';
+import { outputHandlers, relayStdin } from './stdio-relay.ts';
+import { exitCode } from '../agent-protocol/messages.ts';
+
+/** runc's start errors as exit statuses: Docker gives 127 for "not found", 126 for "permission denied". */
+const ERRNO_EXIT: Record<number, number> = { 2: 127, 13: 126 };
+
+export function outcomeCode(o: ProcessOutcome): number {
+  return o.kind === 'exit' ? exitCode(o.status) : ERRNO_EXIT[o.error.errno] ?? 1;
+}
+
+export function attachProcess(
+  session: AgentSession,
+  channel: Duplex,
+  id: number,
+  proc: WorkloadProcess,
+  onStarted: (pid: number) => void = () => {},
+): Promise<ProcessOutcome> {
+  const pending: number[] = [];
+  let started = false;
+  const deliver = (signo: number) => (started ? session.signal(id, signo) : pending.push(signo));
+  const resize = () => {
+    if (process.stdout.isTTY) session.resize(id, process.stdout.rows, process.stdout.columns);
+  };
+  const unforward = forwardSignals(deliver, resize);
+  const outcome = session.start(id, proc, outputHandlers(channel, (pid) => {
+    started = true;
+    resize();
+    for (const s of pending.splice(0)) session.signal(id, s);
+    onStarted(pid);
+  }));
+  relayStdin(session, id, proc.terminal);
+  return outcome.finally(() => {
+    unforward();
+    process.stdin.pause();
+  });
+}

@@ -1,0 +1,46 @@
+/**
+ * `runcvm-runtime exec`: `docker exec` must run in the guest, so the process containerd asked
+ * for is replaced by the exec client (which talks to the launcher) and handed to runc; the
+ * original travels in the client's environment. The command is looked up in the image first so
+ * that a missing one fails the way runc's exec does (Docker shows the message, status 126).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { envValue, type OciProcess } from '../oci/spec.ts';
+import { EXEC_ENV, encodeExecProcess } from '../launcher/exec-client.ts';
+import { PREFIX_IN_CONTAINER, type LaunchSpec } from '../launcher/launch-spec.ts';
+import type { RuntimeArgs } from './cli-args.ts';
+import type { HostConfig } from './host-config.ts';
+import { lookupExecError } from './lookup-exec.ts';
+import { OptionError } from './options.ts';
+import { workloadOf } from './workload.ts';
+
+/** The process runc starts in the container instead: no capabilities, cwd / (never created in the runtime root). */
+export function execClientProcess(p: OciProcess, nodePath: string): OciProcess {
+  return {
+    ...p,
+    args: [nodePath, `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`, 'exec-client'],
+    env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/run', `${EXEC_ENV}=${encodeExecProcess(workloadOf(p))}`],
+    cwd: '/',
+    user: { uid: 0, gid: 0 },
+    capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] },
+  };
+}
+
+export function exec(args: RuntimeArgs, argv: string[], host: HostConfig): number {
+  if (!args.process) throw new OptionError('runcvm supports exec only with --process (as containerd calls it)');
+  const launch = JSON.parse(readFileSync(join(args.bundle, 'runcvm', 'spec.json'), 'utf8')) as LaunchSpec;
+  const p = JSON.parse(readFileSync(args.process, 'utf8')) as OciProcess;
+  if (!Array.isArray(p.args) || p.args.length === 0) throw new OptionError(`${args.process}: process.args missing or empty`);
+  const w = workloadOf(p);
+  const mountDests = launch.mounts.map((m) => m.destination);
+  const err = lookupExecError(launch.rootfs, w.args[0] as string, envValue(w.env, 'PATH'), w.cwd, mountDests);
+  if (err) throw new OptionError(`exec failed: unable to start container process: ${err}`);
+  const tmp = `${args.process}.runcvm-tmp`;
+  writeFileSync(tmp, JSON.stringify(execClientProcess(p, host.node)), { mode: 0o600 });
+  renameSync(tmp, args.process);
+  const r = spawnSync(host.runc, argv, { stdio: 'inherit' });
+  if (r.error) throw new Error(`running ${host.runc}: ${r.error.message}`);
+  return r.status ?? 128 + 9;
+}

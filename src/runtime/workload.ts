@@ -1,0 +1,16 @@
+/** The OCI process as the guest agent runs it (args, env, cwd, ids, terminal). */
+import type { OciProcess } from '../oci/spec.ts';
+import type { WorkloadProcess } from '../launcher/launch-spec.ts';
+
+export function workloadOf(p: OciProcess): WorkloadProcess {
+  return {
+    args: [...p.args],
+    env: [...(p.env ?? [])],
+    cwd: p.cwd || '/',
+    uid: p.user.uid,
+    gid: p.user.gid,
+    groups: [...(p.user.additionalGids ?? [])],
+    terminal: p.terminal === true,
+    ...(p.consoleSize ? { consoleSize: { rows: p.consoleSize.height, cols: p.consoleSize.width } } : {}),
+  };
+}
