@@ -30,7 +30,9 @@ export function attachProcess(
   const resize = () => {
     if (process.stdout.isTTY) session.resize(id, process.stdout.rows, process.stdout.columns);
   };
-  const unforward = forwardSignals(deliver, resize);
+  const unforward = forwardSignals(deliver);
+  // Node refreshes rows/columns on SIGWINCH before emitting 'resize'; a SIGWINCH listener of our own would read the old size.
+  if (process.stdout.isTTY) process.stdout.on('resize', resize);
   const outcome = session.start(id, proc, outputHandlers(channel, (pid) => {
     started = true;
     resize();
@@ -40,6 +42,7 @@ export function attachProcess(
   relayStdin(session, id, proc.terminal);
   return outcome.finally(() => {
     unforward();
+    process.stdout.off('resize', resize);
     process.stdin.pause();
   });
 }

@@ -5,7 +5,7 @@
  */
 import { constants } from 'node:os';
 
-/** Signals Node can safely listen for; SIGWINCH is handled as a resize, SIGCHLD is libuv's. */
+/** Signals Node can safely listen for. SIGWINCH becomes a resize (Node's tty 'resize' event), SIGCHLD is libuv's. */
 export const FORWARDED_SIGNALS: NodeJS.Signals[] = [
   'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGTERM', 'SIGALRM', 'SIGCONT',
   'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGPWR', 'SIGSYS', 'SIGTRAP', 'SIGABRT',
@@ -18,15 +18,13 @@ export function signalNumber(name: NodeJS.Signals): number {
 }
 
 /** Installs forwarders; returns a function that removes them. */
-export function forwardSignals(forward: (signo: number) => void, onWinch: () => void): () => void {
+export function forwardSignals(forward: (signo: number) => void): () => void {
   const handlers = FORWARDED_SIGNALS.map((name) => {
     const h = () => forward(signalNumber(name));
     process.on(name, h);
     return [name, h] as const;
   });
-  process.on('SIGWINCH', onWinch);
   return () => {
     for (const [name, h] of handlers) process.off(name, h);
-    process.off('SIGWINCH', onWinch);
   };
 }
