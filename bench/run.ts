@@ -66,6 +66,37 @@ function bareVm(): number {
   }
 }
 
+function timed(args: string[]): number {
+  const t0 = Date.now();
+  const r = spawnSync(args[0] as string, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return Date.now() - t0;
+}
+
+/** `docker exec CTR true` latency and 64 MiB of exec stdout, runcvm vs runc, in one container each. */
+function execBench(): void {
+  const names: Record<string, string> = { runc: `runcvm-bench-runc-${process.pid}`, runcvm: `runcvm-bench-vm-${process.pid}` };
+  try {
+    for (const [rt, name] of Object.entries(names)) timed(['docker', 'run', '-d', '--name', name, `--runtime=${rt}`, IMAGE, 'sleep', '3600']);
+    timed(['docker', 'exec', names.runcvm as string, 'true']);
+    const lat: Record<string, number[]> = { runc: [], runcvm: [] };
+    const thr: Record<string, number[]> = { runc: [], runcvm: [] };
+    const bytes = 64 * 1024 * 1024;
+    for (let i = 0; i < N; i++) {
+      for (const [rt, name] of Object.entries(names)) {
+        lat[rt]!.push(timed(['docker', 'exec', name, 'true']));
+        thr[rt]!.push(timed(['sh', '-c', `docker exec ${name} head -c ${bytes} /dev/zero | wc -c >/dev/null`]));
+      }
+    }
+    const mib = (ms: number) => (bytes / 1024 / 1024 / (ms / 1000)).toFixed(1);
+    console.log(`docker exec, ${N} interleaved rounds in one running container per runtime`);
+    console.log(`  exec true latency     runc ${median(lat.runc!)} ms   runcvm ${median(lat.runcvm!)} ms   ratio ${(median(lat.runcvm!) / median(lat.runc!)).toFixed(2)}x`);
+    console.log(`  64 MiB exec stdout    runc ${mib(median(thr.runc!))} MiB/s   runcvm ${mib(median(thr.runcvm!))} MiB/s   ratio (time) ${(median(thr.runcvm!) / median(thr.runc!)).toFixed(2)}x`);
+  } finally {
+    spawnSync('docker', ['rm', '-f', ...Object.values(names)], { stdio: 'ignore' });
+  }
+}
+
 function main(): void {
   dockerRun('runc');
   dockerRun('runcvm');
@@ -97,6 +128,7 @@ function main(): void {
     const m = median(xs);
     console.log(`  ${k.padEnd(56)} ${String(m).padStart(6)} ms  ${((100 * m) / mVm).toFixed(0).padStart(3)}%`);
   }
+  execBench();
 }
 
 main();
