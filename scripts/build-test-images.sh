@@ -2,7 +2,8 @@
 # Build the local test images (no Docker Hub needed) from test/images/:
 #   runcvm-test/busybox  scratch + Debian's static busybox, users root/alice/nobody
 #   runcvm-test/debian   mmdebstrap bookworm minbase + user bob
-# Usage: scripts/build-test-images.sh [busybox] [debian]   (default: both)
+#   runcvm-test/postgres runcvm-test/debian + Debian's postgresql (storage tests)
+# Usage: scripts/build-test-images.sh [busybox] [debian] [postgres]   (default: all)
 # An image is reused when its label org.runcvm.test.hash equals the sha256
 # of its build inputs. Set RUNCVM_FORCE_IMAGES=1 to rebuild anyway.
 set -euo pipefail
@@ -112,13 +113,31 @@ build_debian() {
   log "built $image in $(fmt_secs $((SECONDS - t0)))"
 }
 
+# build_postgres: on top of runcvm-test/debian, so its hash includes that image's.
+build_postgres() {
+  local image=runcvm-test/postgres src="$IMAGES_DIR/postgres" hash t0
+  [ -n "$(image_hash runcvm-test/debian)" ] || build_debian
+  hash="$( (echo "debian=$(image_hash runcvm-test/debian)"; cd "$src" && sha256sum Dockerfile) | sha256)"
+  if up_to_date "$image" "$hash"; then
+    log "$image is up to date (hash ${hash:0:12}); reusing it"
+    return
+  fi
+  log "building $image (hash ${hash:0:12}) from test/images/postgres (apt-get install postgresql)"
+  t0=$SECONDS
+  mkdir -p "$TMP/postgres"
+  cp "$src/Dockerfile" "$TMP/postgres/"
+  docker_build "$image" "$hash" "$TMP/postgres"
+  log "built $image in $(fmt_secs $((SECONDS - t0)))"
+}
+
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(busybox debian)
+[ "${#targets[@]}" -gt 0 ] || targets=(busybox debian postgres)
 for t in "${targets[@]}"; do
   case "$t" in
     busybox) build_busybox ;;
     debian)  build_debian ;;
-    *) die "unknown test image '$t' (expected: busybox, debian)" ;;
+    postgres) build_postgres ;;
+    *) die "unknown test image '$t' (expected: busybox, debian, postgres)" ;;
   esac
 done
 log "test images ready: $(printf 'runcvm-test/%s ' "${targets[@]}")"

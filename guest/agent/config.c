@@ -8,6 +8,7 @@
 #include "proto.h"
 
 enum { CFG_HOSTNAME = 1, CFG_ROOT_TAG, CFG_ROOT_READONLY, CFG_BIND, CFG_TMPFS, CFG_DEBUG };
+enum { CFG_DISK = 10 };
 enum { ST_ARG = 1, ST_ENV, ST_CWD, ST_UID, ST_GID, ST_GROUP, ST_TERMINAL, ST_ROWS_COLS };
 
 static char *dupn(const uint8_t *p, size_t n)
@@ -50,6 +51,33 @@ static int add_mount(struct mount_req **arr, size_t *n, const uint8_t *v, uint32
 	return 0;
 }
 
+/* u32 flags, then "serial\0dest\0fstype". */
+static int add_disk(struct vm_config *c, const uint8_t *v, uint32_t len)
+{
+	if (len < 4 || grow((void **)&c->disks, c->ndisks, sizeof *c->disks, 0) != 0)
+		return -1;
+	struct disk_req *d = &c->disks[c->ndisks];
+	memset(d, 0, sizeof *d);
+	d->flags = get_u32(v);
+	const uint8_t *s = v + 4, *end = v + len;
+	char **fields[] = {&d->serial, &d->dest, &d->fstype};
+	for (size_t i = 0; i < 3; i++) {
+		const uint8_t *nul = i < 2 ? memchr(s, 0, (size_t)(end - s)) : end;
+		if (!nul || !(*fields[i] = dupn(s, (size_t)(nul - s))))
+			goto bad;
+		s = nul < end ? nul + 1 : end;
+	}
+	if (!d->serial[0] || d->dest[0] != '/' || !d->fstype[0])
+		goto bad;
+	c->ndisks++;
+	return 0;
+bad:
+	free(d->serial);
+	free(d->dest);
+	free(d->fstype);
+	return -1;
+}
+
 static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, uint32_t len)
 {
 	switch (tag) {
@@ -72,8 +100,12 @@ static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, ui
 			return -1;
 		c->debug = v[0] != 0;
 		return 0;
-	default:
-		return 0; /* unknown tags are skipped for forward compatibility */
+	case CFG_DISK:
+		return add_disk(c, v, len);
+	default: {
+		int r = net_config_record(&c->net, tag, v, len);
+		return r == 1 ? 0 : r; /* unknown tags are skipped for forward compatibility */
+	}
 	}
 }
 
@@ -109,6 +141,13 @@ void config_free(struct vm_config *c)
 		free(c->mounts[i].data);
 	}
 	free(c->mounts);
+	for (size_t i = 0; i < c->ndisks; i++) {
+		free(c->disks[i].serial);
+		free(c->disks[i].dest);
+		free(c->disks[i].fstype);
+	}
+	free(c->disks);
+	net_config_free(&c->net);
 	free(c->hostname);
 	free(c->root_tag);
 	memset(c, 0, sizeof *c);

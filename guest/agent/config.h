@@ -6,11 +6,21 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "net.h"
+
 struct mount_req {
 	int tmpfs;	/* else BIND */
 	uint32_t flags; /* MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC */
 	char *dest;
 	char *data; /* tmpfs only */
+};
+
+/* DISK record (RUNCVM_DISKS): a virtio-blk disk found by serial, mounted at dest. */
+struct disk_req {
+	uint32_t flags;
+	char *serial;
+	char *dest;
+	char *fstype;
 };
 
 struct vm_config {
@@ -21,6 +31,9 @@ struct vm_config {
 	/* BIND and TMPFS records in the host's order: a later one may sit below an earlier one. */
 	struct mount_req *mounts;
 	size_t nmounts;
+	struct disk_req *disks;
+	size_t ndisks;
+	struct net_config net;
 };
 
 struct start_req {

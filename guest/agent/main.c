@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dns.h"
 #include "log.h"
 #include "modules.h"
 #include "mounts.h"
@@ -28,6 +29,8 @@
 #define SHUTDOWN_WAIT_MS 10000
 
 static int configured;
+/* 127.0.0.11:53 relay socket when the container uses Docker's embedded DNS, else -1. */
+static int dns_fd = -1;
 
 /* The kernel gives /init the initramfs's dev/console; reopen it on devtmpfs to be sure.
  * Returns an errno to report once logging works, or 0. */
@@ -126,6 +129,10 @@ static void handle_config(const struct frame *f)
 		log_set_debug(1);
 	if (mounts_setup_root(&c, &e) != 0)
 		fatal_setup(e.err, e.msg);
+	if (net_setup(&c.net, e.msg, sizeof e.msg) != 0)
+		fatal_setup(EIO, e.msg);
+	if (c.net.dns_relay)
+		dns_fd = dns_relay_open();
 	log_debug("root %s mounted (%zu submounts, readonly %d)", c.root_tag, c.nmounts,
 		  c.root_readonly);
 	config_free(&c);
@@ -152,6 +159,9 @@ static void dispatch(const struct frame *f)
 		break;
 	case MSG_RESIZE:
 		procs_resize(f->id, f->payload, f->len);
+		break;
+	case MSG_DNS:
+		dns_relay_answer(dns_fd, f->payload, f->len);
 		break;
 	case MSG_SHUTDOWN:
 		power_off("SHUTDOWN from the host");
@@ -220,22 +230,25 @@ static void serve(int sfd)
 	long long deadline = -1;
 	struct pollfd *pfd = NULL;
 	for (;;) {
-		size_t max = 2 + procs_poll_max();
+		size_t max = 3 + procs_poll_max();
 		struct pollfd *np = realloc(pfd, max * sizeof *pfd);
 		if (!np)
 			power_off("out of memory for the poll table");
 		pfd = np;
 		pfd[0] = (struct pollfd){proto_port(), procs_stdin_backlogged() ? 0 : POLLIN, 0};
 		pfd[1] = (struct pollfd){sfd, POLLIN, 0};
-		size_t n = procs_fill_poll(pfd + 2, max - 2);
+		pfd[2] = (struct pollfd){dns_fd, POLLIN, 0}; /* a negative fd is ignored by poll */
+		size_t n = procs_fill_poll(pfd + 3, max - 3);
 		if (deadline < 0 && procs_init_done())
 			deadline = now_ms() + SHUTDOWN_WAIT_MS;
 		int timeout = deadline < 0 ? -1 : (int)(deadline - now_ms());
 		if (deadline >= 0 && timeout <= 0)
 			power_off("no SHUTDOWN within 10 s of process 1's exit");
-		if (poll(pfd, n + 2, timeout) < 0 && errno != EINTR)
+		if (poll(pfd, n + 3, timeout) < 0 && errno != EINTR)
 			log_error("poll: %s", strerror(errno));
-		procs_handle_poll(pfd + 2, n);
+		procs_handle_poll(pfd + 3, n);
+		if (pfd[2].revents)
+			dns_relay_readable(dns_fd);
 		if (pfd[1].revents)
 			drain_signalfd(sfd);
 		if (pfd[0].revents)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "disks.h"
 #include "log.h"
 
 #define NEWROOT "/newroot"
@@ -135,6 +136,21 @@ static int apply_mounts(const struct vm_config *c, struct setup_error *e)
 	return 0;
 }
 
+/* RUNCVM_DISKS: after the volumes, so a disk may sit on a path below one. */
+static int mount_disks(const struct vm_config *c, struct setup_error *e)
+{
+	for (size_t i = 0; i < c->ndisks; i++) {
+		const struct disk_req *d = &c->disks[i];
+		char dev[64];
+		if (disks_find(d->serial, dev, sizeof dev) != 0)
+			return fail(e, "RUNCVM_DISKS: no disk with serial %s for %s", d->serial, d->dest);
+		if (mount_at(e, dev, d->dest, d->fstype, (d->flags & MS_USER_FLAGS) | MS_NOATIME, NULL) != 0)
+			return -1;
+		log_debug("disk %s (%s) on %s", dev, d->fstype, d->dest);
+	}
+	return 0;
+}
+
 static void dev_symlink(const char *target, const char *path)
 {
 	if (symlink(target, path) != 0 && errno != EEXIST)
@@ -181,6 +197,8 @@ int mounts_setup_root(const struct vm_config *c, struct setup_error *e)
 		return -1;
 	/* Volumes last, so that one below /dev or /sys is not hidden by those mounts. */
 	if (apply_mounts(c, e) != 0)
+		return -1;
+	if (mount_disks(c, e) != 0)
 		return -1;
 	/* A bind remount changes only the root mount; submounts keep their own flags. */
 	if (c->root_readonly && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)

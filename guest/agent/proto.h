@@ -25,6 +25,7 @@ enum msg_type {
 	MSG_ERROR = 0x0B,
 	MSG_SHUTDOWN = 0x0C,
 	MSG_LOG = 0x0D,
+	MSG_DNS = 0x0E,
 };
 
 struct frame {

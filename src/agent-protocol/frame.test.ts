@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeFrame, FrameDecoder, MsgType, MAX_PAYLOAD, HEADER_SIZE } from './frame.ts';
 import { readTlv } from './tlv.ts';
-import { encodeStart, encodeConfig, decodeExit, exitCode, StartTag, ConfigTag } from './messages.ts';
+import { encodeStart, encodeConfig, encodeNic, encodeRoute, decodeExit, exitCode, StartTag, ConfigTag } from './messages.ts';
 
 test('header layout is the documented one', () => {
   const f = encodeFrame(MsgType.STDOUT, 7, Buffer.from('hi'));
@@ -43,7 +43,7 @@ test('START carries argv, env, ids and groups as TLV records in order', () => {
 
 test('CONFIG tmpfs record is flags then destination NUL data', () => {
   const recs = readTlv(encodeConfig({ hostname: 'h', rootTag: 'root', rootReadonly: false, debug: false,
-    mounts: [{ kind: 'tmpfs', destination: '/run', flags: 8, data: 'size=64m' }] }));
+    mounts: [{ kind: 'tmpfs', destination: '/run', flags: 8, data: 'size=64m' }], network: { ifaces: [], routes: [], dnsRelay: false } }));
   const t = recs.find((r) => r.tag === ConfigTag.TMPFS);
   assert.ok(t);
   assert.equal(t.value.readUInt32LE(0), 8);
@@ -53,4 +53,14 @@ test('CONFIG tmpfs record is flags then destination NUL data', () => {
 test('exit status maps signals to 128+N like runc', () => {
   assert.equal(exitCode(decodeExit(Buffer.from([1, 0, 0, 0, 9, 0, 0, 0]))), 137);
   assert.equal(exitCode(decodeExit(Buffer.from([0, 0, 0, 0, 3, 0, 0, 0]))), 3);
+});
+
+test('NIC and ROUTE records have the documented byte layout', () => {
+  const nic = encodeNic({ name: 'eth0', mac: '02:42:ac:11:00:04', mtu: 1450, ipv4: { address: '172.17.0.4', prefix: 16 } });
+  assert.deepEqual([...nic], [2, 0x42, 0xac, 0x11, 0, 4, 0xaa, 0x05, 16, 0, 172, 17, 0, 4, ...Buffer.from('eth0')]);
+  const def = encodeRoute({ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' });
+  assert.deepEqual([...def], [0, 0, 0, 0, 0, 0, 0, 0, 172, 17, 0, 1, ...Buffer.from('eth0')]);
+  const net = encodeRoute({ dst: '10.9.0.0/24', dev: 'eth1' });
+  assert.deepEqual([...net.subarray(0, 12)], [10, 9, 0, 0, 24, 0, 0, 0, 0, 0, 0, 0]);
+  assert.throws(() => encodeRoute({ dst: '300.1.1.1/8', dev: 'x' }), /not an IPv4 address/);
 });

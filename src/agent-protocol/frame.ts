@@ -22,6 +22,7 @@ export const MsgType = {
   ERROR: 0x0b,
   SHUTDOWN: 0x0c,
   LOG: 0x0d,
+  DNS: 0x0e,
 } as const;
 export type MsgTypeValue = (typeof MsgType)[keyof typeof MsgType];
 

@@ -3,9 +3,10 @@
  * in one place so the host never builds bytes by hand elsewhere.
  */
 import type { GuestMount, WorkloadProcess } from '../launcher/launch-spec.ts';
+import type { GuestNetwork, NetIface, NetRoute } from '../network/types.ts';
 import { TlvWriter } from './tlv.ts';
 
-export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6 } as const;
+export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6, NIC: 7, ROUTE: 8, DNS_RELAY: 9, DISK: 10 } as const;
 export const StartTag = { ARG: 1, ENV: 2, CWD: 3, UID: 4, GID: 5, GROUP: 6, TERMINAL: 7, ROWS_COLS: 8 } as const;
 
 export interface VmConfig {
@@ -14,6 +15,45 @@ export interface VmConfig {
   rootReadonly: boolean;
   mounts: GuestMount[];
   debug: boolean;
+  /** RUNCVM_DISKS: virtio-blk disks the guest mounts, found by serial. */
+  disks?: GuestDisk[];
+  network: GuestNetwork;
+}
+
+function ipv4Bytes(addr: string | undefined): Buffer {
+  const parts = (addr ?? '0.0.0.0').split('.').map((n) => Number.parseInt(n, 10));
+  if (parts.length !== 4 || parts.some((n) => !(n >= 0 && n <= 255))) throw new Error(`not an IPv4 address: ${addr}`);
+  return Buffer.from(parts);
+}
+
+function macBytes(mac: string): Buffer {
+  const b = Buffer.from(mac.split(':').map((h) => Number.parseInt(h, 16)));
+  if (b.length !== 6) throw new Error(`not a MAC address: ${mac}`);
+  return b;
+}
+
+/** NIC: mac[6], u16 mtu, u8 prefix, u8 0, ipv4[4], name. */
+export function encodeNic(i: NetIface): Buffer {
+  const head = Buffer.alloc(10);
+  macBytes(i.mac).copy(head, 0);
+  head.writeUInt16LE(i.mtu, 6);
+  head.writeUInt8(i.ipv4?.prefix ?? 0, 8);
+  return Buffer.concat([head, ipv4Bytes(i.ipv4?.address), Buffer.from(i.name, 'utf8')]);
+}
+
+/** ROUTE: dst[4], u8 prefix, u8[3] 0, gateway[4] (0.0.0.0 = none), dev. */
+export function encodeRoute(r: NetRoute): Buffer {
+  const [dst, len] = r.dst === 'default' ? ['0.0.0.0', '0'] : r.dst.includes('/') ? r.dst.split('/') : [r.dst, '32'];
+  const mid = Buffer.alloc(4);
+  mid.writeUInt8(Number.parseInt(len as string, 10), 0);
+  return Buffer.concat([ipv4Bytes(dst), mid, ipv4Bytes(r.gateway), Buffer.from(r.dev, 'utf8')]);
+}
+
+export interface GuestDisk {
+  serial: string;
+  destination: string;
+  fs: string;
+  flags: number;
 }
 
 function flagsThen(flags: number, text: string): Buffer {
@@ -29,6 +69,10 @@ export function encodeConfig(c: VmConfig): Buffer {
     if (m.kind === 'bind') w.bytes(ConfigTag.BIND, flagsThen(m.flags, m.destination));
     else w.bytes(ConfigTag.TMPFS, flagsThen(m.flags, `${m.destination}\0${m.data}`));
   }
+  for (const d of c.disks ?? []) w.bytes(ConfigTag.DISK, flagsThen(d.flags, `${d.serial}\0${d.destination}\0${d.fs}`));
+  for (const i of c.network.ifaces) w.bytes(ConfigTag.NIC, encodeNic(i));
+  for (const r of c.network.routes) w.bytes(ConfigTag.ROUTE, encodeRoute(r));
+  w.u8(ConfigTag.DNS_RELAY, c.network.dnsRelay ? 1 : 0);
   return w.finish();
 }
 
@@ -101,4 +145,16 @@ export interface AgentLog {
 
 export function decodeLog(p: Buffer): AgentLog {
   return { level: p.length > 0 ? p.readUInt8(0) : 2, line: p.subarray(1).toString('utf8') };
+}
+
+/** DNS: u32 token chosen by the guest, then one DNS message (query from the guest, answer from the host). */
+export function decodeDns(p: Buffer): { token: number; message: Buffer } {
+  if (p.length < 4) throw new Error('DNS: payload shorter than 4 bytes');
+  return { token: p.readUInt32LE(0), message: p.subarray(4) };
+}
+
+export function encodeDns(token: number, message: Buffer): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(token >>> 0, 0);
+  return Buffer.concat([b, message]);
 }

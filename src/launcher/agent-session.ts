@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream';
 import { encodeFrame, FrameDecoder, MAX_DATA_CHUNK, MsgType, PROTOCOL_VERSION, type Frame, type MsgTypeValue } from '../agent-protocol/frame.ts';
 import {
-  decodeError, decodeExit, decodeHello, decodeLog, decodeStarted, encodeConfig, encodeSignal, encodeStart, encodeWinsize,
+  decodeDns, decodeError, decodeExit, encodeDns, decodeHello, decodeLog, decodeStarted, encodeConfig, encodeSignal, encodeStart, encodeWinsize,
   type AgentError, type AgentLog, type ExitStatus, type Hello, type VmConfig,
 } from '../agent-protocol/messages.ts';
 import type { WorkloadProcess } from './launch-spec.ts';
@@ -34,6 +34,8 @@ export class AgentSession {
   private readonly procs = new Map<number, Tracked>();
   private readonly raw = new Map<number, RawSink>();
   private hello?: (h: Hello) => void;
+  /** Called for each DNS query the guest relays (docs/agent-protocol.md, DNS). */
+  onDns?: (token: number, query: Buffer) => void;
   private failure?: (e: Error) => void;
   /** Fatal guest-side setup error (ERROR on id 0) or a closed channel. */
   readonly failed: Promise<Error>;
@@ -105,6 +107,10 @@ export class AgentSession {
     this.send(MsgType.RESIZE, id, encodeWinsize(rows, cols));
   }
 
+  dnsAnswer(token: number, answer: Buffer): void {
+    this.send(MsgType.DNS, 0, encodeDns(token, answer));
+  }
+
   shutdown(): void {
     this.send(MsgType.SHUTDOWN, 0);
   }
@@ -133,6 +139,11 @@ export class AgentSession {
       case MsgType.LOG:
         this.onLog(decodeLog(f.payload));
         return;
+      case MsgType.DNS: {
+        const { token, message } = decodeDns(f.payload);
+        this.onDns?.(token, message);
+        return;
+      }
       case MsgType.STDOUT:
         if (f.payload.length > 0) proc?.handlers.stdout(f.payload);
         return;

@@ -17,6 +17,7 @@ function relayClient(conn: Socket, session: AgentSession, allocate: () => number
   const decoder = new FrameDecoder();
   let guestId: number | undefined;
   let done = false;
+  let waiting = false;
   const toClient = (clientId: number) => (f: Frame) => {
     const final = f.type === MsgType.EXIT || f.type === MsgType.ERROR;
     if (final) done = true;
@@ -36,9 +37,13 @@ function relayClient(conn: Socket, session: AgentSession, allocate: () => number
         guestId = allocate();
         session.startRaw(guestId, f.payload, toClient(f.id));
       } else if (guestId !== undefined && CLIENT_TYPES.has(f.type)) {
-        if (!session.forward(f.type as MsgTypeValue, guestId, f.payload)) {
+        if (!session.forward(f.type as MsgTypeValue, guestId, f.payload) && !waiting) {
+          waiting = true;
           conn.pause();
-          session.onDrain(() => conn.resume());
+          session.onDrain(() => {
+            waiting = false;
+            conn.resume();
+          });
         }
       }
     }

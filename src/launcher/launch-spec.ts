@@ -3,6 +3,7 @@
  * runcvm settings. Written to <bundle>/runcvm/spec.json (0600: it holds the workload's env) and
  * mounted read-only at SPEC_PATH in the launcher's root, never inside the guest's view.
  */
+import type { NetworkMode } from '../network/setup.ts';
 import type { Accel, Hypervisor } from '../runtime/options.ts';
 
 export const SPEC_DIR = '/.runcvm';
@@ -21,6 +22,15 @@ export const MS_NOEXEC = 8;
 export type GuestMount =
   | { kind: 'bind'; destination: string; flags: number }
   | { kind: 'tmpfs'; destination: string; flags: number; data: string };
+
+/** A RUNCVM_DISKS entry (runtime/disks.ts) with the virtio-blk serial the guest looks for. */
+export interface LaunchDisk {
+  src: string;
+  dst: string;
+  fs: 'ext4' | 'ext3' | 'ext2';
+  sizeBytes?: number;
+  serial: string;
+}
 
 export interface WorkloadProcess {
   args: string[];
@@ -50,7 +60,11 @@ export interface LaunchSpec {
   /** Host path of the image's root filesystem (Docker's overlay), for command lookups at exec. */
   rootfs: string;
   rootReadonly: boolean;
+  /** own: the container has its own netns to hand to the VM; shared: host or another container's. */
+  network: NetworkMode;
   mounts: GuestMount[];
+  /** RUNCVM_DISKS; absent in specs written before disks existed. */
+  disks?: LaunchDisk[];
   process: WorkloadProcess;
   /** Epoch milliseconds, for the benchmark's phase breakdown. */
   timing: { createStartMs: number; createEndMs: number };

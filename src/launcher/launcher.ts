@@ -10,11 +10,14 @@ import type { AgentLog } from '../agent-protocol/messages.ts';
 import type { RunningVm } from '../vmm/driver.ts';
 import { DRIVERS } from '../vmm/drivers.ts';
 import { AgentSession } from './agent-session.ts';
+import { prepareDisks } from './disks.ts';
 import { attachProcess, outcomeCode } from './attach.ts';
 import { serveExec } from './exec-server.ts';
-import { type LaunchSpec, SPEC_PATH } from './launch-spec.ts';
+import { type LaunchSpec, SPEC_PATH, WORKLOAD_ROOT } from './launch-spec.ts';
 import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
+import { relayDnsQuery } from '../network/dns-relay.ts';
+import { type NetworkPlan, setUpNetwork } from '../network/setup.ts';
 
 const RUN_DIR = '/run/runcvm';
 const WORKLOAD_ID = 1;
@@ -51,7 +54,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
-async function runWorkload(spec: LaunchSpec, vm: RunningVm, timing: Record<string, number>): Promise<number> {
+async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, timing: Record<string, number>): Promise<number> {
   const ac = new AbortController();
   const vmDied = rejectOnVmExit(vm, 'before the workload finished');
   vmDied.catch(() => ac.abort());
@@ -63,7 +66,12 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, timing: Record<strin
   const hello = session.waitHello();
   await guard(withTimeout(hello, HELLO_TIMEOUT_MS[spec.accel], 'waiting for the guest agent'));
   timing.agentUpMs = Date.now();
-  session.configure(guestConfigFor(spec));
+  if (net.guest.dnsRelay) {
+    session.onDns = (token, query) => {
+      relayDnsQuery(query).then((answer) => answer && session.dnsAnswer(token, answer), () => {});
+    };
+  }
+  session.configure(guestConfigFor(spec, net.guest));
 
   let execServer: Server | undefined;
   const result = await guard(attachProcess(session, channel, WORKLOAD_ID, spec.process, () => {
@@ -79,6 +87,15 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, timing: Record<strin
   return outcomeCode(result);
 }
 
+/** Docker's resolv.conf for the container, as the guest will see it. */
+function readResolvConf(): string {
+  try {
+    return readFileSync(`${WORKLOAD_ROOT}/etc/resolv.conf`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 function printTiming(spec: LaunchSpec, timing: Record<string, number>): void {
   if (!spec.process.env.includes('RUNCVM_TIMING=1')) return;
   process.stderr.write(`runcvm-timing ${JSON.stringify({ ...spec.timing, ...timing })}\n`);
@@ -92,9 +109,12 @@ export async function runLauncher(): Promise<number> {
   try {
     spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as LaunchSpec;
     mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
-    vm = await DRIVERS[spec.hypervisor].start(vmSpecFor(spec, RUN_DIR));
+    const disks = await prepareDisks(spec.disks ?? [], WORKLOAD_ROOT);
+    const net = setUpNetwork(spec.network, readResolvConf());
+    timing.networkReadyMs = Date.now();
+    vm = await DRIVERS[spec.hypervisor].start(vmSpecFor(spec, RUN_DIR, disks, net.nics));
     timing.vmmSpawnMs = Date.now();
-    code = await runWorkload(spec, vm, timing);
+    code = await runWorkload(spec, vm, net, timing);
   } catch (e) {
     const err = e as Error;
     process.stderr.write(`runcvm: ${err.message}\n`);

@@ -6,19 +6,27 @@
 import type { Writable } from 'node:stream';
 import type { AgentSession, ProcessHandlers } from './agent-session.ts';
 
-function writeWithBackpressure(out: Writable, data: Buffer, pauseInput: () => void, resumeInput: () => void): void {
-  if (!out.write(data)) {
-    pauseInput();
-    out.once('drain', resumeInput);
-  }
+/**
+ * Pauses the agent channel while `out` is full. One drain listener per stream at a time: a
+ * listener per write would pile up (and Node would warn on the workload's stderr).
+ */
+function backpressured(out: Writable, channel: NodeJS.ReadableStream): (data: Buffer) => void {
+  let waiting = false;
+  return (data) => {
+    if (out.write(data) || waiting) return;
+    waiting = true;
+    channel.pause();
+    out.once('drain', () => {
+      waiting = false;
+      channel.resume();
+    });
+  };
 }
 
 export function outputHandlers(channel: NodeJS.ReadableStream, onStarted: (pid: number) => void): ProcessHandlers {
-  const pause = () => channel.pause();
-  const resume = () => channel.resume();
   return {
-    stdout: (d) => writeWithBackpressure(process.stdout, d, pause, resume),
-    stderr: (d) => writeWithBackpressure(process.stderr, d, pause, resume),
+    stdout: backpressured(process.stdout, channel),
+    stderr: backpressured(process.stderr, channel),
     started: onStarted,
   };
 }
@@ -27,11 +35,15 @@ export function outputHandlers(channel: NodeJS.ReadableStream, onStarted: (pid: 
 export function relayStdin(session: AgentSession, id: number, terminal: boolean): void {
   const input = process.stdin;
   if (terminal && input.isTTY) input.setRawMode(true);
+  let waiting = false;
   input.on('data', (chunk: Buffer) => {
-    if (!session.stdin(id, chunk)) {
-      input.pause();
-      session.onDrain(() => input.resume());
-    }
+    if (session.stdin(id, chunk) || waiting) return;
+    waiting = true;
+    input.pause();
+    session.onDrain(() => {
+      waiting = false;
+      input.resume();
+    });
   });
   input.on('end', () => session.closeStdin(id));
   input.on('error', () => session.closeStdin(id));

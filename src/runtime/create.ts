@@ -13,6 +13,7 @@ import { DRIVERS } from '../vmm/drivers.ts';
 import type { RuntimeArgs } from './cli-args.ts';
 import { readHostConfig, type HostConfig } from './host-config.ts';
 import { lookupExecError } from './lookup-exec.ts';
+import { diskSerial, parseDisks } from './disks.ts';
 import { OptionError, parseOptions } from './options.ts';
 import { resolveInRoot } from './resolve-in-root.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
@@ -52,6 +53,7 @@ function kernelFiles(prefix: string, name: string): { dir: string; vmlinux: stri
 export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, host: HostConfig, now: number) {
   const env = spec.process.env ?? [];
   const opts = parseOptions(env);
+  const disks = parseDisks(envValue(env, 'RUNCVM_DISKS')).map((d, i) => ({ ...d, serial: diskSerial(i) }));
   const kvm = kvmUsable();
   const accel = chooseAccel(opts.accel, { devKvm: kvm, probe: host.kvm, hostAllowsTcg: host.allowTcg });
   const kernel = kernelFiles(prefix, opts.kernel);
@@ -86,12 +88,20 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     runtimeDebug: opts.runtimeDebug,
     hostname: spec.hostname ?? '',
     rootfs: spec.root.path,
+    network: networkMode(spec),
     rootReadonly: rewritten.rootReadonly,
     mounts: withShm(rewritten.mounts, rewritten.shmSizeBytes),
+    disks,
     process: p,
     timing: { createStartMs: now, createEndMs: 0 },
   };
   return { launch, config: rewritten.spec, specDir, accel };
+}
+
+/** runc joins an existing netns when the spec names a path (host, container:X) or has none at all. */
+function networkMode(spec: OciSpec): LaunchSpec['network'] {
+  const ns = spec.linux?.namespaces?.find((n) => n.type === 'network');
+  return ns && !ns.path ? 'own' : 'shared';
 }
 
 /** The guest makes its own /dev/shm; Docker's --shm-size decides its size. */

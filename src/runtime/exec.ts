@@ -20,7 +20,7 @@ import { workloadOf } from './workload.ts';
 export function execClientProcess(p: OciProcess, nodePath: string): OciProcess {
   return {
     ...p,
-    args: [nodePath, `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`, 'exec-client'],
+    args: [nodePath, '--no-warnings', `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`, 'exec-client'],
     env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/run', `${EXEC_ENV}=${encodeExecProcess(workloadOf(p))}`],
     cwd: '/',
     user: { uid: 0, gid: 0 },

@@ -49,6 +49,8 @@ const KNOWN = new Set([
   'RUNCVM_TIMING',
   // Path of the firecracker binary (otherwise PATH), read by the Firecracker driver.
   'RUNCVM_FIRECRACKER',
+  // Extra file-backed disks, parsed and validated by disks.ts (called from create).
+  'RUNCVM_DISKS',
 ]);
 
 /** Reads and validates every RUNCVM_* variable of the workload's environment. */

@@ -21,8 +21,9 @@ export interface BlockDevice {
 
 export interface Nic {
   id: string;
-  tap: string;
   mac: string;
+  /** A tap bridged with a container interface, or QEMU's user-mode network (shared netns). */
+  backend: { kind: 'tap'; tap: string } | { kind: 'user' };
 }
 
 export interface VmSpec {

@@ -45,9 +45,10 @@ test('the console goes to a file unless debugging', () => {
 
 test('disks and nics become virtio-mmio devices', () => {
   const argv = qemuArgv({ ...base, blockDevices: [{ id: 'd0', path: '/x.img', readonly: true, serial: 'rootfs' }],
-    nics: [{ id: 'n0', tap: 'tap0', mac: '02:42:ac:11:00:02' }] }, qemuPaths(base.runDir));
+    nics: [{ id: 'n0', mac: '02:42:ac:11:00:02', backend: { kind: 'tap', tap: 'tap0' } }, { id: 'n1', mac: '52:54:00:12:34:56', backend: { kind: 'user' } }] }, qemuPaths(base.runDir));
   const dev = valueOf(argv, '-device');
   assert.ok(dev.includes('virtio-blk-device,drive=d0,serial=rootfs'));
   assert.ok(dev.includes('virtio-net-device,netdev=n0,mac=02:42:ac:11:00:02'));
+  assert.deepEqual(valueOf(argv, '-netdev'), ['tap,id=n0,ifname=tap0,script=no,downscript=no', 'user,id=n1']);
   assert.ok(valueOf(argv, '-drive').includes('id=d0,file=/x.img,format=raw,if=none,readonly=on'));
 });

@@ -51,12 +51,14 @@ export function qemuArgv(vm: VmSpec, paths: QemuPaths): string[] {
   }
   for (const d of vm.blockDevices) {
     argv.push(
-      '-drive', `id=${d.id},file=${d.path},format=raw,if=none,readonly=${d.readonly ? 'on' : 'off'}`,
+      // QEMU option values escape a comma by doubling it.
+      '-drive', `id=${d.id},file=${d.path.replaceAll(',', ',,')},format=raw,if=none,readonly=${d.readonly ? 'on' : 'off'}`,
       '-device', `virtio-blk-device,drive=${d.id},serial=${d.serial}`,
     );
   }
   for (const n of vm.nics) {
-    argv.push('-netdev', `tap,id=${n.id},ifname=${n.tap},script=no,downscript=no`, '-device', `virtio-net-device,netdev=${n.id},mac=${n.mac}`);
+    const netdev = n.backend.kind === 'tap' ? `tap,id=${n.id},ifname=${n.backend.tap},script=no,downscript=no` : `user,id=${n.id}`;
+    argv.push('-netdev', netdev, '-device', `virtio-net-device,netdev=${n.id},mac=${n.mac}`);
   }
   argv.push(
     '-device', 'virtio-serial-device',

@@ -1,0 +1,225 @@
+/* Configures the guest's NICs with the addresses the container had (docs/agent-protocol.md,
+ * NIC/ROUTE). ioctls suffice: Docker gives each interface one IPv4 address. */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <net/route.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+
+enum { CFG_NIC = 7, CFG_ROUTE = 8, CFG_DNS_RELAY = 9 };
+
+static int copy_name(char *dst, const uint8_t *src, size_t len)
+{
+	if (len == 0 || len >= IFNAMSIZ || memchr(src, 0, len))
+		return -1;
+	memcpy(dst, src, len);
+	dst[len] = 0;
+	return 0;
+}
+
+static void *append(void *arr, size_t count, size_t elem)
+{
+	return realloc(arr, (count + 1) * elem);
+}
+
+static int add_nic(struct net_config *n, const uint8_t *v, uint32_t len)
+{
+	if (len < 15)
+		return -1;
+	struct nic_req *arr = append(n->nics, n->nnics, sizeof *arr);
+	if (!arr)
+		return -1;
+	n->nics = arr;
+	struct nic_req *r = &arr[n->nnics];
+	memcpy(r->mac, v, 6);
+	r->mtu = get_u16(v + 6);
+	r->prefix = v[8];
+	memcpy(r->ip, v + 10, 4);
+	if (r->prefix > 32 || copy_name(r->name, v + 14, len - 14) != 0)
+		return -1;
+	n->nnics++;
+	return 0;
+}
+
+static int add_route(struct net_config *n, const uint8_t *v, uint32_t len)
+{
+	if (len < 13)
+		return -1;
+	struct route_req *arr = append(n->routes, n->nroutes, sizeof *arr);
+	if (!arr)
+		return -1;
+	n->routes = arr;
+	struct route_req *r = &arr[n->nroutes];
+	memcpy(r->dst, v, 4);
+	r->prefix = v[4];
+	memcpy(r->gw, v + 8, 4);
+	if (r->prefix > 32 || copy_name(r->dev, v + 12, len - 12) != 0)
+		return -1;
+	n->nroutes++;
+	return 0;
+}
+
+int net_config_record(struct net_config *n, uint16_t tag, const uint8_t *v, uint32_t len)
+{
+	switch (tag) {
+	case CFG_NIC:
+		return add_nic(n, v, len);
+	case CFG_ROUTE:
+		return add_route(n, v, len);
+	case CFG_DNS_RELAY:
+		if (len != 1)
+			return -1;
+		n->dns_relay = v[0] != 0;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+void net_config_free(struct net_config *n)
+{
+	free(n->nics);
+	free(n->routes);
+	memset(n, 0, sizeof *n);
+}
+
+/* The kernel names NICs eth0, eth1... in probe order; the host's order may differ, so match MACs. */
+static int find_by_mac(const uint8_t mac[6], char name[IFNAMSIZ])
+{
+	char want[18];
+	snprintf(want, sizeof want, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+	DIR *d = opendir("/sys/class/net");
+	if (!d)
+		return -1;
+	struct dirent *de;
+	int found = -1;
+	while (found != 0 && (de = readdir(d)) != NULL) {
+		char path[300], buf[32] = "";
+		snprintf(path, sizeof path, "/sys/class/net/%s/address", de->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof buf, f) && strncmp(buf, want, 17) == 0 && strlen(de->d_name) < IFNAMSIZ) {
+			strcpy(name, de->d_name);
+			found = 0;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+static int ifreq_call(int s, unsigned long req, struct ifreq *ifr, const char *what, char *err, size_t errlen)
+{
+	if (ioctl(s, req, ifr) == 0)
+		return 0;
+	snprintf(err, errlen, "network: %s of %s: %s", what, ifr->ifr_name, strerror(errno));
+	return -1;
+}
+
+static void set_sin(struct sockaddr *sa, const uint8_t ip[4])
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+	memset(sin, 0, sizeof *sin);
+	sin->sin_family = AF_INET;
+	memcpy(&sin->sin_addr, ip, 4);
+}
+
+static int set_flags_up(int s, const char *name, char *err, size_t errlen)
+{
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ifreq_call(s, SIOCGIFFLAGS, &ifr, "read flags", err, errlen) != 0)
+		return -1;
+	ifr.ifr_flags |= IFF_UP;
+	return ifreq_call(s, SIOCSIFFLAGS, &ifr, "bring up", err, errlen);
+}
+
+static int rename_nic(int s, const char *from, const char *to, char *err, size_t errlen)
+{
+	if (strcmp(from, to) == 0)
+		return 0;
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", from);
+	snprintf(ifr.ifr_newname, IFNAMSIZ, "%s", to);
+	return ifreq_call(s, SIOCSIFNAME, &ifr, "rename", err, errlen);
+}
+
+static int setup_nic(int s, const struct nic_req *r, char *err, size_t errlen)
+{
+	char cur[IFNAMSIZ];
+	if (find_by_mac(r->mac, cur) != 0) {
+		snprintf(err, errlen, "network: no NIC with MAC %02x:%02x:%02x:%02x:%02x:%02x for %s", r->mac[0],
+			 r->mac[1], r->mac[2], r->mac[3], r->mac[4], r->mac[5], r->name);
+		return -1;
+	}
+	if (rename_nic(s, cur, r->name, err, errlen) != 0)
+		return -1;
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", r->name);
+	ifr.ifr_mtu = r->mtu;
+	if (r->mtu && ifreq_call(s, SIOCSIFMTU, &ifr, "set MTU", err, errlen) != 0)
+		return -1;
+	static const uint8_t none[4];
+	if (memcmp(r->ip, none, 4) != 0) {
+		set_sin(&ifr.ifr_addr, r->ip);
+		if (ifreq_call(s, SIOCSIFADDR, &ifr, "set address", err, errlen) != 0)
+			return -1;
+		uint32_t mask = r->prefix ? htonl(~0u << (32 - r->prefix)) : 0;
+		set_sin(&ifr.ifr_netmask, (const uint8_t *)&mask);
+		if (ifreq_call(s, SIOCSIFNETMASK, &ifr, "set netmask", err, errlen) != 0)
+			return -1;
+	}
+	if (set_flags_up(s, r->name, err, errlen) != 0)
+		return -1;
+	log_debug("nic %s: mtu %u, %u.%u.%u.%u/%u", r->name, r->mtu, r->ip[0], r->ip[1], r->ip[2], r->ip[3],
+		  r->prefix);
+	return 0;
+}
+
+static int add_route_entry(int s, const struct route_req *r, char *err, size_t errlen)
+{
+	struct rtentry rt;
+	memset(&rt, 0, sizeof rt);
+	char dev[IFNAMSIZ];
+	snprintf(dev, sizeof dev, "%s", r->dev);
+	static const uint8_t none[4];
+	uint32_t mask = r->prefix ? htonl(~0u << (32 - r->prefix)) : 0;
+	set_sin(&rt.rt_dst, r->dst);
+	set_sin(&rt.rt_genmask, (const uint8_t *)&mask);
+	set_sin(&rt.rt_gateway, r->gw);
+	rt.rt_flags = RTF_UP | (memcmp(r->gw, none, 4) ? RTF_GATEWAY : 0) | (r->prefix == 32 ? RTF_HOST : 0);
+	rt.rt_dev = dev;
+	if (ioctl(s, SIOCADDRT, &rt) == 0 || errno == EEXIST)
+		return 0;
+	snprintf(err, errlen, "network: add route %u.%u.%u.%u/%u via %u.%u.%u.%u dev %s: %s", r->dst[0], r->dst[1],
+		 r->dst[2], r->dst[3], r->prefix, r->gw[0], r->gw[1], r->gw[2], r->gw[3], r->dev, strerror(errno));
+	return -1;
+}
+
+int net_setup(const struct net_config *n, char *err, size_t errlen)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		snprintf(err, errlen, "network: socket: %s", strerror(errno));
+		return -1;
+	}
+	int rc = set_flags_up(s, "lo", err, errlen);
+	for (size_t i = 0; rc == 0 && i < n->nnics; i++)
+		rc = setup_nic(s, &n->nics[i], err, errlen);
+	for (size_t i = 0; rc == 0 && i < n->nroutes; i++)
+		rc = add_route_entry(s, &n->routes[i], err, errlen);
+	close(s);
+	return rc;
+}

@@ -1,0 +1,38 @@
+/* Guest network: the container's interfaces (found by MAC), addresses, routes, DNS relay flag. */
+#ifndef RUNCVM_NET_H
+#define RUNCVM_NET_H
+
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nic_req {
+	uint8_t mac[6];
+	uint16_t mtu;
+	uint8_t prefix;
+	uint8_t ip[4]; /* 0.0.0.0: no address */
+	char name[IFNAMSIZ];
+};
+
+struct route_req {
+	uint8_t dst[4];
+	uint8_t prefix;
+	uint8_t gw[4]; /* 0.0.0.0: a device route */
+	char dev[IFNAMSIZ];
+};
+
+struct net_config {
+	struct nic_req *nics;
+	size_t nnics;
+	struct route_req *routes;
+	size_t nroutes;
+	int dns_relay;
+};
+
+/* CONFIG tags 7 (NIC), 8 (ROUTE), 9 (DNS_RELAY). Returns 0, -1 for a bad record, 1 if not ours. */
+int net_config_record(struct net_config *n, uint16_t tag, const uint8_t *v, uint32_t len);
+void net_config_free(struct net_config *n);
+/* Brings lo up, configures each NIC and adds the routes. 0, or -1 with a message in err. */
+int net_setup(const struct net_config *n, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,61 @@
+/**
+ * Hands each of the container's interfaces to the VM: the interface keeps its place in
+ * Docker's network (veth to the bridge, iptables, port DNAT, embedded DNS all unchanged) but
+ * loses its address to the guest, which takes over the IP, MAC and MTU through a tap bridged
+ * with it. Only the container's own network namespace is ever touched.
+ */
+import type { Nic } from '../vmm/vm-spec.ts';
+import type { IpRunner } from './netns.ts';
+import type { NetIface } from './types.ts';
+
+/**
+ * The container-side interface must stop using the MAC the guest takes over: a bridge delivers
+ * frames for its ports' own addresses locally instead of forwarding them to the tap.
+ */
+export function displacedMac(mac: string): string {
+  const parts = mac.split(':');
+  const first = Number.parseInt(parts[0] as string, 16);
+  // Flip a bit that keeps the address unicast and locally administered.
+  parts[0] = ((first ^ 0x04) | 0x02).toString(16).padStart(2, '0');
+  return parts.join(':');
+}
+
+export const bridgeName = (iface: string) => `br-${iface}`.slice(0, 15);
+export const tapName = (iface: string) => `tap-${iface}`.slice(0, 15);
+
+/** The `ip` commands for one interface, in order (pure, unit-tested). */
+export function handoffCommands(i: NetIface): string[][] {
+  const br = bridgeName(i.name);
+  const tap = tapName(i.name);
+  return [
+    ['addr', 'flush', 'dev', i.name],
+    ['link', 'set', i.name, 'down'],
+    ['link', 'set', i.name, 'address', displacedMac(i.mac)],
+    ['link', 'add', br, 'type', 'bridge', 'forward_delay', '0'],
+    ['link', 'set', br, 'mtu', String(i.mtu)],
+    ['link', 'set', i.name, 'master', br],
+    ['tuntap', 'add', 'dev', tap, 'mode', 'tap'],
+    ['link', 'set', tap, 'mtu', String(i.mtu), 'master', br],
+    ['link', 'set', tap, 'up'],
+    ['link', 'set', i.name, 'up'],
+    ['link', 'set', br, 'up'],
+  ];
+}
+
+export function nicFor(i: NetIface, index: number): Nic {
+  return { id: `net${index}`, mac: i.mac, backend: { kind: 'tap', tap: tapName(i.name) } };
+}
+
+export function handOff(ifaces: NetIface[], ip: IpRunner): Nic[] {
+  return ifaces.map((i, n) => {
+    for (const cmd of handoffCommands(i)) {
+      try {
+        ip(cmd);
+      } catch (e) {
+        const stderr = (e as { stderr?: string }).stderr?.trim();
+        throw new Error(`network handoff of ${i.name}: ip ${cmd.join(' ')} failed: ${stderr || (e as Error).message}`);
+      }
+    }
+    return nicFor(i, n);
+  });
+}

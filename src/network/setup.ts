@@ -1,0 +1,40 @@
+/**
+ * The network the VM gets. A container with its own network namespace hands its interfaces
+ * to the guest (handoff.ts). One that shares another namespace (`--network host`,
+ * `--network container:X`) must never have those interfaces touched: the guest then gets QEMU's
+ * user-mode network, i.e. outbound connections through the launcher's namespace only.
+ */
+import type { Nic } from '../vmm/vm-spec.ts';
+import { resolvConfUsesDockerDns } from './dns-relay.ts';
+import { handOff } from './handoff.ts';
+import { type IpRunner, readNetns, runIp } from './netns.ts';
+import type { GuestNetwork } from './types.ts';
+
+export type NetworkMode = 'own' | 'shared';
+
+export interface NetworkPlan {
+  nics: Nic[];
+  guest: GuestNetwork;
+}
+
+/** QEMU user networking's fixed addresses (the gateway stands for the launcher's namespace). */
+export const USER_NET = { mac: '52:54:00:12:34:56', address: '10.0.2.15', prefix: 24, gateway: '10.0.2.2' };
+
+export function userNetwork(dnsRelay: boolean): NetworkPlan {
+  return {
+    nics: [{ id: 'net0', mac: USER_NET.mac, backend: { kind: 'user' } }],
+    guest: {
+      ifaces: [{ name: 'eth0', mac: USER_NET.mac, mtu: 1500, ipv4: { address: USER_NET.address, prefix: USER_NET.prefix } }],
+      routes: [{ dst: 'default', gateway: USER_NET.gateway, dev: 'eth0' }],
+      dnsRelay,
+    },
+  };
+}
+
+export function setUpNetwork(mode: NetworkMode, resolvConf: string, ip: IpRunner = runIp): NetworkPlan {
+  const dnsRelay = resolvConfUsesDockerDns(resolvConf);
+  if (mode === 'shared') return userNetwork(dnsRelay);
+  const { ifaces, routes } = readNetns(ip);
+  const nics = handOff(ifaces, ip);
+  return { nics, guest: { ifaces, routes, dnsRelay: dnsRelay && ifaces.length > 0 } };
+}
