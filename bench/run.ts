@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { qemuArgv, qemuPaths } from '../src/vmm/qemu/argv.ts';
 import { QEMU_BINARY } from '../src/vmm/qemu/driver.ts';
 import { guestCmdline } from '../src/vmm/vm-spec.ts';
+import { storageBench } from './storage.ts';
 
 const N = Number(process.env.BENCH_N ?? 7);
 const IMAGE = process.env.BENCH_IMAGE ?? 'runcvm-test/busybox';
@@ -129,6 +130,7 @@ function main(): void {
     console.log(`  ${k.padEnd(56)} ${String(m).padStart(6)} ms  ${((100 * m) / mVm).toFixed(0).padStart(3)}%`);
   }
   execBench();
+  if (process.env.BENCH_STORAGE !== '0') storageBench();
 }
 
 main();

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/route.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,16 +157,40 @@ static int rename_nic(int s, const char *from, const char *to, char *err, size_t
 	return ifreq_call(s, SIOCSIFNAME, &ifr, "rename", err, errlen);
 }
 
-static int setup_nic(int s, const struct nic_req *r, char *err, size_t errlen)
+/* The kernel's eth0 may be the NIC the host calls eth1: park every NIC under a unique name
+ * first so that the final renames cannot collide. */
+static int park_nic(int s, const struct nic_req *r, size_t i, char *err, size_t errlen)
 {
-	char cur[IFNAMSIZ];
+	char cur[IFNAMSIZ], tmp[IFNAMSIZ];
 	if (find_by_mac(r->mac, cur) != 0) {
 		snprintf(err, errlen, "network: no NIC with MAC %02x:%02x:%02x:%02x:%02x:%02x for %s", r->mac[0],
 			 r->mac[1], r->mac[2], r->mac[3], r->mac[4], r->mac[5], r->name);
 		return -1;
 	}
-	if (rename_nic(s, cur, r->name, err, errlen) != 0)
+	snprintf(tmp, sizeof tmp, "rcvm%u", (unsigned)(i % 1000));
+	return rename_nic(s, cur, tmp, err, errlen);
+}
+
+/* Docker disables IPv6 on container interfaces unless the network has it, and the host side
+ * carries IPv4 only: without this the guest would add link-local addresses runc never has. */
+static void disable_ipv6(const char *name)
+{
+	char path[80];
+	snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		log_debug("disable IPv6 on %s: %s", name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static int setup_nic(int s, const struct nic_req *r, size_t i, char *err, size_t errlen)
+{
+	char tmp[IFNAMSIZ];
+	snprintf(tmp, sizeof tmp, "rcvm%u", (unsigned)(i % 1000));
+	if (rename_nic(s, tmp, r->name, err, errlen) != 0)
 		return -1;
+	disable_ipv6(r->name);
 	struct ifreq ifr = {0};
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", r->name);
 	ifr.ifr_mtu = r->mtu;
@@ -217,7 +242,9 @@ int net_setup(const struct net_config *n, char *err, size_t errlen)
 	}
 	int rc = set_flags_up(s, "lo", err, errlen);
 	for (size_t i = 0; rc == 0 && i < n->nnics; i++)
-		rc = setup_nic(s, &n->nics[i], err, errlen);
+		rc = park_nic(s, &n->nics[i], i, err, errlen);
+	for (size_t i = 0; rc == 0 && i < n->nnics; i++)
+		rc = setup_nic(s, &n->nics[i], i, err, errlen);
 	for (size_t i = 0; rc == 0 && i < n->nroutes; i++)
 		rc = add_route_entry(s, &n->routes[i], err, errlen);
 	close(s);

@@ -32,6 +32,8 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
       clearTimeout(timer);
       resolve({ code: code ?? 128 + (signal ? 9 : 0), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
+    // A command that never reads stdin may exit first: EPIPE here is not a test failure.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }
@@ -53,10 +55,26 @@ export function hostConfig(): { kvm: { usable: boolean }; allowTcg: boolean } {
   return JSON.parse(readFileSync(`${PREFIX}/etc/host.json`, 'utf8'));
 }
 
-/** Processes of runcvm containers still alive on the host: launchers, and qemu/virtiofsd using a container run dir. */
+/** Docker container id a host process belongs to, from its cgroup path (v1 or v2). */
+function containerOf(pid: string): string | undefined {
+  try {
+    return /docker[/-]([0-9a-f]{64})/.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Launchers, and qemu/virtiofsd using a container run dir, whose container is not running any
+ * more. Processes of containers still running (another test's) are not leftovers.
+ */
 export async function leftovers(): Promise<string[]> {
   const r = await run('ps', ['-eo', 'pid=,args=']);
-  return r.stdout.split('\n').filter((l) => /runcvm\.mjs launcher|\/run\/runcvm\//.test(l));
+  const running = new Set((await docker(['ps', '-q', '--no-trunc'])).stdout.split('\n').filter(Boolean));
+  return r.stdout.split('\n').filter((l) => /runcvm\.mjs launcher|\/run\/runcvm\//.test(l)).filter((l) => {
+    const id = containerOf(l.trim().split(/\s+/)[0] as string);
+    return !id || !running.has(id);
+  });
 }
 
 export function uniqueName(tag: string): string {

@@ -33,9 +33,14 @@ function exitOf(child: ChildProcess): Promise<VmExit> {
 function startVirtiofsd(binary: string, source: string, socketPath: string, tail: Tail): ChildProcess {
   // sandbox=chroot: the namespace sandbox needs CAP_SYS_ADMIN the launcher does not have
   // (rootlab F4); announce_submounts lets the guest see volumes as their own mounts.
+  // timeout=0: the guest revalidates names and attributes on every lookup. With cache=auto's
+  // default 1 s, a host edit of a bind mount read at once in the guest came back truncated to
+  // the old size, and renamed/deleted files stayed readable under their old names
+  // (test/e2e/storage.test.ts; docs/storage.md). cache=none would also fix that but makes
+  // every open O_DIRECT-like, which refuses shared writable mmap on the guest's 6.1 kernel.
   const child = spawn(
     binary,
-    [`--socket-path=${socketPath}`, '-o', `source=${source}`, '-o', 'cache=auto', '-o', 'sandbox=chroot', '-o', 'announce_submounts', '-o', 'xattr'],
+    [`--socket-path=${socketPath}`, '-o', `source=${source}`, '-o', 'cache=auto', '-o', 'timeout=0', '-o', 'sandbox=chroot', '-o', 'announce_submounts', '-o', 'xattr'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   child.stderr?.on('data', (d: Buffer) => tail.push(d));
