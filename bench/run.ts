@@ -12,6 +12,7 @@ import { qemuArgv, qemuPaths } from '../src/vmm/qemu/argv.ts';
 import { QEMU_BINARY } from '../src/vmm/qemu/driver.ts';
 import { guestCmdline } from '../src/vmm/vm-spec.ts';
 import { storageBench } from './storage.ts';
+import { networkBench } from './network.ts';
 
 const N = Number(process.env.BENCH_N ?? 7);
 const IMAGE = process.env.BENCH_IMAGE ?? 'runcvm-test/busybox';
@@ -98,7 +99,7 @@ function execBench(): void {
   }
 }
 
-function main(): void {
+async function main(): Promise<void> {
   dockerRun('runc');
   dockerRun('runcvm');
   const runc: number[] = [];
@@ -131,6 +132,7 @@ function main(): void {
   }
   execBench();
   if (process.env.BENCH_STORAGE !== '0') storageBench();
+  if (process.env.BENCH_NETWORK !== '0') await networkBench();
 }
 
-main();
+await main();
