@@ -139,6 +139,16 @@ static void handle_config(const struct frame *f)
 	configured = 1;
 }
 
+/* docker network connect/disconnect on the running container: a failure is reported, not fatal. */
+static void net_frame(const struct frame *f)
+{
+	char err[256];
+	int rc = f->type == MSG_NET_ATTACH ? net_attach(f->payload, f->len, err, sizeof err)
+					   : net_detach(f->payload, f->len, err, sizeof err);
+	if (rc != 0)
+		log_error("%s", err);
+}
+
 static void dispatch(const struct frame *f)
 {
 	switch (f->type) {
@@ -162,6 +172,10 @@ static void dispatch(const struct frame *f)
 		break;
 	case MSG_DNS:
 		dns_relay_answer(dns_fd, f->payload, f->len);
+		break;
+	case MSG_NET_ATTACH:
+	case MSG_NET_DETACH:
+		net_frame(f);
 		break;
 	case MSG_SHUTDOWN:
 		power_off("SHUTDOWN from the host");

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if_arp.h>
 #include <net/route.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,11 @@
 #include "log.h"
 #include "proto.h"
 
-enum { CFG_NIC = 7, CFG_ROUTE = 8, CFG_DNS_RELAY = 9 };
+enum { CFG_NIC = 7, CFG_ROUTE = 8, CFG_DNS_RELAY = 9, CFG_SPARE = 11 };
+
+/* The spares from CONFIG, kept for NET_ATTACH/NET_DETACH. */
+static struct spare_req *spares;
+static size_t nspares;
 
 static int copy_name(char *dst, const uint8_t *src, size_t len)
 {
@@ -33,22 +38,41 @@ static void *append(void *arr, size_t count, size_t elem)
 	return realloc(arr, (count + 1) * elem);
 }
 
-static int add_nic(struct net_config *n, const uint8_t *v, uint32_t len)
+static int parse_nic(struct nic_req *r, const uint8_t *v, size_t len)
 {
 	if (len < 15)
 		return -1;
-	struct nic_req *arr = append(n->nics, n->nnics, sizeof *arr);
-	if (!arr)
-		return -1;
-	n->nics = arr;
-	struct nic_req *r = &arr[n->nnics];
 	memcpy(r->mac, v, 6);
 	r->mtu = get_u16(v + 6);
 	r->prefix = v[8];
 	memcpy(r->ip, v + 10, 4);
-	if (r->prefix > 32 || copy_name(r->name, v + 14, len - 14) != 0)
+	return r->prefix > 32 || copy_name(r->name, v + 14, len - 14) != 0 ? -1 : 0;
+}
+
+static int add_nic(struct net_config *n, const uint8_t *v, uint32_t len)
+{
+	struct nic_req *arr = append(n->nics, n->nnics, sizeof *arr);
+	if (!arr)
+		return -1;
+	n->nics = arr;
+	if (parse_nic(&arr[n->nnics], v, len) != 0)
 		return -1;
 	n->nnics++;
+	return 0;
+}
+
+static int add_spare(struct net_config *n, const uint8_t *v, uint32_t len)
+{
+	if (len < 7)
+		return -1;
+	struct spare_req *arr = append(n->spares, n->nspares, sizeof *arr);
+	if (!arr)
+		return -1;
+	n->spares = arr;
+	memcpy(arr[n->nspares].mac, v, 6);
+	if (copy_name(arr[n->nspares].name, v + 6, len - 6) != 0)
+		return -1;
+	n->nspares++;
 	return 0;
 }
 
@@ -77,6 +101,8 @@ int net_config_record(struct net_config *n, uint16_t tag, const uint8_t *v, uint
 		return add_nic(n, v, len);
 	case CFG_ROUTE:
 		return add_route(n, v, len);
+	case CFG_SPARE:
+		return add_spare(n, v, len);
 	case CFG_DNS_RELAY:
 		if (len != 1)
 			return -1;
@@ -91,6 +117,7 @@ void net_config_free(struct net_config *n)
 {
 	free(n->nics);
 	free(n->routes);
+	free(n->spares);
 	memset(n, 0, sizeof *n);
 }
 
@@ -159,14 +186,20 @@ static int rename_nic(int s, const char *from, const char *to, char *err, size_t
 
 /* The kernel's eth0 may be the NIC the host calls eth1: park every NIC under a unique name
  * first so that the final renames cannot collide. */
-static int park_nic(int s, const struct nic_req *r, size_t i, char *err, size_t errlen)
+static int find_nic(const uint8_t mac[6], const char *what, char cur[IFNAMSIZ], char *err, size_t errlen)
+{
+	if (find_by_mac(mac, cur) == 0)
+		return 0;
+	snprintf(err, errlen, "network: no NIC with MAC %02x:%02x:%02x:%02x:%02x:%02x for %s", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5], what);
+	return -1;
+}
+
+static int park_nic(int s, const uint8_t mac[6], const char *what, size_t i, char *err, size_t errlen)
 {
 	char cur[IFNAMSIZ], tmp[IFNAMSIZ];
-	if (find_by_mac(r->mac, cur) != 0) {
-		snprintf(err, errlen, "network: no NIC with MAC %02x:%02x:%02x:%02x:%02x:%02x for %s", r->mac[0],
-			 r->mac[1], r->mac[2], r->mac[3], r->mac[4], r->mac[5], r->name);
+	if (find_nic(mac, what, cur, err, errlen) != 0)
 		return -1;
-	}
 	snprintf(tmp, sizeof tmp, "rcvm%u", (unsigned)(i % 1000));
 	return rename_nic(s, cur, tmp, err, errlen);
 }
@@ -184,12 +217,9 @@ static void disable_ipv6(const char *name)
 		close(fd);
 }
 
-static int setup_nic(int s, const struct nic_req *r, size_t i, char *err, size_t errlen)
+/* The NIC is already named r->name: MTU, address, up. */
+static int configure_nic(int s, const struct nic_req *r, char *err, size_t errlen)
 {
-	char tmp[IFNAMSIZ];
-	snprintf(tmp, sizeof tmp, "rcvm%u", (unsigned)(i % 1000));
-	if (rename_nic(s, tmp, r->name, err, errlen) != 0)
-		return -1;
 	disable_ipv6(r->name);
 	struct ifreq ifr = {0};
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", r->name);
@@ -211,6 +241,34 @@ static int setup_nic(int s, const struct nic_req *r, size_t i, char *err, size_t
 	log_debug("nic %s: mtu %u, %u.%u.%u.%u/%u", r->name, r->mtu, r->ip[0], r->ip[1], r->ip[2], r->ip[3],
 		  r->prefix);
 	return 0;
+}
+
+static int setup_nic(int s, const struct nic_req *r, size_t i, char *err, size_t errlen)
+{
+	char tmp[IFNAMSIZ];
+	snprintf(tmp, sizeof tmp, "rcvm%u", (unsigned)(i % 1000));
+	if (rename_nic(s, tmp, r->name, err, errlen) != 0)
+		return -1;
+	return configure_nic(s, r, err, errlen);
+}
+
+static int set_down(int s, const char *name, char *err, size_t errlen)
+{
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ifreq_call(s, SIOCGIFFLAGS, &ifr, "read flags", err, errlen) != 0)
+		return -1;
+	ifr.ifr_flags &= ~IFF_UP;
+	return ifreq_call(s, SIOCSIFFLAGS, &ifr, "take down", err, errlen);
+}
+
+static int set_mac(int s, const char *name, const uint8_t mac[6], char *err, size_t errlen)
+{
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+	return ifreq_call(s, SIOCSIFHWADDR, &ifr, "set MAC", err, errlen);
 }
 
 static int add_route_entry(int s, const struct route_req *r, char *err, size_t errlen)
@@ -241,12 +299,89 @@ int net_setup(const struct net_config *n, char *err, size_t errlen)
 		return -1;
 	}
 	int rc = set_flags_up(s, "lo", err, errlen);
-	for (size_t i = 0; rc == 0 && i < n->nnics; i++)
-		rc = park_nic(s, &n->nics[i], i, err, errlen);
+	size_t total = n->nnics + n->nspares;
+	for (size_t i = 0; rc == 0 && i < total; i++)
+		rc = i < n->nnics ? park_nic(s, n->nics[i].mac, n->nics[i].name, i, err, errlen)
+				  : park_nic(s, n->spares[i - n->nnics].mac, n->spares[i - n->nnics].name, i, err, errlen);
+	for (size_t i = n->nnics; rc == 0 && i < total; i++) {
+		char tmp[IFNAMSIZ];
+		snprintf(tmp, sizeof tmp, "rcvm%u", (unsigned)(i % 1000));
+		rc = rename_nic(s, tmp, n->spares[i - n->nnics].name, err, errlen);
+	}
 	for (size_t i = 0; rc == 0 && i < n->nnics; i++)
 		rc = setup_nic(s, &n->nics[i], i, err, errlen);
+	if (rc == 0 && n->nspares) {
+		spares = calloc(n->nspares, sizeof *spares);
+		if (spares) {
+			memcpy(spares, n->spares, n->nspares * sizeof *spares);
+			nspares = n->nspares;
+		}
+	}
 	for (size_t i = 0; rc == 0 && i < n->nroutes; i++)
 		rc = add_route_entry(s, &n->routes[i], err, errlen);
+	close(s);
+	return rc;
+}
+
+int net_attach(const uint8_t *p, size_t len, char *err, size_t errlen)
+{
+	struct nic_req r;
+	char cur[IFNAMSIZ];
+	if (len < 6 || parse_nic(&r, p + 6, len - 6) != 0) {
+		snprintf(err, errlen, "network: bad NET_ATTACH frame (%zu bytes)", len);
+		return -1;
+	}
+	if (find_nic(p, r.name, cur, err, errlen) != 0)
+		return -1;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		snprintf(err, errlen, "network: socket: %s", strerror(errno));
+		return -1;
+	}
+	int rc = set_down(s, cur, err, errlen);
+	if (rc == 0)
+		rc = set_mac(s, cur, r.mac, err, errlen);
+	if (rc == 0)
+		rc = rename_nic(s, cur, r.name, err, errlen);
+	if (rc == 0)
+		rc = configure_nic(s, &r, err, errlen);
+	close(s);
+	return rc;
+}
+
+static const struct spare_req *spare_by_mac(const uint8_t mac[6])
+{
+	for (size_t i = 0; i < nspares; i++)
+		if (memcmp(spares[i].mac, mac, 6) == 0)
+			return &spares[i];
+	return NULL;
+}
+
+int net_detach(const uint8_t *p, size_t len, char *err, size_t errlen)
+{
+	char name[IFNAMSIZ];
+	if (len < 7 || copy_name(name, p + 6, len - 6) != 0) {
+		snprintf(err, errlen, "network: bad NET_DETACH frame (%zu bytes)", len);
+		return -1;
+	}
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		snprintf(err, errlen, "network: socket: %s", strerror(errno));
+		return -1;
+	}
+	int rc = set_down(s, name, err, errlen);
+	/* Setting 0.0.0.0 removes the interface's address (and its routes). */
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	static const uint8_t zero[4];
+	set_sin(&ifr.ifr_addr, zero);
+	if (rc == 0 && ioctl(s, SIOCSIFADDR, &ifr) != 0 && errno != EADDRNOTAVAIL)
+		rc = ifreq_call(s, SIOCSIFADDR, &ifr, "remove address", err, errlen);
+	const struct spare_req *sp = spare_by_mac(p);
+	if (rc == 0 && sp)
+		rc = set_mac(s, name, sp->mac, err, errlen);
+	if (rc == 0 && sp)
+		rc = rename_nic(s, name, sp->name, err, errlen);
 	close(s);
 	return rc;
 }

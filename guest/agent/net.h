@@ -21,18 +21,29 @@ struct route_req {
 	char dev[IFNAMSIZ];
 };
 
+/* A NIC kept down for docker network connect on the running container (NET_ATTACH). */
+struct spare_req {
+	uint8_t mac[6];
+	char name[IFNAMSIZ];
+};
+
 struct net_config {
 	struct nic_req *nics;
 	size_t nnics;
+	struct spare_req *spares;
+	size_t nspares;
 	struct route_req *routes;
 	size_t nroutes;
 	int dns_relay;
 };
 
-/* CONFIG tags 7 (NIC), 8 (ROUTE), 9 (DNS_RELAY). Returns 0, -1 for a bad record, 1 if not ours. */
+/* CONFIG tags 7 (NIC), 8 (ROUTE), 9 (DNS_RELAY), 11 (SPARE). Returns 0, -1 for a bad record, 1 if not ours. */
 int net_config_record(struct net_config *n, uint16_t tag, const uint8_t *v, uint32_t len);
 void net_config_free(struct net_config *n);
 /* Brings lo up, configures each NIC and adds the routes. 0, or -1 with a message in err. */
 int net_setup(const struct net_config *n, char *err, size_t errlen);
+/* NET_ATTACH / NET_DETACH frames. 0, or -1 with a message in err. */
+int net_attach(const uint8_t *p, size_t len, char *err, size_t errlen);
+int net_detach(const uint8_t *p, size_t len, char *err, size_t errlen);
 
 #endif

@@ -26,6 +26,8 @@ enum msg_type {
 	MSG_SHUTDOWN = 0x0C,
 	MSG_LOG = 0x0D,
 	MSG_DNS = 0x0E,
+	MSG_NET_ATTACH = 0x0F,
+	MSG_NET_DETACH = 0x10,
 };
 
 struct frame {

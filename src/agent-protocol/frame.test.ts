@@ -43,7 +43,7 @@ test('START carries argv, env, ids and groups as TLV records in order', () => {
 
 test('CONFIG tmpfs record is flags then destination NUL data', () => {
   const recs = readTlv(encodeConfig({ hostname: 'h', rootTag: 'root', rootReadonly: false, debug: false,
-    mounts: [{ kind: 'tmpfs', destination: '/run', flags: 8, data: 'size=64m' }], network: { ifaces: [], routes: [], dnsRelay: false } }));
+    mounts: [{ kind: 'tmpfs', destination: '/run', flags: 8, data: 'size=64m' }], network: { ifaces: [], routes: [], dnsRelay: false, spares: [] } }));
   const t = recs.find((r) => r.tag === ConfigTag.TMPFS);
   assert.ok(t);
   assert.equal(t.value.readUInt32LE(0), 8);

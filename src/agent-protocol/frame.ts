@@ -23,6 +23,8 @@ export const MsgType = {
   SHUTDOWN: 0x0c,
   LOG: 0x0d,
   DNS: 0x0e,
+  NET_ATTACH: 0x0f,
+  NET_DETACH: 0x10,
 } as const;
 export type MsgTypeValue = (typeof MsgType)[keyof typeof MsgType];
 

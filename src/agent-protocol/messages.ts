@@ -6,7 +6,7 @@ import type { GuestMount, WorkloadProcess } from '../launcher/launch-spec.ts';
 import type { GuestNetwork, NetIface, NetRoute } from '../network/types.ts';
 import { TlvWriter } from './tlv.ts';
 
-export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6, NIC: 7, ROUTE: 8, DNS_RELAY: 9, DISK: 10 } as const;
+export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6, NIC: 7, ROUTE: 8, DNS_RELAY: 9, DISK: 10, SPARE: 11 } as const;
 export const StartTag = { ARG: 1, ENV: 2, CWD: 3, UID: 4, GID: 5, GROUP: 6, TERMINAL: 7, ROWS_COLS: 8 } as const;
 
 export interface VmConfig {
@@ -73,6 +73,7 @@ export function encodeConfig(c: VmConfig): Buffer {
   for (const i of c.network.ifaces) w.bytes(ConfigTag.NIC, encodeNic(i));
   for (const r of c.network.routes) w.bytes(ConfigTag.ROUTE, encodeRoute(r));
   w.u8(ConfigTag.DNS_RELAY, c.network.dnsRelay ? 1 : 0);
+  for (const s of c.network.spares) w.bytes(ConfigTag.SPARE, Buffer.concat([macBytes(s.mac), Buffer.from(s.name, 'utf8')]));
   return w.finish();
 }
 
@@ -157,4 +158,14 @@ export function encodeDns(token: number, message: Buffer): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(token >>> 0, 0);
   return Buffer.concat([b, message]);
+}
+
+/** NET_ATTACH: the spare NIC's MAC, then a NIC record for the interface it becomes. */
+export function encodeNetAttach(spareMac: string, iface: NetIface): Buffer {
+  return Buffer.concat([macBytes(spareMac), encodeNic(iface)]);
+}
+
+/** NET_DETACH: the spare's MAC to restore (all zero: a boot NIC, only taken down), then the interface name. */
+export function encodeNetDetach(spareMac: string | null, name: string): Buffer {
+  return Buffer.concat([spareMac ? macBytes(spareMac) : Buffer.alloc(6), Buffer.from(name, 'utf8')]);
 }

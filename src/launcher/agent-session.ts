@@ -5,10 +5,11 @@
 import type { Duplex } from 'node:stream';
 import { encodeFrame, FrameDecoder, MAX_DATA_CHUNK, MsgType, PROTOCOL_VERSION, type Frame, type MsgTypeValue } from '../agent-protocol/frame.ts';
 import {
-  decodeDns, decodeError, decodeExit, encodeDns, decodeHello, decodeLog, decodeStarted, encodeConfig, encodeSignal, encodeStart, encodeWinsize,
+  decodeDns, decodeError, decodeExit, encodeDns, encodeNetAttach, encodeNetDetach, decodeHello, decodeLog, decodeStarted, encodeConfig, encodeSignal, encodeStart, encodeWinsize,
   type AgentError, type AgentLog, type ExitStatus, type Hello, type VmConfig,
 } from '../agent-protocol/messages.ts';
 import type { WorkloadProcess } from './launch-spec.ts';
+import type { NetIface } from '../network/types.ts';
 
 export interface ProcessHandlers {
   stdout(data: Buffer): void;
@@ -105,6 +106,14 @@ export class AgentSession {
 
   resize(id: number, rows: number, cols: number): void {
     this.send(MsgType.RESIZE, id, encodeWinsize(rows, cols));
+  }
+
+  netAttach(spareMac: string, iface: NetIface): void {
+    this.send(MsgType.NET_ATTACH, 0, encodeNetAttach(spareMac, iface));
+  }
+
+  netDetach(spareMac: string | null, name: string): void {
+    this.send(MsgType.NET_DETACH, 0, encodeNetDetach(spareMac, name));
   }
 
   dnsAnswer(token: number, answer: Buffer): void {

@@ -18,6 +18,8 @@ import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 import { relayDnsQuery } from '../network/dns-relay.ts';
 import { type NetworkPlan, setUpNetwork } from '../network/setup.ts';
+import { NetWatcher } from '../network/hotplug.ts';
+import { runIp } from '../network/netns.ts';
 
 const RUN_DIR = '/run/runcvm';
 const WORKLOAD_ID = 1;
@@ -74,17 +76,40 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
   session.configure(guestConfigFor(spec, net.guest));
 
   let execServer: Server | undefined;
+  let stopWatching = () => {};
   const result = await guard(attachProcess(session, channel, WORKLOAD_ID, spec.process, () => {
     timing.workloadStartedMs = Date.now();
     serveExec(session).then((s) => { execServer = s; }, (e: Error) => logLine(spec)({ level: 0, line: `docker exec is unavailable: ${e.message}` }));
+    if (spec.network === 'own') stopWatching = watchNetwork(session, net);
   }));
   timing.workloadExitMs = Date.now();
+  stopWatching();
   execServer?.close();
   if (result.kind === 'error') throw new LaunchError(result.error.message, outcomeCode(result));
   session.shutdown();
   const off = await Promise.race([vm.exited.then(() => true), sleep(POWEROFF_TIMEOUT_MS).then(() => false)]);
   if (!off) vm.kill();
   return outcomeCode(result);
+}
+
+const NET_POLL_MS = 1000;
+
+/** Follows docker network connect/disconnect on the running container (hotplug.ts). */
+function watchNetwork(session: AgentSession, net: NetworkPlan): () => void {
+  const watcher = new NetWatcher(new Set(net.guest.ifaces.map((i) => i.name)), net.guest.spares.length, runIp, {
+    attach: (spare, iface) => session.netAttach(spare.mac, iface),
+    detach: (spare, name) => session.netDetach(spare?.mac ?? null, name),
+    problem: (message) => process.stderr.write(`runcvm: ${message}\n`),
+  });
+  const timer = setInterval(() => {
+    try {
+      watcher.sync(runIp(['-json', 'addr', 'show']));
+    } catch (e) {
+      process.stderr.write(`runcvm: watching the container's network: ${(e as Error).message}\n`);
+    }
+  }, NET_POLL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Docker's resolv.conf for the container, as the guest will see it. */

@@ -23,11 +23,14 @@ export function displacedMac(mac: string): string {
 export const bridgeName = (iface: string) => `br-${iface}`.slice(0, 15);
 export const tapName = (iface: string) => `tap-${iface}`.slice(0, 15);
 
-/** The `ip` commands for one interface, in order (pure, unit-tested). */
-export function handoffCommands(i: NetIface): string[][] {
+/**
+ * The `ip` commands for one interface, in order (pure, unit-tested). `existingTap`: bridge an
+ * already attached spare tap (network connect on a running container) instead of a new one.
+ */
+export function handoffCommands(i: NetIface, existingTap?: string): string[][] {
   const br = bridgeName(i.name);
-  const tap = tapName(i.name);
-  return [
+  const tap = existingTap ?? tapName(i.name);
+  const cmds = [
     ['addr', 'flush', 'dev', i.name],
     ['link', 'set', i.name, 'down'],
     ['link', 'set', i.name, 'address', displacedMac(i.mac)],
@@ -40,6 +43,18 @@ export function handoffCommands(i: NetIface): string[][] {
     ['link', 'set', i.name, 'up'],
     ['link', 'set', br, 'up'],
   ];
+  return existingTap ? cmds.filter((c) => c[0] !== 'tuntap') : cmds;
+}
+
+export function runIpCommands(what: string, cmds: string[][], ip: IpRunner): void {
+  for (const cmd of cmds) {
+    try {
+      ip(cmd);
+    } catch (e) {
+      const stderr = (e as { stderr?: string }).stderr?.trim();
+      throw new Error(`${what}: ip ${cmd.join(' ')} failed: ${stderr || (e as Error).message}`);
+    }
+  }
 }
 
 export function nicFor(i: NetIface, index: number): Nic {
@@ -48,14 +63,7 @@ export function nicFor(i: NetIface, index: number): Nic {
 
 export function handOff(ifaces: NetIface[], ip: IpRunner): Nic[] {
   return ifaces.map((i, n) => {
-    for (const cmd of handoffCommands(i)) {
-      try {
-        ip(cmd);
-      } catch (e) {
-        const stderr = (e as { stderr?: string }).stderr?.trim();
-        throw new Error(`network handoff of ${i.name}: ip ${cmd.join(' ')} failed: ${stderr || (e as Error).message}`);
-      }
-    }
+    runIpCommands(`network handoff of ${i.name}`, handoffCommands(i), ip);
     return nicFor(i, n);
   });
 }

@@ -7,6 +7,7 @@
 import type { Nic } from '../vmm/vm-spec.ts';
 import { resolvConfUsesDockerDns } from './dns-relay.ts';
 import { handOff } from './handoff.ts';
+import { createSpares } from './hotplug.ts';
 import { type IpRunner, readNetns, runIp } from './netns.ts';
 import type { GuestNetwork } from './types.ts';
 
@@ -27,6 +28,7 @@ export function userNetwork(dnsRelay: boolean): NetworkPlan {
       ifaces: [{ name: 'eth0', mac: USER_NET.mac, mtu: 1500, ipv4: { address: USER_NET.address, prefix: USER_NET.prefix } }],
       routes: [{ dst: 'default', gateway: USER_NET.gateway, dev: 'eth0' }],
       dnsRelay,
+      spares: [],
     },
   };
 }
@@ -36,5 +38,10 @@ export function setUpNetwork(mode: NetworkMode, resolvConf: string, ip: IpRunner
   if (mode === 'shared') return userNetwork(dnsRelay);
   const { ifaces, routes } = readNetns(ip);
   const nics = handOff(ifaces, ip);
-  return { nics, guest: { ifaces, routes, dnsRelay: dnsRelay && ifaces.length > 0 } };
+  const spares = createSpares(ip);
+  return {
+    nics: [...nics, ...spares],
+    // The relay is offered even without interfaces yet: a network may be connected later.
+    guest: { ifaces, routes, dnsRelay, spares: spares.map((s) => ({ name: s.id, mac: s.mac })) },
+  };
 }

@@ -20,4 +20,6 @@ export interface GuestNetwork {
   routes: NetRoute[];
   /** Relay the guest's DNS queries to 127.0.0.11 in the container's netns (Docker's embedded DNS). */
   dnsRelay: boolean;
+  /** NICs kept down for `docker network connect` on the running container (hotplug.ts). */
+  spares: Array<{ name: string; mac: string }>;
 }
