@@ -151,6 +151,37 @@ describe('user-defined network', () => {
   });
 });
 
+describe('network connect / disconnect on a running container', () => {
+  test('the new NIC appears in the guest with its address and is reachable, and leaves on disconnect', async () => {
+    const other = uniqueName('hot');
+    const name = uniqueName('hotvm');
+    await docker(['network', 'create', '--subnet', '172.31.252.0/24', other]);
+    try {
+      await runDetached(name, [`--runtime=${RUNTIME}`, BUSYBOX, 'httpd', '-f', '-p', '80', '-h', '/etc']);
+      await docker(['exec', name, 'true']);
+      assert.equal((await docker(['network', 'connect', '--alias', 'hot-alias', other, name])).code, 0);
+      const ip = await inspect(name, `{{(index .NetworkSettings.Networks "${other}").IPAddress}}`);
+      const seen = await until('the NIC in the guest', async () => {
+        const r = await docker(['exec', name, 'ip', '-o', '-4', 'addr', 'show']);
+        return r.stdout.includes(`inet ${ip}/24`) ? r.stdout : undefined;
+      }, 30_000);
+      assert.match(seen, new RegExp(`eth1\\s+inet ${ip.replace(/\./g, '\\.')}/24`));
+      const viaRunc = await runRunc(['--network', other, BUSYBOX, 'sh', '-c', 'echo "GET /hostname HTTP/1.0" | nc hot-alias 80 | tail -1']);
+      assert.equal(viaRunc.stdout.trim(), await inspect(name, '{{.Config.Hostname}}'));
+      assert.equal((await docker(['network', 'disconnect', other, name])).code, 0);
+      await until('the NIC to leave the guest', async () => {
+        const r = await docker(['exec', name, 'ip', '-o', '-4', 'addr', 'show']);
+        return r.stdout.includes(ip) ? undefined : true;
+      }, 30_000);
+      const again = await docker(['exec', name, 'ping', '-c', '1', '-W', '5', await inspect(name, '{{.NetworkSettings.Gateway}}')]);
+      assert.equal(again.code, 0, 'the original network still works');
+    } finally {
+      await docker(['rm', '-f', name]);
+      await docker(['network', 'rm', other]);
+    }
+  });
+});
+
 describe('none and host', () => {
   test('--network none: only loopback, and exec, logs and stop still work', async () => {
     const name = uniqueName('none');
