@@ -51,6 +51,8 @@ export class AgentSession {
       }
     });
     stream.on('close', () => this.failure?.(new Error('the agent channel closed')));
+    // A transport may hand the stream over paused (vsock.ts) so that no byte is emitted unheard.
+    stream.resume();
     stream.on('error', (e) => this.failure?.(new Error(`agent channel: ${e.message}`)));
   }
 

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { envValue, parseOciSpec, type OciSpec } from '../oci/spec.ts';
 import { type LaunchSpec, PREFIX_IN_CONTAINER } from '../launcher/launch-spec.ts';
 import { chooseAccel, kvmUsable } from '../vmm/accel.ts';
@@ -15,6 +15,7 @@ import { readHostConfig, type HostConfig } from './host-config.ts';
 import { lookupExecError } from './lookup-exec.ts';
 import { diskSerial, parseDisks } from './disks.ts';
 import { OptionError, parseOptions } from './options.ts';
+import { podRole } from './pod.ts';
 import { resolveInRoot } from './resolve-in-root.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
 import { vmSize } from './vm-size.ts';
@@ -116,7 +117,10 @@ export function create(args: RuntimeArgs, argv: string[], prefix: string, log: (
   const configPath = join(args.bundle, 'config.json');
   const host = readHostConfig(prefix);
   const spec = parseOciSpec(readFileSync(configPath, 'utf8'), configPath);
-  if (!isRewritten(spec)) {
+  // Docker passes an absolute overlay path; containerd and Podman pass "rootfs", relative to the bundle.
+  spec.root.path = resolve(args.bundle, spec.root.path);
+  // A Kubernetes pod sandbox (pause) stays a plain runc container (pod.ts).
+  if (!isRewritten(spec) && podRole(spec).kind !== 'sandbox') {
     const plan = planCreate(spec, args, prefix, host, start);
     if (plan.accel === 'tcg') log('warning', `container ${args.containerId}: no usable /dev/kvm, the VM runs under TCG software emulation (slow)`);
     mkdirSync(plan.specDir, { recursive: true, mode: 0o700 });

@@ -5,7 +5,7 @@
  * that a missing one fails the way runc's exec does (Docker shows the message, status 126).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envValue, type OciProcess } from '../oci/spec.ts';
 import { EXEC_ENV, encodeExecProcess } from '../launcher/exec-client.ts';
@@ -30,7 +30,10 @@ export function execClientProcess(p: OciProcess, nodePath: string): OciProcess {
 
 export function exec(args: RuntimeArgs, argv: string[], host: HostConfig): number {
   if (!args.process) throw new OptionError('runcvm supports exec only with --process (as containerd calls it)');
-  const launch = JSON.parse(readFileSync(join(args.bundle, 'runcvm', 'spec.json'), 'utf8')) as LaunchSpec;
+  const launchFile = join(args.bundle, 'runcvm', 'spec.json');
+  // A container runcvm left to runc (a Kubernetes pod sandbox, pod.ts) has no VM to exec into.
+  if (!existsSync(launchFile)) return runc(host, argv);
+  const launch = JSON.parse(readFileSync(launchFile, 'utf8')) as LaunchSpec;
   const p = JSON.parse(readFileSync(args.process, 'utf8')) as OciProcess;
   if (!Array.isArray(p.args) || p.args.length === 0) throw new OptionError(`${args.process}: process.args missing or empty`);
   const w = workloadOf(p);
@@ -40,6 +43,10 @@ export function exec(args: RuntimeArgs, argv: string[], host: HostConfig): numbe
   const tmp = `${args.process}.runcvm-tmp`;
   writeFileSync(tmp, JSON.stringify(execClientProcess(p, host.node)), { mode: 0o600 });
   renameSync(tmp, args.process);
+  return runc(host, argv);
+}
+
+function runc(host: HostConfig, argv: string[]): number {
   const r = spawnSync(host.runc, argv, { stdio: 'inherit' });
   if (r.error) throw new Error(`running ${host.runc}: ${r.error.message}`);
   return r.status ?? 128 + 9;

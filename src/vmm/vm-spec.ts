@@ -41,6 +41,8 @@ export interface VmSpec {
   runDir: string;
   /** true: the guest's serial console goes to the launcher's stderr (debugging). */
   consoleToStderr: boolean;
+  /** The VMM binary when it is not at a fixed place (firecracker: RUNCVM_FIRECRACKER or PATH). */
+  vmmBinary?: string;
 }
 
 /** Kernel command line shared by every backend. */
