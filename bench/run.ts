@@ -13,16 +13,12 @@ import { QEMU_BINARY } from '../src/vmm/qemu/driver.ts';
 import { guestCmdline } from '../src/vmm/vm-spec.ts';
 import { storageBench } from './storage.ts';
 import { networkBench } from './network.ts';
+import { median } from './common.ts';
 
 const N = Number(process.env.BENCH_N ?? 7);
 const IMAGE = process.env.BENCH_IMAGE ?? 'runcvm-test/busybox';
 const PREFIX = process.env.RUNCVM_PREFIX ?? '/opt/runcvm';
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 function dockerRun(runtime: string): { ms: number; startMs: number; endMs: number; stderr: string } {
   const startMs = Date.now();

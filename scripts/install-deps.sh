@@ -15,6 +15,7 @@ PKGS=(
   cpio kmod xz-utils zstd lz4 busybox-static binutils   # guest initramfs/kernel modules
   mmdebstrap                           # Debian test image without Docker Hub
   iproute2 jq curl tmux ca-certificates procps   # procps: ps, used by the e2e leak checks
+  podman containernetworking-plugins   # engines e2e: podman --runtime, CNI bridge for the private containerd's CRI pods
   e2fsprogs                            # mke2fs: RUNCVM_DISKS backing files (run by the launcher from host /usr)
 )
 

@@ -2,7 +2,7 @@
  * Entry point of the one bundled file. `runtime` is what the dispatcher runs for `create`;
  * `launcher` is the container's PID 1; `install`/`uninstall` are for administrators.
  */
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRuntimeArgs } from '../runtime/cli-args.ts';
 import { create } from '../runtime/create.ts';
@@ -11,11 +11,16 @@ import { runLauncher } from '../launcher/launcher.ts';
 import { runExecClient } from '../launcher/exec-client.ts';
 import { exec } from '../runtime/exec.ts';
 import { readHostConfig } from '../runtime/host-config.ts';
-import { install, uninstall } from '../install/install.ts';
+import { install, RUNTIME_NAME, uninstall } from '../install/install.ts';
+import { doctor } from '../install/doctor.ts';
+import { podmanConfig } from '../install/podman.ts';
 
 const USAGE = `usage: runcvm <command>
   install [--prefix DIR] [--allow-tcg]   install into DIR (default /opt/runcvm) and register with dockerd
   uninstall [--prefix DIR]               unregister and remove
+    install/uninstall --containerd | --containerd-config FILE   also (un)register the CRI runtime handler "runcvm"
+  doctor [--containerd-config FILE]      which engines (Docker, containerd, Podman) are configured to use runcvm
+  podman-config                          print the containers.conf lines that register runcvm with Podman
   runtime <runc arguments>               the OCI runtime entry (called by containerd's shim)
   launcher                               the container's PID 1 (started by runc)
   exec-client                            a docker exec process (started by runc exec)`;
@@ -51,6 +56,11 @@ export async function main(argv: string[]): Promise<number> {
       return install(rest, bundleFile());
     case 'uninstall':
       return uninstall(rest);
+    case 'doctor':
+      return doctor(rest);
+    case 'podman-config':
+      process.stdout.write(podmanConfig(RUNTIME_NAME, join(dirname(dirname(bundleFile())), 'bin', 'runcvm-runtime')));
+      return 0;
     default:
       process.stderr.write(`${USAGE}\n`);
       return cmd === undefined || cmd === '--help' ? 0 : 2;

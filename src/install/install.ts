@@ -11,10 +11,13 @@ import { hostConfigPath, type HostConfig } from '../runtime/host-config.ts';
 import { formatDaemonJson, parseDaemonJson, withoutRuntime, withRuntime } from './daemon-json.ts';
 import { reloadDockerd } from './dockerd.ts';
 import { probeKvm } from './kvm-probe.ts';
+import { configureContainerd, unconfigureContainerd } from './containerd.ts';
+import { podmanConfig } from './podman.ts';
 import { buildRuntimeRoot } from './runtime-root.ts';
 
 export const RUNTIME_NAME = 'runcvm';
 const DAEMON_JSON = '/etc/docker/daemon.json';
+const DEFAULT_CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 
 function readOr(path: string): Buffer | undefined {
   try {
@@ -85,6 +88,8 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
       'allow-tcg': { type: 'boolean', default: false },
       'allow-tcg-if-no-kvm': { type: 'boolean', default: false },
       guest: { type: 'string' },
+      containerd: { type: 'boolean', default: false },
+      'containerd-config': { type: 'string' },
     },
   });
   const prefix = values.prefix as string;
@@ -111,6 +116,10 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   const next = formatDaemonJson(withRuntime(parseDaemonJson(current, DAEMON_JSON), RUNTIME_NAME, join(prefix, 'bin', 'runcvm-runtime')));
   const daemonChanged = current === undefined || JSON.stringify(JSON.parse(current)) !== JSON.stringify(JSON.parse(next));
   if (daemonChanged) put(DAEMON_JSON, next);
+  // containerd (CRI runtime handler "runcvm") only when asked: --containerd or --containerd-config FILE.
+  const containerdFile = values['containerd-config'] ?? (values.containerd ? DEFAULT_CONTAINERD_CONFIG : undefined);
+  const containerdChanged = containerdFile !== undefined && configureContainerd(containerdFile, join(prefix, 'bin', 'runcvm-runtime'));
+  if (containerdChanged) console.log(`${containerdFile}: added CRI runtime handler "runcvm" (restart containerd to load it; see docs/engines.md)`);
   if (!changed && !daemonChanged) {
     console.log(`runcvm is already installed in ${prefix}: nothing changed`);
     return 0;
@@ -124,11 +133,14 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   }
   if (daemonChanged) console.log(`${DAEMON_JSON}: registered runtime "${RUNTIME_NAME}"`);
   console.log(await reloadDockerd(RUNTIME_NAME, true));
+  console.log(`Podman: add to /etc/containers/containers.conf, then use podman run --runtime ${RUNTIME_NAME}:\n${podmanConfig(RUNTIME_NAME, join(prefix, 'bin', 'runcvm-runtime'))}`);
   return 0;
 }
 
 export async function uninstall(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { prefix: { type: 'string', default: '/opt/runcvm' } } });
+  const { values } = parseArgs({ args: argv, options: { prefix: { type: 'string', default: '/opt/runcvm' }, 'containerd-config': { type: 'string' } } });
+  const containerdFile = values['containerd-config'] ?? DEFAULT_CONTAINERD_CONFIG;
+  if (unconfigureContainerd(containerdFile)) console.log(`${containerdFile}: removed CRI runtime handler "runcvm" (restart containerd)`);
   const prefix = values.prefix as string;
   const current = readOr(DAEMON_JSON)?.toString('utf8');
   if (current !== undefined) {

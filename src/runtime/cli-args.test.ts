@@ -8,7 +8,7 @@ test('parses the create call exactly as the shim makes it', () => {
       'create', '--bundle', '/b', '--pid-file', '/b/init.pid', '--console-socket', '/tmp/pty/pty.sock', 'abc123'],
     '/cwd',
   );
-  assert.deepEqual(a, { log: '/b/log.json', logFormat: 'json', verb: 'create', bundle: '/b', process: undefined, containerId: 'abc123' });
+  assert.deepEqual(a, { root: '/var/run/docker/runtime-runc/moby', log: '/b/log.json', logFormat: 'json', verb: 'create', bundle: '/b', process: undefined, containerId: 'abc123' });
 });
 
 test('bundle defaults to the cwd and --flag=value forms are understood', () => {
@@ -27,6 +27,7 @@ test('parses the exec call with its process file and console socket', () => {
   );
   assert.equal(a.verb, 'exec');
   assert.equal(a.process, '/tmp/runc-process1');
+  assert.equal(a.root, '/r');
   assert.equal(a.containerId, 'abc123');
   assert.equal(a.bundle, '/b');
 });

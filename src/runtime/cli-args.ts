@@ -5,6 +5,8 @@
 import { parseArgs } from 'node:util';
 
 export interface RuntimeArgs {
+  /** runc's state root (--root), where `runc state` finds the container. */
+  root?: string;
   log?: string;
   logFormat?: string;
   verb: string;
@@ -51,6 +53,7 @@ export function parseRuntimeArgs(argv: string[], cwd: string): RuntimeArgs {
   const verb = argv[verbAt] as string;
   const rest = parseArgs({ args: argv.slice(verbAt + 1), options: VERB, strict: false, allowPositionals: true });
   return {
+    root: globals.root as string | undefined,
     log: globals.log as string | undefined,
     logFormat: globals['log-format'] as string | undefined,
     verb,

@@ -100,7 +100,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
 }
 
 /** runc joins an existing netns when the spec names a path (host, container:X) or has none at all. */
-function networkMode(spec: OciSpec): LaunchSpec['network'] {
+export function networkMode(spec: OciSpec): LaunchSpec['network'] {
   const ns = spec.linux?.namespaces?.find((n) => n.type === 'network');
   return ns && !ns.path ? 'own' : 'shared';
 }

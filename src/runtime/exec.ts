@@ -30,7 +30,8 @@ export function execClientProcess(p: OciProcess, nodePath: string): OciProcess {
 
 export function exec(args: RuntimeArgs, argv: string[], host: HostConfig): number {
   if (!args.process) throw new OptionError('runcvm supports exec only with --process (as containerd calls it)');
-  const launchFile = join(args.bundle, 'runcvm', 'spec.json');
+  // Not the cwd: containerd's CRI runs one shim per pod, in the sandbox's bundle.
+  const launchFile = join(bundleOf(host, args), 'runcvm', 'spec.json');
   // A container runcvm left to runc (a Kubernetes pod sandbox, pod.ts) has no VM to exec into.
   if (!existsSync(launchFile)) return runc(host, argv);
   const launch = JSON.parse(readFileSync(launchFile, 'utf8')) as LaunchSpec;
@@ -44,6 +45,13 @@ export function exec(args: RuntimeArgs, argv: string[], host: HostConfig): numbe
   writeFileSync(tmp, JSON.stringify(execClientProcess(p, host.node)), { mode: 0o600 });
   renameSync(tmp, args.process);
   return runc(host, argv);
+}
+
+/** The container's bundle, as runc recorded it at create. */
+function bundleOf(host: HostConfig, args: RuntimeArgs): string {
+  const r = spawnSync(host.runc, [...(args.root ? ['--root', args.root] : []), 'state', args.containerId], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`runc state ${args.containerId}: ${(r.stderr ?? '').trim() || `exit ${r.status}`}`);
+  return (JSON.parse(r.stdout) as { bundle: string }).bundle;
 }
 
 function runc(host: HostConfig, argv: string[]): number {

@@ -1,14 +1,15 @@
 /**
  * A private containerd for the engine tests: its own root, state, socket and config under a temp
  * dir, never Docker's containerd nor /etc/containerd. Its CRI plugin knows runcvm as a runtime
- * handler (runc shim + BinaryName, as a Kubernetes RuntimeClass selects it) and uses a
- * loopback-only CNI network, so pods get their own netns without touching the host's network.
+ * handler (runc shim + BinaryName, as a Kubernetes RuntimeClass selects it); pods get a CNI
+ * bridge network inside containerd's own network namespace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BUSYBOX, PREFIX, run, type Result } from './docker.ts';
 import { docker } from './docker.ts';
+import { configureContainerd } from '../../src/install/containerd.ts';
 
 export const RUNTIME_BINARY = `${PREFIX}/bin/runcvm-runtime`;
 /** A pause-like image built locally (no registry here): sleeps until SIGTERM. */
@@ -22,7 +23,13 @@ export interface Containerd {
   stop(): Promise<void>;
 }
 
-export function containerdConfig(dir: string, binary: string): string {
+/** The [plugins.cri] part is what docs/engines.md tells users to add (deploy/containerd/config.toml). */
+export function containerdConfig(dir: string, handlers: Record<string, string>): string {
+  const runtimes = Object.entries(handlers).map(([name, binary]) => `  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${name}]
+    runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${name}.options]
+      BinaryName = "${binary}"
+`).join('');
   return `version = 2
 root = "${dir}/root"
 state = "${dir}/state"
@@ -32,14 +39,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "${PAUSE_IMAGE}"
   stream_server_port = "0"
+  # runc cannot lower oom_score_adj here (no CAP_SYS_RESOURCE in this machine's bounding set).
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "${dir}/cni"
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runcvm]
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
     runtime_type = "io.containerd.runc.v2"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runcvm.options]
-      BinaryName = "${binary}"
-`;
+${runtimes}`;
 }
 
 async function ensurePauseImage(): Promise<void> {
@@ -50,16 +57,29 @@ async function ensurePauseImage(): Promise<void> {
   if (r.code !== 0) throw new Error(`building runcvm-test/pause: ${r.stderr}`);
 }
 
-export async function startContainerd(tag: string): Promise<Containerd> {
+/**
+ * HANDLERS are extra runc-shim runtime handlers; the `runcvm` one is added by the same code as
+ * `runcvm install --containerd-config` (configureContainerd), unless `runcvm` is false.
+ */
+export async function startContainerd(tag: string, handlers: Record<string, string> = {}, runcvm = true): Promise<Containerd> {
   // /var/lib is on the same filesystem as Docker's overlay2, so the overlayfs snapshotter works.
   const dir = `/var/lib/runcvm-e2e-containerd-${tag}-${process.pid}`;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(`${dir}/cni`, { recursive: true });
-  writeFileSync(`${dir}/cni/10-loopback.conflist`, JSON.stringify({ cniVersion: '0.4.0', name: 'runcvm-e2e-lo', plugins: [{ type: 'loopback' }] }));
-  writeFileSync(`${dir}/config.toml`, containerdConfig(dir, RUNTIME_BINARY));
+  // containerd runs in a network namespace of its own (unshare --net): the CNI bridge plugin's
+  // bridge and veths live there, so the host's interfaces and iptables are never touched.
+  const cni = {
+    cniVersion: '0.4.0', name: 'runcvm-e2e', plugins: [{
+      type: 'bridge', bridge: 'cni-e2e0', isGateway: true, ipMasq: false,
+      ipam: { type: 'host-local', dataDir: `${dir}/cni-ipam`, ranges: [[{ subnet: '10.203.0.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] },
+    }],
+  };
+  writeFileSync(`${dir}/cni/10-bridge.conflist`, JSON.stringify(cni));
+  writeFileSync(`${dir}/config.toml`, containerdConfig(dir, handlers));
+  if (runcvm) configureContainerd(`${dir}/config.toml`, RUNTIME_BINARY);
   const address = `${dir}/containerd.sock`;
   const log = openSync(`${dir}/containerd.log`, 'a');
-  const child: ChildProcess = spawn('containerd', ['--config', `${dir}/config.toml`, '--log-level', 'warn'], { stdio: ['ignore', log, log], detached: false });
+  const child: ChildProcess = spawn('unshare', ['--net', 'containerd', '--config', `${dir}/config.toml`, '--log-level', 'warn'], { stdio: ['ignore', log, log], detached: false });
   const ctr = (args: string[], opts: { timeoutMs?: number; ns?: string } = {}) =>
     run('ctr', ['--address', address, '--namespace', opts.ns ?? 'runcvm-e2e', ...args], { timeoutMs: opts.timeoutMs });
   for (let i = 0; i < 100 && !existsSync(address); i++) await sleep(100);

@@ -267,7 +267,10 @@ describe('a database on a named volume', () => {
         const r = await docker(['exec', c, 'pg_isready', '-q', '-h', '/tmp']);
         if (r.code === 0) return true;
         const s = await docker(['inspect', '-f', '{{.State.Running}}', c]);
-        if (s.stdout.trim() === 'false') throw new Error(`postgres exited: ${(await docker(['logs', c])).stderr}`);
+        if (s.stdout.trim() === 'false') {
+          const st = await docker(['inspect', '-f', 'exit {{.State.ExitCode}} {{.State.Error}}', c]);
+          throw new Error(`postgres stopped (${st.stdout.trim()}): ${(await docker(['logs', c])).stderr}`);
+        }
         return undefined;
       }, 240_000);
       return c;

@@ -1,6 +1,7 @@
 /*
  * Storage escape probe for test/e2e/storage.test.ts: busybox cannot call open_by_handle_at.
- * Usage: handles FILE DIR. Prints what name_to_handle_at says about FILE, then tries forged
+ * Usage: handles FILE DIR. Prints what name_to_handle_at says about FILE, whether that genuine
+ * handle opens again, then tries forged
  * handles (ext4 ino32/gen and FUSE nodeid/gen layouts, inodes 1..4096) relative to DIR and
  * prints the first bytes of every file one of them opens. Built static with musl-gcc.
  */
@@ -55,6 +56,10 @@ int main(int argc, char **argv)
 		perror(argv[2]);
 		return 2;
 	}
+	int genuine = h->handle_bytes <= 128 ? open_by_handle_at(mfd, h, O_RDONLY) : -1;
+	printf("genuine handle: %s\n", genuine >= 0 ? "opened" : strerror(errno));
+	if (genuine >= 0)
+		close(genuine);
 	int opened = 0;
 	errno = 0;
 	for (uint32_t ino = 1; ino <= 4096; ino++) {

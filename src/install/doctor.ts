@@ -1,0 +1,143 @@
+/**
+ * `runcvm doctor`: which engines on this host are configured to use runcvm (Docker, containerd's
+ * CRI plugin, Podman) and whether the host can run its VMs. It only reads; every "no" line says
+ * the command that fixes it.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readHostConfig } from '../runtime/host-config.ts';
+import { runcvmHandler } from './containerd.ts';
+import { PODMAN_CONF_FILES, podmanRuntimesFor } from './podman.ts';
+
+export interface DoctorFacts {
+  binary: string;
+  installed: boolean;
+  kvm?: { usable: boolean; reason: string };
+  allowTcg?: boolean;
+  docker: { daemonJson?: string; names: string[]; defaultRuntime?: string; live?: string[] };
+  containerd: { file: string; exists: boolean; binary?: string; running: boolean }[];
+  podman: { installed: boolean; files: { file: string; names: string[] }[] };
+}
+
+export function formatDoctor(f: DoctorFacts): string[] {
+  const out: string[] = [];
+  if (!f.installed) out.push(`runcvm: NOT installed (${f.binary} missing): run runcvm install`);
+  else {
+    out.push(`runcvm: installed (${f.binary})`);
+    const accel = f.kvm?.usable ? 'KVM usable' : `KVM not usable (${f.kvm?.reason ?? 'never probed'}); ${f.allowTcg ? 'TCG allowed (slow)' : 'TCG not allowed: containers fail unless RUNCVM_ACCEL=tcg'}`;
+    out.push(`host: ${accel}`);
+  }
+  const d = f.docker;
+  if (d.daemonJson === undefined) out.push('docker: not configured (no /etc/docker/daemon.json): run runcvm install');
+  else if (d.names.length === 0) out.push(`docker: not configured (${d.daemonJson} has no runtime with path ${f.binary}): run runcvm install`);
+  else {
+    const live = d.live === undefined ? 'dockerd not reachable' : d.names.every((n) => d.live?.includes(n)) ? 'dockerd lists it' : 'dockerd does NOT list it yet: reload dockerd (SIGHUP)';
+    const def = d.defaultRuntime && d.names.includes(d.defaultRuntime) ? '; it is the default runtime' : '';
+    out.push(`docker: configured: runtime ${d.names.map((n) => `"${n}"`).join(', ')} in ${d.daemonJson} (${live})${def}`);
+  }
+  for (const c of f.containerd) {
+    const running = c.running ? 'a containerd runs with this config' : 'no running containerd uses this config';
+    if (!c.exists) out.push(`containerd: not configured (${c.file} does not exist): runcvm install --containerd-config ${c.file}`);
+    else if (c.binary === undefined) out.push(`containerd: not configured (${c.file} has no CRI runtime handler "runcvm"; ${running}): runcvm install --containerd-config ${c.file}`);
+    else if (c.binary !== f.binary) out.push(`containerd: MISCONFIGURED (${c.file}: handler "runcvm" has BinaryName "${c.binary}", expected ${f.binary})`);
+    else out.push(`containerd: configured: CRI runtime handler "runcvm" in ${c.file} (${running}; containerd reads it only at start)`);
+  }
+  const p = f.podman;
+  const named = p.files.filter((x) => x.names.length > 0);
+  if (!p.installed) out.push('podman: not installed');
+  else if (named.length === 0) out.push(`podman: not configured (no containers.conf names ${f.binary}): add the output of \`runcvm podman-config\` to /etc/containers/containers.conf`);
+  else out.push(`podman: configured: ${named.map((x) => `runtime ${x.names.map((n) => `"${n}"`).join(', ')} in ${x.file}`).join('; ')}`);
+  return out;
+}
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Config files of running containerd processes (`--config X`, else the default path). */
+function runningContainerdConfigs(): string[] {
+  const configs: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    const argv = read(`/proc/${pid}/cmdline`)?.split('\0') ?? [];
+    if (!/(^|\/)containerd$/.test(argv[0] ?? '')) continue;
+    const i = argv.findIndex((a) => a === '--config' || a === '-c');
+    configs.push(i >= 0 ? (argv[i + 1] as string) : '/etc/containerd/config.toml');
+  }
+  return configs;
+}
+
+function dockerInfo(): { runtimes: string[]; defaultRuntime: string } | undefined {
+  try {
+    const out = execFileSync('docker', ['info', '--format', '{{json .Runtimes}}\n{{.DefaultRuntime}}'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    const [runtimes, def] = out.trim().split('\n');
+    return { runtimes: Object.keys(JSON.parse(runtimes as string) as object), defaultRuntime: (def ?? '').trim() };
+  } catch {
+    return undefined;
+  }
+}
+
+function hasCommand(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function gatherFacts(prefix: string, containerdConfigs: string[]): DoctorFacts {
+  const binary = join(prefix, 'bin', 'runcvm-runtime');
+  const facts: DoctorFacts = { binary, installed: existsSync(binary), docker: { names: [] }, containerd: [], podman: { installed: hasCommand('podman'), files: [] } };
+  try {
+    const h = readHostConfig(prefix);
+    facts.kvm = h.kvm;
+    facts.allowTcg = h.allowTcg;
+  } catch {
+    // Not installed: said above.
+  }
+  const dj = read('/etc/docker/daemon.json');
+  if (dj !== undefined) {
+    facts.docker.daemonJson = '/etc/docker/daemon.json';
+    try {
+      const cfg = JSON.parse(dj) as { runtimes?: Record<string, { path?: string }>; 'default-runtime'?: string };
+      facts.docker.names = Object.entries(cfg.runtimes ?? {}).filter(([, r]) => r.path === binary).map(([n]) => n);
+    } catch {
+      facts.docker.names = [];
+    }
+  }
+  const info = dockerInfo();
+  if (info) {
+    facts.docker.live = info.runtimes;
+    facts.docker.defaultRuntime = info.defaultRuntime;
+  }
+  const running = runningContainerdConfigs();
+  for (const file of [...new Set(['/etc/containerd/config.toml', ...containerdConfigs])]) {
+    const text = read(file);
+    facts.containerd.push({ file, exists: text !== undefined, binary: text === undefined ? undefined : runcvmHandler(text, 'runcvm')?.binary, running: running.includes(file) });
+  }
+  const dropIns = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.conf')).map((f) => join(dir, f)) : []);
+  const podmanFiles = [
+    ...PODMAN_CONF_FILES, ...dropIns('/etc/containers/containers.conf.d'),
+    ...(process.env.CONTAINERS_CONF ? [process.env.CONTAINERS_CONF] : []),
+  ];
+  for (const file of podmanFiles) {
+    const text = read(file);
+    if (text !== undefined) facts.podman.files.push({ file, names: podmanRuntimesFor(text, binary) });
+  }
+  return facts;
+}
+
+export function doctor(argv: string[]): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: { prefix: { type: 'string', default: '/opt/runcvm' }, 'containerd-config': { type: 'string', multiple: true, default: [] } },
+  });
+  for (const line of formatDoctor(gatherFacts(values.prefix as string, values['containerd-config'] as string[]))) console.log(line);
+  return 0;
+}

@@ -1,0 +1,179 @@
+/**
+ * A minimal Kubernetes CRI client (runtime.v1 or v1alpha2 over gRPC on containerd's socket), enough to do
+ * what the kubelet does for a pod: RunPodSandbox with a runtime handler (what a RuntimeClass
+ * names), CreateContainer, StartContainer, ExecSync, ContainerStatus, stop/remove. crictl is not
+ * packaged for Debian 12, so the protobuf messages are encoded by hand (field numbers from
+ * k8s.io/cri-api runtime/v1/api.proto).
+ */
+import { connect as h2connect } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+
+type Field = [number, string | number | Buffer | Field[] | undefined];
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  let v = BigInt(n);
+  do {
+    let b = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v > 0n) b |= 0x80;
+    out.push(b);
+  } while (v > 0n);
+  return Buffer.from(out);
+}
+
+/** Encodes [field, value] pairs: numbers as varints, strings/Buffers/nested lists length-delimited. */
+export function encode(fields: Field[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const [n, v] of fields) {
+    if (v === undefined) continue;
+    if (typeof v === 'number') {
+      parts.push(varint(n << 3), varint(v));
+    } else {
+      const body = typeof v === 'string' ? Buffer.from(v) : Buffer.isBuffer(v) ? v : encode(v);
+      parts.push(varint((n << 3) | 2), varint(body.length), body);
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+/** Decodes one message level: field number → list of values (Buffer for length-delimited, number for varint). */
+export function decode(buf: Buffer): Map<number, (Buffer | number)[]> {
+  const out = new Map<number, (Buffer | number)[]>();
+  let i = 0;
+  const readVarint = () => {
+    let v = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = buf[i++] as number;
+      v |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return v;
+      shift += 7n;
+    }
+  };
+  while (i < buf.length) {
+    const key = Number(readVarint());
+    const n = key >> 3;
+    const wt = key & 7;
+    let val: Buffer | number;
+    if (wt === 0) val = Number(BigInt.asIntN(64, readVarint()));
+    else if (wt === 2) {
+      const len = Number(readVarint());
+      val = buf.subarray(i, i + len);
+      i += len;
+    } else if (wt === 1) {
+      val = Number(buf.readBigInt64LE(i));
+      i += 8;
+    } else if (wt === 5) {
+      val = buf.readInt32LE(i);
+      i += 4;
+    } else throw new Error(`protobuf: wire type ${wt} not handled`);
+    out.set(n, [...(out.get(n) ?? []), val]);
+  }
+  return out;
+}
+
+export class CriError extends Error {}
+
+export class Cri {
+  /** containerd 1.6 serves runtime.v1 and v1alpha2 (same field numbers for what we use); Debian's build only the latter. */
+  private api = 'runtime.v1';
+
+  constructor(private readonly socket: string) {}
+
+  async call(method: string, request: Field[], timeoutMs = 180_000): Promise<Buffer> {
+    try {
+      return await this.callOnce(method, request, timeoutMs);
+    } catch (e) {
+      if (this.api !== 'runtime.v1' || !/grpc status 12: unknown service/.test((e as Error).message)) throw e;
+      this.api = 'runtime.v1alpha2';
+      return this.callOnce(method, request, timeoutMs);
+    }
+  }
+
+  private callOnce(method: string, request: Field[], timeoutMs: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const session = h2connect('http://localhost', { createConnection: () => netConnect(this.socket) });
+      const fail = (e: Error) => {
+        session.destroy();
+        reject(e);
+      };
+      session.on('error', fail);
+      const body = encode(request);
+      const frame = Buffer.alloc(5 + body.length);
+      frame.writeUInt32BE(body.length, 1);
+      body.copy(frame, 5);
+      const req = session.request({
+        ':method': 'POST', ':path': `/${this.api}.RuntimeService/${method}`, 'content-type': 'application/grpc', te: 'trailers',
+      });
+      const timer = setTimeout(() => fail(new CriError(`${method}: no answer after ${timeoutMs} ms`)), timeoutMs);
+      const chunks: Buffer[] = [];
+      let status: string | undefined;
+      let message = '';
+      const take = (h: Record<string, unknown>) => {
+        if (h['grpc-status'] !== undefined) status = String(h['grpc-status']);
+        if (h['grpc-message'] !== undefined) message = decodeURIComponent(String(h['grpc-message']));
+      };
+      req.on('response', take);
+      req.on('trailers', take);
+      req.on('data', (d: Buffer) => chunks.push(d));
+      req.on('end', () => {
+        clearTimeout(timer);
+        session.close();
+        if (status !== '0') return reject(new CriError(`${method}: grpc status ${status}: ${message}`));
+        const all = Buffer.concat(chunks);
+        resolve(all.length >= 5 ? all.subarray(5, 5 + all.readUInt32BE(1)) : Buffer.alloc(0));
+      });
+      req.on('error', fail);
+      req.end(frame);
+    });
+  }
+}
+
+export interface PodSpec {
+  name: string;
+  uid: string;
+  namespace: string;
+  logDirectory: string;
+}
+
+function sandboxConfig(p: PodSpec): Field[] {
+  return [
+    [1, [[1, p.name], [2, p.uid], [3, p.namespace], [4, 0]]],
+    [2, p.name],
+    [3, p.logDirectory],
+  ];
+}
+
+const str = (v: Buffer | number | undefined) => (Buffer.isBuffer(v) ? v.toString() : '');
+
+export async function runPodSandbox(cri: Cri, pod: PodSpec, handler: string): Promise<string> {
+  const r = decode(await cri.call('RunPodSandbox', [[1, sandboxConfig(pod)], [2, handler]]));
+  return str(r.get(1)?.[0]);
+}
+
+export async function createContainer(cri: Cri, sandboxId: string, pod: PodSpec, name: string, image: string, command: string[]): Promise<string> {
+  const config: Field[] = [[1, [[1, name]]], [2, [[1, image]]], ...command.map((c): Field => [3, c]), [11, `${name}.log`]];
+  const r = decode(await cri.call('CreateContainer', [[1, sandboxId], [2, config], [3, sandboxConfig(pod)]]));
+  return str(r.get(1)?.[0]);
+}
+
+export async function startContainer(cri: Cri, id: string): Promise<void> {
+  await cri.call('StartContainer', [[1, id]]);
+}
+
+/** CONTAINER_CREATED=0, RUNNING=1, EXITED=2, UNKNOWN=3. */
+export async function containerStatus(cri: Cri, id: string): Promise<{ state: number; exitCode: number }> {
+  const status = decode(decode(await cri.call('ContainerStatus', [[1, id]])).get(1)?.[0] as Buffer);
+  return { state: (status.get(3)?.[0] as number | undefined) ?? 0, exitCode: (status.get(7)?.[0] as number | undefined) ?? 0 };
+}
+
+export async function execSync(cri: Cri, id: string, cmd: string[], timeoutS = 120): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  const r = decode(await cri.call('ExecSync', [[1, id], ...cmd.map((c): Field => [2, c]), [3, timeoutS]], (timeoutS + 30) * 1000));
+  return { stdout: str(r.get(1)?.[0]), stderr: str(r.get(2)?.[0]), exitCode: (r.get(3)?.[0] as number | undefined) ?? 0 };
+}
+
+export async function removePod(cri: Cri, sandboxId: string): Promise<void> {
+  await cri.call('StopPodSandbox', [[1, sandboxId]]);
+  await cri.call('RemovePodSandbox', [[1, sandboxId]]);
+}
