@@ -42,3 +42,12 @@ test('a failing ip command names the interface and the command', () => {
     /network handoff of eth0: ip tuntap add dev tap-eth0 mode tap failed: ioctl\(TUNSETIFF\): Operation not permitted/);
   assert.deepEqual(readNetns((a) => (a.includes('addr') ? ADDR : ROUTE)).ifaces.map((i) => i.name), ['eth0']);
 });
+
+test('a netns whose interfaces another VM already took gets the user-mode network', async () => {
+  const { setUpNetwork } = await import('./setup.ts');
+  const taken = '[{"ifname":"eth0","mtu":1500,"link_type":"ether","address":"06:42:ac:11:00:04","addr_info":[]},{"ifname":"br-eth0","mtu":1500,"link_type":"ether","address":"06:42:ac:11:00:04","addr_info":[]}]';
+  const ran: string[] = [];
+  const plan = setUpNetwork('own', 'nameserver 10.0.0.2\n', (a) => { ran.push(a.join(' ')); return a.includes('addr') ? taken : '[]'; });
+  assert.deepEqual(plan.nics.map((n) => n.backend.kind), ['user']);
+  assert.ok(ran.every((c) => c.includes('-json')), 'nothing is changed in a netns another VM uses');
+});

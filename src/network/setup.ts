@@ -36,7 +36,11 @@ export function userNetwork(dnsRelay: boolean): NetworkPlan {
 export function setUpNetwork(mode: NetworkMode, resolvConf: string, ip: IpRunner = runIp): NetworkPlan {
   const dnsRelay = resolvConfUsesDockerDns(resolvConf);
   if (mode === 'shared') return userNetwork(dnsRelay);
-  const { ifaces, routes } = readNetns(ip);
+  const all = readNetns(ip);
+  // Another VM sharing this netns (a second container of a Kubernetes pod) already owns its
+  // addresses: this guest can only go out through the launcher, like a shared namespace.
+  if (all.ifaces.some((i) => /^(br|tap)-/.test(i.name))) return userNetwork(dnsRelay);
+  const { ifaces, routes } = all;
   const nics = handOff(ifaces, ip);
   const spares = createSpares(ip);
   return {

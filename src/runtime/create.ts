@@ -100,9 +100,25 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
 }
 
 /** runc joins an existing netns when the spec names a path (host, container:X) or has none at all. */
-export function networkMode(spec: OciSpec): LaunchSpec['network'] {
+export function networkMode(spec: OciSpec, hostNetns: (path: string) => boolean = isHostNetns): LaunchSpec['network'] {
   const ns = spec.linux?.namespaces?.find((n) => n.type === 'network');
-  return ns && !ns.path ? 'own' : 'shared';
+  if (!ns) return 'shared';
+  if (!ns.path) return 'own';
+  // A named netns (/run/netns/…: Podman's, or a Kubernetes pod's made by CNI) was created for
+  // this container or its pod and may be handed to the VM; /proc/<pid>/ns/net is another
+  // running container's (docker --network container:X), and the host's must never be touched.
+  if (hostNetns(ns.path) || ns.path.startsWith('/proc/')) return 'shared';
+  return 'own';
+}
+
+function isHostNetns(path: string): boolean {
+  try {
+    const a = statSync(path);
+    const b = statSync('/proc/1/ns/net');
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
+  }
 }
 
 /** The guest makes its own /dev/shm; Docker's --shm-size decides its size. */

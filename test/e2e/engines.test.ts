@@ -121,6 +121,25 @@ describe('podman', { timeout: 600_000 }, () => {
     assert.match(r.stderr, /^err\n/);
   });
 
+  test('podman\'s own network namespace is handed to the VM: -p reaches a server in the guest', async () => {
+    const d = await podman(['run', '-d', '--runtime', 'runcvm', '-p', '127.0.0.1:18095:80', 'runcvm-test/busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']);
+    assert.equal(d.code, 0, d.stderr);
+    const id = d.stdout.trim();
+    try {
+      let body = '';
+      for (let i = 0; i < 120 && !body; i++) {
+        const r = await run('curl', ['-s', '--max-time', '3', 'http://127.0.0.1:18095/hostname']);
+        body = r.code === 0 ? r.stdout : '';
+        if (!body) await sleep(500);
+      }
+      assert.ok(body.trim().length > 0, 'the guest answered through the published port');
+      const ip = await podman(['exec', id, 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
+      assert.doesNotMatch(ip.stdout, /10\.0\.2\.15/, 'the guest has the container\'s address, not the user-mode one');
+    } finally {
+      await podman(['rm', '-f', id]);
+    }
+  });
+
   test('podman exec (status, -u, -w, -e) and podman stop (SIGTERM to the guest workload, its exit status)', async () => {
     const script = 'trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 1; done';
     const d = await podman(['run', '-d', '--network', 'none', '--runtime', 'runcvm', 'runcvm-test/busybox', 'sh', '-c', script]);
