@@ -109,24 +109,38 @@ static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, ui
 	}
 }
 
-int config_parse(const uint8_t *p, size_t len, struct vm_config *c, char *err, size_t errlen)
+/* Feeds every record of a TLV payload to `record`; what names the payload in errors. */
+static int tlv_walk(const uint8_t *p, size_t len, int (*record)(void *, uint16_t, const uint8_t *, uint32_t), void *ctx,
+		    const char *what, char *err, size_t errlen)
 {
-	memset(c, 0, sizeof *c);
 	struct tlv_iter it = {p, len};
 	uint16_t tag;
 	const uint8_t *v;
 	uint32_t vlen;
 	int r;
 	while ((r = tlv_next(&it, &tag, &v, &vlen)) == 1) {
-		if (config_record(c, tag, v, vlen) != 0) {
-			snprintf(err, errlen, "config: bad record tag %u (%u bytes)", tag, vlen);
+		if (record(ctx, tag, v, vlen) != 0) {
+			snprintf(err, errlen, "%s: bad record tag %u (%u bytes)", what, tag, vlen);
 			return -1;
 		}
 	}
 	if (r < 0) {
-		snprintf(err, errlen, "config: truncated TLV record");
+		snprintf(err, errlen, "%s: truncated TLV record", what);
 		return -1;
 	}
+	return 0;
+}
+
+static int config_record_cb(void *ctx, uint16_t tag, const uint8_t *v, uint32_t len)
+{
+	return config_record(ctx, tag, v, len);
+}
+
+int config_parse(const uint8_t *p, size_t len, struct vm_config *c, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	if (tlv_walk(p, len, config_record_cb, c, "config", err, errlen) != 0)
+		return -1;
 	if (!c->root_tag || !c->root_tag[0]) {
 		snprintf(err, errlen, "config: no ROOT_TAG");
 		return -1;
@@ -206,24 +220,16 @@ static int start_record(struct start_req *s, uint16_t tag, const uint8_t *v, uin
 	}
 }
 
+static int start_record_cb(void *ctx, uint16_t tag, const uint8_t *v, uint32_t len)
+{
+	return start_record(ctx, tag, v, len);
+}
+
 int start_parse(const uint8_t *p, size_t len, struct start_req *s, char *err, size_t errlen)
 {
 	memset(s, 0, sizeof *s);
-	struct tlv_iter it = {p, len};
-	uint16_t tag;
-	const uint8_t *v;
-	uint32_t vlen;
-	int r;
-	while ((r = tlv_next(&it, &tag, &v, &vlen)) == 1) {
-		if (start_record(s, tag, v, vlen) != 0) {
-			snprintf(err, errlen, "start: bad record tag %u (%u bytes)", tag, vlen);
-			return -1;
-		}
-	}
-	if (r < 0) {
-		snprintf(err, errlen, "start: truncated TLV record");
+	if (tlv_walk(p, len, start_record_cb, s, "start", err, errlen) != 0)
 		return -1;
-	}
 	if (s->argc == 0 || s->argv[0][0] == 0) {
 		snprintf(err, errlen, "start: no ARG");
 		return -1;

@@ -42,10 +42,10 @@ export function setUpNetwork(mode: NetworkMode, resolvConf: string, ip: IpRunner
   if (all.ifaces.some((i) => /^(br|tap)-/.test(i.name))) return userNetwork(dnsRelay);
   const { ifaces, routes } = all;
   const nics = handOff(ifaces, ip);
-  const spares = createSpares(ip);
+  // No interface at all is --network none, which Docker never connects to a network later.
+  const spares = ifaces.length > 0 ? createSpares(ip) : [];
   return {
     nics: [...nics, ...spares],
-    // The relay is offered even without interfaces yet: a network may be connected later.
     guest: { ifaces, routes, dnsRelay, spares: spares.map((s) => ({ name: s.id, mac: s.mac })) },
   };
 }
