@@ -4,7 +4,7 @@
  * nothing and does not reload dockerd.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, realpathSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hostConfigPath, type HostConfig } from '../runtime/host-config.ts';
@@ -61,6 +61,15 @@ function hostTscKhz(): number | undefined {
   return m?.[1] ? Math.round(Number.parseFloat(m[1]) * 1000) : undefined;
 }
 
+/** `iptables` resolved through alternatives to a binary under /usr, plus the applet name for multi-call binaries. */
+function iptablesCommand(): string[] | undefined {
+  const found = which('iptables');
+  if (!found) return undefined;
+  const real = realpathSync(found);
+  if (!real.startsWith('/usr/')) return undefined;
+  return /xtables-(nft|legacy)-multi$/.test(real) ? [real, 'iptables'] : [real];
+}
+
 function guestFiles(source: string): Record<string, string> {
   const files: Record<string, string> = {};
   for (const f of ['vmlinux', 'vmlinuz', 'initramfs.cpio', 'kernel.release']) {
@@ -103,7 +112,7 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   const kvm = (!kernelChanged && previousKvmVerdict(prefix)) || probeKvm(guest.vmlinux as string, guest['initramfs.cpio'] as string);
   const allowTcg = values['allow-tcg'] === true || (values['allow-tcg-if-no-kvm'] === true && !kvm.usable);
   const rt = buildRuntimeRoot(join(prefix, 'rt'));
-  const host: HostConfig = { runc, node: process.execPath, allowTcg, kvm, tscKhz: hostTscKhz(), hostDirs: rt.hostDirs };
+  const host: HostConfig = { runc, node: process.execPath, allowTcg, kvm, tscKhz: hostTscKhz(), iptables: iptablesCommand(), hostDirs: rt.hostDirs };
   const dispatcher = readFileSync(join(repo, 'src', 'runtime', 'dispatcher.sh'), 'utf8')
     .replace('@RUNC@', runc).replace('@NODE@', process.execPath).replace('@LIB@', lib).replace('@GENERATED@', 'Generated');
   let changed = kernelChanged;

@@ -60,6 +60,8 @@ export interface LaunchSpec {
   /** Host path of the image's root filesystem (Docker's overlay), for command lookups at exec. */
   rootfs: string;
   rootReadonly: boolean;
+  /** Command prefix for iptables in the launcher (host-config.ts), if the host has it. */
+  iptables?: string[];
   /** own: the container has its own netns to hand to the VM; shared: host or another container's. */
   network: NetworkMode;
   mounts: GuestMount[];

@@ -20,6 +20,8 @@ import { relayDnsQuery } from '../network/dns-relay.ts';
 import { type NetworkPlan, setUpNetwork } from '../network/setup.ts';
 import { NetWatcher } from '../network/hotplug.ts';
 import { runIp } from '../network/netns.ts';
+import { mirrorRedirects } from '../network/port-redirects.ts';
+import { execFileSync } from 'node:child_process';
 
 const RUN_DIR = '/run/runcvm';
 const WORKLOAD_ID = 1;
@@ -80,7 +82,7 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
   const result = await guard(attachProcess(session, channel, WORKLOAD_ID, spec.process, () => {
     timing.workloadStartedMs = Date.now();
     serveExec(session).then((s) => { execServer = s; }, (e: Error) => logLine(spec)({ level: 0, line: `docker exec is unavailable: ${e.message}` }));
-    if (spec.network === 'own') stopWatching = watchNetwork(session, net);
+    if (spec.network === 'own') stopWatching = watchNetwork(spec, session, net);
   }));
   timing.workloadExitMs = Date.now();
   stopWatching();
@@ -95,17 +97,28 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
 const NET_POLL_MS = 1000;
 
 /** Follows docker network connect/disconnect on the running container (hotplug.ts). */
-function watchNetwork(session: AgentSession, net: NetworkPlan): () => void {
+function watchNetwork(spec: LaunchSpec, session: AgentSession, net: NetworkPlan): () => void {
   const watcher = new NetWatcher(new Set(net.guest.ifaces.map((i) => i.name)), net.guest.spares.length, runIp, {
     attach: (spare, iface) => session.netAttach(spare.mac, iface),
     detach: (spare, name) => session.netDetach(spare?.mac ?? null, name),
     problem: (message) => process.stderr.write(`runcvm: ${message}\n`),
   });
+  const [iptables, ...applet] = spec.iptables ?? [];
+  const runIptables = (args: string[]) => execFileSync(iptables as string, [...applet, '-w', '2', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  let iptablesBroken = iptables === undefined;
   const timer = setInterval(() => {
     try {
       watcher.sync(runIp(['-json', 'addr', 'show']));
     } catch (e) {
       process.stderr.write(`runcvm: watching the container's network: ${(e as Error).message}\n`);
+    }
+    if (iptablesBroken) return;
+    try {
+      mirrorRedirects(runIptables);
+    } catch (e) {
+      // No iptables on this host means no Swarm port mapping to mirror either: say it once.
+      iptablesBroken = true;
+      if (spec.runtimeDebug) process.stderr.write(`runcvm: port redirects: ${(e as Error).message}\n`);
     }
   }, NET_POLL_MS);
   timer.unref();

@@ -90,6 +90,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     hostname: spec.hostname ?? '',
     rootfs: spec.root.path,
     network: networkMode(spec),
+    iptables: host.iptables,
     rootReadonly: rewritten.rootReadonly,
     mounts: withShm(rewritten.mounts, rewritten.shmSizeBytes),
     disks,

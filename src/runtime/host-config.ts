@@ -14,6 +14,11 @@ export interface HostConfig {
   /** The install-time verdict: /dev/kvm can open yet be unusable (kvm-probe.ts). */
   kvm: { usable: boolean; reason: string };
   tscKhz?: number;
+  /**
+   * The iptables the host (and Docker) uses, as a command that works without /etc: the
+   * launcher's root has no /etc/alternatives, so `iptables` itself would not resolve there.
+   */
+  iptables?: string[];
   /** Top-level host dirs that are real directories (not merged-/usr symlinks) and must be bound. */
   hostDirs: string[];
 }
@@ -38,6 +43,7 @@ export function readHostConfig(prefix: string): HostConfig {
     allowTcg: c.allowTcg === true,
     kvm: c.kvm ?? { usable: false, reason: 'never probed: re-run runcvm install' },
     tscKhz: c.tscKhz,
+    iptables: c.iptables,
     hostDirs: c.hostDirs ?? [],
   };
 }
