@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export const RUNTIME = process.env.RUNCVM_RUNTIME ?? 'runcvm';
 export const BUSYBOX = 'runcvm-test/busybox';
@@ -79,4 +80,19 @@ export async function leftovers(): Promise<string[]> {
 
 export function uniqueName(tag: string): string {
   return `runcvm-e2e-${tag}-${process.pid}-${Date.now().toString(36)}`;
+}
+
+export async function inspect(name: string, format: string): Promise<string> {
+  return (await docker(['inspect', '-f', format, name])).stdout.trim();
+}
+
+/** Polls `probe` until it returns a value: VMs boot and servers start at TCG speed here. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
 }

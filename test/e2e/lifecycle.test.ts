@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUSYBOX, RUNTIME, docker, leftovers, run, runVm, uniqueName } from './docker.ts';
+import { BUSYBOX, RUNTIME, docker, inspect, leftovers, run, runVm, uniqueName } from './docker.ts';
 import { Terminal } from './terminal.ts';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -40,9 +40,6 @@ async function logsBecome(name: string, want: string, timeoutMs = 60_000): Promi
   }
 }
 
-async function inspect(name: string, format: string): Promise<string> {
-  return (await docker(['inspect', '-f', format, name])).stdout.trim();
-}
 
 async function waitState(name: string, want: RegExp, timeoutMs = 120_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUSYBOX, RUNTIME, docker, leftovers, run, runRunc, runVm, uniqueName } from './docker.ts';
+import { BUSYBOX, RUNTIME, docker, inspect, leftovers, run, runRunc, runVm, uniqueName, until } from './docker.ts';
 import { ensureImage } from './images.ts';
 
 const NET_IMAGE = 'runcvm-test/net';
@@ -27,21 +27,6 @@ async function runDetached(name: string, args: string[]): Promise<void> {
   cleanup.push(name);
   const r = await docker(['run', '-d', '--name', name, ...args]);
   assert.equal(r.code, 0, r.stderr);
-}
-
-async function inspect(name: string, format: string): Promise<string> {
-  return (await docker(['inspect', '-f', format, name])).stdout.trim();
-}
-
-/** Retries while the VM boots and the server starts. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(300);
-  }
 }
 
 async function httpGet(url: string): Promise<string | undefined> {

@@ -9,8 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { BUSYBOX, RUNTIME, docker, leftovers, runRunc, runVm, uniqueName } from './docker.ts';
+import { BUSYBOX, RUNTIME, docker, leftovers, runRunc, runVm, uniqueName, until } from './docker.ts';
 
 const SEED_IMAGE = 'runcvm-test/storage-seed';
 const POSTGRES = 'runcvm-test/postgres';
@@ -46,18 +45,8 @@ async function ok(args: string[], opts?: { input?: string; timeoutMs?: number })
   return r.stdout;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 async function waitLog(ctr: string, re: RegExp, timeoutMs = 120_000): Promise<string> {
-  return waitFor(`${re} in the logs of ${ctr}`, async () => {
+  return until(`${re} in the logs of ${ctr}`, async () => {
     const r = await docker(['logs', ctr]);
     if (re.test(r.stdout)) return r.stdout;
     if (r.code !== 0) throw new Error(r.stderr);
@@ -115,7 +104,7 @@ describe('bind mounts', () => {
     ].join('\n');
     const c = name('live');
     await ok(['run', '-d', '--name', c, `--runtime=${RUNTIME}`, '-v', `${dir}:/data`, BUSYBOX, 'sh', '-c', script]);
-    const flag = (f: string) => waitFor(`flag ${f}`, () => (existsSync(`${dir}/${f}`) ? true : undefined));
+    const flag = (f: string) => until(`flag ${f}`, () => (existsSync(`${dir}/${f}`) ? true : undefined));
     const touch = (f: string) => writeFileSync(`${dir}/${f}`, '');
     await flag('s1');
     assert.equal(readFileSync(`${dir}/g`, 'utf8'), 'g1\n');
@@ -263,7 +252,7 @@ describe('a database on a named volume', () => {
       const c = name('pg');
       await ok(['run', '-d', '--name', c, `--runtime=${RUNTIME}`, '-m', '768m', '-v', `${v}:/var/lib/postgresql/data`, POSTGRES, 'sh', '-c',
         '[ -s "$PGDATA/PG_VERSION" ] || initdb -A trust --no-sync >/dev/null || exit 1; exec postgres -c listen_addresses= -c unix_socket_directories=/tmp']);
-      await waitFor('postgres to accept connections', async () => {
+      await until('postgres to accept connections', async () => {
         const r = await docker(['exec', c, 'pg_isready', '-q', '-h', '/tmp']);
         if (r.code === 0) return true;
         const s = await docker(['inspect', '-f', '{{.State.Running}}', c]);
