@@ -1,5 +1,6 @@
 // One bundled file for the runtime, launcher and installer: Node starts on every `create`,
 // so a single pre-linked file keeps module resolution out of the start-up path.
+import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
 
 await build({
@@ -14,3 +15,6 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+// The container's PID 1 in front of the launcher (src/launcher/init): a static C program.
+execFileSync('make', ['-s', '-C', 'src/launcher/init', `OUT=${process.cwd()}/dist`], { stdio: 'inherit' });

@@ -6,7 +6,7 @@
 import type { Duplex } from 'node:stream';
 import type { AgentSession, ProcessOutcome } from './agent-session.ts';
 import type { WorkloadProcess } from './launch-spec.ts';
-import { forwardSignals } from './signals.ts';
+import { forwardInitSignals, forwardSignals } from './signals.ts';
 import { outputHandlers, relayStdin } from './stdio-relay.ts';
 import { exitCode } from '../agent-protocol/messages.ts';
 
@@ -30,7 +30,12 @@ export function attachProcess(
   const resize = () => {
     if (process.stdout.isTTY) session.resize(id, process.stdout.rows, process.stdout.columns);
   };
-  const unforward = forwardSignals(deliver);
+  const unforwardNode = forwardSignals(deliver);
+  const unforwardInit = forwardInitSignals(deliver);
+  const unforward = () => {
+    unforwardNode();
+    unforwardInit();
+  };
   // Node refreshes rows/columns on SIGWINCH before emitting 'resize'; a SIGWINCH listener of our own would read the old size.
   if (process.stdout.isTTY) process.stdout.on('resize', resize);
   const outcome = session.start(id, proc, outputHandlers(channel, (pid) => {

@@ -157,8 +157,9 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
     root: { path: ctx.runtimeRoot, readonly: true },
     process: {
       ...p,
-      // Node's own warnings would land on the workload's stderr.
-      args: [ctx.nodePath, '--no-warnings', `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`, 'launcher'],
+      // runcvm-init is PID 1 so that every signal, real-time ones included, reaches the launcher
+      // (src/launcher/init); Node's own warnings would land on the workload's stderr.
+      args: [`${PREFIX_IN_CONTAINER}/bin/runcvm-init`, ctx.nodePath, '--no-warnings', `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`, 'launcher'],
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/run'],
       // runc would mkdir a missing cwd inside the shared runtime root on the host (rootlab F10).
       cwd: '/',

@@ -176,6 +176,15 @@ describe('stop and kill', () => {
     });
   });
 
+  test('real-time signals reach the workload too (systemd stops on SIGRTMIN+3)', async () => {
+    await withContainer('rtsig', [BUSYBOX, 'sh', '-c', 'trap "echo got-rtmin3; exit 9" 37; while true; do sleep 0.1; done'], async (name) => {
+      await booted(name);
+      await docker(['kill', '-s', '37', name]);
+      assert.equal(await waitState(name, /^exited /, 60_000), 'exited 0 9');
+      assert.equal((await docker(['logs', name])).stdout, 'got-rtmin3\n');
+    });
+  });
+
   test('docker rm -f works at any moment, including during boot', async () => {
     for (const delayMs of [0, 300, 1000]) {
       const name = uniqueName(`rmf${delayMs}`);
