@@ -16,8 +16,9 @@ import { doctor } from '../install/doctor.ts';
 import { podmanConfig } from '../install/podman.ts';
 
 const USAGE = `usage: runcvm <command>
-  install [--prefix DIR] [--allow-tcg]   install into DIR (default /opt/runcvm) and register with dockerd
-  uninstall [--prefix DIR]               unregister and remove
+  install [--prefix DIR] [--name NAME] [--allow-tcg]   install into DIR (default /opt/runcvm) and register
+                                         with dockerd as runtime NAME (default runcvm)
+  uninstall [--prefix DIR] [--name NAME] unregister and remove
     install/uninstall --containerd | --containerd-config FILE   also (un)register the CRI runtime handler "runcvm"
   doctor [--containerd-config FILE]      which engines (Docker, containerd, Podman) are configured to use runcvm
   podman-config                          print the containers.conf lines that register runcvm with Podman

@@ -89,11 +89,19 @@ function previousKvmVerdict(prefix: string): HostConfig['kvm'] | undefined {
   }
 }
 
+function runtimeName(name: string): string {
+  if (!/^[a-z][a-z0-9_-]{0,31}$/.test(name)) throw new Error(`--name: invalid runtime name "${name}" (lowercase letters, digits, - and _, starting with a letter)`);
+  return name;
+}
+
 export async function install(argv: string[], bundleFile: string): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       prefix: { type: 'string', default: '/opt/runcvm' },
+      // A second install under another name and prefix lets a development tree be tested
+      // without replacing the runcvm that other containers on the host use.
+      name: { type: 'string', default: RUNTIME_NAME },
       'allow-tcg': { type: 'boolean', default: false },
       'allow-tcg-if-no-kvm': { type: 'boolean', default: false },
       guest: { type: 'string' },
@@ -102,13 +110,14 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
     },
   });
   const prefix = values.prefix as string;
+  const name = runtimeName(values.name as string);
   const repo = dirname(dirname(bundleFile));
   const guest = guestFiles(values.guest ?? join(repo, 'build', 'guest'));
   const runc = which('runc');
   if (!runc) throw new Error('runc not found in PATH: install the runc package (Docker needs it too)');
   const lib = join(prefix, 'lib', 'runcvm.mjs');
   let kernelChanged = false;
-  for (const [name, src] of Object.entries(guest)) kernelChanged = put(join(prefix, 'kernels', 'debian', name), readFileSync(src)) || kernelChanged;
+  for (const [file, src] of Object.entries(guest)) kernelChanged = put(join(prefix, 'kernels', 'debian', file), readFileSync(src)) || kernelChanged;
   const kvm = (!kernelChanged && previousKvmVerdict(prefix)) || probeKvm(guest.vmlinux as string, guest['initramfs.cpio'] as string);
   const allowTcg = values['allow-tcg'] === true || (values['allow-tcg-if-no-kvm'] === true && !kvm.usable);
   const rt = buildRuntimeRoot(join(prefix, 'rt'));
@@ -123,7 +132,7 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   changed = put(hostConfigPath(prefix), `${JSON.stringify(host, null, 2)}\n`) || changed;
 
   const current = readOr(DAEMON_JSON)?.toString('utf8');
-  const next = formatDaemonJson(withRuntime(parseDaemonJson(current, DAEMON_JSON), RUNTIME_NAME, join(prefix, 'bin', 'runcvm-runtime')));
+  const next = formatDaemonJson(withRuntime(parseDaemonJson(current, DAEMON_JSON), name, join(prefix, 'bin', 'runcvm-runtime')));
   const daemonChanged = current === undefined || JSON.stringify(JSON.parse(current)) !== JSON.stringify(JSON.parse(next));
   if (daemonChanged) put(DAEMON_JSON, next);
   // containerd (CRI runtime handler "runcvm") only when asked: --containerd or --containerd-config FILE.
@@ -141,24 +150,25 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
       ? 'NOTE: without KVM, runcvm VMs on this host run under QEMU TCG software emulation: it works, but every boot and all guest CPU work are many times slower.'
       : 'WARNING: without KVM, runcvm containers fail unless run with -e RUNCVM_ACCEL=tcg (or reinstall with --allow-tcg).');
   }
-  if (daemonChanged) console.log(`${DAEMON_JSON}: registered runtime "${RUNTIME_NAME}"`);
-  console.log(await reloadDockerd(RUNTIME_NAME, true));
-  console.log(`Podman: add to /etc/containers/containers.conf, then use podman run --runtime ${RUNTIME_NAME}:\n${podmanConfig(RUNTIME_NAME, join(prefix, 'bin', 'runcvm-runtime'))}`);
+  if (daemonChanged) console.log(`${DAEMON_JSON}: registered runtime "${name}"`);
+  console.log(await reloadDockerd(name, true));
+  console.log(`Podman: add to /etc/containers/containers.conf, then use podman run --runtime ${name}:\n${podmanConfig(name, join(prefix, 'bin', 'runcvm-runtime'))}`);
   return 0;
 }
 
 export async function uninstall(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { prefix: { type: 'string', default: '/opt/runcvm' }, 'containerd-config': { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { prefix: { type: 'string', default: '/opt/runcvm' }, name: { type: 'string', default: RUNTIME_NAME }, 'containerd-config': { type: 'string' } } });
+  const name = runtimeName(values.name as string);
   const containerdFile = values['containerd-config'] ?? DEFAULT_CONTAINERD_CONFIG;
   if (unconfigureContainerd(containerdFile)) console.log(`${containerdFile}: removed CRI runtime handler "runcvm" (restart containerd)`);
   const prefix = values.prefix as string;
   const current = readOr(DAEMON_JSON)?.toString('utf8');
   if (current !== undefined) {
     const cfg = parseDaemonJson(current, DAEMON_JSON);
-    if (cfg.runtimes?.[RUNTIME_NAME]) {
-      put(DAEMON_JSON, formatDaemonJson(withoutRuntime(cfg, RUNTIME_NAME)));
-      console.log(`${DAEMON_JSON}: removed runtime "${RUNTIME_NAME}"`);
-      console.log(await reloadDockerd(RUNTIME_NAME, false));
+    if (cfg.runtimes?.[name]) {
+      put(DAEMON_JSON, formatDaemonJson(withoutRuntime(cfg, name)));
+      console.log(`${DAEMON_JSON}: removed runtime "${name}"`);
+      console.log(await reloadDockerd(name, false));
     }
   }
   if (existsSync(prefix)) {
