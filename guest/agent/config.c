@@ -8,7 +8,7 @@
 #include "proto.h"
 
 enum { CFG_HOSTNAME = 1, CFG_ROOT_TAG, CFG_ROOT_READONLY, CFG_BIND, CFG_TMPFS, CFG_DEBUG };
-enum { CFG_DISK = 10 };
+enum { CFG_DISK = 10, CFG_ROOT_LOWER = 12, CFG_ROOT_UPPER = 13 };
 enum { ST_ARG = 1, ST_ENV, ST_CWD, ST_UID, ST_GID, ST_GROUP, ST_TERMINAL, ST_ROWS_COLS };
 
 static char *dupn(const uint8_t *p, size_t n)
@@ -102,6 +102,13 @@ static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, ui
 		return 0;
 	case CFG_DISK:
 		return add_disk(c, v, len);
+	case CFG_ROOT_LOWER:
+		if (len == 0 || grow((void **)&c->root_lowers, c->nlowers, sizeof *c->root_lowers, 0) != 0)
+			return -1;
+		return (c->root_lowers[c->nlowers] = dupn(v, len)) ? (c->nlowers++, 0) : -1;
+	case CFG_ROOT_UPPER:
+		free(c->root_upper);
+		return len && (c->root_upper = dupn(v, len)) ? 0 : -1;
 	default: {
 		int r = net_config_record(&c->net, tag, v, len);
 		return r == 1 ? 0 : r; /* unknown tags are skipped for forward compatibility */
@@ -141,8 +148,8 @@ int config_parse(const uint8_t *p, size_t len, struct vm_config *c, char *err, s
 	memset(c, 0, sizeof *c);
 	if (tlv_walk(p, len, config_record_cb, c, "config", err, errlen) != 0)
 		return -1;
-	if (!c->root_tag || !c->root_tag[0]) {
-		snprintf(err, errlen, "config: no ROOT_TAG");
+	if (c->nlowers > 0 ? !c->root_upper : (!c->root_tag || !c->root_tag[0])) {
+		snprintf(err, errlen, c->nlowers > 0 ? "config: ROOT_LOWER without ROOT_UPPER" : "config: no ROOT_TAG");
 		return -1;
 	}
 	return 0;
@@ -161,6 +168,10 @@ void config_free(struct vm_config *c)
 		free(c->disks[i].fstype);
 	}
 	free(c->disks);
+	for (size_t i = 0; i < c->nlowers; i++)
+		free(c->root_lowers[i]);
+	free(c->root_lowers);
+	free(c->root_upper);
 	net_config_free(&c->net);
 	free(c->hostname);
 	free(c->root_tag);

@@ -27,6 +27,10 @@ struct vm_config {
 	char *hostname;
 	char *root_tag;
 	int root_readonly;
+	/* Image root (ROOT_LOWER/ROOT_UPPER): layer drive serials, top first, and the writable one. */
+	char **root_lowers;
+	size_t nlowers;
+	char *root_upper;
 	int debug;
 	/* BIND and TMPFS records in the host's order: a later one may sit below an earlier one. */
 	struct mount_req *mounts;

@@ -12,6 +12,7 @@
 
 #include "disks.h"
 #include "log.h"
+#include "rootimg.h"
 
 #define NEWROOT "/newroot"
 #define MS_USER_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -80,9 +81,14 @@ static int mkdir_p(const char *path, mode_t mode)
 /* The initramfs cannot be pivot_root'ed: move the new root over / and chroot into it. */
 static int switch_root(const struct vm_config *c, struct setup_error *e)
 {
-	unsigned long flags = 0;
-	if (mount(c->root_tag, NEWROOT, "virtiofs", flags, NULL) != 0)
+	if (c->nlowers > 0) {
+		if (mkdir_p(NEWROOT, 0755) != 0)
+			return fail(e, "create %s", NEWROOT);
+		if (rootimg_mount(c, NEWROOT, e) != 0)
+			return -1;
+	} else if (mount(c->root_tag, NEWROOT, "virtiofs", 0, NULL) != 0) {
 		return fail(e, "mount virtiofs %s on %s", c->root_tag, NEWROOT);
+	}
 	/* Open fds (port, console) keep the old /dev alive; the mounts themselves are not needed. */
 	const char *old[] = {"/dev", "/sys", "/proc"};
 	for (size_t i = 0; i < sizeof old / sizeof *old; i++)
@@ -109,11 +115,47 @@ static int mount_at(struct setup_error *e, const char *src, const char *dst, con
 	return 0;
 }
 
-/* virtiofs submounts inherit the root's flags: give each volume its own (rootlab F6). */
+/* An image root lacks the mount points Docker made in the container's layer: make a dir, or an
+ * empty file for a file bind (/etc/hosts), as the source is. */
+static int make_mount_point(const char *src, const char *dst, struct setup_error *e)
+{
+	struct stat st;
+	if (lstat(dst, &st) == 0)
+		return 0;
+	if (stat(src, &st) != 0)
+		return fail(e, "stat bind source %s", src);
+	if (S_ISDIR(st.st_mode))
+		return mkdir_p(dst, 0755) == 0 ? 0 : fail(e, "create mount point %s", dst);
+	char parent[4096];
+	snprintf(parent, sizeof parent, "%s", dst);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = 0;
+		if (mkdir_p(parent, 0755) != 0)
+			return fail(e, "create mount point %s", parent);
+	}
+	int fd = open(dst, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fail(e, "create mount point %s", dst);
+	close(fd);
+	return 0;
+}
+
+/* virtiofs submounts inherit the root's flags: give each volume its own (rootlab F6). With an
+ * image root the volumes come from the host share of the container's root instead. */
 static int apply_bind(const struct mount_req *m, struct setup_error *e)
 {
 	unsigned long fl = m->flags & MS_USER_FLAGS;
-	if (mount(m->dest, m->dest, NULL, MS_BIND | MS_REC, NULL) != 0)
+	char src[4200];
+	int host = rootimg_host_fd();
+	if (host >= 0) {
+		snprintf(src, sizeof src, "/proc/self/fd/%d%s", host, m->dest);
+		if (make_mount_point(src, m->dest, e) != 0)
+			return -1;
+	} else {
+		snprintf(src, sizeof src, "%s", m->dest);
+	}
+	if (mount(src, m->dest, NULL, MS_BIND | MS_REC, NULL) != 0)
 		return fail(e, "bind mount %s", m->dest);
 	if (mount(NULL, m->dest, NULL, MS_BIND | MS_REMOUNT | fl, NULL) != 0)
 		return fail(e, "remount %s with flags 0x%lx", m->dest, fl);

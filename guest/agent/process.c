@@ -15,6 +15,7 @@
 #include "config.h"
 #include "exec.h"
 #include "log.h"
+#include "writeback.h"
 #include "proto.h"
 
 #define STDIN_BACKLOG_MAX (16u << 20)
@@ -125,6 +126,10 @@ static void maybe_finish(struct proc *p)
 	}
 	put_u32(b + 4, (uint32_t)value);
 	log_debug("process %u (pid %d) done: kind %u value %d", p->id, p->pid, b[0], value);
+	/* Before EXIT: the host stops the container once it has the status, and the container's
+	 * layer must hold the guest's changes by then (image root). */
+	if (p->id == 1)
+		writeback_run();
 	proto_send(MSG_EXIT, p->id, b, sizeof b, NULL, 0);
 	if (p->id == 1) {
 		init_done = 1;

@@ -13,6 +13,7 @@ import { exec } from '../runtime/exec.ts';
 import { readHostConfig } from '../runtime/host-config.ts';
 import { install, RUNTIME_NAME, uninstall } from '../install/install.ts';
 import { doctor } from '../install/doctor.ts';
+import { cacheCommand } from './cache-command.ts';
 import { podmanConfig } from '../install/podman.ts';
 
 const USAGE = `usage: runcvm <command>
@@ -21,6 +22,7 @@ const USAGE = `usage: runcvm <command>
   uninstall [--prefix DIR] [--name NAME] unregister and remove
     install/uninstall --containerd | --containerd-config FILE   also (un)register the CRI runtime handler "runcvm"
   doctor [--containerd-config FILE]      which engines (Docker, containerd, Podman) are configured to use runcvm
+  cache ls | prune [--max SIZE]          list or evict cached image rootfs files (RUNCVM_ROOTFS=image)
   podman-config                          print the containers.conf lines that register runcvm with Podman
   runtime <runc arguments>               the OCI runtime entry (called by containerd's shim)
   launcher                               the container's PID 1 (started by runc)
@@ -59,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
       return uninstall(rest);
     case 'doctor':
       return doctor(rest);
+    case 'cache':
+      return cacheCommand(rest);
     case 'podman-config':
       process.stdout.write(podmanConfig(RUNTIME_NAME, join(dirname(dirname(bundleFile())), 'bin', 'runcvm-runtime')));
       return 0;

@@ -7,7 +7,7 @@
 import { existsSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const MOUNT_DIRS = ['usr', 'proc', 'sys', 'dev', 'run', 'tmp', 'vm', 'opt/runcvm', '.runcvm', 'etc'];
+const MOUNT_DIRS = ['usr', 'proc', 'sys', 'dev', 'run', 'tmp', 'vm', 'opt/runcvm', '.runcvm', '.runcvm-disks', 'etc'];
 /** Top-level dirs Debian 12 keeps as symlinks into /usr; another host may have real dirs. */
 const MERGED_USR = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 

@@ -12,6 +12,15 @@ export const SPEC_PATH = `${SPEC_DIR}/spec.json`;
 export const PREFIX_IN_CONTAINER = '/opt/runcvm';
 /** Where the workload's root filesystem appears inside the launcher's root. */
 export const WORKLOAD_ROOT = '/vm';
+/** Where the image rootfs drives (rootfs/image-root.ts) appear inside the launcher's root. */
+export const IMAGE_DISKS_DIR = '/.runcvm-disks';
+
+/** RUNCVM_ROOTFS=image: drive files in IMAGE_DISKS_DIR, top layer first. */
+export interface ImageRootSpec {
+  mode: 'image';
+  lowers: string[];
+  upper: string;
+}
 
 /** Linux MS_* values, as the agent protocol carries them. */
 export const MS_RDONLY = 1;
@@ -60,6 +69,8 @@ export interface LaunchSpec {
   /** Host path of the image's root filesystem (Docker's overlay), for command lookups at exec. */
   rootfs: string;
   rootReadonly: boolean;
+  /** Absent: the root is the image tree shared over virtiofs. */
+  rootImage?: ImageRootSpec;
   /** Command prefix for iptables in the launcher (host-config.ts), if the host has it. */
   iptables?: string[];
   /** own: the container has its own netns to hand to the VM; shared: host or another container's. */

@@ -2,9 +2,21 @@
 import type { VmConfig } from '../agent-protocol/messages.ts';
 import type { GuestNetwork } from '../network/types.ts';
 import { type BlockDevice, guestCmdline, type Nic, type VmSpec } from '../vmm/vm-spec.ts';
-import { type LaunchSpec, WORKLOAD_ROOT } from './launch-spec.ts';
+import { IMAGE_DISKS_DIR, type LaunchSpec, WORKLOAD_ROOT } from './launch-spec.ts';
 
 export const ROOT_TAG = 'root';
+const LOWER_SERIAL = (i: number) => `runcvm-layer${i}`;
+const UPPER_SERIAL = 'runcvm-upper';
+
+/** RUNCVM_ROOTFS=image: the layer drives (read-only, shared) and the container's writable one. */
+function imageRootDevices(spec: LaunchSpec): BlockDevice[] {
+  const img = spec.rootImage;
+  if (!img) return [];
+  return [
+    ...img.lowers.map((f, i) => ({ id: `layer${i}`, path: `${IMAGE_DISKS_DIR}/${f}`, readonly: true, serial: LOWER_SERIAL(i) })),
+    { id: 'upper', path: `${IMAGE_DISKS_DIR}/${img.upper}`, readonly: false, serial: UPPER_SERIAL },
+  ];
+}
 
 /** blockDevices: the RUNCVM_DISKS files the launcher prepared (disks.ts). */
 export function vmSpecFor(spec: LaunchSpec, runDir: string, blockDevices: BlockDevice[] = [], nics: Nic[] = []): VmSpec {
@@ -23,7 +35,8 @@ export function vmSpecFor(spec: LaunchSpec, runDir: string, blockDevices: BlockD
       append: spec.kernelAppend,
     }),
     fsShares: [{ tag: ROOT_TAG, source: WORKLOAD_ROOT }],
-    blockDevices,
+    // Virtiofs also serves an image root's volumes and takes its write-back.
+    blockDevices: [...imageRootDevices(spec), ...blockDevices],
     nics,
     runDir,
     consoleToStderr: spec.kernelDebug,
@@ -39,5 +52,6 @@ export function guestConfigFor(spec: LaunchSpec, network: GuestNetwork): VmConfi
     debug: spec.runtimeDebug,
     network,
     disks: (spec.disks ?? []).map((d) => ({ serial: d.serial, destination: d.dst, fs: d.fs, flags: 0 })),
+    rootImage: spec.rootImage && { lowers: spec.rootImage.lowers.map((_, i) => LOWER_SERIAL(i)), upper: UPPER_SERIAL },
   };
 }

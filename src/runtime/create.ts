@@ -14,7 +14,9 @@ import type { RuntimeArgs } from './cli-args.ts';
 import { readHostConfig, type HostConfig } from './host-config.ts';
 import { lookupExecError } from './lookup-exec.ts';
 import { diskSerial, parseDisks } from './disks.ts';
-import { OptionError, parseOptions } from './options.ts';
+import { OptionError, parseOptions, type RuncvmOptions } from './options.ts';
+import { ImageCache } from '../rootfs/cache.ts';
+import { type ImageRootFiles, prepareImageRoot } from '../rootfs/image-root.ts';
 import { podRole } from './pod.ts';
 import { resolveInRoot } from './resolve-in-root.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
@@ -51,7 +53,12 @@ function kernelFiles(prefix: string, name: string): { dir: string; vmlinux: stri
 }
 
 /** Everything `create` decides, computed without side effects. */
-export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, host: HostConfig, now: number) {
+/** Side effects `create` needs once the options are known to be valid (tests pass their own). */
+export interface CreateEffects {
+  prepareImageRoot: (opts: RuncvmOptions) => ImageRootFiles;
+}
+
+export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, host: HostConfig, now: number, effects?: CreateEffects) {
   const env = spec.process.env ?? [];
   const opts = parseOptions(env);
   const disks = parseDisks(envValue(env, 'RUNCVM_DISKS')).map((d, i) => ({ ...d, serial: diskSerial(i) }));
@@ -61,6 +68,8 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   DRIVERS[opts.hypervisor].checkHost({ kvm, kernel: kernel.vmlinux, initrd: kernel.initramfs, env });
   const size = vmSize(spec.linux?.resources);
   const specDir = join(args.bundle, 'runcvm');
+  const image = opts.rootfs === 'image' ? effects?.prepareImageRoot(opts) : undefined;
+  if (opts.rootfs === 'image' && !image) throw new Error('RUNCVM_ROOTFS=image: no image root was prepared');
   const rewritten = rewriteSpec(spec, {
     runtimeRoot: join(prefix, 'rt'),
     prefix,
@@ -69,6 +78,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     devices: hostDevices(accel === 'kvm'),
     hostDirs: host.hostDirs,
     resolve: (dest) => resolveInRoot(spec.root.path, dest),
+    imageRoot: image && { dir: image.dir, baseFile: image.baseFile },
   });
   const p = rewritten.process;
   const mountDests = rewritten.mounts.map((m) => m.destination);
@@ -92,6 +102,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     network: networkMode(spec),
     iptables: host.iptables,
     rootReadonly: rewritten.rootReadonly,
+    rootImage: image && { mode: 'image', lowers: image.lowers, upper: image.upper },
     mounts: withShm(rewritten.mounts, rewritten.shmSizeBytes),
     disks,
     process: p,
@@ -138,7 +149,15 @@ export function create(args: RuntimeArgs, argv: string[], prefix: string, log: (
   spec.root.path = resolve(args.bundle, spec.root.path);
   // A Kubernetes pod sandbox (pause) stays a plain runc container (pod.ts).
   if (!isRewritten(spec) && podRole(spec).kind !== 'sandbox') {
-    const plan = planCreate(spec, args, prefix, host, start);
+    const plan = planCreate(spec, args, prefix, host, start, {
+      prepareImageRoot: (opts) => {
+        try {
+          return prepareImageRoot({ rootPath: spec.root.path, containerId: args.containerId, cache: new ImageCache(), cacheMax: opts.cacheMax });
+        } catch (e) {
+          throw new OptionError(`RUNCVM_ROOTFS=image: ${(e as Error).message}`);
+        }
+      },
+    });
     if (plan.accel === 'tcg') log('warning', `container ${args.containerId}: no usable /dev/kvm, the VM runs under TCG software emulation (slow)`);
     mkdirSync(plan.specDir, { recursive: true, mode: 0o700 });
     plan.launch.timing.createEndMs = Date.now();

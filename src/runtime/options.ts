@@ -3,17 +3,25 @@
  * They are validated at `create` so a bad value fails `docker run` before anything exists.
  */
 import { envValue } from '../oci/spec.ts';
+import { parseCacheMax } from '../rootfs/cache.ts';
 
 export const HYPERVISORS = ['qemu', 'firecracker'] as const;
 export type Hypervisor = (typeof HYPERVISORS)[number];
 
 export const ACCELS = ['kvm', 'tcg'] as const;
+
+export const ROOTFS_MODES = ['virtiofs', 'image'] as const;
+export type RootfsMode = (typeof ROOTFS_MODES)[number];
 export type Accel = (typeof ACCELS)[number];
 
 export interface RuncvmOptions {
   hypervisor: Hypervisor;
   /** undefined: the host default decides (see accel.ts). */
   accel: Accel | undefined;
+  /** virtiofs: the image tree shared live; image: ext4 drives from the layer cache. */
+  rootfs: RootfsMode;
+  /** RUNCVM_CACHE_MAX in bytes: the image cache's size cap. */
+  cacheMax: number;
   kernel: string;
   kernelAppend: string;
   kernelDebug: boolean;
@@ -51,6 +59,8 @@ const KNOWN = new Set([
   'RUNCVM_FIRECRACKER',
   // Extra file-backed disks, parsed and validated by disks.ts (called from create).
   'RUNCVM_DISKS',
+  'RUNCVM_ROOTFS',
+  'RUNCVM_CACHE_MAX',
 ]);
 
 /** Reads and validates every RUNCVM_* variable of the workload's environment. */
@@ -71,8 +81,22 @@ export function parseOptions(env: readonly string[] | undefined): RuncvmOptions 
     throw new OptionError('RUNCVM_KERNEL_APPEND: must be one line of at most 1024 characters');
   }
   const accelRaw = get('RUNCVM_ACCEL');
+  const hypervisor = oneOf('RUNCVM_HYPERVISOR', get('RUNCVM_HYPERVISOR'), HYPERVISORS, 'qemu');
+  // Firecracker has no virtiofs: its root can only be an image.
+  const rootfs = oneOf('RUNCVM_ROOTFS', get('RUNCVM_ROOTFS'), ROOTFS_MODES, hypervisor === 'firecracker' ? 'image' : 'virtiofs');
+  if (hypervisor === 'firecracker' && rootfs === 'virtiofs') {
+    throw new OptionError('RUNCVM_ROOTFS: "virtiofs" is not available with RUNCVM_HYPERVISOR=firecracker (allowed: image)');
+  }
+  let cacheMax: number;
+  try {
+    cacheMax = parseCacheMax(get('RUNCVM_CACHE_MAX'));
+  } catch (e) {
+    throw new OptionError((e as Error).message);
+  }
   return {
-    hypervisor: oneOf('RUNCVM_HYPERVISOR', get('RUNCVM_HYPERVISOR'), HYPERVISORS, 'qemu'),
+    hypervisor,
+    rootfs,
+    cacheMax,
     accel: accelRaw === undefined || accelRaw === '' ? undefined : oneOf('RUNCVM_ACCEL', accelRaw, ACCELS, 'kvm'),
     kernel,
     kernelAppend,

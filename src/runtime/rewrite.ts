@@ -8,6 +8,7 @@ import type { OciDevice, OciDeviceCgroup, OciMount, OciSpec } from '../oci/spec.
 import {
   type GuestMount,
   type WorkloadProcess,
+  IMAGE_DISKS_DIR,
   MS_NODEV,
   MS_NOEXEC,
   MS_NOSUID,
@@ -57,6 +58,8 @@ export interface RewriteContext {
   hostDirs: string[];
   /** Resolves a destination inside the image without leaving it (resolve-in-root.ts). */
   resolve: (destination: string) => string;
+  /** RUNCVM_ROOTFS=image: the per-container drive dir and the cached base image (host paths). */
+  imageRoot?: { dir: string; baseFile: string };
 }
 
 export interface RewriteResult {
@@ -125,6 +128,16 @@ function runtimeMounts(spec: OciSpec, ctx: RewriteContext): OciMount[] {
     { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', 'size=64m'] },
     // rw for the launcher even with --read-only: the guest enforces the workload's view.
     { destination: WORKLOAD_ROOT, type: 'bind', source: spec.root.path, options: ['rbind', 'rprivate'] },
+    ...imageRootMounts(ctx),
+  ];
+}
+
+function imageRootMounts(ctx: RewriteContext): OciMount[] {
+  if (!ctx.imageRoot) return [];
+  return [
+    { destination: IMAGE_DISKS_DIR, type: 'bind', source: ctx.imageRoot.dir, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'] },
+    // Shared by every container of the image: never writable from one of them.
+    { destination: `${IMAGE_DISKS_DIR}/base.ext4`, type: 'bind', source: ctx.imageRoot.baseFile, options: ['bind', 'ro', 'rprivate', 'nosuid', 'nodev', 'noexec'] },
   ];
 }
 

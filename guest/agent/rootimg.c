@@ -1,0 +1,110 @@
+#include "rootimg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "disks.h"
+#include "log.h"
+#include "writeback.h"
+
+#define LAYERS_DIR "/layers"
+#define RW_DIR "/rw"
+#define HOSTFS_DIR "/hostfs"
+
+/* The host share of the container's root, kept open across the switch into the new root. */
+static int host_fd = -1;
+
+int rootimg_host_fd(void)
+{
+	return host_fd;
+}
+
+static int fail(struct setup_error *e, const char *what, const char *arg)
+{
+	e->err = errno;
+	snprintf(e->msg, sizeof e->msg, "image root: %s %s: %s", what, arg, strerror(e->err));
+	return -1;
+}
+
+static int mkdir_once(const char *path, struct setup_error *e)
+{
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		return fail(e, "mkdir", path);
+	return 0;
+}
+
+static int mount_drive(const char *serial, const char *dir, unsigned long flags, const char *data,
+		       struct setup_error *e)
+{
+	char dev[64];
+	if (disks_find(serial, dev, sizeof dev) != 0)
+		return fail(e, "no drive with serial", serial);
+	if (mkdir_once(dir, e) != 0)
+		return -1;
+	if (mount(dev, dir, "ext4", flags, data) != 0)
+		return fail(e, "mount ext4 from", dev);
+	log_debug("image root: %s (%s) on %s", dev, serial, dir);
+	return 0;
+}
+
+/* lowerdir=/layers/0:/layers/1:…, top layer first, as the host listed them. */
+static int lower_option(const struct vm_config *c, char *buf, size_t len, struct setup_error *e)
+{
+	if (mkdir_once(LAYERS_DIR, e) != 0)
+		return -1;
+	size_t off = 0;
+	for (size_t i = 0; i < c->nlowers; i++) {
+		char dir[64];
+		snprintf(dir, sizeof dir, LAYERS_DIR "/%zu", i);
+		/* noload: a read-only layer shared by many VMs must never have its journal replayed. */
+		if (mount_drive(c->root_lowers[i], dir, MS_RDONLY | MS_NOATIME, "noload", e) != 0)
+			return -1;
+		int n = snprintf(buf + off, len - off, "%s%s", i ? ":" : "", dir);
+		if (n < 0 || (size_t)n >= len - off)
+			return errno = ENAMETOOLONG, fail(e, "overlay options for", dir);
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+int rootimg_mount(const struct vm_config *c, const char *target, struct setup_error *e)
+{
+	char lowers[1024], opts[1400];
+	if (lower_option(c, lowers, sizeof lowers, e) != 0)
+		return -1;
+	/* noinit_itable: the drive is a sparse file; lazy inode-table zeroing would fill it. */
+	if (mount_drive(c->root_upper, RW_DIR, MS_NOATIME, "noinit_itable", e) != 0)
+		return -1;
+	if (mkdir_once(RW_DIR "/upper", e) != 0 || mkdir_once(RW_DIR "/work", e) != 0)
+		return -1;
+	/* The upper dir must stay self-contained (no redirects, metacopy or index into the layers):
+	 * the write-back copies it to the host as plain files, dirs, links and whiteouts. */
+	snprintf(opts, sizeof opts,
+		 "lowerdir=%s,upperdir=" RW_DIR "/upper,workdir=" RW_DIR "/work,redirect_dir=off,metacopy=off,index=off",
+		 lowers);
+	if (mount("overlay", target, "overlay", 0, opts) != 0)
+		return fail(e, "mount overlay on", target);
+	int upper = open(RW_DIR "/upper", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (upper < 0)
+		return fail(e, "open", RW_DIR "/upper");
+	/* The host share of the container's root: volumes are bound from it and the write-back
+	 * writes into it. Without one (no virtiofs), changes stay on the writable drive only. */
+	if (c->root_tag && c->root_tag[0]) {
+		if (mkdir_once(HOSTFS_DIR, e) != 0)
+			return -1;
+		if (mount(c->root_tag, HOSTFS_DIR, "virtiofs", 0, NULL) != 0)
+			return fail(e, "mount virtiofs", c->root_tag);
+		host_fd = open(HOSTFS_DIR, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		if (host_fd < 0)
+			return fail(e, "open", HOSTFS_DIR);
+	}
+	if (writeback_prepare(upper, host_fd, c) != 0)
+		return fail(e, "prepare the write-back of", RW_DIR "/upper");
+	log_debug("image root: overlay %s", opts);
+	return 0;
+}

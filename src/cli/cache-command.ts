@@ -1,0 +1,42 @@
+/** `runcvm cache ls|prune`: look at and clean the image rootfs cache (rootfs/cache.ts). */
+import { parseArgs } from 'node:util';
+import { DEFAULT_CACHE_DIR, ImageCache, mountedByAnyone, parseCacheMax } from '../rootfs/cache.ts';
+
+const USAGE = `usage: runcvm cache ls [--dir DIR]
+       runcvm cache prune [--max SIZE] [--dir DIR]   evict least-recently-used images not in use until
+                                                  the cache holds at most SIZE (default 0: all unused)`;
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+export function cacheCommand(argv: string[]): number {
+  const [sub, ...rest] = argv;
+  const { values } = parseArgs({ args: rest, options: { dir: { type: 'string', default: DEFAULT_CACHE_DIR }, max: { type: 'string', default: '0' } } });
+  const cache = new ImageCache(values.dir as string);
+  if (sub === 'ls') {
+    const rows = cache.list();
+    process.stdout.write('KEY           SIZE        LAST USED                 IN USE  SOURCE\n');
+    for (const e of rows) {
+      const used = new Date(e.lastUsedMs).toISOString().replace(/\.\d+Z$/, 'Z');
+      process.stdout.write(`${e.key.slice(0, 12)}  ${mib(e.sizeBytes).padEnd(10)}  ${used.padEnd(24)}  ${(mountedByAnyone(e.file) ? 'yes' : 'no').padEnd(6)}  ${e.source}\n`);
+    }
+    process.stdout.write(`${rows.length} image(s), ${mib(cache.totalBytes())} in ${cache.dir}\n`);
+    return 0;
+  }
+  if (sub === 'prune') {
+    let max: number;
+    try {
+      max = parseCacheMax(values.max);
+    } catch (e) {
+      throw new Error((e as Error).message.replace('RUNCVM_CACHE_MAX', '--max'));
+    }
+    // An explicit prune also takes images just picked by a starting container out of the grace period.
+    const evicted = cache.prune(max, (e) => mountedByAnyone(e.file), Number.POSITIVE_INFINITY);
+    for (const e of evicted) process.stdout.write(`evicted ${e.key.slice(0, 12)} (${mib(e.sizeBytes)}, ${e.source})\n`);
+    process.stdout.write(`${evicted.length} image(s) evicted, ${mib(cache.totalBytes())} left in ${cache.dir}\n`);
+    return 0;
+  }
+  process.stderr.write(`${USAGE}\n`);
+  return sub === undefined || sub === '--help' ? 0 : 2;
+}

@@ -1,0 +1,257 @@
+/**
+ * The image cache: one read-only ext4 per image layer chain, shared by every container of that
+ * image. An entry is served only once its metadata file exists, and that file is written after
+ * the ext4 was renamed into place, so an interrupted build is never served. Builds of one key
+ * are serialized by a lock file holding the builder's pid (a dead builder's lock is taken over).
+ * Eviction is least-recently-used under a size cap and skips every entry a container still has
+ * mounted.
+ */
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const DEFAULT_CACHE_DIR = '/var/lib/runcvm/cache';
+export const DEFAULT_CACHE_MAX = 20 * 1024 ** 3;
+/** An entry picked by `create` is not mounted by runc yet: do not evict it for this long. */
+const RECENT_USE_MS = 120_000;
+const LOCK_POLL_MS = 100;
+const LOCK_WAIT_MS = 30 * 60_000;
+
+export interface CacheEntry {
+  key: string;
+  file: string;
+  sizeBytes: number;
+  /** Epoch ms of the last container start that used it. */
+  lastUsedMs: number;
+  /** What it was built from (image chain ID or layer dirs), for `runcvm cache ls`. */
+  source: string;
+}
+
+interface Meta {
+  key: string;
+  source: string;
+  sizeBytes: number;
+  builtAtMs: number;
+}
+
+const KEY = /^[0-9a-f]{64}$/;
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Parses RUNCVM_CACHE_MAX: bytes, or a number with k, m, g or t (powers of 1024). */
+export function parseCacheMax(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_CACHE_MAX;
+  const m = /^(\d+(?:\.\d+)?)([kmgt]?)i?b?$/i.exec(value.trim());
+  if (!m) throw new Error(`RUNCVM_CACHE_MAX: invalid value "${value}" (a size such as 20g, 500m or 0; suffixes k, m, g, t)`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(m[2] ?? '').toLowerCase()] as number;
+  return Math.floor(Number(m[1]) * mult);
+}
+
+export class ImageCache {
+  constructor(readonly dir: string = DEFAULT_CACHE_DIR) {}
+
+  private file(key: string, ext: string): string {
+    if (!KEY.test(key)) throw new Error(`image cache: invalid key "${key}"`);
+    return join(this.dir, `${key}.${ext}`);
+  }
+
+  private readMeta(key: string): Meta | undefined {
+    try {
+      const meta = JSON.parse(readFileSync(this.file(key, 'json'), 'utf8')) as Meta;
+      return statSync(this.file(key, 'ext4')).size === meta.sizeBytes ? meta : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Takes the key's lock, waiting for a live builder; returns the release function. */
+  private lock(key: string, wait = true): (() => void) | undefined {
+    const path = this.file(key, 'lock');
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        const fd = openSync(path, 'wx', 0o600);
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        return () => rmSync(path, { force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`image cache: locking ${path}: ${(e as Error).message}`);
+      }
+      let holder = 0;
+      try {
+        holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      } catch {
+        continue; // released between our open and read
+      }
+      // An interrupted build (its builder died) leaves the lock behind: take it over.
+      if (!Number.isFinite(holder) || holder <= 0 || !pidAlive(holder)) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      if (!wait) return undefined;
+      if (Date.now() > deadline) throw new Error(`image cache: ${path} still held by pid ${holder} after ${LOCK_WAIT_MS / 60_000} minutes`);
+      sleepMs(LOCK_POLL_MS);
+    }
+  }
+
+  /**
+   * The cached ext4 of `key`, built with `build(tmpFile)` if missing. Concurrent callers for the
+   * same key wait for one build. The entry counts as used now.
+   */
+  getOrBuild(key: string, source: string, build: (tmpFile: string) => void): { file: string; built: boolean } {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const file = this.file(key, 'ext4');
+    let built = false;
+    if (!this.readMeta(key)) {
+      const release = this.lock(key) as () => void;
+      try {
+        if (!this.readMeta(key)) {
+          const tmp = `${file}.tmp-${process.pid}`;
+          try {
+            build(tmp);
+            renameSync(tmp, file);
+          } finally {
+            rmSync(tmp, { force: true });
+          }
+          const meta: Meta = { key, source, sizeBytes: statSync(file).size, builtAtMs: Date.now() };
+          const metaTmp = `${this.file(key, 'json')}.tmp-${process.pid}`;
+          writeFileSync(metaTmp, JSON.stringify(meta), { mode: 0o600 });
+          renameSync(metaTmp, this.file(key, 'json'));
+          built = true;
+        }
+      } finally {
+        release();
+      }
+    }
+    this.touch(key);
+    return { file, built };
+  }
+
+  private touch(key: string): void {
+    const now = new Date();
+    try {
+      utimesSync(this.file(key, 'json'), now, now);
+    } catch {
+      // Evicted in between: the caller already holds the ext4 path and runc mounts it next.
+    }
+  }
+
+  list(): CacheEntry[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    const entries: CacheEntry[] = [];
+    for (const n of names) {
+      const key = n.endsWith('.json') ? n.slice(0, -5) : '';
+      if (!KEY.test(key)) continue;
+      const meta = this.readMeta(key);
+      if (!meta) continue;
+      entries.push({ key, file: this.file(key, 'ext4'), sizeBytes: meta.sizeBytes, lastUsedMs: statSync(this.file(key, 'json')).mtimeMs, source: meta.source });
+    }
+    return entries.sort((a, b) => b.lastUsedMs - a.lastUsedMs);
+  }
+
+  /** Bytes in the cache dir, half-built files and orphans included. */
+  totalBytes(): number {
+    let total = 0;
+    try {
+      for (const n of readdirSync(this.dir)) total += statSync(join(this.dir, n)).size;
+    } catch {
+      // No cache dir yet.
+    }
+    return total;
+  }
+
+  /**
+   * Evicts least-recently-used entries not in use until the cache holds at most maxBytes, and
+   * removes leftovers of interrupted builds. Returns the evicted entries.
+   */
+  prune(maxBytes: number, inUse: (e: CacheEntry) => boolean = (e) => mountedByAnyone(e.file), now = Date.now()): CacheEntry[] {
+    this.removeOrphans();
+    const evicted: CacheEntry[] = [];
+    let total = this.totalBytes();
+    for (const e of this.list().reverse()) {
+      if (total <= maxBytes) break;
+      if (now - e.lastUsedMs < RECENT_USE_MS || inUse(e)) continue;
+      const release = this.lock(e.key, false);
+      if (!release) continue;
+      try {
+        // Metadata first: from then on the entry is not served, even if the ext4 removal fails.
+        rmSync(this.file(e.key, 'json'), { force: true });
+        rmSync(e.file, { force: true });
+      } finally {
+        release();
+      }
+      total -= e.sizeBytes;
+      evicted.push(e);
+    }
+    return evicted;
+  }
+
+  /** Temp files of builders that died, and ext4 files whose metadata never got written. */
+  private removeOrphans(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const tmp = /\.tmp-(\d+)$/.exec(n);
+      if (tmp && !pidAlive(Number(tmp[1]))) rmSync(join(this.dir, n), { force: true });
+      const key = n.endsWith('.ext4') ? n.slice(0, -5) : '';
+      if (KEY.test(key) && !this.readMeta(key)) {
+        const release = this.lock(key, false);
+        if (!release) continue;
+        try {
+          if (!this.readMeta(key)) rmSync(join(this.dir, n), { force: true });
+        } finally {
+          release();
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Whether any mount namespace on the host has `file` mounted: a created or running container
+ * binds its base image into its own namespace (mountinfo's root field names the file).
+ */
+export function mountedByAnyone(file: string, procRoot = '/proc'): boolean {
+  const name = `/${file.split('/').pop()}`;
+  const seen = new Set<number>();
+  let pids: string[];
+  try {
+    pids = readdirSync(procRoot).filter((p) => /^\d+$/.test(p));
+  } catch {
+    return true; // cannot tell: keep it
+  }
+  for (const pid of pids) {
+    try {
+      const ns = statSync(join(procRoot, pid, 'ns', 'mnt')).ino;
+      if (seen.has(ns)) continue;
+      seen.add(ns);
+      const info = readFileSync(join(procRoot, pid, 'mountinfo'), 'utf8');
+      for (const line of info.split('\n')) {
+        const root = line.split(' ')[3] ?? '';
+        if (root.endsWith(name) || root.endsWith(`${name}//deleted`)) return true;
+      }
+    } catch {
+      // The process exited while we looked.
+    }
+  }
+  return false;
+}
