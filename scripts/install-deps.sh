@@ -16,7 +16,7 @@ PKGS=(
   mmdebstrap                           # Debian test image without Docker Hub
   iproute2 jq curl tmux ca-certificates procps   # procps: ps, used by the e2e leak checks
   podman containernetworking-plugins   # engines e2e: podman --runtime, CNI bridge for the private containerd's CRI pods
-  e2fsprogs                            # mke2fs: RUNCVM_DISKS backing files (run by the launcher from host /usr)
+  e2fsprogs                            # mke2fs/debugfs: RUNCVM_DISKS files, RUNCVM_ROOTFS=image layer drives
 )
 
 is_installed() {

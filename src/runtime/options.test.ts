@@ -33,3 +33,18 @@ test('malformed boolean and kernel name are refused', () => {
 test('a misspelt RUNCVM_ option is an error, not silently ignored', () => {
   assert.throws(() => parseOptions(['RUNCVM_HYPERVSIOR=qemu']), /RUNCVM_HYPERVSIOR: unknown option/);
 });
+
+test('RUNCVM_ROOTFS: virtiofs by default on QEMU, image on Firecracker, bad values name the allowed ones', () => {
+  assert.equal(parseOptions([]).rootfs, 'virtiofs');
+  assert.equal(parseOptions(['RUNCVM_ROOTFS=image']).rootfs, 'image');
+  assert.equal(parseOptions(['RUNCVM_HYPERVISOR=firecracker']).rootfs, 'image');
+  assert.throws(() => parseOptions(['RUNCVM_ROOTFS=ext4']), /RUNCVM_ROOTFS: unknown value "ext4" \(allowed: virtiofs, image\)/);
+  assert.throws(() => parseOptions(['RUNCVM_HYPERVISOR=firecracker', 'RUNCVM_ROOTFS=virtiofs']), /not available with RUNCVM_HYPERVISOR=firecracker \(allowed: image\)/);
+});
+
+test('RUNCVM_CACHE_MAX: sizes with suffixes, a clear error otherwise', () => {
+  assert.equal(parseOptions(['RUNCVM_CACHE_MAX=2g']).cacheMax, 2 * 1024 ** 3);
+  assert.equal(parseOptions(['RUNCVM_CACHE_MAX=0']).cacheMax, 0);
+  assert.equal(parseOptions(['RUNCVM_CACHE_MAX=1.5M']).cacheMax, 1.5 * 1024 ** 2);
+  assert.throws(() => parseOptions(['RUNCVM_CACHE_MAX=lots']), (e: Error) => e instanceof OptionError && /RUNCVM_CACHE_MAX: invalid value "lots"/.test(e.message));
+});

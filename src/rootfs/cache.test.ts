@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ImageCache, parseCacheMax } from './cache.ts';
+import { cacheKeyOf } from '../rootfs/image-root.ts';
+
+const K1 = 'a'.repeat(64);
+const K2 = 'b'.repeat(64);
+const K3 = 'c'.repeat(64);
+
+function fresh(): ImageCache {
+  return new ImageCache(mkdtempSync(join(tmpdir(), 'runcvm-cache-test-')));
+}
+
+function age(c: ImageCache, key: string, msAgo: number): void {
+  const t = new Date(Date.now() - msAgo);
+  utimesSync(join(c.dir, `${key}.json`), t, t);
+}
+
+test('a miss builds once, a hit does not build again', () => {
+  const c = fresh();
+  let builds = 0;
+  const build = (tmp: string) => {
+    builds++;
+    writeFileSync(tmp, Buffer.alloc(1000));
+  };
+  assert.equal(c.getOrBuild(K1, 'img', build).built, true);
+  assert.equal(c.getOrBuild(K1, 'img', build).built, false);
+  assert.equal(builds, 1);
+  assert.deepEqual(c.list().map((e) => [e.key, e.sizeBytes, e.source]), [[K1, 1000, 'img']]);
+  rmSync(c.dir, { recursive: true });
+});
+
+test('a failed build leaves nothing that is served later, and the next start rebuilds', () => {
+  const c = fresh();
+  assert.throws(() => c.getOrBuild(K1, 'img', (tmp) => {
+    writeFileSync(tmp, 'half');
+    throw new Error('mkfs died');
+  }), /mkfs died/);
+  assert.deepEqual(readdirSync(c.dir), []);
+  assert.equal(c.getOrBuild(K1, 'img', (tmp) => writeFileSync(tmp, 'whole')).built, true);
+  rmSync(c.dir, { recursive: true });
+});
+
+test('an ext4 without its metadata (builder killed between rename and metadata) is rebuilt, and pruned as an orphan', () => {
+  const c = fresh();
+  writeFileSync(join(c.dir, `${K1}.ext4`), 'orphan');
+  writeFileSync(join(c.dir, `${K2}.ext4.tmp-999999999`), 'tmp of a dead builder');
+  assert.deepEqual(c.list(), []);
+  c.prune(Number.MAX_SAFE_INTEGER);
+  assert.deepEqual(readdirSync(c.dir), []);
+  rmSync(c.dir, { recursive: true });
+});
+
+test('the lock of a dead builder is taken over; a live one is waited for', () => {
+  const c = fresh();
+  writeFileSync(join(c.dir, `${K1}.lock`), '999999999');
+  assert.equal(c.getOrBuild(K1, 'img', (tmp) => writeFileSync(tmp, 'x')).built, true);
+  assert.equal(existsSync(join(c.dir, `${K1}.lock`)), false);
+  rmSync(c.dir, { recursive: true });
+});
+
+test('prune evicts least recently used first, never an entry in use or just picked', () => {
+  const c = fresh();
+  for (const k of [K1, K2, K3]) c.getOrBuild(k, k.slice(0, 1), (tmp) => writeFileSync(tmp, Buffer.alloc(1000)));
+  age(c, K1, 3_600_000); // oldest, but in use
+  age(c, K2, 1_800_000);
+  age(c, K3, 1_000); // picked a second ago by a starting container
+  const evicted = c.prune(1500, (e) => e.key === K1);
+  assert.deepEqual(evicted.map((e) => e.key), [K2]);
+  assert.deepEqual(c.list().map((e) => e.key).sort(), [K1, K3]);
+  // Over the cap still, but nothing else may go.
+  assert.deepEqual(c.prune(0, (e) => e.key === K1).map((e) => e.key), []);
+  assert.deepEqual(c.prune(0, () => false, Date.now() + 3_600_000).map((e) => e.key).sort(), [K1, K3]);
+  rmSync(c.dir, { recursive: true });
+});
+
+test('cache keys: the chain ID when Docker has one, else the layer dirs; different inputs differ', () => {
+  const a = cacheKeyOf('sha256:' + '1'.repeat(64), ['/x']);
+  assert.equal(a.source, 'sha256:' + '1'.repeat(64));
+  assert.match(a.key, /^[0-9a-f]{64}$/);
+  assert.notEqual(cacheKeyOf(undefined, ['/x', '/y']).key, cacheKeyOf(undefined, ['/y', '/x']).key);
+  assert.equal(cacheKeyOf(undefined, ['/x']).key, cacheKeyOf(undefined, ['/x']).key);
+});
+
+test('parseCacheMax: default, suffixes, errors', () => {
+  assert.equal(parseCacheMax(undefined), 20 * 1024 ** 3);
+  assert.equal(parseCacheMax('100k'), 102400);
+  assert.equal(parseCacheMax('3GiB'), 3 * 1024 ** 3);
+  assert.throws(() => parseCacheMax('-1'), /allowed|size such as/);
+});
