@@ -13,6 +13,7 @@ import { QEMU_BINARY } from '../src/vmm/qemu/driver.ts';
 import { guestCmdline } from '../src/vmm/vm-spec.ts';
 import { storageBench } from './storage.ts';
 import { networkBench } from './network.ts';
+import { rootfsBench } from './rootfs.ts';
 import { median } from './common.ts';
 
 const N = Number(process.env.BENCH_N ?? 7);
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
     console.log(`  ${k.padEnd(56)} ${String(m).padStart(6)} ms  ${((100 * m) / mVm).toFixed(0).padStart(3)}%`);
   }
   execBench();
+  if (process.env.BENCH_ROOTFS !== '0') rootfsBench();
   if (process.env.BENCH_STORAGE !== '0') storageBench();
   if (process.env.BENCH_NETWORK !== '0') await networkBench();
 }
