@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageCache, parseCacheMax } from './cache.ts';
@@ -48,6 +48,7 @@ test('an ext4 without its metadata (builder killed between rename and metadata) 
   const c = fresh();
   writeFileSync(join(c.dir, `${K1}.ext4`), 'orphan');
   writeFileSync(join(c.dir, `${K2}.ext4.tmp-999999999`), 'tmp of a dead builder');
+  mkdirSync(join(c.dir, 'mnt-999999999-x1'));
   assert.deepEqual(c.list(), []);
   c.prune(Number.MAX_SAFE_INTEGER);
   assert.deepEqual(readdirSync(c.dir), []);

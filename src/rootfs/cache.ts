@@ -210,8 +210,9 @@ export class ImageCache {
       return;
     }
     for (const n of names) {
-      const tmp = /\.tmp-(\d+)$/.exec(n);
-      if (tmp && !pidAlive(Number(tmp[1]))) rmSync(join(this.dir, n), { force: true });
+      // Temp files and overlay scratch dirs (mnt-<pid>-*) carry their builder's pid.
+      const tmp = /\.tmp-(\d+)$/.exec(n) ?? /^mnt-(\d+)-/.exec(n);
+      if (tmp && !pidAlive(Number(tmp[1]))) rmSync(join(this.dir, n), { recursive: true, force: true });
       const key = n.endsWith('.ext4') ? n.slice(0, -5) : '';
       if (KEY.test(key) && !this.readMeta(key)) {
         const release = this.lock(key, false);

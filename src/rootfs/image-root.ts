@@ -60,7 +60,7 @@ export function prepareImageRoot(opts: { rootPath: string; containerId: string; 
   const { key, source } = cacheKeyOf(dockerChainId(opts.rootPath, opts.containerId), layers.image);
   const name = dockerImageName(opts.rootPath, opts.containerId);
   const { file: baseFile, built } = opts.cache.getOrBuild(key, name ? `${name} ${source}` : source, (tmp) => {
-    const scratch = mkdtempSync(join(opts.cache.dir, 'mnt-'));
+    const scratch = mkdtempSync(join(opts.cache.dir, `mnt-${process.pid}-`));
     try {
       ext4FromLayers(tmp, layers.image, scratch, 'runcvm-image');
     } finally {

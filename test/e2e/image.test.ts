@@ -173,6 +173,23 @@ describe('image rootfs mode (QEMU, RUNCVM_ROOTFS=image)', { timeout: 1_800_000 }
     assert.deepEqual(cacheFiles().filter((f) => /\.(lock|tmp-\d+)$/.test(f)), []);
   });
 
+  test('a build killed half-way is never served: the next start rebuilds and succeeds', async () => {
+    // Big enough that mkfs takes a moment, so the builder can be caught in the act.
+    const img = await freshImage('interrupt', ' && head -c 300m /dev/urandom > /blob');
+    const before = new Set(cacheFiles());
+    const first = runVm([...IMAGE, img, 'true'], { timeoutMs: 600_000 });
+    const lock = await until('a build in progress', () => cacheFiles().find((f) => f.endsWith('.lock') && !before.has(f)), 300_000, 20);
+    const pid = Number(readFileSync(join(CACHE, lock), 'utf8'));
+    process.kill(pid, 'SIGKILL');
+    const r1 = await first;
+    assert.notEqual(r1.code, 0, 'the run whose builder was killed cannot succeed');
+    assert.equal(cacheFiles().filter((f) => !before.has(f) && f.endsWith('.json')).length, 0, 'metadata of a killed build');
+    const r2 = await runVm([...IMAGE, img, 'cat', '/image-id'], { timeoutMs: 600_000 });
+    assert.equal(r2.stdout, `${img}\n`, r2.stderr);
+    const added = cacheFiles().filter((f) => !before.has(f));
+    assert.deepEqual(added.map((f) => f.replace(/^[0-9a-f]{64}/, 'KEY')).sort(), ['KEY.ext4', 'KEY.json'], `cache files now: ${added}`);
+  });
+
   test('a bad RUNCVM_CACHE_MAX fails the run, naming the option', async () => {
     const r = await runVm([...IMAGE, '-e', 'RUNCVM_CACHE_MAX=huge', BUSYBOX, 'true']);
     assert.notEqual(r.code, 0);
