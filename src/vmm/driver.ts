@@ -12,6 +12,14 @@ export interface HostCheck {
   kernel: string;
   initrd: string;
   env: readonly string[];
+  /** How the container's root reaches the guest (virtiofs when not given). */
+  rootfs?: 'virtiofs' | 'image';
+}
+
+/** What `create` must add to the container for the launcher to start this backend. */
+export interface HostReady {
+  /** Host path of the VMM binary, bind-mounted read-only at VMM_BINARY_IN_CONTAINER. */
+  vmmBinary?: string;
 }
 
 export interface VmExit {
@@ -25,13 +33,18 @@ export interface RunningVm {
   readonly exited: Promise<VmExit>;
   /** Last lines of the VMM's stderr and the guest console, for error messages. */
   diagnostics(): string;
-  /** Hard stop, for when the guest did not power off by itself. */
-  kill(): void;
+  /**
+   * For VMMs whose drives carry no serial (Firecracker): the drives' serials in attach order,
+   * sent to the guest as DRIVE_ORDER so it can still find each drive by serial.
+   */
+  readonly driveOrder?: string[];
+  /** Stop for when the guest did not power off by itself (a driver may try a gentler way first). */
+  kill(): void | Promise<void>;
 }
 
 export interface VmmDriver {
   readonly name: string;
-  checkHost(check: HostCheck): void;
+  checkHost(check: HostCheck): HostReady | void;
   start(vm: VmSpec): Promise<RunningVm>;
 }
 
