@@ -38,6 +38,14 @@ export function findFirecracker(env: readonly string[], hostPath = process.env.P
   });
 }
 
+/** RUNCVM_JAILER: 0 or 1 (true/false), refused with the allowed values otherwise. */
+export function jailerWanted(env: readonly string[]): boolean {
+  const v = (envValue(env, 'RUNCVM_JAILER') ?? '').toLowerCase();
+  if (['', '0', 'false'].includes(v)) return false;
+  if (['1', 'true'].includes(v)) return true;
+  throw new VmmUnavailableError(`RUNCVM_JAILER: invalid value "${v}" (allowed: 0, 1)`);
+}
+
 export function firecrackerPaths(runDir: string): FirecrackerPaths {
   return { apiSocket: join(runDir, 'fc-api.sock'), vsockSocket: join(runDir, 'fc-vsock.sock') };
 }
@@ -143,9 +151,15 @@ export const makeFirecrackerDriver = (host: FirecrackerHost = DEFAULT_HOST): Vmm
     }
     const problem = host.version(binary);
     if (problem) throw new VmmUnavailableError(`RUNCVM_HYPERVISOR=firecracker: ${problem}`);
+    const jailer = jailerWanted(check.env);
     if (!host.imageRootfs(check)) {
       throw new VmmUnavailableError(
         'RUNCVM_HYPERVISOR=firecracker: needs the image rootfs mode (RUNCVM_ROOTFS=image: Firecracker has no virtiofs), which this runcvm build does not have yet (use qemu)',
+      );
+    }
+    if (jailer) {
+      throw new VmmUnavailableError(
+        'RUNCVM_JAILER=1: not supported yet: the jailer needs CAP_SYS_ADMIN (mount namespace, pivot_root) and a writable cgroup in the launcher\'s container, which runcvm does not grant (Firecracker applies its own seccomp filters without it)',
       );
     }
     return { vmmBinary: binary };

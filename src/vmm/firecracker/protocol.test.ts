@@ -79,6 +79,10 @@ test('checkHost runs `firecracker --version` and names what is missing', () => {
     assert.deepEqual(driver.checkHost({ ...check, rootfs: 'image' }), { vmmBinary: t.binary });
     assert.throws(() => driver.checkHost(check), /needs the image rootfs mode \(RUNCVM_ROOTFS=image/);
     assert.throws(() => driver.checkHost({ ...check, kvm: false, rootfs: 'image' }), /not available on this host: no usable \/dev\/kvm/);
+    const jailed = { ...check, rootfs: 'image' as const, env: [...check.env, 'RUNCVM_JAILER=1'] };
+    assert.throws(() => driver.checkHost(jailed), /RUNCVM_JAILER=1: not supported yet: the jailer needs CAP_SYS_ADMIN/);
+    assert.throws(() => driver.checkHost({ ...jailed, env: [...check.env, 'RUNCVM_JAILER=yes'] }), /RUNCVM_JAILER: invalid value "yes" \(allowed: 0, 1\)/);
+    assert.deepEqual(driver.checkHost({ ...jailed, env: [...check.env, 'RUNCVM_JAILER=0'] }), { vmmBinary: t.binary });
     t.env({ FAKE_FC_VERSION: '1.7.1' });
     assert.throws(() => driver.checkHost({ ...check, rootfs: 'image' }), /firecracker v1\.7\.1 is not supported \(this runcvm supports v1\.8\.x to v1\.16\.x\)/);
   } finally {
