@@ -69,10 +69,15 @@ class FirecrackerVm implements RunningVm {
     vm: VmSpec,
     private readonly graceMs: number,
   ) {
-    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => {
-      this.done = true;
-      resolve({ code, signal });
-    }));
+    this.exited = new Promise((resolve) => {
+      const end = (e: VmExit) => {
+        this.done = true;
+        resolve(e);
+      };
+      proc.once('exit', (code, signal) => end({ code, signal }));
+      // A binary that cannot be executed gives 'error' and no 'exit'.
+      proc.once('error', () => end({ code: null, signal: null }));
+    });
     // Firecracker drives have no serial: the guest counts them in attach order (docs/firecracker.md).
     this.driveOrder = vm.blockDevices.map((d) => d.serial);
   }
@@ -123,7 +128,11 @@ function spawnFirecracker(binary: string, paths: FirecrackerPaths, vm: VmSpec, t
   return proc;
 }
 
-async function configure(proc: ChildProcess, paths: FirecrackerPaths, vm: VmSpec, tail: Tail): Promise<void> {
+async function configure(binary: string, proc: ChildProcess, paths: FirecrackerPaths, vm: VmSpec, tail: Tail): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    proc.once('spawn', resolve);
+    proc.once('error', (e) => reject(new VmmUnavailableError(`RUNCVM_HYPERVISOR=firecracker: cannot run ${binary}: ${e.message}`)));
+  });
   await waitUntil('the firecracker API socket', () => {
     if (proc.exitCode !== null || proc.signalCode !== null) {
       throw new Error(`firecracker exited (${proc.exitCode ?? proc.signalCode}) before its API socket appeared: ${tail.text().trim()}`);
@@ -174,7 +183,7 @@ export const makeFirecrackerDriver = (host: FirecrackerHost = DEFAULT_HOST): Vmm
     const proc = spawnFirecracker(binary, paths, vm, tail);
     const running = new FirecrackerVm(proc, paths, tail, vm, host.ctrlAltDelGraceMs);
     try {
-      await configure(proc, paths, vm, tail);
+      await configure(binary, proc, paths, vm, tail);
       return running;
     } catch (e) {
       proc.kill('SIGKILL');

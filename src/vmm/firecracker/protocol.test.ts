@@ -143,6 +143,7 @@ test('start refuses an unsupported version, and a request Firecracker rejects fa
     const bad = { ...t.vm, blockDevices: [{ id: 'a/b', path: '/x', readonly: true, serial: 's' }] };
     await assert.rejects(driver.start(bad), /firecracker API PUT \/drives\/a\/b: HTTP 400: .*not an endpoint/);
     await assert.rejects(driver.start({ ...t.vm, fsShares: [{ tag: 'root', source: '/vm' }] }), /no virtiofs/);
+    await assert.rejects(driver.start({ ...t.vm, vmmBinary: join(t.dir, 'missing') }), /RUNCVM_HYPERVISOR=firecracker: cannot run .*missing: spawn .*ENOENT/);
   } finally {
     t.cleanup();
   }
