@@ -58,7 +58,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   const kvm = kvmUsable();
   const accel = chooseAccel(opts.accel, { devKvm: kvm, probe: host.kvm, hostAllowsTcg: host.allowTcg });
   const kernel = kernelFiles(prefix, opts.kernel);
-  const ready = DRIVERS[opts.hypervisor].checkHost({ kvm, kernel: kernel.vmlinux, initrd: kernel.initramfs, env });
+  const ready = DRIVERS[opts.hypervisor].checkHost({ kvm, accel, kernel: kernel.vmlinux, initrd: kernel.initramfs, env });
   const size = vmSize(spec.linux?.resources);
   const specDir = join(args.bundle, 'runcvm');
   const rewritten = rewriteSpec(spec, {

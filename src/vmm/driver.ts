@@ -4,10 +4,13 @@
  * at once; `start` runs in the launcher inside the container.
  */
 import type { Duplex } from 'node:stream';
+import type { Accel } from '../runtime/options.ts';
 import type { VmSpec } from './vm-spec.ts';
 
 export interface HostCheck {
   kvm: boolean;
+  /** The accelerator chosen for this container (tcg when KVM opens but the install probe failed). */
+  accel?: Accel;
   /** Host path of the kernel and initramfs chosen for this container. */
   kernel: string;
   initrd: string;

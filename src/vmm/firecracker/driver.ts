@@ -155,6 +155,7 @@ export const makeFirecrackerDriver = (host: FirecrackerHost = DEFAULT_HOST): Vmm
     const missing: string[] = [];
     if (!binary) missing.push('firecracker binary not found (RUNCVM_FIRECRACKER or PATH)');
     if (!check.kvm) missing.push('no usable /dev/kvm (Firecracker runs only under KVM)');
+    else if (check.accel === 'tcg') missing.push('KVM is not usable (the install\'s KVM probe failed, or RUNCVM_ACCEL=tcg) and Firecracker runs only under KVM');
     if (missing.length > 0 || !binary) {
       throw new VmmUnavailableError(`RUNCVM_HYPERVISOR=firecracker: not available on this host: ${missing.join(', ')}`);
     }

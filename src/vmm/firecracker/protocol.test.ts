@@ -79,6 +79,8 @@ test('checkHost runs `firecracker --version` and names what is missing', () => {
     assert.deepEqual(driver.checkHost({ ...check, rootfs: 'image' }), { vmmBinary: t.binary });
     assert.throws(() => driver.checkHost(check), /needs the image rootfs mode \(RUNCVM_ROOTFS=image/);
     assert.throws(() => driver.checkHost({ ...check, kvm: false, rootfs: 'image' }), /not available on this host: no usable \/dev\/kvm/);
+    assert.throws(() => driver.checkHost({ ...check, accel: 'tcg', rootfs: 'image' }), /not available on this host: KVM is not usable \(the install's KVM probe failed, or RUNCVM_ACCEL=tcg\)/);
+    assert.deepEqual(driver.checkHost({ ...check, accel: 'kvm', rootfs: 'image' }), { vmmBinary: t.binary });
     const jailed = { ...check, rootfs: 'image' as const, env: [...check.env, 'RUNCVM_JAILER=1'] };
     assert.throws(() => driver.checkHost(jailed), /RUNCVM_JAILER=1: not supported yet: the jailer needs CAP_SYS_ADMIN/);
     assert.throws(() => driver.checkHost({ ...jailed, env: [...check.env, 'RUNCVM_JAILER=yes'] }), /RUNCVM_JAILER: invalid value "yes" \(allowed: 0, 1\)/);
