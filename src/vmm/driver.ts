@@ -21,7 +21,7 @@ export interface HostCheck {
 
 /** What `create` must add to the container for the launcher to start this backend. */
 export interface HostReady {
-  /** Host path of the VMM binary, bind-mounted read-only at VMM_BINARY_IN_CONTAINER. */
+  /** Host path of the VMM binary, bind-mounted read-only at `vmmBinaryInContainer()` (launch-spec.ts). */
   vmmBinary?: string;
 }
 
