@@ -8,7 +8,7 @@
 #include "proto.h"
 
 enum { CFG_HOSTNAME = 1, CFG_ROOT_TAG, CFG_ROOT_READONLY, CFG_BIND, CFG_TMPFS, CFG_DEBUG };
-enum { CFG_DISK = 10, CFG_ROOT_LOWER = 12, CFG_ROOT_UPPER = 13 };
+enum { CFG_DISK = 10, CFG_ROOT_LOWER = 12, CFG_ROOT_UPPER = 13, CFG_DRIVE_ORDER = 22 };
 enum { ST_ARG = 1, ST_ENV, ST_CWD, ST_UID, ST_GID, ST_GROUP, ST_TERMINAL, ST_ROWS_COLS };
 
 static char *dupn(const uint8_t *p, size_t n)
@@ -109,6 +109,12 @@ static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, ui
 	case CFG_ROOT_UPPER:
 		free(c->root_upper);
 		return len && (c->root_upper = dupn(v, len)) ? 0 : -1;
+	case CFG_DRIVE_ORDER:
+		if (len == 0 || grow((void **)&c->drive_order, c->ndrive_order, sizeof *c->drive_order, 0) != 0 ||
+		    !(c->drive_order[c->ndrive_order] = dupn(v, len)))
+			return -1;
+		c->ndrive_order++;
+		return 0;
 	default: {
 		int r = net_config_record(&c->net, tag, v, len);
 		return r == 1 ? 0 : r; /* unknown tags are skipped for forward compatibility */
@@ -172,6 +178,9 @@ void config_free(struct vm_config *c)
 		free(c->root_lowers[i]);
 	free(c->root_lowers);
 	free(c->root_upper);
+	for (size_t i = 0; i < c->ndrive_order; i++)
+		free(c->drive_order[i]);
+	free(c->drive_order);
 	net_config_free(&c->net);
 	free(c->hostname);
 	free(c->root_tag);

@@ -37,6 +37,9 @@ struct vm_config {
 	size_t nmounts;
 	struct disk_req *disks;
 	size_t ndisks;
+	/* DRIVE_ORDER: disk serials in the VMM's attach order, for VMMs without serials (Firecracker). */
+	char **drive_order;
+	size_t ndrive_order;
 	struct net_config net;
 };
 

@@ -1,4 +1,4 @@
-/* RUNCVM_DISKS: finding the virtio-blk disk the host attached with a given serial. */
+/* Finding the virtio-blk disk the host attached with a given serial (RUNCVM_DISKS, image rootfs). */
 #ifndef RUNCVM_DISKS_H
 #define RUNCVM_DISKS_H
 
@@ -7,5 +7,14 @@
 /* Writes "/dev/vdX" for the disk whose /sys/block/vd*\/serial is `serial` into dev.
  * Waits up to 2 s for the device to appear. Returns 0, or -1 with errno ENOENT. */
 int disks_find(const char *serial, char *dev, size_t devlen);
+
+/* DRIVE_ORDER (CONFIG tag 22): while set (n > 0), disks_find looks `serial` up in this list of
+ * serials in the order the VMM attached the drives, and takes the disk at that position. The
+ * strings are not copied: clear the order (NULL, 0) before freeing them. */
+void disks_set_order(char *const *serials, size_t n);
+
+/* The name ("vdb") of the index-th virtio-blk disk under sys_block (/sys/block), counting in
+ * MMIO address order from iomem (/proc/iomem), else in virtioN order. 0, or -1 if none. */
+int disks_nth(const char *sys_block, const char *iomem, size_t index, char *name, size_t namelen);
 
 #endif

@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "config.h"
+#include "disks.h"
 #include "dns.h"
 #include "log.h"
 #include "modules.h"
@@ -96,11 +98,16 @@ static void boot(void)
 		log_error("make /dev/console stdio: %s", strerror(cerr));
 	log_set_debug(cmdline_has(cmdline, "runcvm.debug=1"));
 	log_debug("runcvm-agent %s starting", RUNCVM_AGENT_VERSION);
+	/* Firecracker (x86) ends only on a guest reset, not on a power-off (power.c). */
+	power_set_reset(cmdline_has(cmdline, "runcvm.exit=reset"));
+	/* Ctrl-Alt-Del (Firecracker's SendCtrlAltDel) becomes SIGINT for a clean power-off (serve). */
+	if (reboot(RB_DISABLE_CAD) != 0)
+		log_warn("disable Ctrl-Alt-Del reboot: %s", strerror(errno));
 	if (modules_load("/modules.list") != 0)
 		log_warn("some kernel modules failed to load");
-	int fd = port_open(AGENT_PORT_NAME, PORT_WAIT_MS);
+	int fd = channel_open(AGENT_PORT_NAME, PORT_WAIT_MS);
 	if (fd < 0)
-		power_off("no agent port");
+		power_off("no agent channel");
 	proto_set_port(fd);
 	log_port_enable(1);
 	static const char ver[] = "runcvm-agent " RUNCVM_AGENT_VERSION;
@@ -127,8 +134,10 @@ static void handle_config(const struct frame *f)
 		fatal_setup(EINVAL, e.msg);
 	if (c.debug)
 		log_set_debug(1);
+	disks_set_order(c.drive_order, c.ndrive_order);
 	if (mounts_setup_root(&c, &e) != 0)
 		fatal_setup(e.err, e.msg);
+	disks_set_order(NULL, 0);
 	if (net_setup(&c.net, e.msg, sizeof e.msg) != 0)
 		fatal_setup(EIO, e.msg);
 	if (c.net.dns_relay)
@@ -206,9 +215,10 @@ static int blocked_sigchld_fd(void)
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
-	/* SIGCHLD is read from a signalfd in the loop; handlers would race with it. */
+	sigaddset(&set, SIGINT);
+	/* SIGCHLD and SIGINT are read from a signalfd in the loop; handlers would race with it. */
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-		log_error("block SIGCHLD: %s", strerror(errno));
+		log_error("block SIGCHLD, SIGINT: %s", strerror(errno));
 	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (fd < 0)
 		power_off("signalfd failed");
@@ -230,12 +240,15 @@ static void drain_signalfd(int fd)
 {
 	struct signalfd_siginfo si;
 	ssize_t n;
+	int cad = 0;
 	while ((n = read(fd, &si, sizeof si)) == (ssize_t)sizeof si)
-		;
+		cad |= si.ssi_signo == SIGINT;
 	if (n < 0 && errno != EAGAIN && errno != EINTR)
 		log_error("read signalfd: %s", strerror(errno));
 	/* Signals coalesce: one SIGCHLD may stand for many children, so reap them all. */
 	procs_reap();
+	if (cad)
+		power_off("Ctrl-Alt-Del from the host");
 }
 
 /* One poll over the port, the SIGCHLD signalfd and every process's stdio. */

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -47,27 +46,17 @@ static int find_port(const char *name, char *dev, size_t devlen)
 	return found;
 }
 
-int port_open(const char *name, int timeout_ms)
+int port_try_open(const char *name)
 {
 	char dev[300];
-	struct timespec pause = {0, 10 * 1000 * 1000};
-	/* The port shows up only after virtio_console has probed, which is asynchronous. */
-	for (int waited = 0; waited <= timeout_ms; waited += 10) {
-		if (find_port(name, dev, sizeof dev) == 0) {
-			/* The port allows one open at a time: open it once, read-write. */
-			int fd = open(dev, O_RDWR | O_CLOEXEC | O_NOCTTY);
-			if (fd >= 0) {
-				log_debug("agent port %s after %d ms", dev, waited);
-				return fd;
-			}
-			if (errno != ENOENT) {
-				log_error("open %s: %s", dev, strerror(errno));
-				return -1;
-			}
-		}
-		nanosleep(&pause, NULL);
-	}
-	log_error("virtio port %s not found after %d ms", name, timeout_ms);
-	errno = ENODEV;
-	return -1;
+	if (find_port(name, dev, sizeof dev) != 0)
+		return PORT_ABSENT;
+	/* The port allows one open at a time: open it once, read-write. */
+	int fd = open(dev, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT)
+		return PORT_ABSENT; /* listed in sysfs, device node not there yet */
+	log_error("open %s: %s", dev, strerror(errno));
+	return PORT_FAILED;
 }

@@ -4,7 +4,9 @@
 
 #define AGENT_PORT_NAME "org.runcvm.agent"
 
-/* Returns an O_RDWR fd, or -1 (errno set) when the port did not appear within timeout_ms. */
-int port_open(const char *name, int timeout_ms);
+enum { PORT_ABSENT = -1, PORT_FAILED = -2 };
+
+/* One attempt: an O_RDWR fd, PORT_ABSENT when the port is not there (yet), or PORT_FAILED. */
+int port_try_open(const char *name);
 
 #endif

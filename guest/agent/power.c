@@ -9,6 +9,10 @@
 #include "log.h"
 #include "mounts.h"
 
+static int reset_to_exit;
+
+void power_set_reset(int on) { reset_to_exit = on; }
+
 void power_off(const char *why)
 {
 	log_info("powering off: %s", why);
@@ -18,8 +22,10 @@ void power_off(const char *why)
 	sync();
 	mounts_unmount_all();
 	sync();
-	reboot(RB_POWER_OFF);
-	log_error("reboot(RB_POWER_OFF): %s", strerror(errno));
+	/* With reboot=k on the command line a reset goes through the keyboard controller, which
+	 * Firecracker turns into its own clean exit. */
+	reboot(reset_to_exit ? RB_AUTOBOOT : RB_POWER_OFF);
+	log_error("reboot(%s): %s", reset_to_exit ? "RB_AUTOBOOT" : "RB_POWER_OFF", strerror(errno));
 	/* PID 1 must not exit (that panics the kernel): wait for the host to kill the VM. */
 	for (;;)
 		pause();

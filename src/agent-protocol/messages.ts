@@ -6,7 +6,7 @@ import type { GuestMount, WorkloadProcess } from '../launcher/launch-spec.ts';
 import type { GuestNetwork, NetIface, NetRoute } from '../network/types.ts';
 import { TlvWriter } from './tlv.ts';
 
-export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6, NIC: 7, ROUTE: 8, DNS_RELAY: 9, DISK: 10, SPARE: 11, ROOT_LOWER: 12, ROOT_UPPER: 13 } as const;
+export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6, NIC: 7, ROUTE: 8, DNS_RELAY: 9, DISK: 10, SPARE: 11, ROOT_LOWER: 12, ROOT_UPPER: 13, DRIVE_ORDER: 22 } as const;
 export const StartTag = { ARG: 1, ENV: 2, CWD: 3, UID: 4, GID: 5, GROUP: 6, TERMINAL: 7, ROWS_COLS: 8 } as const;
 
 export interface VmConfig {
@@ -20,6 +20,8 @@ export interface VmConfig {
   network: GuestNetwork;
   /** Image root: drive serials of the read-only layers (top first) and of the writable drive. */
   rootImage?: { lowers: string[]; upper: string };
+  /** Drive serials in attach order, for VMMs whose drives have no serial (Firecracker). */
+  driveOrder?: string[];
 }
 
 function ipv4Bytes(addr: string | undefined): Buffer {
@@ -73,6 +75,7 @@ export function encodeConfig(c: VmConfig): Buffer {
   }
   for (const l of c.rootImage?.lowers ?? []) w.string(ConfigTag.ROOT_LOWER, l);
   if (c.rootImage) w.string(ConfigTag.ROOT_UPPER, c.rootImage.upper);
+  for (const s of c.driveOrder ?? []) w.string(ConfigTag.DRIVE_ORDER, s);
   for (const d of c.disks ?? []) w.bytes(ConfigTag.DISK, flagsThen(d.flags, `${d.serial}\0${d.destination}\0${d.fs}`));
   for (const i of c.network.ifaces) w.bytes(ConfigTag.NIC, encodeNic(i));
   for (const r of c.network.routes) w.bytes(ConfigTag.ROUTE, encodeRoute(r));

@@ -22,6 +22,11 @@ export interface ImageRootSpec {
   upper: string;
 }
 
+/** Where a VMM binary `create` found on the host is bound in (inside the launcher's /run tmpfs). */
+export function vmmBinaryInContainer(hypervisor: Hypervisor): string {
+  return `/run/runcvm-vmm/${hypervisor}`;
+}
+
 /** Linux MS_* values, as the agent protocol carries them. */
 export const MS_RDONLY = 1;
 export const MS_NOSUID = 2;
@@ -78,6 +83,8 @@ export interface LaunchSpec {
   mounts: GuestMount[];
   /** RUNCVM_DISKS; absent in specs written before disks existed. */
   disks?: LaunchDisk[];
+  /** The VMM binary inside the container, when it is not at a fixed place (Firecracker). */
+  vmmBinary?: string;
   process: WorkloadProcess;
   /** Epoch milliseconds, for the benchmark's phase breakdown. */
   timing: { createStartMs: number; createEndMs: number };

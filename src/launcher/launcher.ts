@@ -41,9 +41,9 @@ function logLine(spec: LaunchSpec): (l: AgentLog) => void {
   };
 }
 
-function rejectOnVmExit(vm: RunningVm, what: string): Promise<never> {
+function rejectOnVmExit(vm: RunningVm, what: string, vmm: string): Promise<never> {
   return vm.exited.then((e) => {
-    throw new LaunchError(`the VM stopped ${what} (qemu ${e.signal ?? `exit ${e.code}`})\n${vm.diagnostics()}`);
+    throw new LaunchError(`the VM stopped ${what} (${vmm} ${e.signal ?? `exit ${e.code}`})\n${vm.diagnostics()}`);
   });
 }
 
@@ -60,7 +60,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 
 async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, timing: Record<string, number>): Promise<number> {
   const ac = new AbortController();
-  const vmDied = rejectOnVmExit(vm, 'before the workload finished');
+  const vmDied = rejectOnVmExit(vm, 'before the workload finished', spec.hypervisor);
   vmDied.catch(() => ac.abort());
   const channel = await Promise.race([vm.connectAgent(ac.signal), vmDied]);
   const session = new AgentSession(channel, logLine(spec));
@@ -75,7 +75,7 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
       relayDnsQuery(query).then((answer) => answer && session.dnsAnswer(token, answer), () => {});
     };
   }
-  session.configure(guestConfigFor(spec, net.guest));
+  session.configure({ ...guestConfigFor(spec, net.guest), ...(vm.driveOrder ? { driveOrder: vm.driveOrder } : {}) });
 
   let execServer: Server | undefined;
   let stopWatching = () => {};
@@ -90,7 +90,7 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
   if (result.kind === 'error') throw new LaunchError(result.error.message, outcomeCode(result));
   session.shutdown();
   const off = await Promise.race([vm.exited.then(() => true), sleep(POWEROFF_TIMEOUT_MS).then(() => false)]);
-  if (!off) vm.kill();
+  if (!off) await vm.kill();
   return outcomeCode(result);
 }
 
@@ -157,7 +157,7 @@ export async function runLauncher(): Promise<number> {
     const err = e as Error;
     process.stderr.write(`runcvm: ${err.message}\n`);
     code = e instanceof LaunchError ? e.code : 1;
-    vm?.kill();
+    await vm?.kill();
   }
   timing.launcherEndMs = Date.now();
   if (spec) printTiming(spec, timing);

@@ -40,6 +40,7 @@ export function vmSpecFor(spec: LaunchSpec, runDir: string, blockDevices: BlockD
     nics,
     runDir,
     consoleToStderr: spec.kernelDebug,
+    ...(spec.vmmBinary ? { vmmBinary: spec.vmmBinary } : {}),
   };
 }
 

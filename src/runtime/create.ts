@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { envValue, parseOciSpec, type OciSpec } from '../oci/spec.ts';
-import { type LaunchSpec, PREFIX_IN_CONTAINER } from '../launcher/launch-spec.ts';
+import { type LaunchSpec, PREFIX_IN_CONTAINER, vmmBinaryInContainer } from '../launcher/launch-spec.ts';
 import { chooseAccel, kvmUsable } from '../vmm/accel.ts';
 import { DRIVERS } from '../vmm/drivers.ts';
 import type { RuntimeArgs } from './cli-args.ts';
@@ -65,7 +65,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   const kvm = kvmUsable();
   const accel = chooseAccel(opts.accel, { devKvm: kvm, probe: host.kvm, hostAllowsTcg: host.allowTcg });
   const kernel = kernelFiles(prefix, opts.kernel);
-  DRIVERS[opts.hypervisor].checkHost({ kvm, kernel: kernel.vmlinux, initrd: kernel.initramfs, env });
+  const ready = DRIVERS[opts.hypervisor].checkHost({ kvm, accel, rootfs: opts.rootfs, kernel: kernel.vmlinux, initrd: kernel.initramfs, env });
   const size = vmSize(spec.linux?.resources);
   const specDir = join(args.bundle, 'runcvm');
   const image = opts.rootfs === 'image' ? effects?.prepareImageRoot(opts) : undefined;
@@ -80,6 +80,11 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     resolve: (dest) => resolveInRoot(spec.root.path, dest),
     imageRoot: image && { dir: image.dir, baseFile: image.baseFile },
   });
+  const vmmBinary = ready?.vmmBinary ? vmmBinaryInContainer(opts.hypervisor) : undefined;
+  if (ready?.vmmBinary && vmmBinary) {
+    // The launcher sees only host /usr: a VMM found elsewhere (RUNCVM_FIRECRACKER) is bound in.
+    rewritten.spec.mounts?.push({ destination: vmmBinary, type: 'bind', source: ready.vmmBinary, options: ['bind', 'ro', 'nosuid', 'nodev'] });
+  }
   const p = rewritten.process;
   const mountDests = rewritten.mounts.map((m) => m.destination);
   const execError = lookupExecError(spec.root.path, p.args[0] as string, envValue(p.env, 'PATH'), p.cwd, mountDests);
@@ -105,6 +110,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     rootImage: image && { mode: 'image', lowers: image.lowers, upper: image.upper },
     mounts: withShm(rewritten.mounts, rewritten.shmSizeBytes),
     disks,
+    ...(vmmBinary ? { vmmBinary } : {}),
     process: p,
     timing: { createStartMs: now, createEndMs: 0 },
   };

@@ -57,6 +57,8 @@ const KNOWN = new Set([
   'RUNCVM_TIMING',
   // Path of the firecracker binary (otherwise PATH), read by the Firecracker driver.
   'RUNCVM_FIRECRACKER',
+  // Firecracker's jailer (0/1), validated by the Firecracker driver (docs/firecracker.md).
+  'RUNCVM_JAILER',
   // Extra file-backed disks, parsed and validated by disks.ts (called from create).
   'RUNCVM_DISKS',
   'RUNCVM_ROOTFS',

@@ -4,14 +4,25 @@
  * at once; `start` runs in the launcher inside the container.
  */
 import type { Duplex } from 'node:stream';
+import type { Accel } from '../runtime/options.ts';
 import type { VmSpec } from './vm-spec.ts';
 
 export interface HostCheck {
   kvm: boolean;
+  /** The accelerator chosen for this container (tcg when KVM opens but the install probe failed). */
+  accel?: Accel;
   /** Host path of the kernel and initramfs chosen for this container. */
   kernel: string;
   initrd: string;
   env: readonly string[];
+  /** How the container's root reaches the guest (virtiofs when not given). */
+  rootfs?: 'virtiofs' | 'image';
+}
+
+/** What `create` must add to the container for the launcher to start this backend. */
+export interface HostReady {
+  /** Host path of the VMM binary, bind-mounted read-only at `vmmBinaryInContainer()` (launch-spec.ts). */
+  vmmBinary?: string;
 }
 
 export interface VmExit {
@@ -25,13 +36,18 @@ export interface RunningVm {
   readonly exited: Promise<VmExit>;
   /** Last lines of the VMM's stderr and the guest console, for error messages. */
   diagnostics(): string;
-  /** Hard stop, for when the guest did not power off by itself. */
-  kill(): void;
+  /**
+   * For VMMs whose drives carry no serial (Firecracker): the drives' serials in attach order,
+   * sent to the guest as DRIVE_ORDER so it can still find each drive by serial.
+   */
+  readonly driveOrder?: string[];
+  /** Stop for when the guest did not power off by itself (a driver may try a gentler way first). */
+  kill(): void | Promise<void>;
 }
 
 export interface VmmDriver {
   readonly name: string;
-  checkHost(check: HostCheck): void;
+  checkHost(check: HostCheck): HostReady | void;
   start(vm: VmSpec): Promise<RunningVm>;
 }
 

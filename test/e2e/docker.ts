@@ -10,6 +10,13 @@ export const RUNTIME = process.env.RUNCVM_RUNTIME ?? 'runcvm';
 export const BUSYBOX = 'runcvm-test/busybox';
 export const DEBIAN = 'runcvm-test/debian';
 export const PREFIX = process.env.RUNCVM_PREFIX ?? '/opt/runcvm';
+/** RUNCVM_E2E_HYPERVISOR=firecracker runs the suite's VMs on another backend (docs/firecracker.md). */
+export const E2E_HYPERVISOR = process.env.RUNCVM_E2E_HYPERVISOR ?? '';
+
+/** `-e RUNCVM_HYPERVISOR=…` when the suite runs on another backend; for tests that call `docker run` themselves. */
+export function hypervisorArgs(): string[] {
+  return E2E_HYPERVISOR ? ['-e', `RUNCVM_HYPERVISOR=${E2E_HYPERVISOR}`] : [];
+}
 
 export interface Result {
   code: number;
@@ -45,7 +52,7 @@ export function docker(args: string[], opts?: { input?: string | Buffer; timeout
 
 /** `docker run --rm --runtime=runcvm ARGS…` */
 export function runVm(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number }): Promise<Result> {
-  return docker(['run', '--rm', `--runtime=${RUNTIME}`, ...args], opts);
+  return docker(['run', '--rm', `--runtime=${RUNTIME}`, ...hypervisorArgs(), ...args], opts);
 }
 
 export function runRunc(args: string[], opts?: { input?: string | Buffer }): Promise<Result> {

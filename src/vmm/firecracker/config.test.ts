@@ -1,13 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { VmSpec } from '../vm-spec.ts';
 import { CTRL_ALT_DEL, firecrackerCalls, firecrackerVcpus } from './config.ts';
+import type { ApiCall } from './api-client.ts';
 import { FirecrackerSpec } from './spec-validator.ts';
+import { SPEC_FILE } from './testdata/spec-file.ts';
 
-// The official API document, kept beside the repository in ../shared (also in CI).
-const SPEC_FILE = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/firecracker/firecracker-api-v1.16.1.yaml');
 const spec = new FirecrackerSpec(SPEC_FILE);
 
 const vm: VmSpec = {
@@ -18,13 +16,35 @@ const vm: VmSpec = {
   runDir: '/run/runcvm', consoleToStderr: false,
 };
 const paths = { apiSocket: '/run/runcvm/fc.sock', vsockSocket: '/run/runcvm/vsock.sock' };
+const v116 = { balloon: true, version: [1, 16, 1] as [number, number, number] };
+
+const body = (calls: ApiCall[], path: string) => calls.find((c) => c.path === path)?.body as Record<string, unknown> | undefined;
 
 test('every request body conforms to Firecracker API 1.16.1', () => {
-  const calls = firecrackerCalls(vm, paths);
-  assert.ok(calls.length >= 7);
+  const calls = firecrackerCalls(vm, paths, v116);
+  assert.deepEqual(calls.map((c) => `${c.method} ${c.path}`), [
+    'PUT /machine-config', 'PUT /boot-source', 'PUT /drives/rootfs', 'PUT /drives/upper',
+    'PUT /network-interfaces/net0', 'PUT /vsock', 'PUT /balloon', 'PUT /actions',
+  ]);
   for (const c of [...calls, CTRL_ALT_DEL]) assert.deepEqual(spec.check(c.method, c.path, c.body), [], `${c.method} ${c.path}`);
   assert.deepEqual(calls.at(-1)?.body, { action_type: 'InstanceStart' });
-  assert.deepEqual(calls.map((c) => c.path).slice(0, 2), ['/machine-config', '/boot-source']);
+  assert.deepEqual(body(calls, '/machine-config'), { vcpu_count: 4, mem_size_mib: 512, smt: false });
+  assert.equal(body(calls, '/drives/upper')?.is_read_only, false);
+  assert.equal(body(calls, '/drives/rootfs')?.is_read_only, true);
+});
+
+test('boot args: ours plus a keyboard-controller reset to end the VM, never Firecracker\'s nomodule', () => {
+  const args = String(body(firecrackerCalls(vm, paths, v116), '/boot-source')?.boot_args).split(' ');
+  assert.deepEqual(args.slice(0, 2), ['console=ttyS0', 'quiet']);
+  for (const a of ['reboot=k', 'runcvm.exit=reset', 'pci=off']) assert.ok(args.includes(a), a);
+  assert.ok(!args.includes('nomodule'));
+});
+
+test('free page reporting is asked for only from Firecracker 1.14, the balloon only when wanted', () => {
+  assert.equal(body(firecrackerCalls(vm, paths, v116), '/balloon')?.free_page_reporting, true);
+  const old = firecrackerCalls(vm, paths, { balloon: true, version: [1, 8, 0] });
+  assert.deepEqual(body(old, '/balloon'), { amount_mib: 0, deflate_on_oom: true });
+  assert.equal(body(firecrackerCalls(vm, paths, { ...v116, balloon: false }), '/balloon'), undefined);
 });
 
 test('the validator rejects what Firecracker would reject', () => {
@@ -33,6 +53,12 @@ test('the validator rejects what Firecracker would reject', () => {
   assert.notDeepEqual(spec.check('PUT', '/machine-config', { vcpu_count: 1, mem_size_mib: 128, vcpus: 2 }), [], 'a misspelt field');
   assert.notDeepEqual(spec.check('PUT', '/actions', { action_type: 'Reboot' }), []);
   assert.notDeepEqual(spec.check('PUT', '/vsock', { guest_cid: 2, uds_path: '/x' }), []);
+  assert.notDeepEqual(spec.check('PUT', '/drives/d', { drive_id: 'd', path_on_host: '/x', is_root_device: false, serial: 'x' }), [], 'drives have no serial');
+  assert.notDeepEqual(spec.check('PUT', '/network-interfaces/n', { iface_id: 'n' }), [], 'host_dev_name is required');
+  assert.notDeepEqual(spec.check('PUT', '/boot-source', { boot_args: 'x' }), [], 'kernel_image_path is required');
+  assert.notDeepEqual(spec.check('PUT', '/balloon', { amount_mib: 0 }), [], 'deflate_on_oom is required');
+  assert.notDeepEqual(spec.check('GET', '/version', { x: 1 }), [], 'GET /version has no body');
+  assert.notDeepEqual(spec.check('DELETE', '/vsock', undefined), [], 'no such method');
   assert.throws(() => spec.check('PUT', '/no-such-endpoint', {}), /not an endpoint/);
 });
 
@@ -40,7 +66,8 @@ test('vCPUs are 1 or even, at most 32', () => {
   assert.deepEqual([0, 1, 2, 3, 4, 33, 64].map(firecrackerVcpus), [1, 1, 2, 4, 4, 32, 32]);
 });
 
-test('virtiofs shares and user-mode NICs are refused with the reason', () => {
-  assert.throws(() => firecrackerCalls({ ...vm, fsShares: [{ tag: 'root', source: '/vm' }] }, paths), /no virtiofs.*RUNCVM_ROOTFS=image/);
-  assert.throws(() => firecrackerCalls({ ...vm, nics: [{ id: 'n', mac: '52:54:00:12:34:56', backend: { kind: 'user' } }] }, paths), /only tap networking/);
+test('virtiofs shares, user-mode NICs and TCG are refused with the reason', () => {
+  assert.throws(() => firecrackerCalls({ ...vm, fsShares: [{ tag: 'root', source: '/vm' }] }, paths, v116), /no virtiofs.*RUNCVM_ROOTFS=image/);
+  assert.throws(() => firecrackerCalls({ ...vm, nics: [{ id: 'n', mac: '52:54:00:12:34:56', backend: { kind: 'user' } }] }, paths, v116), /only tap networking/);
+  assert.throws(() => firecrackerCalls({ ...vm, accel: 'tcg' }, paths, v116), /only under KVM \(RUNCVM_ACCEL=tcg is for qemu\)/);
 });

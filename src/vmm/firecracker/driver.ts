@@ -1,22 +1,25 @@
 /**
  * Firecracker backend: one firecracker process per VM, configured through its API socket
  * (config.ts → api-client.ts), the agent reached over vsock (vsock.ts). Firecracker has no
- * virtiofs, so it needs the image rootfs mode, which does not exist yet: `checkHost` refuses
- * the backend with the reason until it does, rather than failing half-way through a boot.
+ * virtiofs, so it needs the image rootfs mode: `checkHost` refuses the backend with the reason
+ * while the container's root is not an image, rather than failing half-way through a boot.
+ * Stopping: the agent's SHUTDOWN makes the guest reset (runcvm.exit=reset), which ends
+ * Firecracker; SendCtrlAltDel (a clean power-off by the agent) and SIGKILL are the fallbacks.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Tail } from '../../common/tail.ts';
 import { waitUntil } from '../../common/wait.ts';
 import { envValue } from '../../oci/spec.ts';
-import type { HostCheck, RunningVm, VmExit, VmmDriver } from '../driver.ts';
+import type { HostCheck, HostReady, RunningVm, VmExit, VmmDriver } from '../driver.ts';
 import { VmmUnavailableError } from '../driver.ts';
 import type { VmSpec } from '../vm-spec.ts';
-import { CTRL_ALT_DEL, AGENT_VSOCK_PORT, firecrackerCalls, type FirecrackerPaths } from './config.ts';
+import { AGENT_VSOCK_PORT, assertSupported, CTRL_ALT_DEL, firecrackerCalls, type FirecrackerPaths } from './config.ts';
 import { FirecrackerApi } from './api-client.ts';
-import { versionProblem } from './version.ts';
+import { parseFirecrackerVersion, versionProblem } from './version.ts';
 import { vsockConnect } from './vsock.ts';
 
 const SOCKET_TIMEOUT_MS = 10_000;
@@ -35,19 +38,48 @@ export function findFirecracker(env: readonly string[], hostPath = process.env.P
   });
 }
 
+/** RUNCVM_JAILER: 0 or 1 (true/false), refused with the allowed values otherwise. */
+export function jailerWanted(env: readonly string[]): boolean {
+  const v = (envValue(env, 'RUNCVM_JAILER') ?? '').toLowerCase();
+  if (['', '0', 'false'].includes(v)) return false;
+  if (['1', 'true'].includes(v)) return true;
+  throw new VmmUnavailableError(`RUNCVM_JAILER: invalid value "${v}" (allowed: 0, 1)`);
+}
+
 export function firecrackerPaths(runDir: string): FirecrackerPaths {
   return { apiSocket: join(runDir, 'fc-api.sock'), vsockSocket: join(runDir, 'fc-vsock.sock') };
 }
 
+/** `firecracker --version` → null when this driver supports it, else why not. */
+export function binaryVersionProblem(binary: string): string | null {
+  const r = spawnSync(binary, ['--version'], { encoding: 'utf8', timeout: 5000 });
+  if (r.error) return `cannot run ${binary} --version: ${r.error.message}`;
+  return versionProblem(`${r.stdout}${r.stderr}`);
+}
+
 class FirecrackerVm implements RunningVm {
   readonly exited: Promise<VmExit>;
+  readonly driveOrder: string[];
   private done = false;
 
-  constructor(private readonly proc: ChildProcess, private readonly paths: FirecrackerPaths, private readonly tail: Tail) {
-    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => {
-      this.done = true;
-      resolve({ code, signal });
-    }));
+  constructor(
+    private readonly proc: ChildProcess,
+    private readonly paths: FirecrackerPaths,
+    private readonly tail: Tail,
+    vm: VmSpec,
+    private readonly graceMs: number,
+  ) {
+    this.exited = new Promise((resolve) => {
+      const end = (e: VmExit) => {
+        this.done = true;
+        resolve(e);
+      };
+      proc.once('exit', (code, signal) => end({ code, signal }));
+      // A binary that cannot be executed gives 'error' and no 'exit'.
+      proc.once('error', () => end({ code: null, signal: null }));
+    });
+    // Firecracker drives have no serial: the guest counts them in attach order (docs/firecracker.md).
+    this.driveOrder = vm.blockDevices.map((d) => d.serial);
   }
 
   connectAgent(signal: AbortSignal): Promise<Socket> {
@@ -55,54 +87,110 @@ class FirecrackerVm implements RunningVm {
   }
 
   diagnostics(): string {
-    return `firecracker output:\n${this.tail.text().trim()}`;
+    // Firecracker's stdout carries both its own log and the guest's serial console.
+    return `firecracker output and guest console (last lines):\n${this.tail.text().trim()}`;
   }
 
-  kill(): void {
+  async kill(): Promise<void> {
     if (this.done) return;
-    // Ask the guest first (i8042 reset on x86); the caller falls back to SIGKILL after its timeout.
-    new FirecrackerApi(this.paths.apiSocket, 1000).call(CTRL_ALT_DEL).catch(() => {}).finally(() => {
-      setTimeout(() => this.proc.kill('SIGKILL'), 2000).unref();
-    });
+    await new FirecrackerApi(this.paths.apiSocket, 1000).call(CTRL_ALT_DEL).catch(() => {});
+    const gone = await Promise.race([this.exited.then(() => true), sleep(this.graceMs).then(() => false)]);
+    if (!gone) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    }
   }
 }
 
-export const firecrackerDriver: VmmDriver = {
+export interface FirecrackerHost {
+  /** Whether the container's root is an image (block devices) rather than a virtiofs share. */
+  imageRootfs: (check: HostCheck) => boolean;
+  version: (binary: string) => string | null;
+  /** After SendCtrlAltDel the agent syncs, unmounts and resets; SIGKILL after this long. */
+  ctrlAltDelGraceMs: number;
+}
+
+const DEFAULT_HOST: FirecrackerHost = {
+  imageRootfs: (check) => check.rootfs === 'image',
+  version: binaryVersionProblem,
+  ctrlAltDelGraceMs: 3000,
+};
+
+function spawnFirecracker(binary: string, paths: FirecrackerPaths, vm: VmSpec, tail: Tail): ChildProcess {
+  // Firecracker refuses to bind a socket path that exists (a restarted container's leftovers).
+  rmSync(paths.apiSocket, { force: true });
+  rmSync(paths.vsockSocket, { force: true });
+  const proc = spawn(binary, ['--api-sock', paths.apiSocket, '--id', vm.name], {
+    stdio: ['ignore', vm.consoleToStderr ? 2 : 'pipe', 'pipe'],
+  });
+  proc.stdout?.on('data', (d: Buffer) => tail.push(d));
+  proc.stderr?.on('data', (d: Buffer) => tail.push(d));
+  return proc;
+}
+
+async function configure(binary: string, proc: ChildProcess, paths: FirecrackerPaths, vm: VmSpec, tail: Tail): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    proc.once('spawn', resolve);
+    proc.once('error', (e) => reject(new VmmUnavailableError(`RUNCVM_HYPERVISOR=firecracker: cannot run ${binary}: ${e.message}`)));
+  });
+  await waitUntil('the firecracker API socket', () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      throw new Error(`firecracker exited (${proc.exitCode ?? proc.signalCode}) before its API socket appeared: ${tail.text().trim()}`);
+    }
+    return existsSync(paths.apiSocket) ? true : undefined;
+  }, { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 });
+  const api = new FirecrackerApi(paths.apiSocket);
+  const reported = `Firecracker v${await api.version()}`;
+  const problem = versionProblem(reported);
+  if (problem) throw new VmmUnavailableError(`RUNCVM_HYPERVISOR=firecracker: ${problem}`);
+  const version = parseFirecrackerVersion(reported) as [number, number, number];
+  for (const c of firecrackerCalls(vm, paths, { balloon: true, version })) await api.call(c);
+}
+
+export const makeFirecrackerDriver = (host: FirecrackerHost = DEFAULT_HOST): VmmDriver => ({
   name: 'firecracker',
 
-  checkHost(check: HostCheck): void {
+  checkHost(check: HostCheck): HostReady {
+    const binary = findFirecracker(check.env);
     const missing: string[] = [];
-    if (!findFirecracker(check.env)) missing.push('firecracker binary not found (RUNCVM_FIRECRACKER or PATH)');
-    if (!check.kvm) missing.push('no usable /dev/kvm');
-    if (missing.length > 0) {
+    if (!binary) missing.push('firecracker binary not found (RUNCVM_FIRECRACKER or PATH)');
+    if (!check.kvm) missing.push('no usable /dev/kvm (Firecracker runs only under KVM)');
+    else if (check.accel === 'tcg') missing.push('KVM is not usable (the install\'s KVM probe failed, or RUNCVM_ACCEL=tcg) and Firecracker runs only under KVM');
+    if (missing.length > 0 || !binary) {
       throw new VmmUnavailableError(`RUNCVM_HYPERVISOR=firecracker: not available on this host: ${missing.join(', ')}`);
     }
-    throw new VmmUnavailableError('RUNCVM_HYPERVISOR=firecracker: needs the image rootfs mode, which this runcvm build does not have yet (use qemu)');
+    const problem = host.version(binary);
+    if (problem) throw new VmmUnavailableError(`RUNCVM_HYPERVISOR=firecracker: ${problem}`);
+    const jailer = jailerWanted(check.env);
+    if (!host.imageRootfs(check)) {
+      throw new VmmUnavailableError(
+        'RUNCVM_HYPERVISOR=firecracker: needs RUNCVM_ROOTFS=image (Firecracker has no virtiofs)',
+      );
+    }
+    if (jailer) {
+      throw new VmmUnavailableError(
+        'RUNCVM_JAILER=1: not supported yet: the jailer needs CAP_SYS_ADMIN (mount namespace, pivot_root) and a writable cgroup in the launcher\'s container, which runcvm does not grant (Firecracker applies its own seccomp filters without it)',
+      );
+    }
+    return { vmmBinary: binary };
   },
 
   async start(vm: VmSpec): Promise<RunningVm> {
-    const binary = vm.vmmBinary;
-    if (!binary) throw new VmmUnavailableError('firecracker: no binary given');
+    const binary = vm.vmmBinary ?? findFirecracker([]);
+    if (!binary) throw new VmmUnavailableError('RUNCVM_HYPERVISOR=firecracker: firecracker binary not found (RUNCVM_FIRECRACKER or PATH)');
+    assertSupported(vm);
     const paths = firecrackerPaths(vm.runDir);
-    const calls = firecrackerCalls(vm, paths);
     const tail = new Tail();
-    const proc = spawn(binary, ['--api-sock', paths.apiSocket], { stdio: ['ignore', vm.consoleToStderr ? 2 : 'pipe', 'pipe'] });
-    proc.stdout?.on('data', (d: Buffer) => tail.push(d));
-    proc.stderr?.on('data', (d: Buffer) => tail.push(d));
-    const running = new FirecrackerVm(proc, paths, tail);
+    const proc = spawnFirecracker(binary, paths, vm, tail);
+    const running = new FirecrackerVm(proc, paths, tail, vm, host.ctrlAltDelGraceMs);
     try {
-      await waitUntil('the firecracker API socket', () => {
-        if (proc.exitCode !== null) throw new Error(`firecracker exited (${proc.exitCode}): ${tail.text().trim()}`);
-        return existsSync(paths.apiSocket) ? true : undefined;
-      }, { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 });
-      const api = new FirecrackerApi(paths.apiSocket);
-      const problem = versionProblem(`Firecracker v${await api.version()}`);
-      if (problem) throw new VmmUnavailableError(problem);
-      for (const c of calls) await api.call(c);
+      await configure(binary, proc, paths, vm, tail);
       return running;
     } catch (e) {
       proc.kill('SIGKILL');
       throw e;
     }
   },
-};
+});
+
+export const firecrackerDriver = makeFirecrackerDriver();

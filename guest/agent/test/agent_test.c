@@ -1,0 +1,176 @@
+/* Host-side tests of the agent's pure pieces: transport choice, drive order, CONFIG records,
+ * the vsock listener. Built and run by `make test` (src/vmm/firecracker/guest-agent.test.ts). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../channel.h"
+#include "../config.h"
+#include "../disks.h"
+
+static int failures;
+
+#define CHECK(cond)                                                                      \
+	do {                                                                             \
+		if (!(cond)) {                                                           \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			failures++;                                                      \
+		}                                                                        \
+	} while (0)
+
+static char root[] = "/tmp/runcvm-agent-test-XXXXXX";
+
+static void put(const char *rel, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", root, rel);
+	for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = 0;
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+			perror(path);
+		*p = '/';
+	}
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		perror(path);
+}
+
+static void link_to(const char *rel, const char *target)
+{
+	char path[512], dst[512];
+	snprintf(path, sizeof path, "%s/%s", root, rel);
+	snprintf(dst, sizeof dst, "%s/%s", root, target);
+	if (symlink(dst, path) != 0)
+		perror(path);
+}
+
+static int devices(void)
+{
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/virtio", root);
+	return channel_virtio_devices(dir);
+}
+
+static void test_transport_choice(void)
+{
+	CHECK(devices() == 0);
+	put("virtio/virtio0/device", "0x0002\n"); /* block */
+	put("virtio/virtio1/device", "0x0013\n"); /* vsock */
+	CHECK(devices() == VIRTIO_HAS_VSOCK);     /* Firecracker: vsock is the channel */
+	put("virtio/virtio2/device", "0x0003\n"); /* console */
+	CHECK(devices() == (VIRTIO_HAS_VSOCK | VIRTIO_HAS_CONSOLE)); /* QEMU with vhost-vsock: the port wins */
+}
+
+/* vdX whose device is virtioN on platform device plat. */
+static void disk(const char *vd, const char *plat, int n)
+{
+	char rel[128], target[128];
+	snprintf(rel, sizeof rel, "sys/devices/platform/%s/virtio%d/.keep", plat, n);
+	put(rel, "");
+	snprintf(rel, sizeof rel, "sys/block/%s", vd);
+	snprintf(target, sizeof target, "sys/block/%s/.keep", vd);
+	put(target, "");
+	snprintf(rel, sizeof rel, "sys/block/%s/device", vd);
+	snprintf(target, sizeof target, "sys/devices/platform/%s/virtio%d", plat, n);
+	link_to(rel, target);
+}
+
+static const char *nth(const char *iomem, size_t i)
+{
+	static char name[64];
+	char sys_block[512], iomem_path[512];
+	snprintf(sys_block, sizeof sys_block, "%s/sys/block", root);
+	snprintf(iomem_path, sizeof iomem_path, "%s/%s", root, iomem);
+	return disks_nth(sys_block, iomem_path, i, name, sizeof name) == 0 ? name : "none";
+}
+
+static void test_drive_order(void)
+{
+	/* Probe order (virtioN, vdX) differs from the attach order, which the addresses keep. */
+	disk("vda", "LNRO0005:02", 0);
+	disk("vdb", "LNRO0005:00", 1);
+	disk("vdc", "LNRO0005:01", 2);
+	put("iomem", "00000000-00000fff : Reserved\n"
+		     "c0000000-dfffffff : PCI Bus 0000:00\n"
+		     "  d0000000-d0000fff : LNRO0005:00\n"
+		     "  d0001000-d0001fff : LNRO0005:01\n"
+		     "  d0002000-d0002fff : LNRO0005:02\n");
+	CHECK(strcmp(nth("iomem", 0), "vdb") == 0);
+	CHECK(strcmp(nth("iomem", 1), "vdc") == 0);
+	CHECK(strcmp(nth("iomem", 2), "vda") == 0);
+	CHECK(strcmp(nth("iomem", 3), "none") == 0);
+	/* Addresses unreadable: virtioN order. */
+	put("iomem-empty", "");
+	CHECK(strcmp(nth("iomem-empty", 0), "vda") == 0);
+	CHECK(strcmp(nth("iomem-empty", 2), "vdc") == 0);
+}
+
+static void tlv(uint8_t **p, uint16_t tag, const char *s)
+{
+	uint32_t n = (uint32_t)strlen(s);
+	(*p)[0] = (uint8_t)tag;
+	(*p)[1] = (uint8_t)(tag >> 8);
+	for (int i = 0; i < 4; i++)
+		(*p)[2 + i] = (uint8_t)(n >> (8 * i));
+	memcpy(*p + 6, s, n);
+	*p += 6 + n;
+}
+
+static void test_config_drive_order(void)
+{
+	uint8_t buf[256], *p = buf;
+	tlv(&p, 2, "root");
+	tlv(&p, 22, "rootfs");
+	tlv(&p, 22, "disk0");
+	struct vm_config c;
+	char err[128];
+	CHECK(config_parse(buf, (size_t)(p - buf), &c, err, sizeof err) == 0);
+	CHECK(c.ndrive_order == 2 && strcmp(c.drive_order[0], "rootfs") == 0 && strcmp(c.drive_order[1], "disk0") == 0);
+	config_free(&c);
+	p = buf;
+	tlv(&p, 2, "root");
+	tlv(&p, 22, "");
+	CHECK(config_parse(buf, (size_t)(p - buf), &c, err, sizeof err) != 0);
+	config_free(&c);
+}
+
+static void test_vsock_listen(void)
+{
+	int fd = vsock_listen(AGENT_VSOCK_PORT + 7);
+	if (fd < 0 && (errno == EAFNOSUPPORT || errno == ENODEV)) {
+		printf("skip vsock_listen: this host has no vsock (%s)\n", strerror(errno));
+		return;
+	}
+	CHECK(fd >= 0);
+	struct {
+		sa_family_t family;
+		unsigned short reserved;
+		unsigned int port, cid;
+		unsigned char zero[4];
+	} addr;
+	socklen_t len = sizeof addr;
+	CHECK(getsockname(fd, (struct sockaddr *)&addr, &len) == 0 && addr.family == AF_VSOCK && addr.port == AGENT_VSOCK_PORT + 7);
+	close(fd);
+}
+
+int main(void)
+{
+	if (!mkdtemp(root)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	test_transport_choice();
+	test_drive_order();
+	test_config_drive_order();
+	test_vsock_listen();
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", root);
+	printf("%s\n", failures ? "FAIL" : "ok");
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,126 @@
+/**
+ * Test fixture, not Firecracker: a program with Firecracker's command line and API-socket
+ * behaviour, for the driver's protocol test (protocol.test.ts). Every request is validated
+ * against the official API spec and answered the way Firecracker answers (204, or 400 with a
+ * fault_message). After InstanceStart it serves the vsock Unix socket with Firecracker's
+ * `CONNECT <port>` / `OK <port>` handshake, where a stand-in guest agent on port 1024 sends
+ * HELLO; SHUTDOWN (agent) and SendCtrlAltDel end the process as a guest reset ends Firecracker.
+ *
+ * Environment: FAKE_FC_LOG (file: one JSON line per request), FAKE_FC_VERSION (default 1.16.1),
+ * FAKE_FC_IGNORE_CAD=1 (SendCtrlAltDel does nothing, as with a hung guest).
+ */
+import { appendFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import { encodeFrame, FrameDecoder, MsgType } from '../../../agent-protocol/frame.ts';
+import { FirecrackerSpec } from '../spec-validator.ts';
+import { SPEC_FILE } from './spec-file.ts';
+
+const VERSION = process.env.FAKE_FC_VERSION ?? '1.16.1';
+const AGENT_PORT = 1024;
+const args = process.argv.slice(2);
+
+if (args.includes('--version')) {
+  process.stdout.write(`Firecracker v${VERSION}\n\nSupported snapshot data format versions: v1.0.0\n`);
+  process.exit(0);
+}
+
+const apiSocket = args[args.indexOf('--api-sock') + 1];
+if (!apiSocket || args.indexOf('--api-sock') < 0) {
+  process.stderr.write('fake-firecracker: --api-sock is required\n');
+  process.exit(1);
+}
+
+const spec = new FirecrackerSpec(SPEC_FILE);
+const configured = new Map<string, unknown>();
+let started = false;
+
+function log(entry: object): void {
+  if (process.env.FAKE_FC_LOG) appendFileSync(process.env.FAKE_FC_LOG, `${JSON.stringify(entry)}\n`);
+}
+
+/** The stand-in guest: HELLO on connect, and a reset (exit) on SHUTDOWN. */
+function agent(conn: Socket): void {
+  conn.write(encodeFrame(MsgType.HELLO, 0, Buffer.concat([Buffer.from([1, 0, 0, 0]), Buffer.from('fake-agent')])));
+  const dec = new FrameDecoder();
+  conn.on('data', (d: Buffer) => {
+    for (const f of dec.push(d)) {
+      log({ frame: f.type, id: f.id, bytes: f.payload.length });
+      if (f.type === MsgType.SHUTDOWN) setTimeout(() => process.exit(0), 20);
+    }
+  });
+}
+
+function serveVsock(udsPath: string): void {
+  let connections = 0;
+  createNetServer((conn) => {
+    let line = '';
+    const onData = (d: Buffer) => {
+      line += d.toString('latin1');
+      const nl = line.indexOf('\n');
+      if (nl < 0) return;
+      conn.off('data', onData);
+      const port = Number(/^CONNECT (\d+)$/.exec(line.slice(0, nl))?.[1]);
+      log({ vsock: line.slice(0, nl) });
+      // The first attempt finds the guest not listening yet: Firecracker just closes the stream.
+      if (port !== AGENT_PORT || ++connections === 1) return void conn.destroy();
+      conn.write(`OK ${1073741824 + connections}\n`);
+      agent(conn);
+    };
+    conn.on('data', onData);
+  }).listen(udsPath);
+}
+
+function answer(res: import('node:http').ServerResponse, status: number, body?: object): void {
+  if (body) res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+  else res.writeHead(status).end();
+}
+
+function handle(method: string, path: string, body: unknown, res: import('node:http').ServerResponse): void {
+  let problems: string[];
+  try {
+    problems = spec.check(method, path, body);
+  } catch (e) {
+    return answer(res, 400, { fault_message: (e as Error).message });
+  }
+  log({ method, path, body, problems });
+  if (problems.length > 0) return answer(res, 400, { fault_message: problems.join('; ') });
+  if (method === 'GET' && path === '/version') return answer(res, 200, { firecracker_version: VERSION });
+  if (path === '/actions') {
+    const action = (body as { action_type: string }).action_type;
+    if (action === 'InstanceStart') {
+      if (started) return answer(res, 400, { fault_message: 'The requested operation is not supported after starting the microVM.' });
+      if (!configured.has('/boot-source')) return answer(res, 400, { fault_message: 'Cannot start microvm without kernel configuration.' });
+      const vsock = configured.get('/vsock') as { uds_path: string } | undefined;
+      if (vsock) serveVsock(vsock.uds_path);
+      started = true;
+      return answer(res, 204);
+    }
+    if (action === 'SendCtrlAltDel') {
+      if (!started) return answer(res, 400, { fault_message: 'The requested operation is not supported before starting the microVM.' });
+      if (process.env.FAKE_FC_IGNORE_CAD !== '1') setTimeout(() => process.exit(0), 20);
+      return answer(res, 204);
+    }
+  }
+  if (method === 'PUT') {
+    if (started) return answer(res, 400, { fault_message: 'The requested operation is not supported after starting the microVM.' });
+    configured.set(path, body);
+    return answer(res, 204);
+  }
+  return answer(res, 400, { fault_message: `${method} ${path}: not handled by this fixture` });
+}
+
+createHttpServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (d: Buffer) => chunks.push(d));
+  req.on('end', () => {
+    const text = Buffer.concat(chunks).toString('utf8');
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      return answer(res, 400, { fault_message: 'invalid JSON body' });
+    }
+    handle(req.method ?? '', req.url ?? '', body, res);
+  });
+}).listen(apiSocket);

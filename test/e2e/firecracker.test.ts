@@ -1,0 +1,71 @@
+/**
+ * Firecracker end to end: real docker CLI, real firecracker, real KVM. Runs wherever a
+ * `firecracker` binary is in PATH (or RUNCVM_FIRECRACKER names one) and the install found KVM
+ * usable; everywhere else each test is reported as skipped with the reason. The rest of the
+ * suite runs on Firecracker with RUNCVM_E2E_HYPERVISOR=firecracker (docs/firecracker.md).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { accessSync, closeSync, constants, openSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { BUSYBOX, docker, hostConfig, leftovers, RUNTIME, runVm, uniqueName, until } from './docker.ts';
+
+function firecrackerBinary(): string | undefined {
+  const candidates = process.env.RUNCVM_FIRECRACKER
+    ? [process.env.RUNCVM_FIRECRACKER]
+    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'firecracker'));
+  return candidates.find((c) => {
+    try {
+      accessSync(c, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function whyNot(): string | false {
+  const binary = firecrackerBinary();
+  if (!binary) return 'SKIPPED: no firecracker binary in PATH (or RUNCVM_FIRECRACKER): Firecracker was not exercised on this host';
+  try {
+    closeSync(openSync('/dev/kvm', constants.O_RDWR));
+  } catch (e) {
+    return `SKIPPED: /dev/kvm is not usable (${(e as Error).message}): Firecracker was not exercised on this host`;
+  }
+  const kvm = hostConfig().kvm as { usable: boolean; reason?: string };
+  if (!kvm.usable) return `SKIPPED: the install's KVM probe failed (${kvm.reason ?? 'no reason recorded'}): Firecracker was not exercised on this host`;
+  return false;
+}
+
+const skip = whyNot();
+const FC = ['-e', 'RUNCVM_HYPERVISOR=firecracker', ...(process.env.RUNCVM_FIRECRACKER ? ['-e', `RUNCVM_FIRECRACKER=${process.env.RUNCVM_FIRECRACKER}`] : [])];
+
+test('firecracker: a workload runs in its own kernel with separate stdout/stderr and its exit status', { skip }, async () => {
+  const r = await runVm([...FC, BUSYBOX, 'sh', '-c', 'cat /proc/cmdline; uname -r; echo err >&2; exit 3'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 3, r.stderr);
+  const [cmdline, release] = r.stdout.split('\n');
+  assert.match(cmdline ?? '', /\breboot=k\b/, 'booted by the Firecracker driver');
+  assert.doesNotMatch(cmdline ?? '', /\bnomodule\b/);
+  assert.notEqual(release, (await docker(['run', '--rm', '--runtime=runc', BUSYBOX, 'uname', '-r'])).stdout.trim());
+  assert.equal(r.stderr.trim(), 'err');
+});
+
+test('firecracker: docker exec reaches the guest over vsock; docker stop powers the VM off and leaves nothing', { skip }, async () => {
+  const name = uniqueName('fc');
+  try {
+    const up = await docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, ...FC, BUSYBOX, 'sh', '-c', 'trap "exit 7" TERM; sleep 600 & wait']);
+    assert.equal(up.code, 0, up.stderr);
+    const e = await until('docker exec in the firecracker guest', async () => {
+      const x = await docker(['exec', name, 'sh', '-c', 'echo out; echo err >&2; exit 5']);
+      return x.code === 5 ? x : undefined;
+    }, 60_000, 500);
+    assert.equal(e.stdout, 'out\n');
+    assert.equal(e.stderr, 'err\n');
+    const stop = await docker(['stop', '-t', '20', name]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal((await docker(['inspect', '-f', '{{.State.ExitCode}}', name])).stdout.trim(), '7');
+    assert.deepEqual(await leftovers(), []);
+  } finally {
+    await docker(['rm', '-f', name]);
+  }
+});
