@@ -12,7 +12,7 @@ AGENT_SRC="$REPO/guest/agent"
 
 # Modules the initramfs must carry (with their dependencies). Builtin ones are fine.
 MODULES=(virtio_mmio virtio_pci virtio_blk virtio_net virtio_console fuse virtiofs overlay
-         vsock vmw_vsock_virtio_transport virtio_balloon 9p 9pnet_virtio ext4)
+         vsock vmw_vsock_virtio_transport virtio_balloon 9p 9pnet_virtio 9pnet_fd ext4)
 
 say() { printf 'guest-build: %s\n' "$*" >&2; }
 die() { printf 'guest-build: error: %s\n' "$*" >&2; exit 1; }

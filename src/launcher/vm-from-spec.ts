@@ -39,5 +39,6 @@ export function guestConfigFor(spec: LaunchSpec, network: GuestNetwork): VmConfi
     debug: spec.runtimeDebug,
     network,
     disks: (spec.disks ?? []).map((d) => ({ serial: d.serial, destination: d.dst, fs: d.fs, flags: 0 })),
+    ...(spec.volumes ? { volumeLink: spec.volumes.link } : {}),
   };
 }

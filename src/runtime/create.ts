@@ -19,6 +19,7 @@ import { podRole } from './pod.ts';
 import { resolveInRoot } from './resolve-in-root.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
 import { vmSize } from './vm-size.ts';
+import { planNinepAtCreate, writeSkeleton } from '../volumes/at-create.ts';
 
 const VMM_DEVICES = ['/dev/kvm', '/dev/net/tun', '/dev/vhost-net'];
 
@@ -75,6 +76,13 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   const execError = lookupExecError(spec.root.path, p.args[0] as string, envValue(p.env, 'PATH'), p.cwd, mountDests);
   if (execError) throw new OptionError(`unable to start container process: ${execError}`);
   const inContainer = (f: string) => f.replace(prefix, PREFIX_IN_CONTAINER);
+  const network = networkMode(spec);
+  let mounts = withShm(rewritten.mounts, rewritten.shmSizeBytes);
+  const ninep = opts.volumes === '9p' ? planNinepAtCreate({ containerId: args.containerId, network, mounts, specDir }) : undefined;
+  if (ninep) {
+    mounts = ninep.mounts;
+    rewritten.spec.mounts = [...(rewritten.spec.mounts ?? []), ...ninep.ociMounts];
+  }
   const launch: LaunchSpec = {
     version: 1,
     containerId: args.containerId,
@@ -89,15 +97,16 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     runtimeDebug: opts.runtimeDebug,
     hostname: spec.hostname ?? '',
     rootfs: spec.root.path,
-    network: networkMode(spec),
+    network,
     iptables: host.iptables,
     rootReadonly: rewritten.rootReadonly,
-    mounts: withShm(rewritten.mounts, rewritten.shmSizeBytes),
+    mounts,
+    ...(ninep ? { volumes: ninep.server } : {}),
     disks,
     process: p,
     timing: { createStartMs: now, createEndMs: 0 },
   };
-  return { launch, config: rewritten.spec, specDir, accel };
+  return { launch, config: rewritten.spec, specDir, accel, skeleton: ninep && { dir: ninep.skeletonDir, entries: ninep.skeleton } };
 }
 
 /** runc joins an existing netns when the spec names a path (host, container:X) or has none at all. */
@@ -141,6 +150,7 @@ export function create(args: RuntimeArgs, argv: string[], prefix: string, log: (
     const plan = planCreate(spec, args, prefix, host, start);
     if (plan.accel === 'tcg') log('warning', `container ${args.containerId}: no usable /dev/kvm, the VM runs under TCG software emulation (slow)`);
     mkdirSync(plan.specDir, { recursive: true, mode: 0o700 });
+    if (plan.skeleton) writeSkeleton(plan.skeleton.dir, plan.skeleton.entries);
     plan.launch.timing.createEndMs = Date.now();
     writeAtomic(join(plan.specDir, 'spec.json'), JSON.stringify(plan.launch), 0o600);
     writeAtomic(configPath, JSON.stringify(plan.config), 0o600);

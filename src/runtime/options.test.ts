@@ -33,3 +33,11 @@ test('malformed boolean and kernel name are refused', () => {
 test('a misspelt RUNCVM_ option is an error, not silently ignored', () => {
   assert.throws(() => parseOptions(['RUNCVM_HYPERVSIOR=qemu']), /RUNCVM_HYPERVSIOR: unknown option/);
 });
+
+test('RUNCVM_VOLUMES: virtiofs by default on qemu, 9p on firecracker; a bad value names the allowed ones', () => {
+  assert.equal(parseOptions([]).volumes, 'virtiofs');
+  assert.equal(parseOptions(['RUNCVM_HYPERVISOR=firecracker']).volumes, '9p');
+  assert.equal(parseOptions(['RUNCVM_VOLUMES=9p']).volumes, '9p');
+  assert.throws(() => parseOptions(['RUNCVM_HYPERVISOR=firecracker', 'RUNCVM_VOLUMES=virtiofs']), /virtiofs is not available with RUNCVM_HYPERVISOR=firecracker \(allowed: 9p\)/);
+  assert.throws(() => parseOptions(['RUNCVM_VOLUMES=nfs']), /RUNCVM_VOLUMES: unknown value "nfs" \(allowed: virtiofs, 9p\)/);
+});

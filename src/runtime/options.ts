@@ -10,6 +10,15 @@ export type Hypervisor = (typeof HYPERVISORS)[number];
 export const ACCELS = ['kvm', 'tcg'] as const;
 export type Accel = (typeof ACCELS)[number];
 
+/** How bind mounts and volumes reach the guest: virtiofs, or a jailed 9P server over a private link (src/volumes/). */
+export const VOLUME_MODES = ['virtiofs', '9p'] as const;
+export type VolumeMode = (typeof VOLUME_MODES)[number];
+
+/** Firecracker has no virtiofs, so its volumes can only come over the network filesystem. */
+export function defaultVolumeMode(hypervisor: Hypervisor): VolumeMode {
+  return hypervisor === 'firecracker' ? '9p' : 'virtiofs';
+}
+
 export interface RuncvmOptions {
   hypervisor: Hypervisor;
   /** undefined: the host default decides (see accel.ts). */
@@ -18,6 +27,7 @@ export interface RuncvmOptions {
   kernelAppend: string;
   kernelDebug: boolean;
   runtimeDebug: boolean;
+  volumes: VolumeMode;
 }
 
 export class OptionError extends Error {}
@@ -51,6 +61,7 @@ const KNOWN = new Set([
   'RUNCVM_FIRECRACKER',
   // Extra file-backed disks, parsed and validated by disks.ts (called from create).
   'RUNCVM_DISKS',
+  'RUNCVM_VOLUMES',
 ]);
 
 /** Reads and validates every RUNCVM_* variable of the workload's environment. */
@@ -71,12 +82,18 @@ export function parseOptions(env: readonly string[] | undefined): RuncvmOptions 
     throw new OptionError('RUNCVM_KERNEL_APPEND: must be one line of at most 1024 characters');
   }
   const accelRaw = get('RUNCVM_ACCEL');
+  const hypervisor = oneOf('RUNCVM_HYPERVISOR', get('RUNCVM_HYPERVISOR'), HYPERVISORS, 'qemu');
+  const volumes = oneOf('RUNCVM_VOLUMES', get('RUNCVM_VOLUMES'), VOLUME_MODES, defaultVolumeMode(hypervisor));
+  if (hypervisor === 'firecracker' && volumes === 'virtiofs') {
+    throw new OptionError('RUNCVM_VOLUMES: virtiofs is not available with RUNCVM_HYPERVISOR=firecracker (allowed: 9p)');
+  }
   return {
-    hypervisor: oneOf('RUNCVM_HYPERVISOR', get('RUNCVM_HYPERVISOR'), HYPERVISORS, 'qemu'),
+    hypervisor,
     accel: accelRaw === undefined || accelRaw === '' ? undefined : oneOf('RUNCVM_ACCEL', accelRaw, ACCELS, 'kvm'),
     kernel,
     kernelAppend,
     kernelDebug: bool('RUNCVM_KERNEL_DEBUG', get('RUNCVM_KERNEL_DEBUG')),
     runtimeDebug: bool('RUNCVM_RUNTIME_DEBUG', get('RUNCVM_RUNTIME_DEBUG')),
+    volumes,
   };
 }
