@@ -9,8 +9,12 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUSYBOX, RUNTIME, docker, leftovers, runRunc, runVm, uniqueName, until } from './docker.ts';
+import { BUSYBOX, RUNTIME, docker, leftovers, runRunc, runVm as runVmDefault, uniqueName, until } from './docker.ts';
 
+/** RUNCVM_E2E_VOLUMES=9p runs every runcvm container here with RUNCVM_VOLUMES=9p (the volume server). */
+const VOLUMES_ENV = process.env.RUNCVM_E2E_VOLUMES ? ['-e', `RUNCVM_VOLUMES=${process.env.RUNCVM_E2E_VOLUMES}`] : [];
+const RT = [`--runtime=${RUNTIME}`, ...VOLUMES_ENV];
+const runVm = (args: string[], opts?: Parameters<typeof runVmDefault>[1]) => runVmDefault([...VOLUMES_ENV, ...args], opts);
 const SEED_IMAGE = 'runcvm-test/storage-seed';
 const POSTGRES = 'runcvm-test/postgres';
 const REPO = new URL('../..', import.meta.url).pathname;
@@ -103,7 +107,7 @@ describe('bind mounts', () => {
       'echo "read4 $(cat /data/hf2 2>&1)"; ls /data | grep -c hf; echo done',
     ].join('\n');
     const c = name('live');
-    await ok(['run', '-d', '--name', c, `--runtime=${RUNTIME}`, '-v', `${dir}:/data`, BUSYBOX, 'sh', '-c', script]);
+    await ok(['run', '-d', '--name', c, ...RT, '-v', `${dir}:/data`, BUSYBOX, 'sh', '-c', script]);
     const flag = (f: string) => until(`flag ${f}`, () => (existsSync(`${dir}/${f}`) ? true : undefined));
     const touch = (f: string) => writeFileSync(`${dir}/${f}`, '');
     await flag('s1');
@@ -159,7 +163,7 @@ describe('named volumes', () => {
   test('a new volume gets the image content; runcvm and runc containers see each other\'s writes', async () => {
     const v = await volume('shared');
     const c = name('vol');
-    await ok(['run', '-d', '--name', c, `--runtime=${RUNTIME}`, '-v', `${v}:/seed`, SEED_IMAGE, 'sh', '-c',
+    await ok(['run', '-d', '--name', c, ...RT, '-v', `${v}:/seed`, SEED_IMAGE, 'sh', '-c',
       'ls -ln /seed/hello; cat /seed/hello; echo ready; exec sleep 600']);
     await waitLog(c, /ready/);
     const logs = await ok(['logs', c]);
@@ -207,7 +211,7 @@ describe('RUNCVM_DISKS', () => {
     const c = name('disk');
     const script = 'grep " /seed " /proc/mounts | cut -d" " -f1,3; cat /seed/hello; cat /seed/p 2>/dev/null || echo first; ' +
       'echo persisted > /seed/p; df -k /seed | tail -1 | awk \'{print ($2 > 20000 && $2 < 33000) ? "size-ok" : $2}\'';
-    const first = await docker(['run', '--name', c, `--runtime=${RUNTIME}`, '-v', `${v}:/disks`,
+    const first = await docker(['run', '--name', c, ...RT, '-v', `${v}:/disks`,
       '-e', 'RUNCVM_DISKS=/disks/data.img,/seed,ext4,32M', SEED_IMAGE, 'sh', '-c', script]);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout, '/dev/vda ext4\nfrom-image\nfirst\nsize-ok\n');
@@ -225,7 +229,7 @@ describe('durability', () => {
       const dir = tmpDir('dur');
       const disks = tmpDir('durdisk');
       const c = name('dur');
-      await ok(['run', '-d', '--name', c, `--runtime=${RUNTIME}`, '-v', `${dir}:/data`, '-v', `${disks}:/disks`,
+      await ok(['run', '-d', '--name', c, ...RT, '-v', `${dir}:/data`, '-v', `${disks}:/disks`,
         '-e', 'RUNCVM_DISKS=/disks/d.img,/vol,ext4,32M', BUSYBOX, 'sh', '-c',
         'trap "exit 0" TERM; dd if=/dev/urandom of=/data/f bs=64k count=32 conv=fsync 2>/dev/null; ' +
         'cp /data/f /vol/f && sync -d /vol/f 2>/dev/null || sync; md5sum /data/f /vol/f; echo synced; ' +
@@ -250,7 +254,7 @@ describe('a database on a named volume', () => {
     const v = await volume('pg');
     const start = async () => {
       const c = name('pg');
-      await ok(['run', '-d', '--name', c, `--runtime=${RUNTIME}`, '-m', '768m', '-v', `${v}:/var/lib/postgresql/data`, POSTGRES, 'sh', '-c',
+      await ok(['run', '-d', '--name', c, ...RT, '-m', '768m', '-v', `${v}:/var/lib/postgresql/data`, POSTGRES, 'sh', '-c',
         '[ -s "$PGDATA/PG_VERSION" ] || initdb -A trust --no-sync >/dev/null || exit 1; exec postgres -c listen_addresses= -c unix_socket_directories=/tmp']);
       await until('postgres to accept connections', async () => {
         const r = await docker(['exec', c, 'pg_isready', '-q', '-h', '/tmp']);
@@ -279,7 +283,7 @@ describe('docker cp, diff, commit', () => {
     const c = name('cp');
     const host = tmpDir('cp');
     writeFileSync(`${host}/in.txt`, 'copied in\n');
-    await ok(['run', '-d', '--name', c, `--runtime=${RUNTIME}`, BUSYBOX, 'sh', '-c',
+    await ok(['run', '-d', '--name', c, ...RT, BUSYBOX, 'sh', '-c',
       'echo from-guest > /g.txt; mkdir /gdir; rm /etc/group; echo ready; exec sleep 600']);
     await waitLog(c, /ready/);
     await ok(['cp', `${c}:/g.txt`, `${host}/out-running.txt`]);
