@@ -121,14 +121,26 @@ export function networkMode(spec: OciSpec, hostNetns: (path: string) => boolean 
   return 'own';
 }
 
+/**
+ * The host's netns is PID 1's; where PID 1's is not readable (a sandboxed init), the runtime's
+ * own, which containerd runs in the host's. Failing to recognise it would hand the host's
+ * interfaces to a VM.
+ */
 function isHostNetns(path: string): boolean {
+  let a;
   try {
-    const a = statSync(path);
-    const b = statSync('/proc/1/ns/net');
-    return a.ino === b.ino && a.dev === b.dev;
+    a = statSync(path);
   } catch {
     return false;
   }
+  return ['/proc/1/ns/net', '/proc/self/ns/net'].some((p) => {
+    try {
+      const b = statSync(p);
+      return a.ino === b.ino && a.dev === b.dev;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The guest makes its own /dev/shm; Docker's --shm-size decides its size. */
