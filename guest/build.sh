@@ -15,7 +15,7 @@ AGENT_SRC="$REPO/guest/agent"
 # with; this kernel has no virtio_mmio.device= parsing), virtio_blk, virtio_net and the vsock trio
 # (the agent channel there); 8250 serial and the i8042 reset it also uses are built in.
 MODULES=(virtio_mmio virtio_pci virtio_blk virtio_net virtio_console fuse virtiofs overlay
-         vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport virtio_balloon 9p 9pnet_virtio ext4)
+         vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport virtio_balloon 9p 9pnet_virtio 9pnet_fd ext4)
 
 say() { printf 'guest-build: %s\n' "$*" >&2; }
 die() { printf 'guest-build: error: %s\n' "$*" >&2; exit 1; }

@@ -17,6 +17,7 @@ PKGS=(
   iproute2 jq curl tmux ca-certificates procps   # procps: ps, used by the e2e leak checks
   podman containernetworking-plugins   # engines e2e: podman --runtime, CNI bridge for the private containerd's CRI pods
   e2fsprogs                            # mke2fs/debugfs: RUNCVM_DISKS files, RUNCVM_ROOTFS=image layer drives
+  diod                                 # RUNCVM_VOLUMES=9p: the per-container 9P server (run by the launcher, jailed)
 )
 
 is_installed() {

@@ -8,7 +8,7 @@
 #include "proto.h"
 
 enum { CFG_HOSTNAME = 1, CFG_ROOT_TAG, CFG_ROOT_READONLY, CFG_BIND, CFG_TMPFS, CFG_DEBUG };
-enum { CFG_DISK = 10, CFG_ROOT_LOWER = 12, CFG_ROOT_UPPER = 13, CFG_DRIVE_ORDER = 22 };
+enum { CFG_DISK = 10, CFG_ROOT_LOWER = 12, CFG_ROOT_UPPER = 13, CFG_VOLUME_LINK = 15, CFG_VOLUME_9P = 16, CFG_DRIVE_ORDER = 22 };
 enum { ST_ARG = 1, ST_ENV, ST_CWD, ST_UID, ST_GID, ST_GROUP, ST_TERMINAL, ST_ROWS_COLS };
 
 static char *dupn(const uint8_t *p, size_t n)
@@ -49,6 +49,50 @@ static int add_mount(struct mount_req **arr, size_t *n, const uint8_t *v, uint32
 		return -1;
 	(*n)++;
 	return 0;
+}
+
+/* VOLUME_9P: u32 flags, then "dest\0options\0file". */
+static int add_9p(struct mount_req **arr, size_t *n, const uint8_t *v, uint32_t len)
+{
+	if (len < 4 || grow((void **)arr, *n, sizeof **arr, 0) != 0)
+		return -1;
+	struct mount_req *m = &(*arr)[*n];
+	memset(m, 0, sizeof *m);
+	m->ninep = 1;
+	m->flags = get_u32(v);
+	const uint8_t *s = v + 4, *end = v + len;
+	char **fields[] = {&m->dest, &m->data, &m->file};
+	for (size_t i = 0; i < 3; i++) {
+		const uint8_t *nul = i < 2 ? memchr(s, 0, (size_t)(end - s)) : end;
+		if (!nul || !(*fields[i] = dupn(s, (size_t)(nul - s))))
+			goto bad;
+		s = nul < end ? nul + 1 : end;
+	}
+	if (m->dest[0] != '/' || !m->data[0] || strchr(m->file, '/'))
+		goto bad;
+	(*n)++;
+	return 0;
+bad:
+	free(m->dest);
+	free(m->data);
+	free(m->file);
+	return -1;
+}
+
+/* VOLUME_LINK: mac[6], u16 mtu, u8 prefix, u8 0, guest ipv4[4], server ipv4[4], name. */
+static int set_vol_link(struct vol_link *l, const uint8_t *v, uint32_t len)
+{
+	if (len < 19 || len - 18 >= IFNAMSIZ || memchr(v + 18, 0, len - 18))
+		return -1;
+	memset(l, 0, sizeof *l);
+	memcpy(l->nic.mac, v, 6);
+	l->nic.mtu = get_u16(v + 6);
+	l->nic.prefix = v[8];
+	memcpy(l->nic.ip, v + 10, 4);
+	memcpy(l->server, v + 14, 4);
+	memcpy(l->nic.name, v + 18, len - 18);
+	l->present = 1;
+	return l->nic.prefix > 32 ? -1 : 0;
 }
 
 /* u32 flags, then "serial\0dest\0fstype". */
@@ -115,6 +159,10 @@ static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, ui
 			return -1;
 		c->ndrive_order++;
 		return 0;
+	case CFG_VOLUME_LINK:
+		return set_vol_link(&c->vol_link, v, len);
+	case CFG_VOLUME_9P:
+		return add_9p(&c->mounts, &c->nmounts, v, len);
 	default: {
 		int r = net_config_record(&c->net, tag, v, len);
 		return r == 1 ? 0 : r; /* unknown tags are skipped for forward compatibility */
@@ -166,6 +214,7 @@ void config_free(struct vm_config *c)
 	for (size_t i = 0; i < c->nmounts; i++) {
 		free(c->mounts[i].dest);
 		free(c->mounts[i].data);
+		free(c->mounts[i].file);
 	}
 	free(c->mounts);
 	for (size_t i = 0; i < c->ndisks; i++) {

@@ -9,10 +9,19 @@
 #include "net.h"
 
 struct mount_req {
-	int tmpfs;	/* else BIND */
+	int tmpfs;	/* else BIND, or VOLUME_9P when ninep */
+	int ninep;
 	uint32_t flags; /* MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC */
 	char *dest;
-	char *data; /* tmpfs only */
+	char *data; /* tmpfs: mount data; 9p: mount options */
+	char *file; /* 9p only: the export holds a single file by this name ("" for a directory) */
+};
+
+/* VOLUME_LINK (RUNCVM_VOLUMES=9p): the guest's NIC to its volume server. */
+struct vol_link {
+	int present;
+	struct nic_req nic;
+	uint8_t server[4];
 };
 
 /* DISK record (RUNCVM_DISKS): a virtio-blk disk found by serial, mounted at dest. */
@@ -41,6 +50,7 @@ struct vm_config {
 	char **drive_order;
 	size_t ndrive_order;
 	struct net_config net;
+	struct vol_link vol_link;
 };
 
 struct start_req {

@@ -13,6 +13,7 @@
 #include "disks.h"
 #include "log.h"
 #include "rootimg.h"
+#include "volumes.h"
 
 #define NEWROOT "/newroot"
 #define MS_USER_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -56,7 +57,7 @@ int mounts_early(void)
 }
 
 /* mkdir -p, but only creating what is missing: the root may be read-only or shared. */
-static int mkdir_p(const char *path, mode_t mode)
+int mkdir_p(const char *path, mode_t mode)
 {
 	struct stat st;
 	if (stat(path, &st) == 0)
@@ -165,8 +166,15 @@ static int apply_bind(const struct mount_req *m, struct setup_error *e)
 
 static int apply_mounts(const struct vm_config *c, struct setup_error *e)
 {
+	if (c->vol_link.present && volumes_link_up(&c->vol_link, e) != 0)
+		return -1;
 	for (size_t i = 0; i < c->nmounts; i++) {
 		const struct mount_req *m = &c->mounts[i];
+		if (m->ninep) {
+			if (volumes_mount(&c->vol_link, m, e) != 0)
+				return -1;
+			continue;
+		}
 		if (!m->tmpfs && apply_bind(m, e) != 0)
 			return -1;
 		if (!m->tmpfs)

@@ -3,6 +3,7 @@
 #define RUNCVM_MOUNTS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -15,6 +16,8 @@ struct setup_error {
 int mounts_early(void);
 /* Mounts the root share, switches into it and builds the container's mounts. */
 int mounts_setup_root(const struct vm_config *c, struct setup_error *e);
+/* mkdir -p that creates only what is missing. 0, or -1 with errno. */
+int mkdir_p(const char *path, mode_t mode);
 /* Best-effort lazy unmount of everything but /, deepest first. */
 void mounts_unmount_all(void);
 

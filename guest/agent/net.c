@@ -323,6 +323,23 @@ int net_setup(const struct net_config *n, char *err, size_t errlen)
 	return rc;
 }
 
+int net_configure_link(const struct nic_req *r, char *err, size_t errlen)
+{
+	char cur[IFNAMSIZ];
+	if (find_nic(r->mac, r->name, cur, err, errlen) != 0)
+		return -1;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		snprintf(err, errlen, "network: socket: %s", strerror(errno));
+		return -1;
+	}
+	int rc = rename_nic(s, cur, r->name, err, errlen);
+	if (rc == 0)
+		rc = configure_nic(s, r, err, errlen);
+	close(s);
+	return rc;
+}
+
 int net_attach(const uint8_t *p, size_t len, char *err, size_t errlen)
 {
 	struct nic_req r;

@@ -42,6 +42,8 @@ int net_config_record(struct net_config *n, uint16_t tag, const uint8_t *v, uint
 void net_config_free(struct net_config *n);
 /* Brings lo up, configures each NIC and adds the routes. 0, or -1 with a message in err. */
 int net_setup(const struct net_config *n, char *err, size_t errlen);
+/* A NIC outside the container's set (the volume link): found by MAC, named, configured, up. */
+int net_configure_link(const struct nic_req *r, char *err, size_t errlen);
 /* NET_ATTACH / NET_DETACH frames. 0, or -1 with a message in err. */
 int net_attach(const uint8_t *p, size_t len, char *err, size_t errlen);
 int net_detach(const uint8_t *p, size_t len, char *err, size_t errlen);

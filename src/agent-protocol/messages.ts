@@ -4,9 +4,11 @@
  */
 import type { GuestMount, WorkloadProcess } from '../launcher/launch-spec.ts';
 import type { GuestNetwork, NetIface, NetRoute } from '../network/types.ts';
+import { FILE_IN_EXPORT } from '../volumes/plan.ts';
+import type { VolumeLink } from '../volumes/types.ts';
 import { TlvWriter } from './tlv.ts';
 
-export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6, NIC: 7, ROUTE: 8, DNS_RELAY: 9, DISK: 10, SPARE: 11, ROOT_LOWER: 12, ROOT_UPPER: 13, DRIVE_ORDER: 22 } as const;
+export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6, NIC: 7, ROUTE: 8, DNS_RELAY: 9, DISK: 10, SPARE: 11, ROOT_LOWER: 12, ROOT_UPPER: 13, VOLUME_LINK: 15, VOLUME_9P: 16, DRIVE_ORDER: 22 } as const;
 export const StartTag = { ARG: 1, ENV: 2, CWD: 3, UID: 4, GID: 5, GROUP: 6, TERMINAL: 7, ROWS_COLS: 8 } as const;
 
 export interface VmConfig {
@@ -22,6 +24,8 @@ export interface VmConfig {
   rootImage?: { lowers: string[]; upper: string };
   /** Drive serials in attach order, for VMMs whose drives have no serial (Firecracker). */
   driveOrder?: string[];
+  /** RUNCVM_VOLUMES=9p: the guest's end of the link to the volume server. */
+  volumeLink?: VolumeLink;
 }
 
 function ipv4Bytes(addr: string | undefined): Buffer {
@@ -53,6 +57,14 @@ export function encodeRoute(r: NetRoute): Buffer {
   return Buffer.concat([ipv4Bytes(dst), mid, ipv4Bytes(r.gateway), Buffer.from(r.dev, 'utf8')]);
 }
 
+/** VOLUME_LINK: a NIC record (mtu 0: the default) for the guest's end, then the server's ipv4[4] before the name. */
+export function encodeVolumeLink(l: VolumeLink): Buffer {
+  const head = Buffer.alloc(10);
+  macBytes(l.mac).copy(head, 0);
+  head.writeUInt8(l.prefix, 8);
+  return Buffer.concat([head, ipv4Bytes(l.guestIp), ipv4Bytes(l.serverIp), Buffer.from(l.guestName, 'utf8')]);
+}
+
 export interface GuestDisk {
   serial: string;
   destination: string;
@@ -69,8 +81,10 @@ function flagsThen(flags: number, text: string): Buffer {
 export function encodeConfig(c: VmConfig): Buffer {
   const w = new TlvWriter().string(ConfigTag.HOSTNAME, c.hostname).string(ConfigTag.ROOT_TAG, c.rootTag);
   w.u8(ConfigTag.ROOT_READONLY, c.rootReadonly ? 1 : 0).u8(ConfigTag.DEBUG, c.debug ? 1 : 0);
+  if (c.volumeLink) w.bytes(ConfigTag.VOLUME_LINK, encodeVolumeLink(c.volumeLink));
   for (const m of c.mounts) {
     if (m.kind === 'bind') w.bytes(ConfigTag.BIND, flagsThen(m.flags, m.destination));
+    else if (m.kind === '9p') w.bytes(ConfigTag.VOLUME_9P, flagsThen(m.flags, `${m.destination}\0${m.options}\0${m.file ? FILE_IN_EXPORT : ''}`));
     else w.bytes(ConfigTag.TMPFS, flagsThen(m.flags, `${m.destination}\0${m.data}`));
   }
   for (const l of c.rootImage?.lowers ?? []) w.string(ConfigTag.ROOT_LOWER, l);

@@ -5,6 +5,7 @@
  */
 import type { NetworkMode } from '../network/setup.ts';
 import type { Accel, Hypervisor } from '../runtime/options.ts';
+import type { VolumeServerSpec } from '../volumes/types.ts';
 
 export const SPEC_DIR = '/.runcvm';
 export const SPEC_PATH = `${SPEC_DIR}/spec.json`;
@@ -34,8 +35,11 @@ export const MS_NODEV = 4;
 export const MS_NOEXEC = 8;
 
 export type GuestMount =
-  | { kind: 'bind'; destination: string; flags: number }
-  | { kind: 'tmpfs'; destination: string; flags: number; data: string };
+  /** source: the host path (create only needs it, for RUNCVM_VOLUMES=9p). */
+  | { kind: 'bind'; destination: string; flags: number; source?: string }
+  | { kind: 'tmpfs'; destination: string; flags: number; data: string }
+  /** A 9P export of the volume server (src/volumes/); file: a single-file bind (the export holds it as `file`). */
+  | { kind: '9p'; destination: string; flags: number; options: string; file: boolean };
 
 /** A RUNCVM_DISKS entry (runtime/disks.ts) with the virtio-blk serial the guest looks for. */
 export interface LaunchDisk {
@@ -81,6 +85,8 @@ export interface LaunchSpec {
   /** own: the container has its own netns to hand to the VM; shared: host or another container's. */
   network: NetworkMode;
   mounts: GuestMount[];
+  /** RUNCVM_VOLUMES=9p: the per-container file server and its private link; absent with virtiofs. */
+  volumes?: VolumeServerSpec;
   /** RUNCVM_DISKS; absent in specs written before disks existed. */
   disks?: LaunchDisk[];
   /** The VMM binary inside the container, when it is not at a fixed place (Firecracker). */

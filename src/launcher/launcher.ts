@@ -22,6 +22,7 @@ import { NetWatcher } from '../network/hotplug.ts';
 import { runIp } from '../network/netns.ts';
 import { mirrorRedirects } from '../network/port-redirects.ts';
 import { execFileSync } from 'node:child_process';
+import { startVolumeServer, type VolumeServer } from '../volumes/server.ts';
 
 const RUN_DIR = '/run/runcvm';
 const WORKLOAD_ID = 1;
@@ -144,13 +145,17 @@ export async function runLauncher(): Promise<number> {
   let code: number;
   let vm: RunningVm | undefined;
   let spec: LaunchSpec | undefined;
+  let volumes: VolumeServer | undefined;
   try {
     spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as LaunchSpec;
     mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
     const disks = await prepareDisks(spec.disks ?? [], WORKLOAD_ROOT);
     const net = setUpNetwork(spec.network, readResolvConf());
     timing.networkReadyMs = Date.now();
-    vm = await DRIVERS[spec.hypervisor].start(vmSpecFor(spec, RUN_DIR, disks, net.nics));
+    if (spec.volumes) volumes = await startVolumeServer(spec.volumes, net.guest, { iptables: spec.iptables, debug: spec.runtimeDebug });
+    vm = await DRIVERS[spec.hypervisor].start(vmSpecFor(spec, RUN_DIR, disks, [...net.nics, ...(volumes ? [volumes.nic] : [])]));
+    const server = volumes;
+    if (server) void vm.exited.then(() => server.stop());
     timing.vmmSpawnMs = Date.now();
     code = await runWorkload(spec, vm, net, timing);
   } catch (e) {
@@ -158,7 +163,10 @@ export async function runLauncher(): Promise<number> {
     process.stderr.write(`runcvm: ${err.message}\n`);
     code = e instanceof LaunchError ? e.code : 1;
     await vm?.kill();
+    if (volumes?.log()) process.stderr.write(`runcvm: volume server log:\n${volumes.log()}\n`);
   }
+  // The VM is gone (powered off or killed): nothing can write through the server any more.
+  volumes?.stop();
   timing.launcherEndMs = Date.now();
   if (spec) printTiming(spec, timing);
   await Promise.all([flush(process.stdout), flush(process.stderr)]);

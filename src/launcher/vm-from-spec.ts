@@ -54,5 +54,6 @@ export function guestConfigFor(spec: LaunchSpec, network: GuestNetwork): VmConfi
     network,
     disks: (spec.disks ?? []).map((d) => ({ serial: d.serial, destination: d.dst, fs: d.fs, flags: 0 })),
     rootImage: spec.rootImage && { lowers: spec.rootImage.lowers.map((_, i) => LOWER_SERIAL(i)), upper: UPPER_SERIAL },
+    ...(spec.volumes ? { volumeLink: spec.volumes.link } : {}),
   };
 }

@@ -21,6 +21,7 @@ import { podRole } from './pod.ts';
 import { resolveInRoot } from './resolve-in-root.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
 import { vmSize } from './vm-size.ts';
+import { planNinepAtCreate, writeSkeleton } from '../volumes/at-create.ts';
 
 const VMM_DEVICES = ['/dev/kvm', '/dev/net/tun', '/dev/vhost-net'];
 
@@ -90,6 +91,13 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   const execError = lookupExecError(spec.root.path, p.args[0] as string, envValue(p.env, 'PATH'), p.cwd, mountDests);
   if (execError) throw new OptionError(`unable to start container process: ${execError}`);
   const inContainer = (f: string) => f.replace(prefix, PREFIX_IN_CONTAINER);
+  const network = networkMode(spec);
+  let mounts = withShm(rewritten.mounts, rewritten.shmSizeBytes);
+  const ninep = opts.volumes === '9p' ? planNinepAtCreate({ containerId: args.containerId, network, mounts, specDir }) : undefined;
+  if (ninep) {
+    mounts = ninep.mounts;
+    rewritten.spec.mounts = [...(rewritten.spec.mounts ?? []), ...ninep.ociMounts];
+  }
   const launch: LaunchSpec = {
     version: 1,
     containerId: args.containerId,
@@ -104,17 +112,18 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     runtimeDebug: opts.runtimeDebug,
     hostname: spec.hostname ?? '',
     rootfs: spec.root.path,
-    network: networkMode(spec),
+    network,
     iptables: host.iptables,
     rootReadonly: rewritten.rootReadonly,
     rootImage: image && { mode: 'image', lowers: image.lowers, upper: image.upper },
-    mounts: withShm(rewritten.mounts, rewritten.shmSizeBytes),
+    mounts,
+    ...(ninep ? { volumes: ninep.server } : {}),
     disks,
     ...(vmmBinary ? { vmmBinary } : {}),
     process: p,
     timing: { createStartMs: now, createEndMs: 0 },
   };
-  return { launch, config: rewritten.spec, specDir, accel };
+  return { launch, config: rewritten.spec, specDir, accel, skeleton: ninep && { dir: ninep.skeletonDir, entries: ninep.skeleton } };
 }
 
 /** runc joins an existing netns when the spec names a path (host, container:X) or has none at all. */
@@ -129,14 +138,26 @@ export function networkMode(spec: OciSpec, hostNetns: (path: string) => boolean 
   return 'own';
 }
 
+/**
+ * The host's netns is PID 1's; where PID 1's is not readable (a sandboxed init), the runtime's
+ * own, which containerd runs in the host's. Failing to recognise it would hand the host's
+ * interfaces to a VM.
+ */
 function isHostNetns(path: string): boolean {
+  let a;
   try {
-    const a = statSync(path);
-    const b = statSync('/proc/1/ns/net');
-    return a.ino === b.ino && a.dev === b.dev;
+    a = statSync(path);
   } catch {
     return false;
   }
+  return ['/proc/1/ns/net', '/proc/self/ns/net'].some((p) => {
+    try {
+      const b = statSync(p);
+      return a.ino === b.ino && a.dev === b.dev;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The guest makes its own /dev/shm; Docker's --shm-size decides its size. */
@@ -166,6 +187,7 @@ export function create(args: RuntimeArgs, argv: string[], prefix: string, log: (
     });
     if (plan.accel === 'tcg') log('warning', `container ${args.containerId}: no usable /dev/kvm, the VM runs under TCG software emulation (slow)`);
     mkdirSync(plan.specDir, { recursive: true, mode: 0o700 });
+    if (plan.skeleton) writeSkeleton(plan.skeleton.dir, plan.skeleton.entries);
     plan.launch.timing.createEndMs = Date.now();
     writeAtomic(join(plan.specDir, 'spec.json'), JSON.stringify(plan.launch), 0o600);
     writeAtomic(configPath, JSON.stringify(plan.config), 0o600);

@@ -48,3 +48,11 @@ test('RUNCVM_CACHE_MAX: sizes with suffixes, a clear error otherwise', () => {
   assert.equal(parseOptions(['RUNCVM_CACHE_MAX=1.5M']).cacheMax, 1.5 * 1024 ** 2);
   assert.throws(() => parseOptions(['RUNCVM_CACHE_MAX=lots']), (e: Error) => e instanceof OptionError && /RUNCVM_CACHE_MAX: invalid value "lots"/.test(e.message));
 });
+
+test('RUNCVM_VOLUMES: virtiofs by default on qemu, 9p on firecracker; a bad value names the allowed ones', () => {
+  assert.equal(parseOptions([]).volumes, 'virtiofs');
+  assert.equal(parseOptions(['RUNCVM_HYPERVISOR=firecracker']).volumes, '9p');
+  assert.equal(parseOptions(['RUNCVM_VOLUMES=9p']).volumes, '9p');
+  assert.throws(() => parseOptions(['RUNCVM_HYPERVISOR=firecracker', 'RUNCVM_VOLUMES=virtiofs']), /virtiofs is not available with RUNCVM_HYPERVISOR=firecracker \(allowed: 9p\)/);
+  assert.throws(() => parseOptions(['RUNCVM_VOLUMES=nfs']), /RUNCVM_VOLUMES: unknown value "nfs" \(allowed: virtiofs, 9p\)/);
+});

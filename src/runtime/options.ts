@@ -14,6 +14,15 @@ export const ROOTFS_MODES = ['virtiofs', 'image'] as const;
 export type RootfsMode = (typeof ROOTFS_MODES)[number];
 export type Accel = (typeof ACCELS)[number];
 
+/** How bind mounts and volumes reach the guest: virtiofs, or a jailed 9P server over a private link (src/volumes/). */
+export const VOLUME_MODES = ['virtiofs', '9p'] as const;
+export type VolumeMode = (typeof VOLUME_MODES)[number];
+
+/** Firecracker has no virtiofs, so its volumes can only come over the network filesystem. */
+export function defaultVolumeMode(hypervisor: Hypervisor): VolumeMode {
+  return hypervisor === 'firecracker' ? '9p' : 'virtiofs';
+}
+
 export interface RuncvmOptions {
   hypervisor: Hypervisor;
   /** undefined: the host default decides (see accel.ts). */
@@ -26,6 +35,7 @@ export interface RuncvmOptions {
   kernelAppend: string;
   kernelDebug: boolean;
   runtimeDebug: boolean;
+  volumes: VolumeMode;
 }
 
 export class OptionError extends Error {}
@@ -63,6 +73,7 @@ const KNOWN = new Set([
   'RUNCVM_DISKS',
   'RUNCVM_ROOTFS',
   'RUNCVM_CACHE_MAX',
+  'RUNCVM_VOLUMES',
 ]);
 
 /** Reads and validates every RUNCVM_* variable of the workload's environment. */
@@ -95,6 +106,10 @@ export function parseOptions(env: readonly string[] | undefined): RuncvmOptions 
   } catch (e) {
     throw new OptionError((e as Error).message);
   }
+  const volumes = oneOf('RUNCVM_VOLUMES', get('RUNCVM_VOLUMES'), VOLUME_MODES, defaultVolumeMode(hypervisor));
+  if (hypervisor === 'firecracker' && volumes === 'virtiofs') {
+    throw new OptionError('RUNCVM_VOLUMES: virtiofs is not available with RUNCVM_HYPERVISOR=firecracker (allowed: 9p)');
+  }
   return {
     hypervisor,
     rootfs,
@@ -104,5 +119,6 @@ export function parseOptions(env: readonly string[] | undefined): RuncvmOptions 
     kernelAppend,
     kernelDebug: bool('RUNCVM_KERNEL_DEBUG', get('RUNCVM_KERNEL_DEBUG')),
     runtimeDebug: bool('RUNCVM_RUNTIME_DEBUG', get('RUNCVM_RUNTIME_DEBUG')),
+    volumes,
   };
 }

@@ -110,7 +110,7 @@ function splitMounts(spec: OciSpec, ctx: RewriteContext) {
     } else {
       const inImage = ctx.resolve(m.destination);
       relocated.push({ ...m, destination: `${WORKLOAD_ROOT}${inImage === '/' ? '' : inImage}` });
-      guest.push({ kind: 'bind', destination: inImage, flags: mountFlags(m.options) });
+      guest.push({ kind: 'bind', destination: inImage, flags: mountFlags(m.options), source: m.source });
     }
   }
   return { launcher, relocated, guest, shmSizeBytes };

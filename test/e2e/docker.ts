@@ -73,13 +73,14 @@ function containerOf(pid: string): string | undefined {
 }
 
 /**
- * Launchers, and qemu/virtiofsd using a container run dir, whose container is not running any
+ * Launchers, qemu/virtiofsd using a container run dir, and volume servers, whose container is not running any
  * more. Processes of containers still running (another test's) are not leftovers.
  */
 export async function leftovers(): Promise<string[]> {
   const r = await run('ps', ['-eo', 'pid=,args=']);
   const running = new Set((await docker(['ps', '-q', '--no-trunc'])).stdout.split('\n').filter(Boolean));
-  return r.stdout.split('\n').filter((l) => /runcvm\.mjs launcher|\/run\/runcvm\//.test(l)).filter((l) => {
+  // diod: a RUNCVM_VOLUMES=9p container's volume server (src/volumes/server.ts).
+  return r.stdout.split('\n').filter((l) => /runcvm\.mjs launcher|\/run\/runcvm\/|diod -f -n -N -L stderr -l 169\.254\./.test(l)).filter((l) => {
     const id = containerOf(l.trim().split(/\s+/)[0] as string);
     return !id || !running.has(id);
   });

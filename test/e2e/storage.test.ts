@@ -9,8 +9,12 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUSYBOX, RUNTIME, docker, leftovers, runRunc, runVm, uniqueName, until } from './docker.ts';
+import { BUSYBOX, RUNTIME, docker, leftovers, run, runRunc, runVm as runVmDefault, uniqueName, until } from './docker.ts';
 
+/** RUNCVM_E2E_VOLUMES=9p runs every runcvm container here with RUNCVM_VOLUMES=9p (the volume server). */
+const VOLUMES_ENV = process.env.RUNCVM_E2E_VOLUMES ? ['-e', `RUNCVM_VOLUMES=${process.env.RUNCVM_E2E_VOLUMES}`] : [];
+const RT = [`--runtime=${RUNTIME}`, ...VOLUMES_ENV];
+const runVm = (args: string[], opts?: Parameters<typeof runVmDefault>[1]) => runVmDefault([...VOLUMES_ENV, ...args], opts);
 const SEED_IMAGE = 'runcvm-test/storage-seed';
 const POSTGRES = 'runcvm-test/postgres';
 const REPO = new URL('../..', import.meta.url).pathname;
@@ -76,10 +80,12 @@ function readExt4File(image: string, path: string): Buffer {
 }
 
 before(async () => {
-  // A seed image for named-volume copy-up and RUNCVM_DISKS, plus the static escape probe.
+  // A seed image for named-volume copy-up and RUNCVM_DISKS, plus the static escape probes.
   const ctx = tmpDir('seed-ctx');
-  execFileSync('musl-gcc', ['-static', '-O2', '-o', join(ctx, 'handles'), join(REPO, 'test/images/escape/handles.c')]);
-  writeFileSync(join(ctx, 'Dockerfile'), `FROM ${BUSYBOX}\nCOPY handles /bin/handles\n` +
+  for (const probe of ['handles', 'p9probe']) {
+    execFileSync('musl-gcc', ['-static', '-O2', '-o', join(ctx, probe), join(REPO, `test/images/escape/${probe}.c`)]);
+  }
+  writeFileSync(join(ctx, 'Dockerfile'), `FROM ${BUSYBOX}\nCOPY handles p9probe /bin/\n` +
     'RUN mkdir -p /seed /disks && echo from-image > /seed/hello && chown 1000:1000 /seed/hello\n');
   const r = await docker(['build', '-q', '-t', SEED_IMAGE, ctx]);
   assert.equal(r.code, 0, r.stderr);
@@ -103,7 +109,7 @@ describe('bind mounts', () => {
       'echo "read4 $(cat /data/hf2 2>&1)"; ls /data | grep -c hf; echo done',
     ].join('\n');
     const c = name('live');
-    await ok(['run', '-d', '--name', c, `--runtime=${RUNTIME}`, '-v', `${dir}:/data`, BUSYBOX, 'sh', '-c', script]);
+    await ok(['run', '-d', '--name', c, ...RT, '-v', `${dir}:/data`, BUSYBOX, 'sh', '-c', script]);
     const flag = (f: string) => until(`flag ${f}`, () => (existsSync(`${dir}/${f}`) ? true : undefined));
     const touch = (f: string) => writeFileSync(`${dir}/${f}`, '');
     await flag('s1');
@@ -159,7 +165,7 @@ describe('named volumes', () => {
   test('a new volume gets the image content; runcvm and runc containers see each other\'s writes', async () => {
     const v = await volume('shared');
     const c = name('vol');
-    await ok(['run', '-d', '--name', c, `--runtime=${RUNTIME}`, '-v', `${v}:/seed`, SEED_IMAGE, 'sh', '-c',
+    await ok(['run', '-d', '--name', c, ...RT, '-v', `${v}:/seed`, SEED_IMAGE, 'sh', '-c',
       'ls -ln /seed/hello; cat /seed/hello; echo ready; exec sleep 600']);
     await waitLog(c, /ready/);
     const logs = await ok(['logs', c]);
@@ -207,7 +213,7 @@ describe('RUNCVM_DISKS', () => {
     const c = name('disk');
     const script = 'grep " /seed " /proc/mounts | cut -d" " -f1,3; cat /seed/hello; cat /seed/p 2>/dev/null || echo first; ' +
       'echo persisted > /seed/p; df -k /seed | tail -1 | awk \'{print ($2 > 20000 && $2 < 33000) ? "size-ok" : $2}\'';
-    const first = await docker(['run', '--name', c, `--runtime=${RUNTIME}`, '-v', `${v}:/disks`,
+    const first = await docker(['run', '--name', c, ...RT, '-v', `${v}:/disks`,
       '-e', 'RUNCVM_DISKS=/disks/data.img,/seed,ext4,32M', SEED_IMAGE, 'sh', '-c', script]);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout, '/dev/vda ext4\nfrom-image\nfirst\nsize-ok\n');
@@ -225,7 +231,7 @@ describe('durability', () => {
       const dir = tmpDir('dur');
       const disks = tmpDir('durdisk');
       const c = name('dur');
-      await ok(['run', '-d', '--name', c, `--runtime=${RUNTIME}`, '-v', `${dir}:/data`, '-v', `${disks}:/disks`,
+      await ok(['run', '-d', '--name', c, ...RT, '-v', `${dir}:/data`, '-v', `${disks}:/disks`,
         '-e', 'RUNCVM_DISKS=/disks/d.img,/vol,ext4,32M', BUSYBOX, 'sh', '-c',
         'trap "exit 0" TERM; dd if=/dev/urandom of=/data/f bs=64k count=32 conv=fsync 2>/dev/null; ' +
         'cp /data/f /vol/f && sync -d /vol/f 2>/dev/null || sync; md5sum /data/f /vol/f; echo synced; ' +
@@ -250,7 +256,7 @@ describe('a database on a named volume', () => {
     const v = await volume('pg');
     const start = async () => {
       const c = name('pg');
-      await ok(['run', '-d', '--name', c, `--runtime=${RUNTIME}`, '-m', '768m', '-v', `${v}:/var/lib/postgresql/data`, POSTGRES, 'sh', '-c',
+      await ok(['run', '-d', '--name', c, ...RT, '-m', '768m', '-v', `${v}:/var/lib/postgresql/data`, POSTGRES, 'sh', '-c',
         '[ -s "$PGDATA/PG_VERSION" ] || initdb -A trust --no-sync >/dev/null || exit 1; exec postgres -c listen_addresses= -c unix_socket_directories=/tmp']);
       await until('postgres to accept connections', async () => {
         const r = await docker(['exec', c, 'pg_isready', '-q', '-h', '/tmp']);
@@ -279,7 +285,7 @@ describe('docker cp, diff, commit', () => {
     const c = name('cp');
     const host = tmpDir('cp');
     writeFileSync(`${host}/in.txt`, 'copied in\n');
-    await ok(['run', '-d', '--name', c, `--runtime=${RUNTIME}`, BUSYBOX, 'sh', '-c',
+    await ok(['run', '-d', '--name', c, ...RT, BUSYBOX, 'sh', '-c',
       'echo from-guest > /g.txt; mkdir /gdir; rm /etc/group; echo ready; exec sleep 600']);
     await waitLog(c, /ready/);
     await ok(['cp', `${c}:/g.txt`, `${host}/out-running.txt`]);
@@ -330,6 +336,108 @@ describe('security: a root guest cannot reach host files outside its rootfs and 
     assert.equal(statSync(secret).nlink, 1);
     assert.equal(existsSync(`${dir}/hard2`), false, 'a hard link across mounts must fail');
     assert.match(r.stdout, /forged handles opened: 0/);
+  });
+});
+
+describe('RUNCVM_VOLUMES=9p: volumes from the jailed 9P server on the private link', () => {
+  const NINEP = [`--runtime=${RUNTIME}`, '-e', 'RUNCVM_VOLUMES=9p'];
+  /** The server's address and port, from the guest's /proc/mounts line for `dst`. */
+  const serverOf = (mounts: string, dst: string) => {
+    const line = mounts.split('\n').find((l) => l.split(' ')[1] === dst && l.split(' ')[2] === '9p');
+    assert.ok(line, `${dst} is a 9p mount in:\n${mounts}`);
+    return line.split(' ')[0] as string;
+  };
+  const diodOf = async (server: string) => (await run('ps', ['-eo', 'pid=,args='])).stdout.split('\n').filter((l) => l.includes(`-l ${server}:564`));
+
+  test('binds, :ro, -u ownership, a single file, a named volume and Docker\'s /etc/hosts (live); written data is on the host at stop; nothing is left', async () => {
+    const dir = tmpDir('9p-rw');
+    const ro = tmpDir('9p-ro');
+    writeFileSync(`${ro}/r`, 'read-only data\n');
+    const single = join(tmpDir('9p-single'), 'single.conf');
+    writeFileSync(single, 'line1\n');
+    chmodSync(single, 0o666);
+    const v = await volume('9p');
+    const c = name('9p');
+    await ok(['run', '-d', '--name', c, ...NINEP, '-v', `${dir}:/rw`, '-v', `${ro}:/ro:ro`, '-v', `${single}:/etc/single.conf`,
+      '-v', `${v}:/seed`, SEED_IMAGE, 'sh', '-c',
+      'trap "exit 0" TERM; cat /ro/r /seed/hello /etc/single.conf; touch /ro/x 2>/dev/null || echo ro-denied; ' +
+      'echo line2 >> /etc/single.conf; dd if=/dev/urandom of=/rw/f bs=64k count=16 conv=fsync 2>/dev/null; md5sum /rw/f; ' +
+      'ip route | grep -c runcvm-vol; echo ready; while :; do sleep 1; done']);
+    const logs = await waitLog(c, /ready/);
+    // The link carries nothing but its own /30: one route on runcvm-vol.
+    assert.match(logs, /^read-only data\nfrom-image\nline1\nro-denied\n([0-9a-f]{32})  \/rw\/f\n1\nready\n$/);
+    const mounts = await ok(['exec', c, 'cat', '/proc/mounts']);
+    const server = serverOf(mounts, '/rw');
+    for (const dst of ['/ro', '/seed', '/etc/single.conf', '/etc/hosts', '/etc/resolv.conf', '/etc/hostname']) assert.equal(serverOf(mounts, dst), server);
+    assert.match(mounts.split('\n').find((l) => l.split(' ')[1] === '/ro') as string, / ro,/);
+    assert.equal(readFileSync(single, 'utf8'), 'line1\nline2\n');
+    await ok(['exec', '-u', '1000:1000', c, 'sh', '-c', 'echo mine > /rw/by1000 && mkdir /rw/d1000']);
+    for (const p of [`${dir}/by1000`, `${dir}/d1000`]) assert.deepEqual([statSync(p).uid, statSync(p).gid], [1000, 1000], p);
+    // Host-side edits are seen at once (no guest cache), including Docker rewriting /etc/hosts in place.
+    writeFileSync(`${dir}/from-host`, 'host edit\n');
+    const hostsPath = (await ok(['inspect', '-f', '{{.HostsPath}}', c])).trim();
+    writeFileSync(hostsPath, `${readFileSync(hostsPath, 'utf8')}10.9.9.9 added-by-docker\n`);
+    assert.equal(await ok(['exec', c, 'sh', '-c', 'cat /rw/from-host; grep added-by-docker /etc/hosts; echo unsynced > /rw/late']),
+      'host edit\n10.9.9.9 added-by-docker\n');
+    assert.equal((await diodOf(server)).length, 1, 'one diod for the container');
+    await ok(['stop', c]);
+    assert.equal(md5(readFileSync(`${dir}/f`)), /([0-9a-f]{32})/.exec(logs)?.[1]);
+    assert.equal(readFileSync(`${dir}/late`, 'utf8'), 'unsynced\n');
+    assert.deepEqual(await diodOf(server), [], 'diod stops with the VM');
+  });
+
+  test('security: a root guest speaking raw 9P to its server reaches nothing outside its volumes; the server is unreachable from other containers and on eth0', async () => {
+    const secretDir = tmpDir('9p-secret');
+    const secret = join(secretDir, 'secret.txt');
+    const marker = `host-secret-9p-${process.pid}`;
+    writeFileSync(secret, `${marker}\n`);
+    const dir = tmpDir('9p-esc');
+    writeFileSync(`${dir}/f`, 'volume file\n');
+    symlinkSync(secret, `${dir}/abs-link`);
+    symlinkSync(`../../../../../../../..${secret}`, `${dir}/rel-link`);
+    symlinkSync('/', `${dir}/root-link`);
+    const c = name('9p-esc');
+    await ok(['run', '-d', '--name', c, ...NINEP, '--cap-add', 'ALL', '-v', `${dir}:/data`, SEED_IMAGE, 'sh', '-c',
+      'echo ready; while :; do sleep 1; done']);
+    await waitLog(c, /ready/);
+    const mounts = await ok(['exec', c, 'cat', '/proc/mounts']);
+    const server = serverOf(mounts, '/data');
+    const aname = /aname=([^, ]+)/.exec(mounts.split('\n').find((l) => l.split(' ')[1] === '/data') as string)?.[1] as string;
+    // The kernel client first (it never sends `..` past the mount root), then the raw protocol.
+    const r = await docker(['exec', c, 'sh', '-c', [
+      `cat /data/../../..${secret} /data/abs-link /data/rel-link /data/root-link${secret} 2>&1`,
+      'echo pwned > /data/abs-link 2>&1; ln /etc/passwd /data/hard 2>&1',
+      `p9probe ${server} 564 ${aname} ${secret}`,
+    ].join('; ')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, new RegExp(marker));
+    assert.equal(readFileSync(secret, 'utf8'), `${marker}\n`);
+    assert.equal(existsSync(`${dir}/hard`), false);
+    // The probe did reach the server: the control read works, every escape and the write are refused.
+    assert.match(r.stdout, /control f: READ volume file/);
+    for (const a of ['dotdot', 'slash name', 'absolute name', 'abs-link', 'rel-link', 'through root-link']) {
+      assert.match(r.stdout, new RegExp(`^${a}: (walked \\d+ of \\d+ names; )?(walk|open) refused`, 'm'), `${a} in:\n${r.stdout}`);
+    }
+    assert.match(r.stdout, /^attach \/: refused/m);
+    assert.match(r.stdout, /create in server root: refused/);
+    // The jail holds diod's own files and the exports, nothing of the host's filesystem.
+    const root = /^server root: (.*)$/m.exec(r.stdout)?.[1]?.split(' ').filter(Boolean) ?? [];
+    assert.ok(root.includes('v') && root.every((e) => ['.', '..', 'etc', 'f', 'lib', 'lib64', 'usr', 'v'].includes(e)), root.join(' '));
+    // Another container on the same network: neither the link address (routed via this
+    // container's IP, or asked on-link) nor this container's eth0 address serves 9P.
+    const ip = (await ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', c])).trim();
+    const probe = await runRunc(['--cap-add', 'NET_ADMIN', BUSYBOX, 'sh', '-c', [
+      `ip route add ${server}/32 via ${ip}; nc -w 3 ${server} 564 </dev/null && echo via-reached || echo via-refused`,
+      `ip route replace ${server}/32 dev eth0; nc -w 3 ${server} 564 </dev/null && echo onlink-reached || echo onlink-refused`,
+      `nc -w 3 ${ip} 564 </dev/null && echo eth0-reached || echo eth0-refused`,
+    ].join('; ')]);
+    assert.equal(probe.stdout, 'via-refused\nonlink-refused\neth0-refused\n', probe.stderr);
+  });
+
+  test('--network host is refused at create, naming the option', async () => {
+    const r = await runVmDefault(['-e', 'RUNCVM_VOLUMES=9p', '--network', 'host', BUSYBOX, 'true']);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /RUNCVM_VOLUMES=9p: needs the container's own network namespace/);
   });
 });
 

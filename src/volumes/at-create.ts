@@ -1,0 +1,62 @@
+/**
+ * RUNCVM_VOLUMES=9p at `create`: checks the host and the container can have it, then plans the
+ * exports, the jail (skeleton files and runc mounts) and the link. Reads the host (stat of the
+ * sources, diod's library list) but writes nothing: `create` writes the skeleton with the rest.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OciMount } from '../oci/spec.ts';
+import type { GuestMount } from '../launcher/launch-spec.ts';
+import type { NetworkMode } from '../network/setup.ts';
+import { OptionError } from '../runtime/options.ts';
+import { linkFor } from './link.ts';
+import { DIOD_BINARY, JAIL_IN_CONTAINER, jailMounts, jailSkeleton, parseLoaderTrace, planVolumes, type SkeletonEntry } from './plan.ts';
+import type { VolumeServerSpec } from './types.ts';
+
+export interface NinepCreatePlan {
+  server: VolumeServerSpec;
+  mounts: GuestMount[];
+  ociMounts: OciMount[];
+  skeleton: SkeletonEntry[];
+  skeletonDir: string;
+}
+
+/** diod's shared libraries and loader, from the loader's own trace (no code of diod runs). */
+export function diodLibraries(binary = DIOD_BINARY): string[] {
+  const r = spawnSync(binary, [], { env: { LD_TRACE_LOADED_OBJECTS: '1' }, encoding: 'utf8', timeout: 10_000 });
+  const libs = parseLoaderTrace(r.stdout ?? '');
+  if (r.status !== 0 || libs.length === 0) {
+    throw new Error(`RUNCVM_VOLUMES=9p: cannot list the libraries of ${binary} (status ${r.status}): ${r.stderr || r.error?.message || ''}`.trim());
+  }
+  return libs;
+}
+
+export function planNinepAtCreate(opts: { containerId: string; network: NetworkMode; mounts: GuestMount[]; specDir: string }): NinepCreatePlan {
+  if (opts.network !== 'own') {
+    throw new OptionError('RUNCVM_VOLUMES=9p: needs the container\'s own network namespace for its private link; ' +
+      '--network host and --network container:… are not supported (allowed there: RUNCVM_VOLUMES=virtiofs)');
+  }
+  if (!existsSync(DIOD_BINARY)) throw new OptionError(`RUNCVM_VOLUMES=9p: the 9P server ${DIOD_BINARY} is missing (install the diod package)`);
+  const link = linkFor(opts.containerId);
+  const plan = planVolumes(opts.mounts, link, (source) => !statSync(source).isDirectory());
+  const libraries = diodLibraries();
+  const skeletonDir = join(opts.specDir, 'jail');
+  return {
+    server: { link, jail: JAIL_IN_CONTAINER, exports: plan.exports.map((e) => e.aname) },
+    mounts: plan.mounts,
+    ociMounts: jailMounts(skeletonDir, plan.exports, libraries),
+    skeleton: jailSkeleton(link, plan.exports, libraries),
+    skeletonDir,
+  };
+}
+
+/** Writes the jail skeleton (root-owned, world-readable: diod reads it as root anyway). */
+export function writeSkeleton(dir: string, entries: SkeletonEntry[]): void {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  for (const e of entries) {
+    const p = join(dir, e.path);
+    if (e.content === undefined) mkdirSync(p, { recursive: true, mode: 0o755 });
+    else writeFileSync(p, e.content, { mode: 0o644 });
+  }
+}
