@@ -79,12 +79,14 @@ export function rootfsBench(): void {
   const sizes = [2, 200, 1024];
   const images: Record<number, string> = { 2: BUSYBOX };
   for (const s of sizes.slice(1)) images[s] = sizedImage(s);
-  const cold: number[] = [];
+  const cold: Record<number, number[]> = {};
   const warm: Record<number, number[]> = {};
   const virtiofs: Record<number, number[]> = {};
   for (let i = 0; i < Math.max(3, Math.ceil(N / 2)); i++) {
-    prune();
-    cold.push(runMs(IMAGE_MODE, BUSYBOX));
+    for (const s of [2, 1024]) {
+      prune();
+      (cold[s] ??= []).push(runMs(IMAGE_MODE, images[s] as string));
+    }
   }
   for (let i = 0; i < N; i++) {
     for (const s of sizes) {
@@ -96,7 +98,10 @@ export function rootfsBench(): void {
   const w2 = median(warm[2] as number[]);
   const v2 = median(virtiofs[2] as number[]);
   console.log(`rootfs modes: docker run --rm IMAGE true, ${N} interleaved rounds`);
-  console.log(`  busybox image mode cold (cache miss)  median ${median(cold)} ms   cold/warm ${(median(cold) / w2).toFixed(2)}x`);
+  for (const s of [2, 1024]) {
+    const c = median(cold[s] as number[]);
+    console.log(`  ${String(s).padStart(4)} MiB image   image mode cold (cache miss, mkfs of the image) ${c} ms   cold/warm ${(c / median(warm[s] as number[])).toFixed(2)}x`);
+  }
   for (const s of sizes) {
     const w = median(warm[s] as number[]);
     const v = median(virtiofs[s] as number[]);

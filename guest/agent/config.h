@@ -40,6 +40,8 @@ struct vm_config {
 	char **root_lowers;
 	size_t nlowers;
 	char *root_upper;
+	/* ROOT_HOST_9P: 9P mount options of the container's root on the volume server. */
+	char *root_host_9p;
 	int debug;
 	/* BIND and TMPFS records in the host's order: a later one may sit below an earlier one. */
 	struct mount_req *mounts;

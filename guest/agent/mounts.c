@@ -166,8 +166,6 @@ static int apply_bind(const struct mount_req *m, struct setup_error *e)
 
 static int apply_mounts(const struct vm_config *c, struct setup_error *e)
 {
-	if (c->vol_link.present && volumes_link_up(&c->vol_link, e) != 0)
-		return -1;
 	for (size_t i = 0; i < c->nmounts; i++) {
 		const struct mount_req *m = &c->mounts[i];
 		if (m->ninep) {
@@ -236,6 +234,9 @@ static int mount_dev(struct setup_error *e)
 int mounts_setup_root(const struct vm_config *c, struct setup_error *e)
 {
 	unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	/* The volume link first: an image root's write-back target may come over it too. */
+	if (c->vol_link.present && volumes_link_up(&c->vol_link, e) != 0)
+		return -1;
 	/* Switching first makes image symlinks in mount destinations resolve inside the root. */
 	if (switch_root(c, e) != 0)
 		return -1;

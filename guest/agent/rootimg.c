@@ -94,11 +94,18 @@ int rootimg_mount(const struct vm_config *c, const char *target, struct setup_er
 		return fail(e, "open", RW_DIR "/upper");
 	/* The host share of the container's root: volumes are bound from it and the write-back
 	 * writes into it. Without one (no virtiofs), changes stay on the writable drive only. */
-	if (c->root_tag && c->root_tag[0]) {
+	if (c->root_host_9p || (c->root_tag && c->root_tag[0])) {
 		if (mkdir_once(HOSTFS_DIR, e) != 0)
 			return -1;
-		if (mount(c->root_tag, HOSTFS_DIR, "virtiofs", 0, NULL) != 0)
+		if (c->root_host_9p) {
+			char server[16];
+			const uint8_t *a = c->vol_link.server;
+			snprintf(server, sizeof server, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+			if (!c->vol_link.present || mount(server, HOSTFS_DIR, "9p", MS_NOSUID | MS_NODEV, c->root_host_9p) != 0)
+				return fail(e, "mount the container's root over 9p from", server);
+		} else if (mount(c->root_tag, HOSTFS_DIR, "virtiofs", 0, NULL) != 0) {
 			return fail(e, "mount virtiofs", c->root_tag);
+		}
 		host_fd = open(HOSTFS_DIR, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 		if (host_fd < 0)
 			return fail(e, "open", HOSTFS_DIR);

@@ -21,6 +21,8 @@ export interface ImageRootSpec {
   mode: 'image';
   lowers: string[];
   upper: string;
+  /** RUNCVM_VOLUMES=9p: the container's root comes back over 9P (these mount options), not virtiofs. */
+  host9pOptions?: string;
 }
 
 /** Where a VMM binary `create` found on the host is bound in (inside the launcher's /run tmpfs). */

@@ -8,6 +8,10 @@ export const ROOT_TAG = 'root';
 const LOWER_SERIAL = (i: number) => `runcvm-layer${i}`;
 const UPPER_SERIAL = 'runcvm-upper';
 
+function rootShared(spec: LaunchSpec): boolean {
+  return !spec.rootImage?.host9pOptions;
+}
+
 /** RUNCVM_ROOTFS=image: the layer drives (read-only, shared) and the container's writable one. */
 function imageRootDevices(spec: LaunchSpec): BlockDevice[] {
   const img = spec.rootImage;
@@ -34,7 +38,8 @@ export function vmSpecFor(spec: LaunchSpec, runDir: string, blockDevices: BlockD
       kernelDebug: spec.kernelDebug,
       append: spec.kernelAppend,
     }),
-    fsShares: [{ tag: ROOT_TAG, source: WORKLOAD_ROOT }],
+    // An image root whose volumes and write-back go over 9P needs no virtiofs (Firecracker has none).
+    fsShares: rootShared(spec) ? [{ tag: ROOT_TAG, source: WORKLOAD_ROOT }] : [],
     // Virtiofs also serves an image root's volumes and takes its write-back.
     blockDevices: [...imageRootDevices(spec), ...blockDevices],
     nics,
@@ -47,13 +52,13 @@ export function vmSpecFor(spec: LaunchSpec, runDir: string, blockDevices: BlockD
 export function guestConfigFor(spec: LaunchSpec, network: GuestNetwork): VmConfig {
   return {
     hostname: spec.hostname,
-    rootTag: ROOT_TAG,
+    rootTag: rootShared(spec) ? ROOT_TAG : '',
     rootReadonly: spec.rootReadonly,
     mounts: spec.mounts,
     debug: spec.runtimeDebug,
     network,
     disks: (spec.disks ?? []).map((d) => ({ serial: d.serial, destination: d.dst, fs: d.fs, flags: 0 })),
-    rootImage: spec.rootImage && { lowers: spec.rootImage.lowers.map((_, i) => LOWER_SERIAL(i)), upper: UPPER_SERIAL },
+    rootImage: spec.rootImage && { lowers: spec.rootImage.lowers.map((_, i) => LOWER_SERIAL(i)), upper: UPPER_SERIAL, host9pOptions: spec.rootImage.host9pOptions },
     ...(spec.volumes ? { volumeLink: spec.volumes.link } : {}),
   };
 }

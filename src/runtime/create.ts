@@ -93,7 +93,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   const inContainer = (f: string) => f.replace(prefix, PREFIX_IN_CONTAINER);
   const network = networkMode(spec);
   let mounts = withShm(rewritten.mounts, rewritten.shmSizeBytes);
-  const ninep = opts.volumes === '9p' ? planNinepAtCreate({ containerId: args.containerId, network, mounts, specDir }) : undefined;
+  const ninep = opts.volumes === '9p' ? planNinepAtCreate({ containerId: args.containerId, network, mounts, specDir, rootExport: image && spec.root.path }) : undefined;
   if (ninep) {
     mounts = ninep.mounts;
     rewritten.spec.mounts = [...(rewritten.spec.mounts ?? []), ...ninep.ociMounts];
@@ -115,7 +115,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     network,
     iptables: host.iptables,
     rootReadonly: rewritten.rootReadonly,
-    rootImage: image && { mode: 'image', lowers: image.lowers, upper: image.upper },
+    rootImage: image && { mode: 'image', lowers: image.lowers, upper: image.upper, ...(ninep?.rootOptions ? { host9pOptions: ninep.rootOptions } : {}) },
     mounts,
     ...(ninep ? { volumes: ninep.server } : {}),
     disks,

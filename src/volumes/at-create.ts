@@ -10,7 +10,7 @@ import type { OciMount } from '../oci/spec.ts';
 import type { GuestMount } from '../launcher/launch-spec.ts';
 import type { NetworkMode } from '../network/setup.ts';
 import { OptionError } from '../runtime/options.ts';
-import { linkFor } from './link.ts';
+import { linkFor, mountOptions } from './link.ts';
 import { DIOD_BINARY, JAIL_IN_CONTAINER, jailMounts, jailSkeleton, parseLoaderTrace, planVolumes, type SkeletonEntry } from './plan.ts';
 import type { VolumeServerSpec } from './types.ts';
 
@@ -20,7 +20,12 @@ export interface NinepCreatePlan {
   ociMounts: OciMount[];
   skeleton: SkeletonEntry[];
   skeletonDir: string;
+  /** RUNCVM_ROOTFS=image: 9P mount options of the container's root export (write-back target). */
+  rootOptions?: string;
 }
+
+/** The attach name of the container's own root, exported only with an image root. */
+export const ROOT_EXPORT = '/r';
 
 /** diod's shared libraries and loader, from the loader's own trace (no code of diod runs). */
 export function diodLibraries(binary = DIOD_BINARY): string[] {
@@ -32,7 +37,11 @@ export function diodLibraries(binary = DIOD_BINARY): string[] {
   return libs;
 }
 
-export function planNinepAtCreate(opts: { containerId: string; network: NetworkMode; mounts: GuestMount[]; specDir: string }): NinepCreatePlan {
+/**
+ * rootExport: the host path of the container's root filesystem, exported read-write when the
+ * guest's root is an image: its write-back and nothing else goes there.
+ */
+export function planNinepAtCreate(opts: { containerId: string; network: NetworkMode; mounts: GuestMount[]; specDir: string; rootExport?: string }): NinepCreatePlan {
   if (opts.network !== 'own') {
     throw new OptionError('RUNCVM_VOLUMES=9p: needs the container\'s own network namespace for its private link; ' +
       '--network host and --network container:… are not supported (allowed there: RUNCVM_VOLUMES=virtiofs)');
@@ -40,6 +49,7 @@ export function planNinepAtCreate(opts: { containerId: string; network: NetworkM
   if (!existsSync(DIOD_BINARY)) throw new OptionError(`RUNCVM_VOLUMES=9p: the 9P server ${DIOD_BINARY} is missing (install the diod package)`);
   const link = linkFor(opts.containerId);
   const plan = planVolumes(opts.mounts, link, (source) => !statSync(source).isDirectory());
+  if (opts.rootExport) plan.exports.push({ aname: ROOT_EXPORT, source: opts.rootExport, readonly: false, file: false });
   const libraries = diodLibraries();
   const skeletonDir = join(opts.specDir, 'jail');
   return {
@@ -48,6 +58,7 @@ export function planNinepAtCreate(opts: { containerId: string; network: NetworkM
     ociMounts: jailMounts(skeletonDir, plan.exports, libraries),
     skeleton: jailSkeleton(link, plan.exports, libraries),
     skeletonDir,
+    ...(opts.rootExport ? { rootOptions: mountOptions(link, ROOT_EXPORT) } : {}),
   };
 }
 

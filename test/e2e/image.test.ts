@@ -146,6 +146,24 @@ describe('image rootfs mode (QEMU, RUNCVM_ROOTFS=image)', { timeout: 1_800_000 }
     }
   });
 
+  test('image root with RUNCVM_VOLUMES=9p (Firecracker\'s combination, no virtiofs): volumes, /etc/hosts, write-back', async () => {
+    const host = mkdtempSync('/tmp/runcvm-e2e-bind9p-');
+    writeFileSync(join(host, 'in'), 'from host\n');
+    const n = name('img9p');
+    try {
+      const r = await docker(['run', '--name', n, `--runtime=${RUNTIME}`, ...IMAGE, '-e', 'RUNCVM_VOLUMES=9p', '-v', `${host}:/mnt/host`,
+        '--add-host', 'extra:10.9.8.7', BUSYBOX, 'sh', '-c',
+        'cat /mnt/host/in && echo out > /mnt/host/out && grep extra /etc/hosts && grep -c virtiofs /proc/mounts; echo w > /written && rm /bin/true']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'from host\n10.9.8.7\textra\n0\n');
+      assert.equal(readFileSync(join(host, 'out'), 'utf8'), 'out\n');
+      const diff = (await ok(['diff', n])).split('\n');
+      assert.ok(diff.includes('A /written') && diff.includes('D /bin/true'), `docker diff: ${diff.join(', ')}`);
+    } finally {
+      rmSync(host, { recursive: true, force: true });
+    }
+  });
+
   test('cache: 10 concurrent starts of an uncached image build it once and all succeed; ls and prune', async () => {
     const img = await freshImage('conc');
     const before = new Set(cacheFiles());
