@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the whole runcvm test suite on this machine (as root):
 #   scripts/setup.sh --no-demo -> scripts/build-test-images.sh
-#   -> npm run test:unit -> npm run test:e2e
+#   -> npm run test:unit -> npm run test:e2e -> the same e2e suites on Firecracker where it can run
 # Both test stages always run; exits non-zero if any stage failed.
 # Prints the elapsed time of each stage and a summary.
 set -euo pipefail
@@ -43,6 +43,22 @@ fi
 stage images bash scripts/build-test-images.sh || true
 stage unit npm run test:unit || true
 stage e2e npm run test:e2e || true
+
+# The Docker-facing suites again on Firecracker, wherever it can run (docs/firecracker.md).
+fc_skip_reason() {
+  command -v firecracker >/dev/null 2>&1 || { echo "no firecracker binary in PATH"; return; }
+  [ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "no /dev/kvm"; return; }
+  grep -q '"usable": true' /opt/runcvm/etc/host.json 2>/dev/null || { echo "the install's KVM probe found KVM unusable"; return; }
+}
+fc_reason=$(fc_skip_reason)
+if [ -z "$fc_reason" ]; then
+  stage e2e-fc env RUNCVM_E2E_HYPERVISOR=firecracker node --import tsx --test --test-concurrency=1 \
+    test/e2e/run.test.ts test/e2e/exec.test.ts test/e2e/lifecycle.test.ts test/e2e/network.test.ts \
+    test/e2e/storage.test.ts test/e2e/firecracker.test.ts || true
+else
+  log "==== stage 'e2e-fc' SKIPPED: $fc_reason; the suite did not run on Firecracker here ===="
+  SUMMARY+=("$(printf '%-8s %-7s %s' e2e-fc SKIPPED "$fc_reason")")
+fi
 
 summary
 if [ "$FAILED" -ne 0 ]; then
