@@ -43,6 +43,9 @@ fi
 stage images bash scripts/build-test-images.sh || true
 stage unit npm run test:unit || true
 stage e2e npm run test:e2e || true
+# The storage suite again with the image root and the 9P volume server forced: Firecracker's
+# storage path, exercised on QEMU (docs/storage.md).
+stage e2e-image env RUNCVM_E2E_ROOTFS=image RUNCVM_E2E_VOLUMES=9p node --import tsx --test --test-concurrency=1 test/e2e/storage.test.ts || true
 
 # The Docker-facing suites again on Firecracker, wherever it can run (docs/firecracker.md).
 fc_skip_reason() {

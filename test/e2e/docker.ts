@@ -15,7 +15,13 @@ export const E2E_HYPERVISOR = process.env.RUNCVM_E2E_HYPERVISOR ?? '';
 
 /** `-e RUNCVM_HYPERVISOR=…` when the suite runs on another backend; for tests that call `docker run` themselves. */
 export function hypervisorArgs(): string[] {
-  return E2E_HYPERVISOR ? ['-e', `RUNCVM_HYPERVISOR=${E2E_HYPERVISOR}`] : [];
+  const env = (name: string, value: string | undefined) => (value ? ['-e', `${name}=${value}`] : []);
+  // RUNCVM_E2E_ROOTFS / RUNCVM_E2E_VOLUMES force the image root and the 9P volume path (docs/storage.md).
+  return [
+    ...env('RUNCVM_HYPERVISOR', E2E_HYPERVISOR),
+    ...env('RUNCVM_ROOTFS', process.env.RUNCVM_E2E_ROOTFS),
+    ...env('RUNCVM_VOLUMES', process.env.RUNCVM_E2E_VOLUMES),
+  ];
 }
 
 export interface Result {
