@@ -51,6 +51,8 @@ export interface LaunchSpec {
   kernel: { vmlinux: string; initramfs: string };
   cpus: number;
   memoryMiB: number;
+  /** --cpuset-cpus: host CPUs the vCPU threads are pinned to. */
+  hostCpus?: number[];
   /** Host TSC rate, needed by microvm guests under TCG (research: vmlab §0). */
   tscKhz?: number;
   kernelAppend: string;

@@ -4,6 +4,7 @@
  * at once; `start` runs in the launcher inside the container.
  */
 import type { Duplex } from 'node:stream';
+import type { Balloon } from './balloon.ts';
 import type { VmSpec } from './vm-spec.ts';
 
 export interface HostCheck {
@@ -33,6 +34,11 @@ export interface VmmDriver {
   readonly name: string;
   checkHost(check: HostCheck): void;
   start(vm: VmSpec): Promise<RunningVm>;
+  /**
+   * The balloon of a VM this driver started, from another process (docker update) that sees
+   * the VM's run dir at `runDir`. Absent: the backend cannot resize a running guest.
+   */
+  openBalloon?(runDir: string): Promise<Balloon>;
 }
 
 export class VmmUnavailableError extends Error {}

@@ -11,7 +11,10 @@ import { waitUntil } from '../../common/wait.ts';
 import type { HostCheck, RunningVm, VmExit, VmmDriver } from '../driver.ts';
 import { VmmUnavailableError } from '../driver.ts';
 import type { VmSpec } from '../vm-spec.ts';
+import { pinThreads } from '../cpu-pinning.ts';
 import { qemuArgv, qemuPaths, type QemuPaths } from './argv.ts';
+import { openQemuBalloon } from './balloon.ts';
+import { Qmp } from './qmp.ts';
 
 export const QEMU_BINARY = '/usr/bin/qemu-system-x86_64';
 export const VIRTIOFSD_BINARY = '/usr/lib/qemu/virtiofsd';
@@ -119,8 +122,35 @@ export const makeQemuDriver = (bin: QemuBinaries): VmmDriver => ({
       stdio: ['ignore', vm.consoleToStderr ? 2 : 'ignore', 'pipe'],
     });
     qemu.stderr?.on('data', (d: Buffer) => tail.push(d));
-    return new QemuVm(qemu, helpers, paths, tail);
+    const vmHandle = new QemuVm(qemu, helpers, paths, tail);
+    if (vm.hostCpus?.length) {
+      try {
+        await pinVcpus(paths.qmpSocket, vm.hostCpus, () => qemu.exitCode !== null || qemu.signalCode !== null);
+      } catch (e) {
+        vmHandle.kill();
+        throw new Error(`--cpuset-cpus: ${(e as Error).message}\n${vmHandle.diagnostics()}`);
+      }
+    }
+    return vmHandle;
   },
+
+  openBalloon: (runDir) => openQemuBalloon(qemuPaths(runDir).qmpSocket),
 });
+
+/** QEMU creates its vCPU threads before it serves QMP, so their ids are final once it answers. */
+async function pinVcpus(qmpSocket: string, hostCpus: number[], exited: () => boolean): Promise<void> {
+  await waitUntil('the QMP socket', () => {
+    if (exited()) throw new Error('qemu exited before its QMP socket opened');
+    return existsSync(qmpSocket) ? true : undefined;
+  }, { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 });
+  const qmp = await Qmp.open(qmpSocket);
+  try {
+    const cpus = (await qmp.execute('query-cpus-fast')) as { 'cpu-index': number; 'thread-id': number }[];
+    const tids = [...cpus].sort((a, b) => a['cpu-index'] - b['cpu-index']).map((c) => c['thread-id']);
+    pinThreads(tids, hostCpus);
+  } finally {
+    qmp.close();
+  }
+}
 
 export const qemuDriver = makeQemuDriver({ qemu: QEMU_BINARY, virtiofsd: VIRTIOFSD_BINARY });
