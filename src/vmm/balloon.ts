@@ -10,7 +10,6 @@ export interface Balloon {
   actualMiB(): Promise<number>;
   /** Asks the guest to give memory back (or take it back) until it has `mib`. Returns at once. */
   setTargetMiB(mib: number): Promise<void>;
-  close(): void;
 }
 
 /** The guest's balloon driver works in pages; a few MiB of slack counts as reached. */

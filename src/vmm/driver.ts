@@ -35,10 +35,18 @@ export interface VmmDriver {
   checkHost(check: HostCheck): void;
   start(vm: VmSpec): Promise<RunningVm>;
   /**
-   * The balloon of a VM this driver started, from another process (docker update) that sees
-   * the VM's run dir at `runDir`. Absent: the backend cannot resize a running guest.
+   * Live control of a VM this driver started, from another process (docker update) that sees
+   * the VM's run dir at `runDir`. Absent: the backend cannot change a running VM.
    */
-  openBalloon?(runDir: string): Promise<Balloon>;
+  openControl?(runDir: string): Promise<VmControl>;
+}
+
+/** A running VM's knobs, the same for every backend (QEMU: QMP; Firecracker: its API socket). */
+export interface VmControl {
+  readonly balloon: Balloon;
+  /** Thread ids of the vCPUs, vCPU 0 first, in the VMM's PID namespace. */
+  vcpuThreads(): Promise<number[]>;
+  close(): void;
 }
 
 export class VmmUnavailableError extends Error {}

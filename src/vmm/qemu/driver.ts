@@ -13,8 +13,7 @@ import { VmmUnavailableError } from '../driver.ts';
 import type { VmSpec } from '../vm-spec.ts';
 import { pinThreads } from '../cpu-pinning.ts';
 import { qemuArgv, qemuPaths, type QemuPaths } from './argv.ts';
-import { openQemuBalloon } from './balloon.ts';
-import { Qmp } from './qmp.ts';
+import { openQemuControl } from './control.ts';
 
 export const QEMU_BINARY = '/usr/bin/qemu-system-x86_64';
 export const VIRTIOFSD_BINARY = '/usr/lib/qemu/virtiofsd';
@@ -134,7 +133,7 @@ export const makeQemuDriver = (bin: QemuBinaries): VmmDriver => ({
     return vmHandle;
   },
 
-  openBalloon: (runDir) => openQemuBalloon(qemuPaths(runDir).qmpSocket),
+  openControl: (runDir) => openQemuControl(qemuPaths(runDir).qmpSocket),
 });
 
 /** QEMU creates its vCPU threads before it serves QMP, so their ids are final once it answers. */
@@ -143,13 +142,11 @@ async function pinVcpus(qmpSocket: string, hostCpus: number[], exited: () => boo
     if (exited()) throw new Error('qemu exited before its QMP socket opened');
     return existsSync(qmpSocket) ? true : undefined;
   }, { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 });
-  const qmp = await Qmp.open(qmpSocket);
+  const control = await openQemuControl(qmpSocket);
   try {
-    const cpus = (await qmp.execute('query-cpus-fast')) as { 'cpu-index': number; 'thread-id': number }[];
-    const tids = [...cpus].sort((a, b) => a['cpu-index'] - b['cpu-index']).map((c) => c['thread-id']);
-    pinThreads(tids, hostCpus);
+    pinThreads(await control.vcpuThreads(), hostCpus);
   } finally {
-    qmp.close();
+    control.close();
   }
 }
 

@@ -35,7 +35,7 @@ export class Qmp {
   static async open(path: string, timeoutMs = 10_000): Promise<Qmp> {
     const sock = connect(path);
     const qmp = new Qmp(sock);
-    const timer = setTimeout(() => sock.destroy(new Error(`qmp ${path}: no greeting within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => sock.destroy(new Error(`no greeting within ${timeoutMs} ms`)), timeoutMs);
     try {
       await new Promise<void>((resolve, reject) => {
         qmp.greeted = (e) => (e ? reject(e) : resolve());
