@@ -149,7 +149,7 @@ async function resizeWithCgroup(control: VmControl, target: number, applyCgroup:
   if (!r.reached) {
     await balloon.setTargetMiB(before);
     throw new OptionError(
-      `--memory: the guest could not free enough memory to shrink to ${target} MiB (it stopped at ${r.actualMiB} MiB: its processes use the rest); left at ${before} MiB`,
+      `--memory: the guest could not free enough memory to shrink to ${target} MiB (it stopped at ${r.actualMiB} MiB: the rest is in use); left at ${before} MiB`,
     );
   }
   try {

@@ -155,7 +155,8 @@ describe('docker update on a running 1-vCPU, 512 MiB VM', () => {
   let id = '';
 
   before(async () => {
-    const r = await docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, '--cpus', '1', '-m', '512m', BUSYBOX, 'sleep', '3600']);
+    const r = await docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, '--cpus', '1', '-m', '512m', '--tmpfs', '/big:size=400m',
+      BUSYBOX, 'sleep', '3600']);
     assert.equal(r.code, 0, r.stderr);
     id = r.stdout.trim();
   });
@@ -188,6 +189,21 @@ describe('docker update on a running 1-vCPU, 512 MiB VM', () => {
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /--cpus: 2 needs 2 vCPUs but the VM booted with 1; a running VM cannot gain vCPUs/);
     assert.equal(cpuQuota(id), 100_000);
+  });
+
+  test('--memory below what the guest uses is refused after the balloon stalls; guest and cgroup stay as they were', async () => {
+    const boot = await memTotalMiB(name);
+    const fill = await docker(['exec', name, 'dd', 'if=/dev/zero', 'of=/big/fill', 'bs=1M', 'count=350']);
+    assert.equal(fill.code, 0, fill.stderr);
+    try {
+      const r = await docker(['update', '--memory', '128m', name]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /--memory: the guest could not free enough memory to shrink to 128 MiB \(it stopped at \d+ MiB: the rest is in use\); left at 512 MiB/);
+      assert.equal(memoryLimit(id), (512 + OVERHEAD_MIB) * MIB);
+      await until('the guest to take its memory back', async () => ((await memTotalMiB(name)) === boot ? true : undefined), 60_000, 500);
+    } finally {
+      await docker(['exec', name, 'rm', '-f', '/big/fill']);
+    }
   });
 
   test('--cpus below the boot count changes the host quota of the VMM', async () => {
