@@ -68,3 +68,10 @@ test('flags given with --resources win over the JSON, as in runc', () => {
   const req = requestedResources({ memory: { limit: 300 * MIB }, cpu: { quota: 100_000, period: 100_000 } }, { memory: '200m', 'cpu-quota': '50000', 'cpuset-cpus': '1' });
   assert.deepEqual(req, { memory: { limit: 200 * MIB }, cpu: { quota: 50_000, period: 100_000, cpus: '1' } });
 });
+
+test('the update call is parsed in both spellings containerd has used', () => {
+  for (const argv of [['--root', '/r', 'update', '--resources=-', 'abc'], ['--root', '/r', 'update', '--resources', '-', 'abc']]) {
+    const a = parseRuntimeArgs(argv, '/');
+    assert.deepEqual([a.verb, a.resources, a.containerId, a.updateFlags], ['update', '-', 'abc', {}]);
+  }
+});
