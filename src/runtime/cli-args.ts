@@ -38,7 +38,7 @@ const UPDATE_FLAGS = [
 
 export type UpdateFlags = Partial<Record<(typeof UPDATE_FLAGS)[number], string>>;
 
-/** Flags of `create` and `exec` (as containerd-shim-runc-v2 uses them) that take a value or not. */
+/** Flags of `create`, `exec` and `update` (as containerd-shim-runc-v2 uses them) that take a value or not. */
 const VERB = {
   bundle: { type: 'string', short: 'b' },
   process: { type: 'string', short: 'p' },
