@@ -1,6 +1,7 @@
 /**
- * Entry point of the one bundled file. `runtime` is what the dispatcher runs for `create`;
- * `launcher` is the container's PID 1; `install`/`uninstall` are for administrators.
+ * Entry point of the one bundled file. `runtime` is what the dispatcher runs for `create`,
+ * `exec` and `update`; `launcher` is the container's PID 1; `install`/`uninstall` are for
+ * administrators.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import { runcLog } from '../runtime/runc-log.ts';
 import { runLauncher } from '../launcher/launcher.ts';
 import { runExecClient } from '../launcher/exec-client.ts';
 import { exec } from '../runtime/exec.ts';
+import { update } from '../runtime/update.ts';
 import { readHostConfig } from '../runtime/host-config.ts';
 import { install, RUNTIME_NAME, uninstall } from '../install/install.ts';
 import { doctor } from '../install/doctor.ts';
@@ -39,9 +41,13 @@ async function runtime(argv: string[]): Promise<number> {
     const prefix = dirname(dirname(bundleFile()));
     if (args.verb === 'create') return create(args, argv, prefix, (level, msg) => log.write(level, msg));
     if (args.verb === 'exec') return exec(args, argv, readHostConfig(prefix));
+    if (args.verb === 'update') return await update(args, argv, readHostConfig(prefix));
     throw new Error(`runcvm runtime: unexpected command ${args.verb}`);
   } catch (e) {
-    log.write('error', `runcvm: container ${args.containerId.slice(0, 12)}: ${(e as Error).message}`);
+    const msg = `runcvm: container ${args.containerId.slice(0, 12)}: ${(e as Error).message}`;
+    log.write('error', msg);
+    // containerd reports a failed update with the runtime's output, not its log (as runc, say it on both).
+    if (args.verb === 'update') process.stderr.write(`${msg}\n`);
     return 1;
   }
 }

@@ -11,6 +11,8 @@ export const SPEC_DIR = '/.runcvm';
 export const SPEC_PATH = `${SPEC_DIR}/spec.json`;
 /** Where the install prefix appears inside every runcvm container. */
 export const PREFIX_IN_CONTAINER = '/opt/runcvm';
+/** The launcher's private run dir (VMM sockets, console log); docker update reaches it via /proc/<pid>/root. */
+export const RUN_DIR = '/run/runcvm';
 /** Where the workload's root filesystem appears inside the launcher's root. */
 export const WORKLOAD_ROOT = '/vm';
 /** Where the image rootfs drives (rootfs/image-root.ts) appear inside the launcher's root. */
@@ -71,6 +73,8 @@ export interface LaunchSpec {
   kernel: { vmlinux: string; initramfs: string };
   cpus: number;
   memoryMiB: number;
+  /** --cpuset-cpus: host CPUs the vCPU threads are pinned to. */
+  hostCpus?: number[];
   /** Host TSC rate, needed by microvm guests under TCG (research: vmlab §0). */
   tscKhz?: number;
   kernelAppend: string;

@@ -13,7 +13,7 @@ import { AgentSession } from './agent-session.ts';
 import { prepareDisks } from './disks.ts';
 import { attachProcess, outcomeCode } from './attach.ts';
 import { serveExec } from './exec-server.ts';
-import { type LaunchSpec, SPEC_PATH, WORKLOAD_ROOT } from './launch-spec.ts';
+import { type LaunchSpec, RUN_DIR, SPEC_PATH, WORKLOAD_ROOT } from './launch-spec.ts';
 import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 import { relayDnsQuery } from '../network/dns-relay.ts';
@@ -24,7 +24,6 @@ import { mirrorRedirects } from '../network/port-redirects.ts';
 import { execFileSync } from 'node:child_process';
 import { startVolumeServer, type VolumeServer } from '../volumes/server.ts';
 
-const RUN_DIR = '/run/runcvm';
 const WORKLOAD_ID = 1;
 /** Boot budget: generous because TCG on a loaded 2-core host boots 3-10x slower than KVM. */
 const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;

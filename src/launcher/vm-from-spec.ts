@@ -29,6 +29,7 @@ export function vmSpecFor(spec: LaunchSpec, runDir: string, blockDevices: BlockD
     accel: spec.accel,
     cpus: spec.cpus,
     memoryMiB: spec.memoryMiB,
+    ...(spec.hostCpus ? { hostCpus: spec.hostCpus } : {}),
     kernel: spec.kernel.vmlinux,
     initrd: spec.kernel.initramfs,
     cmdline: guestCmdline({

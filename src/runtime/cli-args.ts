@@ -13,6 +13,9 @@ export interface RuntimeArgs {
   bundle: string;
   /** exec: the process.json containerd wrote. */
   process?: string;
+  /** update: --resources (a file, or - for stdin) and the individual resource flags. */
+  resources?: string;
+  updateFlags?: UpdateFlags;
   containerId: string;
 }
 
@@ -26,7 +29,16 @@ const GLOBAL = {
   'systemd-cgroup': { type: 'boolean' },
 } as const;
 
-/** Flags of `create` and `exec` (as containerd-shim-runc-v2 uses them) that take a value or not. */
+/** runc update's flags that take a value (all of them). */
+const UPDATE_FLAGS = [
+  'memory', 'memory-swap', 'memory-reservation', 'kernel-memory', 'kernel-memory-tcp', 'cpu-period', 'cpu-quota',
+  'cpu-share', 'cpu-rt-period', 'cpu-rt-runtime', 'cpuset-cpus', 'cpuset-mems', 'blkio-weight', 'pids-limit',
+  'l3-cache-schema', 'mem-bw-schema',
+] as const;
+
+export type UpdateFlags = Partial<Record<(typeof UPDATE_FLAGS)[number], string>>;
+
+/** Flags of `create`, `exec` and `update` (as containerd-shim-runc-v2 uses them) that take a value or not. */
 const VERB = {
   bundle: { type: 'string', short: 'b' },
   process: { type: 'string', short: 'p' },
@@ -36,6 +48,8 @@ const VERB = {
   'preserve-fds': { type: 'string' },
   'no-pivot': { type: 'boolean' },
   'no-new-keyring': { type: 'boolean' },
+  resources: { type: 'string', short: 'r' },
+  ...Object.fromEntries(UPDATE_FLAGS.map((f) => [f, { type: 'string' }])),
 } as const;
 
 export function parseRuntimeArgs(argv: string[], cwd: string): RuntimeArgs {
@@ -59,6 +73,10 @@ export function parseRuntimeArgs(argv: string[], cwd: string): RuntimeArgs {
     verb,
     bundle: (rest.values.bundle as string | undefined) ?? cwd,
     process: rest.values.process as string | undefined,
+    ...(verb === 'update' ? {
+      resources: rest.values.resources as string | undefined,
+      updateFlags: Object.fromEntries(UPDATE_FLAGS.flatMap((f) => (typeof rest.values[f] === 'string' ? [[f, rest.values[f]]] : []))),
+    } : {}),
     containerId: rest.positionals[0] ?? '',
   };
 }

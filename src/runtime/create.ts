@@ -106,6 +106,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     kernel: { vmlinux: inContainer(kernel.vmlinux), initramfs: inContainer(kernel.initramfs) },
     cpus: size.cpus,
     memoryMiB: size.memoryMiB,
+    ...(size.hostCpus ? { hostCpus: size.hostCpus } : {}),
     tscKhz: host.tscKhz,
     kernelAppend: opts.kernelAppend,
     kernelDebug: opts.kernelDebug,

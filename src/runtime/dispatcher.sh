@@ -1,8 +1,8 @@
 #!/bin/sh
 # runcvm-runtime: the OCI runtime binary Docker calls. containerd's shim runs it for every
-# lifecycle step (create, start, kill, delete, state, ps, pause...). Only `create` and `exec` need
-# runcvm's logic; every other verb goes straight to runc without starting Node, which would otherwise
-# cost ~0.15 s per call. Global flags are left untouched for runc.
+# lifecycle step (create, start, kill, delete, state, ps, pause...). Only `create`, `exec` and
+# `update` need runcvm's logic; every other verb goes straight to runc without starting Node,
+# which would otherwise cost ~0.15 s per call. Global flags are left untouched for runc.
 # @GENERATED@ by `runcvm install` from src/runtime/dispatcher.sh.
 RUNC='@RUNC@'
 NODE='@NODE@'
@@ -14,7 +14,7 @@ for arg in "$@"; do
   case "$arg" in
     --root|--log|--log-format|--criu|--rootless) skip=1 ;;
     -*) ;;
-    create|exec) exec "$NODE" "$LIB" runtime "$@" ;;
+    create|exec|update) exec "$NODE" "$LIB" runtime "$@" ;;
     *) break ;;
   esac
 done

@@ -3,6 +3,7 @@
  * must also cover the VMM, virtiofsd and the launcher.
  */
 import type { OciResources } from '../oci/spec.ts';
+import { parseCpuList } from '../vmm/cpu-pinning.ts';
 import { OptionError } from './options.ts';
 
 export const DEFAULT_MEMORY_MIB = 512;
@@ -14,6 +15,8 @@ const MIB = 1024 * 1024;
 export interface VmSize {
   cpus: number;
   memoryMiB: number;
+  /** --cpuset-cpus, when given: the host CPUs the vCPU threads are pinned to. */
+  hostCpus?: number[];
 }
 
 export function vmSize(res: OciResources | undefined): VmSize {
@@ -28,7 +31,13 @@ export function vmSize(res: OciResources | undefined): VmSize {
   const quota = res?.cpu?.quota ?? 0;
   const period = res?.cpu?.period ?? 0;
   const cpus = quota > 0 && period > 0 ? Math.ceil(quota / period) : 1;
-  return { cpus, memoryMiB };
+  const cpuset = res?.cpu?.cpus;
+  if (!cpuset) return { cpus, memoryMiB };
+  try {
+    return { cpus, memoryMiB, hostCpus: parseCpuList(cpuset) };
+  } catch (e) {
+    throw new OptionError(`--cpuset-cpus: ${(e as Error).message}`);
+  }
 }
 
 /** Raises a set memory limit (and swap, which must stay >= limit) by the VMM overhead. */

@@ -5,6 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Accel } from '../runtime/options.ts';
+import type { Balloon } from './balloon.ts';
 import type { VmSpec } from './vm-spec.ts';
 
 export interface HostCheck {
@@ -49,6 +50,19 @@ export interface VmmDriver {
   readonly name: string;
   checkHost(check: HostCheck): HostReady | void;
   start(vm: VmSpec): Promise<RunningVm>;
+  /**
+   * Live control of a VM this driver started, from another process (docker update) that sees
+   * the VM's run dir at `runDir`. Absent: the backend cannot change a running VM.
+   */
+  openControl?(runDir: string): Promise<VmControl>;
+}
+
+/** A running VM's knobs, the same for every backend (QEMU: QMP; Firecracker: its API socket). */
+export interface VmControl {
+  readonly balloon: Balloon;
+  /** Thread ids of the vCPUs, vCPU 0 first, in the VMM's PID namespace. */
+  vcpuThreads(): Promise<number[]>;
+  close(): void;
 }
 
 export class VmmUnavailableError extends Error {}

@@ -41,6 +41,8 @@ export interface VmSpec {
   runDir: string;
   /** true: the guest's serial console goes to the launcher's stderr (debugging). */
   consoleToStderr: boolean;
+  /** --cpuset-cpus: host CPUs the vCPU threads are pinned to, round-robin (cpu-pinning.ts). */
+  hostCpus?: number[];
   /** The VMM binary when it is not at a fixed place (firecracker: RUNCVM_FIRECRACKER or PATH). */
   vmmBinary?: string;
 }

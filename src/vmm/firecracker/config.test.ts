@@ -43,7 +43,7 @@ test('boot args: ours plus a keyboard-controller reset to end the VM, never Fire
 test('free page reporting is asked for only from Firecracker 1.14, the balloon only when wanted', () => {
   assert.equal(body(firecrackerCalls(vm, paths, v116), '/balloon')?.free_page_reporting, true);
   const old = firecrackerCalls(vm, paths, { balloon: true, version: [1, 8, 0] });
-  assert.deepEqual(body(old, '/balloon'), { amount_mib: 0, deflate_on_oom: true });
+  assert.deepEqual(body(old, '/balloon'), { amount_mib: 0, deflate_on_oom: false });
   assert.equal(body(firecrackerCalls(vm, paths, { ...v116, balloon: false }), '/balloon'), undefined);
 });
 

@@ -69,7 +69,8 @@ export function firecrackerCalls(vm: VmSpec, paths: FirecrackerPaths, opts: { ba
   if (opts.balloon) {
     // Free page reporting returns freed guest memory to the host; older versions lack the field.
     const reporting = atLeast(opts.version, 1, 14) ? { free_page_reporting: true } : {};
-    calls.push({ method: 'PUT', path: '/balloon', body: { amount_mib: 0, deflate_on_oom: true, ...reporting } });
+    // No deflate on OOM: after a docker update the cgroup only covers the shrunk guest.
+    calls.push({ method: 'PUT', path: '/balloon', body: { amount_mib: 0, deflate_on_oom: false, ...reporting } });
   }
   calls.push({ method: 'PUT', path: '/actions', body: { action_type: 'InstanceStart' } });
   return calls;

@@ -52,3 +52,10 @@ test('disks and nics become virtio-mmio devices', () => {
   assert.deepEqual(valueOf(argv, '-netdev'), ['tap,id=n0,ifname=tap0,script=no,downscript=no', 'user,id=n1']);
   assert.ok(valueOf(argv, '-drive').includes('id=d0,file=/x.img,format=raw,if=none,readonly=on'));
 });
+
+test('QMP socket in the run dir, a balloon with free-page reporting, named vCPU threads', () => {
+  const argv = qemuArgv(base, qemuPaths(base.runDir));
+  assert.deepEqual(valueOf(argv, '-qmp'), ['unix:/run/runcvm/qmp.sock,server=on,wait=off']);
+  assert.ok(valueOf(argv, '-device').includes('virtio-balloon-device,free-page-reporting=on'));
+  assert.deepEqual(valueOf(argv, '-name'), ['c1,debug-threads=on']);
+});

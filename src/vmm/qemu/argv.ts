@@ -11,6 +11,8 @@ export const AGENT_PORT_NAME = 'org.runcvm.agent';
 export interface QemuPaths {
   agentSocket: string;
   consoleLog: string;
+  /** QMP: vCPU thread ids for pinning, the balloon for docker update (one client at a time). */
+  qmpSocket: string;
   fsSocket: (tag: string) => string;
 }
 
@@ -18,6 +20,7 @@ export function qemuPaths(runDir: string): QemuPaths {
   return {
     agentSocket: join(runDir, 'agent.sock'),
     consoleLog: join(runDir, 'console.log'),
+    qmpSocket: join(runDir, 'qmp.sock'),
     fsSocket: (tag) => join(runDir, `fs-${tag}.sock`),
   };
 }
@@ -30,7 +33,8 @@ function accelArgs(vm: VmSpec): string[] {
 
 export function qemuArgv(vm: VmSpec, paths: QemuPaths): string[] {
   const argv = [
-    '-name', vm.name,
+    // debug-threads: vCPU threads are named "CPU <n>/TCG|KVM" on the host (top, /proc, tests).
+    '-name', `${vm.name},debug-threads=on`,
     '-M', 'microvm,pic=off,pit=on,rtc=on,memory-backend=mem',
     '-global', 'virtio-mmio.force-legacy=false',
     ...accelArgs(vm),
@@ -64,6 +68,11 @@ export function qemuArgv(vm: VmSpec, paths: QemuPaths): string[] {
     '-device', 'virtio-serial-device',
     '-chardev', `socket,id=agent,path=${paths.agentSocket},server=on,wait=off`,
     '-device', `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
+    // docker update shrinks the guest through the balloon (never below what it holds: no
+    // deflate-on-oom, the host cgroup shrinks with it); free-page reporting hands pages the
+    // guest freed back to the host (docs/resources.md).
+    '-device', 'virtio-balloon-device,free-page-reporting=on',
+    '-qmp', `unix:${paths.qmpSocket},server=on,wait=off`,
   );
   return argv;
 }

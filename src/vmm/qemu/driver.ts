@@ -11,7 +11,9 @@ import { waitUntil } from '../../common/wait.ts';
 import type { HostCheck, RunningVm, VmExit, VmmDriver } from '../driver.ts';
 import { VmmUnavailableError } from '../driver.ts';
 import type { VmSpec } from '../vm-spec.ts';
+import { pinThreads } from '../cpu-pinning.ts';
 import { qemuArgv, qemuPaths, type QemuPaths } from './argv.ts';
+import { openQemuControl } from './control.ts';
 
 export const QEMU_BINARY = '/usr/bin/qemu-system-x86_64';
 export const VIRTIOFSD_BINARY = '/usr/lib/qemu/virtiofsd';
@@ -119,8 +121,33 @@ export const makeQemuDriver = (bin: QemuBinaries): VmmDriver => ({
       stdio: ['ignore', vm.consoleToStderr ? 2 : 'ignore', 'pipe'],
     });
     qemu.stderr?.on('data', (d: Buffer) => tail.push(d));
-    return new QemuVm(qemu, helpers, paths, tail);
+    const vmHandle = new QemuVm(qemu, helpers, paths, tail);
+    if (vm.hostCpus?.length) {
+      try {
+        await pinVcpus(paths.qmpSocket, vm.hostCpus, () => qemu.exitCode !== null || qemu.signalCode !== null);
+      } catch (e) {
+        vmHandle.kill();
+        throw new Error(`--cpuset-cpus: ${(e as Error).message}\n${vmHandle.diagnostics()}`);
+      }
+    }
+    return vmHandle;
   },
+
+  openControl: (runDir) => openQemuControl(qemuPaths(runDir).qmpSocket),
 });
+
+/** QEMU creates its vCPU threads before it serves QMP, so their ids are final once it answers. */
+async function pinVcpus(qmpSocket: string, hostCpus: number[], exited: () => boolean): Promise<void> {
+  await waitUntil('the QMP socket', () => {
+    if (exited()) throw new Error('qemu exited before its QMP socket opened');
+    return existsSync(qmpSocket) ? true : undefined;
+  }, { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 });
+  const control = await openQemuControl(qmpSocket);
+  try {
+    pinThreads(await control.vcpuThreads(), hostCpus);
+  } finally {
+    control.close();
+  }
+}
 
 export const qemuDriver = makeQemuDriver({ qemu: QEMU_BINARY, virtiofsd: VIRTIOFSD_BINARY });

@@ -1,0 +1,167 @@
+/**
+ * `runcvm-runtime update` (docker update): runc changes the container's cgroup as always, with
+ * the memory limit kept at guest memory + VMM overhead so the host never OOM-kills the VMM, and
+ * the running VM follows: its memory shrinks or grows back through the balloon (the launcher
+ * owns the VM; this process reaches its QMP socket through /proc/<container pid>/root), and
+ * vCPU threads are re-pinned after a --cpuset-cpus change. Ordering keeps the host limit above
+ * what the VM holds at every moment: shrink the guest before the cgroup, raise the cgroup
+ * before the guest grows.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OciResources } from '../oci/spec.ts';
+import { RUN_DIR, type LaunchSpec } from '../launcher/launch-spec.ts';
+import { resizeGuest } from '../vmm/balloon.ts';
+import { pinThreads } from '../vmm/cpu-pinning.ts';
+import type { VmControl } from '../vmm/driver.ts';
+import { DRIVERS } from '../vmm/drivers.ts';
+import type { RuntimeArgs, UpdateFlags } from './cli-args.ts';
+import type { HostConfig } from './host-config.ts';
+import { OptionError } from './options.ts';
+import { parseRam, planUpdate } from './update-plan.ts';
+
+/** A balloon moves a few hundred MiB in seconds under TCG; a guest that stops giving is stuck. */
+const RESIZE_TIMEOUT_MS = 60_000;
+
+interface RuncState {
+  pid: number;
+  status: string;
+  bundle: string;
+}
+
+/** runc update's memory flags take sizes; runcvm raises them by the VMM overhead like the JSON. */
+const MEMORY_FLAGS = ['memory', 'memory-swap'] as const;
+
+/** The request as runc will apply it: --resources JSON, then the individual flags on top. */
+export function requestedResources(json: OciResources | undefined, flags: UpdateFlags = {}): OciResources {
+  const req: OciResources = { ...(json ?? {}) };
+  const memory = { ...(req.memory ?? {}) };
+  const cpu = { ...(req.cpu ?? {}) };
+  if (flags.memory !== undefined) memory.limit = parseRam(flags.memory, '--memory');
+  if (flags['memory-swap'] !== undefined) memory.swap = parseRam(flags['memory-swap'], '--memory-swap');
+  if (flags['cpu-quota'] !== undefined) cpu.quota = Number(flags['cpu-quota']);
+  if (flags['cpu-period'] !== undefined) cpu.period = Number(flags['cpu-period']);
+  if (flags['cpuset-cpus'] !== undefined) cpu.cpus = flags['cpuset-cpus'];
+  if (Object.keys(memory).length) req.memory = memory;
+  if (Object.keys(cpu).length) req.cpu = cpu;
+  return req;
+}
+
+/**
+ * The argv runc gets: resources always on stdin ("-"), memory flags raised by the overhead,
+ * everything else (global flags, other update flags, the id) unchanged.
+ */
+export function runcUpdateArgv(argv: readonly string[], verbAt: number, adjusted: OciResources): string[] {
+  const out = argv.slice(0, verbAt + 1);
+  const raise = (flag: string, v: string) => {
+    const bytes = parseRam(v, `--${flag}`);
+    const value = flag === 'memory' ? adjusted.memory?.limit : adjusted.memory?.swap;
+    return bytes > 0 ? String(value) : v;
+  };
+  for (let i = verbAt + 1; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const m = /^--?([a-z-]+)(?:=(.*))?$/.exec(a);
+    const name = m?.[1];
+    if (name === 'resources' || name === 'r') {
+      if (m?.[2] === undefined) i++;
+      out.push('--resources=-');
+    } else if (name && (MEMORY_FLAGS as readonly string[]).includes(name)) {
+      const v = m?.[2] ?? (argv[++i] as string);
+      out.push(`--${name}=${raise(name, v)}`);
+    } else {
+      out.push(a);
+    }
+  }
+  if (!out.includes('--resources=-')) out.splice(verbAt + 1, 0, '--resources=-');
+  return out;
+}
+
+function runcState(host: HostConfig, args: RuntimeArgs): RuncState {
+  const r = spawnSync(host.runc, [...(args.root ? ['--root', args.root] : []), 'state', args.containerId], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`runc state ${args.containerId}: ${(r.stderr ?? '').trim() || `exit ${r.status}`}`);
+  return JSON.parse(r.stdout) as RuncState;
+}
+
+function runRunc(host: HostConfig, argv: string[], input?: string): number {
+  const r = spawnSync(host.runc, argv, { input, stdio: [input === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'] });
+  if (r.error) throw new Error(`running ${host.runc}: ${r.error.message}`);
+  return r.status ?? 128 + 9;
+}
+
+function readResources(path: string | undefined): OciResources | undefined {
+  if (path === undefined) return undefined;
+  const text = readFileSync(path === '-' ? 0 : path, 'utf8');
+  try {
+    return JSON.parse(text) as OciResources;
+  } catch (e) {
+    throw new Error(`update --resources ${path}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export async function update(args: RuntimeArgs, argv: string[], host: HostConfig): Promise<number> {
+  const state = runcState(host, args);
+  const launchFile = join(state.bundle, 'runcvm', 'spec.json');
+  // Not a VM (a Kubernetes pod sandbox left to runc, pod.ts): plain runc, stdin untouched.
+  if (!existsSync(launchFile)) return runRunc(host, argv);
+  const launch = JSON.parse(readFileSync(launchFile, 'utf8')) as LaunchSpec;
+  const plan = planUpdate(requestedResources(readResources(args.resources), args.updateFlags), { cpus: launch.cpus, memoryMiB: launch.memoryMiB });
+  const verbAt = argv.indexOf('update');
+  const applyCgroup = () => {
+    const code = runRunc(host, runcUpdateArgv(argv, verbAt, plan.resources), JSON.stringify(plan.resources));
+    if (code !== 0) throw new Error(`runc update exited with ${code}`);
+  };
+  // Docker only updates running containers through the runtime; anything else has no VM to follow.
+  if (state.status !== 'running') {
+    if (plan.memoryTargetMiB !== undefined && state.status === 'paused') {
+      throw new OptionError('--memory: the container is paused and its VM cannot give memory back while frozen (unpause it first)');
+    }
+    applyCgroup();
+    return 0;
+  }
+  if (plan.memoryTargetMiB === undefined && !plan.hostCpus) {
+    applyCgroup();
+    return 0;
+  }
+  const control = await openControl(launch, state.pid, plan.memoryTargetMiB !== undefined ? '--memory' : '--cpuset-cpus');
+  try {
+    if (plan.memoryTargetMiB !== undefined) await resizeWithCgroup(control, plan.memoryTargetMiB, applyCgroup);
+    else applyCgroup();
+    // A cpuset change resets the affinity of every thread in the cgroup. The thread ids are in
+    // the container's PID namespace, so taskset runs there.
+    if (plan.hostCpus) pinThreads(await control.vcpuThreads(), plan.hostCpus, ['nsenter', '--target', String(state.pid), '--pid', '--']);
+  } finally {
+    control.close();
+  }
+  return 0;
+}
+
+async function resizeWithCgroup(control: VmControl, target: number, applyCgroup: () => void): Promise<void> {
+  const balloon = control.balloon;
+  const before = await balloon.actualMiB();
+  if (target >= before) {
+    applyCgroup();
+    const r = await resizeGuest(balloon, target, { timeoutMs: RESIZE_TIMEOUT_MS });
+    if (!r.reached) throw new Error(`--memory: the guest took back only ${r.actualMiB} of ${target} MiB`);
+    return;
+  }
+  const r = await resizeGuest(balloon, target, { timeoutMs: RESIZE_TIMEOUT_MS });
+  if (!r.reached) {
+    await balloon.setTargetMiB(before);
+    throw new OptionError(
+      `--memory: the guest could not free enough memory to shrink to ${target} MiB (it stopped at ${r.actualMiB} MiB: the rest is in use); left at ${before} MiB`,
+    );
+  }
+  try {
+    applyCgroup();
+  } catch (e) {
+    await balloon.setTargetMiB(before);
+    throw e;
+  }
+}
+
+async function openControl(launch: LaunchSpec, pid: number, option: string): Promise<VmControl> {
+  const driver = DRIVERS[launch.hypervisor];
+  if (!driver.openControl) throw new OptionError(`${option}: RUNCVM_HYPERVISOR=${launch.hypervisor} cannot change a running VM yet`);
+  return driver.openControl(`/proc/${pid}/root${RUN_DIR}`);
+}
