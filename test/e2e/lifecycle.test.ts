@@ -253,6 +253,21 @@ describe('observing the container', () => {
       assert.equal(r.stdout, 'thawed\n');
     });
   });
+
+  test('HEALTHCHECK runs in the guest: unhealthy until the workload makes it pass, then healthy', async () => {
+    await withContainer('health', ['--health-cmd', 'test -f /tmp/ready', '--health-interval', '1s', '--health-retries', '1',
+      BUSYBOX, 'sh', '-c', 'sleep 600'], async (name) => {
+      await booted(name);
+      const status = () => inspect(name, '{{.State.Health.Status}}');
+      const reach = async (want: string) => {
+        for (let i = 0; i < 120 && (await status()) !== want; i++) await sleep(500);
+        assert.equal(await status(), want);
+      };
+      await reach('unhealthy');
+      assert.equal((await docker(['exec', name, 'touch', '/tmp/ready'])).code, 0);
+      await reach('healthy');
+    });
+  });
 });
 
 describe('nothing leaks', () => {
