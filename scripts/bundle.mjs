@@ -18,3 +18,5 @@ await build({
 
 // The container's PID 1 in front of the launcher (src/launcher/init): a static C program.
 execFileSync('make', ['-s', '-C', 'src/launcher/init', `OUT=${process.cwd()}/dist`], { stdio: 'inherit' });
+// The docker exec client (src/launcher/exec): static C too, it starts once per docker exec.
+execFileSync('make', ['-s', '-C', 'src/launcher/exec', `OUT=${process.cwd()}/dist`], { stdio: 'inherit' });

@@ -9,7 +9,6 @@ import { parseRuntimeArgs } from '../runtime/cli-args.ts';
 import { create } from '../runtime/create.ts';
 import { runcLog } from '../runtime/runc-log.ts';
 import { runLauncher } from '../launcher/launcher.ts';
-import { runExecClient } from '../launcher/exec-client.ts';
 import { exec } from '../runtime/exec.ts';
 import { update } from '../runtime/update.ts';
 import { readHostConfig } from '../runtime/host-config.ts';
@@ -27,8 +26,7 @@ const USAGE = `usage: runcvm <command>
   cache ls | prune [--max SIZE]          list or evict cached image rootfs files (RUNCVM_ROOTFS=image)
   podman-config                          print the containers.conf lines that register runcvm with Podman
   runtime <runc arguments>               the OCI runtime entry (called by containerd's shim)
-  launcher                               the container's PID 1 (started by runc)
-  exec-client                            a docker exec process (started by runc exec)`;
+  launcher                               the container's PID 1 (started by runc)`;
 
 function bundleFile(): string {
   return fileURLToPath(import.meta.url);
@@ -59,8 +57,6 @@ export async function main(argv: string[]): Promise<number> {
       return runtime(rest);
     case 'launcher':
       return runLauncher();
-    case 'exec-client':
-      return runExecClient();
     case 'install':
       return install(rest, bundleFile());
     case 'uninstall':

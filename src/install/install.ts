@@ -127,6 +127,7 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   let changed = kernelChanged;
   changed = put(lib, readFileSync(bundleFile)) || changed;
   changed = put(join(prefix, 'bin', 'runcvm-init'), readFileSync(join(dirname(bundleFile), 'runcvm-init')), 0o755) || changed;
+  changed = put(join(prefix, 'bin', 'runcvm-exec'), readFileSync(join(dirname(bundleFile), 'runcvm-exec')), 0o755) || changed;
   changed = put(join(prefix, 'bin', 'runcvm-runtime'), dispatcher, 0o755) || changed;
   changed = put(join(prefix, 'bin', 'runcvm'), `#!/bin/sh\nexec '${process.execPath}' '${lib}' "$@"\n`, 0o755) || changed;
   changed = put(hostConfigPath(prefix), `${JSON.stringify(host, null, 2)}\n`) || changed;

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envValue, type OciProcess } from '../oci/spec.ts';
-import { EXEC_ENV, encodeExecProcess } from '../launcher/exec-client.ts';
+import { encodeStart } from '../agent-protocol/messages.ts';
 import { PREFIX_IN_CONTAINER, type LaunchSpec } from '../launcher/launch-spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
 import type { HostConfig } from './host-config.ts';
@@ -16,12 +16,19 @@ import { lookupExecError } from './lookup-exec.ts';
 import { OptionError } from './options.ts';
 import { workloadOf } from './workload.ts';
 
-/** The process runc starts in the container instead: no capabilities, cwd / (never created in the runtime root). */
-export function execClientProcess(p: OciProcess, nodePath: string): OciProcess {
+/** The exec client's environment variable: the agent START payload (TLV), base64. */
+export const EXEC_START_ENV = 'RUNCVM_EXEC_START';
+
+/**
+ * The process runc starts in the container instead: runcvm-exec (src/launcher/exec), with no
+ * capabilities and cwd / (never created in the runtime root). The START payload is encoded here
+ * so the static client only has to decode base64.
+ */
+export function execClientProcess(p: OciProcess): OciProcess {
   return {
     ...p,
-    args: [nodePath, '--no-warnings', `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`, 'exec-client'],
-    env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/run', `${EXEC_ENV}=${encodeExecProcess(workloadOf(p))}`],
+    args: [`${PREFIX_IN_CONTAINER}/bin/runcvm-exec`],
+    env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/run', `${EXEC_START_ENV}=${encodeStart(workloadOf(p)).toString('base64')}`],
     cwd: '/',
     user: { uid: 0, gid: 0 },
     capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] },
@@ -42,7 +49,7 @@ export function exec(args: RuntimeArgs, argv: string[], host: HostConfig): numbe
   const err = lookupExecError(launch.rootfs, w.args[0] as string, envValue(w.env, 'PATH'), w.cwd, mountDests);
   if (err) throw new OptionError(`exec failed: unable to start container process: ${err}`);
   const tmp = `${args.process}.runcvm-tmp`;
-  writeFileSync(tmp, JSON.stringify(execClientProcess(p, host.node)), { mode: 0o600 });
+  writeFileSync(tmp, JSON.stringify(execClientProcess(p)), { mode: 0o600 });
   renameSync(tmp, args.process);
   return runc(host, argv);
 }

@@ -1,0 +1,342 @@
+/*
+ * runcvm-exec: the process `docker exec` starts in the container (runc exec of the rewritten
+ * process.json, src/runtime/exec.ts). It connects to the launcher's exec socket, sends the START
+ * payload the runtime prepared (base64 in RUNCVM_EXEC_START), then relays stdin, stdout, stderr,
+ * signals and window size with the agent protocol's frames (docs/agent-protocol.md) and exits
+ * with the guest process's status. Static C rather than Node: it runs once per docker exec, and
+ * a Node start would be most of the exec's latency.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXEC_SOCKET "/run/runcvm/exec.sock"
+#define START_ENV "RUNCVM_EXEC_START"
+#define HEADER 12
+#define MAX_PAYLOAD (1024 * 1024)
+#define DATA_CHUNK (64 * 1024)
+/* The container counts as running while its VM may still be booting (TCG: tens of seconds). */
+#define CONNECT_TIMEOUT_MS 300000
+#define CLIENT_ID 1
+
+enum { START = 0x03, STDIN_MSG = 0x04, STDOUT_MSG = 0x05, STDERR_MSG = 0x06, SIGNAL_MSG = 0x07,
+       RESIZE = 0x08, STARTED = 0x09, EXIT_MSG = 0x0a, ERROR_MSG = 0x0b, LOG_MSG = 0x0d };
+
+static struct termios saved_tty;
+static int tty_raw;
+
+static void restore_tty(void)
+{
+	if (tty_raw && tcsetattr(0, TCSANOW, &saved_tty) != 0)
+		fprintf(stderr, "runcvm: restore the terminal: %s\n", strerror(errno));
+}
+
+static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("runcvm: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	restore_tty();
+	exit(code);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void write_all(int fd, const void *buf, size_t len, const char *what)
+{
+	const uint8_t *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die(1, "writing %s: %s", what, n < 0 ? strerror(errno) : "nothing written");
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void send_frame(int sock, uint8_t type, const void *payload, size_t len)
+{
+	uint8_t h[HEADER] = {0};
+	put_u32(h, (uint32_t)len);
+	h[4] = type;
+	put_u32(h + 8, CLIENT_ID);
+	write_all(sock, h, HEADER, "to the exec socket");
+	if (len)
+		write_all(sock, payload, len, "to the exec socket");
+}
+
+static int b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* Decodes standard base64 (padding optional); returns the length or -1. */
+static long b64_decode(const char *in, uint8_t *out, size_t cap)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t n = 0;
+	for (; *in && *in != '='; in++) {
+		int v = b64_value((unsigned char)*in);
+		if (v < 0)
+			return -1;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n == cap)
+				return -1;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return (long)n;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		die(1, "clock_gettime: %s", strerror(errno));
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int connect_launcher(void)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	snprintf(addr.sun_path, sizeof addr.sun_path, "%s", EXEC_SOCKET);
+	long long deadline = now_ms() + CONNECT_TIMEOUT_MS;
+	for (;;) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			die(1, "socket: %s", strerror(errno));
+		if (connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0)
+			return fd;
+		int err = errno;
+		close(fd);
+		if (err != ENOENT && err != ECONNREFUSED)
+			die(1, "connect %s: %s", EXEC_SOCKET, strerror(err));
+		if (now_ms() > deadline)
+			die(1, "timed out after %d s waiting for the container's VM to accept docker exec", CONNECT_TIMEOUT_MS / 1000);
+		struct timespec ts = {0, 20 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void send_resize(int sock)
+{
+	struct winsize ws;
+	if (ioctl(1, TIOCGWINSZ, &ws) != 0)
+		return;
+	uint8_t p[4] = {(uint8_t)ws.ws_row, (uint8_t)(ws.ws_row >> 8), (uint8_t)ws.ws_col, (uint8_t)(ws.ws_col >> 8)};
+	send_frame(sock, RESIZE, p, sizeof p);
+}
+
+/* Every signal runc's exec process can be sent is forwarded; SIGWINCH becomes a resize. */
+static int signal_fd(sigset_t *set)
+{
+	sigfillset(set);
+	sigdelset(set, SIGKILL);
+	sigdelset(set, SIGSTOP);
+	sigdelset(set, SIGPIPE);
+	sigdelset(set, SIGSEGV);
+	sigdelset(set, SIGBUS);
+	sigdelset(set, SIGFPE);
+	sigdelset(set, SIGILL);
+	if (sigprocmask(SIG_BLOCK, set, NULL) != 0)
+		die(1, "sigprocmask: %s", strerror(errno));
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		die(1, "ignore SIGPIPE: %s", strerror(errno));
+	int fd = signalfd(-1, set, SFD_CLOEXEC);
+	if (fd < 0)
+		die(1, "signalfd: %s", strerror(errno));
+	return fd;
+}
+
+static void make_raw(void)
+{
+	if (!isatty(0))
+		return;
+	if (tcgetattr(0, &saved_tty) != 0)
+		die(1, "tcgetattr: %s", strerror(errno));
+	struct termios raw = saved_tty;
+	cfmakeraw(&raw);
+	if (tcsetattr(0, TCSANOW, &raw) != 0)
+		die(1, "tcsetattr: %s", strerror(errno));
+	tty_raw = 1;
+}
+
+/* runc's start errors as exit statuses: Docker gives 127 for "not found", 126 for "permission denied". */
+static int error_code(uint32_t err)
+{
+	return err == ENOENT ? 127 : err == EACCES ? 126 : 1;
+}
+
+struct session {
+	int sock;
+	int started;
+	uint32_t pending[64];
+	size_t npending;
+};
+
+static void deliver_signal(struct session *s, uint32_t signo)
+{
+	if (signo == SIGWINCH) {
+		if (s->started)
+			send_resize(s->sock);
+		return;
+	}
+	if (!s->started) {
+		if (s->npending < sizeof s->pending / sizeof *s->pending)
+			s->pending[s->npending++] = signo;
+		return;
+	}
+	uint8_t p[4];
+	put_u32(p, signo);
+	send_frame(s->sock, SIGNAL_MSG, p, sizeof p);
+}
+
+/* Handles one frame from the launcher; returns an exit code once the process is done, else -1. */
+static int handle_frame(struct session *s, uint8_t type, const uint8_t *p, uint32_t len)
+{
+	switch (type) {
+	case STDOUT_MSG:
+	case STDERR_MSG:
+		if (len)
+			write_all(type == STDOUT_MSG ? 1 : 2, p, len, type == STDOUT_MSG ? "stdout" : "stderr");
+		return -1;
+	case STARTED:
+		s->started = 1;
+		send_resize(s->sock);
+		for (size_t i = 0; i < s->npending; i++)
+			deliver_signal(s, s->pending[i]);
+		s->npending = 0;
+		return -1;
+	case EXIT_MSG:
+		if (len < 8)
+			die(1, "protocol error: short EXIT frame");
+		return p[0] == 1 ? 128 + (int)get_u32(p + 4) : (int)(get_u32(p + 4) & 0xff);
+	case ERROR_MSG:
+		if (len < 4)
+			die(1, "protocol error: short ERROR frame");
+		fprintf(stderr, "runcvm: %.*s\n", (int)(len - 4), (const char *)p + 4);
+		return error_code(get_u32(p));
+	case LOG_MSG:
+		if (len >= 1)
+			fprintf(stderr, "runcvm: %.*s\n", (int)(len - 1), (const char *)p + 1);
+		return -1;
+	default:
+		return -1; /* unknown types are skipped (forward compatibility) */
+	}
+}
+
+int main(void)
+{
+	const char *start_b64 = getenv(START_ENV);
+	if (!start_b64)
+		die(1, "%s is not set: this command is started by runcvm's runtime for docker exec", START_ENV);
+	size_t cap = strlen(start_b64) * 3 / 4 + 3;
+	uint8_t *start = malloc(cap);
+	uint8_t *buf = malloc(HEADER + MAX_PAYLOAD);
+	uint8_t *in = malloc(DATA_CHUNK);
+	if (!start || !buf || !in)
+		die(1, "out of memory");
+	long start_len = b64_decode(start_b64, start, cap);
+	if (start_len < 0 || start_len > MAX_PAYLOAD)
+		die(1, "%s: not a valid START payload", START_ENV);
+
+	sigset_t set;
+	int sfd = signal_fd(&set);
+	struct session s = {.sock = connect_launcher()};
+	make_raw();
+	send_frame(s.sock, START, start, (size_t)start_len);
+
+	size_t have = 0;
+	int stdin_open = 1;
+	for (;;) {
+		struct pollfd pfd[3] = {{s.sock, POLLIN, 0}, {sfd, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die(1, "poll: %s", strerror(errno));
+		}
+		if (pfd[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			ssize_t n = read(sfd, &si, sizeof si);
+			if (n == (ssize_t)sizeof si)
+				deliver_signal(&s, si.ssi_signo);
+			else if (n < 0 && errno != EINTR && errno != EAGAIN)
+				die(1, "read signalfd: %s", strerror(errno));
+		}
+		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
+			ssize_t n = pfd[2].revents & POLLNVAL ? 0 : read(0, in, DATA_CHUNK);
+			if (n > 0) {
+				send_frame(s.sock, STDIN_MSG, in, (size_t)n);
+			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+				send_frame(s.sock, STDIN_MSG, NULL, 0); /* empty = EOF */
+				stdin_open = 0;
+			}
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(s.sock, buf + have, HEADER + MAX_PAYLOAD - have);
+			if (n == 0)
+				die(1, "the container stopped during exec (the launcher closed the connection)");
+			if (n < 0) {
+				if (errno == EINTR || errno == EAGAIN)
+					continue;
+				die(1, "reading the exec socket: %s", strerror(errno));
+			}
+			have += (size_t)n;
+			size_t off = 0;
+			while (have - off >= HEADER) {
+				uint32_t len = get_u32(buf + off);
+				if (len > MAX_PAYLOAD)
+					die(1, "protocol error: frame of %u bytes", len);
+				if (have - off < HEADER + len)
+					break;
+				int code = handle_frame(&s, buf[off + 4], buf + off + HEADER, len);
+				if (code >= 0) {
+					restore_tty();
+					return code;
+				}
+				off += HEADER + len;
+			}
+			memmove(buf, buf + off, have - off);
+			have -= off;
+		}
+	}
+}
