@@ -59,6 +59,8 @@ static int is_excluded(const char *path)
 	return 0;
 }
 
+static int remove_children(int dirfd);
+
 /* rm -rf of dir/name without following symlinks; a missing entry is not an error. */
 static int remove_at(int dir, const char *name)
 {
@@ -71,24 +73,40 @@ static int remove_at(int dir, const char *name)
 		return -1;
 	/* Never empty another filesystem (a volume) mounted below the dir being replaced. */
 	struct stat parent, self;
-	if (fstat(dir, &parent) != 0 || fstat(fd, &self) != 0 || parent.st_dev != self.st_dev) {
-		int err = errno ? errno : EXDEV;
+	if (fstat(dir, &parent) != 0 || fstat(fd, &self) != 0) {
+		int err = errno;
 		close(fd);
-		return errno = parent.st_dev != self.st_dev ? EXDEV : err, -1;
+		return errno = err, -1;
 	}
-	DIR *d = fdopendir(fd);
-	if (!d) {
+	if (parent.st_dev != self.st_dev) {
 		close(fd);
+		return errno = EXDEV, -1;
+	}
+	int rc = remove_children(fd);
+	close(fd);
+	if (rc == 0 && unlinkat(dir, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+/* Removes everything in the directory open at dirfd (the descriptor stays open). */
+static int remove_children(int dirfd)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	int rc = 0;
 	struct dirent *de;
 	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 && remove_at(fd, de->d_name) != 0)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 && remove_at(dirfd, de->d_name) != 0) {
+			log_error("write-back: remove %s: %s", de->d_name, strerror(errno));
 			rc = -1;
+		}
 	closedir(d);
-	if (rc == 0 && unlinkat(dir, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-		rc = -1;
 	return rc;
 }
 
@@ -255,27 +273,6 @@ static int sync_dir(int up, int host, char *path, size_t plen)
 	return rc;
 }
 
-/* Empties the upper dir: its changes now live in the container's layer on the host. */
-static int clear_upper(void)
-{
-	int fd = dup(upper_fd);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	int rc = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 && remove_at(upper_fd, de->d_name) != 0) {
-			log_error("write-back: clear %s: %s", de->d_name, strerror(errno));
-			rc = -1;
-		}
-	closedir(d);
-	return rc;
-}
-
 int writeback_run(void)
 {
 	if (upper_fd < 0 || host_fd < 0)
@@ -287,7 +284,7 @@ int writeback_run(void)
 		rc = -1;
 	}
 	if (rc == 0)
-		rc = clear_upper();
+		rc = remove_children(upper_fd); /* its changes now live in the container's layer */
 	if (syncfs(upper_fd) != 0)
 		log_error("write-back: syncfs on the writable drive: %s", strerror(errno));
 	log_debug("write-back %s", rc == 0 ? "done" : "failed: the writable drive keeps the changes");

@@ -6,22 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, closeSync, constants, openSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { closeSync, constants, openSync } from 'node:fs';
+import { findFirecracker } from '../../src/vmm/firecracker/driver.ts';
 import { BUSYBOX, docker, hostConfig, leftovers, RUNTIME, runVm, uniqueName, until } from './docker.ts';
 
+/** The binary the runtime would pick: the same lookup as the driver's. */
 function firecrackerBinary(): string | undefined {
-  const candidates = process.env.RUNCVM_FIRECRACKER
-    ? [process.env.RUNCVM_FIRECRACKER]
-    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'firecracker'));
-  return candidates.find((c) => {
-    try {
-      accessSync(c, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const explicit = process.env.RUNCVM_FIRECRACKER;
+  return findFirecracker(explicit ? [`RUNCVM_FIRECRACKER=${explicit}`] : []);
 }
 
 function whyNot(): string | false {
