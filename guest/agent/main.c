@@ -15,6 +15,7 @@
 #include "config.h"
 #include "dns.h"
 #include "log.h"
+#include "modprobe.h"
 #include "modules.h"
 #include "mounts.h"
 #include "port.h"
@@ -96,6 +97,7 @@ static void boot(void)
 		log_error("make /dev/console stdio: %s", strerror(cerr));
 	log_set_debug(cmdline_has(cmdline, "runcvm.debug=1"));
 	log_debug("runcvm-agent %s starting", RUNCVM_AGENT_VERSION);
+	modprobe_keep_initramfs();
 	if (modules_load("/modules.list") != 0)
 		log_warn("some kernel modules failed to load");
 	int fd = port_open(AGENT_PORT_NAME, PORT_WAIT_MS);
@@ -129,6 +131,7 @@ static void handle_config(const struct frame *f)
 		log_set_debug(1);
 	if (mounts_setup_root(&c, &e) != 0)
 		fatal_setup(e.err, e.msg);
+	modprobe_install();
 	if (net_setup(&c.net, e.msg, sizeof e.msg) != 0)
 		fatal_setup(EIO, e.msg);
 	if (c.net.dns_relay)
@@ -272,8 +275,16 @@ static void serve(int sfd)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* The same binary is the kernel's /sbin/modprobe (a symlink in the initramfs). */
+	if (argc > 0 && modprobe_invoked(argv[0]))
+		return modprobe_main(argc, argv);
+	/* Anything else would power the VM off at the first error: the agent is only ever PID 1. */
+	if (getpid() != 1) {
+		fprintf(stderr, "runcvm-agent: not PID 1: refusing to run\n");
+		return 1;
+	}
 	boot();
 	serve(blocked_sigchld_fd());
 	return 0;
