@@ -13,6 +13,7 @@ import { QEMU_BINARY } from '../src/vmm/qemu/driver.ts';
 import { guestCmdline } from '../src/vmm/vm-spec.ts';
 import { storageBench } from './storage.ts';
 import { networkBench } from './network.ts';
+import { systemBench } from './system.ts';
 import { median } from './common.ts';
 
 const N = Number(process.env.BENCH_N ?? 7);
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
   execBench();
   if (process.env.BENCH_STORAGE !== '0') storageBench();
   if (process.env.BENCH_NETWORK !== '0') await networkBench();
+  if (process.env.BENCH_SYSTEM !== '0') await systemBench();
 }
 
 await main();
