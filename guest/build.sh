@@ -195,7 +195,7 @@ stage_modules() {
 stage_ondemand() {
   local tree=$1 ver=$2 stage=$3
   local -n loaded=$4
-  local all rel dep mod chain key n=0
+  local all rel dep dst mod chain key n=0
   all=$(resolve_modules "$tree" "$ver" "${ONDEMAND_MODULES[@]}")
   : > "$stage/modules.ondemand"
   while IFS= read -r rel; do
@@ -204,7 +204,9 @@ stage_ondemand() {
     chain=$(resolve_modules "$tree" "$ver" "${ONDEMAND_WITH[$mod]:-$mod}")
     local files=()
     while IFS= read -r dep; do
-      [[ -n ${loaded[$dep]:-} ]] || files+=("$(stage_ko "$tree" "$dep" "$stage")")
+      [[ -n ${loaded[$dep]:-} ]] && continue
+      dst=$(stage_ko "$tree" "$dep" "$stage") # plain assignment: a die stops the build
+      files+=("$dst")
     done <<< "$chain"
     local keys=("$mod")
     mapfile -t -O 1 keys < <(modinfo -b "$tree" -k "$ver" -F alias "$mod")

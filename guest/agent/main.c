@@ -277,7 +277,7 @@ static void serve(int sfd)
 
 int main(int argc, char **argv)
 {
-	/* The same binary is the kernel's /sbin/modprobe (a symlink in the initramfs). */
+	/* The same binary is the kernel's /sbin/modprobe (a hard link in the initramfs). */
 	if (argc > 0 && modprobe_invoked(argv[0]))
 		return modprobe_main(argc, argv);
 	/* Anything else would power the VM off at the first error: the agent is only ever PID 1. */

@@ -14,6 +14,7 @@ test('reboot(2) by the workload (busybox poweroff -f) ends the container with st
   const r = await runVm([BUSYBOX, 'sh', '-c', 'echo before; poweroff -f; sleep 600']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'before\n');
+  assert.equal(r.stderr, '');
 });
 
 describe('systemd as the image entrypoint', () => {
