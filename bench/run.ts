@@ -15,6 +15,7 @@ import { storageBench } from './storage.ts';
 import { networkBench } from './network.ts';
 import { rootfsBench } from './rootfs.ts';
 import { resourcesBench } from './resources.ts';
+import { systemBench } from './system.ts';
 import { median } from './common.ts';
 
 const N = Number(process.env.BENCH_N ?? 7);
@@ -133,6 +134,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_STORAGE !== '0') storageBench();
   if (process.env.BENCH_NETWORK !== '0') await networkBench();
   if (process.env.BENCH_RESOURCES !== '0') await resourcesBench();
+  if (process.env.BENCH_SYSTEM !== '0') await systemBench();
 }
 
 await main();

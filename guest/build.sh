@@ -16,6 +16,16 @@ AGENT_SRC="$REPO/guest/agent"
 # (the agent channel there); 8250 serial and the i8042 reset it also uses are built in.
 MODULES=(virtio_mmio virtio_pci virtio_blk virtio_net virtio_console fuse virtiofs overlay
          vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport virtio_balloon 9p 9pnet_virtio 9pnet_fd ext4)
+# Modules the initramfs carries but loads only when the kernel asks for them (the agent is the
+# kernel's /sbin/modprobe; docs/system.md), so ordinary containers do not pay for them at boot.
+# Docker-in-Docker: the bridge network and the iptables(-nft or legacy) rules dockerd sets up.
+ONDEMAND_MODULES=(bridge br_netfilter veth nf_tables nft_compat nft_chain_nat nft_masq nft_ct
+                  xt_conntrack xt_MASQUERADE xt_addrtype xt_nat xt_tcpudp xt_mark xt_comment
+                  xt_multiport iptable_nat iptable_filter ip6table_nat ip6table_filter
+                  nft_reject_inet ipt_REJECT)
+# A bridge brings br_netfilter along, as dockerd's own `modprobe br_netfilter` does on a host
+# (the guest has no modprobe it could run; without it bridged traffic bypasses iptables).
+declare -A ONDEMAND_WITH=([bridge]=br_netfilter)
 
 say() { printf 'guest-build: %s\n' "$*" >&2; }
 die() { printf 'guest-build: error: %s\n' "$*" >&2; exit 1; }
@@ -117,11 +127,13 @@ extract_vmlinux() {
   say "vmlinux: $(stat -c %s "$out") bytes, ELF"
 }
 
-# Prints the module file paths (relative to the tree) in load order, deduplicated.
+# resolve_modules TREE VER MODULE...: prints the module file paths (relative to the tree) in
+# load order, deduplicated.
 resolve_modules() {
   local tree=$1 ver=$2 mod line path
+  shift 2
   declare -A seen=()
-  for mod in "${MODULES[@]}"; do
+  for mod in "$@"; do
     local deps
     deps=$(modprobe -d "$tree" -S "$ver" --show-depends "$mod" 2>&1) \
       || die "module $mod not found in kernel $ver: $deps"
@@ -140,6 +152,21 @@ resolve_modules() {
   done
 }
 
+# stage_ko TREE REL STAGE: puts one module, decompressed, under STAGE/modules; prints its path
+# in the initramfs.
+stage_ko() {
+  local tree=$1 rel=$2 stage=$3 name dst
+  name=$(basename "$rel")
+  case $name in
+    *.ko.xz) dst="/modules/${name%.xz}"; [[ -e $stage$dst ]] || xz -dc "$tree/$rel" > "$stage$dst" ;;
+    *.ko.zst) dst="/modules/${name%.zst}"; [[ -e $stage$dst ]] || zstd -qdc "$tree/$rel" > "$stage$dst" ;;
+    *.ko.gz) dst="/modules/${name%.gz}"; [[ -e $stage$dst ]] || gzip -dc "$tree/$rel" > "$stage$dst" ;;
+    *.ko) dst="/modules/$name"; cp "$tree/$rel" "$stage$dst" ;;
+    *) die "unexpected module file $rel" ;;
+  esac
+  printf '%s\n' "$dst"
+}
+
 stage_modules() {
   local kroot=$1 ver=$2 stage=$3
   local tree="$CACHE/modtree-$ver"
@@ -153,21 +180,45 @@ stage_modules() {
   fi
   mkdir -p "$stage/modules"
   : > "$stage/modules.list"
-  local rel name dst list
+  local rel list
+  declare -A boot=()
   # A plain assignment, so that a failed lookup (die in the subshell) stops the build.
-  list=$(resolve_modules "$tree" "$ver")
+  list=$(resolve_modules "$tree" "$ver" "${MODULES[@]}")
   while IFS= read -r rel; do
-    name=$(basename "$rel")
-    case $name in
-      *.ko.xz) dst="/modules/${name%.xz}"; xz -dc "$tree/$rel" > "$stage$dst" ;;
-      *.ko.zst) dst="/modules/${name%.zst}"; zstd -qdc "$tree/$rel" > "$stage$dst" ;;
-      *.ko.gz) dst="/modules/${name%.gz}"; gzip -dc "$tree/$rel" > "$stage$dst" ;;
-      *.ko) dst="/modules/$name"; cp "$tree/$rel" "$stage$dst" ;;
-      *) die "unexpected module file $rel" ;;
-    esac
-    printf '%s\n' "$dst" >> "$stage/modules.list"
+    boot[$rel]=1
+    stage_ko "$tree" "$rel" "$stage" >> "$stage/modules.list"
   done <<< "$list"
   say "modules: $(wc -l < "$stage/modules.list") to load: $(xargs -n1 basename < "$stage/modules.list" | tr '\n' ' ')"
+  stage_ondemand "$tree" "$ver" "$stage" boot
+}
+
+# /modules.ondemand, one line per name the kernel may request: the module's name or one of its
+# aliases (a shell pattern, as modprobe matches them), then the files to load in order. Modules
+# loaded at boot are left out of the chains: they are in, and their files are gone by then.
+stage_ondemand() {
+  local tree=$1 ver=$2 stage=$3
+  local -n loaded=$4
+  local all rel dep dst mod chain key n=0
+  all=$(resolve_modules "$tree" "$ver" "${ONDEMAND_MODULES[@]}")
+  : > "$stage/modules.ondemand"
+  while IFS= read -r rel; do
+    [[ -n ${loaded[$rel]:-} ]] && continue
+    mod=$(basename "$rel"); mod=${mod%%.ko*}; mod=${mod//-/_}
+    chain=$(resolve_modules "$tree" "$ver" "${ONDEMAND_WITH[$mod]:-$mod}")
+    local files=()
+    while IFS= read -r dep; do
+      [[ -n ${loaded[$dep]:-} ]] && continue
+      dst=$(stage_ko "$tree" "$dep" "$stage") # plain assignment: a die stops the build
+      files+=("$dst")
+    done <<< "$chain"
+    local keys=("$mod")
+    mapfile -t -O 1 keys < <(modinfo -b "$tree" -k "$ver" -F alias "$mod")
+    for key in "${keys[@]}"; do
+      printf '%s %s\n' "$key" "${files[*]}" >> "$stage/modules.ondemand"
+    done
+    n=$((n + 1))
+  done <<< "$all"
+  say "modules: $n on demand ($(wc -l < "$stage/modules.ondemand") names)"
 }
 
 build_agent() {
@@ -186,8 +237,11 @@ build_initramfs() {
     say "initramfs: cached"; return
   fi
   local stage="$CACHE/initramfs.d"
-  rm -rf "$stage"; mkdir -p "$stage"/{dev,proc,sys,newroot}
+  rm -rf "$stage"; mkdir -p "$stage"/{dev,proc,sys,newroot,sbin}
   install -m 0755 "$OUT/runcvm-agent" "$stage/init"
+  # The agent is also the kernel's module helper (modprobe.c). A hard link: the helper is reached
+  # through /proc/1/fd/N/, from which a relative symlink does not resolve.
+  ln "$stage/init" "$stage/sbin/modprobe"
   stage_modules "$kroot" "$ver" "$stage"
   # The cpio needs dev/console before /init runs (the kernel opens it for init's stdio), but
   # mknod needs root; gen_init_cpio-style specs are not available, so build the list by hand.

@@ -17,6 +17,7 @@
 #include "disks.h"
 #include "dns.h"
 #include "log.h"
+#include "modprobe.h"
 #include "modules.h"
 #include "mounts.h"
 #include "port.h"
@@ -103,6 +104,7 @@ static void boot(void)
 	/* Ctrl-Alt-Del (Firecracker's SendCtrlAltDel) becomes SIGINT for a clean power-off (serve). */
 	if (reboot(RB_DISABLE_CAD) != 0)
 		log_warn("disable Ctrl-Alt-Del reboot: %s", strerror(errno));
+	modprobe_keep_initramfs();
 	if (modules_load("/modules.list") != 0)
 		log_warn("some kernel modules failed to load");
 	int fd = channel_open(AGENT_PORT_NAME, PORT_WAIT_MS);
@@ -138,6 +140,7 @@ static void handle_config(const struct frame *f)
 	if (mounts_setup_root(&c, &e) != 0)
 		fatal_setup(e.err, e.msg);
 	disks_set_order(NULL, 0);
+	modprobe_install();
 	if (net_setup(&c.net, e.msg, sizeof e.msg) != 0)
 		fatal_setup(EIO, e.msg);
 	if (c.net.dns_relay)
@@ -285,8 +288,16 @@ static void serve(int sfd)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* The same binary is the kernel's /sbin/modprobe (a hard link in the initramfs). */
+	if (argc > 0 && modprobe_invoked(argv[0]))
+		return modprobe_main(argc, argv);
+	/* Anything else would power the VM off at the first error: the agent is only ever PID 1. */
+	if (getpid() != 1) {
+		fprintf(stderr, "runcvm-agent: not PID 1: refusing to run\n");
+		return 1;
+	}
 	boot();
 	serve(blocked_sigchld_fd());
 	return 0;

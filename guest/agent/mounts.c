@@ -231,6 +231,24 @@ static int mount_dev(struct setup_error *e)
 	return 0;
 }
 
+/* The guest's whole cgroup2 tree, writable: the VM is the workload's own machine, so an init
+ * (systemd) or a container engine (dockerd, runc) manages it as on a host. Mounted here because
+ * dockerd expects it mounted, and systemd keeps a cgroup2 mount it finds. Not fatal: a
+ * RUNCVM_KERNEL without cgroup2 still runs ordinary workloads. */
+static void mount_cgroup2(void)
+{
+	unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	/* systemd's own options; memory_recursiveprot needs Linux 5.7, nsdelegate 4.15. */
+	static const char *const opts[] = {"nsdelegate,memory_recursiveprot", "nsdelegate", NULL};
+	for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
+		if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", safe, opts[i]) == 0)
+			return;
+		if (errno != EINVAL)
+			break;
+	}
+	log_warn("mount cgroup2 on /sys/fs/cgroup: %s", strerror(errno));
+}
+
 int mounts_setup_root(const struct vm_config *c, struct setup_error *e)
 {
 	unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -246,6 +264,7 @@ int mounts_setup_root(const struct vm_config *c, struct setup_error *e)
 		return -1;
 	if (mount_at(e, "sysfs", "/sys", "sysfs", safe, NULL) != 0)
 		return -1;
+	mount_cgroup2();
 	/* Volumes last, so that one below /dev or /sys is not hidden by those mounts. */
 	if (apply_mounts(c, e) != 0)
 		return -1;

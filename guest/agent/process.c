@@ -109,6 +109,16 @@ static void send_eof(struct proc *p, int which)
 	*sent = 1;
 }
 
+/* reboot(2) in a child PID namespace ends its init as if killed by SIGINT (power off, halt) or
+ * SIGHUP (restart); nothing else can, since the kernel drops every signal but SIGKILL and SIGSTOP
+ * that the namespace's init has no handler for. That is how systemd ends after `docker stop`
+ * (SIGRTMIN+3): the VM powering off is a clean end, exit 0 as under runc, where systemd's reboot(2)
+ * fails for lack of CAP_SYS_BOOT and it exits 0. */
+static int pidns_rebooted(int status)
+{
+	return WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGHUP);
+}
+
 /* EXIT goes out only after both EOFs: the host may then drop its side of the process. */
 static void maybe_finish(struct proc *p)
 {
@@ -118,7 +128,10 @@ static void maybe_finish(struct proc *p)
 	send_eof(p, 2);
 	uint8_t b[8] = {0};
 	int32_t value;
-	if (WIFSIGNALED(p->status)) {
+	if (p->id == 1 && pidns_rebooted(p->status)) {
+		log_info("process 1 powered off or rebooted its PID namespace: exit status 0");
+		value = 0;
+	} else if (WIFSIGNALED(p->status)) {
 		b[0] = 1;
 		value = WTERMSIG(p->status);
 	} else {

@@ -1,0 +1,149 @@
+#include "modprobe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define ONDEMAND_LIST "/modules.ondemand"
+#define HELPER "/sbin/modprobe"
+
+/* O_PATH fd on the initramfs root, held by PID 1 for the VM's life; -1 until kept. */
+static int initramfs_fd = -1;
+
+/* The kernel starts the helper with no stdio: errors go to the console (RUNCVM_KERNEL_DEBUG=1). */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof line - 2)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	int fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, line, (size_t)n) < 0) {
+		/* Nowhere left to report it. */
+	}
+	close(fd);
+}
+
+void modprobe_keep_initramfs(void)
+{
+	initramfs_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (initramfs_fd < 0)
+		log_warn("open the initramfs root: %s (no modules on demand)", strerror(errno));
+}
+
+void modprobe_install(void)
+{
+	if (initramfs_fd < 0)
+		return;
+	/* Resolved by the kernel in PID 1's mount namespace, whose /proc is the agent's. */
+	char path[64];
+	int n = snprintf(path, sizeof path, "/proc/1/fd/%d" HELPER, initramfs_fd);
+	int fd = open("/proc/sys/kernel/modprobe", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, path, (size_t)n) != n)
+		log_warn("set /proc/sys/kernel/modprobe to %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+int modprobe_invoked(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+	base = base ? base + 1 : argv0;
+	return strcmp(base, "modprobe") == 0;
+}
+
+static int load(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		say("runcvm modprobe: open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	long rc = syscall(SYS_finit_module, fd, "", 0);
+	int err = errno;
+	close(fd);
+	/* Shared dependencies are often in already: a racing request loaded them first. */
+	if (rc != 0 && err != EEXIST) {
+		say("runcvm modprobe: load %s: %s", path, strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+/* Loads every file after the key on the line, in order. */
+static int load_chain(char *files)
+{
+	int rc = 0;
+	for (char *p = files, *f; (f = strsep(&p, " ")) != NULL;)
+		if (*f && load(f) != 0)
+			rc = 1;
+	return rc;
+}
+
+/* Module names match with - and _ alike, as kmod's; aliases are shell patterns. */
+static int matches(const char *key, const char *name, const char *uname)
+{
+	return fnmatch(key, name, 0) == 0 || fnmatch(key, uname, 0) == 0;
+}
+
+int modprobe_main(int argc, char **argv)
+{
+	/* The kernel runs `modprobe -q -- NAME`; options other than -q do not occur. */
+	const char *name = NULL;
+	int opts = 1;
+	for (int i = 1; i < argc && !name; i++) {
+		if (opts && strcmp(argv[i], "--") == 0)
+			opts = 0;
+		else if (!opts || argv[i][0] != '-')
+			name = argv[i];
+	}
+	if (!name)
+		return 1;
+	/* Started as /proc/1/fd/N/sbin/modprobe: N is the initramfs, where the modules are. */
+	size_t len = strlen(argv[0]), hl = strlen(HELPER);
+	if (len > hl && strcmp(argv[0] + len - hl, HELPER) == 0) {
+		char root[64];
+		snprintf(root, sizeof root, "%.*s", (int)(len - hl), argv[0]);
+		if (chroot(root) != 0 || chdir("/") != 0) {
+			say("runcvm modprobe: chroot %s: %s", root, strerror(errno));
+			return 1;
+		}
+	}
+	char uname[256];
+	snprintf(uname, sizeof uname, "%s", name);
+	for (char *c = uname; *c; c++)
+		if (*c == '-')
+			*c = '_';
+	FILE *f = fopen(ONDEMAND_LIST, "re");
+	if (!f)
+		return 1; /* a kernel with nothing on demand */
+	char line[4096];
+	int rc = 1;
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = 0;
+		char *files = line;
+		char *key = strsep(&files, " ");
+		if (files && matches(key, name, uname)) {
+			rc = load_chain(files);
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
