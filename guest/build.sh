@@ -236,7 +236,8 @@ build_initramfs() {
   if newer "$img" "$deb" "$OUT/runcvm-agent" "$REPO/guest/build.sh"; then
     say "initramfs: cached"; return
   fi
-  local stage="$CACHE/initramfs.d"
+  # Under OUT, not the shared download cache: two trees building at once must not share it.
+  local stage="$OUT/initramfs.d"
   rm -rf "$stage"; mkdir -p "$stage"/{dev,proc,sys,newroot,sbin}
   install -m 0755 "$OUT/runcvm-agent" "$stage/init"
   # The agent is also the kernel's module helper (modprobe.c). A hard link: the helper is reached
