@@ -18,10 +18,8 @@
 #define NEWROOT "/newroot"
 #define MS_USER_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
-static int fail(struct setup_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct setup_error *e, const char *fmt, ...)
+int setup_fail(struct setup_error *e, int err, const char *fmt, ...)
 {
-	int err = errno;
 	char what[400];
 	va_list ap;
 	va_start(ap, fmt);
@@ -31,6 +29,9 @@ static int fail(struct setup_error *e, const char *fmt, ...)
 	snprintf(e->msg, sizeof e->msg, "%s: %s", what, strerror(err));
 	return -1;
 }
+
+/* Most failures here are the last syscall's. */
+#define fail(e, ...) setup_fail((e), errno, __VA_ARGS__)
 
 static int do_mount(const char *src, const char *dst, const char *type, unsigned long flags,
 		    const char *data)

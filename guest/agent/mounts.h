@@ -12,6 +12,9 @@ struct setup_error {
 	char msg[512];
 };
 
+/* Fills e with the message and err (an errno value); returns -1 for `return setup_fail(…)`. */
+int setup_fail(struct setup_error *e, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* /proc, /sys and /dev of the initramfs. Returns -1 (logged) on failure. */
 int mounts_early(void);
 /* Mounts the root share, switches into it and builds the container's mounts. */

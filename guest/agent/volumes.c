@@ -16,18 +16,6 @@
 /* On the guest's own devtmpfs: never in the image, never seen by the host. */
 #define STAGE "/dev/.runcvm-vol"
 
-static int fail(struct setup_error *e, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct setup_error *e, int err, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	e->err = err;
-	snprintf(e->msg, sizeof e->msg, "%s: %s", what, strerror(err));
-	return -1;
-}
 
 int volumes_link_up(const struct vol_link *l, struct setup_error *e)
 {
@@ -46,9 +34,9 @@ int volumes_link_up(const struct vol_link *l, struct setup_error *e)
 static int mount_file(const char *server, const struct mount_req *m, unsigned long fl, struct setup_error *e)
 {
 	if (mkdir(STAGE, 0700) != 0 && errno != EEXIST)
-		return fail(e, errno, "create %s", STAGE);
+		return setup_fail(e, errno, "create %s", STAGE);
 	if (mount(server, STAGE, "9p", MS_NOSUID | MS_NODEV | MS_NOEXEC, m->data) != 0)
-		return fail(e, errno, "mount 9p %s (%s) for %s", server, m->data, m->dest);
+		return setup_fail(e, errno, "mount 9p %s (%s) for %s", server, m->data, m->dest);
 	int rc = 0;
 	struct stat st;
 	if (stat(m->dest, &st) != 0) {
@@ -62,14 +50,14 @@ static int mount_file(const char *server, const struct mount_req *m, unsigned lo
 		    (fd = open(m->dest, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) >= 0)
 			close(fd);
 		else
-			rc = fail(e, errno, "create mount point %s", m->dest);
+			rc = setup_fail(e, errno, "create mount point %s", m->dest);
 	}
 	char src[300];
 	snprintf(src, sizeof src, STAGE "/%s", m->file);
 	if (rc == 0 && mount(src, m->dest, NULL, MS_BIND, NULL) != 0)
-		rc = fail(e, errno, "bind %s on %s", src, m->dest);
+		rc = setup_fail(e, errno, "bind %s on %s", src, m->dest);
 	if (rc == 0 && mount(NULL, m->dest, NULL, MS_BIND | MS_REMOUNT | fl, NULL) != 0)
-		rc = fail(e, errno, "remount %s with flags 0x%lx", m->dest, fl);
+		rc = setup_fail(e, errno, "remount %s with flags 0x%lx", m->dest, fl);
 	if (umount2(STAGE, MNT_DETACH) != 0)
 		log_warn("detach %s: %s", STAGE, strerror(errno));
 	if (rmdir(STAGE) != 0)
@@ -80,7 +68,7 @@ static int mount_file(const char *server, const struct mount_req *m, unsigned lo
 int volumes_mount(const struct vol_link *l, const struct mount_req *m, struct setup_error *e)
 {
 	if (!l->present)
-		return fail(e, EINVAL, "9p volume %s without a VOLUME_LINK", m->dest);
+		return setup_fail(e, EINVAL, "9p volume %s without a VOLUME_LINK", m->dest);
 	char server[16];
 	snprintf(server, sizeof server, "%u.%u.%u.%u", l->server[0], l->server[1], l->server[2], l->server[3]);
 	unsigned long fl = m->flags & MS_USER_FLAGS;
@@ -89,9 +77,9 @@ int volumes_mount(const struct vol_link *l, const struct mount_req *m, struct se
 			return -1;
 	} else {
 		if (mkdir_p(m->dest, 0755) != 0)
-			return fail(e, errno, "create mount point %s for 9p", m->dest);
+			return setup_fail(e, errno, "create mount point %s for 9p", m->dest);
 		if (mount(server, m->dest, "9p", fl, m->data) != 0)
-			return fail(e, errno, "mount 9p %s (%s) on %s", server, m->data, m->dest);
+			return setup_fail(e, errno, "mount 9p %s (%s) on %s", server, m->data, m->dest);
 	}
 	log_debug("9p %s%s on %s flags 0x%lx", m->data, m->file[0] ? " (file)" : "", m->dest, fl);
 	return 0;
