@@ -6,10 +6,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "modules.h"
 
 #define ONDEMAND_LIST "/modules.ondemand"
 #define HELPER "/sbin/modprobe"
@@ -70,17 +70,9 @@ int modprobe_invoked(const char *argv0)
 
 static int load(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		say("runcvm modprobe: open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	long rc = syscall(SYS_finit_module, fd, "", 0);
-	int err = errno;
-	close(fd);
-	/* Shared dependencies are often in already: a racing request loaded them first. */
-	if (rc != 0 && err != EEXIST) {
-		say("runcvm modprobe: load %s: %s", path, strerror(err));
+	char err[300];
+	if (modules_insert(path, err, sizeof err) != 0) {
+		say("runcvm modprobe: %s", err);
 		return -1;
 	}
 	return 0;

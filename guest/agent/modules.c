@@ -9,24 +9,35 @@
 
 #include "log.h"
 
-static int load_one(const char *path)
+int modules_insert(const char *path, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		log_error("open module %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "open module %s: %s", path, strerror(errno));
 		return -1;
 	}
 	long rc = syscall(SYS_finit_module, fd, "", 0);
-	int err = errno;
+	int e = errno;
 	close(fd);
-	if (rc != 0 && err != EEXIST) {
-		log_error("load module %s: %s", path, strerror(err));
+	/* Already loaded (shared dependencies, a racing request) counts as loaded. */
+	if (rc != 0 && e != EEXIST) {
+		snprintf(err, errlen, "load module %s: %s", path, strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+static int load_one(const char *path)
+{
+	char err[300];
+	if (modules_insert(path, err, sizeof err) != 0) {
+		log_error("%s", err);
 		return -1;
 	}
 	/* The initramfs lives in RAM for the VM's lifetime: drop what is no longer needed. */
 	if (unlink(path) != 0)
 		log_debug("unlink %s: %s", path, strerror(errno));
-	log_debug("loaded %s%s", path, rc != 0 ? " (already loaded)" : "");
+	log_debug("loaded %s", path);
 	return 0;
 }
 
