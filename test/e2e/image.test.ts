@@ -61,6 +61,8 @@ describe('image rootfs mode (QEMU, RUNCVM_ROOTFS=image)', { timeout: 1_800_000 }
     if (names.length) await docker(['rm', '-f', ...names]);
     if (volumes.length) await docker(['volume', 'rm', '-f', ...volumes]);
     if (images.length) await docker(['rmi', '-f', ...images]);
+    // The images made here are gone: so is any use of their cache entries (others rebuild cheaply).
+    await runcvm(['cache', 'prune', '--max', '0']);
   });
 
   test('the guest sees the same tree as runc: image, Docker\'s init files, files copied in before start', async () => {
