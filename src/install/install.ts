@@ -8,6 +8,7 @@ import { chmodSync, existsSync, realpathSync, mkdirSync, readFileSync, renameSyn
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hostConfigPath, type HostConfig } from '../runtime/host-config.ts';
+import { defaultSettingsFile, hostSettingsPath, readHostSettings } from '../runtime/host-settings.ts';
 import { formatDaemonJson, parseDaemonJson, withoutRuntime, withRuntime } from './daemon-json.ts';
 import { reloadDockerd } from './dockerd.ts';
 import { probeKvm } from './kvm-probe.ts';
@@ -131,6 +132,9 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   changed = put(join(prefix, 'bin', 'runcvm-runtime'), dispatcher, 0o755) || changed;
   changed = put(join(prefix, 'bin', 'runcvm'), `#!/bin/sh\nexec '${process.execPath}' '${lib}' "$@"\n`, 0o755) || changed;
   changed = put(hostConfigPath(prefix), `${JSON.stringify(host, null, 2)}\n`) || changed;
+  // The administrator's settings are theirs: written once with the defaults, then only checked.
+  if (!existsSync(hostSettingsPath(prefix))) changed = put(hostSettingsPath(prefix), defaultSettingsFile(), 0o644) || changed;
+  readHostSettings(prefix);
 
   const current = readOr(DAEMON_JSON)?.toString('utf8');
   const next = formatDaemonJson(withRuntime(parseDaemonJson(current, DAEMON_JSON), name, join(prefix, 'bin', 'runcvm-runtime')));

@@ -100,4 +100,6 @@ export interface LaunchSpec {
   process: WorkloadProcess;
   /** Epoch milliseconds, for the benchmark's phase breakdown. */
   timing: { createStartMs: number; createEndMs: number };
+  /** RUNCVM_TIMING: print the phase timestamps on stderr at exit (npm run bench). */
+  printTiming?: boolean;
 }

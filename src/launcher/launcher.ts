@@ -135,7 +135,7 @@ function readResolvConf(): string {
 }
 
 function printTiming(spec: LaunchSpec, timing: Record<string, number>): void {
-  if (!spec.process.env.includes('RUNCVM_TIMING=1')) return;
+  if (!spec.printTiming) return;
   process.stderr.write(`runcvm-timing ${JSON.stringify({ ...spec.timing, ...timing })}\n`);
 }
 

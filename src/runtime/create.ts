@@ -12,8 +12,9 @@ import { chooseAccel, kvmUsable } from '../vmm/accel.ts';
 import { DRIVERS } from '../vmm/drivers.ts';
 import type { RuntimeArgs } from './cli-args.ts';
 import { readHostConfig, type HostConfig } from './host-config.ts';
+import { hostSettingsPath, readHostSettings, type HostSettings } from './host-settings.ts';
 import { lookupExecError } from './lookup-exec.ts';
-import { diskSerial, parseDisks } from './disks.ts';
+import { diskSerial } from './disks.ts';
 import { OptionError, parseOptions, type RuncvmOptions } from './options.ts';
 import { ImageCache } from '../rootfs/cache.ts';
 import { type ImageRootFiles, prepareImageRoot } from '../rootfs/image-root.ts';
@@ -59,19 +60,25 @@ export interface CreateEffects {
   prepareImageRoot: (opts: RuncvmOptions) => ImageRootFiles;
 }
 
-export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, host: HostConfig, now: number, effects?: CreateEffects) {
+export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, host: HostConfig & { settings: HostSettings }, now: number, effects?: CreateEffects) {
   const env = spec.process.env ?? [];
-  const opts = parseOptions(env);
-  const disks = parseDisks(envValue(env, 'RUNCVM_DISKS')).map((d, i) => ({ ...d, serial: diskSerial(i) }));
+  const opts = parseOptions(env, hostSettingsPath(prefix));
+  const disks = opts.disks.map((d, i) => ({ ...d, serial: diskSerial(i) }));
   const kvm = kvmUsable();
   const accel = chooseAccel(opts.accel, { devKvm: kvm, probe: host.kvm, hostAllowsTcg: host.allowTcg });
   const kernel = kernelFiles(prefix, opts.kernel);
-  const ready = DRIVERS[opts.hypervisor].checkHost({ kvm, accel, rootfs: opts.rootfs, kernel: kernel.vmlinux, initrd: kernel.initramfs, env });
+  const ready = DRIVERS[opts.hypervisor].checkHost({
+    kvm, accel, rootfs: opts.rootfs, kernel: kernel.vmlinux, initrd: kernel.initramfs,
+    firecracker: host.settings.firecracker, jailer: host.settings.jailer,
+  });
   const size = vmSize(spec.linux?.resources);
   const specDir = join(args.bundle, 'runcvm');
   const image = opts.rootfs === 'image' ? effects?.prepareImageRoot(opts) : undefined;
   if (opts.rootfs === 'image' && !image) throw new Error('RUNCVM_ROOTFS=image: no image root was prepared');
+  const network = networkMode(spec);
   const rewritten = rewriteSpec(spec, {
+    network,
+    apparmorFallback: loadedAppArmorProfile('docker-default'),
     runtimeRoot: join(prefix, 'rt'),
     prefix,
     specDir,
@@ -83,7 +90,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   });
   const vmmBinary = ready?.vmmBinary ? vmmBinaryInContainer(opts.hypervisor) : undefined;
   if (ready?.vmmBinary && vmmBinary) {
-    // The launcher sees only host /usr: a VMM found elsewhere (RUNCVM_FIRECRACKER) is bound in.
+    // The launcher sees only host /usr: a VMM found elsewhere (the host setting "firecracker") is bound in.
     rewritten.spec.mounts?.push({ destination: vmmBinary, type: 'bind', source: ready.vmmBinary, options: ['bind', 'ro', 'nosuid', 'nodev'] });
   }
   const p = rewritten.process;
@@ -91,7 +98,6 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   const execError = lookupExecError(spec.root.path, p.args[0] as string, envValue(p.env, 'PATH'), p.cwd, mountDests);
   if (execError) throw new OptionError(`unable to start container process: ${execError}`);
   const inContainer = (f: string) => f.replace(prefix, PREFIX_IN_CONTAINER);
-  const network = networkMode(spec);
   let mounts = withShm(rewritten.mounts, rewritten.shmSizeBytes);
   const ninep = opts.volumes === '9p' ? planNinepAtCreate({ containerId: args.containerId, network, mounts, specDir, rootExport: image && spec.root.path }) : undefined;
   if (ninep) {
@@ -123,6 +129,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     ...(vmmBinary ? { vmmBinary } : {}),
     process: p,
     timing: { createStartMs: now, createEndMs: 0 },
+    printTiming: opts.timing,
   };
   return { launch, config: rewritten.spec, specDir, accel, skeleton: ninep && { dir: ninep.skeletonDir, entries: ninep.skeleton } };
 }
@@ -161,6 +168,16 @@ function isHostNetns(path: string): boolean {
   });
 }
 
+/** `name` when AppArmor is enabled and dockerd loaded that profile; otherwise none can be applied. */
+function loadedAppArmorProfile(name: string): string | undefined {
+  try {
+    const loaded = readFileSync('/sys/kernel/security/apparmor/profiles', 'utf8');
+    return loaded.split('\n').some((l) => l.startsWith(`${name} `)) ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The guest makes its own /dev/shm; Docker's --shm-size decides its size. */
 function withShm(mounts: LaunchSpec['mounts'], bytes: number | undefined): LaunchSpec['mounts'] {
   if (mounts.some((m) => m.destination === '/dev/shm')) return mounts;
@@ -171,16 +188,16 @@ function withShm(mounts: LaunchSpec['mounts'], bytes: number | undefined): Launc
 export function create(args: RuntimeArgs, argv: string[], prefix: string, log: (level: 'warning' | 'error', msg: string) => void): number {
   const start = Date.now();
   const configPath = join(args.bundle, 'config.json');
-  const host = readHostConfig(prefix);
+  const host = { ...readHostConfig(prefix), settings: readHostSettings(prefix) };
   const spec = parseOciSpec(readFileSync(configPath, 'utf8'), configPath);
   // Docker passes an absolute overlay path; containerd and Podman pass "rootfs", relative to the bundle.
   spec.root.path = resolve(args.bundle, spec.root.path);
   // A Kubernetes pod sandbox (pause) stays a plain runc container (pod.ts).
   if (!isRewritten(spec) && podRole(spec).kind !== 'sandbox') {
     const plan = planCreate(spec, args, prefix, host, start, {
-      prepareImageRoot: (opts) => {
+      prepareImageRoot: () => {
         try {
-          return prepareImageRoot({ rootPath: spec.root.path, containerId: args.containerId, cache: new ImageCache(), cacheMax: opts.cacheMax });
+          return prepareImageRoot({ rootPath: spec.root.path, containerId: args.containerId, cache: new ImageCache(), cacheMax: host.settings.cacheMaxBytes });
         } catch (e) {
           throw new OptionError(`RUNCVM_ROOTFS=image: ${(e as Error).message}`);
         }

@@ -42,11 +42,27 @@ test('RUNCVM_ROOTFS: virtiofs by default on QEMU, image on Firecracker, bad valu
   assert.throws(() => parseOptions(['RUNCVM_HYPERVISOR=firecracker', 'RUNCVM_ROOTFS=virtiofs']), /not available with RUNCVM_HYPERVISOR=firecracker \(allowed: image\)/);
 });
 
-test('RUNCVM_CACHE_MAX: sizes with suffixes, a clear error otherwise', () => {
-  assert.equal(parseOptions(['RUNCVM_CACHE_MAX=2g']).cacheMax, 2 * 1024 ** 3);
-  assert.equal(parseOptions(['RUNCVM_CACHE_MAX=0']).cacheMax, 0);
-  assert.equal(parseOptions(['RUNCVM_CACHE_MAX=1.5M']).cacheMax, 1.5 * 1024 ** 2);
-  assert.throws(() => parseOptions(['RUNCVM_CACHE_MAX=lots']), (e: Error) => e instanceof OptionError && /RUNCVM_CACHE_MAX: invalid value "lots"/.test(e.message));
+test('host settings named as container variables are refused, whatever their value (image ENV is untrusted)', () => {
+  for (const [name, value, setting] of [
+    ['RUNCVM_FIRECRACKER', '/tmp/x.sh', 'firecracker'],
+    ['RUNCVM_FIRECRACKER', 'x.sh', 'firecracker'],
+    ['RUNCVM_CACHE_MAX', '2g', 'cacheMax'],
+    ['RUNCVM_JAILER', '0', 'jailer'],
+  ]) {
+    assert.throws(() => parseOptions([`${name}=${value}`], '/opt/runcvm/etc/config.json'), (e: Error) => {
+      assert.ok(e instanceof OptionError);
+      assert.equal(e.message.startsWith(`${name}: a host setting, not a container option`), true, e.message);
+      assert.match(e.message, new RegExp(`sets "${setting}" in /opt/runcvm/etc/config.json`));
+      return true;
+    });
+  }
+});
+
+test('RUNCVM_DISKS and RUNCVM_TIMING are parsed here, once', () => {
+  const o = parseOptions(['RUNCVM_DISKS=/d/x,/data,ext4,1G', 'RUNCVM_TIMING=1']);
+  assert.deepEqual(o.disks, [{ src: '/d/x', dst: '/data', fs: 'ext4', sizeBytes: 1024 ** 3 }]);
+  assert.equal(o.timing, true);
+  assert.equal(parseOptions([]).timing, false);
 });
 
 test('RUNCVM_VOLUMES: virtiofs by default on qemu, 9p on firecracker; a bad value names the allowed ones', () => {

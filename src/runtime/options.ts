@@ -1,9 +1,16 @@
 /**
  * RUNCVM_* options: Docker has no flag for them, so users set them with `-e` or image ENV.
  * They are validated at `create` so a bad value fails `docker run` before anything exists.
+ * This is the only reader of RUNCVM_* variables: everything downstream gets RuncvmOptions.
+ * A variable can come from an untrusted image, so only what a container may choose for itself
+ * is an option here; host settings (host-settings.ts) named as variables are refused.
  */
 import { envValue } from '../oci/spec.ts';
-import { parseCacheMax } from '../rootfs/cache.ts';
+import { type DiskOption, parseDisks } from './disks.ts';
+import { HOST_ONLY_OPTIONS } from './host-settings.ts';
+import { OptionError } from './option-error.ts';
+
+export { OptionError };
 
 export const HYPERVISORS = ['qemu', 'firecracker'] as const;
 export type Hypervisor = (typeof HYPERVISORS)[number];
@@ -29,16 +36,16 @@ export interface RuncvmOptions {
   accel: Accel | undefined;
   /** virtiofs: the image tree shared live; image: ext4 drives from the layer cache. */
   rootfs: RootfsMode;
-  /** RUNCVM_CACHE_MAX in bytes: the image cache's size cap. */
-  cacheMax: number;
   kernel: string;
   kernelAppend: string;
   kernelDebug: boolean;
   runtimeDebug: boolean;
   volumes: VolumeMode;
+  /** RUNCVM_DISKS, syntax-checked (disks.ts). */
+  disks: DiskOption[];
+  /** RUNCVM_TIMING: a phase-timing line on stderr at exit (npm run bench). */
+  timing: boolean;
 }
-
-export class OptionError extends Error {}
 
 const BOOLEANS: Record<string, boolean> = { '1': true, true: true, '0': false, false: false, '': false };
 
@@ -63,23 +70,22 @@ const KNOWN = new Set([
   'RUNCVM_KERNEL_APPEND',
   'RUNCVM_KERNEL_DEBUG',
   'RUNCVM_RUNTIME_DEBUG',
-  // Read by the launcher: prints a phase-timing line on stderr at exit (npm run bench).
   'RUNCVM_TIMING',
-  // Path of the firecracker binary (otherwise PATH), read by the Firecracker driver.
-  'RUNCVM_FIRECRACKER',
-  // Firecracker's jailer (0/1), validated by the Firecracker driver (docs/firecracker.md).
-  'RUNCVM_JAILER',
-  // Extra file-backed disks, parsed and validated by disks.ts (called from create).
   'RUNCVM_DISKS',
   'RUNCVM_ROOTFS',
-  'RUNCVM_CACHE_MAX',
   'RUNCVM_VOLUMES',
 ]);
 
 /** Reads and validates every RUNCVM_* variable of the workload's environment. */
-export function parseOptions(env: readonly string[] | undefined): RuncvmOptions {
+export function parseOptions(env: readonly string[] | undefined, settingsFile = '<prefix>/etc/config.json'): RuncvmOptions {
   for (const entry of env ?? []) {
     const key = entry.split('=', 1)[0] ?? '';
+    const setting = HOST_ONLY_OPTIONS[key];
+    if (setting !== undefined) {
+      throw new OptionError(
+        `${key}: a host setting, not a container option (a container's environment may come from an untrusted image): the host administrator sets "${setting}" in ${settingsFile} (docs/security.md)`,
+      );
+    }
     if (key.startsWith('RUNCVM_') && !KNOWN.has(key)) {
       throw new OptionError(`${key}: unknown option (known: ${[...KNOWN].join(', ')})`);
     }
@@ -100,12 +106,6 @@ export function parseOptions(env: readonly string[] | undefined): RuncvmOptions 
   if (hypervisor === 'firecracker' && rootfs === 'virtiofs') {
     throw new OptionError('RUNCVM_ROOTFS: "virtiofs" is not available with RUNCVM_HYPERVISOR=firecracker (allowed: image)');
   }
-  let cacheMax: number;
-  try {
-    cacheMax = parseCacheMax(get('RUNCVM_CACHE_MAX'));
-  } catch (e) {
-    throw new OptionError((e as Error).message);
-  }
   const volumes = oneOf('RUNCVM_VOLUMES', get('RUNCVM_VOLUMES'), VOLUME_MODES, defaultVolumeMode(hypervisor));
   if (hypervisor === 'firecracker' && volumes === 'virtiofs') {
     throw new OptionError('RUNCVM_VOLUMES: virtiofs is not available with RUNCVM_HYPERVISOR=firecracker (allowed: 9p)');
@@ -113,12 +113,13 @@ export function parseOptions(env: readonly string[] | undefined): RuncvmOptions 
   return {
     hypervisor,
     rootfs,
-    cacheMax,
     accel: accelRaw === undefined || accelRaw === '' ? undefined : oneOf('RUNCVM_ACCEL', accelRaw, ACCELS, 'kvm'),
     kernel,
     kernelAppend,
     kernelDebug: bool('RUNCVM_KERNEL_DEBUG', get('RUNCVM_KERNEL_DEBUG')),
     runtimeDebug: bool('RUNCVM_RUNTIME_DEBUG', get('RUNCVM_RUNTIME_DEBUG')),
     volumes,
+    disks: parseDisks(get('RUNCVM_DISKS')),
+    timing: bool('RUNCVM_TIMING', get('RUNCVM_TIMING')),
   };
 }

@@ -4,7 +4,8 @@
  * the workload as Docker described it is returned separately for the launcher.
  * Research: rootlab §2 (field-by-field edits that were tried end to end, and F1–F10).
  */
-import type { OciDevice, OciDeviceCgroup, OciMount, OciSpec } from '../oci/spec.ts';
+import type { OciMount, OciSpec } from '../oci/spec.ts';
+import type { NetworkMode } from '../network/setup.ts';
 import {
   type GuestMount,
   type WorkloadProcess,
@@ -18,6 +19,10 @@ import {
   WORKLOAD_ROOT,
 } from '../launcher/launch-spec.ts';
 import { withVmmOverhead } from './vm-size.ts';
+import {
+  deviceNodes, deviceRules, hardenMount, type HostDevice, launcherCaps, launcherSeccomp, MASKED_PATHS,
+  privateNamespaces, READONLY_PATHS,
+} from './sandbox.ts';
 import { workloadOf } from './workload.ts';
 
 export const REWRITTEN_ANNOTATION = 'org.runcvm.rewritten';
@@ -25,24 +30,7 @@ export const REWRITTEN_ANNOTATION = 'org.runcvm.rewritten';
 /** Docker's own mounts that stay with the launcher (the guest makes its own). */
 const LAUNCHER_MOUNTS = new Set(['/proc', '/dev', '/dev/pts', '/sys', '/sys/fs/cgroup', '/dev/mqueue', '/dev/shm']);
 
-/** Docker's 14 default capabilities plus NET_ADMIN for the tap/bridge network handoff. */
-export const LAUNCHER_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW',
-  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE', 'CAP_NET_ADMIN',
-];
-
-/**
- * Syscalls virtiofsd needs that Docker's profile only grants with capabilities the user may
- * have dropped (rootlab F2, F5): the launcher's needs must not depend on the user's flags.
- */
-const LAUNCHER_SYSCALLS = ['unshare', 'chroot'];
-
-export interface HostDevice {
-  path: string;
-  major: number;
-  minor: number;
-}
+export type { HostDevice };
 
 export interface RewriteContext {
   /** Host path of the read-only runtime root (<prefix>/rt). */
@@ -58,6 +46,10 @@ export interface RewriteContext {
   hostDirs: string[];
   /** Resolves a destination inside the image without leaving it (resolve-in-root.ts). */
   resolve: (destination: string) => string;
+  /** The container's network namespace: its own (the launcher reshapes it) or a shared one. */
+  network: NetworkMode;
+  /** An AppArmor profile to confine the launcher with when Docker gave none (--privileged). */
+  apparmorFallback?: string;
   /** RUNCVM_ROOTFS=image: the per-container drive dir and the cached base image (host paths). */
   imageRoot?: { dir: string; baseFile: string };
 }
@@ -103,7 +95,7 @@ function splitMounts(spec: OciSpec, ctx: RewriteContext) {
   let shmSizeBytes: number | undefined;
   for (const m of spec.mounts ?? []) {
     if (LAUNCHER_MOUNTS.has(m.destination)) {
-      launcher.push(m);
+      launcher.push(hardenMount(m));
       if (m.destination === '/dev/shm') shmSizeBytes = sizeOption(m.options);
     } else if (m.type === 'tmpfs') {
       guest.push({ kind: 'tmpfs', destination: m.destination, flags: mountFlags(m.options), data: tmpfsData(m.options) });
@@ -126,10 +118,22 @@ function runtimeMounts(spec: OciSpec, ctx: RewriteContext): OciMount[] {
     { destination: SPEC_DIR, type: 'bind', source: ctx.specDir, options: [...ro, 'noexec'] },
     { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=16m'] },
     { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', 'size=64m'] },
-    // rw for the launcher even with --read-only: the guest enforces the workload's view.
+    // Writable while runc creates the mount points of the volumes under it (as runc does in a
+    // --read-only root before its final remount); readOnlyRoot() then makes it read-only.
     { destination: WORKLOAD_ROOT, type: 'bind', source: spec.root.path, options: ['rbind', 'rprivate'] },
     ...imageRootMounts(ctx),
   ];
+}
+
+/**
+ * --read-only is enforced on the host side: a guest root that remounts its / read-write still
+ * meets a read-only mount in virtiofsd. runc 1.1 resolves a bind source in the container's
+ * mount namespace before pivot_root, where /vm, with the volumes mounted under it, sits at
+ * <runtime root>/vm: binding that onto itself read-only (last, once every mount point exists)
+ * makes the root read-only and leaves each volume's own flags as they were.
+ */
+function readOnlyRoot(ctx: RewriteContext): OciMount {
+  return { destination: WORKLOAD_ROOT, type: 'bind', source: `${ctx.runtimeRoot}${WORKLOAD_ROOT}`, options: ['rbind', 'ro', 'rprivate', 'nosuid', 'nodev'] };
 }
 
 function imageRootMounts(ctx: RewriteContext): OciMount[] {
@@ -141,30 +145,30 @@ function imageRootMounts(ctx: RewriteContext): OciMount[] {
   ];
 }
 
-function addDevices(spec: OciSpec, devices: HostDevice[]): OciSpec['linux'] {
+/** The launcher's sandbox (sandbox.ts) in place of what Docker derived from the user's flags. */
+function sandboxLinux(spec: OciSpec, ctx: RewriteContext): OciSpec['linux'] {
   const linux = { ...(spec.linux ?? {}) };
   // Under --privileged Docker lists every host device: those belong to the guest, not the launcher.
-  const nodes: OciDevice[] = devices.map((d) => ({
-    type: 'c', path: d.path, major: d.major, minor: d.minor, fileMode: 0o660, uid: 0, gid: 0,
-  }));
-  const rules: OciDeviceCgroup[] = devices.map((d) => ({ allow: true, type: 'c', major: d.major, minor: d.minor, access: 'rwm' }));
-  linux.devices = nodes;
+  linux.devices = deviceNodes(ctx.devices);
   const resources = withVmmOverhead(linux.resources) ?? {};
-  linux.resources = { ...resources, devices: [...(resources.devices ?? []), ...rules] };
-  if (linux.seccomp) {
-    linux.seccomp = {
-      ...linux.seccomp,
-      syscalls: [...(linux.seccomp.syscalls ?? []), { names: LAUNCHER_SYSCALLS, action: 'SCMP_ACT_ALLOW' }],
-    };
-  }
+  linux.resources = { ...resources, devices: deviceRules(ctx.devices) };
+  linux.seccomp = launcherSeccomp();
+  linux.maskedPaths = MASKED_PATHS;
+  linux.readonlyPaths = READONLY_PATHS;
+  linux.namespaces = privateNamespaces(spec.linux);
   return linux;
+}
+
+/** Docker says "unconfined" under --privileged or apparmor=unconfined: the launcher stays confined. */
+function apparmor(profile: string | undefined, fallback: string | undefined): string | undefined {
+  return profile && profile !== 'unconfined' ? profile : fallback;
 }
 
 export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
   const p = spec.process;
   const process = workloadOf(p);
   const { launcher, relocated, guest, shmSizeBytes } = splitMounts(spec, ctx);
-  const caps = [...LAUNCHER_CAPS];
+  const caps = launcherCaps(ctx.network);
   const out: OciSpec = {
     ...spec,
     root: { path: ctx.runtimeRoot, readonly: true },
@@ -178,9 +182,11 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
       cwd: '/',
       user: { uid: 0, gid: 0 },
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
+      noNewPrivileges: true,
+      apparmorProfile: apparmor(p.apparmorProfile, ctx.apparmorFallback),
     },
-    mounts: [...launcher, ...runtimeMounts(spec, ctx), ...relocated],
-    linux: addDevices(spec, ctx.devices),
+    mounts: [...launcher, ...runtimeMounts(spec, ctx), ...relocated, ...(spec.root.readonly === true ? [readOnlyRoot(ctx)] : [])],
+    linux: sandboxLinux(spec, ctx),
     annotations: { ...(spec.annotations ?? {}), [REWRITTEN_ANNOTATION]: '1' },
   };
   return { spec: out, process, mounts: guest, rootReadonly: spec.root.readonly === true, shmSizeBytes };

@@ -15,7 +15,9 @@ export interface HostCheck {
   /** Host path of the kernel and initramfs chosen for this container. */
   kernel: string;
   initrd: string;
-  env: readonly string[];
+  /** The host administrator's VMM settings (runtime/host-settings.ts); never the container's. */
+  firecracker?: string;
+  jailer?: boolean;
   /** How the container's root reaches the guest (virtiofs when not given). */
   rootfs?: 'virtiofs' | 'image';
 }

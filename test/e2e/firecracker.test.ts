@@ -1,6 +1,6 @@
 /**
  * Firecracker end to end: real docker CLI, real firecracker, real KVM. Runs wherever a
- * `firecracker` binary is in PATH (or RUNCVM_FIRECRACKER names one) and the install found KVM
+ * `firecracker` binary is in PATH (or the host setting "firecracker" names one) and the install found KVM
  * usable; everywhere else each test is reported as skipped with the reason. The rest of the
  * suite runs on Firecracker with RUNCVM_E2E_HYPERVISOR=firecracker (docs/firecracker.md).
  */
@@ -8,17 +8,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, constants, openSync } from 'node:fs';
 import { findFirecracker } from '../../src/vmm/firecracker/driver.ts';
-import { BUSYBOX, docker, hostConfig, leftovers, RUNTIME, runVm, uniqueName, until } from './docker.ts';
+import { readHostSettings } from '../../src/runtime/host-settings.ts';
+import { BUSYBOX, docker, hostConfig, leftovers, PREFIX, RUNTIME, runVm, uniqueName, until } from './docker.ts';
 
 /** The binary the runtime would pick: the same lookup as the driver's. */
 function firecrackerBinary(): string | undefined {
-  const explicit = process.env.RUNCVM_FIRECRACKER;
-  return findFirecracker(explicit ? [`RUNCVM_FIRECRACKER=${explicit}`] : []);
+  return findFirecracker(readHostSettings(PREFIX).firecracker);
 }
 
 function whyNot(): string | false {
   const binary = firecrackerBinary();
-  if (!binary) return 'SKIPPED: no firecracker binary in PATH (or RUNCVM_FIRECRACKER): Firecracker was not exercised on this host';
+  if (!binary) return 'SKIPPED: no firecracker binary in PATH (or the host setting "firecracker"): Firecracker was not exercised on this host';
   try {
     closeSync(openSync('/dev/kvm', constants.O_RDWR));
   } catch (e) {
@@ -30,7 +30,7 @@ function whyNot(): string | false {
 }
 
 const skip = whyNot();
-const FC = ['-e', 'RUNCVM_HYPERVISOR=firecracker', ...(process.env.RUNCVM_FIRECRACKER ? ['-e', `RUNCVM_FIRECRACKER=${process.env.RUNCVM_FIRECRACKER}`] : [])];
+const FC = ['-e', 'RUNCVM_HYPERVISOR=firecracker'];
 
 test('firecracker: a workload runs in its own kernel with separate stdout/stderr and its exit status', { skip }, async () => {
   const r = await runVm([...FC, BUSYBOX, 'sh', '-c', 'cat /proc/cmdline; uname -r; echo err >&2; exit 3'], { timeoutMs: 60_000 });

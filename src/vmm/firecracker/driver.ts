@@ -13,7 +13,6 @@ import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Tail } from '../../common/tail.ts';
 import { waitUntil } from '../../common/wait.ts';
-import { envValue } from '../../oci/spec.ts';
 import type { HostCheck, HostReady, RunningVm, VmExit, VmmDriver } from '../driver.ts';
 import { VmmUnavailableError } from '../driver.ts';
 import type { VmSpec } from '../vm-spec.ts';
@@ -25,8 +24,8 @@ import { vsockConnect } from './vsock.ts';
 const SOCKET_TIMEOUT_MS = 10_000;
 const AGENT_TIMEOUT_MS = 60_000;
 
-export function findFirecracker(env: readonly string[], hostPath = process.env.PATH ?? ''): string | undefined {
-  const explicit = envValue(env, 'RUNCVM_FIRECRACKER');
+/** The host setting's binary, else the first in the runtime's PATH (both the host's, never a container's). */
+export function findFirecracker(explicit: string | undefined, hostPath = process.env.PATH ?? ''): string | undefined {
   const candidates = explicit ? [explicit] : hostPath.split(delimiter).filter(Boolean).map((d) => join(d, 'firecracker'));
   return candidates.find((c) => {
     try {
@@ -36,14 +35,6 @@ export function findFirecracker(env: readonly string[], hostPath = process.env.P
       return false;
     }
   });
-}
-
-/** RUNCVM_JAILER: 0 or 1 (true/false), refused with the allowed values otherwise. */
-export function jailerWanted(env: readonly string[]): boolean {
-  const v = (envValue(env, 'RUNCVM_JAILER') ?? '').toLowerCase();
-  if (['', '0', 'false'].includes(v)) return false;
-  if (['1', 'true'].includes(v)) return true;
-  throw new VmmUnavailableError(`RUNCVM_JAILER: invalid value "${v}" (allowed: 0, 1)`);
 }
 
 export function firecrackerPaths(runDir: string): FirecrackerPaths {
@@ -151,9 +142,9 @@ export const makeFirecrackerDriver = (host: FirecrackerHost = DEFAULT_HOST): Vmm
   name: 'firecracker',
 
   checkHost(check: HostCheck): HostReady {
-    const binary = findFirecracker(check.env);
+    const binary = findFirecracker(check.firecracker);
     const missing: string[] = [];
-    if (!binary) missing.push('firecracker binary not found (RUNCVM_FIRECRACKER or PATH)');
+    if (!binary) missing.push(`firecracker binary not found (${check.firecracker ?? 'the host setting "firecracker", or PATH'})`);
     if (!check.kvm) missing.push('no usable /dev/kvm (Firecracker runs only under KVM)');
     else if (check.accel === 'tcg') missing.push('KVM is not usable (the install\'s KVM probe failed, or RUNCVM_ACCEL=tcg) and Firecracker runs only under KVM');
     if (missing.length > 0 || !binary) {
@@ -161,23 +152,22 @@ export const makeFirecrackerDriver = (host: FirecrackerHost = DEFAULT_HOST): Vmm
     }
     const problem = host.version(binary);
     if (problem) throw new VmmUnavailableError(`RUNCVM_HYPERVISOR=firecracker: ${problem}`);
-    const jailer = jailerWanted(check.env);
     if (!host.imageRootfs(check)) {
       throw new VmmUnavailableError(
         'RUNCVM_HYPERVISOR=firecracker: needs RUNCVM_ROOTFS=image (Firecracker has no virtiofs)',
       );
     }
-    if (jailer) {
+    if (check.jailer) {
       throw new VmmUnavailableError(
-        'RUNCVM_JAILER=1: not supported yet: the jailer needs CAP_SYS_ADMIN (mount namespace, pivot_root) and a writable cgroup in the launcher\'s container, which runcvm does not grant (Firecracker applies its own seccomp filters without it)',
+        'host setting "jailer": true is not supported yet: the jailer needs CAP_SYS_ADMIN (mount namespace, pivot_root) and a writable cgroup in the launcher\'s container, which runcvm does not grant (Firecracker applies its own seccomp filters without it)',
       );
     }
     return { vmmBinary: binary };
   },
 
   async start(vm: VmSpec): Promise<RunningVm> {
-    const binary = vm.vmmBinary ?? findFirecracker([]);
-    if (!binary) throw new VmmUnavailableError('RUNCVM_HYPERVISOR=firecracker: firecracker binary not found (RUNCVM_FIRECRACKER or PATH)');
+    const binary = vm.vmmBinary;
+    if (!binary) throw new VmmUnavailableError('RUNCVM_HYPERVISOR=firecracker: no firecracker binary was bound in at create');
     assertSupported(vm);
     const paths = firecrackerPaths(vm.runDir);
     const tail = new Tail();

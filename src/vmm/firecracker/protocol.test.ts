@@ -23,7 +23,7 @@ interface LogEntry { method?: string; path?: string; body?: unknown; problems?: 
 function setUp() {
   const dir = mkdtempSync(join(tmpdir(), 'runcvm-fc-proto-'));
   const binary = join(dir, 'firecracker');
-  // An executable named like the real one, as the driver and RUNCVM_FIRECRACKER expect.
+  // An executable named like the real one, as the driver and the host setting "firecracker" expect.
   writeFileSync(binary, `#!/bin/sh\nexec '${process.execPath}' --import '${import.meta.resolve('tsx')}' '${FIXTURE}' "$@"\n`);
   chmodSync(binary, 0o755);
   const logFile = join(dir, 'requests.jsonl');
@@ -76,16 +76,15 @@ test('checkHost runs `firecracker --version` and names what is missing', () => {
   const t = setUp();
   try {
     t.env();
-    const check = { kernel: '/k', initrd: '/i', kvm: true, env: [`RUNCVM_FIRECRACKER=${t.binary}`] };
+    const check = { kernel: '/k', initrd: '/i', kvm: true, firecracker: t.binary };
     assert.deepEqual(driver.checkHost({ ...check, rootfs: 'image' }), { vmmBinary: t.binary });
     assert.throws(() => driver.checkHost(check), /needs RUNCVM_ROOTFS=image \(Firecracker has no virtiofs\)/);
     assert.throws(() => driver.checkHost({ ...check, kvm: false, rootfs: 'image' }), /not available on this host: no usable \/dev\/kvm/);
     assert.throws(() => driver.checkHost({ ...check, accel: 'tcg', rootfs: 'image' }), /not available on this host: KVM is not usable \(the install's KVM probe failed, or RUNCVM_ACCEL=tcg\)/);
     assert.deepEqual(driver.checkHost({ ...check, accel: 'kvm', rootfs: 'image' }), { vmmBinary: t.binary });
-    const jailed = { ...check, rootfs: 'image' as const, env: [...check.env, 'RUNCVM_JAILER=1'] };
-    assert.throws(() => driver.checkHost(jailed), /RUNCVM_JAILER=1: not supported yet: the jailer needs CAP_SYS_ADMIN/);
-    assert.throws(() => driver.checkHost({ ...jailed, env: [...check.env, 'RUNCVM_JAILER=yes'] }), /RUNCVM_JAILER: invalid value "yes" \(allowed: 0, 1\)/);
-    assert.deepEqual(driver.checkHost({ ...jailed, env: [...check.env, 'RUNCVM_JAILER=0'] }), { vmmBinary: t.binary });
+    const jailed = { ...check, rootfs: 'image' as const, jailer: true };
+    assert.throws(() => driver.checkHost(jailed), /host setting "jailer": true is not supported yet: the jailer needs CAP_SYS_ADMIN/);
+    assert.deepEqual(driver.checkHost({ ...jailed, jailer: false }), { vmmBinary: t.binary });
     t.env({ FAKE_FC_VERSION: '1.7.1' });
     assert.throws(() => driver.checkHost({ ...check, rootfs: 'image' }), /firecracker v1\.7\.1 is not supported \(this runcvm supports v1\.8\.x to v1\.16\.x\)/);
   } finally {

@@ -42,6 +42,9 @@ export function qemuArgv(vm: VmSpec, paths: QemuPaths): string[] {
     '-smp', String(vm.cpus),
     '-object', `memory-backend-memfd,id=mem,size=${vm.memoryMiB}M,share=on`,
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
+    // QEMU's own seccomp filter on top of the launcher's: no exec, no setuid, no obsolete or
+    // scheduler/resource syscalls (the set libvirt uses). Host-side pinning is done from outside.
+    '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
     ...(vm.consoleToStderr
       ? ['-chardev', 'stdio,id=con,signal=off', '-serial', 'chardev:con']
       : ['-serial', `file:${paths.consoleLog}`]),
