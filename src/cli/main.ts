@@ -1,7 +1,7 @@
 /**
  * Entry point of the one bundled file. `runtime` is what the dispatcher runs for `create`,
- * `exec` and `update`; `launcher` is the container's PID 1; `install`/`uninstall` are for
- * administrators.
+ * `exec` and `update`; `launcher` is the container's PID 1; `qmp-relay` runs in the container
+ * for `update`; `install`/`uninstall` are for administrators.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { install, RUNTIME_NAME, uninstall } from '../install/install.ts';
 import { doctor } from '../install/doctor.ts';
 import { cacheCommand } from './cache-command.ts';
 import { podmanConfig } from '../install/podman.ts';
+import { QMP_RELAY_VERB, qmpRelay } from '../vmm/qemu/qmp-relay.ts';
 
 const USAGE = `usage: runcvm <command>
   install [--prefix DIR] [--name NAME] [--allow-tcg]   install into DIR (default /opt/runcvm) and register
@@ -26,7 +27,8 @@ const USAGE = `usage: runcvm <command>
   cache ls | prune [--max SIZE]          list or evict cached image rootfs files (RUNCVM_ROOTFS=image)
   podman-config                          print the containers.conf lines that register runcvm with Podman
   runtime <runc arguments>               the OCI runtime entry (called by containerd's shim)
-  launcher                               the container's PID 1 (started by runc)`;
+  launcher                               the container's PID 1 (started by runc)
+  qmp-relay                              stdio <-> QEMU's QMP socket, run in the container by \`runtime update\``;
 
 function bundleFile(): string {
   return fileURLToPath(import.meta.url);
@@ -57,6 +59,8 @@ export async function main(argv: string[]): Promise<number> {
       return runtime(rest);
     case 'launcher':
       return runLauncher();
+    case QMP_RELAY_VERB:
+      return qmpRelay();
     case 'install':
       return install(rest, bundleFile());
     case 'uninstall':

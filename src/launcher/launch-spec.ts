@@ -11,7 +11,7 @@ export const SPEC_DIR = '/.runcvm';
 export const SPEC_PATH = `${SPEC_DIR}/spec.json`;
 /** Where the install prefix appears inside every runcvm container. */
 export const PREFIX_IN_CONTAINER = '/opt/runcvm';
-/** The launcher's private run dir (VMM sockets, console log); docker update reaches it via /proc/<pid>/root. */
+/** The launcher's private run dir (VMM sockets, console log); docker update reaches it through a relay run inside the sandbox. */
 export const RUN_DIR = '/run/runcvm';
 /** Where the workload's root filesystem appears inside the launcher's root. */
 export const WORKLOAD_ROOT = '/vm';

@@ -2,8 +2,9 @@
  * `runcvm-runtime update` (docker update): runc changes the container's cgroup as always, with
  * the memory limit kept at guest memory + VMM overhead so the host never OOM-kills the VMM, and
  * the running VM follows: its memory shrinks or grows back through the balloon (the launcher
- * owns the VM; this process reaches its QMP socket through /proc/<container pid>/root), and
- * vCPU threads are re-pinned after a --cpuset-cpus change. Ordering keeps the host limit above
+ * owns the VM; this process reaches its QMP socket through a relay run inside the container's
+ * sandbox, never by a path in the container's root: sandbox-relay.ts), and vCPU threads are
+ * re-pinned after a --cpuset-cpus change. Ordering keeps the host limit above
  * what the VM holds at every moment: shrink the guest before the cgroup, raise the cgroup
  * before the guest grows.
  */
@@ -11,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OciResources } from '../oci/spec.ts';
-import { RUN_DIR, type LaunchSpec } from '../launcher/launch-spec.ts';
+import type { LaunchSpec } from '../launcher/launch-spec.ts';
 import { resizeGuest } from '../vmm/balloon.ts';
 import { pinThreads } from '../vmm/cpu-pinning.ts';
 import type { VmControl } from '../vmm/driver.ts';
@@ -19,6 +20,7 @@ import { DRIVERS } from '../vmm/drivers.ts';
 import type { RuntimeArgs, UpdateFlags } from './cli-args.ts';
 import type { HostConfig } from './host-config.ts';
 import { OptionError } from './options.ts';
+import { sandboxRelay } from './sandbox-relay.ts';
 import { parseRam, planUpdate } from './update-plan.ts';
 
 /** A balloon moves a few hundred MiB in seconds under TCG; a guest that stops giving is stuck. */
@@ -123,7 +125,7 @@ export async function update(args: RuntimeArgs, argv: string[], host: HostConfig
     applyCgroup();
     return 0;
   }
-  const control = await openControl(launch, state.pid, plan.memoryTargetMiB !== undefined ? '--memory' : '--cpuset-cpus');
+  const control = await openControl(host, args, launch, plan.memoryTargetMiB !== undefined ? '--memory' : '--cpuset-cpus');
   try {
     if (plan.memoryTargetMiB !== undefined) await resizeWithCgroup(control, plan.memoryTargetMiB, applyCgroup);
     else applyCgroup();
@@ -160,8 +162,13 @@ async function resizeWithCgroup(control: VmControl, target: number, applyCgroup:
   }
 }
 
-async function openControl(launch: LaunchSpec, pid: number, option: string): Promise<VmControl> {
+async function openControl(host: HostConfig, args: RuntimeArgs, launch: LaunchSpec, option: string): Promise<VmControl> {
   const driver = DRIVERS[launch.hypervisor];
   if (!driver.openControl) throw new OptionError(`${option}: RUNCVM_HYPERVISOR=${launch.hypervisor} cannot change a running VM yet`);
-  return driver.openControl(`/proc/${pid}/root${RUN_DIR}`);
+  const target = { runc: host.runc, root: args.root, containerId: args.containerId, node: host.node };
+  try {
+    return await driver.openControl((verb) => sandboxRelay(target, verb), `container ${args.containerId.slice(0, 12)}`);
+  } catch (e) {
+    throw new Error(`${option}: cannot reach the VM: ${(e as Error).message}`, { cause: e });
+  }
 }

@@ -53,10 +53,13 @@ export interface VmmDriver {
   checkHost(check: HostCheck): HostReady | void;
   start(vm: VmSpec): Promise<RunningVm>;
   /**
-   * Live control of a VM this driver started, from another process (docker update) that sees
-   * the VM's run dir at `runDir`. Absent: the backend cannot change a running VM.
+   * Live control of a VM this driver started, from another process (docker update, host root).
+   * The driver gets no path: `relay(verb)` runs `runcvm.mjs <verb>` inside the container's
+   * sandbox with the launcher's credentials and returns its stdio, connected to the VMM's socket
+   * as the launcher sees it (runtime/sandbox-relay.ts). `label` names the container in errors.
+   * Absent: the backend cannot change a running VM.
    */
-  openControl?(runDir: string): Promise<VmControl>;
+  openControl?(relay: (verb: string) => Duplex, label: string): Promise<VmControl>;
 }
 
 /** A running VM's knobs, the same for every backend (QEMU: QMP; Firecracker: its API socket). */

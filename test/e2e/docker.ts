@@ -65,7 +65,7 @@ export function runRunc(args: string[], opts?: { input?: string | Buffer }): Pro
   return docker(['run', '--rm', '--runtime=runc', ...args], opts);
 }
 
-export function hostConfig(): { kvm: { usable: boolean }; allowTcg: boolean } {
+export function hostConfig(): { kvm: { usable: boolean }; allowTcg: boolean; runc: string } {
   return JSON.parse(readFileSync(`${PREFIX}/etc/host.json`, 'utf8'));
 }
 

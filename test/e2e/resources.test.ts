@@ -6,9 +6,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { BUSYBOX, DEBIAN, RUNTIME, docker, inspect, runVm, uniqueName, until } from './docker.ts';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUSYBOX, DEBIAN, RUNTIME, docker, hostConfig, inspect, run, runVm, uniqueName, until } from './docker.ts';
 
 const MIB = 1024 * 1024;
 const OVERHEAD_MIB = 256;
@@ -87,6 +89,21 @@ async function memTotalMiB(name: string): Promise<number> {
 }
 
 const TWO_CPUS = cpus().length >= 2 ? false : 'the host has fewer than 2 CPUs';
+
+/**
+ * runc's state root for a container, as the shim passes it (--root): dockerd gives containerd's
+ * shim its runtime options, which the shim keeps in the bundle as options.json ({"binary_name",
+ * "root": "/var/run/docker/runtime-runc"}), and the shim adds its namespace ("moby"). The
+ * bundle is under Docker's own containerd, or the system one when dockerd uses that.
+ */
+function runcRoot(id: string): string {
+  const bundles = [`/run/docker/containerd/daemon/io.containerd.runtime.v2.task/moby/${id}`, `/run/containerd/io.containerd.runtime.v2.task/moby/${id}`];
+  const bundle = bundles.find((b) => existsSync(join(b, 'options.json')));
+  assert.ok(bundle, `the container's bundle with options.json (${bundles.join(' or ')})`);
+  const root = join((JSON.parse(readFileSync(join(bundle, 'options.json'), 'utf8')) as { root: string }).root, 'moby');
+  assert.ok(existsSync(join(root, id, 'state.json')), `runc keeps ${id}'s state under ${root}`);
+  return root;
+}
 
 describe('a 2-vCPU, 512 MiB VM pinned with --cpuset-cpus 0,1', { skip: TWO_CPUS }, () => {
   const name = uniqueName('res');
@@ -204,6 +221,47 @@ describe('docker update on a running 1-vCPU, 512 MiB VM', () => {
     } finally {
       await docker(['exec', name, 'rm', '-f', '/big/fill']);
     }
+  });
+
+  test('docker update never opens a path the container controls: a symlink planted for the QMP socket fails it cleanly', async () => {
+    // A compromised launcher controls its /run. Host root reaching the socket through
+    // /proc/<pid>/root would resolve an absolute symlink there against the host's root; the
+    // update's relay runs inside the sandbox, where these targets do not exist. The first is a
+    // socket of ours that records connections (a connection to docker.sock would leave no trace).
+    const inSandbox = (script: string) => run(hostConfig().runc, ['--root', runcRoot(id), 'exec', id, 'sh', '-c', script]);
+    // QEMU creates the socket a moment after `docker run -d` returns (when this test runs alone).
+    await until('the QMP socket', async () => ((await inSandbox('test -S /run/runcvm/qmp.sock')).code === 0 ? true : undefined));
+    const dir = mkdtempSync(join(tmpdir(), 'runcvm-e2e-trap-'));
+    const trap = join(dir, 'trap.sock');
+    let connections = 0;
+    const server = createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => server.listen(trap, r));
+    try {
+      for (const target of [trap, '/var/run/docker.sock']) {
+        const planted = await inSandbox(`mv /run/runcvm/qmp.sock /run/runcvm/qmp.real && ln -s ${target} /run/runcvm/qmp.sock`);
+        assert.equal(planted.code, 0, planted.stderr);
+        try {
+          const r = await docker(['update', '--memory', '256m', name]);
+          assert.equal(connections, 0, `host root connected to ${trap}, the host socket the planted symlink names: ${r.stderr}`);
+          assert.notEqual(r.code, 0);
+          assert.match(r.stderr, new RegExp('--memory: cannot reach the VM: qmp container [0-9a-f]{12}: '
+            + 'runc exec qmp-relay exited \\(status 1\\): runcvm qmp-relay: connect ENOENT /run/runcvm/qmp\\.sock'));
+        } finally {
+          const restored = await inSandbox('rm /run/runcvm/qmp.sock && mv /run/runcvm/qmp.real /run/runcvm/qmp.sock');
+          assert.equal(restored.code, 0, restored.stderr);
+        }
+      }
+      assert.equal(memoryLimit(id), (512 + OVERHEAD_MIB) * MIB);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // The real socket back in place, the VM is reachable again.
+    const r = await docker(['update', '--memory', '512m', name]);
+    assert.equal(r.code, 0, r.stderr);
   });
 
   test('--cpus below the boot count changes the host quota of the VMM', async () => {

@@ -13,7 +13,9 @@ import { VmmUnavailableError } from '../driver.ts';
 import type { VmSpec } from '../vm-spec.ts';
 import { pinThreads } from '../cpu-pinning.ts';
 import { qemuArgv, qemuPaths, type QemuPaths } from './argv.ts';
-import { openQemuControl } from './control.ts';
+import { qemuControl } from './control.ts';
+import { Qmp } from './qmp.ts';
+import { QMP_RELAY_VERB } from './qmp-relay.ts';
 
 export const QEMU_BINARY = '/usr/bin/qemu-system-x86_64';
 export const VIRTIOFSD_BINARY = '/usr/lib/qemu/virtiofsd';
@@ -133,7 +135,7 @@ export const makeQemuDriver = (bin: QemuBinaries): VmmDriver => ({
     return vmHandle;
   },
 
-  openControl: (runDir) => openQemuControl(qemuPaths(runDir).qmpSocket),
+  openControl: async (relay, label) => qemuControl(await Qmp.open(relay(QMP_RELAY_VERB), { label })),
 });
 
 /** QEMU creates its vCPU threads before it serves QMP, so their ids are final once it answers. */
@@ -142,7 +144,7 @@ async function pinVcpus(qmpSocket: string, hostCpus: number[], exited: () => boo
     if (exited()) throw new Error('qemu exited before its QMP socket opened');
     return existsSync(qmpSocket) ? true : undefined;
   }, { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 });
-  const control = await openQemuControl(qmpSocket);
+  const control = qemuControl(await Qmp.connect(qmpSocket));
   try {
     pinThreads(await control.vcpuThreads(), hostCpus);
   } finally {
