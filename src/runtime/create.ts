@@ -4,7 +4,7 @@
  * anything is written, so a refused container leaves nothing behind.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { envValue, parseOciSpec, type OciSpec } from '../oci/spec.ts';
 import { type LaunchSpec, PREFIX_IN_CONTAINER, vmmBinaryInContainer } from '../launcher/launch-spec.ts';
@@ -85,6 +85,8 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     nodePath: host.node,
     devices: hostDevices(accel === 'kvm'),
     hostDirs: host.hostDirs,
+    guestMountPoints: disks.map((d) => d.dst),
+    existsInImage: (p) => existsNoFollow(join(spec.root.path, p)),
     resolve: (dest) => resolveInRoot(spec.root.path, dest),
     imageRoot: image && { dir: image.dir, baseFile: image.baseFile },
   });
@@ -166,6 +168,15 @@ function isHostNetns(path: string): boolean {
       return false;
     }
   });
+}
+
+function existsNoFollow(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `name` when AppArmor is enabled and dockerd loaded that profile; otherwise none can be applied. */

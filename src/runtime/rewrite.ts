@@ -50,6 +50,10 @@ export interface RewriteContext {
   network: NetworkMode;
   /** An AppArmor profile to confine the launcher with when Docker gave none (--privileged). */
   apparmorFallback?: string;
+  /** Guest mount points besides Docker's mounts (RUNCVM_DISKS destinations), image paths. */
+  guestMountPoints?: string[];
+  /** Whether a resolved image path exists (lstat, never following a link); default: assume it does. */
+  existsInImage?: (path: string) => boolean;
   /** RUNCVM_ROOTFS=image: the per-container drive dir and the cached base image (host paths). */
   imageRoot?: { dir: string; baseFile: string };
 }
@@ -132,6 +136,21 @@ function runtimeMounts(spec: OciSpec, ctx: RewriteContext): OciMount[] {
  * <runtime root>/vm: binding that onto itself read-only (last, once every mount point exists)
  * makes the root read-only and leaves each volume's own flags as they were.
  */
+/**
+ * With a read-only root the guest cannot create the mount points of what it mounts itself
+ * (tmpfs, disks), as runc creates them before its final remount: a tiny read-only tmpfs at each
+ * makes runc create the directory while /vm is still writable; the guest mounts over it.
+ */
+function mountPointPlaceholders(guest: readonly GuestMount[], ctx: RewriteContext): OciMount[] {
+  const points = [...guest.filter((m) => m.kind === 'tmpfs').map((m) => m.destination), ...(ctx.guestMountPoints ?? [])];
+  // Only where the directory is missing: over an existing one the placeholder would hide the
+  // content a new RUNCVM_DISKS disk is filled from.
+  const missing = (d: string) => d !== '/' && ctx.existsInImage !== undefined && !ctx.existsInImage(d);
+  return [...new Set(points.map((d) => ctx.resolve(d)))].filter(missing).map((d) => ({
+    destination: `${WORKLOAD_ROOT}${d}`, type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid', 'nodev', 'noexec', 'size=4k', 'mode=755'],
+  }));
+}
+
 function readOnlyRoot(ctx: RewriteContext): OciMount {
   return { destination: WORKLOAD_ROOT, type: 'bind', source: `${ctx.runtimeRoot}${WORKLOAD_ROOT}`, options: ['rbind', 'ro', 'rprivate', 'nosuid', 'nodev'] };
 }
@@ -185,7 +204,10 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
       noNewPrivileges: true,
       apparmorProfile: apparmor(p.apparmorProfile, ctx.apparmorFallback),
     },
-    mounts: [...launcher, ...runtimeMounts(spec, ctx), ...relocated, ...(spec.root.readonly === true ? [readOnlyRoot(ctx)] : [])],
+    mounts: [
+      ...launcher, ...runtimeMounts(spec, ctx), ...relocated,
+      ...(spec.root.readonly === true ? [...mountPointPlaceholders(guest, ctx), readOnlyRoot(ctx)] : []),
+    ],
     linux: sandboxLinux(spec, ctx),
     annotations: { ...(spec.annotations ?? {}), [REWRITTEN_ANNOTATION]: '1' },
   };

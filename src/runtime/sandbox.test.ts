@@ -81,6 +81,13 @@ test('--read-only: the root is bound read-only last, after the volumes mounted u
   const last = mounts[mounts.length - 1]!;
   assert.deepEqual(last, { destination: '/vm', type: 'bind', source: '/opt/runcvm/rt/vm', options: ['rbind', 'ro', 'rprivate', 'nosuid', 'nodev'] });
   assert.ok(mounts.findIndex((m) => m.destination === '/vm/data') < mounts.length - 1);
+  const tmp = privilegedSpec();
+  tmp.mounts!.push({ destination: '/scratch', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] });
+  tmp.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: [] });
+  const inImage = new Set(['/tmp', '/seed']);
+  const withTmpfs = rewriteSpec(tmp, { ...ctx('own'), guestMountPoints: ['/disk', '/seed'], existsInImage: (p) => inImage.has(p) }).spec.mounts!;
+  const dests = withTmpfs.slice(-3).map((m) => `${m.destination} ${m.type}`);
+  assert.deepEqual(dests, ['/vm/scratch tmpfs', '/vm/disk tmpfs', '/vm bind'], 'missing mount points made while /vm is writable, existing ones untouched');
   const rw = privilegedSpec();
   rw.root.readonly = false;
   assert.ok(!rewriteSpec(rw, ctx('own')).spec.mounts!.some((m) => m.destination === '/vm' && m.options!.includes('ro')));

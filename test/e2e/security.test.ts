@@ -124,6 +124,29 @@ describe('a root guest', () => {
   });
 });
 
+describe('symlinks planted by a compromised VMM', () => {
+  test('in every directory of the image root the launcher can write: a restart changes no host file', async () => {
+    const name = uniqueName('sec-plant');
+    const dir = mkdtempSync(join(tmpdir(), 'runcvm-e2e-victim-'));
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'host file, must not change\n');
+    try {
+      await startVm(name, ['-e', 'RUNCVM_ROOTFS=image']);
+      // Every name host-root code creates, opens or removes there (src/rootfs/image-root.ts),
+      // and the live drive itself.
+      const names = ['upper.ext4.tmp', 'diff.ext4', 'init.ext4', 'diff.ext4.tmp', 'init.ext4.tmp', 'upper.ext4'];
+      const r = await asLauncher(name, `cd /.runcvm-disks && for n in ${names.join(' ')}; do rm -f $n.x; mv -f $n $n.x 2>/dev/null; ln -s ${victim} $n || exit 1; done; ls -l`);
+      assert.equal(r.code, 0, r.stderr);
+      await docker(['stop', '-t', '1', name]);
+      await docker(['start', name]);
+      assert.equal(readFileSync(victim, 'utf8'), 'host file, must not change\n');
+    } finally {
+      await docker(['rm', '-f', name]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('host-only options', () => {
   const dir = mkdtempSync(join(tmpdir(), 'runcvm-e2e-sec-'));
   const marker = join(dir, 'ran-as-host-root');
