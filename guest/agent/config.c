@@ -8,7 +8,7 @@
 #include "proto.h"
 
 enum { CFG_HOSTNAME = 1, CFG_ROOT_TAG, CFG_ROOT_READONLY, CFG_BIND, CFG_TMPFS, CFG_DEBUG };
-enum { CFG_DISK = 10, CFG_ROOT_LOWER = 12, CFG_ROOT_UPPER = 13, CFG_ROOT_HOST_9P = 14, CFG_VOLUME_LINK = 15, CFG_VOLUME_9P = 16, CFG_DRIVE_ORDER = 22 };
+enum { CFG_DISK = 10, CFG_ROOT_LOWER = 12, CFG_ROOT_UPPER = 13, CFG_ROOT_HOST_9P = 14, CFG_VOLUME_LINK = 15, CFG_VOLUME_9P = 16, CFG_DRIVE_ORDER = 22, CFG_WRITEBACK_ONLY = 23 };
 enum { ST_ARG = 1, ST_ENV, ST_CWD, ST_UID, ST_GID, ST_GROUP, ST_TERMINAL, ST_ROWS_COLS };
 
 static char *dupn(const uint8_t *p, size_t n)
@@ -152,7 +152,6 @@ static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, ui
 		return (c->root_lowers[c->nlowers] = dupn(v, len)) ? (c->nlowers++, 0) : -1;
 	case CFG_ROOT_UPPER:
 		free(c->root_upper);
-	free(c->root_host_9p);
 		return len && (c->root_upper = dupn(v, len)) ? 0 : -1;
 	case CFG_ROOT_HOST_9P:
 		free(c->root_host_9p);
@@ -165,6 +164,11 @@ static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, ui
 		return 0;
 	case CFG_VOLUME_LINK:
 		return set_vol_link(&c->vol_link, v, len);
+	case CFG_WRITEBACK_ONLY:
+		if (len != 1)
+			return -1;
+		c->writeback_only = v[0] != 0;
+		return 0;
 	case CFG_VOLUME_9P:
 		return add_9p(&c->mounts, &c->nmounts, v, len);
 	default: {

@@ -53,6 +53,9 @@ struct vm_config {
 	size_t ndrive_order;
 	struct net_config net;
 	struct vol_link vol_link;
+	/* WRITEBACK_ONLY: no workload; write an image root's upper drive back into the container's
+	 * layer and report it as process 1's EXIT (a container that was killed, docs/storage.md). */
+	int writeback_only;
 };
 
 struct start_req {

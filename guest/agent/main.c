@@ -24,6 +24,7 @@
 #include "power.h"
 #include "process.h"
 #include "proto.h"
+#include "writeback.h"
 
 #ifndef RUNCVM_AGENT_VERSION
 #define RUNCVM_AGENT_VERSION "dev"
@@ -124,6 +125,22 @@ static void boot(void)
 		power_off("cannot track processes");
 }
 
+/* A killed container's changes, written back by a VM of their own at the runtime's delete:
+ * mount the image root's drives and the host share, copy, report as process 1's EXIT. */
+static void writeback_only(const struct vm_config *c)
+{
+	struct setup_error e = {0};
+	if (mounts_setup_writeback(c, &e) != 0)
+		fatal_setup(e.err, e.msg);
+	int rc = writeback_run();
+	log_info("write-back of the writable drive %s", rc == 0 ? "done" : "failed: the drive keeps the changes");
+	uint8_t b[8] = {0};
+	put_u32(b + 4, rc == 0 ? 0 : 1);
+	if (proto_send(MSG_EXIT, 1, b, sizeof b, NULL, 0) != 0)
+		power_off("cannot send the write-back's EXIT");
+	procs_set_init_done();
+}
+
 static void handle_config(const struct frame *f)
 {
 	struct vm_config c;
@@ -137,6 +154,13 @@ static void handle_config(const struct frame *f)
 	if (c.debug)
 		log_set_debug(1);
 	disks_set_order(c.drive_order, c.ndrive_order);
+	if (c.writeback_only) {
+		writeback_only(&c);
+		disks_set_order(NULL, 0);
+		config_free(&c);
+		configured = 1;
+		return;
+	}
 	if (mounts_setup_root(&c, &e) != 0)
 		fatal_setup(e.err, e.msg);
 	disks_set_order(NULL, 0);

@@ -250,6 +250,17 @@ static void mount_cgroup2(void)
 	log_warn("mount cgroup2 on /sys/fs/cgroup: %s", strerror(errno));
 }
 
+int mounts_setup_writeback(const struct vm_config *c, struct setup_error *e)
+{
+	if (c->nlowers == 0 || !c->root_upper)
+		return setup_fail(e, EINVAL, "write-back only: the root is not an image");
+	if (c->vol_link.present && volumes_link_up(&c->vol_link, e) != 0)
+		return -1;
+	if (mkdir_p(NEWROOT, 0755) != 0)
+		return fail(e, "create %s", NEWROOT);
+	return rootimg_mount(c, NEWROOT, e);
+}
+
 int mounts_setup_root(const struct vm_config *c, struct setup_error *e)
 {
 	unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;

@@ -19,6 +19,8 @@ int setup_fail(struct setup_error *e, int err, const char *fmt, ...) __attribute
 int mounts_early(void);
 /* Mounts the root share, switches into it and builds the container's mounts. */
 int mounts_setup_root(const struct vm_config *c, struct setup_error *e);
+/* Write-back only (no workload): the image root's drives and the host share, no switch of root. */
+int mounts_setup_writeback(const struct vm_config *c, struct setup_error *e);
 /* mkdir -p that creates only what is missing. 0, or -1 with errno. */
 int mkdir_p(const char *path, mode_t mode);
 /* Best-effort lazy unmount of everything but /, deepest first. */

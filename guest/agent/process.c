@@ -60,6 +60,8 @@ int procs_init(void)
 }
 
 int procs_init_done(void) { return init_done; }
+
+void procs_set_init_done(void) { init_done = 1; }
 int procs_stdin_backlogged(void) { return backlog > STDIN_BACKLOG_MAX; }
 size_t procs_poll_max(void) { return nprocs * 3; }
 

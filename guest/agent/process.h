@@ -24,5 +24,7 @@ void procs_reap(void);
 int procs_stdin_backlogged(void);
 /* True once EXIT of process 1 has been sent. */
 int procs_init_done(void);
+/* Process 1's life is over without it having run (write-back only): the shutdown wait applies. */
+void procs_set_init_done(void);
 
 #endif

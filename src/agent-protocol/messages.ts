@@ -8,7 +8,7 @@ import { FILE_IN_EXPORT } from '../volumes/plan.ts';
 import type { VolumeLink } from '../volumes/types.ts';
 import { TlvWriter } from './tlv.ts';
 
-export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6, NIC: 7, ROUTE: 8, DNS_RELAY: 9, DISK: 10, SPARE: 11, ROOT_LOWER: 12, ROOT_UPPER: 13, ROOT_HOST_9P: 14, VOLUME_LINK: 15, VOLUME_9P: 16, DRIVE_ORDER: 22 } as const;
+export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6, NIC: 7, ROUTE: 8, DNS_RELAY: 9, DISK: 10, SPARE: 11, ROOT_LOWER: 12, ROOT_UPPER: 13, ROOT_HOST_9P: 14, VOLUME_LINK: 15, VOLUME_9P: 16, DRIVE_ORDER: 22, WRITEBACK_ONLY: 23 } as const;
 export const StartTag = { ARG: 1, ENV: 2, CWD: 3, UID: 4, GID: 5, GROUP: 6, TERMINAL: 7, ROWS_COLS: 8 } as const;
 
 export interface VmConfig {
@@ -26,6 +26,8 @@ export interface VmConfig {
   driveOrder?: string[];
   /** RUNCVM_VOLUMES=9p: the guest's end of the link to the volume server. */
   volumeLink?: VolumeLink;
+  /** No workload: write the image root's writable drive back into the container's layer (a killed container). */
+  writebackOnly?: boolean;
 }
 
 function ipv4Bytes(addr: string | undefined): Buffer {
@@ -91,6 +93,7 @@ export function encodeConfig(c: VmConfig): Buffer {
   if (c.rootImage) w.string(ConfigTag.ROOT_UPPER, c.rootImage.upper);
   if (c.rootImage?.host9pOptions) w.string(ConfigTag.ROOT_HOST_9P, c.rootImage.host9pOptions);
   for (const s of c.driveOrder ?? []) w.string(ConfigTag.DRIVE_ORDER, s);
+  if (c.writebackOnly) w.u8(ConfigTag.WRITEBACK_ONLY, 1);
   for (const d of c.disks ?? []) w.bytes(ConfigTag.DISK, flagsThen(d.flags, `${d.serial}\0${d.destination}\0${d.fs}`));
   for (const i of c.network.ifaces) w.bytes(ConfigTag.NIC, encodeNic(i));
   for (const r of c.network.routes) w.bytes(ConfigTag.ROUTE, encodeRoute(r));

@@ -9,6 +9,8 @@ import { parseRuntimeArgs } from '../runtime/cli-args.ts';
 import { create } from '../runtime/create.ts';
 import { runcLog } from '../runtime/runc-log.ts';
 import { runLauncher } from '../launcher/launcher.ts';
+import { deleteWithWriteback } from '../runtime/writeback.ts';
+import { runWritebackVm } from '../launcher/writeback-vm.ts';
 import { exec } from '../runtime/exec.ts';
 import { update } from '../runtime/update.ts';
 import { readHostConfig } from '../runtime/host-config.ts';
@@ -42,6 +44,9 @@ async function runtime(argv: string[]): Promise<number> {
     if (args.verb === 'create') return create(args, argv, prefix, (level, msg) => log.write(level, msg));
     if (args.verb === 'exec') return exec(args, argv, readHostConfig(prefix));
     if (args.verb === 'update') return await update(args, argv, readHostConfig(prefix));
+    if (args.verb === 'delete') {
+      return await deleteWithWriteback(args, argv, readHostConfig(prefix), (m) => log.write('warning', `runcvm: container ${args.containerId.slice(0, 12)}: ${m}`));
+    }
     throw new Error(`runcvm runtime: unexpected command ${args.verb}`);
   } catch (e) {
     const msg = `runcvm: container ${args.containerId.slice(0, 12)}: ${(e as Error).message}`;
@@ -58,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'runtime':
       return runtime(rest);
     case 'launcher':
-      return runLauncher();
+      return rest[0] === '--writeback' ? runWritebackVm() : runLauncher();
     case QMP_RELAY_VERB:
       return qmpRelay();
     case 'install':

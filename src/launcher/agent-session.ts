@@ -78,6 +78,14 @@ export class AgentSession {
     });
   }
 
+  /** The outcome of process `id` without starting it (the guest reports a write-back as process 1). */
+  awaitExit(id: number): Promise<ProcessOutcome> {
+    const ignore = () => {};
+    return new Promise((resolve) => {
+      this.procs.set(id, { handlers: { stdout: ignore, stderr: ignore, started: ignore }, settle: resolve });
+    });
+  }
+
   /** Starts a process whose frames go, unparsed, to `sink` (until its EXIT or ERROR). */
   startRaw(id: number, startPayload: Buffer, sink: RawSink): void {
     this.raw.set(id, sink);

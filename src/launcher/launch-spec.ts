@@ -17,6 +17,8 @@ export const RUN_DIR = '/run/runcvm';
 export const WORKLOAD_ROOT = '/vm';
 /** Where the image rootfs drives (rootfs/image-root.ts) appear inside the launcher's root. */
 export const IMAGE_DISKS_DIR = '/.runcvm-disks';
+/** In IMAGE_DISKS_DIR: the launcher saw the agent's clean exit, so the write-back happened. */
+export const WRITTEN_BACK_MARKER = 'written-back';
 
 /** RUNCVM_ROOTFS=image: drive files in IMAGE_DISKS_DIR, top layer first. */
 export interface ImageRootSpec {

@@ -3,7 +3,7 @@
  * exits with its status (128+N for a signal death, as runc). If the VM dies first, it exits
  * non-zero with what the VMM and guest console said.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Server } from 'node:net';
 import type { AgentLog } from '../agent-protocol/messages.ts';
@@ -13,7 +13,7 @@ import { AgentSession } from './agent-session.ts';
 import { prepareDisks } from './disks.ts';
 import { attachProcess, outcomeCode } from './attach.ts';
 import { serveExec } from './exec-server.ts';
-import { type LaunchSpec, RUN_DIR, SPEC_PATH, WORKLOAD_ROOT } from './launch-spec.ts';
+import { IMAGE_DISKS_DIR, type LaunchSpec, RUN_DIR, SPEC_PATH, WORKLOAD_ROOT, WRITTEN_BACK_MARKER } from './launch-spec.ts';
 import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 import { relayDnsQuery } from '../network/dns-relay.ts';
@@ -88,10 +88,22 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
   stopWatching();
   execServer?.close();
   if (result.kind === 'error') throw new LaunchError(result.error.message, outcomeCode(result));
+  // The agent wrote the image root's changes back before this EXIT: the runtime's delete need
+  // not start a write-back VM (runtime/writeback.ts).
+  if (spec.rootImage) markWrittenBack();
   session.shutdown();
   const off = await Promise.race([vm.exited.then(() => true), sleep(POWEROFF_TIMEOUT_MS).then(() => false)]);
   if (!off) await vm.kill();
   return outcomeCode(result);
+}
+
+function markWrittenBack(): void {
+  try {
+    writeFileSync(`${IMAGE_DISKS_DIR}/${WRITTEN_BACK_MARKER}`, '', { flag: 'w', mode: 0o600 });
+  } catch (e) {
+    // Without it the runtime's delete writes back again: slower, never wrong.
+    process.stderr.write(`runcvm: marking the write-back done: ${(e as Error).message}\n`);
+  }
 }
 
 const NET_POLL_MS = 1000;

@@ -22,6 +22,7 @@ import { podRole } from './pod.ts';
 import { resolveInRoot } from './resolve-in-root.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
 import { vmSize } from './vm-size.ts';
+import { writeWritebackMarker } from './writeback.ts';
 import { planNinepAtCreate, writeSkeleton } from '../volumes/at-create.ts';
 
 const VMM_DEVICES = ['/dev/kvm', '/dev/net/tun', '/dev/vhost-net'];
@@ -133,7 +134,9 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     timing: { createStartMs: now, createEndMs: 0 },
     printTiming: opts.timing,
   };
-  return { launch, config: rewritten.spec, specDir, accel, skeleton: ninep && { dir: ninep.skeletonDir, entries: ninep.skeleton } };
+  // A killed container's changes are written back at delete (writeback.ts); none with --read-only.
+  const writeback = image && !rewritten.rootReadonly ? { bundle: args.bundle, drivesDir: image.dir } : undefined;
+  return { launch, config: rewritten.spec, specDir, accel, writeback, skeleton: ninep && { dir: ninep.skeletonDir, entries: ninep.skeleton } };
 }
 
 /** runc joins an existing netns when the spec names a path (host, container:X) or has none at all. */
@@ -220,6 +223,7 @@ export function create(args: RuntimeArgs, argv: string[], prefix: string, log: (
     plan.launch.timing.createEndMs = Date.now();
     writeAtomic(join(plan.specDir, 'spec.json'), JSON.stringify(plan.launch), 0o600);
     writeAtomic(configPath, JSON.stringify(plan.config), 0o600);
+    if (plan.writeback) writeWritebackMarker(args.containerId, plan.writeback);
   }
   const r = spawnSync(host.runc, argv, { stdio: 'inherit' });
   if (r.error) throw new Error(`running ${host.runc}: ${r.error.message}`);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # runcvm-runtime: the OCI runtime binary Docker calls. containerd's shim runs it for every
-# lifecycle step (create, start, kill, delete, state, ps, pause...). Only `create`, `exec` and
-# `update` need runcvm's logic; every other verb goes straight to runc without starting Node,
+# lifecycle step (create, start, kill, delete, state, ps, pause...). Only `create`, `exec`,
+# `update` and the delete of an image-root container create marked need runcvm's logic; every other verb goes straight to runc without starting Node,
 # which would otherwise cost ~0.15 s per call. Global flags are left untouched for runc.
 # @GENERATED@ by `runcvm install` from src/runtime/dispatcher.sh.
 RUNC='@RUNC@'
@@ -15,6 +15,8 @@ for arg in "$@"; do
     --root|--log|--log-format|--criu|--rootless) skip=1 ;;
     -*) ;;
     create|exec|update) exec "$NODE" "$LIB" runtime "$@" ;;
+    # An image-root container that may need its writable drive written back (runtime/writeback.ts).
+    delete) eval "id=\${$#}"; [ -e "/run/runcvm/writeback/$id" ] && exec "$NODE" "$LIB" runtime "$@"; break ;;
     *) break ;;
   esac
 done
