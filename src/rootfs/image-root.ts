@@ -70,6 +70,12 @@ export function prepareImageRoot(opts: { rootPath: string; containerId: string; 
   if (built) opts.cache.prune(opts.cacheMax);
 
   const dir = join(dirname(layers.upper), 'runcvm');
+  const drives = prepareDrives(dir, layers);
+  return { dir, baseFile, lowers: drives.lowers, upper: drives.upper, cacheKey: key, cacheBuilt: built };
+}
+
+/** The per-container drives in `dir` (<layer>/runcvm): lowers top first (base.ext4 last), and the upper. */
+export function prepareDrives(dir: string, layers: { upper: string; init?: string }): { lowers: string[]; upper: string } {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const lowers: string[] = [];
   const layer = (name: string, src: string | undefined) => {
@@ -89,5 +95,5 @@ export function prepareImageRoot(opts: { rootPath: string; containerId: string; 
     emptyExt4(`${upper}.tmp`, UPPER_SIZE_BYTES, 'runcvm-upper');
     renameSync(`${upper}.tmp`, upper);
   }
-  return { dir, baseFile, lowers, upper: 'upper.ext4', cacheKey: key, cacheBuilt: built };
+  return { lowers, upper: 'upper.ext4' };
 }
