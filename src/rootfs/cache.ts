@@ -4,10 +4,14 @@
  * the ext4 was renamed into place, so an interrupted build is never served. Builds of one key
  * are serialized by a lock file holding the builder's pid (a dead builder's lock is taken over).
  * Eviction is least-recently-used under a size cap and skips every entry a container still has
- * mounted.
+ * mounted. No container reaches this directory, yet it is treated as pinned-dir.ts treats one that
+ * could: temp files are created O_EXCL under unpredictable names and no link in it is followed
+ * (runc would bind whatever a link as <key>.ext4 named into a container).
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { createExclusive, type NewFile, ownUid } from './pinned-dir.ts';
 
 export const DEFAULT_CACHE_DIR = '/var/lib/runcvm/cache';
 export const DEFAULT_CACHE_MAX = 20 * 1024 ** 3;
@@ -34,6 +38,36 @@ interface Meta {
 }
 
 const KEY = /^[0-9a-f]{64}$/;
+/** Metadata and lock files are a few hundred bytes; anything bigger is not ours. */
+const SMALL_FILE_MAX = 64 * 1024;
+
+/** A small regular file's text; a link, a directory or an oversized file throws. */
+function readSmall(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > SMALL_FILE_MAX) throw new Error(`${path}: not a small regular file`);
+    const buf = Buffer.alloc(st.size);
+    return buf.subarray(0, readSync(fd, buf, 0, st.size, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `<name>.tmp-<pid>-<random>`: removeOrphans finds the builder's pid, nobody can guess the name. */
+function tmpName(file: string): string {
+  return `${file}.tmp-${process.pid}-${randomBytes(8).toString('hex')}`;
+}
+
+/** The cache dir, made 0700 if missing; a link, a non-directory or a dir others can write is refused. */
+function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory()) throw new Error(`image cache: ${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}: refusing it`);
+  if (st.uid !== ownUid() || (st.mode & 0o022) !== 0) {
+    throw new Error(`image cache: ${dir} is owned by uid ${st.uid} with mode ${(st.mode & 0o777).toString(8)}: it must be ours and writable by us alone`);
+  }
+}
 
 function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -67,8 +101,9 @@ export class ImageCache {
 
   private readMeta(key: string): Meta | undefined {
     try {
-      const meta = JSON.parse(readFileSync(this.file(key, 'json'), 'utf8')) as Meta;
-      return statSync(this.file(key, 'ext4')).size === meta.sizeBytes ? meta : undefined;
+      const meta = JSON.parse(readSmall(this.file(key, 'json'))) as Meta;
+      const st = lstatSync(this.file(key, 'ext4'));
+      return st.isFile() && st.size === meta.sizeBytes ? meta : undefined;
     } catch {
       return undefined;
     }
@@ -80,7 +115,7 @@ export class ImageCache {
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (;;) {
       try {
-        const fd = openSync(path, 'wx', 0o600);
+        const fd = createExclusive(path);
         writeSync(fd, String(process.pid));
         closeSync(fd);
         return () => rmSync(path, { force: true });
@@ -89,9 +124,10 @@ export class ImageCache {
       }
       let holder = 0;
       try {
-        holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      } catch {
-        continue; // released between our open and read
+        holder = Number.parseInt(readSmall(path), 10);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // released between our open and read
+        // Not a lock file we wrote (a link, a directory...): unlink it, or fail on a directory below.
       }
       // An interrupted build (its builder died) leaves the lock behind: take it over.
       if (!Number.isFinite(holder) || holder <= 0 || !pidAlive(holder)) {
@@ -105,28 +141,19 @@ export class ImageCache {
   }
 
   /**
-   * The cached ext4 of `key`, built with `build(tmpFile)` if missing. Concurrent callers for the
+   * The cached ext4 of `key`, built by `build` into a fresh temp file if missing. Concurrent callers for the
    * same key wait for one build. The entry counts as used now.
    */
-  getOrBuild(key: string, source: string, build: (tmpFile: string) => void): { file: string; built: boolean } {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  getOrBuild(key: string, source: string, build: (out: NewFile) => void): { file: string; built: boolean } {
+    ensurePrivateDir(this.dir);
     const file = this.file(key, 'ext4');
     let built = false;
     if (!this.readMeta(key)) {
       const release = this.lock(key) as () => void;
       try {
         if (!this.readMeta(key)) {
-          const tmp = `${file}.tmp-${process.pid}`;
-          try {
-            build(tmp);
-            renameSync(tmp, file);
-          } finally {
-            rmSync(tmp, { force: true });
-          }
-          const meta: Meta = { key, source, sizeBytes: statSync(file).size, builtAtMs: Date.now() };
-          const metaTmp = `${this.file(key, 'json')}.tmp-${process.pid}`;
-          writeFileSync(metaTmp, JSON.stringify(meta), { mode: 0o600 });
-          renameSync(metaTmp, this.file(key, 'json'));
+          const meta: Meta = { key, source, sizeBytes: this.writeNew(file, build), builtAtMs: Date.now() };
+          this.writeNew(this.file(key, 'json'), (out) => writeSync(out.fd, JSON.stringify(meta)));
           built = true;
         }
       } finally {
@@ -137,10 +164,25 @@ export class ImageCache {
     return { file, built };
   }
 
+  /** `file` made by `fill` in a fresh temp file, renamed into place once complete; returns its size. */
+  private writeNew(file: string, fill: (out: NewFile) => void): number {
+    const tmp = tmpName(file);
+    const fd = createExclusive(tmp);
+    try {
+      fill({ fd, path: tmp });
+      const size = fstatSync(fd).size;
+      renameSync(tmp, file);
+      return size;
+    } finally {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+    }
+  }
+
   private touch(key: string): void {
     const now = new Date();
     try {
-      utimesSync(this.file(key, 'json'), now, now);
+      lutimesSync(this.file(key, 'json'), now, now);
     } catch {
       // Evicted in between: the caller already holds the ext4 path and runc mounts it next.
     }
@@ -159,7 +201,7 @@ export class ImageCache {
       if (!KEY.test(key)) continue;
       const meta = this.readMeta(key);
       if (!meta) continue;
-      entries.push({ key, file: this.file(key, 'ext4'), sizeBytes: meta.sizeBytes, lastUsedMs: statSync(this.file(key, 'json')).mtimeMs, source: meta.source });
+      entries.push({ key, file: this.file(key, 'ext4'), sizeBytes: meta.sizeBytes, lastUsedMs: lstatSync(this.file(key, 'json')).mtimeMs, source: meta.source });
     }
     return entries.sort((a, b) => b.lastUsedMs - a.lastUsedMs);
   }
@@ -168,7 +210,7 @@ export class ImageCache {
   totalBytes(): number {
     let total = 0;
     try {
-      for (const n of readdirSync(this.dir)) total += statSync(join(this.dir, n)).size;
+      for (const n of readdirSync(this.dir)) total += lstatSync(join(this.dir, n)).size;
     } catch {
       // No cache dir yet.
     }
@@ -211,7 +253,7 @@ export class ImageCache {
     }
     for (const n of names) {
       // Temp files and overlay scratch dirs (mnt-<pid>-*) carry their builder's pid.
-      const tmp = /\.tmp-(\d+)$/.exec(n) ?? /^mnt-(\d+)-/.exec(n);
+      const tmp = /\.tmp-(\d+)(?:-[0-9a-f]+)?$/.exec(n) ?? /^mnt-(\d+)-/.exec(n);
       if (tmp && !pidAlive(Number(tmp[1]))) rmSync(join(this.dir, n), { recursive: true, force: true });
       const key = n.endsWith('.ext4') ? n.slice(0, -5) : '';
       if (KEY.test(key) && !this.readMeta(key)) {

@@ -9,11 +9,12 @@
  * removes the layer dir, removes them too.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type ImageCache } from './cache.ts';
 import { emptyExt4, ext4FromDir, ext4FromLayers } from './ext4.ts';
 import { dockerChainId, readOverlayLayers } from './overlay-layers.ts';
+import { ownUid, PinnedDir } from './pinned-dir.ts';
 
 /** Bump when the way base images are built changes: old entries are then never served. */
 const FORMAT = 'runcvm-image-v1';
@@ -70,24 +71,57 @@ export function prepareImageRoot(opts: { rootPath: string; containerId: string; 
   if (built) opts.cache.prune(opts.cacheMax);
 
   const dir = join(dirname(layers.upper), 'runcvm');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const lowers: string[] = [];
-  const layer = (name: string, src: string | undefined) => {
-    rmSync(join(dir, name), { force: true });
-    if (src === undefined || !hasEntries(src)) return;
-    ext4FromDir(join(dir, name), src, name.replace('.ext4', ''));
-    lowers.push(name);
-  };
-  layer('diff.ext4', layers.upper);
-  layer('init.ext4', layers.init);
-  // The mount point runc binds the cached image onto.
-  closeSync(openSync(join(dir, 'base.ext4'), 'a', 0o600));
-  lowers.push('base.ext4');
-  const upper = join(dir, 'upper.ext4');
-  if (!existsSync(upper)) {
-    // Renamed into place only once formatted: a half-made drive would fail every later start.
-    emptyExt4(`${upper}.tmp`, UPPER_SIZE_BYTES, 'runcvm-upper');
-    renameSync(`${upper}.tmp`, upper);
+  const drives = prepareDrives(dir, layers);
+  return { dir, baseFile, lowers: drives.lowers, upper: drives.upper, cacheKey: key, cacheBuilt: built };
+}
+
+/** Temp names of a create that died, this one's (pinned-dir.ts) and the fixed one of earlier versions. */
+const STALE_TMP = /^(diff|init|base|upper)\.ext4\.tmp(-[0-9a-f]+)?$/;
+
+/**
+ * The per-container drives in `path` (<layer>/runcvm): lowers top first (base.ext4 last), and the
+ * upper. The launcher, so a compromised VMM, can write that directory: every entry found there is
+ * hostile (pinned-dir.ts), and only a plain upper.ext4 of ours is used as it is.
+ */
+export function prepareDrives(path: string, layers: { upper: string; init?: string }): { lowers: string[]; upper: string } {
+  const dir = PinnedDir.open(path);
+  try {
+    for (const n of dir.names()) {
+      if (!STALE_TMP.test(n)) continue;
+      try {
+        dir.remove(n);
+      } catch {
+        // A directory of that name was planted: not ours to clear, and nothing opens it.
+      }
+    }
+    const lowers: string[] = [];
+    for (const [name, src] of [['diff.ext4', layers.upper], ['init.ext4', layers.init]] as const) {
+      if (src === undefined || !hasEntries(src)) {
+        dir.remove(name);
+        continue;
+      }
+      dir.replace(name, (out) => ext4FromDir(out, src, name.replace('.ext4', '')));
+      lowers.push(name);
+    }
+    // The mount point runc binds the cached image onto: an empty file of ours, whatever was there.
+    dir.replace('base.ext4', () => {});
+    lowers.push('base.ext4');
+    if (!keepUpper(dir)) dir.replace('upper.ext4', (out) => emptyExt4(out, UPPER_SIZE_BYTES, 'runcvm-upper'));
+    return { lowers, upper: 'upper.ext4' };
+  } finally {
+    dir.close();
   }
-  return { dir, baseFile, lowers, upper: 'upper.ext4', cacheKey: key, cacheBuilt: built };
+}
+
+/**
+ * Whether upper.ext4 holds the guest's writes from an earlier run (kept when the VM was killed).
+ * Anything but a regular file holds no data and is replaced; a regular file someone else made,
+ * or gave a second name, is refused rather than handed to the VMM read-write or thrown away.
+ */
+function keepUpper(dir: PinnedDir): boolean {
+  const st = dir.lstat('upper.ext4');
+  if (!st?.isFile()) return false;
+  if (st.nlink !== 1) throw new Error(`${dir.show('upper.ext4')}: ${st.nlink} links (something gave the container's drive another name): refusing it`);
+  if (st.uid !== ownUid()) throw new Error(`${dir.show('upper.ext4')}: owned by uid ${st.uid}, not made by runcvm: refusing it`);
+  return true;
 }

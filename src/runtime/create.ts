@@ -73,6 +73,10 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     firecracker: host.settings.firecracker, jailer: host.settings.jailer,
   });
   const size = vmSize(spec.linux?.resources);
+  // The launcher refuses it too (volumes/server.ts); said here, `docker run` shows why at once.
+  if (opts.volumes === '9p' && !host.iptables) {
+    throw new OptionError('RUNCVM_VOLUMES=9p: no iptables was found on this host when runcvm was installed, so the volume server cannot be firewalled to its link (install iptables and rerun runcvm install, or use RUNCVM_VOLUMES=virtiofs)');
+  }
   const specDir = join(args.bundle, 'runcvm');
   const image = opts.rootfs === 'image' ? effects?.prepareImageRoot(opts) : undefined;
   if (opts.rootfs === 'image' && !image) throw new Error('RUNCVM_ROOTFS=image: no image root was prepared');

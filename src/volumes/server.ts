@@ -4,9 +4,8 @@
  * It lives exactly as long as the VM: the launcher stops it, by PID, once the VM is gone, and
  * removes the tap and the firewall rule (a pod's netns outlives the container).
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { Tail } from '../common/tail.ts';
 import { waitUntil } from '../common/wait.ts';
 import { runIpCommands } from '../network/handoff.ts';
@@ -19,7 +18,6 @@ import type { VolumeLink, VolumeServerSpec } from './types.ts';
 
 const CHROOT = '/usr/sbin/chroot';
 const LISTEN_TIMEOUT_MS = 10_000;
-const run = promisify(execFile);
 
 export class VolumeServerError extends Error {}
 
@@ -62,46 +60,77 @@ function diodArgs(v: VolumeServerSpec): string[] {
     ...v.exports.flatMap((e) => ['-e', e])];
 }
 
+/** Runs iptables (in the container's netns) with these arguments; throws with its error output. */
+export type IptablesRunner = (args: string[]) => void;
+
+/** `cmd` is the host's iptables as install found it (host-config.ts), applet name included. */
+function iptablesRunner(cmd: string[]): IptablesRunner {
+  const [bin, ...applet] = cmd;
+  return (args) => {
+    execFileSync(bin as string, [...applet, '-w', '5', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  };
+}
+
+function failure(e: unknown): string {
+  return ((e as { stderr?: string }).stderr?.trim() || (e as Error).message).trim();
+}
+
+/**
+ * The link, its firewall rule, then diod. Fails closed: without the rule a pod sidecar, a
+ * container joined with --network container:… (over lo) or a network connected later could reach
+ * the server, so a host without iptables or a rule that cannot be added stops the start, and
+ * everything made so far (tap, rule, diod) is removed before the error is thrown.
+ */
 export async function startVolumeServer(
   v: VolumeServerSpec,
   guest: GuestNetwork,
   opts: { iptables?: string[]; debug: boolean },
   ip: IpRunner = runIp,
+  iptables?: IptablesRunner,
 ): Promise<VolumeServer> {
   const { link } = v;
   const clash = linkClash(link, guest, ip(['-json', 'addr', 'show']));
   if (clash) {
     throw new VolumeServerError(`RUNCVM_VOLUMES=9p: the volume link ${link.serverIp}/${link.prefix} overlaps ${clash} in the container's network (use RUNCVM_VOLUMES=virtiofs)`);
   }
+  if (!opts.iptables) {
+    throw new VolumeServerError('RUNCVM_VOLUMES=9p: no iptables was found on this host when runcvm was installed, so the volume server ' +
+      'cannot be firewalled to its link: install iptables and rerun runcvm install, or use RUNCVM_VOLUMES=virtiofs');
+  }
+  const fw = iptables ?? iptablesRunner(opts.iptables);
   try {
     ip(['link', 'del', link.tap]); // left by a previous start in a netns that outlived it (a pod's)
   } catch {
     // Normally absent.
   }
-  runIpCommands('volume link', linkCommands(link), ip);
-  const [iptables, ...applet] = opts.iptables ?? [];
-  const iptablesArgs = (args: string[]) => [...applet, '-w', '5', ...args];
-  let ruleAdded = false;
-  const addRule = iptables
-    ? run(iptables, iptablesArgs(firewallArgs(link))).then(() => { ruleAdded = true; }, (e: Error) => {
-      process.stderr.write(`runcvm: volume link firewall rule not added: ${e.message.trim()}\n`);
-    })
-    : Promise.resolve();
   const tail = new Tail();
   let child: ChildProcess | undefined;
+  let ruleAdded = false;
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     try {
-      if (ruleAdded && iptables) execFileSync(iptables, iptablesArgs(['-D', ...firewallArgs(link).slice(1)]), { stdio: 'ignore' });
-      ip(['link', 'del', link.tap]);
+      if (ruleAdded) fw(['-D', ...firewallArgs(link).slice(1)]);
     } catch {
       // Gone with the netns.
     }
+    try {
+      ip(['link', 'del', link.tap]);
+    } catch {
+      // Gone with the netns, or never made.
+    }
   };
   try {
+    runIpCommands('volume link', linkCommands(link), ip);
+    // Before diod listens: there is no moment the server is reachable from elsewhere.
+    try {
+      fw(firewallArgs(link));
+    } catch (e) {
+      throw new VolumeServerError(`RUNCVM_VOLUMES=9p: the volume link's firewall rule could not be added (iptables ${firewallArgs(link).join(' ')}): ${failure(e)}`, { cause: e });
+    }
+    ruleAdded = true;
     child = spawn(CHROOT, diodArgs(v), { stdio: ['ignore', 'ignore', 'pipe'] });
     const c = child;
     c.stderr?.on('data', (d: Buffer) => {
@@ -115,11 +144,9 @@ export async function startVolumeServer(
       return listening(link.serverIp, link.port) ? true : undefined;
     }, { timeoutMs: LISTEN_TIMEOUT_MS, intervalMs: 5 });
   } catch (e) {
-    await addRule;
     stop();
     throw e;
   }
-  await addRule;
   return {
     nic: { id: 'vol0', mac: link.mac, backend: { kind: 'tap', tap: link.tap } },
     stop,
