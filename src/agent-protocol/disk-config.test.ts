@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigTag, encodeConfig } from './messages.ts';
-import { readTlv } from './tlv.ts';
+import { readTlv } from './testdata/tlv-reader.ts';
 
 test('CONFIG DISK record (tag 10) is flags then serial NUL destination NUL fstype, one per disk', () => {
   const recs = readTlv(encodeConfig({ hostname: 'h', rootTag: 'root', rootReadonly: true, debug: false, mounts: [],

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigTag, encodeConfig } from './messages.ts';
-import { readTlv } from './tlv.ts';
+import { readTlv } from './testdata/tlv-reader.ts';
 
 const base = { hostname: 'h', rootTag: 'root', rootReadonly: false, debug: false, mounts: [], network: { ifaces: [], routes: [], dnsRelay: false, spares: [] } };
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeFrame, FrameDecoder, MsgType, MAX_PAYLOAD, HEADER_SIZE } from './frame.ts';
-import { readTlv } from './tlv.ts';
+import { readTlv } from './testdata/tlv-reader.ts';
 import { encodeStart, encodeConfig, encodeNic, encodeRoute, decodeExit, exitCode, StartTag, ConfigTag } from './messages.ts';
 
 test('header layout is the documented one', () => {

@@ -1,6 +1,7 @@
 /**
  * VM description → the Firecracker API calls that configure and start it (pure; the driver
- * sends them). Every body is checked against Firecracker's own API spec in config.test.ts.
+ * sends them). Every call is checked in config.test.ts against runcvm's contract for
+ * Firecracker's API (testdata/api-contract.ts).
  */
 import type { VmSpec } from '../vm-spec.ts';
 import { VmmUnavailableError } from '../driver.ts';

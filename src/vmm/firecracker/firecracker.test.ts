@@ -5,7 +5,6 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FirecrackerApi, FirecrackerApiError } from './api-client.ts';
-import { jailerArgv, jailRoot } from './jailer.ts';
 import { versionProblem } from './version.ts';
 
 test('the API client sends method, path and JSON body over the Unix socket and maps errors', async () => {
@@ -46,13 +45,4 @@ test('only the Firecracker versions the driver was built for are accepted', () =
   assert.match(versionProblem('Firecracker v1.7.0') ?? '', /v1\.7\.0 is not supported \(this runcvm supports v1\.8\.x to v1\.16\.x\)/);
   assert.match(versionProblem('Firecracker v2.0.0') ?? '', /not supported/);
   assert.match(versionProblem('garbage') ?? '', /cannot tell the firecracker version/);
-});
-
-test('the jailer command line puts firecracker\'s own arguments after --', () => {
-  const o = { jailer: '/usr/bin/jailer', firecracker: '/usr/bin/firecracker', id: 'c0ffee12', uid: 1000, gid: 1000, chrootBase: '/srv/jailer' };
-  assert.deepEqual(jailerArgv(o, ['--api-sock', '/run/fc.sock']), [
-    '--id', 'c0ffee12', '--exec-file', '/usr/bin/firecracker', '--uid', '1000', '--gid', '1000', '--chroot-base-dir', '/srv/jailer', '--', '--api-sock', '/run/fc.sock',
-  ]);
-  assert.equal(jailRoot(o), '/srv/jailer/firecracker/c0ffee12/root');
-  assert.throws(() => jailerArgv({ ...o, id: 'bad/id' }, []), /jailer id "bad\/id"/);
 });

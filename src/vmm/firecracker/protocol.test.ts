@@ -1,7 +1,8 @@
 /**
  * Protocol test of the Firecracker driver: its whole start/stop sequence against a stand-in
- * program (testdata/fake-firecracker.ts) that validates every API request against the official
- * v1.16.1 spec and answers as Firecracker does, plus the vsock handshake over a real Unix socket.
+ * program (testdata/fake-firecracker.ts) that checks every API request against runcvm's contract
+ * for Firecracker's v1.16.1 API (testdata/api-contract.ts) and answers as Firecracker does, plus
+ * the vsock handshake over a real Unix socket.
  * It shows our side of the conversation is right; it is not evidence that Firecracker boots our
  * guest (that is test/e2e/firecracker.test.ts, run where Firecracker and KVM exist).
  */
@@ -14,7 +15,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeFrame, type Frame, FrameDecoder, MsgType } from '../../agent-protocol/frame.ts';
 import type { VmSpec } from '../vm-spec.ts';
-import { binaryVersionProblem, makeFirecrackerDriver } from './driver.ts';
+import { FirecrackerApi } from './api-client.ts';
+import { binaryVersionProblem, firecrackerPaths, makeFirecrackerDriver } from './driver.ts';
 
 const FIXTURE = fileURLToPath(new URL('./testdata/fake-firecracker.ts', import.meta.url));
 
@@ -92,7 +94,7 @@ test('checkHost runs `firecracker --version` and names what is missing', () => {
   }
 });
 
-test('start configures Firecracker with spec-valid requests, the agent answers over vsock, SHUTDOWN ends the VM', async () => {
+test('start configures Firecracker with requests that keep the contract, the agent answers over vsock, SHUTDOWN ends the VM', async () => {
   const t = setUp();
   t.env();
   try {
@@ -104,6 +106,10 @@ test('start configures Firecracker with spec-valid requests, the agent answers o
     ]);
     for (const e of api) assert.deepEqual(e.problems, [], `${e.method} ${e.path}`);
     assert.deepEqual(vm.driveOrder, ['runcvm-root', 'runcvm-upper'], 'drives are identified by attach order');
+    // The stand-in's check is live: a body that breaks the contract gets Firecracker's 400.
+    const fc = new FirecrackerApi(firecrackerPaths(t.dir).apiSocket);
+    await assert.rejects(fc.call({ method: 'PUT', path: '/machine-config', body: { vcpu_count: 2, mem_size_mb: 256 } }),
+      /HTTP 400: PUT \/machine-config: "mem_size_mib" is required; PUT \/machine-config: unknown field "mem_size_mb"/);
 
     const channel = await vm.connectAgent(new AbortController().signal);
     const hello = await nextFrame(channel as Socket);
