@@ -50,10 +50,17 @@ long flush_dirty_kib(const char *meminfo)
 	return (dirty > 0 ? dirty : 0) + (wb > 0 ? wb : 0);
 }
 
-/* Dirty + Writeback now; on an unreadable meminfo, 1 (so the flusher syncs: safe, not silent). */
-static long dirty_now(int meminfo)
+/* Dirty + Writeback now; on an unreadable meminfo, 1 (so the flusher syncs: safe, not silent).
+ * The kernel counts dirty pages per CPU and adds them up only past a threshold (8 pages here) or
+ * once a second, so a one-line append would go unseen: reading vm.stat_refresh adds them up now. */
+static long dirty_now(int refresh, int meminfo)
 {
+	static int refresh_failed;
 	char buf[4096];
+	if (pread(refresh, buf, 1, 0) < 0 && !refresh_failed) {
+		refresh_failed = 1; /* once: this runs twice a second */
+		log_error("flush: read /proc/sys/vm/stat_refresh: %s (small writes may wait up to 1 s longer)", strerror(errno));
+	}
 	ssize_t n = pread(meminfo, buf, sizeof buf - 1, 0);
 	if (n < 0) {
 		log_error("flush: read /proc/meminfo: %s", strerror(errno));
@@ -78,7 +85,7 @@ static int drain(int fd)
 }
 
 /* The flusher's loop (a child process: its logs reach the console only). */
-static void __attribute__((noreturn)) flusher(int upper, int meminfo, int wake)
+static void __attribute__((noreturn)) flusher(int upper, int refresh, int meminfo, int wake)
 {
 	for (;;) {
 		struct pollfd p = {wake, POLLIN, 0};
@@ -88,7 +95,7 @@ static void __attribute__((noreturn)) flusher(int upper, int meminfo, int wake)
 			usleep(FLUSH_PERIOD_MS * 1000);
 		}
 		int poked = r > 0 && drain(wake);
-		if ((poked || dirty_now(meminfo) > 0) && syncfs(upper) != 0)
+		if ((poked || dirty_now(refresh, meminfo) > 0) && syncfs(upper) != 0)
 			log_error("flush: syncfs of the writable drive: %s", strerror(errno));
 	}
 }
@@ -99,31 +106,31 @@ int flush_start(int upper_fd)
 	int rc = write_sysctl("/proc/sys/vm/dirty_background_bytes", FLUSH_DIRTY_BACKGROUND_BYTES);
 	rc |= write_sysctl("/proc/sys/vm/dirty_bytes", FLUSH_DIRTY_BYTES);
 	int meminfo = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	if (meminfo < 0) {
-		log_error("flush: open /proc/meminfo: %s", strerror(errno));
-		return -1;
-	}
-	int p[2];
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+	int refresh = open("/proc/sys/vm/stat_refresh", O_RDONLY | O_CLOEXEC);
+	int p[2] = {-1, -1};
+	pid_t pid = -1;
+	if (meminfo < 0 || refresh < 0)
+		log_error("flush: open %s: %s", meminfo < 0 ? "/proc/meminfo" : "/proc/sys/vm/stat_refresh", strerror(errno));
+	else if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
 		log_error("flush: pipe: %s", strerror(errno));
-		close(meminfo);
-		return -1;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
+	else if ((pid = fork()) < 0)
 		log_error("flush: fork the flusher: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		close(meminfo);
-		return -1;
-	}
 	if (pid == 0) {
 		log_port_enable(0);
 		close(p[1]);
-		flusher(upper_fd, meminfo, p[0]);
+		flusher(upper_fd, refresh, meminfo, p[0]);
 	}
-	close(p[0]);
-	close(meminfo);
+	if (p[0] >= 0)
+		close(p[0]);
+	if (meminfo >= 0)
+		close(meminfo);
+	if (refresh >= 0)
+		close(refresh);
+	if (pid < 0) {
+		if (p[1] >= 0)
+			close(p[1]);
+		return -1;
+	}
 	flusher_pid = pid;
 	poke_fd = p[1];
 	log_debug("flush: flusher pid %d, period %d ms, dirty_bytes %u", pid, FLUSH_PERIOD_MS, FLUSH_DIRTY_BYTES);
