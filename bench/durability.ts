@@ -26,12 +26,14 @@ interface Config {
   env: string[];
   /** The host file that holds a guest file `name` once it is safe from a kill. */
   hostFile(upperDir: string, name: string): string;
+  /** Drive images must show the file's name (its directory entry) as well as its data. */
+  image: boolean;
 }
 
 const CONFIGS: Config[] = [
-  { label: 'runc', runtime: 'runc', env: [], hostFile: (u, n) => join(u, n) },
-  { label: 'virtiofs root', runtime: RUNTIME, env: [], hostFile: (u, n) => join(u, n) },
-  { label: 'image root', runtime: RUNTIME, env: ['-e', 'RUNCVM_ROOTFS=image'], hostFile: (u) => join(dirname(u), 'runcvm', 'upper.ext4') },
+  { label: 'runc', runtime: 'runc', env: [], hostFile: (u, n) => join(u, n), image: false },
+  { label: 'virtiofs root', runtime: RUNTIME, env: [], hostFile: (u, n) => join(u, n), image: false },
+  { label: 'image root', runtime: RUNTIME, env: ['-e', 'RUNCVM_ROOTFS=image'], hostFile: (u) => join(dirname(u), 'runcvm', 'upper.ext4'), image: true },
 ];
 
 function buildFindmark(dir: string): string {
@@ -65,34 +67,48 @@ function throughput(c: Config, name: string): { plain: number; fsync: number } {
   return { plain: median(plain), fsync: median(fsync) };
 }
 
-/** Writes one marker file per round on a line from stdin, and says so on stdout. */
-const WRITER = 'i=0; while read x; do i=$((i+1)); echo MARK-$N-$i > /m-$N-$i; echo wrote $i; done';
+/** Per line from stdin: `data` writes a marker file, `name` creates an empty one (a change that
+ * dirties no page, so only ext4's journal commit carries it); then says so on stdout. */
+const WRITER = 'i=0; while read x; do i=$((i+1)); if [ "$x" = name ]; then touch /e-$N-$i; else echo MARK-$N-$i > /m-$N-$i; fi; echo wrote $i; done';
 
-async function flushDelays(c: Config, findmark: string): Promise<number[]> {
+interface Delays {
+  data: number[];
+  /** Image root only: on the host, virtiofs and runc create the name at once. */
+  name: number[];
+}
+
+function findOnHost(findmark: string, file: string, strings: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const f = spawn(findmark, [file, String(FIND_TIMEOUT_MS), ...strings], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    f.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    f.on('close', () => resolve(out.trim()));
+  });
+}
+
+async function flushDelays(c: Config, findmark: string): Promise<Delays> {
   const name = `runcvm-bench-dur-${process.pid}-${c.label.replace(/\W/g, '')}`;
   const nonce = randomBytes(6).toString('hex');
   const child = spawn('docker', ['run', '-i', '--rm', '--name', name, `--runtime=${c.runtime}`, ...c.env, '-e', `N=${nonce}`, BUSYBOX, 'sh', '-c', WRITER], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const delays: number[] = [];
+  const delays: Delays = { data: [], name: [] };
   try {
     let upper = '';
-    for (let i = 1; i <= ROUNDS; i++) {
+    const kinds = Array.from({ length: ROUNDS }, (_, i) => (c.image && i % 2 ? 'name' : 'data') as keyof Delays);
+    for (const [n, kind] of kinds.entries()) {
+      const i = n + 1;
       // Random phase against the guest's flush period.
       await sleep(200 + Math.floor(Math.random() * 600));
-      child.stdin.write('go\n');
+      child.stdin.write(`${kind}\n`);
       const line = await lines.next();
       const t0 = Date.now();
       if (line.done || line.value !== `wrote ${i}`) throw new Error(`${c.label}: expected "wrote ${i}", got ${JSON.stringify(line.value)}`);
       upper ||= docker(['inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', name]).trim();
-      const file = `m-${nonce}-${i}`;
-      const found = await new Promise<string>((resolve) => {
-        const f = spawn(findmark, [c.hostFile(upper, file), String(FIND_TIMEOUT_MS), `MARK-${nonce}-${i}\n`, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-        let out = '';
-        f.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-        f.on('close', () => resolve(out.trim()));
-      });
-      if (found === 'timeout') throw new Error(`${c.label}: marker ${i} not on the host within ${FIND_TIMEOUT_MS} ms`);
-      delays.push(Date.now() - t0);
+      const file = kind === 'name' ? `e-${nonce}-${i}` : `m-${nonce}-${i}`;
+      const strings = kind === 'name' ? [file] : [`MARK-${nonce}-${i}\n`, ...(c.image ? [file] : [])];
+      const found = await findOnHost(findmark, c.hostFile(upper, file), strings);
+      if (found === 'timeout') throw new Error(`${c.label}: ${kind} marker ${i} not on the host within ${FIND_TIMEOUT_MS} ms`);
+      delays[kind].push(Date.now() - t0);
     }
   } finally {
     child.stdin.end();
@@ -105,7 +121,7 @@ export async function durabilityBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'runcvm-bench-dur-'));
   try {
     const findmark = buildFindmark(dir);
-    const rows: { c: Config; plain: number; fsync: number; delays: number[] }[] = [];
+    const rows: { c: Config; plain: number; fsync: number; delays: Delays }[] = [];
     // BENCH_DURABILITY_ONLY=image: one configuration (the ratios then need runc's row from another run).
     const only = process.env.BENCH_DURABILITY_ONLY;
     for (const c of CONFIGS.filter((x) => !only || x.label.includes(only))) {
@@ -122,11 +138,14 @@ export async function durabilityBench(): Promise<void> {
     }
     const runc = rows.find((r) => r.c.runtime === 'runc') ?? (rows[0] as (typeof rows)[number]);
     console.log(`root filesystem durability: dd 256 MiB (median of ${DD_ROUNDS}), flush delay (${ROUNDS} writes at random phases)`);
+    const spread = (xs: number[]) => {
+      const d = [...xs].sort((a, b) => a - b);
+      return d.length ? `median ${median(d)} ms, max ${d.at(-1)} ms` : '-';
+    };
     for (const r of rows) {
-      const d = [...r.delays].sort((a, b) => a - b);
       console.log(`  ${r.c.label.padEnd(14)} write ${r.plain.toFixed(1).padStart(7)} MiB/s (${(runc.plain / r.plain).toFixed(1)}x runc's time)` +
         `   fsync'd ${r.fsync.toFixed(1).padStart(7)} MiB/s (${(runc.fsync / r.fsync).toFixed(1)}x)` +
-        `   flush delay median ${median(d)} ms, max ${d.at(-1)} ms`);
+        `   flush delay: data ${spread(r.delays.data)}; name only ${spread(r.delays.name)}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
