@@ -6,10 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fanotify.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+
+/* Changes that dirty no page: names (create, delete, rename) and attributes (chmod, chown,
+ * utimes, xattrs). Overlayfs opens its upper files FMODE_NONOTIFY, so writes raise no event here:
+ * they show up as dirty pages instead. */
+#define METADATA_EVENTS (FAN_CREATE | FAN_DELETE | FAN_MOVE | FAN_ATTRIB | FAN_ONDIR)
 
 static pid_t flusher_pid = -1;
 /* Write end of the pipe the flusher waits on (non-blocking: a full pipe is a pending poke). */
@@ -71,33 +78,78 @@ static long dirty_now(int refresh, int meminfo)
 	return kib < 0 ? 1 : kib;
 }
 
-/* Empties the poke pipe; true if it held anything. */
-static int drain(int fd)
+/* Empties a non-blocking fd (the poke pipe, the fanotify queue); true if it held anything. */
+static int drain(int fd, const char *what)
 {
-	char b[64];
+	char b[4096];
 	int got = 0;
 	ssize_t n;
 	while ((n = read(fd, b, sizeof b)) > 0)
 		got = 1;
 	if (n < 0 && errno != EAGAIN && errno != EINTR)
-		log_error("flush: read the poke pipe: %s", strerror(errno));
+		log_error("flush: read %s: %s", what, strerror(errno));
 	return got;
 }
 
-/* The flusher's loop (a child process: its logs reach the console only). */
-static void __attribute__((noreturn)) flusher(int upper, int refresh, int meminfo, int wake)
+static long long now_ms(void)
 {
-	for (;;) {
-		struct pollfd p = {wake, POLLIN, 0};
-		int r = poll(&p, 1, FLUSH_PERIOD_MS);
-		if (r < 0 && errno != EINTR) {
-			log_error("flush: poll: %s", strerror(errno));
-			usleep(FLUSH_PERIOD_MS * 1000);
-		}
-		int poked = r > 0 && drain(wake);
-		if ((poked || dirty_now(refresh, meminfo) > 0) && syncfs(upper) != 0)
-			log_error("flush: syncfs of the writable drive: %s", strerror(errno));
+	struct timespec ts = {0, 0};
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		log_error("flush: clock_gettime: %s", strerror(errno));
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits up to ms for the fds; returns which were readable as bits (1 wake, 2 fan), 0 on timeout. */
+static int wait_for(int wake, int fan, int ms)
+{
+	struct pollfd p[2] = {{wake, POLLIN, 0}, {fan, POLLIN, 0}}; /* fan < 0 is ignored */
+	int r = poll(p, 2, ms);
+	if (r < 0 && errno != EINTR) {
+		log_error("flush: poll: %s", strerror(errno));
+		usleep((useconds_t)ms * 1000);
 	}
+	return r <= 0 ? 0 : (p[0].revents ? 1 : 0) | (p[1].revents ? 2 : 0);
+}
+
+/* The flusher's loop (a child process: its logs reach the console only). A poke syncs at once;
+ * a metadata event or dirty pages sync at most once per FLUSH_PERIOD_MS, so a busy workload
+ * costs at most two syncs a second. */
+static void __attribute__((noreturn)) flusher(int upper, int refresh, int meminfo, int wake, int fan)
+{
+	long long last = 0;
+	for (;;) {
+		int ready = wait_for(wake, fan, FLUSH_PERIOD_MS);
+		int poked = (ready & 1) && drain(wake, "the poke pipe");
+		int changed = (ready & 2) && drain(fan, "fanotify events");
+		long long early = last + FLUSH_PERIOD_MS - now_ms();
+		if (changed && !poked && early > 0) {
+			/* Let a burst of changes gather (a poke still ends the wait). */
+			poked = (wait_for(wake, -1, (int)early) & 1) && drain(wake, "the poke pipe");
+			drain(fan, "fanotify events");
+		}
+		if (!poked && !changed && dirty_now(refresh, meminfo) <= 0)
+			continue;
+		if (syncfs(upper) != 0)
+			log_error("flush: syncfs of the writable drive: %s", strerror(errno));
+		last = now_ms();
+	}
+}
+
+/* Metadata events of the whole writable drive, or -1 (logged: such changes then wait for ext4's
+ * own journal commit, up to 2 s with commit=1). */
+static int watch_metadata(int upper_fd)
+{
+	int fan = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_FID | FAN_NONBLOCK | FAN_CLOEXEC, O_RDONLY);
+	if (fan < 0) {
+		log_error("flush: fanotify_init: %s (renames and deletions may take up to 2 s to reach the drive)", strerror(errno));
+		return -1;
+	}
+	if (fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, METADATA_EVENTS, upper_fd, NULL) != 0) {
+		log_error("flush: fanotify_mark on the writable drive: %s (renames and deletions may take up to 2 s to reach the drive)", strerror(errno));
+		close(fan);
+		return -1;
+	}
+	return fan;
 }
 
 int flush_start(int upper_fd)
@@ -107,6 +159,7 @@ int flush_start(int upper_fd)
 	rc |= write_sysctl("/proc/sys/vm/dirty_bytes", FLUSH_DIRTY_BYTES);
 	int meminfo = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
 	int refresh = open("/proc/sys/vm/stat_refresh", O_RDONLY | O_CLOEXEC);
+	int fan = watch_metadata(upper_fd);
 	int p[2] = {-1, -1};
 	pid_t pid = -1;
 	if (meminfo < 0 || refresh < 0)
@@ -118,7 +171,7 @@ int flush_start(int upper_fd)
 	if (pid == 0) {
 		log_port_enable(0);
 		close(p[1]);
-		flusher(upper_fd, refresh, meminfo, p[0]);
+		flusher(upper_fd, refresh, meminfo, p[0], fan);
 	}
 	if (p[0] >= 0)
 		close(p[0]);
@@ -126,6 +179,8 @@ int flush_start(int upper_fd)
 		close(meminfo);
 	if (refresh >= 0)
 		close(refresh);
+	if (fan >= 0)
+		close(fan);
 	if (pid < 0) {
 		if (p[1] >= 0)
 			close(p[1]);

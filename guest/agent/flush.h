@@ -13,9 +13,11 @@
 #define FLUSH_DIRTY_BACKGROUND_BYTES (8u << 20)
 
 /* Limits the guest's dirty pages and starts the flusher, a child of the agent that syncfs()es the
- * filesystem of upper_fd (borrowed, kept open) whenever /proc/meminfo shows dirty or writeback
- * pages, checking every FLUSH_PERIOD_MS, and whenever flush_now() pokes it. Needs /proc/sys and
- * /proc/meminfo. Returns 0, or -1 after logging what failed (the guest then runs without it). */
+ * filesystem of upper_fd (borrowed, kept open) at most once per FLUSH_PERIOD_MS whenever
+ * /proc/meminfo shows dirty or writeback pages (checked every FLUSH_PERIOD_MS) or fanotify reports
+ * a change of names or attributes on that filesystem, and at once whenever flush_now() pokes it.
+ * Needs /proc/sys and /proc/meminfo. Returns 0, or -1 after logging what failed (the guest then
+ * runs without it, or without the fanotify part). */
 int flush_start(int upper_fd);
 /* Makes the flusher sync now (a stop signal for process 1). Never blocks; a no-op without a flusher. */
 void flush_now(void);
