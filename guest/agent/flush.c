@@ -16,6 +16,8 @@
 /* Changes that dirty no page: names (create, delete, rename) and attributes (chmod, chown,
  * utimes, xattrs). Overlayfs opens its upper files FMODE_NONOTIFY, so writes raise no event here:
  * they show up as dirty pages instead. */
+/* How long the flusher lets a change settle before it syncs. */
+#define FLUSH_SETTLE_MS 50
 #define METADATA_EVENTS (FAN_CREATE | FAN_DELETE | FAN_MOVE | FAN_ATTRIB | FAN_ONDIR)
 
 static pid_t flusher_pid = -1;
@@ -122,9 +124,11 @@ static void __attribute__((noreturn)) flusher(int upper, int refresh, int meminf
 		int poked = (ready & 1) && drain(wake, "the poke pipe");
 		int changed = (ready & 2) && drain(fan, "fanotify events");
 		long long early = last + FLUSH_PERIOD_MS - now_ms();
-		if (changed && !poked && early > 0) {
-			/* Let a burst of changes gather (a poke still ends the wait). */
-			poked = (wait_for(wake, -1, (int)early) & 1) && drain(wake, "the poke pipe");
+		if (changed && !poked) {
+			/* Let the rest of the operation (a create is mostly followed by writes) and a burst
+			 * of changes gather; a poke still ends the wait. */
+			int ms = early > FLUSH_SETTLE_MS ? (int)early : FLUSH_SETTLE_MS;
+			poked = (wait_for(wake, -1, ms) & 1) && drain(wake, "the poke pipe");
 			drain(fan, "fanotify events");
 		}
 		if (!poked && !changed && dirty_now(refresh, meminfo) <= 0)
