@@ -67,12 +67,18 @@ function throughput(c: Config, name: string): { plain: number; fsync: number } {
   return { plain: median(plain), fsync: median(fsync) };
 }
 
-/** Per line from stdin: `data` writes a marker file, `name` creates an empty one (a change that
- * dirties no page, so only ext4's journal commit carries it); then says so on stdout. */
-const WRITER = 'i=0; while read x; do i=$((i+1)); if [ "$x" = name ]; then touch /e-$N-$i; else echo MARK-$N-$i > /m-$N-$i; fi; echo wrote $i; done';
+/** Per line from stdin: `data` writes a new marker file; `append` appends a marker to one existing
+ * file (no name changes: only the dirty pages show it); `name` creates an empty file (a change
+ * that dirties no page); then says so on stdout. */
+const WRITER = [
+  'echo start > /a-$N; i=0; while read x; do i=$((i+1))',
+  'case $x in name) touch /e-$N-$i;; append) echo APPEND-$N-$i >> /a-$N;; *) echo MARK-$N-$i > /m-$N-$i;; esac',
+  'echo wrote $i; done',
+].join('; ');
 
 interface Delays {
   data: number[];
+  append: number[];
   /** Image root only: on the host, virtiofs and runc create the name at once. */
   name: number[];
 }
@@ -91,10 +97,11 @@ async function flushDelays(c: Config, findmark: string): Promise<Delays> {
   const nonce = randomBytes(6).toString('hex');
   const child = spawn('docker', ['run', '-i', '--rm', '--name', name, `--runtime=${c.runtime}`, ...c.env, '-e', `N=${nonce}`, BUSYBOX, 'sh', '-c', WRITER], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const delays: Delays = { data: [], name: [] };
+  const delays: Delays = { data: [], append: [], name: [] };
   try {
     let upper = '';
-    const kinds = Array.from({ length: ROUNDS }, (_, i) => (c.image && i % 2 ? 'name' : 'data') as keyof Delays);
+    const cycle: (keyof Delays)[] = c.image ? ['data', 'append', 'name'] : ['data', 'append'];
+    const kinds = Array.from({ length: ROUNDS }, (_, i) => cycle[i % cycle.length] as keyof Delays);
     for (const [n, kind] of kinds.entries()) {
       const i = n + 1;
       // Random phase against the guest's flush period.
@@ -104,8 +111,8 @@ async function flushDelays(c: Config, findmark: string): Promise<Delays> {
       const t0 = Date.now();
       if (line.done || line.value !== `wrote ${i}`) throw new Error(`${c.label}: expected "wrote ${i}", got ${JSON.stringify(line.value)}`);
       upper ||= docker(['inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', name]).trim();
-      const file = kind === 'name' ? `e-${nonce}-${i}` : `m-${nonce}-${i}`;
-      const strings = kind === 'name' ? [file] : [`MARK-${nonce}-${i}\n`, ...(c.image ? [file] : [])];
+      const file = { name: `e-${nonce}-${i}`, append: `a-${nonce}`, data: `m-${nonce}-${i}` }[kind];
+      const strings = { name: [file], append: [`APPEND-${nonce}-${i}\n`], data: [`MARK-${nonce}-${i}\n`, ...(c.image ? [file] : [])] }[kind];
       const found = await findOnHost(findmark, c.hostFile(upper, file), strings);
       if (found === 'timeout') throw new Error(`${c.label}: ${kind} marker ${i} not on the host within ${FIND_TIMEOUT_MS} ms`);
       delays[kind].push(Date.now() - t0);
@@ -145,7 +152,7 @@ export async function durabilityBench(): Promise<void> {
     for (const r of rows) {
       console.log(`  ${r.c.label.padEnd(14)} write ${r.plain.toFixed(1).padStart(7)} MiB/s (${(runc.plain / r.plain).toFixed(1)}x runc's time)` +
         `   fsync'd ${r.fsync.toFixed(1).padStart(7)} MiB/s (${(runc.fsync / r.fsync).toFixed(1)}x)` +
-        `   flush delay: data ${spread(r.delays.data)}; name only ${spread(r.delays.name)}`);
+        `   flush delay: new file ${spread(r.delays.data)}; append ${spread(r.delays.append)}; empty file ${spread(r.delays.name)}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
