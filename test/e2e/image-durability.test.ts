@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUSYBOX, RUNTIME, docker, inspect, run, uniqueName, until } from './docker.ts';
+import { BUSYBOX, RUNTIME, docker, inspect, leftovers, run, uniqueName, until } from './docker.ts';
 
 const REPO = new URL('../..', import.meta.url).pathname;
 const TOOLS_IMAGE = 'runcvm-test/durability-tools';
@@ -210,3 +210,8 @@ for (const mode of MODES) {
     });
   });
 }
+
+test('no launcher, VMM or file server is left behind (QEMU killed from the host included)', async () => {
+  await removeAll();
+  assert.deepEqual(await leftovers(), []);
+});
