@@ -7,17 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 
+/* How long the flusher lets a change settle before it syncs. */
+#define FLUSH_SETTLE_MS 50
 /* Changes that dirty no page: names (create, delete, rename) and attributes (chmod, chown,
  * utimes, xattrs). Overlayfs opens its upper files FMODE_NONOTIFY, so writes raise no event here:
  * they show up as dirty pages instead. */
-/* How long the flusher lets a change settle before it syncs. */
-#define FLUSH_SETTLE_MS 50
 #define METADATA_EVENTS (FAN_CREATE | FAN_DELETE | FAN_MOVE | FAN_ATTRIB | FAN_ONDIR)
 
 static pid_t flusher_pid = -1;
