@@ -16,6 +16,7 @@
 #include "config.h"
 #include "disks.h"
 #include "dns.h"
+#include "flush.h"
 #include "log.h"
 #include "modprobe.h"
 #include "modules.h"
@@ -201,6 +202,10 @@ static void dispatch(const struct frame *f)
 		procs_stdin(f->id, f->payload, f->len);
 		break;
 	case MSG_SIGNAL:
+		/* A signal for the workload may be Docker's stop signal, and the kill may follow at
+		 * once: the image root's writes go to the drive now (a no-op for other roots). */
+		if (f->id == 1)
+			flush_now();
 		procs_signal(f->id, f->payload, f->len);
 		break;
 	case MSG_RESIZE:

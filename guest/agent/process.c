@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "exec.h"
+#include "flush.h"
 #include "log.h"
 #include "writeback.h"
 #include "proto.h"
@@ -168,6 +169,8 @@ void procs_reap(void)
 		struct proc *p = procs;
 		while (p && !(p->pid == pid && !p->exited))
 			p = p->next;
+		if (!p && flush_reaped(pid, st))
+			continue;
 		if (!p) {
 			log_debug("reaped orphan pid %d", pid);
 			continue;

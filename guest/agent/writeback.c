@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,12 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "xattrs.h"
 
 #define OPAQUE_XATTR "trusted.overlay.opaque"
+/* Losses (an attribute or a hard link that could not be kept) logged one by one per write-back;
+ * past this, only their number is. */
+#define LOSSES_LOGGED 20
 
 static int upper_fd = -1;
 static int host_fd = -1;
@@ -21,6 +26,81 @@ static int host_fd = -1;
 static char **excluded;
 static size_t nexcluded;
 static char copy_buf[1 << 18];
+static unsigned losses;
+
+/* Inodes with more than one name met during this write-back: where their first name went, as a
+ * path relative to host_fd. Open addressing on the inode number; rebuilt per write-back. */
+struct first_name {
+	dev_t dev;
+	ino_t ino;
+	char *path;
+};
+static struct first_name *links;
+static size_t links_cap, links_used;
+
+static void lost(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void lost(const char *fmt, ...)
+{
+	if (++losses > LOSSES_LOGGED)
+		return;
+	char msg[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_error("write-back: %s", msg);
+}
+
+static void xattr_lost(const char *path, const char *key, int err)
+{
+	lost("%s: extended attribute %s not copied: %s", path, key, strerror(err));
+}
+
+static struct first_name *link_slot(struct first_name *tab, size_t cap, dev_t dev, ino_t ino)
+{
+	size_t i = (size_t)(ino * 0x9E3779B97F4A7C15ull) & (cap - 1);
+	while (tab[i].path && !(tab[i].dev == dev && tab[i].ino == ino))
+		i = (i + 1) & (cap - 1);
+	return &tab[i];
+}
+
+/* The host path (relative to host_fd) of the inode's first name, or NULL. */
+static const char *link_first(const struct stat *st)
+{
+	return links_cap ? link_slot(links, links_cap, st->st_dev, st->st_ino)->path : NULL;
+}
+
+static int link_remember(const struct stat *st, const char *path)
+{
+	if ((links_used + 1) * 2 > links_cap) {
+		size_t cap = links_cap ? links_cap * 2 : 64;
+		struct first_name *tab = calloc(cap, sizeof *tab);
+		if (!tab)
+			return -1;
+		for (size_t i = 0; i < links_cap; i++)
+			if (links[i].path)
+				*link_slot(tab, cap, links[i].dev, links[i].ino) = links[i];
+		free(links);
+		links = tab;
+		links_cap = cap;
+	}
+	struct first_name *slot = link_slot(links, links_cap, st->st_dev, st->st_ino);
+	if (!(slot->path = strdup(path)))
+		return -1;
+	slot->dev = st->st_dev;
+	slot->ino = st->st_ino;
+	links_used++;
+	return 0;
+}
+
+static void links_forget(void)
+{
+	for (size_t i = 0; i < links_cap; i++)
+		free(links[i].path);
+	free(links);
+	links = NULL;
+	links_cap = links_used = 0;
+}
 
 static int add_excluded(const char *path)
 {
@@ -89,16 +169,25 @@ static int remove_at(int dir, const char *name)
 	return rc;
 }
 
+/* A directory stream on a dup of dirfd, read from the start: a dup shares the file offset, so
+ * an earlier pass over the same descriptor would otherwise leave it at the end. */
+static DIR *open_dir_again(int dirfd)
+{
+	int fd = dup(dirfd);
+	if (fd < 0)
+		return NULL;
+	DIR *d = lseek(fd, 0, SEEK_SET) == 0 ? fdopendir(fd) : NULL;
+	if (!d)
+		close(fd);
+	return d;
+}
+
 /* Removes everything in the directory open at dirfd (the descriptor stays open). */
 static int remove_children(int dirfd)
 {
-	int fd = dup(dirfd);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = open_dir_again(dirfd);
+	if (!d)
 		return -1;
-	}
 	int rc = 0;
 	struct dirent *de;
 	while ((de = readdir(d)))
@@ -132,7 +221,8 @@ static int copy_data(int in, int out)
 	}
 }
 
-static int copy_file(int up, int host, const char *name, const struct stat *st)
+/* Attributes go after the owner and mode (chown clears security.capability), times last. */
+static int copy_file(int up, int host, const char *name, const struct stat *st, const char *path)
 {
 	int in = openat(up, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
@@ -140,7 +230,8 @@ static int copy_file(int up, int host, const char *name, const struct stat *st)
 	int out = openat(host, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int rc = -1;
 	if (out >= 0 && copy_data(in, out) == 0 && fchown(out, st->st_uid, st->st_gid) == 0 &&
-	    fchmod(out, st->st_mode & 07777) == 0) {
+	    fchmod(out, st->st_mode & 07777) == 0 &&
+	    xattrs_copy(&(struct xloc){in, NULL}, &(struct xloc){out, NULL}, 0, path, xattr_lost) >= 0) {
 		struct timespec t[2] = {st->st_atim, st->st_mtim};
 		rc = futimens(out, t);
 	}
@@ -154,7 +245,7 @@ static int copy_file(int up, int host, const char *name, const struct stat *st)
 	return rc;
 }
 
-static int copy_symlink(int up, int host, const char *name, const struct stat *st)
+static int copy_symlink(int up, int host, const char *name, const struct stat *st, const char *path)
 {
 	char target[4096];
 	ssize_t n = readlinkat(up, name, target, sizeof target - 1);
@@ -162,17 +253,40 @@ static int copy_symlink(int up, int host, const char *name, const struct stat *s
 		return -1;
 	target[n] = 0;
 	struct timespec t[2] = {st->st_atim, st->st_mtim};
-	if (symlinkat(target, host, name) != 0 || fchownat(host, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0)
+	if (symlinkat(target, host, name) != 0 || fchownat(host, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    xattrs_copy(&(struct xloc){up, name}, &(struct xloc){host, name}, 0, path, xattr_lost) < 0)
 		return -1;
 	return utimensat(host, name, t, AT_SYMLINK_NOFOLLOW);
 }
 
-static int copy_special(int host, const char *name, const struct stat *st)
+static int copy_special(int up, int host, const char *name, const struct stat *st, const char *path)
 {
 	if (mknodat(host, name, st->st_mode, st->st_rdev) != 0 ||
-	    fchownat(host, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0)
+	    fchownat(host, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    fchmodat(host, name, st->st_mode & 07777, 0) != 0)
 		return -1;
-	return fchmodat(host, name, st->st_mode & 07777, 0);
+	return xattrs_copy(&(struct xloc){up, name}, &(struct xloc){host, name}, 0, path, xattr_lost) < 0 ? -1 : 0;
+}
+
+/* A further name of an inode already written back: a hard link to its first copy. 1 when linked,
+ * 0 when it must be copied after all (the loss is logged), -1 on error. */
+static int link_again(int host, const char *name, const char *first, const char *path)
+{
+	if (linkat(host_fd, first, host, name, 0) == 0)
+		return 1;
+	if (errno == ENOENT || errno == EEXIST)
+		return -1;
+	lost("%s: hard link to /%s not kept (%s): written as a separate copy", path, first, strerror(errno));
+	return 0;
+}
+
+static int copy_nondir(int up, int host, const char *name, const struct stat *st, const char *path)
+{
+	if (S_ISREG(st->st_mode))
+		return copy_file(up, host, name, st, path);
+	if (S_ISLNK(st->st_mode))
+		return copy_symlink(up, host, name, st, path);
+	return copy_special(up, host, name, st, path);
 }
 
 static int is_opaque(int dirfd)
@@ -198,6 +312,7 @@ static int copy_dir(int up, int host, const char *name, const struct stat *st, c
 			goto out;
 		have = 0;
 	}
+	int existed = have;
 	if (!have && mkdirat(host, name, 0700) != 0)
 		goto out;
 	int chost = openat(host, name, O_DIRECTORY | O_NOFOLLOW | O_RDONLY | O_CLOEXEC);
@@ -206,6 +321,7 @@ static int copy_dir(int up, int host, const char *name, const struct stat *st, c
 	rc = sync_dir(cup, chost, path, plen);
 	struct timespec t[2] = {st->st_atim, st->st_mtim};
 	if (fchown(chost, st->st_uid, st->st_gid) != 0 || fchmod(chost, st->st_mode & 07777) != 0 ||
+	    xattrs_copy(&(struct xloc){cup, NULL}, &(struct xloc){chost, NULL}, existed, path, xattr_lost) < 0 ||
 	    futimens(chost, t) != 0) {
 		log_error("write-back: metadata of %s: %s", path, strerror(errno));
 		rc = -1;
@@ -228,24 +344,27 @@ static int sync_entry(int up, int host, const char *name, char *path, size_t ple
 		return -1;
 	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0))
 		return 0;
-	if (S_ISREG(st.st_mode))
-		return copy_file(up, host, name, &st);
-	if (S_ISLNK(st.st_mode))
-		return copy_symlink(up, host, name, &st);
-	return copy_special(host, name, &st);
+	if (st.st_nlink < 2)
+		return copy_nondir(up, host, name, &st, path);
+	const char *first = link_first(&st);
+	if (first) {
+		int r = link_again(host, name, first, path);
+		return r != 0 ? (r > 0 ? 0 : -1) : copy_nondir(up, host, name, &st, path);
+	}
+	if (copy_nondir(up, host, name, &st, path) != 0)
+		return -1;
+	/* path is absolute in the guest; host_fd is the container's root. */
+	if (link_remember(&st, path + 1) != 0)
+		lost("%s: remember for its other hard links: %s", path, strerror(errno));
+	return 0;
 }
 
 /* path holds the guest path of the dir (plen bytes, "" for the root) for exclusions and logs. */
 static int sync_dir(int up, int host, char *path, size_t plen)
 {
-	int fd = dup(up);
-	if (fd < 0)
+	DIR *d = open_dir_again(up);
+	if (!d)
 		return -1;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -1;
-	}
 	int rc = 0;
 	struct dirent *de;
 	while ((errno = 0, de = readdir(d))) {
@@ -278,7 +397,11 @@ int writeback_run(void)
 	if (upper_fd < 0 || host_fd < 0)
 		return 0;
 	char path[4096] = "";
+	losses = 0;
 	int rc = sync_dir(upper_fd, host_fd, path, 0);
+	links_forget();
+	if (losses > LOSSES_LOGGED)
+		log_error("write-back: %u more attributes or hard links not kept (not logged one by one)", losses - LOSSES_LOGGED);
 	if (rc == 0 && syncfs(host_fd) != 0) {
 		log_error("write-back: syncfs on the host share: %s", strerror(errno));
 		rc = -1;

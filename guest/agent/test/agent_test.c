@@ -1,16 +1,21 @@
 /* Host-side tests of the agent's pure pieces: transport choice, drive order, CONFIG records,
- * the vsock listener. Built and run by `make test` (src/vmm/firecracker/guest-agent.test.ts). */
+ * the vsock listener, the flusher's meminfo reading, the write-back's hard links and xattrs. Built and run by `make test` (src/vmm/firecracker/guest-agent.test.ts). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "../channel.h"
 #include "../config.h"
 #include "../disks.h"
+#include "../flush.h"
+#include "../writeback.h"
 
 static int failures;
 
@@ -157,6 +162,101 @@ static void test_vsock_listen(void)
 	close(fd);
 }
 
+static void test_meminfo(void)
+{
+	CHECK(flush_dirty_kib("MemTotal: 1 kB\nDirty:             12 kB\nWriteback:         3 kB\nWritebackTmp: 100 kB\n") == 15);
+	CHECK(flush_dirty_kib("MemTotal: 1 kB\nDirty: 0 kB\nWriteback: 0 kB\n") == 0);
+	CHECK(flush_dirty_kib("Dirty: 7 kB\n") == 7);
+	CHECK(flush_dirty_kib("MemTotal: 1 kB\n") == -1);
+}
+
+static int dir_fd(const char *rel)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", root, rel);
+	return open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+}
+
+static struct stat st_of(const char *rel)
+{
+	char path[512];
+	struct stat st = {0};
+	snprintf(path, sizeof path, "%s/%s", root, rel);
+	if (lstat(path, &st) != 0)
+		st.st_ino = 0;
+	return st;
+}
+
+static int xattr_is(const char *rel, const char *key, const char *want)
+{
+	char path[512], v[64];
+	snprintf(path, sizeof path, "%s/%s", root, rel);
+	ssize_t n = lgetxattr(path, key, v, sizeof v - 1);
+	if (n < 0)
+		return want == NULL;
+	v[n] = 0;
+	return want && strcmp(v, want) == 0;
+}
+
+static void set_xattr(const char *rel, const char *key, const char *value)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", root, rel);
+	if (lsetxattr(path, key, value, strlen(value), 0) != 0)
+		perror(path);
+}
+
+static void hard_link(const char *rel, const char *to)
+{
+	char a[512], b[512];
+	snprintf(a, sizeof a, "%s/%s", root, rel);
+	snprintf(b, sizeof b, "%s/%s", root, to);
+	if (link(a, b) != 0)
+		perror(b);
+}
+
+/* An upper dir with hard links, xattrs, an opaque dir and a whiteout, written back into a host dir. */
+static void test_writeback(void)
+{
+	if (geteuid() != 0) {
+		printf("skip writeback: needs root (whiteouts, trusted.* xattrs)\n");
+		return;
+	}
+	put("up/d/a", "shared\n");
+	hard_link("up/d/a", "up/d/b");
+	put("up/e/.keep", "");
+	hard_link("up/d/a", "up/e/c");
+	put("up/d/solo", "solo\n");
+	set_xattr("up/d/solo", "user.color", "blue");
+	set_xattr("up/d/a", "user.tag", "twin");
+	set_xattr("up/d/solo", "trusted.note", "kept");
+	set_xattr("up/e", "trusted.overlay.opaque", "y");
+	set_xattr("up/d", "user.dir", "new");
+	char wh[512];
+	snprintf(wh, sizeof wh, "%s/up/gone", root);
+	if (mknod(wh, S_IFCHR | 0, makedev(0, 0)) != 0)
+		perror(wh);
+	put("host/gone", "old\n");
+	put("host/e/old", "replaced by the opaque dir\n");
+	put("host/d/.keep", "");
+	set_xattr("host/d", "user.stale", "x");
+	struct vm_config c;
+	memset(&c, 0, sizeof c);
+	int up = dir_fd("up"), host = dir_fd("host");
+	CHECK(up >= 0 && host >= 0 && writeback_prepare(up, host, &c) == 0);
+	CHECK(writeback_run() == 0);
+	struct stat a = st_of("host/d/a"), b = st_of("host/d/b"), e = st_of("host/e/c");
+	CHECK(a.st_ino != 0 && a.st_ino == b.st_ino && a.st_ino == e.st_ino && a.st_nlink == 3);
+	CHECK(st_of("host/d/solo").st_nlink == 1);
+	CHECK(xattr_is("host/d/solo", "user.color", "blue") && xattr_is("host/d/solo", "trusted.note", "kept"));
+	CHECK(xattr_is("host/e/c", "user.tag", "twin"));
+	CHECK(xattr_is("host/d", "user.dir", "new") && xattr_is("host/d", "user.stale", NULL));
+	CHECK(xattr_is("host/e", "trusted.overlay.opaque", NULL));
+	CHECK(st_of("host/gone").st_ino == 0 && st_of("host/e/old").st_ino == 0);
+	CHECK(st_of("up/d").st_ino == 0); /* the upper dir is emptied */
+	close(host);
+}
+
 int main(void)
 {
 	if (!mkdtemp(root)) {
@@ -167,6 +267,8 @@ int main(void)
 	test_drive_order();
 	test_config_drive_order();
 	test_vsock_listen();
+	test_meminfo();
+	test_writeback();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	if (system(cmd) != 0)

@@ -31,6 +31,13 @@ test('every request keeps the Firecracker API 1.16.1 contract', () => {
   assert.equal(body(calls, '/drives/rootfs')?.is_read_only, true);
 });
 
+test('a writable drive honours the guest\'s flushes (cache_type Writeback), a read-only one keeps the default', () => {
+  const calls = firecrackerCalls(vm, paths, v116);
+  assert.equal(body(calls, '/drives/upper')?.cache_type, 'Writeback');
+  assert.equal(body(calls, '/drives/rootfs')?.cache_type, undefined);
+  assert.notDeepEqual(spec.check('PUT', '/drives/d', { drive_id: 'd', path_on_host: '/x', is_root_device: false, is_read_only: false, cache_type: 'writeback' }), [], 'the enum is case-sensitive');
+});
+
 test('boot args: ours plus a keyboard-controller reset to end the VM, never Firecracker\'s nomodule', () => {
   const args = String(body(firecrackerCalls(vm, paths, v116), '/boot-source')?.boot_args).split(' ');
   assert.deepEqual(args.slice(0, 2), ['console=ttyS0', 'quiet']);

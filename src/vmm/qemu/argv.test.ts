@@ -50,7 +50,7 @@ test('disks and nics become virtio-mmio devices', () => {
   assert.ok(dev.includes('virtio-blk-device,drive=d0,serial=rootfs'));
   assert.ok(dev.includes('virtio-net-device,netdev=n0,mac=02:42:ac:11:00:02'));
   assert.deepEqual(valueOf(argv, '-netdev'), ['tap,id=n0,ifname=tap0,script=no,downscript=no', 'user,id=n1']);
-  assert.ok(valueOf(argv, '-drive').includes('id=d0,file=/x.img,format=raw,if=none,readonly=on'));
+  assert.ok(valueOf(argv, '-drive').includes('id=d0,file=/x.img,format=raw,if=none,readonly=on,cache=writeback'), 'guest flushes become fdatasync on the host');
 });
 
 test('QMP socket in the run dir, a balloon with free-page reporting, named vCPU threads', () => {

@@ -58,8 +58,10 @@ export function qemuArgv(vm: VmSpec, paths: QemuPaths): string[] {
   }
   for (const d of vm.blockDevices) {
     argv.push(
-      // QEMU option values escape a comma by doubling it.
-      '-drive', `id=${d.id},file=${d.path.replaceAll(',', ',,')},format=raw,if=none,readonly=${d.readonly ? 'on' : 'off'}`,
+      // QEMU option values escape a comma by doubling it. cache=writeback (QEMU's default, named
+      // so it cannot drift): writes land in the host's page cache, so they outlive a killed QEMU,
+      // and the guest sees a volatile write cache whose flushes QEMU turns into fdatasync().
+      '-drive', `id=${d.id},file=${d.path.replaceAll(',', ',,')},format=raw,if=none,readonly=${d.readonly ? 'on' : 'off'},cache=writeback`,
       '-device', `virtio-blk-device,drive=${d.id},serial=${d.serial}`,
     );
   }
