@@ -35,7 +35,7 @@ test('a writable drive honours the guest\'s flushes (cache_type Writeback), a re
   const calls = firecrackerCalls(vm, paths, v116);
   assert.equal(body(calls, '/drives/upper')?.cache_type, 'Writeback');
   assert.equal(body(calls, '/drives/rootfs')?.cache_type, undefined);
-  assert.notDeepEqual(spec.check('PUT', '/drives/d', { drive_id: 'd', path_on_host: '/x', is_root_device: false, is_read_only: false, cache_type: 'writeback' }), [], 'the enum is case-sensitive');
+  assert.notDeepEqual(checkCall('PUT', '/drives/d', { drive_id: 'd', path_on_host: '/x', is_root_device: false, is_read_only: false, cache_type: 'writeback' }), [], 'the enum is case-sensitive');
 });
 
 test('boot args: ours plus a keyboard-controller reset to end the VM, never Firecracker\'s nomodule', () => {
