@@ -74,6 +74,27 @@ for (const volumes of ['virtiofs', '9p']) {
   });
 }
 
+describe('image root: the guest out of memory', () => {
+  test('the workload killed by the guest\'s OOM killer: its files reach Docker\'s layer, as with runc', async () => {
+    const vm = uniqueName('wb-oom');
+    const ref = uniqueName('wb-oom-runc');
+    // tail of a file without newlines keeps all of it in memory until the OOM killer ends it.
+    const script = 'mkdir /data && echo before-oom > /data/f && tail /dev/zero; echo "tail $?" > /data/status';
+    try {
+      const [a, b] = await Promise.all([
+        docker(['run', '--name', vm, `--runtime=${RUNTIME}`, '-m', '128m', '-e', 'RUNCVM_ROOTFS=image', BUSYBOX, 'sh', '-c', script], { timeoutMs: 600_000 }),
+        docker(['run', '--name', ref, '--runtime=runc', '-m', '128m', '--memory-swap', '128m', BUSYBOX, 'sh', '-c', script], { timeoutMs: 600_000 }),
+      ]);
+      assert.equal(a.code, b.code, `${a.stderr}\n${b.stderr}`);
+      assert.deepEqual(await diffLines(vm), await diffLines(ref));
+      const status = await run('sh', ['-c', `docker cp ${vm}:/data/status - | tar -xO`]);
+      assert.equal(status.stdout, 'tail 137\n');
+    } finally {
+      await docker(['rm', '-f', vm, ref]);
+    }
+  });
+});
+
 describe('image root: a write-back cut short is redone', () => {
   test('QEMU killed in the middle of a clean exit\'s write-back: the layer ends complete', async () => {
     const name = uniqueName('wb-cut');
