@@ -144,8 +144,8 @@ static void maybe_finish(struct proc *p)
 	log_debug("process %u (pid %d) done: kind %u value %d", p->id, p->pid, b[0], value);
 	/* Before EXIT: the host stops the container once it has the status, and the container's
 	 * layer must hold the guest's changes by then (image root). */
-	if (p->id == 1)
-		writeback_run();
+	if (p->id == 1 && writeback_run() != 0)
+		b[1] = 1; /* the drive keeps the changes: the host's delete writes them back again */
 	proto_send(MSG_EXIT, p->id, b, sizeof b, NULL, 0);
 	if (p->id == 1) {
 		init_done = 1;

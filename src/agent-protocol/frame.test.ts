@@ -53,6 +53,8 @@ test('CONFIG tmpfs record is flags then destination NUL data', () => {
 test('exit status maps signals to 128+N like runc', () => {
   assert.equal(exitCode(decodeExit(Buffer.from([1, 0, 0, 0, 9, 0, 0, 0]))), 137);
   assert.equal(exitCode(decodeExit(Buffer.from([0, 0, 0, 0, 3, 0, 0, 0]))), 3);
+  assert.deepEqual(decodeExit(Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])), { kind: 'exited', code: 0, writebackFailed: true }, 'a failed image-root write-back is flagged');
+  assert.equal(decodeExit(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0])).writebackFailed, undefined);
 });
 
 test('NIC and ROUTE records have the documented byte layout', () => {

@@ -136,12 +136,14 @@ export function decodeHello(p: Buffer): Hello {
   return { version: p.readUInt32LE(0), agent: p.subarray(4).toString('utf8') };
 }
 
-export type ExitStatus = { kind: 'exited'; code: number } | { kind: 'signaled'; signal: number };
+/** writebackFailed: process 1 of an image root whose changes did not all reach the layer. */
+export type ExitStatus = ({ kind: 'exited'; code: number } | { kind: 'signaled'; signal: number }) & { writebackFailed?: boolean };
 
 export function decodeExit(p: Buffer): ExitStatus {
   if (p.length < 8) throw new Error('EXIT: payload shorter than 8 bytes');
   const value = p.readInt32LE(4);
-  return p.readUInt8(0) === 1 ? { kind: 'signaled', signal: value } : { kind: 'exited', code: value };
+  const status: ExitStatus = p.readUInt8(0) === 1 ? { kind: 'signaled', signal: value } : { kind: 'exited', code: value };
+  return p.readUInt8(1) === 1 ? { ...status, writebackFailed: true } : status;
 }
 
 /** Exit status the container reports, as runc does: 128+N for a signal death. */

@@ -90,7 +90,7 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
   if (result.kind === 'error') throw new LaunchError(result.error.message, outcomeCode(result));
   // The agent wrote the image root's changes back before this EXIT: the runtime's delete need
   // not start a write-back VM (runtime/writeback.ts).
-  if (spec.rootImage) markWrittenBack();
+  if (spec.rootImage && !result.status.writebackFailed) markWrittenBack();
   session.shutdown();
   const off = await Promise.race([vm.exited.then(() => true), sleep(POWEROFF_TIMEOUT_MS).then(() => false)]);
   if (!off) await vm.kill();
