@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 /* How long the flusher lets a change settle before it syncs. */
@@ -92,14 +92,6 @@ static int drain(int fd, const char *what)
 	return got;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts = {0, 0};
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		log_error("flush: clock_gettime: %s", strerror(errno));
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits up to ms for the fds; returns which were readable as bits (1 wake, 2 fan), 0 on timeout. */
 static int wait_for(int wake, int fan, int ms)
 {
@@ -122,7 +114,7 @@ static void __attribute__((noreturn)) flusher(int upper, int refresh, int meminf
 		int ready = wait_for(wake, fan, FLUSH_PERIOD_MS);
 		int poked = (ready & 1) && drain(wake, "the poke pipe");
 		int changed = (ready & 2) && drain(fan, "fanotify events");
-		long long early = last + FLUSH_PERIOD_MS - now_ms();
+		long long early = last + FLUSH_PERIOD_MS - clock_ms();
 		if (changed && !poked) {
 			/* Let the rest of the operation (a create is mostly followed by writes) and a burst
 			 * of changes gather; a poke still ends the wait. */
@@ -134,7 +126,7 @@ static void __attribute__((noreturn)) flusher(int upper, int refresh, int meminf
 			continue;
 		if (syncfs(upper) != 0)
 			log_error("flush: syncfs of the writable drive: %s", strerror(errno));
-		last = now_ms();
+		last = clock_ms();
 	}
 }
 

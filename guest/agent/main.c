@@ -9,10 +9,10 @@
 #include <sys/reboot.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "channel.h"
+#include "clock.h"
 #include "config.h"
 #include "disks.h"
 #include "dns.h"
@@ -260,14 +260,6 @@ static int blocked_sigchld_fd(void)
 	return fd;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts = {0, 0};
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		log_error("clock_gettime: %s", strerror(errno));
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void drain_signalfd(int fd)
 {
 	struct signalfd_siginfo si;
@@ -299,8 +291,8 @@ static void serve(int sfd)
 		pfd[2] = (struct pollfd){dns_fd, POLLIN, 0}; /* a negative fd is ignored by poll */
 		size_t n = procs_fill_poll(pfd + 3, max - 3);
 		if (deadline < 0 && procs_init_done())
-			deadline = now_ms() + SHUTDOWN_WAIT_MS;
-		int timeout = deadline < 0 ? -1 : (int)(deadline - now_ms());
+			deadline = clock_ms() + SHUTDOWN_WAIT_MS;
+		int timeout = deadline < 0 ? -1 : (int)(deadline - clock_ms());
 		if (deadline >= 0 && timeout <= 0)
 			power_off("no SHUTDOWN within 10 s of process 1's exit");
 		if (poll(pfd, n + 3, timeout) < 0 && errno != EINTR)
