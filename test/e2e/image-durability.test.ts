@@ -14,7 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BUSYBOX, RUNTIME, docker, inspect, leftovers, run, uniqueName, until } from './docker.ts';
 
 const REPO = new URL('../..', import.meta.url).pathname;
-const TOOLS_IMAGE = 'runcvm-test/durability-tools';
+/** Per run: another run on the same Docker host builds and removes its own. */
+const TOOLS_IMAGE = `runcvm-e2e-durability-tools:${process.pid}`;
 /** The documented bound (docs/storage.md) plus a margin for a loaded TCG host. */
 const AFTER_WRITE_MS = 1500;
 const MODES = [
