@@ -1,5 +1,5 @@
 /* Host-side tests of the agent's pure pieces: transport choice, drive order, CONFIG records,
- * the vsock listener, the flusher's meminfo reading, the write-back's hard links and xattrs. Built and run by `make test` (src/vmm/firecracker/guest-agent.test.ts). */
+ * the vsock listener, the flusher's meminfo reading, the write-back's hard links and xattrs; the CONFIG/START decoders in parse_test.c. Built and run by `make test` (src/vmm/firecracker/guest-agent.test.ts). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,16 +16,9 @@
 #include "../disks.h"
 #include "../flush.h"
 #include "../writeback.h"
+#include "check.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                      \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                      \
-		}                                                                        \
-	} while (0)
+int failures;
 
 static char root[] = "/tmp/runcvm-agent-test-XXXXXX";
 
@@ -269,6 +262,7 @@ int main(void)
 	test_vsock_listen();
 	test_meminfo();
 	test_writeback();
+	parse_tests();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	if (system(cmd) != 0)
