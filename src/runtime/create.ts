@@ -20,6 +20,7 @@ import { ImageCache } from '../rootfs/cache.ts';
 import { type ImageRootFiles, prepareImageRoot } from '../rootfs/image-root.ts';
 import { podRole } from './pod.ts';
 import { resolveInRoot } from './resolve-in-root.ts';
+import { guestSysctls } from './sysctl.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
 import { vmSize } from './vm-size.ts';
 import { writeWritebackMarker } from './writeback.ts';
@@ -81,6 +82,8 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   const image = opts.rootfs === 'image' ? effects?.prepareImageRoot(opts) : undefined;
   if (opts.rootfs === 'image' && !image) throw new Error('RUNCVM_ROOTFS=image: no image root was prepared');
   const network = networkMode(spec);
+  // Checked against the namespaces Docker asked for, before the rewrite makes the launcher's private.
+  const sysctls = guestSysctls(spec.linux, { isHostNetns });
   const rewritten = rewriteSpec(spec, {
     network,
     apparmorFallback: loadedAppArmorProfile('docker-default'),
@@ -131,6 +134,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     rootReadonly: rewritten.rootReadonly,
     rootImage: image && { mode: 'image', lowers: image.lowers, upper: image.upper, ...(ninep?.rootOptions ? { host9pOptions: ninep.rootOptions } : {}) },
     mounts,
+    sysctls,
     ...(ninep ? { volumes: ninep.server } : {}),
     disks,
     ...(vmmBinary ? { vmmBinary } : {}),
