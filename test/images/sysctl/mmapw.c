@@ -3,7 +3,9 @@
  * start of the mapping; a mark written as `s:MARK` is followed by msync(MS_SYNC). After each mark
  * the name goes to FILE.flag with write(2) (which reaches the host at once), so a reader on the
  * host can time how long the mapped write took to follow. Then the mapping is kept until killed.
- * Used by test/e2e/sysctl.test.ts and bench/mmap.ts. */
+ * `mmapw -b FILE MIB SECONDS` instead rewrites every page of a MIB mapping for SECONDS and prints
+ * the rate (the cost of writing dirty pages back sooner). Used by test/e2e/sysctl.test.ts and
+ * bench/mmap.ts. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +33,45 @@ static void flag(const char *path, const char *mark)
 		die("write", path);
 }
 
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Dirties every page of the mapping again and again: what a database or varnish's counters do. */
+static int bench(const char *path, long mib, double seconds)
+{
+	size_t len = (size_t)mib << 20;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		die("open", path);
+	if (ftruncate(fd, (off_t)len) != 0)
+		die("ftruncate", path);
+	unsigned char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		die("mmap MAP_SHARED", path);
+	double t0 = now_s(), t;
+	long passes = 0;
+	do {
+		for (size_t off = 0; off < len; off += 4096)
+			map[off]++;
+		passes++;
+	} while ((t = now_s()) - t0 < seconds);
+	if (msync(map, len, MS_SYNC) != 0)
+		die("msync", path);
+	double total = now_s() - t0;
+	printf("mmapw: %ld passes over %ld MiB in %.2f s (msync included): %.1f MiB/s dirtied\n", passes, mib, total, (double)passes * (double)mib / total);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && strcmp(argv[1], "-b") == 0)
+		return bench(argv[2], strtol(argv[3], NULL, 10), strtod(argv[4], NULL));
 	if (argc < 4) {
-		fprintf(stderr, "usage: mmapw FILE INTERVAL_MS MARK|s:MARK...\n");
+		fprintf(stderr, "usage: mmapw FILE INTERVAL_MS MARK|s:MARK...  |  mmapw -b FILE MIB SECONDS\n");
 		return 2;
 	}
 	char flagpath[4096];
