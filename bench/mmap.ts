@@ -1,6 +1,6 @@
 /**
  * Cost of the guest's short writeback timing (docs/storage.md, "Shared mappings"): `mmapw -b`
- * rewrites every page of a 64 MiB shared mapping on a named volume (virtiofs) for a fixed time,
+ * rewrites every page of a shared mapping (4 MiB, BENCH_MMAP_MIB) on a named volume (virtiofs) for a fixed time,
  * once with runcvm's timing (expire 0.5 s, writeback 0.25 s) and once with the kernel's defaults
  * (30 s, 5 s) restored inside a --privileged guest first, interleaved, plus runc. `write(2)` paths
  * are unaffected (virtiofs writes through), so this is the case the change can slow down.
@@ -13,7 +13,7 @@ import { docker, median } from './common.ts';
 
 const RUNTIME = process.env.RUNCVM_RUNTIME ?? 'runcvm';
 const N = Number(process.env.BENCH_MMAP_N ?? 3);
-const MIB = 64;
+const MIB = Number(process.env.BENCH_MMAP_MIB ?? 4);
 const SECONDS = 10;
 const IMAGE = `runcvm-bench/mmapw:${process.pid}`;
 

@@ -65,6 +65,9 @@ export interface CreateEffects {
 export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, host: HostConfig & { settings: HostSettings }, now: number, effects?: CreateEffects) {
   const env = spec.process.env ?? [];
   const opts = parseOptions(env, hostSettingsPath(prefix));
+  // Checked against the namespaces Docker asked for (the rewrite makes the launcher's private), and
+  // before anything is written: prepareImageRoot below builds drives.
+  const sysctls = guestSysctls(spec.linux, { isHostNetns });
   const disks = opts.disks.map((d, i) => ({ ...d, serial: diskSerial(i) }));
   const kvm = kvmUsable();
   const accel = chooseAccel(opts.accel, { devKvm: kvm, probe: host.kvm, hostAllowsTcg: host.allowTcg });
@@ -82,8 +85,6 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   const image = opts.rootfs === 'image' ? effects?.prepareImageRoot(opts) : undefined;
   if (opts.rootfs === 'image' && !image) throw new Error('RUNCVM_ROOTFS=image: no image root was prepared');
   const network = networkMode(spec);
-  // Checked against the namespaces Docker asked for, before the rewrite makes the launcher's private.
-  const sysctls = guestSysctls(spec.linux, { isHostNetns });
   const rewritten = rewriteSpec(spec, {
     network,
     apparmorFallback: loadedAppArmorProfile('docker-default'),
