@@ -3,7 +3,7 @@
  * start of the mapping; a mark written as `s:MARK` is followed by msync(MS_SYNC). After each mark
  * the name goes to FILE.flag with write(2) (which reaches the host at once), so a reader on the
  * host can time how long the mapped write took to follow. Then the mapping is kept until killed.
- * `mmapw -b FILE MIB SECONDS` instead rewrites every page of a MIB mapping for SECONDS and prints
+ * `mmapw -b FILE KIB SECONDS` instead rewrites every page of a KIB mapping for SECONDS and prints
  * the rate (the cost of writing dirty pages back sooner). Used by test/e2e/sysctl.test.ts and
  * bench/mmap.ts. */
 #include <fcntl.h>
@@ -41,9 +41,9 @@ static double now_s(void)
 }
 
 /* Dirties every page of the mapping again and again: what a database or varnish's counters do. */
-static int bench(const char *path, long mib, double seconds)
+static int bench(const char *path, long kib, double seconds)
 {
-	size_t len = (size_t)mib << 20;
+	size_t len = (size_t)kib << 10;
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		die("open", path);
@@ -62,7 +62,7 @@ static int bench(const char *path, long mib, double seconds)
 	if (msync(map, len, MS_SYNC) != 0)
 		die("msync", path);
 	double total = now_s() - t0;
-	printf("mmapw: %ld passes over %ld MiB in %.2f s (msync included): %.1f MiB/s dirtied\n", passes, mib, total, (double)passes * (double)mib / total);
+	printf("mmapw: %ld passes over %ld KiB in %.2f s (msync included): %.1f MiB/s dirtied\n", passes, kib, total, (double)passes * (double)kib / 1024 / total);
 	return 0;
 }
 
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "-b") == 0)
 		return bench(argv[2], strtol(argv[3], NULL, 10), strtod(argv[4], NULL));
 	if (argc < 4) {
-		fprintf(stderr, "usage: mmapw FILE INTERVAL_MS MARK|s:MARK...  |  mmapw -b FILE MIB SECONDS\n");
+		fprintf(stderr, "usage: mmapw FILE INTERVAL_MS MARK|s:MARK...  |  mmapw -b FILE KIB SECONDS\n");
 		return 2;
 	}
 	char flagpath[4096];
