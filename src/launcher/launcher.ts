@@ -79,7 +79,7 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
 
   let execServer: Server | undefined;
   let stopWatching = () => {};
-  const result = await guard(attachProcess(session, channel, WORKLOAD_ID, spec.process, () => {
+  const result = await guard(attachProcess(session, WORKLOAD_ID, spec.process, () => {
     timing.workloadStartedMs = Date.now();
     serveExec(session).then((s) => { execServer = s; }, (e: Error) => logLine(spec)({ level: 0, line: `docker exec is unavailable: ${e.message}` }));
     if (spec.network === 'own') stopWatching = watchNetwork(spec, session, net);
