@@ -13,7 +13,7 @@
 #define DATA_MAX (64u * 1024)
 /* Credit per output stream at START: the most a process may have sent that the host has not
  * granted back (docs/agent-protocol.md, Flow control). */
-#define STREAM_WINDOW (256u * 1024)
+#define STREAM_WINDOW (1024u * 1024)
 
 enum msg_type {
 	MSG_HELLO = 0x01,

@@ -7,7 +7,7 @@
  */
 
 /** Initial credit per stream at START, and the most the host ever holds unconsumed per stream. */
-export const STREAM_WINDOW = 256 * 1024;
+export const STREAM_WINDOW = 1024 * 1024;
 /** Grants are batched: one WINDOW frame per this many consumed bytes (≤ the window, so no stall). */
 export const GRANT_BATCH = STREAM_WINDOW / 4;
 

@@ -3,7 +3,7 @@
  * readers take, or floods DNS, slows itself and never grows the host. Memory and descriptors are
  * measured on THIS container's launcher only (the child of the container's PID 1, runcvm-init).
  * Bounds asserted: launcher RSS grows by less than RSS_GROWTH_MAX over its idle value while a
- * reader is stopped or the log is not followed (the protocol bound is one 256 KiB window per
+ * reader is stopped or the log is not followed (the protocol bound is one 1 MiB window per
  * stream; the rest is V8 heap churn); open descriptors grow by at most the DNS cap (64) + 32 (exec connections, the
  * launcher's own `ip`/`iptables` polls).
  */
