@@ -35,6 +35,8 @@
 #define SHUTDOWN_WAIT_MS 10000
 
 static int configured;
+/* Set by the host's HELLO of our protocol version; CONFIG without it is a host of another build. */
+static int host_hello;
 /* 127.0.0.11:53 relay socket when the container uses Docker's embedded DNS, else -1. */
 static int dns_fd = -1;
 
@@ -195,7 +197,16 @@ static void net_frame(const struct frame *f)
 static void dispatch(const struct frame *f)
 {
 	switch (f->type) {
+	case MSG_HELLO: {
+		char err[160];
+		if (proto_check_host_hello(f->payload, f->len, err, sizeof err) != 0)
+			fatal_setup(EPROTO, err);
+		host_hello = 1;
+		break;
+	}
 	case MSG_CONFIG:
+		if (!host_hello)
+			fatal_setup(EPROTO, "the host sent CONFIG without HELLO: a runtime older than agent protocol 2: reinstall runcvm");
 		handle_config(f);
 		break;
 	case MSG_START:
@@ -216,6 +227,9 @@ static void dispatch(const struct frame *f)
 		break;
 	case MSG_RESIZE:
 		procs_resize(f->id, f->payload, f->len);
+		break;
+	case MSG_WINDOW:
+		procs_window(f->id, f->payload, f->len);
 		break;
 	case MSG_DNS:
 		dns_relay_answer(dns_fd, f->payload, f->len);

@@ -28,6 +28,9 @@ struct proc {
 	int terminal;
 	int in_fd, out_fd, err_fd;
 	int out_eof_sent, err_eof_sent;
+	/* Bytes each output stream may still send before the host grants more (WINDOW). At 0 the
+	 * pipe is not read, so the process blocks on it: a stopped reader on the host pauses it. */
+	uint32_t out_credit, err_credit;
 	uint8_t *inq; /* stdin the process has not taken yet */
 	size_t inq_len, inq_off;
 	int in_eof; /* close stdin once inq is drained */
@@ -243,13 +246,18 @@ static void read_output(struct proc *p, int which)
 {
 	static uint8_t buf[DATA_MAX];
 	int *fd = which == 1 ? &p->out_fd : &p->err_fd;
+	uint32_t *credit = which == 1 ? &p->out_credit : &p->err_credit;
+	size_t want = *credit < sizeof buf ? *credit : sizeof buf;
+	if (want == 0)
+		return; /* no credit: the pipe keeps the rest until the host grants more */
 	ssize_t n;
 	do
-		n = read(*fd, buf, sizeof buf);
+		n = read(*fd, buf, want);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == EAGAIN)
 		return;
 	if (n > 0) {
+		*credit -= (uint32_t)n;
 		proto_send(which == 1 ? MSG_STDOUT : MSG_STDERR, p->id, buf, (size_t)n, NULL, 0);
 		return;
 	}
@@ -275,7 +283,8 @@ size_t procs_fill_poll(struct pollfd *pfd, size_t max)
 	}
 	size_t n = 0;
 	for (struct proc *p = procs; p && n + 3 <= max; p = p->next) {
-		int fds[3] = {p->inq_len > p->inq_off ? p->in_fd : -1, p->out_fd, p->err_fd};
+		int fds[3] = {p->inq_len > p->inq_off ? p->in_fd : -1, p->out_credit ? p->out_fd : -1,
+			      p->err_credit ? p->err_fd : -1};
 		for (int w = 0; w < 3; w++) {
 			if (fds[w] < 0)
 				continue;
@@ -322,6 +331,31 @@ void procs_signal(uint32_t id, const uint8_t *payload, uint32_t len)
 	}
 	if (kill(p->pid, sig) != 0)
 		log_warn("kill(%d, %d) for process %u: %s", p->pid, sig, id, strerror(errno));
+}
+
+/* Credit is capped at the window: an honest host never grants more than was sent, so more is a
+ * host bug, and capping keeps the guest's promise (at most one window unacknowledged). */
+static void add_credit(uint32_t *credit, uint32_t grant)
+{
+	uint32_t room = STREAM_WINDOW - *credit;
+	if (grant > room)
+		log_warn("WINDOW grants %u bytes with room for %u: capped at the window", grant, room);
+	*credit += grant < room ? grant : room;
+}
+
+void procs_window(uint32_t id, const uint8_t *payload, uint32_t len)
+{
+	struct proc *p = find(id);
+	if (len < 8) {
+		log_warn("WINDOW for process %u with %u byte payload", id, len);
+		return;
+	}
+	if (!p) {
+		log_debug("WINDOW for process %u dropped: not running", id);
+		return;
+	}
+	add_credit(&p->out_credit, get_u32(payload));
+	add_credit(&p->err_credit, get_u32(payload + 4));
 }
 
 void procs_resize(uint32_t id, const uint8_t *payload, uint32_t len)
@@ -473,7 +507,8 @@ static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_re
 	}
 	close(rp[0]);
 	*p = (struct proc){.id = id, .pid = pid, .terminal = r->terminal,
-			   .in_fd = agent[0], .out_fd = agent[1], .err_fd = agent[2]};
+			   .in_fd = agent[0], .out_fd = agent[1], .err_fd = agent[2],
+			   .out_credit = STREAM_WINDOW, .err_credit = STREAM_WINDOW};
 	return p;
 }
 

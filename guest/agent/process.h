@@ -12,6 +12,8 @@ int procs_start(uint32_t id, const uint8_t *payload, uint32_t len);
 void procs_stdin(uint32_t id, const uint8_t *data, uint32_t len);
 void procs_signal(uint32_t id, const uint8_t *payload, uint32_t len);
 void procs_resize(uint32_t id, const uint8_t *payload, uint32_t len);
+/* WINDOW id: u32 stdout, u32 stderr credit the host grants back (docs/agent-protocol.md). */
+void procs_window(uint32_t id, const uint8_t *payload, uint32_t len);
 
 /* Upper bound of pollfds procs_fill_poll may add. */
 size_t procs_poll_max(void);

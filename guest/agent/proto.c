@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -125,6 +126,22 @@ int proto_send_error(uint32_t id, int err, const char *msg)
 	/* A process that cannot start is the host's news, not an agent failure. */
 	logmsg(id == 0 ? LOG_ERROR : LOG_DEBUG, "error id=%u: %s", id, msg);
 	return proto_send(MSG_ERROR, id, e, 4, msg, strlen(msg));
+}
+
+int proto_check_host_hello(const uint8_t *payload, uint32_t len, char *err, size_t errlen)
+{
+	if (len < 4) {
+		snprintf(err, errlen, "host HELLO of %u bytes: a runtime of another protocol: reinstall runcvm", len);
+		return -1;
+	}
+	uint32_t v = get_u32(payload);
+	if (v != PROTO_VERSION) {
+		int n = (int)(len - 4 > 64 ? 64 : len - 4);
+		snprintf(err, errlen, "the host (%.*s) speaks agent protocol %u, this agent speaks %u: reinstall runcvm",
+			 n, (const char *)payload + 4, v, PROTO_VERSION);
+		return -1;
+	}
+	return 0;
 }
 
 ssize_t proto_fill(void)

@@ -6,10 +6,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define PROTO_VERSION 1
+/* 2: the host says HELLO too, and guest output is flow-controlled (WINDOW). */
+#define PROTO_VERSION 2
 #define FRAME_HDR 12
 #define FRAME_MAX (1u << 20)
 #define DATA_MAX (64u * 1024)
+/* Credit per output stream at START: the most a process may have sent that the host has not
+ * granted back (docs/agent-protocol.md, Flow control). */
+#define STREAM_WINDOW (1024u * 1024)
 
 enum msg_type {
 	MSG_HELLO = 0x01,
@@ -28,6 +32,7 @@ enum msg_type {
 	MSG_DNS = 0x0E,
 	MSG_NET_ATTACH = 0x0F,
 	MSG_NET_DETACH = 0x10,
+	MSG_WINDOW = 0x11,
 };
 
 struct frame {
@@ -50,6 +55,8 @@ int proto_host_gone(void);
 /* Writes one frame whose payload is a followed by b (either may be empty). */
 int proto_send(uint8_t type, uint32_t id, const void *a, size_t alen, const void *b, size_t blen);
 int proto_send_error(uint32_t id, int err, const char *msg);
+/* The host's HELLO: 0 when it speaks PROTO_VERSION, else -1 with the reason in err. */
+int proto_check_host_hello(const uint8_t *payload, uint32_t len, char *err, size_t errlen);
 
 /* Reads what the port has; returns bytes read, 0 on EOF, -1 on error. */
 ssize_t proto_fill(void);

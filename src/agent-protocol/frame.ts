@@ -3,7 +3,8 @@
  * (u32 len, u8 type, u8[3] reserved, u32 id, little-endian) then the payload.
  */
 
-export const PROTOCOL_VERSION = 1;
+/** 2: host HELLO and WINDOW flow control (docs/agent-protocol.md, Versioning). */
+export const PROTOCOL_VERSION = 2;
 export const HEADER_SIZE = 12;
 export const MAX_PAYLOAD = 1024 * 1024;
 export const MAX_DATA_CHUNK = 64 * 1024;
@@ -25,6 +26,7 @@ export const MsgType = {
   DNS: 0x0e,
   NET_ATTACH: 0x0f,
   NET_DETACH: 0x10,
+  WINDOW: 0x11,
 } as const;
 export type MsgTypeValue = (typeof MsgType)[keyof typeof MsgType];
 

@@ -134,6 +134,13 @@ export interface Hello {
   agent: string;
 }
 
+/** The host's HELLO (protocol 2): the same layout as the guest's, sent before CONFIG. */
+export function encodeHello(version: number, software: string): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(version >>> 0, 0);
+  return Buffer.concat([b, Buffer.from(software, 'utf8')]);
+}
+
 export function decodeHello(p: Buffer): Hello {
   if (p.length < 4) throw new Error('HELLO: payload shorter than 4 bytes');
   return { version: p.readUInt32LE(0), agent: p.subarray(4).toString('utf8') };

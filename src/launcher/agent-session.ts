@@ -1,19 +1,23 @@
 /**
  * Host end of the agent protocol over one byte stream: the HELLO handshake, CONFIG, and the
- * processes running in the guest with their stdio, signals and exit status.
+ * processes running in the guest with their stdio, signals and exit status. Guest output is
+ * flow-controlled (flow.ts): the host holds at most one window per stream, and grants credit
+ * back only once the consumer has taken the bytes, so the channel itself is never paused.
  */
 import type { Duplex } from 'node:stream';
 import { encodeFrame, FrameDecoder, MAX_DATA_CHUNK, MsgType, PROTOCOL_VERSION, type Frame, type MsgTypeValue } from '../agent-protocol/frame.ts';
+import { OutputWindow, encodeWindow, type OutputStream } from '../agent-protocol/flow.ts';
 import {
-  decodeDns, decodeError, decodeExit, encodeDns, encodeNetAttach, encodeNetDetach, decodeHello, decodeLog, decodeStarted, encodeConfig, encodeSignal, encodeStart, encodeWinsize,
+  decodeDns, decodeError, decodeExit, encodeDns, encodeNetAttach, encodeNetDetach, decodeHello, decodeLog, decodeStarted, encodeConfig, encodeHello, encodeSignal, encodeStart, encodeWinsize,
   type AgentError, type AgentLog, type ExitStatus, type Hello, type VmConfig,
 } from '../agent-protocol/messages.ts';
 import type { WorkloadProcess } from './launch-spec.ts';
 import type { NetIface } from '../network/types.ts';
 
+/** Output handlers call `done` once their consumer has taken the bytes: that grants the guest more credit. */
 export interface ProcessHandlers {
-  stdout(data: Buffer): void;
-  stderr(data: Buffer): void;
+  stdout(data: Buffer, done: () => void): void;
+  stderr(data: Buffer, done: () => void): void;
   started(pid: number): void;
 }
 
@@ -24,8 +28,30 @@ interface Tracked {
   settle(o: ProcessOutcome): void;
 }
 
-/** Receives every frame of one guest process unchanged (the exec server relays them). */
-export type RawSink = (frame: Frame) => void;
+/**
+ * Receives every frame of one guest process unchanged (the exec server relays them); `done` as
+ * for ProcessHandlers (a no-op for frames other than STDOUT/STDERR data).
+ */
+export type RawSink = (frame: Frame, done: () => void) => void;
+
+type Flow = Record<OutputStream, OutputWindow>;
+
+/**
+ * Above this many bytes queued towards the guest, replies the host may drop (DNS answers) are
+ * dropped: a guest that floods queries but does not read its channel cannot grow host memory.
+ */
+export const OUTBOUND_SOFT_LIMIT = 1024 * 1024;
+
+const HOST_SOFTWARE = 'runcvm-launcher';
+
+function once(f: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    f();
+  };
+}
 
 /** Message types that end a process's life on the channel. */
 const FINAL = new Set<number>([MsgType.EXIT, MsgType.ERROR]);
@@ -34,6 +60,7 @@ export class AgentSession {
   private readonly decoder = new FrameDecoder();
   private readonly procs = new Map<number, Tracked>();
   private readonly raw = new Map<number, RawSink>();
+  private readonly flows = new Map<number, Flow>();
   private hello?: (h: Hello) => void;
   /** Called for each DNS query the guest relays (docs/agent-protocol.md, DNS). */
   onDns?: (token: number, query: Buffer) => void;
@@ -67,13 +94,16 @@ export class AgentSession {
     });
   }
 
+  /** The host's HELLO (so the agent can refuse a host of another protocol version), then CONFIG. */
   configure(config: VmConfig): void {
+    this.send(MsgType.HELLO, 0, encodeHello(PROTOCOL_VERSION, HOST_SOFTWARE));
     this.send(MsgType.CONFIG, 0, encodeConfig(config));
   }
 
   start(id: number, proc: WorkloadProcess, handlers: ProcessHandlers): Promise<ProcessOutcome> {
     return new Promise((resolve) => {
       this.procs.set(id, { handlers, settle: resolve });
+      this.openFlow(id);
       this.send(MsgType.START, id, encodeStart(proc));
     });
   }
@@ -89,6 +119,7 @@ export class AgentSession {
   /** Starts a process whose frames go, unparsed, to `sink` (until its EXIT or ERROR). */
   startRaw(id: number, startPayload: Buffer, sink: RawSink): void {
     this.raw.set(id, sink);
+    this.openFlow(id);
     this.send(MsgType.START, id, startPayload);
   }
 
@@ -126,8 +157,18 @@ export class AgentSession {
     this.send(MsgType.NET_DETACH, 0, encodeNetDetach(spareMac, name));
   }
 
-  dnsAnswer(token: number, answer: Buffer): void {
+  /** False when the answer was dropped because the guest is not reading its channel. */
+  dnsAnswer(token: number, answer: Buffer): boolean {
+    if (this.stream.writableLength > OUTBOUND_SOFT_LIMIT) return false;
     this.send(MsgType.DNS, 0, encodeDns(token, answer));
+    return true;
+  }
+
+  /** Bytes of guest output the host holds (received, not yet consumed), for tests and diagnostics. */
+  heldOutput(): number {
+    let n = 0;
+    for (const f of this.flows.values()) n += f.stdout.held() + f.stderr.held();
+    return n;
   }
 
   shutdown(): void {
@@ -143,11 +184,40 @@ export class AgentSession {
     return this.stream.write(encodeFrame(type, id, payload));
   }
 
+  private openFlow(id: number): void {
+    this.flows.set(id, { stdout: new OutputWindow(), stderr: new OutputWindow() });
+  }
+
+  /** The consumer took n bytes of a stream: grant them back to the guest in batches. */
+  private consumed(id: number, stream: OutputStream, n: number): void {
+    const grant = this.flows.get(id)?.[stream].consume(n) ?? 0;
+    if (grant > 0) this.send(MsgType.WINDOW, id, stream === 'stdout' ? encodeWindow(grant, 0) : encodeWindow(0, grant));
+  }
+
+  /**
+   * Accounts a data frame against its stream's window. Returns its `done`, or undefined when the
+   * frame must be dropped: no such process, or a guest that overran its credit (that ends the session).
+   */
+  private admit(f: Frame): (() => void) | undefined {
+    const stream: OutputStream = f.type === MsgType.STDOUT ? 'stdout' : 'stderr';
+    const flow = this.flows.get(f.id);
+    if (!flow) return undefined;
+    if (!flow[stream].receive(f.payload.length)) {
+      this.failure?.(new Error(`agent protocol error: process ${f.id} sent more ${stream} than its flow-control window allows`));
+      return undefined;
+    }
+    return once(() => this.consumed(f.id, stream, f.payload.length));
+  }
+
   private dispatch(f: Frame): void {
+    const data = (f.type === MsgType.STDOUT || f.type === MsgType.STDERR) && f.payload.length > 0;
+    const done = data ? this.admit(f) : () => {};
+    if (!done) return;
+    if (FINAL.has(f.type)) this.flows.delete(f.id);
     const sink = f.id === 0 ? undefined : this.raw.get(f.id);
     if (sink) {
       if (FINAL.has(f.type)) this.raw.delete(f.id);
-      sink(f);
+      sink(f, done);
       return;
     }
     const proc = this.procs.get(f.id);
@@ -164,10 +234,10 @@ export class AgentSession {
         return;
       }
       case MsgType.STDOUT:
-        if (f.payload.length > 0) proc?.handlers.stdout(f.payload);
+        if (data) (proc ? proc.handlers.stdout(f.payload, done) : done());
         return;
       case MsgType.STDERR:
-        if (f.payload.length > 0) proc?.handlers.stderr(f.payload);
+        if (data) (proc ? proc.handlers.stderr(f.payload, done) : done());
         return;
       case MsgType.STARTED:
         proc?.handlers.started(decodeStarted(f.payload));

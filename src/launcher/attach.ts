@@ -3,7 +3,6 @@
  * workload, the exec client for a `docker exec`. Signals that arrive before the guest process
  * exists are delivered once it does.
  */
-import type { Duplex } from 'node:stream';
 import type { AgentSession, ProcessOutcome } from './agent-session.ts';
 import type { WorkloadProcess } from './launch-spec.ts';
 import { forwardInitSignals, forwardSignals } from './signals.ts';
@@ -19,7 +18,6 @@ export function outcomeCode(o: ProcessOutcome): number {
 
 export function attachProcess(
   session: AgentSession,
-  channel: Duplex,
   id: number,
   proc: WorkloadProcess,
   onStarted: (pid: number) => void = () => {},
@@ -38,7 +36,7 @@ export function attachProcess(
   };
   // Node refreshes rows/columns on SIGWINCH before emitting 'resize'; a SIGWINCH listener of our own would read the old size.
   if (process.stdout.isTTY) process.stdout.on('resize', resize);
-  const outcome = session.start(id, proc, outputHandlers(channel, (pid) => {
+  const outcome = session.start(id, proc, outputHandlers((pid) => {
     started = true;
     resize();
     for (const s of pending.splice(0)) session.signal(id, s);

@@ -18,10 +18,23 @@ function relayClient(conn: Socket, session: AgentSession, allocate: () => number
   let guestId: number | undefined;
   let done = false;
   let waiting = false;
-  const toClient = (clientId: number) => (f: Frame) => {
+  // Output written to the client but not yet taken by its socket: released if the client goes
+  // away, so the guest process is never left waiting for credit nobody will grant.
+  const unconsumed = new Set<() => void>();
+  const toClient = (clientId: number) => (f: Frame, consumed: () => void) => {
     const final = f.type === MsgType.EXIT || f.type === MsgType.ERROR;
     if (final) done = true;
-    conn.write(encodeFrame(f.type as MsgTypeValue, clientId, f.payload));
+    if (conn.destroyed) {
+      consumed();
+      return;
+    }
+    // The write callback fires once the kernel took the bytes: that is when the guest gets more
+    // credit (flow.ts), so a client that stops reading stops the process, not the launcher's memory.
+    unconsumed.add(consumed);
+    conn.write(encodeFrame(f.type as MsgTypeValue, clientId, f.payload), () => {
+      unconsumed.delete(consumed);
+      consumed();
+    });
     if (final) conn.end();
   };
   conn.on('data', (chunk: Buffer) => {
@@ -50,6 +63,8 @@ function relayClient(conn: Socket, session: AgentSession, allocate: () => number
   });
   // A client that goes away (docker exec killed, shim cleanup) must not leave its process running.
   conn.on('close', () => {
+    for (const c of unconsumed) c();
+    unconsumed.clear();
     if (guestId !== undefined && !done) session.forward(MsgType.SIGNAL, guestId, encodeSignal(SIGKILL));
   });
   conn.on('error', () => conn.destroy());

@@ -15,8 +15,9 @@ import { attachProcess, outcomeCode } from './attach.ts';
 import { serveExec } from './exec-server.ts';
 import { IMAGE_DISKS_DIR, type LaunchSpec, RUN_DIR, SPEC_PATH, WORKLOAD_ROOT, WRITTEN_BACK_MARKER } from './launch-spec.ts';
 import { flush } from './stdio-relay.ts';
+import { GuestLog, streamSink } from './guest-log.ts';
+import { serveGuestDns } from './guest-dns.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
-import { relayDnsQuery } from '../network/dns-relay.ts';
 import { type NetworkPlan, setUpNetwork } from '../network/setup.ts';
 import { NetWatcher } from '../network/hotplug.ts';
 import { runIp } from '../network/netns.ts';
@@ -39,9 +40,10 @@ class LaunchError extends Error {
   }
 }
 
-function logLine(spec: LaunchSpec): (l: AgentLog) => void {
+/** Guest LOG lines (errors; everything with debug) through the bounded writer (guest-log.ts). */
+function logLine(spec: LaunchSpec, log: GuestLog): (l: AgentLog) => void {
   return (l) => {
-    if (spec.runtimeDebug || l.level === 0) process.stderr.write(`runcvm-agent: ${l.line}\n`);
+    if (spec.runtimeDebug || l.level === 0) log.line('runcvm-agent', l.line);
   };
 }
 
@@ -67,28 +69,25 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
   const vmDied = rejectOnVmExit(vm, 'before the workload finished', spec.hypervisor);
   vmDied.catch(() => ac.abort());
   const channel = await Promise.race([vm.connectAgent(ac.signal), vmDied]);
-  const session = new AgentSession(channel, logLine(spec));
+  const guestLog = new GuestLog(streamSink(process.stderr));
+  const session = new AgentSession(channel, logLine(spec, guestLog));
   const sessionFailed = session.failed.then((e) => { throw new LaunchError(`${e.message}\n${vm.diagnostics()}`); });
   const guard = <T>(p: Promise<T>) => Promise.race([p, vmDied, sessionFailed]);
 
   const hello = session.waitHello();
   await guard(withTimeout(hello, HELLO_TIMEOUT_MS[spec.accel], 'waiting for the guest agent'));
   timing.agentUpMs = Date.now();
-  if (net.guest.dnsRelay) {
-    session.onDns = (token, query) => {
-      relayDnsQuery(query).then((answer) => answer && session.dnsAnswer(token, answer), () => {});
-    };
-  }
+  if (net.guest.dnsRelay) serveGuestDns(session, guestLog);
   session.configure({ ...guestConfigFor(spec, net.guest), ...(vm.driveOrder ? { driveOrder: vm.driveOrder } : {}) });
 
   let execServer: Server | undefined;
   let stopWatching = () => {};
   let started!: () => void;
   const startedOrDone = new Promise<void>((resolve) => { started = resolve; });
-  const attached = attachProcess(session, channel, WORKLOAD_ID, spec.process, () => {
+  const attached = attachProcess(session, WORKLOAD_ID, spec.process, () => {
     started();
     timing.workloadStartedMs = Date.now();
-    serveExec(session).then((s) => { execServer = s; }, (e: Error) => logLine(spec)({ level: 0, line: `docker exec is unavailable: ${e.message}` }));
+    serveExec(session).then((s) => { execServer = s; }, (e: Error) => process.stderr.write(`runcvm: docker exec is unavailable: ${e.message}\n`));
     if (spec.network === 'own') stopWatching = watchNetwork(spec, session, net);
   });
   attached.then(started, started);

@@ -7,26 +7,21 @@ import type { Writable } from 'node:stream';
 import type { AgentSession, ProcessHandlers } from './agent-session.ts';
 
 /**
- * Pauses the agent channel while `out` is full. One drain listener per stream at a time: a
- * listener per write would pile up (and Node would warn on the workload's stderr).
+ * Writes guest output to `out` and reports it consumed once `out` has taken it (the write's
+ * callback), which is what grants the guest more credit (agent-session.ts). A full pipe thus
+ * stops only this process in the guest, never the channel; an error (reader gone) still counts
+ * as consumed, so the process is not left blocked on output nobody will read.
  */
-function backpressured(out: Writable, channel: NodeJS.ReadableStream): (data: Buffer) => void {
-  let waiting = false;
-  return (data) => {
-    if (out.write(data) || waiting) return;
-    waiting = true;
-    channel.pause();
-    out.once('drain', () => {
-      waiting = false;
-      channel.resume();
-    });
+function consumer(out: Writable): (data: Buffer, done: () => void) => void {
+  return (data, done) => {
+    out.write(data, () => done());
   };
 }
 
-export function outputHandlers(channel: NodeJS.ReadableStream, onStarted: (pid: number) => void): ProcessHandlers {
+export function outputHandlers(onStarted: (pid: number) => void): ProcessHandlers {
   return {
-    stdout: backpressured(process.stdout, channel),
-    stderr: backpressured(process.stderr, channel),
+    stdout: consumer(process.stdout),
+    stderr: consumer(process.stderr),
     started: onStarted,
   };
 }

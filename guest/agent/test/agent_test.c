@@ -305,6 +305,7 @@ int main(void)
 	test_meminfo();
 	test_writeback();
 	parse_tests();
+	flow_tests();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	if (system(cmd) != 0)

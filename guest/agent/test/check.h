@@ -25,5 +25,6 @@ void tlv_add(struct tlv_buf *b, uint16_t tag, const void *value, uint32_t n);
 void tlv_add_str(struct tlv_buf *b, uint16_t tag, const char *s);
 
 void parse_tests(void);
+void flow_tests(void);
 
 #endif
