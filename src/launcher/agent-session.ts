@@ -8,8 +8,8 @@ import {
   decodeDns, decodeError, decodeExit, encodeDns, encodeNetAttach, encodeNetDetach, decodeHello, decodeLog, decodeStarted, encodeConfig, encodeSignal, encodeStart, encodeWinsize,
   type AgentError, type AgentLog, type ExitStatus, type Hello, type VmConfig,
 } from '../agent-protocol/messages.ts';
-import type { WorkloadProcess } from './launch-spec.ts';
-import type { NetIface } from '../network/types.ts';
+import type { WorkloadProcess } from '../contracts/workload-process.ts';
+import type { NetIface } from '../contracts/guest-network.ts';
 
 export interface ProcessHandlers {
   stdout(data: Buffer): void;

@@ -5,7 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { AgentSession, ProcessOutcome } from './agent-session.ts';
-import type { WorkloadProcess } from './launch-spec.ts';
+import type { WorkloadProcess } from '../contracts/workload-process.ts';
 import { forwardInitSignals, forwardSignals } from './signals.ts';
 import { outputHandlers, relayStdin } from './stdio-relay.ts';
 import { exitCode } from '../agent-protocol/messages.ts';

@@ -13,7 +13,8 @@ import { AgentSession } from './agent-session.ts';
 import { prepareDisks } from './disks.ts';
 import { attachProcess, outcomeCode } from './attach.ts';
 import { serveExec } from './exec-server.ts';
-import { IMAGE_DISKS_DIR, type LaunchSpec, RUN_DIR, SPEC_PATH, WORKLOAD_ROOT, WRITTEN_BACK_MARKER } from './launch-spec.ts';
+import { IMAGE_DISKS_DIR, type LaunchSpec, RUN_DIR, SPEC_PATH, WORKLOAD_ROOT, WRITTEN_BACK_MARKER } from '../contracts/launch-spec.ts';
+import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
 import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 import { relayDnsQuery } from '../network/dns-relay.ts';
@@ -158,7 +159,7 @@ export async function runLauncher(): Promise<number> {
   let spec: LaunchSpec | undefined;
   let volumes: VolumeServer | undefined;
   try {
-    spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as LaunchSpec;
+    spec = readLaunchSpec(SPEC_PATH);
     mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
     const disks = await prepareDisks(spec.disks ?? [], WORKLOAD_ROOT);
     const net = setUpNetwork(spec.network, readResolvConf());

@@ -1,8 +1,8 @@
 /** LaunchSpec → the hypervisor-neutral VM description and the guest's CONFIG. */
 import type { VmConfig } from '../agent-protocol/messages.ts';
-import type { GuestNetwork } from '../network/types.ts';
+import type { GuestNetwork } from '../contracts/guest-network.ts';
 import { type BlockDevice, guestCmdline, type Nic, type VmSpec } from '../vmm/vm-spec.ts';
-import { IMAGE_DISKS_DIR, type LaunchSpec, WORKLOAD_ROOT } from './launch-spec.ts';
+import { IMAGE_DISKS_DIR, type LaunchSpec, WORKLOAD_ROOT } from '../contracts/launch-spec.ts';
 
 export const ROOT_TAG = 'root';
 const LOWER_SERIAL = (i: number) => `runcvm-layer${i}`;

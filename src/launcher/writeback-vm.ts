@@ -7,15 +7,16 @@
  * no workload; the agent copies the upper dir into the layer (WRITEBACK_ONLY, agent-protocol.md).
  * The host kernel never mounts the guest-written ext4: only the guest's kernel parses it.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exitCode } from '../agent-protocol/messages.ts';
-import type { GuestNetwork } from '../network/types.ts';
+import type { GuestNetwork } from '../contracts/guest-network.ts';
 import { DRIVERS } from '../vmm/drivers.ts';
 import type { RunningVm } from '../vmm/driver.ts';
 import { startVolumeServer, type VolumeServer } from '../volumes/server.ts';
 import { AgentSession } from './agent-session.ts';
-import { type LaunchSpec, RUN_DIR, SPEC_PATH } from './launch-spec.ts';
+import { type LaunchSpec, RUN_DIR, SPEC_PATH } from '../contracts/launch-spec.ts';
+import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 
 const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;
@@ -60,7 +61,7 @@ export async function runWritebackVm(): Promise<number> {
   let vm: RunningVm | undefined;
   let volumes: VolumeServer | undefined;
   try {
-    const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as LaunchSpec;
+    const spec = readLaunchSpec(SPEC_PATH);
     if (!spec.rootImage) throw new Error('not an image-root container: nothing to write back');
     mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
     if (spec.volumes) volumes = await startVolumeServer(spec.volumes, NO_NETWORK, { iptables: spec.iptables, debug: spec.runtimeDebug });

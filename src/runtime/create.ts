@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { envValue, parseOciSpec, type OciSpec } from '../oci/spec.ts';
-import { type LaunchSpec, PREFIX_IN_CONTAINER, vmmBinaryInContainer } from '../launcher/launch-spec.ts';
+import { LAUNCH_SPEC_VERSION, type LaunchSpec, PREFIX_IN_CONTAINER, vmmBinaryInContainer } from '../contracts/launch-spec.ts';
 import { chooseAccel, kvmUsable } from '../vmm/accel.ts';
 import { DRIVERS } from '../vmm/drivers.ts';
 import type { RuntimeArgs } from './cli-args.ts';
@@ -19,7 +19,7 @@ import { OptionError, parseOptions, type RuncvmOptions } from './options.ts';
 import { ImageCache } from '../rootfs/cache.ts';
 import { type ImageRootFiles, prepareImageRoot } from '../rootfs/image-root.ts';
 import { podRole } from './pod.ts';
-import { resolveInRoot } from './resolve-in-root.ts';
+import { resolveInRoot } from '../common/resolve-in-root.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
 import { vmSize } from './vm-size.ts';
 import { writeWritebackMarker } from './writeback.ts';
@@ -112,7 +112,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     rewritten.spec.mounts = [...(rewritten.spec.mounts ?? []), ...ninep.ociMounts];
   }
   const launch: LaunchSpec = {
-    version: 1,
+    version: LAUNCH_SPEC_VERSION,
     containerId: args.containerId,
     hypervisor: opts.hypervisor,
     accel,

@@ -6,7 +6,7 @@
  * `create`: whether `src` exists can only be seen once Docker's volumes are mounted (launcher).
  */
 import { posix } from 'node:path';
-import { OptionError } from './option-error.ts';
+import { OptionError } from '../contracts/errors.ts';
 
 export const DISK_FILESYSTEMS = ['ext4', 'ext3', 'ext2'] as const;
 export type DiskFs = (typeof DISK_FILESYSTEMS)[number];

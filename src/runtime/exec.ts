@@ -9,11 +9,12 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envValue, type OciProcess } from '../oci/spec.ts';
 import { encodeStart } from '../agent-protocol/messages.ts';
-import { PREFIX_IN_CONTAINER, type LaunchSpec } from '../launcher/launch-spec.ts';
+import { PREFIX_IN_CONTAINER, type LaunchSpec } from '../contracts/launch-spec.ts';
+import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
 import type { HostConfig } from './host-config.ts';
 import { lookupExecError } from './lookup-exec.ts';
-import { OptionError } from './options.ts';
+import { OptionError } from '../contracts/errors.ts';
 import { workloadOf } from './workload.ts';
 
 /** The exec client's environment variable: the agent START payload (TLV), base64. */
@@ -41,7 +42,7 @@ export function exec(args: RuntimeArgs, argv: string[], host: HostConfig): numbe
   const launchFile = join(bundleOf(host, args), 'runcvm', 'spec.json');
   // A container runcvm left to runc (a Kubernetes pod sandbox, pod.ts) has no VM to exec into.
   if (!existsSync(launchFile)) return runc(host, argv);
-  const launch = JSON.parse(readFileSync(launchFile, 'utf8')) as LaunchSpec;
+  const launch = readLaunchSpec(launchFile);
   const p = JSON.parse(readFileSync(args.process, 'utf8')) as OciProcess;
   if (!Array.isArray(p.args) || p.args.length === 0) throw new OptionError(`${args.process}: process.args missing or empty`);
   const w = workloadOf(p);

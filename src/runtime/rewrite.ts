@@ -5,19 +5,10 @@
  * Research: rootlab §2 (field-by-field edits that were tried end to end, and F1–F10).
  */
 import type { OciMount, OciSpec } from '../oci/spec.ts';
-import type { NetworkMode } from '../network/setup.ts';
-import {
-  type GuestMount,
-  type WorkloadProcess,
-  IMAGE_DISKS_DIR,
-  MS_NODEV,
-  MS_NOEXEC,
-  MS_NOSUID,
-  MS_RDONLY,
-  PREFIX_IN_CONTAINER,
-  SPEC_DIR,
-  WORKLOAD_ROOT,
-} from '../launcher/launch-spec.ts';
+import type { NetworkMode } from '../contracts/kinds.ts';
+import { IMAGE_DISKS_DIR, PREFIX_IN_CONTAINER, SPEC_DIR, WORKLOAD_ROOT } from '../contracts/launch-spec.ts';
+import { type GuestMount, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from '../contracts/guest-mount.ts';
+import { type WorkloadProcess } from '../contracts/workload-process.ts';
 import { withVmmOverhead } from './vm-size.ts';
 import {
   deviceNodes, deviceRules, hardenMount, type HostDevice, launcherCaps, launcherSeccomp, MASKED_PATHS,

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import { Tail } from '../common/tail.ts';
-import { PREFIX_IN_CONTAINER } from '../launcher/launch-spec.ts';
+import { PREFIX_IN_CONTAINER } from '../contracts/launch-spec.ts';
 
 const STDERR_BYTES = 2048;
 

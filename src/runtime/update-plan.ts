@@ -6,7 +6,7 @@
  */
 import type { OciResources } from '../oci/spec.ts';
 import { parseCpuList } from '../vmm/cpu-pinning.ts';
-import { OptionError } from './options.ts';
+import { OptionError } from '../contracts/errors.ts';
 import { MIN_MEMORY_MIB, VMM_OVERHEAD_MIB } from './vm-size.ts';
 
 const MIB = 1024 * 1024;

@@ -12,14 +12,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OciResources } from '../oci/spec.ts';
-import type { LaunchSpec } from '../launcher/launch-spec.ts';
+import type { LaunchSpec } from '../contracts/launch-spec.ts';
+import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
 import { resizeGuest } from '../vmm/balloon.ts';
 import { pinThreads } from '../vmm/cpu-pinning.ts';
 import type { VmControl } from '../vmm/driver.ts';
 import { DRIVERS } from '../vmm/drivers.ts';
 import type { RuntimeArgs, UpdateFlags } from './cli-args.ts';
 import type { HostConfig } from './host-config.ts';
-import { OptionError } from './options.ts';
+import { OptionError } from '../contracts/errors.ts';
 import { sandboxRelay } from './sandbox-relay.ts';
 import { parseRam, planUpdate } from './update-plan.ts';
 
@@ -106,7 +107,7 @@ export async function update(args: RuntimeArgs, argv: string[], host: HostConfig
   const launchFile = join(state.bundle, 'runcvm', 'spec.json');
   // Not a VM (a Kubernetes pod sandbox left to runc, pod.ts): plain runc, stdin untouched.
   if (!existsSync(launchFile)) return runRunc(host, argv);
-  const launch = JSON.parse(readFileSync(launchFile, 'utf8')) as LaunchSpec;
+  const launch = readLaunchSpec(launchFile);
   const plan = planUpdate(requestedResources(readResources(args.resources), args.updateFlags), { cpus: launch.cpus, memoryMiB: launch.memoryMiB });
   const verbAt = argv.indexOf('update');
   const applyCgroup = () => {

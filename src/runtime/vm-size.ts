@@ -4,7 +4,7 @@
  */
 import type { OciResources } from '../oci/spec.ts';
 import { parseCpuList } from '../vmm/cpu-pinning.ts';
-import { OptionError } from './options.ts';
+import { OptionError } from '../contracts/errors.ts';
 
 export const DEFAULT_MEMORY_MIB = 512;
 export const MIN_MEMORY_MIB = 128;

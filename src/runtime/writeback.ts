@@ -14,7 +14,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tail } from '../common/tail.ts';
-import { WRITTEN_BACK_MARKER } from '../launcher/launch-spec.ts';
+import { WRITTEN_BACK_MARKER } from '../contracts/launch-spec.ts';
 import { type OciSpec, parseOciSpec } from '../oci/spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
 import type { HostConfig } from './host-config.ts';

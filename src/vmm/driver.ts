@@ -4,7 +4,7 @@
  * at once; `start` runs in the launcher inside the container.
  */
 import type { Duplex } from 'node:stream';
-import type { Accel } from '../runtime/options.ts';
+import type { Accel } from '../contracts/kinds.ts';
 import type { Balloon } from './balloon.ts';
 import type { VmSpec } from './vm-spec.ts';
 

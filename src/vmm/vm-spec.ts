@@ -2,7 +2,7 @@
  * The one VM description every hypervisor driver consumes. Drivers turn it into a command
  * line (QEMU) or API calls (Firecracker); nothing else about a VM is hypervisor-specific.
  */
-import type { Accel } from '../runtime/options.ts';
+import type { Accel } from '../contracts/kinds.ts';
 
 export interface FsShare {
   /** Tag the guest mounts (virtiofs). */

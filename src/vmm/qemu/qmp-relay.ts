@@ -5,7 +5,7 @@
  * container's own root, never by host root. Imports nothing heavy: it starts on every update.
  */
 import { connect } from 'node:net';
-import { RUN_DIR } from '../../launcher/launch-spec.ts';
+import { RUN_DIR } from '../../contracts/launch-spec.ts';
 import { qemuPaths } from './argv.ts';
 
 export const QMP_RELAY_VERB = 'qmp-relay';
