@@ -28,17 +28,24 @@ export interface ErrorContext {
 export interface RuncvmErrorOptions {
   cause?: unknown;
   context?: ErrorContext;
+  /**
+   * The status the failing process exits with when it is not its kind's (EXIT_STATUS): the
+   * launcher exits 127/126 when the guest cannot start the workload's command, as runc does.
+   */
+  exitStatus?: number;
 }
 
 export class RuncvmError extends Error {
   readonly kind: ErrorKind;
   readonly context: ErrorContext;
+  readonly exitStatus: number | undefined;
 
   constructor(kind: ErrorKind, message: string, opts: RuncvmErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'RuncvmError';
     this.kind = kind;
     this.context = opts.context ?? {};
+    this.exitStatus = opts.exitStatus;
   }
 }
 
@@ -69,6 +76,24 @@ export class GuestFailure extends RuncvmError {
 /** The kind of any thrown value: anything that is not a RuncvmError is internal. */
 export function errorKind(e: unknown): ErrorKind {
   return e instanceof RuncvmError ? e.kind : 'internal';
+}
+
+/**
+ * The exit status of a runcvm process (runtime verb, launcher, admin command) that fails with an
+ * error of each kind. All are 1, as runc's: containerd and Docker tell failures apart by the
+ * message in runc's log, not by the status. The table is typed on every kind, so a new kind
+ * cannot be added without deciding its status here.
+ */
+export const EXIT_STATUS: Record<ErrorKind, number> = {
+  'invalid-option': 1,
+  'host-not-ready': 1,
+  'guest-failure': 1,
+  internal: 1,
+};
+
+/** The status a process exits with for `e`: its own exitStatus, else its kind's. */
+export function exitStatusFor(e: unknown): number {
+  return (e instanceof RuncvmError ? e.exitStatus : undefined) ?? EXIT_STATUS[errorKind(e)];
 }
 
 function messageOf(e: unknown): string {

@@ -15,6 +15,7 @@ import { attachProcess, outcomeCode } from './attach.ts';
 import { serveExec } from './exec-server.ts';
 import { IMAGE_DISKS_DIR, type LaunchSpec, RUN_DIR, SPEC_PATH, WORKLOAD_ROOT, WRITTEN_BACK_MARKER } from '../contracts/launch-spec.ts';
 import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
+import { describeError, exitStatusFor, GuestFailure } from '../contracts/errors.ts';
 import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 import { relayDnsQuery } from '../network/dns-relay.ts';
@@ -30,12 +31,6 @@ const WORKLOAD_ID = 1;
 const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;
 const POWEROFF_TIMEOUT_MS = 10_000;
 
-class LaunchError extends Error {
-  constructor(message: string, readonly code = 1) {
-    super(message);
-  }
-}
-
 function logLine(spec: LaunchSpec): (l: AgentLog) => void {
   return (l) => {
     if (spec.runtimeDebug || l.level === 0) process.stderr.write(`runcvm-agent: ${l.line}\n`);
@@ -44,7 +39,7 @@ function logLine(spec: LaunchSpec): (l: AgentLog) => void {
 
 function rejectOnVmExit(vm: RunningVm, what: string, vmm: string): Promise<never> {
   return vm.exited.then((e) => {
-    throw new LaunchError(`the VM stopped ${what} (${vmm} ${e.signal ?? `exit ${e.code}`})\n${vm.diagnostics()}`);
+    throw new GuestFailure(`the VM stopped ${what} (${vmm} ${e.signal ?? `exit ${e.code}`})\n${vm.diagnostics()}`);
   });
 }
 
@@ -52,7 +47,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   const ac = new AbortController();
   try {
     return await Promise.race([p, sleep(ms, undefined, { signal: ac.signal }).then(() => {
-      throw new LaunchError(`timed out after ${ms} ms ${what}`);
+      throw new GuestFailure(`timed out after ${ms} ms ${what}`);
     })]);
   } finally {
     ac.abort();
@@ -65,7 +60,7 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
   vmDied.catch(() => ac.abort());
   const channel = await Promise.race([vm.connectAgent(ac.signal), vmDied]);
   const session = new AgentSession(channel, logLine(spec));
-  const sessionFailed = session.failed.then((e) => { throw new LaunchError(`${e.message}\n${vm.diagnostics()}`); });
+  const sessionFailed = session.failed.then((e) => { throw new GuestFailure(`${e.message}\n${vm.diagnostics()}`); });
   const guard = <T>(p: Promise<T>) => Promise.race([p, vmDied, sessionFailed]);
 
   const hello = session.waitHello();
@@ -82,13 +77,13 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
   let stopWatching = () => {};
   const result = await guard(attachProcess(session, channel, WORKLOAD_ID, spec.process, () => {
     timing.workloadStartedMs = Date.now();
-    serveExec(session).then((s) => { execServer = s; }, (e: Error) => logLine(spec)({ level: 0, line: `docker exec is unavailable: ${e.message}` }));
+    serveExec(session).then((s) => { execServer = s; }, (e: Error) => logLine(spec)({ level: 0, line: `docker exec is unavailable: ${describeError(e)}` }));
     if (spec.network === 'own') stopWatching = watchNetwork(spec, session, net);
   }));
   timing.workloadExitMs = Date.now();
   stopWatching();
   execServer?.close();
-  if (result.kind === 'error') throw new LaunchError(result.error.message, outcomeCode(result));
+  if (result.kind === 'error') throw new GuestFailure(result.error.message, { exitStatus: outcomeCode(result) });
   // The agent wrote the image root's changes back before this EXIT: the runtime's delete need
   // not start a write-back VM (runtime/writeback.ts).
   if (spec.rootImage && !result.status.writebackFailed) markWrittenBack();
@@ -103,7 +98,7 @@ function markWrittenBack(): void {
     writeFileSync(`${IMAGE_DISKS_DIR}/${WRITTEN_BACK_MARKER}`, '', { flag: 'w', mode: 0o600 });
   } catch (e) {
     // Without it the runtime's delete writes back again: slower, never wrong.
-    process.stderr.write(`runcvm: marking the write-back done: ${(e as Error).message}\n`);
+    process.stderr.write(`runcvm: marking the write-back done: ${describeError(e)}\n`);
   }
 }
 
@@ -123,7 +118,7 @@ function watchNetwork(spec: LaunchSpec, session: AgentSession, net: NetworkPlan)
     try {
       watcher.sync(runIp(['-json', 'addr', 'show']));
     } catch (e) {
-      process.stderr.write(`runcvm: watching the container's network: ${(e as Error).message}\n`);
+      process.stderr.write(`runcvm: watching the container's network: ${describeError(e)}\n`);
     }
     if (iptablesBroken) return;
     try {
@@ -131,7 +126,7 @@ function watchNetwork(spec: LaunchSpec, session: AgentSession, net: NetworkPlan)
     } catch (e) {
       // No iptables on this host means no Swarm port mapping to mirror either: say it once.
       iptablesBroken = true;
-      if (spec.runtimeDebug) process.stderr.write(`runcvm: port redirects: ${(e as Error).message}\n`);
+      if (spec.runtimeDebug) process.stderr.write(`runcvm: port redirects: ${describeError(e)}\n`);
     }
   }, NET_POLL_MS);
   timer.unref();
@@ -171,9 +166,8 @@ export async function runLauncher(): Promise<number> {
     timing.vmmSpawnMs = Date.now();
     code = await runWorkload(spec, vm, net, timing);
   } catch (e) {
-    const err = e as Error;
-    process.stderr.write(`runcvm: ${err.message}\n`);
-    code = e instanceof LaunchError ? e.code : 1;
+    process.stderr.write(`runcvm: ${describeError(e)}\n`);
+    code = exitStatusFor(e);
     await vm?.kill();
     if (volumes?.log()) process.stderr.write(`runcvm: volume server log:\n${volumes.log()}\n`);
   }

@@ -217,7 +217,7 @@ export function create(args: RuntimeArgs, argv: string[], prefix: string, log: (
         try {
           return prepareImageRoot({ rootPath: spec.root.path, containerId: args.containerId, cache: new ImageCache(), cacheMax: host.settings.cacheMaxBytes });
         } catch (e) {
-          throw new OptionError(`RUNCVM_ROOTFS=image: ${(e as Error).message}`);
+          throw new OptionError('RUNCVM_ROOTFS=image', { cause: e, context: { containerId: args.containerId, step: 'image root' } });
         }
       },
     });

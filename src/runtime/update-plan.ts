@@ -66,7 +66,7 @@ export function planUpdate(req: OciResources, boot: BootSize): UpdatePlan {
     try {
       hostCpus = parseCpuList(req.cpu.cpus);
     } catch (e) {
-      throw new OptionError(`--cpuset-cpus: ${(e as Error).message}`);
+      throw new OptionError('--cpuset-cpus', { cause: e });
     }
   }
   const resources = mem ? { ...req, memory: { ...mem, limit: withOverhead(mem.limit), swap: withOverhead(mem.swap) } } : req;

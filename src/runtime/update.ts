@@ -20,7 +20,7 @@ import type { VmControl } from '../vmm/driver.ts';
 import { DRIVERS } from '../vmm/drivers.ts';
 import type { RuntimeArgs, UpdateFlags } from './cli-args.ts';
 import type { HostConfig } from './host-config.ts';
-import { OptionError } from '../contracts/errors.ts';
+import { GuestFailure, OptionError } from '../contracts/errors.ts';
 import { sandboxRelay } from './sandbox-relay.ts';
 import { parseRam, planUpdate } from './update-plan.ts';
 
@@ -98,7 +98,7 @@ function readResources(path: string | undefined): OciResources | undefined {
   try {
     return JSON.parse(text) as OciResources;
   } catch (e) {
-    throw new Error(`update --resources ${path}: not valid JSON: ${(e as Error).message}`);
+    throw new OptionError(`update --resources ${path}: not valid JSON`, { cause: e, context: { file: path } });
   }
 }
 
@@ -170,6 +170,6 @@ async function openControl(host: HostConfig, args: RuntimeArgs, launch: LaunchSp
   try {
     return await driver.openControl((verb) => sandboxRelay(target, verb), `container ${args.containerId.slice(0, 12)}`);
   } catch (e) {
-    throw new Error(`${option}: cannot reach the VM: ${(e as Error).message}`, { cause: e });
+    throw new GuestFailure(`${option}: cannot reach the VM`, { cause: e, context: { containerId: args.containerId, step: 'update' } });
   }
 }

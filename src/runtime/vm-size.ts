@@ -36,7 +36,7 @@ export function vmSize(res: OciResources | undefined): VmSize {
   try {
     return { cpus, memoryMiB, hostCpus: parseCpuList(cpuset) };
   } catch (e) {
-    throw new OptionError(`--cpuset-cpus: ${(e as Error).message}`);
+    throw new OptionError('--cpuset-cpus', { cause: e });
   }
 }
 

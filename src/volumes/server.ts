@@ -15,11 +15,12 @@ import type { Nic } from '../vmm/vm-spec.ts';
 import { firewallArgs, linkCommands, overlapsLink } from './link.ts';
 import { DIOD_BINARY } from './plan.ts';
 import type { VolumeLink, VolumeServerSpec } from '../contracts/volume-server.ts';
+import { HostNotReadyError } from '../contracts/errors.ts';
 
 const CHROOT = '/usr/sbin/chroot';
 const LISTEN_TIMEOUT_MS = 10_000;
 
-export class VolumeServerError extends Error {}
+export class VolumeServerError extends HostNotReadyError {}
 
 export interface VolumeServer {
   nic: Nic;

@@ -10,6 +10,7 @@ import { tryConnect } from '../../common/unix-socket.ts';
 import { waitUntil } from '../../common/wait.ts';
 import type { HostCheck, RunningVm, VmExit, VmmDriver } from '../driver.ts';
 import { VmmUnavailableError } from '../driver.ts';
+import { describeError, GuestFailure } from '../../contracts/errors.ts';
 import type { VmSpec } from '../vm-spec.ts';
 import { pinThreads } from '../cpu-pinning.ts';
 import { qemuArgv, qemuPaths, type QemuPaths } from './argv.ts';
@@ -129,7 +130,7 @@ export const makeQemuDriver = (bin: QemuBinaries): VmmDriver => ({
         await pinVcpus(paths.qmpSocket, vm.hostCpus, () => qemu.exitCode !== null || qemu.signalCode !== null);
       } catch (e) {
         vmHandle.kill();
-        throw new Error(`--cpuset-cpus: ${(e as Error).message}\n${vmHandle.diagnostics()}`);
+        throw new GuestFailure(`--cpuset-cpus: ${describeError(e)}\n${vmHandle.diagnostics()}`);
       }
     }
     return vmHandle;
