@@ -99,6 +99,11 @@ export class ImageCache {
     return join(this.dir, `${key}.${ext}`);
   }
 
+  /** Where the cached ext4 of `key` is (or will be once built). */
+  pathOf(key: string): string {
+    return this.file(key, 'ext4');
+  }
+
   private readMeta(key: string): Meta | undefined {
     try {
       const meta = JSON.parse(readSmall(this.file(key, 'json'))) as Meta;
