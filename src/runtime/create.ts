@@ -3,8 +3,7 @@
  * container's PID 1 is the launcher, then hand the same argv to runc. Every check happens before
  * anything is written, so a refused container leaves nothing behind.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { envValue, parseOciSpec, type OciSpec } from '../oci/spec.ts';
 import { type ImageRootSpec, LAUNCH_SPEC_VERSION, type LaunchSpec, PREFIX_IN_CONTAINER, vmmBinaryInContainer } from '../contracts/launch-spec.ts';
@@ -27,6 +26,8 @@ import { planNinepAtCreate, writeSkeleton } from '../volumes/at-create.ts';
 import type { SkeletonEntry } from '../volumes/plan.ts';
 import type { Accel, Hypervisor } from '../contracts/kinds.ts';
 import type { HostCheck, HostReady } from '../vmm/driver.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
+import { runRunc } from './runc.ts';
 
 const VMM_DEVICES = ['/dev/kvm', '/dev/net/tun', '/dev/vhost-net'];
 
@@ -35,12 +36,6 @@ function hostDevices(kvm: boolean): HostDevice[] {
     const rdev = statSync(path).rdev;
     return { path, major: (rdev >> 8) & 0xfff, minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00) };
   });
-}
-
-function writeAtomic(path: string, data: string, mode: number): void {
-  const tmp = `${path}.runcvm-tmp`;
-  writeFileSync(tmp, data, { mode });
-  renameSync(tmp, path);
 }
 
 function kernelFiles(prefix: string, name: string): { dir: string; vmlinux: string; initramfs: string } {
@@ -291,11 +286,9 @@ export function create(args: RuntimeArgs, argv: string[], prefix: string, log: (
     mkdirSync(plan.specDir, { recursive: true, mode: 0o700 });
     if (plan.skeleton) writeSkeleton(plan.skeleton.dir, plan.skeleton.entries);
     launch.timing.createEndMs = Date.now();
-    writeAtomic(join(plan.specDir, 'spec.json'), JSON.stringify(launch), 0o600);
-    writeAtomic(configPath, JSON.stringify(plan.config), 0o600);
+    writeFileAtomic(join(plan.specDir, 'spec.json'), JSON.stringify(launch), 0o600);
+    writeFileAtomic(configPath, JSON.stringify(plan.config), 0o600);
     if (plan.writeback) writeWritebackMarker(args.containerId, plan.writeback);
   }
-  const r = spawnSync(host.runc, argv, { stdio: 'inherit' });
-  if (r.error) throw new Error(`running ${host.runc}: ${r.error.message}`);
-  return r.status ?? 128 + 9;
+  return runRunc(host.runc, argv);
 }

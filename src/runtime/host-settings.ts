@@ -61,9 +61,9 @@ export function parseHostSettings(raw: unknown, file: string): HostSettings {
   if (o.cacheMax !== undefined) {
     if (typeof o.cacheMax !== 'string' && typeof o.cacheMax !== 'number') fail('"cacheMax": a size such as "20g", "500m" or 0');
     try {
-      out.cacheMaxBytes = parseCacheMax(String(o.cacheMax));
+      out.cacheMaxBytes = parseCacheMax(String(o.cacheMax), '"cacheMax"');
     } catch (e) {
-      fail((e as Error).message.replace('RUNCVM_CACHE_MAX', '"cacheMax"'));
+      fail((e as Error).message);
     }
   }
   if (o.jailer !== undefined) {
