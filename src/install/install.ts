@@ -47,7 +47,7 @@ function which(cmd: string): string | undefined {
   }
 }
 
-/** Host TSC rate: microvm guests under TCG must be told it (research: vmlab §0). */
+/** Host TSC rate: microvm guests under TCG must be told it, or they can hang calibrating the TSC. */
 function hostTscKhz(): number | undefined {
   try {
     const log = execFileSync('dmesg', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });

@@ -1,8 +1,8 @@
 /**
  * The config.json rewrite at `create` (a pure function): the container's PID 1 becomes the
  * launcher running from runcvm's read-only runtime root, the image's rootfs moves to /vm, and
- * the workload as Docker described it is returned separately for the launcher.
- * Research: rootlab §2 (field-by-field edits that were tried end to end, and F1–F10).
+ * the workload as Docker described it is returned separately for the launcher. Every field it
+ * changes, and why, is in docs/architecture.md ("create: the config.json rewrite").
  */
 import type { OciMount, OciSpec } from '../oci/spec.ts';
 import type { NetworkMode } from '../contracts/kinds.ts';
@@ -188,7 +188,7 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
       // (src/launcher/init); Node's own warnings would land on the workload's stderr.
       args: [`${PREFIX_IN_CONTAINER}/bin/runcvm-init`, ctx.nodePath, '--no-warnings', `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`, 'launcher'],
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/run'],
-      // runc would mkdir a missing cwd inside the shared runtime root on the host (rootlab F10).
+      // runc would mkdir a missing cwd inside the shared runtime root on the host.
       cwd: '/',
       user: { uid: 0, gid: 0 },
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },

@@ -9,7 +9,7 @@ const MIB = 1024 * 1024;
 const boot = { cpus: 2, memoryMiB: 512 };
 
 test('a smaller --memory shrinks the guest and raises the cgroup limit by the VMM overhead', () => {
-  // Exactly what dockerd sends for `docker update --memory 256m` (research: dockerlab §1).
+  // Exactly what dockerd sends for `docker update --memory 256m` (captured from runc's --resources input).
   const req = { memory: { limit: 256 * MIB, reservation: 0, swap: 0, kernel: 0 }, cpu: { shares: 0, quota: 0, period: 0 }, blockIO: { weight: 0 } };
   const plan = planUpdate(req, boot);
   assert.equal(plan.memoryTargetMiB, 256);

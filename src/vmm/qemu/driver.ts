@@ -37,7 +37,7 @@ function exitOf(child: ChildProcess): Promise<VmExit> {
 
 function startVirtiofsd(binary: string, source: string, socketPath: string, tail: Tail): ChildProcess {
   // sandbox=chroot: the namespace sandbox needs CAP_SYS_ADMIN the launcher does not have
-  // (rootlab F4); announce_submounts lets the guest see volumes as their own mounts.
+  // (and a --cap-drop ALL container would break it); announce_submounts lets the guest see volumes as their own mounts.
   // timeout=0: the guest revalidates names and attributes on every lookup. With cache=auto's
   // default 1 s, a host edit of a bind mount read at once in the guest came back truncated to
   // the old size, and renamed/deleted files stayed readable under their old names
