@@ -31,6 +31,24 @@ export interface ImageRootSpec {
   host9pOptions?: string;
 }
 
+/**
+ * How the guest gets the container's root. spec.json encodes it by which fields are present
+ * (no rootImage: virtiofs; rootImage.host9pOptions: the tree over 9P); code reads it through
+ * guestRootOf as a tagged union instead of testing optional fields.
+ */
+export type GuestRoot =
+  /** The image tree shared live over virtiofs. */
+  | { kind: 'virtiofs' }
+  /** Layer drives and a writable drive; `tree` is how the container's merged view (the write-back target) reaches the guest. */
+  | { kind: 'image'; lowers: string[]; upper: string; tree: { kind: 'virtiofs' } | { kind: '9p'; options: string } };
+
+export function guestRootOf(spec: { rootImage?: ImageRootSpec }): GuestRoot {
+  const img = spec.rootImage;
+  if (!img) return { kind: 'virtiofs' };
+  const tree = img.host9pOptions ? { kind: '9p' as const, options: img.host9pOptions } : { kind: 'virtiofs' as const };
+  return { kind: 'image', lowers: img.lowers, upper: img.upper, tree };
+}
+
 /** Where a VMM binary `create` found on the host is bound in (inside the launcher's /run tmpfs). */
 export function vmmBinaryInContainer(hypervisor: Hypervisor): string {
   return `/run/runcvm-vmm/${hypervisor}`;

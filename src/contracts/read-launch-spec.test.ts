@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorKind, RuncvmError } from './errors.ts';
-import type { LaunchSpec } from './launch-spec.ts';
+import { guestRootOf, type LaunchSpec } from './launch-spec.ts';
 import { parseLaunchSpec, readLaunchSpec } from './read-launch-spec.ts';
 
 const SPEC: LaunchSpec = {
@@ -59,4 +59,14 @@ test('an unreadable spec is an error with the file and the cause', () => {
     () => readLaunchSpec('/nonexistent/spec.json'),
     (e: unknown) => e instanceof RuncvmError && e.message === '/nonexistent/spec.json: cannot read the launch spec' && (e.cause as NodeJS.ErrnoException).code === 'ENOENT',
   );
+});
+
+test('the guest root is a tagged union of what spec.json encodes by optional fields', () => {
+  assert.deepEqual(guestRootOf(SPEC), { kind: 'virtiofs' });
+  assert.deepEqual(guestRootOf({ rootImage: { mode: 'image', lowers: ['base.ext4'], upper: 'upper.ext4' } }), {
+    kind: 'image', lowers: ['base.ext4'], upper: 'upper.ext4', tree: { kind: 'virtiofs' },
+  });
+  assert.deepEqual(guestRootOf({ rootImage: { mode: 'image', lowers: [], upper: 'u', host9pOptions: 'aname=/root' } }), {
+    kind: 'image', lowers: [], upper: 'u', tree: { kind: '9p', options: 'aname=/root' },
+  });
 });
