@@ -7,6 +7,7 @@ import type { NetworkMode } from './kinds.ts';
 import type { Accel, Hypervisor } from './kinds.ts';
 import type { VolumeServerSpec } from './volume-server.ts';
 import type { GuestMount } from './guest-mount.ts';
+import type { GuestSysctl } from './guest-sysctl.ts';
 import type { WorkloadProcess } from './workload-process.ts';
 
 export const SPEC_DIR = '/.runcvm';
@@ -92,6 +93,8 @@ export interface LaunchSpec {
   /** own: the container has its own netns to hand to the VM; shared: host or another container's. */
   network: NetworkMode;
   mounts: GuestMount[];
+  /** linux.sysctl, checked at create (runtime/sysctl.ts); the guest writes them. Absent in older specs. */
+  sysctls?: GuestSysctl[];
   /** RUNCVM_VOLUMES=9p: the per-container file server and its private link; absent with virtiofs. */
   volumes?: VolumeServerSpec;
   /** RUNCVM_DISKS; absent in specs written before disks existed. */

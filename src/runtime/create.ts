@@ -19,6 +19,7 @@ import { ImageCache } from '../rootfs/cache.ts';
 import { buildImageRoot, type ImageRootFiles, type ImageRootPlan, planImageRoot } from '../rootfs/image-root.ts';
 import { podRole } from './pod.ts';
 import { resolveInRoot } from '../common/resolve-in-root.ts';
+import { guestSysctls } from './sysctl.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
 import { vmSize } from './vm-size.ts';
 import { writeWritebackMarker } from './writeback.ts';
@@ -89,6 +90,9 @@ export interface CreatePlan {
 export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, host: HostConfig & { settings: HostSettings }, now: number, probes: CreateProbes): CreatePlan {
   const env = spec.process.env ?? [];
   const opts = parseOptions(env, hostSettingsPath(prefix));
+  // Checked against the namespaces Docker asked for (the rewrite makes the launcher's private), and
+  // like every check here, before anything is written (create builds the image root only after planCreate).
+  const sysctls = guestSysctls(spec.linux, { isHostNetns });
   const disks = opts.disks.map((d, i) => ({ ...d, serial: diskSerial(i) }));
   const kvm = probes.kvmUsable();
   const accel = chooseAccel(opts.accel, { devKvm: kvm, probe: host.kvm, hostAllowsTcg: host.allowTcg });
@@ -154,6 +158,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     iptables: host.iptables,
     rootReadonly: rewritten.rootReadonly,
     mounts,
+    sysctls,
     ...(ninep ? { volumes: ninep.server } : {}),
     disks,
     ...(vmmBinary ? { vmmBinary } : {}),

@@ -17,6 +17,7 @@ export const E2E_ORDER: readonly string[] = [
   'run.test.ts',
   'security.test.ts',
   'storage.test.ts',
+  'sysctl.test.ts',
   'system.test.ts',
   // Last: it unregisters the runtime from dockerd for a moment (install, uninstall, install again).
   'install.test.ts',
