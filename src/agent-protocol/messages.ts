@@ -2,10 +2,11 @@
  * Typed payloads of the agent protocol messages (docs/agent-protocol.md), encoded and decoded
  * in one place so the host never builds bytes by hand elsewhere.
  */
-import type { GuestMount, WorkloadProcess } from '../launcher/launch-spec.ts';
-import type { GuestNetwork, NetIface, NetRoute } from '../network/types.ts';
-import { FILE_IN_EXPORT } from '../volumes/plan.ts';
-import type { VolumeLink } from '../volumes/types.ts';
+import type { GuestMount } from '../contracts/guest-mount.ts';
+import type { WorkloadProcess } from '../contracts/workload-process.ts';
+import type { GuestNetwork, NetIface, NetRoute } from '../contracts/guest-network.ts';
+import { FILE_IN_EXPORT } from '../contracts/volume-server.ts';
+import type { VolumeLink } from '../contracts/volume-server.ts';
 import { TlvWriter } from './tlv.ts';
 
 export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6, NIC: 7, ROUTE: 8, DNS_RELAY: 9, DISK: 10, SPARE: 11, ROOT_LOWER: 12, ROOT_UPPER: 13, ROOT_HOST_9P: 14, VOLUME_LINK: 15, VOLUME_9P: 16, DRIVE_ORDER: 22, WRITEBACK_ONLY: 23, SYSCTL: 24 } as const;

@@ -25,12 +25,7 @@ export function cacheCommand(argv: string[]): number {
     return 0;
   }
   if (sub === 'prune') {
-    let max: number;
-    try {
-      max = parseCacheMax(values.max);
-    } catch (e) {
-      throw new Error((e as Error).message.replace('RUNCVM_CACHE_MAX', '--max'));
-    }
+    const max = parseCacheMax(values.max, '--max');
     // An explicit prune also takes images just picked by a starting container out of the grace period.
     const evicted = cache.prune(max, (e) => mountedByAnyone(e.file), Number.POSITIVE_INFINITY);
     for (const e of evicted) process.stdout.write(`evicted ${e.key.slice(0, 12)} (${mib(e.sizeBytes)}, ${e.source})\n`);

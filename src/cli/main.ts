@@ -1,7 +1,8 @@
 /**
  * Entry point of the one bundled file. `runtime` is what the dispatcher runs for `create`,
  * `exec` and `update`; `launcher` is the container's PID 1; `qmp-relay` runs in the container
- * for `update`; `install`/`uninstall` are for administrators.
+ * for `update`; `install`/`uninstall` are for administrators. Errors become an exit status and
+ * a message here and in the launcher entries, only through contracts/errors.ts (exitStatusFor, describeError).
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,7 @@ import { doctor } from '../install/doctor.ts';
 import { cacheCommand } from './cache-command.ts';
 import { podmanConfig } from '../install/podman.ts';
 import { QMP_RELAY_VERB, qmpRelay } from '../vmm/qemu/qmp-relay.ts';
+import { describeError, exitStatusFor, RuncvmError } from '../contracts/errors.ts';
 
 const USAGE = `usage: runcvm <command>
   install [--prefix DIR] [--name NAME] [--allow-tcg]   install into DIR (default /opt/runcvm) and register
@@ -47,13 +49,13 @@ async function runtime(argv: string[]): Promise<number> {
     if (args.verb === 'delete') {
       return await deleteWithWriteback(args, argv, readHostConfig(prefix), (m) => log.write('warning', `runcvm: container ${args.containerId.slice(0, 12)}: ${m}`));
     }
-    throw new Error(`runcvm runtime: unexpected command ${args.verb}`);
+    throw new RuncvmError('internal', `runcvm runtime: unexpected command ${args.verb}`);
   } catch (e) {
-    const msg = `runcvm: container ${args.containerId.slice(0, 12)}: ${(e as Error).message}`;
+    const msg = `runcvm: container ${args.containerId.slice(0, 12)}: ${describeError(e)}`;
     log.write('error', msg);
     // containerd reports a failed update with the runtime's output, not its log (as runc, say it on both).
     if (args.verb === 'update') process.stderr.write(`${msg}\n`);
-    return 1;
+    return exitStatusFor(e);
   }
 }
 
@@ -85,8 +87,8 @@ export async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (e: Error) => {
-    process.stderr.write(`runcvm: ${e.message}\n`);
-    process.exit(1);
+  (e: unknown) => {
+    process.stderr.write(`runcvm: ${describeError(e)}\n`);
+    process.exit(exitStatusFor(e));
   },
 );

@@ -4,8 +4,9 @@
  * selects). The block is appended between markers, so uninstall removes exactly what install
  * added; the rest of config.toml is never rewritten. containerd reads its config only at start.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write.ts';
 
 export const BEGIN = '# runcvm: begin (added by `runcvm install`, removed by `runcvm uninstall`)';
 export const END = '# runcvm: end';
@@ -67,8 +68,7 @@ export function configureContainerd(file: string, binary: string): boolean {
   const next = withRuncvm(cur, 'runcvm', binary, file);
   if (next === cur) return false;
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(`${file}.runcvm-tmp`, next, { mode: 0o644 });
-  renameSync(`${file}.runcvm-tmp`, file);
+  writeFileAtomic(file, next, 0o644);
   return true;
 }
 
@@ -78,7 +78,6 @@ export function unconfigureContainerd(file: string): boolean {
   const cur = readFileSync(file, 'utf8');
   const next = withoutRuncvm(cur);
   if (next === cur) return false;
-  writeFileSync(`${file}.runcvm-tmp`, next, { mode: 0o644 });
-  renameSync(`${file}.runcvm-tmp`, file);
+  writeFileAtomic(file, next, 0o644);
   return true;
 }

@@ -4,7 +4,7 @@
  * nothing and does not reload dockerd.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, realpathSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hostConfigPath, type HostConfig } from '../runtime/host-config.ts';
@@ -15,6 +15,7 @@ import { probeKvm } from './kvm-probe.ts';
 import { configureContainerd, unconfigureContainerd } from './containerd.ts';
 import { podmanConfig } from './podman.ts';
 import { buildRuntimeRoot } from './runtime-root.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
 
 export const RUNTIME_NAME = 'runcvm';
 const DAEMON_JSON = '/etc/docker/daemon.json';
@@ -34,10 +35,7 @@ function put(path: string, data: Buffer | string, mode = 0o644): boolean {
   const cur = readOr(path);
   if (cur && cur.equals(next)) return false;
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, next, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
+  writeFileAtomic(path, next, mode);
   return true;
 }
 
@@ -49,7 +47,7 @@ function which(cmd: string): string | undefined {
   }
 }
 
-/** Host TSC rate: microvm guests under TCG must be told it (research: vmlab §0). */
+/** Host TSC rate: microvm guests under TCG must be told it, or they can hang calibrating the TSC. */
 function hostTscKhz(): number | undefined {
   try {
     const log = execFileSync('dmesg', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });

@@ -2,7 +2,7 @@
  * The runtime root (<prefix>/rt): the read-only root of every runcvm container. It holds only
  * empty mount points and the host's merged-/usr symlinks; binaries come from a read-only bind
  * of host /usr and the image is mounted at /vm. Every mount point runc needs must already exist
- * here, or runc would create it on the host in this shared tree (rootlab F8, F10).
+ * here, or runc would create it on the host in this shared tree.
  */
 import { existsSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ export function buildRuntimeRoot(rt: string, hostRoot = '/'): RuntimeRootPlan {
     }
   }
   mkdirSync(join(rt, 'var'), { recursive: true });
-  // virtiofsd keeps its lock files in /var/run (rootlab F3); /run is the launcher's tmpfs.
+  // virtiofsd keeps its lock files in /var/run; /run is the launcher's tmpfs.
   ensureSymlink(join(rt, 'var/run'), '../run');
   return { hostDirs };
 }

@@ -11,8 +11,8 @@ import {
   decodeDns, decodeError, decodeExit, encodeDns, encodeNetAttach, encodeNetDetach, decodeHello, decodeLog, decodeStarted, encodeConfig, encodeHello, encodeSignal, encodeStart, encodeWinsize,
   type AgentError, type AgentLog, type ExitStatus, type Hello, type VmConfig,
 } from '../agent-protocol/messages.ts';
-import type { WorkloadProcess } from './launch-spec.ts';
-import type { NetIface } from '../network/types.ts';
+import type { WorkloadProcess } from '../contracts/workload-process.ts';
+import type { NetIface } from '../contracts/guest-network.ts';
 
 /** Output handlers call `done` once their consumer has taken the bytes: that grants the guest more credit. */
 export interface ProcessHandlers {

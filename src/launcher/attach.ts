@@ -4,7 +4,7 @@
  * exists are delivered once it does.
  */
 import type { AgentSession, ProcessOutcome } from './agent-session.ts';
-import type { WorkloadProcess } from './launch-spec.ts';
+import type { WorkloadProcess } from '../contracts/workload-process.ts';
 import { forwardInitSignals, forwardSignals } from './signals.ts';
 import { outputHandlers, relayStdin } from './stdio-relay.ts';
 import { exitCode } from '../agent-protocol/messages.ts';

@@ -10,14 +10,16 @@ import { execFile } from 'node:child_process';
 import { closeSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, ftruncateSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { resolveInRoot } from '../runtime/resolve-in-root.ts';
+import { resolveInRoot } from '../common/resolve-in-root.ts';
 import type { BlockDevice } from '../vmm/vm-spec.ts';
-import type { LaunchDisk } from './launch-spec.ts';
+import type { LaunchDisk } from '../contracts/launch-spec.ts';
+import { OptionError } from '../contracts/errors.ts';
 
 export const MKE2FS = '/usr/sbin/mke2fs';
 const run = promisify(execFile);
 
-export class DiskError extends Error {}
+/** A RUNCVM_DISKS entry the launcher cannot attach: the container's option is at fault. */
+export class DiskError extends OptionError {}
 
 function statOrUndefined(path: string) {
   try {

@@ -13,7 +13,9 @@ import { AgentSession } from './agent-session.ts';
 import { prepareDisks } from './disks.ts';
 import { attachProcess, outcomeCode } from './attach.ts';
 import { serveExec } from './exec-server.ts';
-import { IMAGE_DISKS_DIR, type LaunchSpec, RUN_DIR, SPEC_PATH, WORKLOAD_ROOT, WRITTEN_BACK_MARKER } from './launch-spec.ts';
+import { IMAGE_DISKS_DIR, type LaunchSpec, RUN_DIR, SPEC_PATH, WORKLOAD_ROOT, WRITTEN_BACK_MARKER } from '../contracts/launch-spec.ts';
+import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
+import { describeError, exitStatusFor, GuestFailure } from '../contracts/errors.ts';
 import { flush } from './stdio-relay.ts';
 import { GuestLog, streamSink } from './guest-log.ts';
 import { serveGuestDns } from './guest-dns.ts';
@@ -34,12 +36,6 @@ const POWEROFF_TIMEOUT_MS = 10_000;
  * container with its console, not hang `docker start` for ever. */
 const STARTED_TIMEOUT_MS = { kvm: 60_000, tcg: 300_000 } as const;
 
-class LaunchError extends Error {
-  constructor(message: string, readonly code = 1) {
-    super(message);
-  }
-}
-
 /** Guest LOG lines (errors; everything with debug) through the bounded writer (guest-log.ts). */
 function logLine(spec: LaunchSpec, log: GuestLog): (l: AgentLog) => void {
   return (l) => {
@@ -49,7 +45,7 @@ function logLine(spec: LaunchSpec, log: GuestLog): (l: AgentLog) => void {
 
 function rejectOnVmExit(vm: RunningVm, what: string, vmm: string): Promise<never> {
   return vm.exited.then((e) => {
-    throw new LaunchError(`the VM stopped ${what} (${vmm} ${e.signal ?? `exit ${e.code}`})\n${vm.diagnostics()}`);
+    throw new GuestFailure(`the VM stopped ${what} (${vmm} ${e.signal ?? `exit ${e.code}`})\n${vm.diagnostics()}`);
   });
 }
 
@@ -57,7 +53,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   const ac = new AbortController();
   try {
     return await Promise.race([p, sleep(ms, undefined, { signal: ac.signal }).then(() => {
-      throw new LaunchError(`timed out after ${ms} ms ${what}`);
+      throw new GuestFailure(`timed out after ${ms} ms ${what}`);
     })]);
   } finally {
     ac.abort();
@@ -71,7 +67,7 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
   const channel = await Promise.race([vm.connectAgent(ac.signal), vmDied]);
   const guestLog = new GuestLog(streamSink(process.stderr));
   const session = new AgentSession(channel, logLine(spec, guestLog));
-  const sessionFailed = session.failed.then((e) => { throw new LaunchError(`${e.message}\n${vm.diagnostics()}`); });
+  const sessionFailed = session.failed.then((e) => { throw new GuestFailure(`${e.message}\n${vm.diagnostics()}`); });
   const guard = <T>(p: Promise<T>) => Promise.race([p, vmDied, sessionFailed]);
 
   const hello = session.waitHello();
@@ -87,19 +83,19 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
   const attached = attachProcess(session, WORKLOAD_ID, spec.process, () => {
     started();
     timing.workloadStartedMs = Date.now();
-    serveExec(session).then((s) => { execServer = s; }, (e: Error) => process.stderr.write(`runcvm: docker exec is unavailable: ${e.message}\n`));
+    serveExec(session).then((s) => { execServer = s; }, (e: Error) => process.stderr.write(`runcvm: docker exec is unavailable: ${describeError(e)}\n`));
     if (spec.network === 'own') stopWatching = watchNetwork(spec, session, net);
   });
   attached.then(started, started);
   const startDeadline = withTimeout(startedOrDone, STARTED_TIMEOUT_MS[spec.accel], 'waiting for the guest to start the workload').then(
     () => new Promise<never>(() => {}),
-    (e: Error) => { throw new LaunchError(`${e.message}\n${vm.diagnostics()}`); },
+    (e: Error) => { throw new GuestFailure(`${e.message}\n${vm.diagnostics()}`); },
   );
   const result = await guard(Promise.race([attached, startDeadline]));
   timing.workloadExitMs = Date.now();
   stopWatching();
   execServer?.close();
-  if (result.kind === 'error') throw new LaunchError(result.error.message, outcomeCode(result));
+  if (result.kind === 'error') throw new GuestFailure(result.error.message, { exitStatus: outcomeCode(result) });
   // The agent wrote the image root's changes back before this EXIT: the runtime's delete need
   // not start a write-back VM (runtime/writeback.ts).
   if (spec.rootImage && !result.status.writebackFailed) markWrittenBack();
@@ -114,7 +110,7 @@ function markWrittenBack(): void {
     writeFileSync(`${IMAGE_DISKS_DIR}/${WRITTEN_BACK_MARKER}`, '', { flag: 'w', mode: 0o600 });
   } catch (e) {
     // Without it the runtime's delete writes back again: slower, never wrong.
-    process.stderr.write(`runcvm: marking the write-back done: ${(e as Error).message}\n`);
+    process.stderr.write(`runcvm: marking the write-back done: ${describeError(e)}\n`);
   }
 }
 
@@ -134,7 +130,7 @@ function watchNetwork(spec: LaunchSpec, session: AgentSession, net: NetworkPlan)
     try {
       watcher.sync(runIp(['-json', 'addr', 'show']));
     } catch (e) {
-      process.stderr.write(`runcvm: watching the container's network: ${(e as Error).message}\n`);
+      process.stderr.write(`runcvm: watching the container's network: ${describeError(e)}\n`);
     }
     if (iptablesBroken) return;
     try {
@@ -142,7 +138,7 @@ function watchNetwork(spec: LaunchSpec, session: AgentSession, net: NetworkPlan)
     } catch (e) {
       // No iptables on this host means no Swarm port mapping to mirror either: say it once.
       iptablesBroken = true;
-      if (spec.runtimeDebug) process.stderr.write(`runcvm: port redirects: ${(e as Error).message}\n`);
+      if (spec.runtimeDebug) process.stderr.write(`runcvm: port redirects: ${describeError(e)}\n`);
     }
   }, NET_POLL_MS);
   timer.unref();
@@ -170,7 +166,7 @@ export async function runLauncher(): Promise<number> {
   let spec: LaunchSpec | undefined;
   let volumes: VolumeServer | undefined;
   try {
-    spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as LaunchSpec;
+    spec = readLaunchSpec(SPEC_PATH);
     mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
     const disks = await prepareDisks(spec.disks ?? [], WORKLOAD_ROOT);
     const net = setUpNetwork(spec.network, readResolvConf());
@@ -182,9 +178,8 @@ export async function runLauncher(): Promise<number> {
     timing.vmmSpawnMs = Date.now();
     code = await runWorkload(spec, vm, net, timing);
   } catch (e) {
-    const err = e as Error;
-    process.stderr.write(`runcvm: ${err.message}\n`);
-    code = e instanceof LaunchError ? e.code : 1;
+    process.stderr.write(`runcvm: ${describeError(e)}\n`);
+    code = exitStatusFor(e);
     await vm?.kill();
     if (volumes?.log()) process.stderr.write(`runcvm: volume server log:\n${volumes.log()}\n`);
   }

@@ -1,21 +1,23 @@
 /** LaunchSpec → the hypervisor-neutral VM description and the guest's CONFIG. */
 import type { VmConfig } from '../agent-protocol/messages.ts';
-import type { GuestNetwork } from '../network/types.ts';
+import type { GuestNetwork } from '../contracts/guest-network.ts';
 import { type BlockDevice, guestCmdline, type Nic, type VmSpec } from '../vmm/vm-spec.ts';
-import { IMAGE_DISKS_DIR, type LaunchSpec, WORKLOAD_ROOT } from './launch-spec.ts';
+import { guestRootOf, IMAGE_DISKS_DIR, type LaunchSpec, WORKLOAD_ROOT } from '../contracts/launch-spec.ts';
 
 export const ROOT_TAG = 'root';
 const LOWER_SERIAL = (i: number) => `runcvm-layer${i}`;
 const UPPER_SERIAL = 'runcvm-upper';
 
+/** The root tree is shared over virtiofs (the image tree, or an image root's merged view) unless it comes over 9P. */
 function rootShared(spec: LaunchSpec): boolean {
-  return !spec.rootImage?.host9pOptions;
+  const root = guestRootOf(spec);
+  return root.kind === 'virtiofs' || root.tree.kind === 'virtiofs';
 }
 
 /** RUNCVM_ROOTFS=image: the layer drives (read-only, shared) and the container's writable one. */
 function imageRootDevices(spec: LaunchSpec): BlockDevice[] {
-  const img = spec.rootImage;
-  if (!img) return [];
+  const img = guestRootOf(spec);
+  if (img.kind !== 'image') return [];
   return [
     ...img.lowers.map((f, i) => ({ id: `layer${i}`, path: `${IMAGE_DISKS_DIR}/${f}`, readonly: true, serial: LOWER_SERIAL(i) })),
     { id: 'upper', path: `${IMAGE_DISKS_DIR}/${img.upper}`, readonly: false, serial: UPPER_SERIAL },

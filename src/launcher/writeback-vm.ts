@@ -7,15 +7,17 @@
  * no workload; the agent copies the upper dir into the layer (WRITEBACK_ONLY, agent-protocol.md).
  * The host kernel never mounts the guest-written ext4: only the guest's kernel parses it.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exitCode } from '../agent-protocol/messages.ts';
-import type { GuestNetwork } from '../network/types.ts';
+import type { GuestNetwork } from '../contracts/guest-network.ts';
 import { DRIVERS } from '../vmm/drivers.ts';
 import type { RunningVm } from '../vmm/driver.ts';
 import { startVolumeServer, type VolumeServer } from '../volumes/server.ts';
 import { AgentSession } from './agent-session.ts';
-import { type LaunchSpec, RUN_DIR, SPEC_PATH } from './launch-spec.ts';
+import { type LaunchSpec, RUN_DIR, SPEC_PATH } from '../contracts/launch-spec.ts';
+import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
+import { describeError, exitStatusFor, GuestFailure, RuncvmError } from '../contracts/errors.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 
 const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;
@@ -28,21 +30,21 @@ function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([
     p.finally(() => ac.abort()),
     sleep(ms, undefined, { signal: ac.signal }).then(() => {
-      throw new Error(`timed out after ${ms} ms ${what}`);
+      throw new GuestFailure(`timed out after ${ms} ms ${what}`);
     }),
   ]);
 }
 
 async function writeBack(spec: LaunchSpec, vm: RunningVm): Promise<number> {
   const vmDied = vm.exited.then((e) => {
-    throw new Error(`the write-back VM stopped early (${e.signal ?? `exit ${e.code}`})\n${vm.diagnostics()}`);
+    throw new GuestFailure(`the write-back VM stopped early (${e.signal ?? `exit ${e.code}`})\n${vm.diagnostics()}`);
   });
   const ac = new AbortController();
   vmDied.catch(() => ac.abort());
   const channel = await Promise.race([vm.connectAgent(ac.signal), vmDied]);
   const session = new AgentSession(channel, (l) => process.stderr.write(`runcvm-agent: ${l.line}\n`));
   const failed = session.failed.then((e) => {
-    throw new Error(`${e.message}\n${vm.diagnostics()}`);
+    throw new GuestFailure(`${e.message}\n${vm.diagnostics()}`);
   });
   const guard = <T>(p: Promise<T>) => Promise.race([p, vmDied, failed]);
   await guard(deadline(session.waitHello(), HELLO_TIMEOUT_MS[spec.accel], 'waiting for the guest agent'));
@@ -52,7 +54,7 @@ async function writeBack(spec: LaunchSpec, vm: RunningVm): Promise<number> {
   session.shutdown();
   const off = await Promise.race([vm.exited.then(() => true), sleep(POWEROFF_TIMEOUT_MS).then(() => false)]);
   if (!off) await vm.kill();
-  if (r.kind === 'error') throw new Error(`guest: ${r.error.message}`);
+  if (r.kind === 'error') throw new GuestFailure(`guest: ${r.error.message}`);
   return exitCode(r.status);
 }
 
@@ -60,8 +62,8 @@ export async function runWritebackVm(): Promise<number> {
   let vm: RunningVm | undefined;
   let volumes: VolumeServer | undefined;
   try {
-    const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as LaunchSpec;
-    if (!spec.rootImage) throw new Error('not an image-root container: nothing to write back');
+    const spec = readLaunchSpec(SPEC_PATH);
+    if (!spec.rootImage) throw new RuncvmError('internal', 'not an image-root container: nothing to write back', { context: { file: SPEC_PATH } });
     mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
     if (spec.volumes) volumes = await startVolumeServer(spec.volumes, NO_NETWORK, { iptables: spec.iptables, debug: spec.runtimeDebug });
     vm = await DRIVERS[spec.hypervisor].start(vmSpecFor(spec, RUN_DIR, [], volumes ? [volumes.nic] : []));
@@ -69,9 +71,9 @@ export async function runWritebackVm(): Promise<number> {
     if (code !== 0) process.stderr.write('runcvm: write-back failed: the writable drive keeps the changes for the next start\n');
     return code;
   } catch (e) {
-    process.stderr.write(`runcvm: write-back VM: ${(e as Error).message}\n`);
+    process.stderr.write(`runcvm: write-back VM: ${describeError(e)}\n`);
     await vm?.kill();
-    return 1;
+    return exitStatusFor(e);
   } finally {
     volumes?.stop();
   }

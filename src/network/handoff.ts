@@ -6,7 +6,7 @@
  */
 import type { Nic } from '../vmm/vm-spec.ts';
 import type { IpRunner } from './netns.ts';
-import type { NetIface } from './types.ts';
+import type { NetIface } from '../contracts/guest-network.ts';
 
 /**
  * The container-side interface must stop using the MAC the guest takes over: a bridge delivers

@@ -10,7 +10,7 @@
 import type { Nic } from '../vmm/vm-spec.ts';
 import { bridgeName, handoffCommands, runIpCommands } from './handoff.ts';
 import { type IpRunner, parseIfaces } from './netns.ts';
-import type { NetIface } from './types.ts';
+import type { NetIface } from '../contracts/guest-network.ts';
 
 export const SPARE_NICS = 2;
 export const spareName = (i: number) => `spare${i}`;

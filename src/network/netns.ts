@@ -3,7 +3,7 @@
  * (the launcher runs inside it) with iproute2's JSON output.
  */
 import { execFileSync } from 'node:child_process';
-import type { NetIface, NetRoute } from './types.ts';
+import type { NetIface, NetRoute } from '../contracts/guest-network.ts';
 
 interface IpAddrJson {
   ifname: string;

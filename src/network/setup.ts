@@ -9,9 +9,8 @@ import { resolvConfUsesDockerDns } from './dns-relay.ts';
 import { handOff } from './handoff.ts';
 import { createSpares } from './hotplug.ts';
 import { type IpRunner, readNetns, runIp } from './netns.ts';
-import type { GuestNetwork } from './types.ts';
-
-export type NetworkMode = 'own' | 'shared';
+import type { GuestNetwork } from '../contracts/guest-network.ts';
+import type { NetworkMode } from '../contracts/kinds.ts';
 
 export interface NetworkPlan {
   nics: Nic[];

@@ -12,6 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createExclusive, type NewFile, ownUid } from './pinned-dir.ts';
+import { parseSize } from '../common/size.ts';
+import { OptionError } from '../contracts/errors.ts';
 
 export const DEFAULT_CACHE_DIR = '/var/lib/runcvm/cache';
 export const DEFAULT_CACHE_MAX = 20 * 1024 ** 3;
@@ -82,13 +84,12 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Parses RUNCVM_CACHE_MAX: bytes, or a number with k, m, g or t (powers of 1024). */
-export function parseCacheMax(value: string | undefined): number {
+/** Parses the cache cap (a size, common/size.ts); `name` is how the caller calls it, for the error. */
+export function parseCacheMax(value: string | undefined, name = 'RUNCVM_CACHE_MAX'): number {
   if (value === undefined || value === '') return DEFAULT_CACHE_MAX;
-  const m = /^(\d+(?:\.\d+)?)([kmgt]?)i?b?$/i.exec(value.trim());
-  if (!m) throw new Error(`RUNCVM_CACHE_MAX: invalid value "${value}" (a size such as 20g, 500m or 0; suffixes k, m, g, t)`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(m[2] ?? '').toLowerCase()] as number;
-  return Math.floor(Number(m[1]) * mult);
+  const bytes = parseSize(value);
+  if (bytes === undefined) throw new OptionError(`${name}: invalid value "${value}" (a size such as 20g, 500m or 0; suffixes k, m, g, t)`);
+  return bytes;
 }
 
 export class ImageCache {
@@ -97,6 +98,11 @@ export class ImageCache {
   private file(key: string, ext: string): string {
     if (!KEY.test(key)) throw new Error(`image cache: invalid key "${key}"`);
     return join(this.dir, `${key}.${ext}`);
+  }
+
+  /** Where the cached ext4 of `key` is (or will be once built). */
+  pathOf(key: string): string {
+    return this.file(key, 'ext4');
   }
 
   private readMeta(key: string): Meta | undefined {

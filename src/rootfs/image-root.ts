@@ -56,23 +56,50 @@ function dockerImageName(rootPath: string, containerId: string): string | undefi
   }
 }
 
-export function prepareImageRoot(opts: { rootPath: string; containerId: string; cache: ImageCache; cacheMax: number }): ImageRootFiles {
+/**
+ * What the image root of a container will be, read from the host without writing anything: the
+ * overlay's layers, the cache key, and where the drives will be. `create` plans it with every other
+ * check, and builds it (buildImageRoot) only once nothing can refuse the container any more.
+ */
+export interface ImageRootPlan {
+  rootPath: string;
+  layers: ReturnType<typeof readOverlayLayers>;
+  key: string;
+  /** What the key was derived from, with the image name when Docker recorded it (runcvm cache ls). */
+  label: string;
+  /** Host dir with the per-container drives. */
+  dir: string;
+  /** Host path the cached base image has (or will have once built). */
+  baseFile: string;
+}
+
+export function planImageRoot(opts: { rootPath: string; containerId: string; cache: ImageCache }): ImageRootPlan {
   const layers = readOverlayLayers(opts.rootPath);
   const { key, source } = cacheKeyOf(dockerChainId(opts.rootPath, opts.containerId), layers.image);
   const name = dockerImageName(opts.rootPath, opts.containerId);
-  const { file: baseFile, built } = opts.cache.getOrBuild(key, name ? `${name} ${source}` : source, (tmp) => {
-    const scratch = mkdtempSync(join(opts.cache.dir, `mnt-${process.pid}-`));
+  return {
+    rootPath: opts.rootPath,
+    layers,
+    key,
+    label: name ? `${name} ${source}` : source,
+    dir: join(dirname(layers.upper), 'runcvm'),
+    baseFile: opts.cache.pathOf(key),
+  };
+}
+
+/** Builds what `plan` describes: the cached base image on a miss (then prunes the cache to cacheMax), and the container's drives. */
+export function buildImageRoot(plan: ImageRootPlan, cache: ImageCache, cacheMax: number): ImageRootFiles {
+  const { file: baseFile, built } = cache.getOrBuild(plan.key, plan.label, (tmp) => {
+    const scratch = mkdtempSync(join(cache.dir, `mnt-${process.pid}-`));
     try {
-      ext4FromLayers(tmp, layers.image, scratch, 'runcvm-image');
+      ext4FromLayers(tmp, plan.layers.image, scratch, 'runcvm-image');
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
   });
-  if (built) opts.cache.prune(opts.cacheMax);
-
-  const dir = join(dirname(layers.upper), 'runcvm');
-  const drives = prepareDrives(dir, layers);
-  return { dir, baseFile, lowers: drives.lowers, upper: drives.upper, cacheKey: key, cacheBuilt: built };
+  if (built) cache.prune(cacheMax);
+  const drives = prepareDrives(plan.dir, plan.layers);
+  return { dir: plan.dir, baseFile, lowers: drives.lowers, upper: drives.upper, cacheKey: plan.key, cacheBuilt: built };
 }
 
 /** Temp names of a create that died, this one's (pinned-dir.ts) and the fixed one of earlier versions. */

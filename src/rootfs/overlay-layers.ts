@@ -2,7 +2,7 @@
  * The layers behind a container's overlay rootfs, read from /proc/self/mountinfo at `create`
  * (the runtime runs in the host's mount namespace, where dockerd/containerd mounted it).
  * Docker's first lowerdir is the container's own "-init" layer (hosts, hostname, .dockerenv);
- * the rest are the image's layers, top first (research: dockerlab §2).
+ * the rest are the image's layers, top first.
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';

@@ -3,11 +3,10 @@
  * container's PID 1 is the launcher, then hand the same argv to runc. Every check happens before
  * anything is written, so a refused container leaves nothing behind.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { envValue, parseOciSpec, type OciSpec } from '../oci/spec.ts';
-import { type LaunchSpec, PREFIX_IN_CONTAINER, vmmBinaryInContainer } from '../launcher/launch-spec.ts';
+import { type ImageRootSpec, LAUNCH_SPEC_VERSION, type LaunchSpec, PREFIX_IN_CONTAINER, vmmBinaryInContainer } from '../contracts/launch-spec.ts';
 import { chooseAccel, kvmUsable } from '../vmm/accel.ts';
 import { DRIVERS } from '../vmm/drivers.ts';
 import type { RuntimeArgs } from './cli-args.ts';
@@ -15,16 +14,21 @@ import { readHostConfig, type HostConfig } from './host-config.ts';
 import { hostSettingsPath, readHostSettings, type HostSettings } from './host-settings.ts';
 import { lookupExecError } from './lookup-exec.ts';
 import { diskSerial } from './disks.ts';
-import { OptionError, parseOptions, type RuncvmOptions } from './options.ts';
+import { OptionError, parseOptions } from './options.ts';
 import { ImageCache } from '../rootfs/cache.ts';
-import { type ImageRootFiles, prepareImageRoot } from '../rootfs/image-root.ts';
+import { buildImageRoot, type ImageRootFiles, type ImageRootPlan, planImageRoot } from '../rootfs/image-root.ts';
 import { podRole } from './pod.ts';
-import { resolveInRoot } from './resolve-in-root.ts';
+import { resolveInRoot } from '../common/resolve-in-root.ts';
 import { guestSysctls } from './sysctl.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
 import { vmSize } from './vm-size.ts';
 import { writeWritebackMarker } from './writeback.ts';
 import { planNinepAtCreate, writeSkeleton } from '../volumes/at-create.ts';
+import type { SkeletonEntry } from '../volumes/plan.ts';
+import type { Accel, Hypervisor } from '../contracts/kinds.ts';
+import type { HostCheck, HostReady } from '../vmm/driver.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
+import { runRunc } from './runc.ts';
 
 const VMM_DEVICES = ['/dev/kvm', '/dev/net/tun', '/dev/vhost-net'];
 
@@ -33,12 +37,6 @@ function hostDevices(kvm: boolean): HostDevice[] {
     const rdev = statSync(path).rdev;
     return { path, major: (rdev >> 8) & 0xfff, minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00) };
   });
-}
-
-function writeAtomic(path: string, data: string, mode: number): void {
-  const tmp = `${path}.runcvm-tmp`;
-  writeFileSync(tmp, data, { mode });
-  renameSync(tmp, path);
 }
 
 function kernelFiles(prefix: string, name: string): { dir: string; vmlinux: string; initramfs: string } {
@@ -56,23 +54,50 @@ function kernelFiles(prefix: string, name: string): { dir: string; vmlinux: stri
   return { dir, vmlinux: join(dir, 'vmlinux'), initramfs: join(dir, 'initramfs.cpio') };
 }
 
-/** Everything `create` decides, computed without side effects. */
-/** Side effects `create` needs once the options are known to be valid (tests pass their own). */
-export interface CreateEffects {
-  prepareImageRoot: (opts: RuncvmOptions) => ImageRootFiles;
+/**
+ * What `planCreate` reads from the host, each a check or a read that writes nothing (tests pass
+ * their own, so a plan is computed from its inputs alone).
+ */
+export interface CreateProbes {
+  /** /dev/kvm exists and opens. */
+  kvmUsable: () => boolean;
+  /** The backend's own host check (vmm/driver.ts): its binaries, and KVM where it needs it. */
+  checkHost: (hypervisor: Hypervisor, check: HostCheck) => HostReady | void;
+  /** RUNCVM_ROOTFS=image: the image's layers and where its drives will be (rootfs/image-root.ts). */
+  planImageRoot: () => ImageRootPlan;
 }
 
-export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, host: HostConfig & { settings: HostSettings }, now: number, effects?: CreateEffects) {
+/** Everything `create` decided; computing it writes, builds and prunes nothing. */
+export interface CreatePlan {
+  /** spec.json, complete but for `rootImage`, which needs the built drives (withImageRoot). */
+  launch: LaunchSpec;
+  config: OciSpec;
+  specDir: string;
+  accel: Accel;
+  /** RUNCVM_ROOTFS=image: the drives to build once nothing can refuse the container. */
+  image?: ImageRootPlan;
+  /** RUNCVM_VOLUMES=9p with an image root: the root comes back over 9P with these options. */
+  rootHost9pOptions?: string;
+  writeback?: { bundle: string; drivesDir: string };
+  skeleton?: { dir: string; entries: SkeletonEntry[] };
+}
+
+/**
+ * Validates the container and computes everything `create` will write. Every check that can
+ * refuse the container is here; `create` acts (builds the image root, writes the bundle, runs
+ * runc) only on its result, so a refused container leaves nothing behind.
+ */
+export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, host: HostConfig & { settings: HostSettings }, now: number, probes: CreateProbes): CreatePlan {
   const env = spec.process.env ?? [];
   const opts = parseOptions(env, hostSettingsPath(prefix));
   // Checked against the namespaces Docker asked for (the rewrite makes the launcher's private), and
-  // before anything is written: prepareImageRoot below builds drives.
+  // like every check here, before anything is written (create builds the image root only after planCreate).
   const sysctls = guestSysctls(spec.linux, { isHostNetns });
   const disks = opts.disks.map((d, i) => ({ ...d, serial: diskSerial(i) }));
-  const kvm = kvmUsable();
+  const kvm = probes.kvmUsable();
   const accel = chooseAccel(opts.accel, { devKvm: kvm, probe: host.kvm, hostAllowsTcg: host.allowTcg });
   const kernel = kernelFiles(prefix, opts.kernel);
-  const ready = DRIVERS[opts.hypervisor].checkHost({
+  const ready = probes.checkHost(opts.hypervisor, {
     kvm, accel, rootfs: opts.rootfs, kernel: kernel.vmlinux, initrd: kernel.initramfs,
     firecracker: host.settings.firecracker, jailer: host.settings.jailer,
   });
@@ -82,8 +107,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     throw new OptionError('RUNCVM_VOLUMES=9p: no iptables was found on this host when runcvm was installed, so the volume server cannot be firewalled to its link (install iptables and rerun runcvm install, or use RUNCVM_VOLUMES=virtiofs)');
   }
   const specDir = join(args.bundle, 'runcvm');
-  const image = opts.rootfs === 'image' ? effects?.prepareImageRoot(opts) : undefined;
-  if (opts.rootfs === 'image' && !image) throw new Error('RUNCVM_ROOTFS=image: no image root was prepared');
+  const image = opts.rootfs === 'image' ? probes.planImageRoot() : undefined;
   const network = networkMode(spec);
   const rewritten = rewriteSpec(spec, {
     network,
@@ -116,7 +140,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     rewritten.spec.mounts = [...(rewritten.spec.mounts ?? []), ...ninep.ociMounts];
   }
   const launch: LaunchSpec = {
-    version: 1,
+    version: LAUNCH_SPEC_VERSION,
     containerId: args.containerId,
     hypervisor: opts.hypervisor,
     accel,
@@ -133,7 +157,6 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     network,
     iptables: host.iptables,
     rootReadonly: rewritten.rootReadonly,
-    rootImage: image && { mode: 'image', lowers: image.lowers, upper: image.upper, ...(ninep?.rootOptions ? { host9pOptions: ninep.rootOptions } : {}) },
     mounts,
     sysctls,
     ...(ninep ? { volumes: ninep.server } : {}),
@@ -145,7 +168,42 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   };
   // A killed container's changes are written back at delete (writeback.ts); none with --read-only.
   const writeback = image && !rewritten.rootReadonly ? { bundle: args.bundle, drivesDir: image.dir } : undefined;
-  return { launch, config: rewritten.spec, specDir, accel, writeback, skeleton: ninep && { dir: ninep.skeletonDir, entries: ninep.skeleton } };
+  return {
+    launch,
+    config: rewritten.spec,
+    specDir,
+    accel,
+    ...(image ? { image } : {}),
+    ...(ninep?.rootOptions ? { rootHost9pOptions: ninep.rootOptions } : {}),
+    ...(writeback ? { writeback } : {}),
+    ...(ninep ? { skeleton: { dir: ninep.skeletonDir, entries: ninep.skeleton } } : {}),
+  };
+}
+
+/** spec.json with the image root's drives as they were built. */
+export function withImageRoot(plan: CreatePlan, files: ImageRootFiles | undefined): LaunchSpec {
+  if (!files) return plan.launch;
+  const rootImage: ImageRootSpec = { mode: 'image', lowers: files.lowers, upper: files.upper, ...(plan.rootHost9pOptions ? { host9pOptions: plan.rootHost9pOptions } : {}) };
+  return { ...plan.launch, rootImage };
+}
+
+/** The probes of a real create: /dev/kvm, and the image's overlay as Docker mounted it. */
+function hostProbes(spec: OciSpec, args: RuntimeArgs, cache: ImageCache): CreateProbes {
+  return {
+    kvmUsable,
+    checkHost: (hypervisor, check) => DRIVERS[hypervisor].checkHost(check),
+    planImageRoot: () => {
+      try {
+        return planImageRoot({ rootPath: spec.root.path, containerId: args.containerId, cache });
+      } catch (e) {
+        throw imageRootError(e, args);
+      }
+    },
+  };
+}
+
+function imageRootError(cause: unknown, args: RuntimeArgs): OptionError {
+  return new OptionError('RUNCVM_ROOTFS=image', { cause, context: { containerId: args.containerId, step: 'image root' } });
 }
 
 /** runc joins an existing netns when the spec names a path (host, container:X) or has none at all. */
@@ -217,24 +275,25 @@ export function create(args: RuntimeArgs, argv: string[], prefix: string, log: (
   spec.root.path = resolve(args.bundle, spec.root.path);
   // A Kubernetes pod sandbox (pause) stays a plain runc container (pod.ts).
   if (!isRewritten(spec) && podRole(spec).kind !== 'sandbox') {
-    const plan = planCreate(spec, args, prefix, host, start, {
-      prepareImageRoot: () => {
-        try {
-          return prepareImageRoot({ rootPath: spec.root.path, containerId: args.containerId, cache: new ImageCache(), cacheMax: host.settings.cacheMaxBytes });
-        } catch (e) {
-          throw new OptionError(`RUNCVM_ROOTFS=image: ${(e as Error).message}`);
-        }
-      },
-    });
+    const cache = new ImageCache();
+    const plan = planCreate(spec, args, prefix, host, start, hostProbes(spec, args, cache));
+    // Nothing refuses the container past this point: build, write, run.
     if (plan.accel === 'tcg') log('warning', `container ${args.containerId}: no usable /dev/kvm, the VM runs under TCG software emulation (slow)`);
+    let files: ImageRootFiles | undefined;
+    if (plan.image) {
+      try {
+        files = buildImageRoot(plan.image, cache, host.settings.cacheMaxBytes);
+      } catch (e) {
+        throw imageRootError(e, args);
+      }
+    }
+    const launch = withImageRoot(plan, files);
     mkdirSync(plan.specDir, { recursive: true, mode: 0o700 });
     if (plan.skeleton) writeSkeleton(plan.skeleton.dir, plan.skeleton.entries);
-    plan.launch.timing.createEndMs = Date.now();
-    writeAtomic(join(plan.specDir, 'spec.json'), JSON.stringify(plan.launch), 0o600);
-    writeAtomic(configPath, JSON.stringify(plan.config), 0o600);
+    launch.timing.createEndMs = Date.now();
+    writeFileAtomic(join(plan.specDir, 'spec.json'), JSON.stringify(launch), 0o600);
+    writeFileAtomic(configPath, JSON.stringify(plan.config), 0o600);
     if (plan.writeback) writeWritebackMarker(args.containerId, plan.writeback);
   }
-  const r = spawnSync(host.runc, argv, { stdio: 'inherit' });
-  if (r.error) throw new Error(`running ${host.runc}: ${r.error.message}`);
-  return r.status ?? 128 + 9;
+  return runRunc(host.runc, argv);
 }

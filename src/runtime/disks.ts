@@ -6,7 +6,8 @@
  * `create`: whether `src` exists can only be seen once Docker's volumes are mounted (launcher).
  */
 import { posix } from 'node:path';
-import { OptionError } from './option-error.ts';
+import { OptionError } from '../contracts/errors.ts';
+import { parseSize as parseBytes } from '../common/size.ts';
 
 export const DISK_FILESYSTEMS = ['ext4', 'ext3', 'ext2'] as const;
 export type DiskFs = (typeof DISK_FILESYSTEMS)[number];
@@ -22,8 +23,6 @@ export interface DiskOption {
 /** virtio-blk serials are at most 20 bytes; `runcvm-disk<N>` leaves room for any N < 8. */
 export const MAX_DISKS = 8;
 export const MIN_DISK_BYTES = 4 << 20;
-const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
-const SIZE = /^(\d+)([KMGT]?)(i?B)?$/i;
 const SYNTAX = '<src>,<dst>,<fs>[,<size>] separated by ";"';
 
 export function diskSerial(index: number): string {
@@ -42,10 +41,9 @@ function absPath(what: string, p: string, entry: string): string {
   return n;
 }
 
+/** A disk's size: whole bytes (common/size.ts), no fraction. */
 export function parseSize(s: string): number | undefined {
-  const m = SIZE.exec(s);
-  if (!m) return undefined;
-  return Number(m[1]) * (UNITS[(m[2] ?? '').toUpperCase()] as number);
+  return parseBytes(s, { fraction: false });
 }
 
 export function parseDisks(value: string | undefined): DiskOption[] {

@@ -4,17 +4,19 @@
  * original travels in the client's environment. The command is looked up in the image first so
  * that a missing one fails the way runc's exec does (Docker shows the message, status 126).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { envValue, type OciProcess } from '../oci/spec.ts';
 import { encodeStart } from '../agent-protocol/messages.ts';
-import { PREFIX_IN_CONTAINER, type LaunchSpec } from '../launcher/launch-spec.ts';
+import { PREFIX_IN_CONTAINER, type LaunchSpec } from '../contracts/launch-spec.ts';
+import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
 import type { HostConfig } from './host-config.ts';
 import { lookupExecError } from './lookup-exec.ts';
-import { OptionError } from './options.ts';
+import { OptionError } from '../contracts/errors.ts';
 import { workloadOf } from './workload.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
+import { rootFlags, runcState, runRunc } from './runc.ts';
 
 /** The exec client's environment variable: the agent START payload (TLV), base64. */
 export const EXEC_START_ENV = 'RUNCVM_EXEC_START';
@@ -38,31 +40,18 @@ export function execClientProcess(p: OciProcess): OciProcess {
 export function exec(args: RuntimeArgs, argv: string[], host: HostConfig): number {
   if (!args.process) throw new OptionError('runcvm supports exec only with --process (as containerd calls it)');
   // Not the cwd: containerd's CRI runs one shim per pod, in the sandbox's bundle.
-  const launchFile = join(bundleOf(host, args), 'runcvm', 'spec.json');
+  const launchFile = join(runcState(host.runc, rootFlags(args.root), args.containerId).bundle, 'runcvm', 'spec.json');
   // A container runcvm left to runc (a Kubernetes pod sandbox, pod.ts) has no VM to exec into.
-  if (!existsSync(launchFile)) return runc(host, argv);
-  const launch = JSON.parse(readFileSync(launchFile, 'utf8')) as LaunchSpec;
+  if (!existsSync(launchFile)) return runRunc(host.runc, argv);
+  const launch = readLaunchSpec(launchFile);
   const p = JSON.parse(readFileSync(args.process, 'utf8')) as OciProcess;
   if (!Array.isArray(p.args) || p.args.length === 0) throw new OptionError(`${args.process}: process.args missing or empty`);
   const w = workloadOf(p);
   const mountDests = launch.mounts.map((m) => m.destination);
   const err = lookupExecError(launch.rootfs, w.args[0] as string, envValue(w.env, 'PATH'), w.cwd, mountDests);
   if (err) throw new OptionError(`exec failed: unable to start container process: ${err}`);
-  const tmp = `${args.process}.runcvm-tmp`;
-  writeFileSync(tmp, JSON.stringify(execClientProcess(p)), { mode: 0o600 });
-  renameSync(tmp, args.process);
-  return runc(host, argv);
+  writeFileAtomic(args.process, JSON.stringify(execClientProcess(p)), 0o600);
+  return runRunc(host.runc, argv);
 }
 
-/** The container's bundle, as runc recorded it at create. */
-function bundleOf(host: HostConfig, args: RuntimeArgs): string {
-  const r = spawnSync(host.runc, [...(args.root ? ['--root', args.root] : []), 'state', args.containerId], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`runc state ${args.containerId}: ${(r.stderr ?? '').trim() || `exit ${r.status}`}`);
-  return (JSON.parse(r.stdout) as { bundle: string }).bundle;
-}
 
-function runc(host: HostConfig, argv: string[]): number {
-  const r = spawnSync(host.runc, argv, { stdio: 'inherit' });
-  if (r.error) throw new Error(`running ${host.runc}: ${r.error.message}`);
-  return r.status ?? 128 + 9;
-}

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HostNotReadyError } from '../contracts/errors.ts';
 
 export interface HostConfig {
   /** Absolute path of the runc binary Docker would otherwise use. */
@@ -33,10 +34,10 @@ export function readHostConfig(prefix: string): HostConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`runcvm is not installed correctly: cannot read ${file}: ${(e as Error).message}`);
+    throw new HostNotReadyError(`runcvm is not installed correctly: cannot read ${file}`, { cause: e, context: { file } });
   }
   const c = JSON.parse(text) as Partial<HostConfig>;
-  if (typeof c.runc !== 'string' || typeof c.node !== 'string') throw new Error(`${file}: runc/node paths missing`);
+  if (typeof c.runc !== 'string' || typeof c.node !== 'string') throw new HostNotReadyError(`${file}: runc/node paths missing`, { context: { file } });
   return {
     runc: c.runc,
     node: c.node,

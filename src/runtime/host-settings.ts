@@ -7,6 +7,7 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parseCacheMax } from '../rootfs/cache.ts';
+import { HostNotReadyError } from '../contracts/errors.ts';
 
 export interface HostSettings {
   /** Absolute path of the firecracker binary; undefined: looked up in the runtime's PATH. */
@@ -26,7 +27,8 @@ export const HOST_ONLY_OPTIONS: Readonly<Record<string, keyof HostSettings | 'ca
 
 const KEYS = ['firecracker', 'cacheMax', 'jailer'] as const;
 
-export class HostSettingsError extends Error {}
+/** The host settings file is unreadable or invalid: the administrator must fix it. */
+export class HostSettingsError extends HostNotReadyError {}
 
 export function hostSettingsPath(prefix: string): string {
   return join(prefix, 'etc', 'config.json');
@@ -59,9 +61,9 @@ export function parseHostSettings(raw: unknown, file: string): HostSettings {
   if (o.cacheMax !== undefined) {
     if (typeof o.cacheMax !== 'string' && typeof o.cacheMax !== 'number') fail('"cacheMax": a size such as "20g", "500m" or 0');
     try {
-      out.cacheMaxBytes = parseCacheMax(String(o.cacheMax));
+      out.cacheMaxBytes = parseCacheMax(String(o.cacheMax), '"cacheMax"');
     } catch (e) {
-      fail((e as Error).message.replace('RUNCVM_CACHE_MAX', '"cacheMax"'));
+      fail((e as Error).message);
     }
   }
   if (o.jailer !== undefined) {
@@ -82,7 +84,7 @@ export function readHostSettings(prefix: string): HostSettings {
     st = lstatSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ...DEFAULT_SETTINGS };
-    throw new HostSettingsError(`${file}: ${(e as Error).message}`);
+    throw new HostSettingsError(file, { cause: e, context: { file } });
   }
   if (!st.isFile()) throw new HostSettingsError(`${file}: not a regular file`);
   if (st.uid !== 0 || (st.mode & 0o022) !== 0) throw new HostSettingsError(`${file}: must be owned by root and not writable by group or others`);
@@ -90,7 +92,7 @@ export function readHostSettings(prefix: string): HostSettings {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new HostSettingsError(`${file}: not valid JSON: ${(e as Error).message}`);
+    throw new HostSettingsError(`${file}: not valid JSON`, { cause: e, context: { file } });
   }
   return parseHostSettings(raw, file);
 }

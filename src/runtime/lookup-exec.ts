@@ -6,7 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { resolveInRoot } from './resolve-in-root.ts';
+import { resolveInRoot } from '../common/resolve-in-root.ts';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

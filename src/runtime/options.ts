@@ -8,22 +8,10 @@
 import { envValue } from '../oci/spec.ts';
 import { type DiskOption, parseDisks } from './disks.ts';
 import { HOST_ONLY_OPTIONS } from './host-settings.ts';
-import { OptionError } from './option-error.ts';
+import { OptionError } from '../contracts/errors.ts';
+import { ACCELS, HYPERVISORS, ROOTFS_MODES, VOLUME_MODES, type Accel, type Hypervisor, type RootfsMode, type VolumeMode } from '../contracts/kinds.ts';
 
 export { OptionError };
-
-export const HYPERVISORS = ['qemu', 'firecracker'] as const;
-export type Hypervisor = (typeof HYPERVISORS)[number];
-
-export const ACCELS = ['kvm', 'tcg'] as const;
-
-export const ROOTFS_MODES = ['virtiofs', 'image'] as const;
-export type RootfsMode = (typeof ROOTFS_MODES)[number];
-export type Accel = (typeof ACCELS)[number];
-
-/** How bind mounts and volumes reach the guest: virtiofs, or a jailed 9P server over a private link (src/volumes/). */
-export const VOLUME_MODES = ['virtiofs', '9p'] as const;
-export type VolumeMode = (typeof VOLUME_MODES)[number];
 
 /** Firecracker has no virtiofs, so its volumes can only come over the network filesystem. */
 export function defaultVolumeMode(hypervisor: Hypervisor): VolumeMode {

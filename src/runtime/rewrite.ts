@@ -1,23 +1,14 @@
 /**
  * The config.json rewrite at `create` (a pure function): the container's PID 1 becomes the
  * launcher running from runcvm's read-only runtime root, the image's rootfs moves to /vm, and
- * the workload as Docker described it is returned separately for the launcher.
- * Research: rootlab §2 (field-by-field edits that were tried end to end, and F1–F10).
+ * the workload as Docker described it is returned separately for the launcher. Every field it
+ * changes, and why, is in docs/architecture.md ("create: the config.json rewrite").
  */
 import type { OciMount, OciSpec } from '../oci/spec.ts';
-import type { NetworkMode } from '../network/setup.ts';
-import {
-  type GuestMount,
-  type WorkloadProcess,
-  IMAGE_DISKS_DIR,
-  MS_NODEV,
-  MS_NOEXEC,
-  MS_NOSUID,
-  MS_RDONLY,
-  PREFIX_IN_CONTAINER,
-  SPEC_DIR,
-  WORKLOAD_ROOT,
-} from '../launcher/launch-spec.ts';
+import type { NetworkMode } from '../contracts/kinds.ts';
+import { IMAGE_DISKS_DIR, PREFIX_IN_CONTAINER, SPEC_DIR, WORKLOAD_ROOT } from '../contracts/launch-spec.ts';
+import { type GuestMount, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from '../contracts/guest-mount.ts';
+import { type WorkloadProcess } from '../contracts/workload-process.ts';
 import { withVmmOverhead } from './vm-size.ts';
 import {
   deviceNodes, deviceRules, hardenMount, type HostDevice, launcherCaps, launcherSeccomp, MASKED_PATHS,
@@ -200,7 +191,7 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
       // (src/launcher/init); Node's own warnings would land on the workload's stderr.
       args: [`${PREFIX_IN_CONTAINER}/bin/runcvm-init`, ctx.nodePath, '--no-warnings', `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`, 'launcher'],
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/run'],
-      // runc would mkdir a missing cwd inside the shared runtime root on the host (rootlab F10).
+      // runc would mkdir a missing cwd inside the shared runtime root on the host.
       cwd: '/',
       user: { uid: 0, gid: 0 },
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },

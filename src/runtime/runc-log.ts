@@ -1,7 +1,7 @@
 /**
  * runc's --log file format: JSON lines {level,msg,time}. containerd shows the user the last
  * "error" line, so create failures must land here or Docker only says "unable to retrieve OCI
- * runtime error" (rootlab F9).
+ * runtime error".
  */
 import { appendFileSync } from 'node:fs';
 

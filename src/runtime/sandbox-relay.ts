@@ -12,7 +12,8 @@
 import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import { Tail } from '../common/tail.ts';
-import { PREFIX_IN_CONTAINER } from '../launcher/launch-spec.ts';
+import { PREFIX_IN_CONTAINER } from '../contracts/launch-spec.ts';
+import { GuestFailure } from '../contracts/errors.ts';
 
 const STDERR_BYTES = 2048;
 
@@ -57,7 +58,7 @@ export function sandboxRelay(t: RelayTarget, verb: string): Duplex {
   child.stdout.on('data', (d: Buffer) => {
     if (!stream.push(d)) child.stdout.pause();
   });
-  child.on('error', (e) => stream.destroy(new Error(`${what}: ${e.message}`, { cause: e })));
+  child.on('error', (e) => stream.destroy(new GuestFailure(what, { cause: e })));
   child.on('close', (code, signal) => {
     const why = printable(stderr.text());
     stream.destroy(new Error(`${what} exited (${signal ?? `status ${code}`})${why ? `: ${why}` : ''}`));

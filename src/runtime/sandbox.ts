@@ -6,7 +6,7 @@
  * what a compromised VMM can do to the host (docs/security.md).
  */
 import type { OciDevice, OciDeviceCgroup, OciLinux, OciMount, OciSeccomp } from '../oci/spec.ts';
-import type { NetworkMode } from '../network/setup.ts';
+import type { NetworkMode } from '../contracts/kinds.ts';
 
 /**
  * What the launcher's programs need and nothing more: virtiofsd serves the guest's file

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { OciLinux } from '../oci/spec.ts';
-import { OptionError } from './option-error.ts';
+import { OptionError } from '../contracts/errors.ts';
 import { dottedKey, guestSysctls } from './sysctl.ts';
 
 const PRIVATE = [{ type: 'mount' }, { type: 'network' }, { type: 'uts' }, { type: 'pid' }, { type: 'ipc' }];

@@ -6,14 +6,10 @@
  * launcher's own namespaces never get them (rewrite.ts drops the field). docs/networking.md.
  */
 import type { OciLinux } from '../oci/spec.ts';
-import { OptionError } from './option-error.ts';
+import { OptionError } from '../contracts/errors.ts';
+import type { GuestSysctl } from '../contracts/guest-sysctl.ts';
 
-/** One sysctl for the guest: the key as the spec spelt it, its file under /proc/sys, the value. */
-export interface GuestSysctl {
-  key: string;
-  path: string;
-  value: string;
-}
+export type { GuestSysctl };
 
 /** IPC namespace keys besides fs.mqueue.* (runc's list). */
 const IPC_KEYS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);

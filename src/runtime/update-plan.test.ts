@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { parseRam, planUpdate } from './update-plan.ts';
 import { requestedResources, runcUpdateArgv } from './update.ts';
 import { parseRuntimeArgs } from './cli-args.ts';
+import { describeError } from '../contracts/errors.ts';
 
 const MIB = 1024 * 1024;
 const boot = { cpus: 2, memoryMiB: 512 };
 
 test('a smaller --memory shrinks the guest and raises the cgroup limit by the VMM overhead', () => {
-  // Exactly what dockerd sends for `docker update --memory 256m` (research: dockerlab §1).
+  // Exactly what dockerd sends for `docker update --memory 256m` (captured from runc's --resources input).
   const req = { memory: { limit: 256 * MIB, reservation: 0, swap: 0, kernel: 0 }, cpu: { shares: 0, quota: 0, period: 0 }, blockIO: { weight: 0 } };
   const plan = planUpdate(req, boot);
   assert.equal(plan.memoryTargetMiB, 256);
@@ -41,7 +42,7 @@ test('--cpus may go down, not above the boot vCPU count', () => {
 
 test('--cpuset-cpus is parsed for re-pinning; a bad list names the option', () => {
   assert.deepEqual(planUpdate({ cpu: { cpus: '0-1,3' } }, boot).hostCpus, [0, 1, 3]);
-  assert.throws(() => planUpdate({ cpu: { cpus: 'x' } }, boot), /--cpuset-cpus: not a CPU list: "x"/);
+  assert.throws(() => planUpdate({ cpu: { cpus: 'x' } }, boot), (e: unknown) => /^--cpuset-cpus: not a CPU list: "x"/.test(describeError(e)));
 });
 
 test('runc flags are sizes with binary suffixes, -1 is unlimited', () => {

@@ -6,8 +6,9 @@
  */
 import type { OciResources } from '../oci/spec.ts';
 import { parseCpuList } from '../vmm/cpu-pinning.ts';
-import { OptionError } from './options.ts';
-import { MIN_MEMORY_MIB, VMM_OVERHEAD_MIB } from './vm-size.ts';
+import { OptionError } from '../contracts/errors.ts';
+import { MIN_MEMORY_MIB, plusVmmOverhead } from './vm-size.ts';
+import { parseSize } from '../common/size.ts';
 
 const MIB = 1024 * 1024;
 /** runc's and the kernel's default CFS period, when only a quota is given. */
@@ -25,11 +26,6 @@ export interface UpdatePlan {
   memoryTargetMiB?: number;
   /** New --cpuset-cpus: vCPU threads to re-pin (the cgroup change resets their affinity). */
   hostCpus?: number[];
-}
-
-/** runc reads 0 as "unchanged" and -1 as "unlimited" for every memory value. */
-function withOverhead(v: number | undefined): number | undefined {
-  return v !== undefined && v > 0 ? v + VMM_OVERHEAD_MIB * MIB : v;
 }
 
 function memoryTarget(limit: number | undefined, boot: BootSize): number | undefined {
@@ -66,10 +62,10 @@ export function planUpdate(req: OciResources, boot: BootSize): UpdatePlan {
     try {
       hostCpus = parseCpuList(req.cpu.cpus);
     } catch (e) {
-      throw new OptionError(`--cpuset-cpus: ${(e as Error).message}`);
+      throw new OptionError('--cpuset-cpus', { cause: e });
     }
   }
-  const resources = mem ? { ...req, memory: { ...mem, limit: withOverhead(mem.limit), swap: withOverhead(mem.swap) } } : req;
+  const resources = mem ? { ...req, memory: { ...mem, limit: plusVmmOverhead(mem.limit), swap: plusVmmOverhead(mem.swap) } } : req;
   return {
     resources,
     ...(memoryTargetMiB !== undefined ? { memoryTargetMiB } : {}),
@@ -80,8 +76,7 @@ export function planUpdate(req: OciResources, boot: BootSize): UpdatePlan {
 /** runc's memory flag values (go-units RAMInBytes: binary suffixes, "-1" = unlimited). */
 export function parseRam(value: string, flag: string): number {
   if (value.trim() === '-1') return -1;
-  const m = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(value.trim());
-  if (!m) throw new OptionError(`${flag}: invalid size "${value}" (e.g. 512m, 1g, bytes)`);
-  const exp = ' kmgtp'.indexOf((m[2] ?? ' ').toLowerCase());
-  return Math.floor(Number(m[1]) * 1024 ** exp);
+  const bytes = parseSize(value);
+  if (bytes === undefined) throw new OptionError(`${flag}: invalid size "${value}" (e.g. 512m, 1g, bytes)`);
+  return bytes;
 }

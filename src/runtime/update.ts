@@ -8,29 +8,24 @@
  * what the VM holds at every moment: shrink the guest before the cgroup, raise the cgroup
  * before the guest grows.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OciResources } from '../oci/spec.ts';
-import type { LaunchSpec } from '../launcher/launch-spec.ts';
+import type { LaunchSpec } from '../contracts/launch-spec.ts';
+import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
 import { resizeGuest } from '../vmm/balloon.ts';
 import { pinThreads } from '../vmm/cpu-pinning.ts';
 import type { VmControl } from '../vmm/driver.ts';
 import { DRIVERS } from '../vmm/drivers.ts';
 import type { RuntimeArgs, UpdateFlags } from './cli-args.ts';
 import type { HostConfig } from './host-config.ts';
-import { OptionError } from './options.ts';
+import { GuestFailure, OptionError } from '../contracts/errors.ts';
 import { sandboxRelay } from './sandbox-relay.ts';
 import { parseRam, planUpdate } from './update-plan.ts';
+import { rootFlags, runcState, runRunc } from './runc.ts';
 
 /** A balloon moves a few hundred MiB in seconds under TCG; a guest that stops giving is stuck. */
 const RESIZE_TIMEOUT_MS = 60_000;
-
-interface RuncState {
-  pid: number;
-  status: string;
-  bundle: string;
-}
 
 /** runc update's memory flags take sizes; runcvm raises them by the VMM overhead like the JSON. */
 const MEMORY_FLAGS = ['memory', 'memory-swap'] as const;
@@ -79,38 +74,26 @@ export function runcUpdateArgv(argv: readonly string[], verbAt: number, adjusted
   return out;
 }
 
-function runcState(host: HostConfig, args: RuntimeArgs): RuncState {
-  const r = spawnSync(host.runc, [...(args.root ? ['--root', args.root] : []), 'state', args.containerId], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`runc state ${args.containerId}: ${(r.stderr ?? '').trim() || `exit ${r.status}`}`);
-  return JSON.parse(r.stdout) as RuncState;
-}
-
-function runRunc(host: HostConfig, argv: string[], input?: string): number {
-  const r = spawnSync(host.runc, argv, { input, stdio: [input === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'] });
-  if (r.error) throw new Error(`running ${host.runc}: ${r.error.message}`);
-  return r.status ?? 128 + 9;
-}
-
 function readResources(path: string | undefined): OciResources | undefined {
   if (path === undefined) return undefined;
   const text = readFileSync(path === '-' ? 0 : path, 'utf8');
   try {
     return JSON.parse(text) as OciResources;
   } catch (e) {
-    throw new Error(`update --resources ${path}: not valid JSON: ${(e as Error).message}`);
+    throw new OptionError(`update --resources ${path}: not valid JSON`, { cause: e, context: { file: path } });
   }
 }
 
 export async function update(args: RuntimeArgs, argv: string[], host: HostConfig): Promise<number> {
-  const state = runcState(host, args);
+  const state = runcState(host.runc, rootFlags(args.root), args.containerId);
   const launchFile = join(state.bundle, 'runcvm', 'spec.json');
   // Not a VM (a Kubernetes pod sandbox left to runc, pod.ts): plain runc, stdin untouched.
-  if (!existsSync(launchFile)) return runRunc(host, argv);
-  const launch = JSON.parse(readFileSync(launchFile, 'utf8')) as LaunchSpec;
+  if (!existsSync(launchFile)) return runRunc(host.runc, argv);
+  const launch = readLaunchSpec(launchFile);
   const plan = planUpdate(requestedResources(readResources(args.resources), args.updateFlags), { cpus: launch.cpus, memoryMiB: launch.memoryMiB });
   const verbAt = argv.indexOf('update');
   const applyCgroup = () => {
-    const code = runRunc(host, runcUpdateArgv(argv, verbAt, plan.resources), JSON.stringify(plan.resources));
+    const code = runRunc(host.runc, runcUpdateArgv(argv, verbAt, plan.resources), JSON.stringify(plan.resources));
     if (code !== 0) throw new Error(`runc update exited with ${code}`);
   };
   // Docker only updates running containers through the runtime; anything else has no VM to follow.
@@ -169,6 +152,6 @@ async function openControl(host: HostConfig, args: RuntimeArgs, launch: LaunchSp
   try {
     return await driver.openControl((verb) => sandboxRelay(target, verb), `container ${args.containerId.slice(0, 12)}`);
   } catch (e) {
-    throw new Error(`${option}: cannot reach the VM: ${(e as Error).message}`, { cause: e });
+    throw new GuestFailure(`${option}: cannot reach the VM`, { cause: e, context: { containerId: args.containerId, step: 'update' } });
   }
 }

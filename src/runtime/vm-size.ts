@@ -4,7 +4,7 @@
  */
 import type { OciResources } from '../oci/spec.ts';
 import { parseCpuList } from '../vmm/cpu-pinning.ts';
-import { OptionError } from './options.ts';
+import { OptionError } from '../contracts/errors.ts';
 
 export const DEFAULT_MEMORY_MIB = 512;
 export const MIN_MEMORY_MIB = 128;
@@ -36,15 +36,22 @@ export function vmSize(res: OciResources | undefined): VmSize {
   try {
     return { cpus, memoryMiB, hostCpus: parseCpuList(cpuset) };
   } catch (e) {
-    throw new OptionError(`--cpuset-cpus: ${(e as Error).message}`);
+    throw new OptionError('--cpuset-cpus', { cause: e });
   }
+}
+
+/**
+ * The one VMM overhead rule, for create and update alike: a memory value (limit or swap, in
+ * bytes) that sets a limit is raised by VMM_OVERHEAD_MIB; runc reads 0 as "unchanged" and -1 as
+ * "unlimited", and those stay as they are.
+ */
+export function plusVmmOverhead(bytes: number | undefined): number | undefined {
+  return bytes !== undefined && bytes > 0 ? bytes + VMM_OVERHEAD_MIB * MIB : bytes;
 }
 
 /** Raises a set memory limit (and swap, which must stay >= limit) by the VMM overhead. */
 export function withVmmOverhead(res: OciResources | undefined): OciResources | undefined {
   const mem = res?.memory;
   if (!res || !mem || mem.limit === undefined || mem.limit <= 0) return res;
-  const extra = VMM_OVERHEAD_MIB * MIB;
-  const swap = mem.swap !== undefined && mem.swap > 0 ? mem.swap + extra : mem.swap;
-  return { ...res, memory: { ...mem, limit: mem.limit + extra, swap } };
+  return { ...res, memory: { ...mem, limit: plusVmmOverhead(mem.limit), swap: plusVmmOverhead(mem.swap) } };
 }

@@ -1,6 +1,6 @@
 /** The OCI process as the guest agent runs it (args, env, cwd, ids, terminal). */
 import type { OciProcess } from '../oci/spec.ts';
-import type { WorkloadProcess } from '../launcher/launch-spec.ts';
+import type { WorkloadProcess } from '../contracts/workload-process.ts';
 
 export function workloadOf(p: OciProcess): WorkloadProcess {
   return {

@@ -14,11 +14,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tail } from '../common/tail.ts';
-import { WRITTEN_BACK_MARKER } from '../launcher/launch-spec.ts';
+import { WRITTEN_BACK_MARKER } from '../contracts/launch-spec.ts';
 import { type OciSpec, parseOciSpec } from '../oci/spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
 import type { HostConfig } from './host-config.ts';
 import { isRewritten } from './rewrite.ts';
+import { type RuncState, runcState, runRunc } from './runc.ts';
 
 export const WRITEBACK_MARKER_DIR = '/run/runcvm/writeback';
 /** A TCG boot on a loaded host plus the copy of what the guest wrote. */
@@ -112,6 +113,15 @@ function runWritebackContainer(host: HostConfig, globals: string[], containerId:
   });
 }
 
+/** runc's state of the container, or undefined when runc has none (already deleted, never created). */
+function stateOrUndefined(runc: string, globals: readonly string[], containerId: string): RuncState | undefined {
+  try {
+    return runcState(runc, globals, containerId);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * runc's delete first (the container's own cgroup and state go as always), then the write-back
  * if the container did not exit cleanly. A failed write-back is reported, never fatal: the
@@ -120,11 +130,8 @@ function runWritebackContainer(host: HostConfig, globals: string[], containerId:
 export async function deleteWithWriteback(args: RuntimeArgs, argv: string[], host: HostConfig, log: (msg: string) => void): Promise<number> {
   const globals = argv.slice(0, argv.indexOf(args.verb));
   // Created but never started (docker create, then rm): the guest never wrote anything.
-  const state = spawnSync(host.runc, [...globals, 'state', args.containerId], { encoding: 'utf8' });
-  const neverStarted = state.status === 0 && /"status":\s*"created"/.test(state.stdout);
-  const r = spawnSync(host.runc, argv, { stdio: 'inherit' });
-  if (r.error) throw new Error(`running ${host.runc}: ${r.error.message}`);
-  const code = r.status ?? 128 + 9;
+  const neverStarted = stateOrUndefined(host.runc, globals, args.containerId)?.status === 'created';
+  const code = runRunc(host.runc, argv);
   if (code !== 0) return code;
   const marker = readMarker(args.containerId);
   if (!marker) return code;

@@ -3,8 +3,8 @@
  * (DESIGN §7), because TCG is ~20x slower and silently using it would hide a broken host.
  */
 import { closeSync, openSync, constants } from 'node:fs';
-import type { Accel } from '../runtime/options.ts';
-import { OptionError } from '../runtime/options.ts';
+import type { Accel } from '../contracts/kinds.ts';
+import { OptionError } from '../contracts/errors.ts';
 
 export function kvmUsable(path = '/dev/kvm'): boolean {
   try {

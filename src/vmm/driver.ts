@@ -4,9 +4,10 @@
  * at once; `start` runs in the launcher inside the container.
  */
 import type { Duplex } from 'node:stream';
-import type { Accel } from '../runtime/options.ts';
+import type { Accel } from '../contracts/kinds.ts';
 import type { Balloon } from './balloon.ts';
 import type { VmSpec } from './vm-spec.ts';
+import { HostNotReadyError } from '../contracts/errors.ts';
 
 export interface HostCheck {
   kvm: boolean;
@@ -70,4 +71,5 @@ export interface VmControl {
   close(): void;
 }
 
-export class VmmUnavailableError extends Error {}
+/** The backend cannot run on this host (binary, KVM, version, mode it lacks). */
+export class VmmUnavailableError extends HostNotReadyError {}

@@ -2,7 +2,7 @@
  * The one VM description every hypervisor driver consumes. Drivers turn it into a command
  * line (QEMU) or API calls (Firecracker); nothing else about a VM is hypervisor-specific.
  */
-import type { Accel } from '../runtime/options.ts';
+import type { Accel } from '../contracts/kinds.ts';
 
 export interface FsShare {
   /** Tag the guest mounts (virtiofs). */
@@ -51,7 +51,7 @@ export interface VmSpec {
 export function guestCmdline(opts: { accel: Accel; tscKhz?: number; debug: boolean; kernelDebug: boolean; append: string }): string[] {
   const args = ['console=ttyS0', 'panic=-1', 'cryptomgr.notests'];
   if (!opts.kernelDebug) args.push('quiet', 'loglevel=1');
-  // microvm has no HPET/PM timer: under TCG the PIT calibration can hang without this (vmlab §0).
+  // microvm has no HPET/PM timer: under TCG the PIT calibration can hang without this.
   if (opts.accel === 'tcg' && opts.tscKhz) args.push(`tsc_early_khz=${opts.tscKhz}`, 'tsc=reliable');
   if (opts.debug) args.push('runcvm.debug=1');
   if (opts.append) args.push(...opts.append.split(/\s+/).filter(Boolean));

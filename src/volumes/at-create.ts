@@ -7,12 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OciMount } from '../oci/spec.ts';
-import type { GuestMount } from '../launcher/launch-spec.ts';
-import type { NetworkMode } from '../network/setup.ts';
-import { OptionError } from '../runtime/options.ts';
+import type { GuestMount } from '../contracts/guest-mount.ts';
+import type { NetworkMode } from '../contracts/kinds.ts';
+import { OptionError } from '../contracts/errors.ts';
 import { linkFor, mountOptions } from './link.ts';
 import { DIOD_BINARY, JAIL_IN_CONTAINER, jailMounts, jailSkeleton, parseLoaderTrace, planVolumes, type SkeletonEntry } from './plan.ts';
-import type { VolumeServerSpec } from './types.ts';
+import type { VolumeServerSpec } from '../contracts/volume-server.ts';
 
 export interface NinepCreatePlan {
   server: VolumeServerSpec;

@@ -6,7 +6,7 @@
  * which the guest must still reach through its default route.
  */
 import { createHash } from 'node:crypto';
-import type { VolumeLink } from './types.ts';
+import type { VolumeLink } from '../contracts/volume-server.ts';
 
 export const LINK_GUEST_NAME = 'runcvm-vol';
 /** Locally administered, distinct from the spare NICs' 0a:52:43:56:4d:xx. */

@@ -7,15 +7,13 @@
  * directories, so the file travels in a directory of its own and the guest binds it in place).
  */
 import type { OciMount } from '../oci/spec.ts';
-import { type GuestMount, MS_RDONLY } from '../launcher/launch-spec.ts';
+import { type GuestMount, MS_RDONLY } from '../contracts/guest-mount.ts';
 import { mountOptions } from './link.ts';
-import type { VolumeExport, VolumeLink } from './types.ts';
+import { FILE_IN_EXPORT, type VolumeExport, type VolumeLink } from '../contracts/volume-server.ts';
 
 /** Where the jail appears in the launcher's root: inside its private /run tmpfs. */
 export const JAIL_IN_CONTAINER = '/run/runcvm-vol';
 export const DIOD_BINARY = '/usr/sbin/diod';
-/** In the jail, the single file of a file export. */
-export const FILE_IN_EXPORT = 'file';
 
 export interface SkeletonEntry {
   path: string;

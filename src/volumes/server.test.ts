@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IpRunner } from '../network/netns.ts';
-import type { GuestNetwork } from '../network/types.ts';
+import type { GuestNetwork } from '../contracts/guest-network.ts';
 import { linkFor } from './link.ts';
 import { type IptablesRunner, startVolumeServer, VolumeServerError } from './server.ts';
-import type { VolumeServerSpec } from './types.ts';
+import type { VolumeServerSpec } from '../contracts/volume-server.ts';
 
 const GUEST: GuestNetwork = { ifaces: [], routes: [], dnsRelay: false, spares: [] };
 // Never the real one: if the injected runner were ignored, this fails harmlessly instead of changing the host's rules.

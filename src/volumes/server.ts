@@ -10,16 +10,17 @@ import { Tail } from '../common/tail.ts';
 import { waitUntil } from '../common/wait.ts';
 import { runIpCommands } from '../network/handoff.ts';
 import { type IpRunner, parseIfaces, runIp } from '../network/netns.ts';
-import type { GuestNetwork } from '../network/types.ts';
+import type { GuestNetwork } from '../contracts/guest-network.ts';
 import type { Nic } from '../vmm/vm-spec.ts';
 import { firewallArgs, linkCommands, overlapsLink } from './link.ts';
 import { DIOD_BINARY } from './plan.ts';
-import type { VolumeLink, VolumeServerSpec } from './types.ts';
+import type { VolumeLink, VolumeServerSpec } from '../contracts/volume-server.ts';
+import { HostNotReadyError } from '../contracts/errors.ts';
 
 const CHROOT = '/usr/sbin/chroot';
 const LISTEN_TIMEOUT_MS = 10_000;
 
-export class VolumeServerError extends Error {}
+export class VolumeServerError extends HostNotReadyError {}
 
 export interface VolumeServer {
   nic: Nic;

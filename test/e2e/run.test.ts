@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { BUSYBOX, DEBIAN, PREFIX, RUNTIME, docker, hostConfig, leftovers, runRunc, runVm, uniqueName } from './docker.ts';
 
-const ENTRY_IMAGE = 'runcvm-test/entrypoint';
+/** Tagged per run: a parallel run's cleanup (after()) cannot remove it from under this one. */
+const ENTRY_IMAGE = `runcvm-e2e-entrypoint:${process.pid}`;
 
 before(async () => {
   const dockerfile = `FROM ${BUSYBOX}\nENV GREETING=from-image\nENTRYPOINT ["echo","ep"]\nCMD ["default-cmd"]\n`;

@@ -1,6 +1,6 @@
 /**
  * VM description → qemu-system-x86_64 argv (pure; the driver does the I/O).
- * microvm with modern virtio-mmio (vhost-user-fs refuses legacy devices: vmlab §5), memory
+ * microvm with modern virtio-mmio (vhost-user-fs refuses legacy devices), memory
  * from a shared memfd (virtiofsd maps guest RAM), the ELF vmlinux booted through PVH.
  */
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ export function qemuPaths(runDir: string): QemuPaths {
 
 function accelArgs(vm: VmSpec): string[] {
   if (vm.accel === 'kvm') return ['-accel', 'kvm', '-cpu', 'host'];
-  // A 64 MiB translation cache instead of the 1 GiB default keeps RSS down (vmlab §7).
+  // A 64 MiB translation cache instead of the 1 GiB default keeps QEMU's RSS down (docs/performance.md).
   return ['-accel', 'tcg,tb-size=64', '-cpu', 'max'];
 }
 

@@ -10,6 +10,7 @@ import { tryConnect } from '../../common/unix-socket.ts';
 import { waitUntil } from '../../common/wait.ts';
 import type { HostCheck, RunningVm, VmExit, VmmDriver } from '../driver.ts';
 import { VmmUnavailableError } from '../driver.ts';
+import { describeError, GuestFailure } from '../../contracts/errors.ts';
 import type { VmSpec } from '../vm-spec.ts';
 import { pinThreads } from '../cpu-pinning.ts';
 import { qemuArgv, qemuPaths, type QemuPaths } from './argv.ts';
@@ -36,7 +37,7 @@ function exitOf(child: ChildProcess): Promise<VmExit> {
 
 function startVirtiofsd(binary: string, source: string, socketPath: string, tail: Tail): ChildProcess {
   // sandbox=chroot: the namespace sandbox needs CAP_SYS_ADMIN the launcher does not have
-  // (rootlab F4); announce_submounts lets the guest see volumes as their own mounts.
+  // (and a --cap-drop ALL container would break it); announce_submounts lets the guest see volumes as their own mounts.
   // timeout=0: the guest revalidates names and attributes on every lookup. With cache=auto's
   // default 1 s, a host edit of a bind mount read at once in the guest came back truncated to
   // the old size, and renamed/deleted files stayed readable under their old names
@@ -129,7 +130,7 @@ export const makeQemuDriver = (bin: QemuBinaries): VmmDriver => ({
         await pinVcpus(paths.qmpSocket, vm.hostCpus, () => qemu.exitCode !== null || qemu.signalCode !== null);
       } catch (e) {
         vmHandle.kill();
-        throw new Error(`--cpuset-cpus: ${(e as Error).message}\n${vmHandle.diagnostics()}`);
+        throw new GuestFailure(`--cpuset-cpus: ${describeError(e)}\n${vmHandle.diagnostics()}`);
       }
     }
     return vmHandle;

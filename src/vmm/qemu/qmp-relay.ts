@@ -5,8 +5,9 @@
  * container's own root, never by host root. Imports nothing heavy: it starts on every update.
  */
 import { connect } from 'node:net';
-import { RUN_DIR } from '../../launcher/launch-spec.ts';
+import { RUN_DIR } from '../../contracts/launch-spec.ts';
 import { qemuPaths } from './argv.ts';
+import { describeError } from '../../contracts/errors.ts';
 
 export const QMP_RELAY_VERB = 'qmp-relay';
 
@@ -15,7 +16,7 @@ export function qmpRelay(): Promise<number> {
   return new Promise((resolve) => {
     const sock = connect(path);
     sock.on('error', (e) => {
-      process.stderr.write(`runcvm ${QMP_RELAY_VERB}: ${e.message}\n`);
+      process.stderr.write(`runcvm ${QMP_RELAY_VERB}: ${describeError(e)}\n`);
       resolve(1);
     });
     // The host went away (EPIPE): nothing left to relay.

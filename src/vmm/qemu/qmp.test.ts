@@ -6,6 +6,7 @@ import { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Qmp, QmpError } from './qmp.ts';
+import { describeError } from '../../contracts/errors.ts';
 import { qemuControl } from './control.ts';
 
 /** An in-process QMP peer: greeting, then one reply per command line (recorded). */
@@ -71,7 +72,7 @@ test('a socket that never greets fails with the path and the deadline', async ()
   const server = createServer(() => {});
   await new Promise<void>((r) => server.listen(path, r));
   try {
-    await assert.rejects(Qmp.connect(path, 100), { message: `qmp ${path}: no greeting within 100 ms` });
+    await assert.rejects(Qmp.connect(path, 100), (e: unknown) => describeError(e) === `qmp ${path}: no greeting within 100 ms`);
   } finally {
     server.close();
     rmSync(dir, { recursive: true });
@@ -130,7 +131,7 @@ test('over a stream: replies arriving a byte at a time, events in between, work;
   assert.deepEqual(await qmp.execute('query-balloon'), { actual: 536870912, id: 'bé' });
   qmp.close();
   assert.equal(peer.destroyed, true);
-  await assert.rejects(qmp.execute('query-balloon'), { message: 'qmp container 0123456789ab: closed' });
+  await assert.rejects(qmp.execute('query-balloon'), (e: unknown) => describeError(e) === 'qmp container 0123456789ab: closed');
 });
 
 test('an endless reply line is an error naming the peer, not unbounded memory; the stream is destroyed', async () => {
@@ -148,9 +149,7 @@ test('an endless reply line is an error naming the peer, not unbounded memory; t
     return undefined;
   });
   const qmp = await Qmp.open(peer.stream, { ...OPTS, timeoutMs: 10_000 });
-  await assert.rejects(qmp.execute('query-balloon'), {
-    message: 'qmp container 0123456789ab: the peer sent a line longer than 1048576 bytes (QMP replies are short)',
-  });
+  await assert.rejects(qmp.execute('query-balloon'), (e: unknown) => describeError(e) === 'qmp container 0123456789ab: the peer sent a line longer than 1048576 bytes (QMP replies are short)');
   assert.equal(peer.destroyed, true);
   assert.ok(sent <= 2 * 1024 * 1024, `the client stopped reading after ${sent} bytes`);
 });
@@ -158,25 +157,25 @@ test('an endless reply line is an error naming the peer, not unbounded memory; t
 test('an endless greeting fails the handshake the same way', async () => {
   const peer = fakePeer(() => {});
   peer.send(Buffer.alloc(2 * 1024 * 1024, 0x78));
-  await assert.rejects(Qmp.open(peer.stream, OPTS), /^Error: qmp container 0123456789ab: the peer sent a line longer than 1048576 bytes/);
+  await assert.rejects(Qmp.open(peer.stream, OPTS), (e: unknown) => /^qmp container 0123456789ab: the peer sent a line longer than 1048576 bytes/.test(describeError(e)));
   assert.equal(peer.destroyed, true);
 });
 
 test('a command with no reply times out, and the connection is not reused (a late reply would be misread)', async () => {
   const peer = handshakePeer((execute) => (execute === 'query-balloon' ? undefined : '{"return": {}}'));
   const qmp = await Qmp.open(peer.stream, OPTS);
-  await assert.rejects(qmp.execute('query-balloon'), { message: 'qmp container 0123456789ab: query-balloon: no reply within 200 ms' });
+  await assert.rejects(qmp.execute('query-balloon'), (e: unknown) => describeError(e) === 'qmp container 0123456789ab: query-balloon: no reply within 200 ms');
   assert.equal(peer.destroyed, true);
-  await assert.rejects(qmp.execute('query-cpus-fast'), /query-balloon: no reply within 200 ms/);
+  await assert.rejects(qmp.execute('query-cpus-fast'), (e: unknown) => /query-balloon: no reply within 200 ms/.test(describeError(e)));
 });
 
 test('no greeting, or no answer to qmp_capabilities, fails the handshake within the deadline', async () => {
   const silent = fakePeer(() => {});
-  await assert.rejects(Qmp.open(silent.stream, OPTS), { message: 'qmp container 0123456789ab: no greeting within 200 ms' });
+  await assert.rejects(Qmp.open(silent.stream, OPTS), (e: unknown) => describeError(e) === 'qmp container 0123456789ab: no greeting within 200 ms');
   assert.equal(silent.destroyed, true);
   const mute = fakePeer(() => {});
   mute.send(GREETING);
-  await assert.rejects(Qmp.open(mute.stream, OPTS), { message: 'qmp container 0123456789ab: qmp_capabilities: no reply within 200 ms' });
+  await assert.rejects(Qmp.open(mute.stream, OPTS), (e: unknown) => describeError(e) === 'qmp container 0123456789ab: qmp_capabilities: no reply within 200 ms');
   assert.equal(mute.destroyed, true);
 });
 
@@ -184,7 +183,7 @@ test('a reply that is not a QMP object fails the connection instead of throwing 
   for (const bad of ['null', '[1]', '"\u001b[2J"', 'not json']) {
     const peer = handshakePeer(() => bad);
     const qmp = await Qmp.open(peer.stream, OPTS);
-    await assert.rejects(qmp.execute('query-balloon'), /^Error: qmp container 0123456789ab: not a QMP message: "/);
+    await assert.rejects(qmp.execute('query-balloon'), (e: unknown) => /^qmp container 0123456789ab: not a QMP message: "/.test(describeError(e)));
     assert.equal(peer.destroyed, true);
   }
 });
@@ -194,7 +193,7 @@ test('a stream that errors or closes rejects what waits on it, with the cause', 
   const qmp = await Qmp.open(peer.stream, OPTS);
   const pending = qmp.execute('query-balloon');
   peer.stream.destroy(new Error('runc exec qmp-relay exited (status 1): no such container'));
-  await assert.rejects(pending, { message: 'qmp container 0123456789ab: runc exec qmp-relay exited (status 1): no such container' });
+  await assert.rejects(pending, (e: unknown) => describeError(e) === 'qmp container 0123456789ab: runc exec qmp-relay exited (status 1): no such container');
 });
 
 test('the QEMU control refuses replies of the wrong shape (thread ids go on a command line)', async () => {

@@ -140,7 +140,7 @@ export class Qmp {
   /** Ends the connection for good: every waiter gets `e` with the peer named, the stream is destroyed. */
   private fail(e: Error): void {
     if (this.closedError) return;
-    const err = new Error(`qmp ${this.label}: ${e.message}`, { cause: e });
+    const err = new Error(`qmp ${this.label}`, { cause: e });
     this.closedError = err;
     this.greeted?.(err);
     this.greeted = undefined;

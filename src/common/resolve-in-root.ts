@@ -3,7 +3,7 @@
  * followed but can never leave the root (absolute targets restart at the root, `..` stops at
  * it). Mount destinations are relocated under /vm in the launcher's runtime root; resolving
  * them here first means an image symlink such as `/data -> /usr/bin` cannot redirect a volume
- * over the launcher's own binaries (research: rootlab F7).
+ * over the launcher's own binaries.
  */
 import { lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';

@@ -3,10 +3,12 @@
  * runcvm settings. Written to <bundle>/runcvm/spec.json (0600: it holds the workload's env) and
  * mounted read-only at SPEC_PATH in the launcher's root, never inside the guest's view.
  */
-import type { NetworkMode } from '../network/setup.ts';
-import type { Accel, Hypervisor } from '../runtime/options.ts';
-import type { GuestSysctl } from '../runtime/sysctl.ts';
-import type { VolumeServerSpec } from '../volumes/types.ts';
+import type { NetworkMode } from './kinds.ts';
+import type { Accel, Hypervisor } from './kinds.ts';
+import type { VolumeServerSpec } from './volume-server.ts';
+import type { GuestMount } from './guest-mount.ts';
+import type { GuestSysctl } from './guest-sysctl.ts';
+import type { WorkloadProcess } from './workload-process.ts';
 
 export const SPEC_DIR = '/.runcvm';
 export const SPEC_PATH = `${SPEC_DIR}/spec.json`;
@@ -30,23 +32,28 @@ export interface ImageRootSpec {
   host9pOptions?: string;
 }
 
+/**
+ * How the guest gets the container's root. spec.json encodes it by which fields are present
+ * (no rootImage: virtiofs; rootImage.host9pOptions: the tree over 9P); code reads it through
+ * guestRootOf as a tagged union instead of testing optional fields.
+ */
+export type GuestRoot =
+  /** The image tree shared live over virtiofs. */
+  | { kind: 'virtiofs' }
+  /** Layer drives and a writable drive; `tree` is how the container's merged view (the write-back target) reaches the guest. */
+  | { kind: 'image'; lowers: string[]; upper: string; tree: { kind: 'virtiofs' } | { kind: '9p'; options: string } };
+
+export function guestRootOf(spec: { rootImage?: ImageRootSpec }): GuestRoot {
+  const img = spec.rootImage;
+  if (!img) return { kind: 'virtiofs' };
+  const tree = img.host9pOptions ? { kind: '9p' as const, options: img.host9pOptions } : { kind: 'virtiofs' as const };
+  return { kind: 'image', lowers: img.lowers, upper: img.upper, tree };
+}
+
 /** Where a VMM binary `create` found on the host is bound in (inside the launcher's /run tmpfs). */
 export function vmmBinaryInContainer(hypervisor: Hypervisor): string {
   return `/run/runcvm-vmm/${hypervisor}`;
 }
-
-/** Linux MS_* values, as the agent protocol carries them. */
-export const MS_RDONLY = 1;
-export const MS_NOSUID = 2;
-export const MS_NODEV = 4;
-export const MS_NOEXEC = 8;
-
-export type GuestMount =
-  /** source: the host path (create only needs it, for RUNCVM_VOLUMES=9p). */
-  | { kind: 'bind'; destination: string; flags: number; source?: string }
-  | { kind: 'tmpfs'; destination: string; flags: number; data: string }
-  /** A 9P export of the volume server (src/volumes/); file: a single-file bind (the export holds it as `file`). */
-  | { kind: '9p'; destination: string; flags: number; options: string; file: boolean };
 
 /** A RUNCVM_DISKS entry (runtime/disks.ts) with the virtio-blk serial the guest looks for. */
 export interface LaunchDisk {
@@ -57,19 +64,11 @@ export interface LaunchDisk {
   serial: string;
 }
 
-export interface WorkloadProcess {
-  args: string[];
-  env: string[];
-  cwd: string;
-  uid: number;
-  gid: number;
-  groups: number[];
-  terminal: boolean;
-  consoleSize?: { rows: number; cols: number };
-}
+/** The spec.json format this runcvm writes and reads; a reader refuses any other (read-launch-spec.ts). */
+export const LAUNCH_SPEC_VERSION = 1;
 
 export interface LaunchSpec {
-  version: 1;
+  version: typeof LAUNCH_SPEC_VERSION;
   containerId: string;
   hypervisor: Hypervisor;
   accel: Accel;
@@ -78,7 +77,7 @@ export interface LaunchSpec {
   memoryMiB: number;
   /** --cpuset-cpus: host CPUs the vCPU threads are pinned to. */
   hostCpus?: number[];
-  /** Host TSC rate, needed by microvm guests under TCG (research: vmlab §0). */
+  /** Host TSC rate, needed by microvm guests under TCG (without it they can hang in TSC calibration). */
   tscKhz?: number;
   kernelAppend: string;
   kernelDebug: boolean;

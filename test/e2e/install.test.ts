@@ -1,6 +1,6 @@
 /**
  * `runcvm install` / `uninstall` against the real dockerd: other daemon.json keys survive,
- * a second install is a no-op, uninstall reverses everything. Runs last (it briefly
+ * a second install is a no-op, uninstall reverses everything. Runs last (test/e2e/order.ts: it briefly
  * unregisters the runtime) and leaves runcvm installed as it found it.
  */
 import { after, test } from 'node:test';

@@ -34,3 +34,6 @@ export interface VolumeServerSpec {
   /** Attach names diod exports, in order. */
   exports: string[];
 }
+
+/** A single-file bind is exported as a directory holding the file under this name (agent protocol VOLUME_9P). */
+export const FILE_IN_EXPORT = 'file';

@@ -1,0 +1,21 @@
+/**
+ * The closed sets of modes the processes agree on (create writes them into spec.json, the
+ * launcher and the VMM drivers act on them). Each is a tuple so a parser can list the allowed
+ * values in its error and the type is the union of its members.
+ */
+
+export const HYPERVISORS = ['qemu', 'firecracker'] as const;
+export type Hypervisor = (typeof HYPERVISORS)[number];
+
+export const ACCELS = ['kvm', 'tcg'] as const;
+export type Accel = (typeof ACCELS)[number];
+
+export const ROOTFS_MODES = ['virtiofs', 'image'] as const;
+export type RootfsMode = (typeof ROOTFS_MODES)[number];
+
+/** How bind mounts and volumes reach the guest: virtiofs, or a jailed 9P server over a private link (src/volumes/). */
+export const VOLUME_MODES = ['virtiofs', '9p'] as const;
+export type VolumeMode = (typeof VOLUME_MODES)[number];
+
+/** own: the container has its own netns to hand to the VM; shared: host or another container's. */
+export type NetworkMode = 'own' | 'shared';
