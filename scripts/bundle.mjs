@@ -1,7 +1,11 @@
 // One bundled file for the runtime, launcher and installer: Node starts on every `create`,
 // so a single pre-linked file keeps module resolution out of the start-up path.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// The version is baked in (src/product/version.ts): an installed bundle has no package.json beside it.
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 await build({
   entryPoints: ['src/cli/main.ts'],
@@ -13,6 +17,7 @@ await build({
   minify: false,
   sourcemap: false,
   legalComments: 'none',
+  define: { RUNCVM_BUILD_VERSION: JSON.stringify(version) },
   logLevel: 'warning',
 });
 

@@ -15,6 +15,7 @@ import { probeKvm } from './kvm-probe.ts';
 import { configureContainerd, unconfigureContainerd } from './containerd.ts';
 import { podmanConfig } from './podman.ts';
 import { buildRuntimeRoot } from './runtime-root.ts';
+import { runcvmVersion } from '../product/version.ts';
 
 export const RUNTIME_NAME = 'runcvm';
 const DAEMON_JSON = '/etc/docker/daemon.json';
@@ -124,7 +125,7 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   const rt = buildRuntimeRoot(join(prefix, 'rt'));
   const host: HostConfig = { runc, node: process.execPath, allowTcg, kvm, tscKhz: hostTscKhz(), iptables: iptablesCommand(), hostDirs: rt.hostDirs };
   const dispatcher = readFileSync(join(repo, 'src', 'runtime', 'dispatcher.sh'), 'utf8')
-    .replace('@RUNC@', runc).replace('@NODE@', process.execPath).replace('@LIB@', lib).replace('@GENERATED@', 'Generated');
+    .replace('@RUNC@', runc).replace('@NODE@', process.execPath).replace('@LIB@', lib).replace('@VERSION@', runcvmVersion()).replace('@GENERATED@', 'Generated');
   let changed = kernelChanged;
   changed = put(lib, readFileSync(bundleFile)) || changed;
   changed = put(join(prefix, 'bin', 'runcvm-init'), readFileSync(join(dirname(bundleFile), 'runcvm-init')), 0o755) || changed;
