@@ -22,6 +22,7 @@ import { QMP_RELAY_VERB, qmpRelay } from '../vmm/qemu/qmp-relay.ts';
 import { commandHelp, overview, wantsHelp } from './commands.ts';
 import { versionCommand } from './version-command.ts';
 import { versionText } from '../product/version.ts';
+import { defaultPrefix } from '../product/prefix.ts';
 
 function bundleFile(): string {
   return fileURLToPath(import.meta.url);
@@ -85,11 +86,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'uninstall':
       return uninstall(rest);
     case 'doctor':
-      return doctor(rest);
+      return doctor(rest, defaultPrefix(bundleFile()));
     case 'cache':
       return cacheCommand(rest);
     case 'version':
-      return versionCommand(rest, dirname(dirname(bundleFile())));
+      return versionCommand(rest, defaultPrefix(bundleFile()));
     case 'podman-config':
       process.stdout.write(podmanConfig(RUNTIME_NAME, join(dirname(dirname(bundleFile())), 'bin', 'runcvm-runtime')));
       return 0;
