@@ -68,8 +68,10 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
   const guard = <T>(p: Promise<T>) => Promise.race([p, vmDied, sessionFailed]);
 
   const hello = session.waitHello();
-  await guard(withTimeout(hello, HELLO_TIMEOUT_MS[spec.accel], 'waiting for the guest agent'));
+  const h = await guard(withTimeout(hello, HELLO_TIMEOUT_MS[spec.accel], 'waiting for the guest agent'));
   timing.agentUpMs = Date.now();
+  // Which agent answered, for the operator comparing it with `runcvm version` (docs/troubleshooting.md).
+  if (spec.runtimeDebug) process.stderr.write(`runcvm: guest agent: ${h.agent} (protocol ${h.version})\n`);
   if (net.guest.dnsRelay) {
     session.onDns = (token, query) => {
       relayDnsQuery(query).then((answer) => answer && session.dnsAnswer(token, answer), () => {});
