@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-// The version is baked in (src/product/version.ts): an installed bundle has no package.json beside it.
+// The version is baked in (src/common/version.ts): an installed bundle has no package.json beside it.
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 await build({

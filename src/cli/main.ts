@@ -21,8 +21,8 @@ import { podmanConfig } from '../install/podman.ts';
 import { QMP_RELAY_VERB, qmpRelay } from '../vmm/qemu/qmp-relay.ts';
 import { commandHelp, overview, wantsHelp } from './commands.ts';
 import { versionCommand } from './version-command.ts';
-import { versionText } from '../product/version.ts';
-import { defaultPrefix } from '../product/prefix.ts';
+import { versionText } from '../common/version.ts';
+import { defaultPrefix } from '../install/prefix.ts';
 
 function bundleFile(): string {
   return fileURLToPath(import.meta.url);

@@ -4,8 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { readHostConfig } from '../runtime/host-config.ts';
-import { agentVersion, runcVersion } from '../product/component-versions.ts';
-import { versionText } from '../product/version.ts';
+import { agentVersion, runcVersion } from '../install/component-versions.ts';
+import { versionText } from '../common/version.ts';
 
 export function versionCommand(argv: string[], defaultPrefix: string): number {
   const { values } = parseArgs({ args: argv, options: { prefix: { type: 'string', default: defaultPrefix } } });

@@ -1,5 +1,5 @@
 /**
- * `runcvm doctor`: whether this host can start runcvm containers (src/product/host-checks.ts)
+ * `runcvm doctor`: whether this host can start runcvm containers (src/install/host-checks.ts)
  * and which engines are configured to use runcvm (Docker, containerd's CRI plugin, Podman).
  * It only reads (but --reprobe); every failed check says the command that fixes it, and any
  * failure makes the exit status 1.
@@ -9,11 +9,11 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hostConfigPath, readHostConfig } from '../runtime/host-config.ts';
-import { type Check, formatReport, report } from '../product/checks.ts';
-import { hostChecks } from '../product/host-checks.ts';
-import { gatherHostFacts } from '../product/host-facts.ts';
-import { reprobeKvm } from '../product/reprobe.ts';
-import { runcvmVersion } from '../product/version.ts';
+import { type Check, formatReport, report } from './checks.ts';
+import { hostChecks } from './host-checks.ts';
+import { gatherHostFacts } from './host-facts.ts';
+import { reprobeKvm } from './reprobe.ts';
+import { runcvmVersion } from '../common/version.ts';
 import { runcvmHandler } from './containerd.ts';
 import { PODMAN_CONF_FILES, podmanRuntimesFor } from './podman.ts';
 

@@ -15,7 +15,7 @@ import { probeKvm } from './kvm-probe.ts';
 import { configureContainerd, unconfigureContainerd } from './containerd.ts';
 import { podmanConfig } from './podman.ts';
 import { buildRuntimeRoot } from './runtime-root.ts';
-import { runcvmVersion } from '../product/version.ts';
+import { runcvmVersion } from '../common/version.ts';
 
 export const RUNTIME_NAME = 'runcvm';
 const DAEMON_JSON = '/etc/docker/daemon.json';

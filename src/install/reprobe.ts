@@ -5,7 +5,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { probeKvm, type KvmVerdict } from '../install/kvm-probe.ts';
+import { probeKvm, type KvmVerdict } from './kvm-probe.ts';
 import { hostConfigPath } from '../runtime/host-config.ts';
 
 export function reprobeKvm(prefix: string, kernel = 'debian'): KvmVerdict {

@@ -15,7 +15,7 @@ import { findFirecracker } from '../vmm/firecracker/driver.ts';
 import { DIOD_BINARY } from '../volumes/plan.ts';
 import { agentVersion, type ComponentVersion, programVersion, runcVersion } from './component-versions.ts';
 import type { HostFacts, KernelFacts } from './host-checks.ts';
-import { runcvmVersion } from './version.ts';
+import { runcvmVersion } from '../common/version.ts';
 
 function canOpenRw(path: string): boolean {
   try {
