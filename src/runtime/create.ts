@@ -15,7 +15,8 @@ import { readHostConfig, type HostConfig } from './host-config.ts';
 import { hostSettingsPath, readHostSettings, type HostSettings } from './host-settings.ts';
 import { lookupExecError } from './lookup-exec.ts';
 import { diskSerial } from './disks.ts';
-import { OptionError, parseOptions, type RuncvmOptions } from './options.ts';
+import { OptionError, type RuncvmOptions } from './options.ts';
+import { containerOptions } from './container-options.ts';
 import { ImageCache } from '../rootfs/cache.ts';
 import { type ImageRootFiles, prepareImageRoot } from '../rootfs/image-root.ts';
 import { podRole } from './pod.ts';
@@ -62,8 +63,7 @@ export interface CreateEffects {
 }
 
 export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, host: HostConfig & { settings: HostSettings }, now: number, effects?: CreateEffects) {
-  const env = spec.process.env ?? [];
-  const opts = parseOptions(env, hostSettingsPath(prefix));
+  const opts = containerOptions(spec, args.containerId, hostSettingsPath(prefix));
   const disks = opts.disks.map((d, i) => ({ ...d, serial: diskSerial(i) }));
   const kvm = kvmUsable();
   const accel = chooseAccel(opts.accel, { devKvm: kvm, probe: host.kvm, hostAllowsTcg: host.allowTcg });
