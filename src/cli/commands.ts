@@ -42,6 +42,14 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
       'Exit status: 0 when every check is ok, info or warn; 1 when one failed (each failure says how to fix it).',
     ],
   },
+  ps: {
+    summary: 'list the runcvm VMs running on this host',
+    usage: 'runcvm ps [--json]',
+    details: [
+      'Columns: container id, Docker name, backend, accelerator, vCPUs, boot memory, uptime, and the host',
+      'processes of the VM (launcher, VMM, virtiofsd, diod ...) with their PIDs. Reads /proc: run it as root.',
+    ],
+  },
   version: {
     summary: 'print the versions of runcvm, its guest agent and the runc it wraps',
     usage: 'runcvm version [--prefix DIR]   (runcvm --version prints runcvm\'s own version only)',

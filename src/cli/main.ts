@@ -21,6 +21,7 @@ import { podmanConfig } from '../install/podman.ts';
 import { QMP_RELAY_VERB, qmpRelay } from '../vmm/qemu/qmp-relay.ts';
 import { commandHelp, overview, wantsHelp } from './commands.ts';
 import { versionCommand } from './version-command.ts';
+import { psCommand } from './ps-command.ts';
 import { versionText } from '../common/version.ts';
 import { defaultPrefix } from '../install/prefix.ts';
 
@@ -89,6 +90,8 @@ export async function main(argv: string[]): Promise<number> {
       return doctor(rest, defaultPrefix(bundleFile()));
     case 'cache':
       return cacheCommand(rest);
+    case 'ps':
+      return psCommand(rest);
     case 'version':
       return versionCommand(rest, defaultPrefix(bundleFile()));
     case 'podman-config':

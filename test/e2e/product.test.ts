@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX, PREFIX, RUNTIME, hostConfig, run, runVm } from './docker.ts';
+import { BUSYBOX, PREFIX, RUNTIME, docker, hostConfig, run, runVm, uniqueName, until } from './docker.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const RUNCVM = `${PREFIX}/bin/runcvm`;
@@ -99,5 +99,36 @@ describe('doctor', () => {
     assert.equal(guest?.status, 'fail');
     assert.match(guest?.message as string, /missing or empty: initramfs\.cpio/);
     assert.match(guest?.fix as string, /runcvm install --guest DIR/);
+  });
+});
+
+describe('ps', { timeout: 300_000 }, () => {
+  test('runcvm ps lists a running VM with its backend, accelerator, size and live host processes; gone after rm', async () => {
+    const name = uniqueName('product-ps');
+    const d = await docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, '--cpus', '2', '-m', '256m', BUSYBOX, 'sleep', '600']);
+    assert.equal(d.code, 0, d.stderr);
+    const id = d.stdout.trim();
+    try {
+      interface Vm { containerId: string; name?: string; hypervisor: string; accel: string; cpus: number; memoryMiB: number; uptimeSeconds: number; processes: { pid: number; name: string }[] }
+      const vm = await until('the VM in runcvm ps', async () => {
+        const r = await run(RUNCVM, ['ps', '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        const v = (JSON.parse(r.stdout) as Vm[]).find((x) => x.containerId === id);
+        return v?.processes.some((p) => p.name.startsWith('qemu')) ? v : undefined;
+      });
+      assert.equal(vm.name, name);
+      assert.equal(vm.hypervisor, 'qemu');
+      assert.equal(vm.accel, hostConfig().kvm.usable ? 'kvm' : 'tcg');
+      assert.deepEqual([vm.cpus, vm.memoryMiB], [2, 256]);
+      assert.ok(vm.uptimeSeconds >= 0 && vm.uptimeSeconds < 300);
+      for (const p of vm.processes) assert.ok(readFileSync(`/proc/${p.pid}/cmdline`).length > 0, `pid ${p.pid} (${p.name}) is alive`);
+      assert.deepEqual(vm.processes.map((p) => p.name).filter((n) => /^(launcher|virtiofsd|qemu)/.test(n)).map((n) => n.replace(/^qemu.*/, 'qemu')).sort(), ['launcher', 'qemu', 'virtiofsd']);
+      const table = await run(RUNCVM, ['ps']);
+      assert.match(table.stdout, new RegExp(`^${id.slice(0, 12)}  ${name} +qemu +(kvm|tcg) +2 +256M `, 'm'));
+    } finally {
+      await docker(['rm', '-f', name]);
+    }
+    const after = await run(RUNCVM, ['ps', '--json']);
+    assert.ok(!(JSON.parse(after.stdout) as { containerId: string }[]).some((v) => v.containerId === id));
   });
 });
