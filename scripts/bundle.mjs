@@ -1,7 +1,7 @@
 // One bundled file for the runtime, launcher and installer: Node starts on every `create`,
 // so a single pre-linked file keeps module resolution out of the start-up path.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // The version is baked in (src/common/version.ts): an installed bundle has no package.json beside it.
@@ -25,3 +25,5 @@ await build({
 execFileSync('make', ['-s', '-C', 'src/launcher/init', `OUT=${process.cwd()}/dist`], { stdio: 'inherit' });
 // The docker exec client (src/launcher/exec): static C too, it starts once per docker exec.
 execFileSync('make', ['-s', '-C', 'src/launcher/exec', `OUT=${process.cwd()}/dist`], { stdio: 'inherit' });
+// The dispatcher template `runcvm install` fills in: beside the bundle, so an install needs no source tree.
+copyFileSync('src/runtime/dispatcher.sh', 'dist/dispatcher.sh');
