@@ -61,9 +61,12 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
     details: [],
   },
   cache: {
-    summary: 'list or evict cached image rootfs files (RUNCVM_ROOTFS=image)',
-    usage: 'runcvm cache ls [--dir DIR] | runcvm cache prune [--max SIZE] [--dir DIR]',
-    details: ['prune evicts least-recently-used images not in use until the cache holds at most SIZE (default 0: all unused)'],
+    summary: 'build, list or evict cached image rootfs files (RUNCVM_ROOTFS=image)',
+    usage: 'runcvm cache ls [--dir DIR] | runcvm cache build IMAGE [--dir DIR] | runcvm cache prune [--max SIZE] [--dir DIR]',
+    details: [
+      'build warms the cache for a Docker image (overlay2) before its first container, showing each step',
+      'prune evicts least-recently-used images not in use until the cache holds at most SIZE (default 0: all unused)',
+    ],
   },
   'podman-config': {
     summary: 'print the containers.conf lines that register runcvm with Podman',

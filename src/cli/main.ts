@@ -89,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'doctor':
       return doctor(rest, defaultPrefix(bundleFile()));
     case 'cache':
-      return cacheCommand(rest);
+      return cacheCommand(rest, defaultPrefix(bundleFile()));
     case 'ps':
       return psCommand(rest);
     case 'version':

@@ -56,19 +56,25 @@ function dockerImageName(rootPath: string, containerId: string): string | undefi
   }
 }
 
-export function prepareImageRoot(opts: { rootPath: string; containerId: string; cache: ImageCache; cacheMax: number }): ImageRootFiles {
-  const layers = readOverlayLayers(opts.rootPath);
-  const { key, source } = cacheKeyOf(dockerChainId(opts.rootPath, opts.containerId), layers.image);
-  const name = dockerImageName(opts.rootPath, opts.containerId);
-  const { file: baseFile, built } = opts.cache.getOrBuild(key, name ? `${name} ${source}` : source, (tmp) => {
-    const scratch = mkdtempSync(join(opts.cache.dir, `mnt-${process.pid}-`));
+/** The cached ext4 of an image's layers (top first), built once; shared by create and `runcvm cache build`. */
+export function cacheImageLayers(cache: ImageCache, key: string, label: string, imageLayers: string[], cacheMax: number): { file: string; built: boolean } {
+  const r = cache.getOrBuild(key, label, (tmp) => {
+    const scratch = mkdtempSync(join(cache.dir, `mnt-${process.pid}-`));
     try {
-      ext4FromLayers(tmp, layers.image, scratch, 'runcvm-image');
+      ext4FromLayers(tmp, imageLayers, scratch, 'runcvm-image');
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
   });
-  if (built) opts.cache.prune(opts.cacheMax);
+  if (r.built) cache.prune(cacheMax);
+  return r;
+}
+
+export function prepareImageRoot(opts: { rootPath: string; containerId: string; cache: ImageCache; cacheMax: number }): ImageRootFiles {
+  const layers = readOverlayLayers(opts.rootPath);
+  const { key, source } = cacheKeyOf(dockerChainId(opts.rootPath, opts.containerId), layers.image);
+  const name = dockerImageName(opts.rootPath, opts.containerId);
+  const { file: baseFile, built } = cacheImageLayers(opts.cache, key, name ? `${name} ${source}` : source, layers.image, opts.cacheMax);
 
   const dir = join(dirname(layers.upper), 'runcvm');
   const drives = prepareDrives(dir, layers);

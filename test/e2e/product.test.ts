@@ -132,3 +132,26 @@ describe('ps', { timeout: 300_000 }, () => {
     assert.ok(!(JSON.parse(after.stdout) as { containerId: string }[]).some((v) => v.containerId === id));
   });
 });
+
+describe('cache build', { timeout: 300_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'runcvm-product-cache-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('runcvm cache build IMAGE shows its steps and caches the file under the key create uses', async () => {
+    const b = await run(RUNCVM, ['cache', 'build', BUSYBOX, '--dir', dir]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stdout, /^\[1\/3\] runcvm-test\/busybox \([0-9a-f]{12}\): \d+ layer\(s\), [\d.]+ MiB$/m);
+    const key = /^\[3\/3\] cached ([0-9a-f]{12}), [\d.]+ MiB in [\d.]+ s: /m.exec(b.stdout)?.[1];
+    assert.ok(key, b.stdout);
+    const again = await run(RUNCVM, ['cache', 'build', BUSYBOX, '--dir', dir]);
+    assert.match(again.stdout, new RegExp(`^\\[3/3\\] already cached: ${key}`, 'm'));
+    // create, with the image root, computes the same key in the host's cache.
+    const vm = await runVm(['-e', 'RUNCVM_ROOTFS=image', BUSYBOX, 'true']);
+    assert.equal(vm.code, 0, vm.stderr);
+    const ls = await run(RUNCVM, ['cache', 'ls']);
+    assert.match(ls.stdout, new RegExp(`^${key}  `, 'm'));
+    const bad = await run(RUNCVM, ['cache', 'build', 'runcvm-test/no-such-image', '--dir', dir]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /cache build: docker image inspect runcvm-test\/no-such-image: .*[Nn]o such image/);
+  });
+});
