@@ -50,6 +50,16 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
       'processes of the VM (launcher, VMM, virtiofsd, diod ...) with their PIDs. Reads /proc: run it as root.',
     ],
   },
+  metrics: {
+    summary: 'Prometheus metrics of every running runcvm VM (host side)',
+    usage: 'runcvm metrics [--listen HOST:PORT]',
+    details: [
+      '--listen HOST:PORT           serve them on http://HOST:PORT/metrics until SIGINT/SIGTERM (:PORT = all addresses)',
+      'Metrics, each labelled container="<id>": runcvm_vm_info (name, backend, accel labels), runcvm_vm_vcpus,',
+      'runcvm_vm_memory_bytes, runcvm_vm_uptime_seconds, runcvm_vm_host_cpu_seconds_total, runcvm_vm_host_rss_bytes,',
+      'runcvm_vm_host_processes; and runcvm_vms. Host side only (docs/troubleshooting.md, "Metrics").',
+    ],
+  },
   version: {
     summary: 'print the versions of runcvm, its guest agent and the runc it wraps',
     usage: 'runcvm version [--prefix DIR]   (runcvm --version prints runcvm\'s own version only)',

@@ -22,6 +22,7 @@ import { QMP_RELAY_VERB, qmpRelay } from '../vmm/qemu/qmp-relay.ts';
 import { commandHelp, overview, wantsHelp } from './commands.ts';
 import { versionCommand } from './version-command.ts';
 import { psCommand } from './ps-command.ts';
+import { metricsCommand } from './metrics-command.ts';
 import { versionText } from '../common/version.ts';
 import { defaultPrefix } from '../install/prefix.ts';
 
@@ -92,6 +93,8 @@ export async function main(argv: string[]): Promise<number> {
       return cacheCommand(rest, defaultPrefix(bundleFile()));
     case 'ps':
       return psCommand(rest);
+    case 'metrics':
+      return metricsCommand(rest);
     case 'version':
       return versionCommand(rest, defaultPrefix(bundleFile()));
     case 'podman-config':

@@ -13,7 +13,9 @@ test('a launcher is node … <prefix>/lib/runcvm.mjs launcher, not runcvm-init c
 
 test('/proc/<pid>/stat fields count from the last parenthesis (a comm may hold one)', () => {
   const stat = `42 (qemu) x) S 7 ${Array.from({ length: 17 }, () => '0').join(' ')} 12345 0 0`;
-  assert.deepEqual(parseStat(stat), { comm: 'qemu) x', ppid: 7, startTicks: 12345 });
+  assert.deepEqual(parseStat(stat), { comm: 'qemu) x', ppid: 7, startTicks: 12345, cpuTicks: 0, rssPages: 0 });
+  const busy = `9 (qemu-system-x86) S 1 ${['0', '0', '0', '0', '0', '0', '0', '0', '0', '250', '50', '0', '0', '0', '0', '0', '0'].join(' ')} 777 0 300`;
+  assert.deepEqual(parseStat(busy), { comm: 'qemu-system-x86', ppid: 1, startTicks: 777, cpuTicks: 300, rssPages: 300 });
 });
 
 test('running VMs from a /proc tree: the launch spec, the descendants, the uptime, Docker\'s name', () => {
@@ -42,6 +44,7 @@ test('running VMs from a /proc tree: the launch spec, the descendants, the uptim
     assert.deepEqual(vms, [{
       containerId: id, name: 'web', prefix: '/p', writeback: false, hypervisor: 'qemu', accel: 'tcg', cpus: 2, memoryMiB: 256, uptimeSeconds: 101, launcherPid: 11,
       processes: [{ pid: 11, name: 'launcher' }, { pid: 12, name: 'virtiofsd' }, { pid: 13, name: 'qemu-system-x86' }],
+      hostCpuSeconds: 0, hostRssBytes: 0,
     }]);
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -26,6 +26,10 @@ export interface RunningVm {
   uptimeSeconds: number;
   launcherPid: number;
   processes: VmProcess[];
+  /** User + system CPU time of all the VM's host processes (vCPU threads included). */
+  hostCpuSeconds: number;
+  /** Resident memory of all the VM's host processes (guest RAM QEMU has touched included). */
+  hostRssBytes: number;
 }
 
 interface ProcInfo {
@@ -33,10 +37,13 @@ interface ProcInfo {
   ppid: number;
   comm: string;
   startTicks: number;
+  cpuTicks: number;
+  rssPages: number;
   argv: string[];
 }
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux x86_64: /proc/<pid>/stat's starttime unit.
+const CLOCK_TICKS = 100; // USER_HZ on Linux x86_64: /proc/<pid>/stat's time unit.
+const PAGE_BYTES = 4096;
 
 function read(path: string): string | undefined {
   try {
@@ -47,7 +54,7 @@ function read(path: string): string | undefined {
 }
 
 /** /proc/<pid>/stat: the comm field may hold spaces and parentheses, so fields count from the last ')'. */
-export function parseStat(stat: string): { comm: string; ppid: number; startTicks: number } | undefined {
+export function parseStat(stat: string): { comm: string; ppid: number; startTicks: number; cpuTicks: number; rssPages: number } | undefined {
   const open = stat.indexOf('(');
   const close = stat.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
@@ -55,7 +62,10 @@ export function parseStat(stat: string): { comm: string; ppid: number; startTick
   const ppid = Number(rest[1]);
   const startTicks = Number(rest[19]);
   if (!Number.isFinite(ppid) || !Number.isFinite(startTicks)) return undefined;
-  return { comm: stat.slice(open + 1, close), ppid, startTicks };
+  // Fields 14 and 15 (utime, stime) and 24 (rss); rest[0] is field 3.
+  const cpuTicks = Number(rest[11] ?? 0) + Number(rest[12] ?? 0);
+  const rssPages = Number(rest[21] ?? 0);
+  return { comm: stat.slice(open + 1, close), ppid, startTicks, cpuTicks: Number.isFinite(cpuTicks) ? cpuTicks : 0, rssPages: Number.isFinite(rssPages) ? rssPages : 0 };
 }
 
 function processes(proc: string): ProcInfo[] {
@@ -119,6 +129,7 @@ export function runningVms(proc = '/proc', dockerRoot = '/var/lib/docker'): Runn
       continue;
     }
     const containerId = typeof spec.containerId === 'string' ? spec.containerId : '?';
+    const mine = [p, ...descendants(p.pid, all)];
     vms.push({
       containerId,
       name: dockerName(containerId, dockerRoot),
@@ -130,7 +141,9 @@ export function runningVms(proc = '/proc', dockerRoot = '/var/lib/docker'): Runn
       memoryMiB: Number(spec.memoryMiB ?? 0),
       uptimeSeconds: Math.max(0, Math.round(uptime - p.startTicks / CLOCK_TICKS)),
       launcherPid: p.pid,
-      processes: [{ pid: p.pid, name: 'launcher' }, ...descendants(p.pid, all).map((d) => ({ pid: d.pid, name: d.comm }))],
+      processes: mine.map((d) => ({ pid: d.pid, name: d === p ? 'launcher' : d.comm })),
+      hostCpuSeconds: mine.reduce((t, d) => t + d.cpuTicks, 0) / CLOCK_TICKS,
+      hostRssBytes: mine.reduce((t, d) => t + d.rssPages, 0) * PAGE_BYTES,
     });
   }
   return vms.sort((a, b) => a.uptimeSeconds - b.uptimeSeconds);

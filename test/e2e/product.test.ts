@@ -6,6 +6,7 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { BUSYBOX, PREFIX, RUNTIME, docker, hostConfig, run, runVm, uniqueName, until } from './docker.ts';
 
@@ -42,7 +43,7 @@ describe('versions', () => {
 });
 
 describe('help', () => {
-  for (const cmd of ['install', 'uninstall', 'doctor', 'version', 'cache', 'podman-config', 'runtime', 'launcher']) {
+  for (const cmd of ['install', 'uninstall', 'doctor', 'ps', 'metrics', 'version', 'cache', 'podman-config', 'runtime', 'launcher']) {
     test(`runcvm ${cmd} --help and runcvm help ${cmd} print the same usage`, async () => {
       const a = await run(RUNCVM, [cmd, '--help']);
       const b = await run(RUNCVM, ['help', cmd]);
@@ -102,8 +103,8 @@ describe('doctor', () => {
   });
 });
 
-describe('ps', { timeout: 300_000 }, () => {
-  test('runcvm ps lists a running VM with its backend, accelerator, size and live host processes; gone after rm', async () => {
+describe('ps and metrics', { timeout: 300_000 }, () => {
+  test('runcvm ps and metrics show a running VM with its backend, accelerator, size and live host processes; gone after rm', async () => {
     const name = uniqueName('product-ps');
     const d = await docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, '--cpus', '2', '-m', '256m', BUSYBOX, 'sleep', '600']);
     assert.equal(d.code, 0, d.stderr);
@@ -123,6 +124,24 @@ describe('ps', { timeout: 300_000 }, () => {
       assert.ok(vm.uptimeSeconds >= 0 && vm.uptimeSeconds < 300);
       for (const p of vm.processes) assert.ok(readFileSync(`/proc/${p.pid}/cmdline`).length > 0, `pid ${p.pid} (${p.name}) is alive`);
       assert.deepEqual(vm.processes.map((p) => p.name).filter((n) => /^(launcher|virtiofsd|qemu)/.test(n)).map((n) => n.replace(/^qemu.*/, 'qemu')).sort(), ['launcher', 'qemu', 'virtiofsd']);
+      const m = await run(RUNCVM, ['metrics']);
+      assert.equal(m.code, 0, m.stderr);
+      assert.match(m.stdout, new RegExp(`^runcvm_vm_info\\{container="${id}",name="${name}",backend="qemu",accel="(kvm|tcg)"\\} 1$`, 'm'));
+      assert.match(m.stdout, new RegExp(`^runcvm_vm_vcpus\\{container="${id}"\\} 2$`, 'm'));
+      assert.match(m.stdout, new RegExp(`^runcvm_vm_memory_bytes\\{container="${id}"\\} ${256 * 1024 * 1024}$`, 'm'));
+      const rss = Number(new RegExp(`^runcvm_vm_host_rss_bytes\\{container="${id}"\\} (\\d+)$`, 'm').exec(m.stdout)?.[1]);
+      assert.ok(rss > 10 * 1024 * 1024, `host RSS ${rss}`);
+      // --listen serves the same text over HTTP.
+      const server = spawn(RUNCVM, ['metrics', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      try {
+        let err = '';
+        server.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+        const url = await until('the metrics server', () => /serving (http:\/\/\S+)/.exec(err)?.[1], 30_000);
+        const body = await (await fetch(url)).text();
+        assert.match(body, new RegExp(`^runcvm_vm_vcpus\\{container="${id}"\\} 2$`, 'm'));
+      } finally {
+        server.kill('SIGTERM');
+      }
       const table = await run(RUNCVM, ['ps']);
       assert.match(table.stdout, new RegExp(`^${id.slice(0, 12)}  ${name} +qemu +(kvm|tcg) +2 +256M `, 'm'));
     } finally {
