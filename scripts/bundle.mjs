@@ -1,7 +1,11 @@
 // One bundled file for the runtime, launcher and installer: Node starts on every `create`,
 // so a single pre-linked file keeps module resolution out of the start-up path.
 import { execFileSync } from 'node:child_process';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// The version is baked in (src/common/version.ts): an installed bundle has no package.json beside it.
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 await build({
   entryPoints: ['src/cli/main.ts'],
@@ -13,6 +17,7 @@ await build({
   minify: false,
   sourcemap: false,
   legalComments: 'none',
+  define: { RUNCVM_BUILD_VERSION: JSON.stringify(version) },
   logLevel: 'warning',
 });
 
@@ -20,3 +25,5 @@ await build({
 execFileSync('make', ['-s', '-C', 'src/launcher/init', `OUT=${process.cwd()}/dist`], { stdio: 'inherit' });
 // The docker exec client (src/launcher/exec): static C too, it starts once per docker exec.
 execFileSync('make', ['-s', '-C', 'src/launcher/exec', `OUT=${process.cwd()}/dist`], { stdio: 'inherit' });
+// The dispatcher template `runcvm install` fills in: beside the bundle, so an install needs no source tree.
+copyFileSync('src/runtime/dispatcher.sh', 'dist/dispatcher.sh');

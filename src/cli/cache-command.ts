@@ -1,8 +1,11 @@
 /** `runcvm cache ls|prune`: look at and clean the image rootfs cache (rootfs/cache.ts). */
 import { parseArgs } from 'node:util';
 import { DEFAULT_CACHE_DIR, ImageCache, mountedByAnyone, parseCacheMax } from '../rootfs/cache.ts';
+import { readHostSettings } from '../runtime/host-settings.ts';
+import { cacheBuild } from './cache-build.ts';
 
 const USAGE = `usage: runcvm cache ls [--dir DIR]
+       runcvm cache build IMAGE [--dir DIR]   build the image's cached ext4 now (a Docker image), with progress
        runcvm cache prune [--max SIZE] [--dir DIR]   evict least-recently-used images not in use until
                                                   the cache holds at most SIZE (default 0: all unused)`;
 
@@ -10,10 +13,14 @@ function mib(bytes: number): string {
   return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }
 
-export function cacheCommand(argv: string[]): number {
+export function cacheCommand(argv: string[], prefix = '/opt/runcvm'): number {
   const [sub, ...rest] = argv;
-  const { values } = parseArgs({ args: rest, options: { dir: { type: 'string', default: DEFAULT_CACHE_DIR }, max: { type: 'string', default: '0' } } });
+  const { values, positionals } = parseArgs({ args: rest, allowPositionals: sub === 'build', options: { dir: { type: 'string', default: DEFAULT_CACHE_DIR }, max: { type: 'string', default: '0' } } });
   const cache = new ImageCache(values.dir as string);
+  if (sub === 'build') {
+    if (positionals.length !== 1) throw new Error('cache build: give exactly one image (runcvm cache build IMAGE)');
+    return cacheBuild(positionals[0] as string, cache, readHostSettings(prefix).cacheMaxBytes, (l) => process.stdout.write(`${l}\n`));
+  }
   if (sub === 'ls') {
     const rows = cache.list();
     process.stdout.write('KEY           SIZE        LAST USED                 IN USE  SOURCE\n');

@@ -21,18 +21,12 @@ import { cacheCommand } from './cache-command.ts';
 import { podmanConfig } from '../install/podman.ts';
 import { QMP_RELAY_VERB, qmpRelay } from '../vmm/qemu/qmp-relay.ts';
 import { describeError, exitStatusFor, RuncvmError } from '../contracts/errors.ts';
-
-const USAGE = `usage: runcvm <command>
-  install [--prefix DIR] [--name NAME] [--allow-tcg]   install into DIR (default /opt/runcvm) and register
-                                         with dockerd as runtime NAME (default runcvm)
-  uninstall [--prefix DIR] [--name NAME] unregister and remove
-    install/uninstall --containerd | --containerd-config FILE   also (un)register the CRI runtime handler "runcvm"
-  doctor [--containerd-config FILE]      which engines (Docker, containerd, Podman) are configured to use runcvm
-  cache ls | prune [--max SIZE]          list or evict cached image rootfs files (RUNCVM_ROOTFS=image)
-  podman-config                          print the containers.conf lines that register runcvm with Podman
-  runtime <runc arguments>               the OCI runtime entry (called by containerd's shim)
-  launcher                               the container's PID 1 (started by runc)
-  qmp-relay                              stdio <-> QEMU's QMP socket, run in the container by \`runtime update\``;
+import { commandHelp, overview, wantsHelp } from './commands.ts';
+import { versionCommand } from './version-command.ts';
+import { psCommand } from './ps-command.ts';
+import { metricsCommand } from './metrics-command.ts';
+import { versionText } from '../common/version.ts';
+import { defaultPrefix } from '../install/prefix.ts';
 
 function bundleFile(): string {
   return fileURLToPath(import.meta.url);
@@ -59,8 +53,31 @@ async function runtime(argv: string[]): Promise<number> {
   }
 }
 
+/** `--version`, `help [CMD]` and `CMD --help`; undefined when the command line is none of them. */
+function helpOrVersion(cmd: string | undefined, rest: string[]): number | undefined {
+  if (cmd === '--version' || cmd === '-v') {
+    process.stdout.write(versionText('runcvm'));
+    return 0;
+  }
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || (cmd === 'help' && rest.length === 0)) {
+    process.stdout.write(overview());
+    return 0;
+  }
+  const topic = cmd === 'help' ? rest[0] as string : wantsHelp(cmd, rest) ? cmd : undefined;
+  if (topic === undefined) return undefined;
+  const text = commandHelp(topic);
+  if (text === undefined) {
+    process.stderr.write(`runcvm: unknown command "${topic}"\n${overview()}`);
+    return 2;
+  }
+  process.stdout.write(text);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  const early = helpOrVersion(cmd, rest);
+  if (early !== undefined) return early;
   switch (cmd) {
     case 'runtime':
       return runtime(rest);
@@ -73,15 +90,21 @@ export async function main(argv: string[]): Promise<number> {
     case 'uninstall':
       return uninstall(rest);
     case 'doctor':
-      return doctor(rest);
+      return doctor(rest, defaultPrefix(bundleFile()));
     case 'cache':
-      return cacheCommand(rest);
+      return cacheCommand(rest, defaultPrefix(bundleFile()));
+    case 'ps':
+      return psCommand(rest);
+    case 'metrics':
+      return metricsCommand(rest);
+    case 'version':
+      return versionCommand(rest, defaultPrefix(bundleFile()));
     case 'podman-config':
       process.stdout.write(podmanConfig(RUNTIME_NAME, join(dirname(dirname(bundleFile())), 'bin', 'runcvm-runtime')));
       return 0;
     default:
-      process.stderr.write(`${USAGE}\n`);
-      return cmd === undefined || cmd === '--help' ? 0 : 2;
+      process.stderr.write(`runcvm: unknown command "${cmd}"\n${overview()}`);
+      return 2;
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type DoctorFacts, formatDoctor } from './doctor.ts';
+import { type DoctorFacts, engineChecks } from './doctor.ts';
 
 const BIN = '/opt/runcvm/bin/runcvm-runtime';
 const base: DoctorFacts = {
@@ -11,15 +11,16 @@ const base: DoctorFacts = {
 };
 
 test('doctor says which engines use runcvm', () => {
-  const lines = formatDoctor(base);
-  assert.equal(lines[1], 'host: KVM not usable (probe timed out); TCG allowed (slow)');
-  assert.match(lines[2] as string, /^docker: configured: runtime "runcvm" in \/etc\/docker\/daemon.json \(dockerd lists it\); it is the default runtime$/);
-  assert.match(lines[3] as string, /^containerd: configured: CRI runtime handler "runcvm" in \/etc\/containerd\/config.toml \(a containerd runs with this config/);
-  assert.equal(lines[4], 'podman: configured: runtime "runcvm" in /etc/containers/containers.conf');
+  const [docker, containerd, podman] = engineChecks(base);
+  assert.equal(docker?.status, 'ok');
+  assert.match(docker?.message as string, /^configured: runtime "runcvm" in \/etc\/docker\/daemon.json \(dockerd lists it\); it is the default runtime$/);
+  assert.equal(containerd?.status, 'ok');
+  assert.match(containerd?.message as string, /^configured: CRI runtime handler "runcvm" in \/etc\/containerd\/config.toml \(a containerd runs with this config/);
+  assert.deepEqual(podman, { name: 'podman', status: 'ok', message: 'configured: runtime "runcvm" in /etc/containers/containers.conf' });
 });
 
-test('doctor says what is missing and how to fix it', () => {
-  const lines = formatDoctor({
+test('doctor says what is missing and how to fix it; only a broken Docker or containerd registration fails', () => {
+  const checks = engineChecks({
     ...base,
     docker: { daemonJson: '/etc/docker/daemon.json', names: ['runcvm'], live: ['runc'] },
     containerd: [
@@ -28,9 +29,16 @@ test('doctor says what is missing and how to fix it', () => {
     ],
     podman: { installed: true, files: [] },
   });
-  assert.match(lines[2] as string, /dockerd does NOT list it yet/);
-  assert.match(lines[3] as string, /^containerd: not configured .*: runcvm install --containerd-config \/etc\/containerd\/config.toml$/);
-  assert.match(lines[4] as string, /^containerd: MISCONFIGURED \(\/x.toml: handler "runcvm" has BinaryName "\/old\/runcvm-runtime"/);
-  assert.match(lines[5] as string, /^podman: not configured .*runcvm podman-config/);
-  assert.match(formatDoctor({ ...base, podman: { installed: false, files: [] } }).at(-1) as string, /^podman: not installed$/);
+  assert.equal(checks[0]?.status, 'fail');
+  assert.match(checks[0]?.message as string, /dockerd does NOT list it yet/);
+  assert.match(checks[0]?.fix as string, /reload dockerd/);
+  assert.equal(checks[1]?.status, 'info');
+  assert.equal(checks[1]?.fix, 'runcvm install --containerd-config /etc/containerd/config.toml');
+  assert.equal(checks[2]?.status, 'fail');
+  assert.match(checks[2]?.message as string, /^MISCONFIGURED \(\/x.toml: handler "runcvm" has BinaryName "\/old\/runcvm-runtime"/);
+  assert.equal(checks[3]?.status, 'info');
+  assert.match(checks[3]?.fix as string, /runcvm podman-config/);
+  assert.deepEqual(engineChecks({ ...base, podman: { installed: false, files: [] } }).at(-1), { name: 'podman', status: 'info', message: 'not installed' });
+  assert.equal(engineChecks({ ...base, docker: { names: [] } })[0]?.status, 'fail');
+  assert.equal(engineChecks({ ...base, docker: { ...base.docker, live: undefined } })[0]?.status, 'warn');
 });

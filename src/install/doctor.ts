@@ -1,13 +1,19 @@
 /**
- * `runcvm doctor`: which engines on this host are configured to use runcvm (Docker, containerd's
- * CRI plugin, Podman) and whether the host can run its VMs. It only reads; every "no" line says
- * the command that fixes it.
+ * `runcvm doctor`: whether this host can start runcvm containers (src/install/host-checks.ts)
+ * and which engines are configured to use runcvm (Docker, containerd's CRI plugin, Podman).
+ * It only reads (but --reprobe); every failed check says the command that fixes it, and any
+ * failure makes the exit status 1.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readHostConfig } from '../runtime/host-config.ts';
+import { hostConfigPath, readHostConfig } from '../runtime/host-config.ts';
+import { type Check, formatReport, report } from './checks.ts';
+import { hostChecks } from './host-checks.ts';
+import { gatherHostFacts } from './host-facts.ts';
+import { reprobeKvm } from './reprobe.ts';
+import { runcvmVersion } from '../common/version.ts';
 import { runcvmHandler } from './containerd.ts';
 import { PODMAN_CONF_FILES, podmanRuntimesFor } from './podman.ts';
 
@@ -21,34 +27,34 @@ export interface DoctorFacts {
   podman: { installed: boolean; files: { file: string; names: string[] }[] };
 }
 
-export function formatDoctor(f: DoctorFacts): string[] {
-  const out: string[] = [];
-  if (!f.installed) out.push(`runcvm: NOT installed (${f.binary} missing): run runcvm install`);
-  else {
-    out.push(`runcvm: installed (${f.binary})`);
-    const accel = f.kvm?.usable ? 'KVM usable' : `KVM not usable (${f.kvm?.reason ?? 'never probed'}); ${f.allowTcg ? 'TCG allowed (slow)' : 'TCG not allowed: containers fail unless RUNCVM_ACCEL=tcg'}`;
-    out.push(`host: ${accel}`);
-  }
+/** Docker, containerd and Podman registration. Docker is what runcvm is for; the others are optional. */
+export function engineChecks(f: DoctorFacts): Check[] {
+  const out: Check[] = [];
   const d = f.docker;
-  if (d.daemonJson === undefined) out.push('docker: not configured (no /etc/docker/daemon.json): run runcvm install');
-  else if (d.names.length === 0) out.push(`docker: not configured (${d.daemonJson} has no runtime with path ${f.binary}): run runcvm install`);
+  if (d.daemonJson === undefined) out.push({ name: 'docker', status: 'fail', message: 'not configured (no /etc/docker/daemon.json)', fix: 'runcvm install' });
+  else if (d.names.length === 0) out.push({ name: 'docker', status: 'fail', message: `not configured (${d.daemonJson} has no runtime with path ${f.binary})`, fix: 'runcvm install' });
   else {
-    const live = d.live === undefined ? 'dockerd not reachable' : d.names.every((n) => d.live?.includes(n)) ? 'dockerd lists it' : 'dockerd does NOT list it yet: reload dockerd (SIGHUP)';
+    const listed = d.live !== undefined && d.names.every((n) => d.live?.includes(n));
+    const live = d.live === undefined ? 'dockerd not reachable' : listed ? 'dockerd lists it' : 'dockerd does NOT list it yet';
     const def = d.defaultRuntime && d.names.includes(d.defaultRuntime) ? '; it is the default runtime' : '';
-    out.push(`docker: configured: runtime ${d.names.map((n) => `"${n}"`).join(', ')} in ${d.daemonJson} (${live})${def}`);
+    const msg = `configured: runtime ${d.names.map((n) => `"${n}"`).join(', ')} in ${d.daemonJson} (${live})${def}`;
+    if (d.live === undefined) out.push({ name: 'docker', status: 'warn', message: msg, fix: 'start dockerd (systemctl start docker)' });
+    else if (!listed) out.push({ name: 'docker', status: 'fail', message: msg, fix: 'reload dockerd (systemctl reload docker, or kill -HUP its pid)' });
+    else out.push({ name: 'docker', status: 'ok', message: msg });
   }
   for (const c of f.containerd) {
     const running = c.running ? 'a containerd runs with this config' : 'no running containerd uses this config';
-    if (!c.exists) out.push(`containerd: not configured (${c.file} does not exist): runcvm install --containerd-config ${c.file}`);
-    else if (c.binary === undefined) out.push(`containerd: not configured (${c.file} has no CRI runtime handler "runcvm"; ${running}): runcvm install --containerd-config ${c.file}`);
-    else if (c.binary !== f.binary) out.push(`containerd: MISCONFIGURED (${c.file}: handler "runcvm" has BinaryName "${c.binary}", expected ${f.binary})`);
-    else out.push(`containerd: configured: CRI runtime handler "runcvm" in ${c.file} (${running}; containerd reads it only at start)`);
+    const fix = `runcvm install --containerd-config ${c.file}`;
+    if (!c.exists) out.push({ name: 'containerd', status: 'info', message: `not configured (${c.file} does not exist)`, fix });
+    else if (c.binary === undefined) out.push({ name: 'containerd', status: 'info', message: `not configured (${c.file} has no CRI runtime handler "runcvm"; ${running})`, fix });
+    else if (c.binary !== f.binary) out.push({ name: 'containerd', status: 'fail', message: `MISCONFIGURED (${c.file}: handler "runcvm" has BinaryName "${c.binary}", expected ${f.binary})`, fix });
+    else out.push({ name: 'containerd', status: 'ok', message: `configured: CRI runtime handler "runcvm" in ${c.file} (${running}; containerd reads it only at start)` });
   }
   const p = f.podman;
   const named = p.files.filter((x) => x.names.length > 0);
-  if (!p.installed) out.push('podman: not installed');
-  else if (named.length === 0) out.push(`podman: not configured (no containers.conf names ${f.binary}): add the output of \`runcvm podman-config\` to /etc/containers/containers.conf`);
-  else out.push(`podman: configured: ${named.map((x) => `runtime ${x.names.map((n) => `"${n}"`).join(', ')} in ${x.file}`).join('; ')}`);
+  if (!p.installed) out.push({ name: 'podman', status: 'info', message: 'not installed' });
+  else if (named.length === 0) out.push({ name: 'podman', status: 'info', message: `not configured (no containers.conf names ${f.binary})`, fix: 'add the output of `runcvm podman-config` to /etc/containers/containers.conf' });
+  else out.push({ name: 'podman', status: 'ok', message: `configured: ${named.map((x) => `runtime ${x.names.map((n) => `"${n}"`).join(', ')} in ${x.file}`).join('; ')}` });
   return out;
 }
 
@@ -133,11 +139,23 @@ export function gatherFacts(prefix: string, containerdConfigs: string[]): Doctor
   return facts;
 }
 
-export function doctor(argv: string[]): number {
+export function doctor(argv: string[], defaultPrefix = '/opt/runcvm'): number {
   const { values } = parseArgs({
     args: argv,
-    options: { prefix: { type: 'string', default: '/opt/runcvm' }, 'containerd-config': { type: 'string', multiple: true, default: [] } },
+    options: {
+      prefix: { type: 'string', default: defaultPrefix },
+      'containerd-config': { type: 'string', multiple: true, default: [] },
+      json: { type: 'boolean', default: false },
+      reprobe: { type: 'boolean', default: false },
+    },
   });
-  for (const line of formatDoctor(gatherFacts(values.prefix as string, values['containerd-config'] as string[]))) console.log(line);
-  return 0;
+  const prefix = values.prefix as string;
+  if (values.reprobe) {
+    const v = reprobeKvm(prefix);
+    if (!values.json) console.log(`KVM probe: ${v.usable ? 'usable' : 'NOT usable'} (${v.reason}); recorded in ${hostConfigPath(prefix)}`);
+  }
+  const checks = [...hostChecks(gatherHostFacts(prefix)), ...engineChecks(gatherFacts(prefix, values['containerd-config'] as string[]))];
+  const r = report(runcvmVersion(), prefix, checks);
+  process.stdout.write(values.json ? `${JSON.stringify(r, null, 2)}\n` : formatReport(r));
+  return r.ok ? 0 : 1;
 }

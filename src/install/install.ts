@@ -16,6 +16,7 @@ import { configureContainerd, unconfigureContainerd } from './containerd.ts';
 import { podmanConfig } from './podman.ts';
 import { buildRuntimeRoot } from './runtime-root.ts';
 import { writeFileAtomic } from '../common/atomic-write.ts';
+import { runcvmVersion } from '../common/version.ts';
 
 export const RUNTIME_NAME = 'runcvm';
 const DAEMON_JSON = '/etc/docker/daemon.json';
@@ -79,6 +80,12 @@ function guestFiles(source: string): Record<string, string> {
   return files;
 }
 
+/** The package's guest beside the bundle, else a source tree's build/guest (dist/../build/guest). */
+function defaultGuestDir(bundleDir: string): string {
+  const packaged = join(bundleDir, 'guest');
+  return existsSync(join(packaged, 'vmlinux')) ? packaged : join(dirname(bundleDir), 'build', 'guest');
+}
+
 /** The KVM probe boots a VM (up to 15 s where KVM hangs): reuse its verdict for the same kernel. */
 function previousKvmVerdict(prefix: string): HostConfig['kvm'] | undefined {
   try {
@@ -110,8 +117,10 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   });
   const prefix = values.prefix as string;
   const name = runtimeName(values.name as string);
-  const repo = dirname(dirname(bundleFile));
-  const guest = guestFiles(values.guest ?? join(repo, 'build', 'guest'));
+  // Beside the bundle: a build's dist/ and the Debian package's /usr/lib/runcvm both hold the
+  // dispatcher template, the C programs and (the package) the guest; no source tree is needed.
+  const bundleDir = dirname(bundleFile);
+  const guest = guestFiles(values.guest ?? defaultGuestDir(bundleDir));
   const runc = which('runc');
   if (!runc) throw new Error('runc not found in PATH: install the runc package (Docker needs it too)');
   const lib = join(prefix, 'lib', 'runcvm.mjs');
@@ -121,8 +130,8 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   const allowTcg = values['allow-tcg'] === true || (values['allow-tcg-if-no-kvm'] === true && !kvm.usable);
   const rt = buildRuntimeRoot(join(prefix, 'rt'));
   const host: HostConfig = { runc, node: process.execPath, allowTcg, kvm, tscKhz: hostTscKhz(), iptables: iptablesCommand(), hostDirs: rt.hostDirs };
-  const dispatcher = readFileSync(join(repo, 'src', 'runtime', 'dispatcher.sh'), 'utf8')
-    .replace('@RUNC@', runc).replace('@NODE@', process.execPath).replace('@LIB@', lib).replace('@GENERATED@', 'Generated');
+  const dispatcher = readFileSync(join(bundleDir, 'dispatcher.sh'), 'utf8')
+    .replace('@RUNC@', runc).replace('@NODE@', process.execPath).replace('@LIB@', lib).replace('@VERSION@', runcvmVersion()).replace('@GENERATED@', 'Generated');
   let changed = kernelChanged;
   changed = put(lib, readFileSync(bundleFile)) || changed;
   changed = put(join(prefix, 'bin', 'runcvm-init'), readFileSync(join(dirname(bundleFile), 'runcvm-init')), 0o755) || changed;

@@ -71,8 +71,10 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
   const guard = <T>(p: Promise<T>) => Promise.race([p, vmDied, sessionFailed]);
 
   const hello = session.waitHello();
-  await guard(withTimeout(hello, HELLO_TIMEOUT_MS[spec.accel], 'waiting for the guest agent'));
+  const h = await guard(withTimeout(hello, HELLO_TIMEOUT_MS[spec.accel], 'waiting for the guest agent'));
   timing.agentUpMs = Date.now();
+  // Which agent answered, for the operator comparing it with `runcvm version` (docs/troubleshooting.md).
+  if (spec.runtimeDebug) process.stderr.write(`runcvm: guest agent: ${h.agent} (protocol ${h.version})\n`);
   if (net.guest.dnsRelay) serveGuestDns(session, guestLog);
   session.configure({ ...guestConfigFor(spec, net.guest), ...(vm.driveOrder ? { driveOrder: vm.driveOrder } : {}) });
 

@@ -87,17 +87,23 @@ export function planImageRoot(opts: { rootPath: string; containerId: string; cac
   };
 }
 
-/** Builds what `plan` describes: the cached base image on a miss (then prunes the cache to cacheMax), and the container's drives. */
-export function buildImageRoot(plan: ImageRootPlan, cache: ImageCache, cacheMax: number): ImageRootFiles {
-  const { file: baseFile, built } = cache.getOrBuild(plan.key, plan.label, (tmp) => {
+/** The cached ext4 of an image's layers (top first), built once; shared by create and `runcvm cache build`. */
+export function cacheImageLayers(cache: ImageCache, key: string, label: string, imageLayers: string[], cacheMax: number): { file: string; built: boolean } {
+  const r = cache.getOrBuild(key, label, (tmp) => {
     const scratch = mkdtempSync(join(cache.dir, `mnt-${process.pid}-`));
     try {
-      ext4FromLayers(tmp, plan.layers.image, scratch, 'runcvm-image');
+      ext4FromLayers(tmp, imageLayers, scratch, 'runcvm-image');
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
   });
-  if (built) cache.prune(cacheMax);
+  if (r.built) cache.prune(cacheMax);
+  return r;
+}
+
+/** Builds what `plan` describes: the cached base image on a miss (then prunes the cache to cacheMax), and the container's drives. */
+export function buildImageRoot(plan: ImageRootPlan, cache: ImageCache, cacheMax: number): ImageRootFiles {
+  const { file: baseFile, built } = cacheImageLayers(cache, plan.key, plan.label, plan.layers.image, cacheMax);
   const drives = prepareDrives(plan.dir, plan.layers);
   return { dir: plan.dir, baseFile, lowers: drives.lowers, upper: drives.upper, cacheKey: plan.key, cacheBuilt: built };
 }

@@ -14,7 +14,8 @@ import { readHostConfig, type HostConfig } from './host-config.ts';
 import { hostSettingsPath, readHostSettings, type HostSettings } from './host-settings.ts';
 import { lookupExecError } from './lookup-exec.ts';
 import { diskSerial } from './disks.ts';
-import { OptionError, parseOptions } from './options.ts';
+import { OptionError, type RuncvmOptions } from './options.ts';
+import { containerOptions } from './container-options.ts';
 import { ImageCache } from '../rootfs/cache.ts';
 import { buildImageRoot, type ImageRootFiles, type ImageRootPlan, planImageRoot } from '../rootfs/image-root.ts';
 import { podRole } from './pod.ts';
@@ -89,7 +90,7 @@ export interface CreatePlan {
  */
 export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, host: HostConfig & { settings: HostSettings }, now: number, probes: CreateProbes): CreatePlan {
   const env = spec.process.env ?? [];
-  const opts = parseOptions(env, hostSettingsPath(prefix));
+  const opts = containerOptions(spec, args.containerId, hostSettingsPath(prefix));
   // Checked against the namespaces Docker asked for (the rewrite makes the launcher's private), and
   // like every check here, before anything is written (create builds the image root only after planCreate).
   const sysctls = guestSysctls(spec.linux, { isHostNetns });

@@ -7,12 +7,16 @@
 RUNC='@RUNC@'
 NODE='@NODE@'
 LIB='@LIB@'
+VERSION='@VERSION@'
 
 skip=
 for arg in "$@"; do
   if [ -n "$skip" ]; then skip=; continue; fi
   case "$arg" in
     --root|--log|--log-format|--criu|--rootless) skip=1 ;;
+    # runcvm's line, then runc's own lines: readers of `runc --version` (dockerd takes the last
+    # "<name> version <v>" line and "commit:") keep seeing the runc they know.
+    --version|-v) printf 'runcvm-runtime version %s\n' "$VERSION"; exec "$RUNC" --version ;;
     -*) ;;
     create|exec|update) exec "$NODE" "$LIB" runtime "$@" ;;
     # An image-root container that may need its writable drive written back (runtime/writeback.ts).

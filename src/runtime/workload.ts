@@ -5,7 +5,8 @@ import type { WorkloadProcess } from '../contracts/workload-process.ts';
 export function workloadOf(p: OciProcess): WorkloadProcess {
   return {
     args: [...p.args],
-    env: [...(p.env ?? [])],
+    // RUNCVM_* options are runcvm's, not the workload's (docs/options.md): the guest never sees them.
+    env: (p.env ?? []).filter((e) => !e.startsWith('RUNCVM_')),
     cwd: p.cwd || '/',
     uid: p.user.uid,
     gid: p.user.gid,

@@ -4,6 +4,7 @@
  * listed exactly once (the runner and test/unit/e2e-order.test.ts refuse a file missing here).
  */
 export const E2E_ORDER: readonly string[] = [
+  'annotations.test.ts',
   'engines.test.ts',
   'exec.test.ts',
   'firecracker.test.ts',
@@ -14,6 +15,7 @@ export const E2E_ORDER: readonly string[] = [
   'lifecycle.test.ts',
   'network.test.ts',
   'options.test.ts',
+  'product.test.ts',
   'resources.test.ts',
   'run.test.ts',
   'security.test.ts',
