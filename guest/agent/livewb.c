@@ -378,7 +378,7 @@ static void live_subdir(struct pass *ps, int up, int host, const char *name, con
 		}
 		e->host_ino = ino;
 		*changed = 1;
-	} else if (!known) {
+	} else if (!known && e->host_ino != hst.st_ino) {
 		e->host_ino = 0; /* a directory the host had: never removed by a pass */
 	}
 	int chost = openat(host, name, O_DIRECTORY | O_NOFOLLOW | O_RDONLY | O_CLOEXEC);

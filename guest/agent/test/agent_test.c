@@ -330,11 +330,24 @@ static void test_livewb(void)
 	CHECK(st_of("lv/host/new").st_ino == 0 && has_text("lv/host/d2/f", "x\n"));
 	CHECK(st_of("lv/host/d/f").st_ino == 0 && has_text("lv/host/d/extra", "docker cp into a dir a pass made\n"));
 	CHECK(has_text("lv/host/cp", "docker cp\n"));
-	/* Killed before the next pass: the stop's prune removes what the guest removed since. */
+	/* The guest makes a dir a pass made again (a new upper inode): the host's stays the pass's. */
 	rm_rel("lv/up/d2/f");
 	rm_rel("lv/up/d2");
+	put("lv/up/d2/g", "g\n");
+	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(has_text("lv/host/d2/g", "g\n") && st_of("lv/host/d2/f").st_ino == 0);
+	rm_rel("lv/up/d2/g");
+	rm_rel("lv/up/d2");
+	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(st_of("lv/host/d2").st_ino == 0);
+	/* Killed before the next pass: the stop's prune removes what the guest removed since. */
+	put("lv/up/p/q", "q\n");
+	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(has_text("lv/host/p/q", "q\n"));
+	rm_rel("lv/up/p/q");
+	rm_rel("lv/up/p");
 	CHECK(livewb_prune(up, host, rw) == 0);
-	CHECK(st_of("lv/host/d2").st_ino == 0 && has_text("lv/host/cp", "docker cp\n"));
+	CHECK(st_of("lv/host/p").st_ino == 0 && has_text("lv/host/cp", "docker cp\n"));
 	CHECK(livewb_forget(rw) == 0 && st_of("lv/" LIVEWB_RECORD).st_ino == 0);
 	close(rw);
 	close(host);
