@@ -15,6 +15,7 @@ import { storageBench } from './storage.ts';
 import { networkBench } from './network.ts';
 import { rootfsBench } from './rootfs.ts';
 import { durabilityBench } from './durability.ts';
+import { mmapBench } from './mmap.ts';
 import { resourcesBench } from './resources.ts';
 import { systemBench } from './system.ts';
 import { median } from './common.ts';
@@ -133,6 +134,7 @@ async function main(): Promise<void> {
   execBench();
   if (process.env.BENCH_ROOTFS !== '0') rootfsBench();
   if (process.env.BENCH_DURABILITY !== '0') await durabilityBench();
+  if (process.env.BENCH_MMAP !== '0') await mmapBench();
   if (process.env.BENCH_STORAGE !== '0') storageBench();
   if (process.env.BENCH_NETWORK !== '0') await networkBench();
   if (process.env.BENCH_RESOURCES !== '0') await resourcesBench();

@@ -18,6 +18,7 @@ PKGS=(
   podman containernetworking-plugins   # engines e2e: podman --runtime, CNI bridge for the private containerd's CRI pods
   e2fsprogs                            # mke2fs/debugfs: RUNCVM_DISKS files, RUNCVM_ROOTFS=image layer drives
   diod                                 # RUNCVM_VOLUMES=9p: the per-container 9P server (run by the launcher, jailed)
+  clang-format                         # scripts/lint.sh: the C code's format (.clang-format)
 )
 
 is_installed() {

@@ -8,7 +8,7 @@
 #include "proto.h"
 
 enum { CFG_HOSTNAME = 1, CFG_ROOT_TAG, CFG_ROOT_READONLY, CFG_BIND, CFG_TMPFS, CFG_DEBUG };
-enum { CFG_DISK = 10, CFG_ROOT_LOWER = 12, CFG_ROOT_UPPER = 13, CFG_ROOT_HOST_9P = 14, CFG_VOLUME_LINK = 15, CFG_VOLUME_9P = 16, CFG_DRIVE_ORDER = 22, CFG_WRITEBACK_ONLY = 23 };
+enum { CFG_DISK = 10, CFG_ROOT_LOWER = 12, CFG_ROOT_UPPER = 13, CFG_ROOT_HOST_9P = 14, CFG_VOLUME_LINK = 15, CFG_VOLUME_9P = 16, CFG_DRIVE_ORDER = 22, CFG_WRITEBACK_ONLY = 23, CFG_SYSCTL = 24 };
 enum { ST_ARG = 1, ST_ENV, ST_CWD, ST_UID, ST_GID, ST_GROUP, ST_TERMINAL, ST_ROWS_COLS };
 
 static char *dupn(const uint8_t *p, size_t n)
@@ -171,6 +171,8 @@ static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, ui
 		return 0;
 	case CFG_VOLUME_9P:
 		return add_9p(&c->mounts, &c->nmounts, v, len);
+	case CFG_SYSCTL:
+		return sysctl_add(&c->sysctls, &c->nsysctls, v, len);
 	default: {
 		int r = net_config_record(&c->net, tag, v, len);
 		return r == 1 ? 0 : r; /* unknown tags are skipped for forward compatibility */
@@ -238,6 +240,7 @@ void config_free(struct vm_config *c)
 	for (size_t i = 0; i < c->ndrive_order; i++)
 		free(c->drive_order[i]);
 	free(c->drive_order);
+	sysctl_free(c->sysctls, c->nsysctls);
 	net_config_free(&c->net);
 	free(c->hostname);
 	free(c->root_tag);

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "net.h"
+#include "sysctl.h"
 
 struct mount_req {
 	int tmpfs;	/* else BIND, or VOLUME_9P when ninep */
@@ -56,6 +57,9 @@ struct vm_config {
 	/* WRITEBACK_ONLY: no workload; write an image root's upper drive back into the container's
 	 * layer and report it as process 1's EXIT (a container that was killed, docs/storage.md). */
 	int writeback_only;
+	/* SYSCTL records (linux.sysctl), written in order once the network is up. */
+	struct sysctl_req *sysctls;
+	size_t nsysctls;
 };
 
 struct start_req {

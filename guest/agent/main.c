@@ -25,6 +25,7 @@
 #include "power.h"
 #include "process.h"
 #include "proto.h"
+#include "sysctl.h"
 #include "writeback.h"
 
 #ifndef RUNCVM_AGENT_VERSION
@@ -107,6 +108,7 @@ static void boot(void)
 	if (reboot(RB_DISABLE_CAD) != 0)
 		log_warn("disable Ctrl-Alt-Del reboot: %s", strerror(errno));
 	modprobe_keep_initramfs();
+	sysctl_writeback_timing();
 	if (modules_load("/modules.list") != 0)
 		log_warn("some kernel modules failed to load");
 	int fd = channel_open(AGENT_PORT_NAME, PORT_WAIT_MS);
@@ -170,6 +172,10 @@ static void handle_config(const struct frame *f)
 		fatal_setup(EIO, e.msg);
 	if (c.net.dns_relay)
 		dns_fd = dns_relay_open();
+	/* After the NICs exist (net.ipv4.conf.eth0.* names one), before any START. */
+	int serr = sysctl_apply(c.sysctls, c.nsysctls, e.msg, sizeof e.msg);
+	if (serr)
+		fatal_setup(serr, e.msg);
 	log_debug("root %s mounted (%zu submounts, readonly %d)", c.root_tag, c.nmounts,
 		  c.root_readonly);
 	config_free(&c);

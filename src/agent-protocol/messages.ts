@@ -8,7 +8,7 @@ import { FILE_IN_EXPORT } from '../volumes/plan.ts';
 import type { VolumeLink } from '../volumes/types.ts';
 import { TlvWriter } from './tlv.ts';
 
-export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6, NIC: 7, ROUTE: 8, DNS_RELAY: 9, DISK: 10, SPARE: 11, ROOT_LOWER: 12, ROOT_UPPER: 13, ROOT_HOST_9P: 14, VOLUME_LINK: 15, VOLUME_9P: 16, DRIVE_ORDER: 22, WRITEBACK_ONLY: 23 } as const;
+export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6, NIC: 7, ROUTE: 8, DNS_RELAY: 9, DISK: 10, SPARE: 11, ROOT_LOWER: 12, ROOT_UPPER: 13, ROOT_HOST_9P: 14, VOLUME_LINK: 15, VOLUME_9P: 16, DRIVE_ORDER: 22, WRITEBACK_ONLY: 23, SYSCTL: 24 } as const;
 export const StartTag = { ARG: 1, ENV: 2, CWD: 3, UID: 4, GID: 5, GROUP: 6, TERMINAL: 7, ROWS_COLS: 8 } as const;
 
 export interface VmConfig {
@@ -28,6 +28,8 @@ export interface VmConfig {
   volumeLink?: VolumeLink;
   /** No workload: write the image root's writable drive back into the container's layer (a killed container). */
   writebackOnly?: boolean;
+  /** linux.sysctl: files under /proc/sys and their values, written before the workload starts. */
+  sysctls?: { path: string; value: string }[];
 }
 
 function ipv4Bytes(addr: string | undefined): Buffer {
@@ -98,6 +100,7 @@ export function encodeConfig(c: VmConfig): Buffer {
   for (const i of c.network.ifaces) w.bytes(ConfigTag.NIC, encodeNic(i));
   for (const r of c.network.routes) w.bytes(ConfigTag.ROUTE, encodeRoute(r));
   w.u8(ConfigTag.DNS_RELAY, c.network.dnsRelay ? 1 : 0);
+  for (const s of c.sysctls ?? []) w.bytes(ConfigTag.SYSCTL, Buffer.from(`${s.path}\0${s.value}`, 'utf8'));
   for (const s of c.network.spares) w.bytes(ConfigTag.SPARE, Buffer.concat([macBytes(s.mac), Buffer.from(s.name, 'utf8')]));
   return w.finish();
 }

@@ -5,6 +5,7 @@
  */
 import type { NetworkMode } from '../network/setup.ts';
 import type { Accel, Hypervisor } from '../runtime/options.ts';
+import type { GuestSysctl } from '../runtime/sysctl.ts';
 import type { VolumeServerSpec } from '../volumes/types.ts';
 
 export const SPEC_DIR = '/.runcvm';
@@ -93,6 +94,8 @@ export interface LaunchSpec {
   /** own: the container has its own netns to hand to the VM; shared: host or another container's. */
   network: NetworkMode;
   mounts: GuestMount[];
+  /** linux.sysctl, checked at create (runtime/sysctl.ts); the guest writes them. Absent in older specs. */
+  sysctls?: GuestSysctl[];
   /** RUNCVM_VOLUMES=9p: the per-container file server and its private link; absent with virtiofs. */
   volumes?: VolumeServerSpec;
   /** RUNCVM_DISKS; absent in specs written before disks existed. */

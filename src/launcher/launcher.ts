@@ -28,6 +28,10 @@ const WORKLOAD_ID = 1;
 /** Boot budget: generous because TCG on a loaded 2-core host boots 3-10x slower than KVM. */
 const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;
 const POWEROFF_TIMEOUT_MS = 10_000;
+/** From CONFIG to STARTED the agent mounts the root and volumes and sets up the network: seconds
+ * even under TCG. A guest that goes quiet there (seen once under heavy host load) must fail the
+ * container with its console, not hang `docker start` for ever. */
+const STARTED_TIMEOUT_MS = { kvm: 60_000, tcg: 300_000 } as const;
 
 class LaunchError extends Error {
   constructor(message: string, readonly code = 1) {
@@ -79,11 +83,20 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
 
   let execServer: Server | undefined;
   let stopWatching = () => {};
-  const result = await guard(attachProcess(session, channel, WORKLOAD_ID, spec.process, () => {
+  let started!: () => void;
+  const startedOrDone = new Promise<void>((resolve) => { started = resolve; });
+  const attached = attachProcess(session, channel, WORKLOAD_ID, spec.process, () => {
+    started();
     timing.workloadStartedMs = Date.now();
     serveExec(session).then((s) => { execServer = s; }, (e: Error) => logLine(spec)({ level: 0, line: `docker exec is unavailable: ${e.message}` }));
     if (spec.network === 'own') stopWatching = watchNetwork(spec, session, net);
-  }));
+  });
+  attached.then(started, started);
+  const startDeadline = withTimeout(startedOrDone, STARTED_TIMEOUT_MS[spec.accel], 'waiting for the guest to start the workload').then(
+    () => new Promise<never>(() => {}),
+    (e: Error) => { throw new LaunchError(`${e.message}\n${vm.diagnostics()}`); },
+  );
+  const result = await guard(Promise.race([attached, startDeadline]));
   timing.workloadExitMs = Date.now();
   stopWatching();
   execServer?.close();

@@ -56,6 +56,7 @@ export function guestConfigFor(spec: LaunchSpec, network: GuestNetwork): VmConfi
     rootTag: rootShared(spec) ? ROOT_TAG : '',
     rootReadonly: spec.rootReadonly,
     mounts: spec.mounts,
+    sysctls: (spec.sysctls ?? []).map((s) => ({ path: s.path, value: s.value })),
     debug: spec.runtimeDebug,
     network,
     disks: (spec.disks ?? []).map((d) => ({ serial: d.serial, destination: d.dst, fs: d.fs, flags: 0 })),

@@ -108,6 +108,8 @@ export interface OciLinux {
   cgroupsPath?: string;
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  /** Kernel parameters for the container's namespaces (the guest's, runtime/sysctl.ts). */
+  sysctl?: Record<string, string>;
   [key: string]: unknown;
 }
 

@@ -20,6 +20,7 @@ import { ImageCache } from '../rootfs/cache.ts';
 import { type ImageRootFiles, prepareImageRoot } from '../rootfs/image-root.ts';
 import { podRole } from './pod.ts';
 import { resolveInRoot } from './resolve-in-root.ts';
+import { guestSysctls } from './sysctl.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
 import { vmSize } from './vm-size.ts';
 import { writeWritebackMarker } from './writeback.ts';
@@ -64,6 +65,9 @@ export interface CreateEffects {
 export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, host: HostConfig & { settings: HostSettings }, now: number, effects?: CreateEffects) {
   const env = spec.process.env ?? [];
   const opts = parseOptions(env, hostSettingsPath(prefix));
+  // Checked against the namespaces Docker asked for (the rewrite makes the launcher's private), and
+  // before anything is written: prepareImageRoot below builds drives.
+  const sysctls = guestSysctls(spec.linux, { isHostNetns });
   const disks = opts.disks.map((d, i) => ({ ...d, serial: diskSerial(i) }));
   const kvm = kvmUsable();
   const accel = chooseAccel(opts.accel, { devKvm: kvm, probe: host.kvm, hostAllowsTcg: host.allowTcg });
@@ -131,6 +135,7 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
     rootReadonly: rewritten.rootReadonly,
     rootImage: image && { mode: 'image', lowers: image.lowers, upper: image.upper, ...(ninep?.rootOptions ? { host9pOptions: ninep.rootOptions } : {}) },
     mounts,
+    sysctls,
     ...(ninep ? { volumes: ninep.server } : {}),
     disks,
     ...(vmmBinary ? { vmmBinary } : {}),

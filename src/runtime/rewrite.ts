@@ -175,6 +175,9 @@ function sandboxLinux(spec: OciSpec, ctx: RewriteContext): OciSpec['linux'] {
   linux.maskedPaths = MASKED_PATHS;
   linux.readonlyPaths = READONLY_PATHS;
   linux.namespaces = privateNamespaces(spec.linux);
+  // The workload's sysctls are the guest's (sysctl.ts); in the launcher's namespaces they would only
+  // change the sandbox that serves the VM (and IPC keys would meet a namespace runcvm made private).
+  delete linux.sysctl;
   return linux;
 }
 

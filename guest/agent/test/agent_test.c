@@ -1,5 +1,5 @@
 /* Host-side tests of the agent's pure pieces: transport choice, drive order, CONFIG records,
- * the vsock listener, the flusher's meminfo reading, the write-back's hard links and xattrs. Built and run by `make test` (src/vmm/firecracker/guest-agent.test.ts). */
+ * the vsock listener, the flusher's meminfo reading, the write-back's hard links and xattrs; the CONFIG/START decoders in parse_test.c. Built and run by `make test` (src/vmm/firecracker/guest-agent.test.ts). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,17 +16,11 @@
 #include "../disks.h"
 #include "../flush.h"
 #include "../livewb.h"
+#include "../sysctl.h"
 #include "../writeback.h"
+#include "check.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                      \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                      \
-		}                                                                        \
-	} while (0)
+int failures;
 
 static char root[] = "/tmp/runcvm-agent-test-XXXXXX";
 
@@ -142,6 +136,46 @@ static void test_config_drive_order(void)
 	tlv(&p, 22, "");
 	CHECK(config_parse(buf, (size_t)(p - buf), &c, err, sizeof err) != 0);
 	config_free(&c);
+}
+
+/* A SYSCTL record (tag 24) holds a NUL, which tlv() cannot write. */
+static void tlv_sysctl(uint8_t **p, const char *path, const char *value)
+{
+	char rec[128];
+	size_t n = strlen(path) + 1 + strlen(value);
+	snprintf(rec, sizeof rec, "%s%c%s", path, 0, value);
+	(*p)[0] = 24;
+	(*p)[1] = 0;
+	for (int i = 0; i < 4; i++)
+		(*p)[2 + i] = (uint8_t)(n >> (8 * i));
+	memcpy(*p + 6, rec, n);
+	*p += 6 + n;
+}
+
+static void test_config_sysctl(void)
+{
+	uint8_t buf[256], *p = buf;
+	tlv(&p, 2, "root");
+	tlv_sysctl(&p, "net/ipv4/ping_group_range", "0 2147483647");
+	tlv_sysctl(&p, "kernel/msgmax", "65536");
+	struct vm_config c;
+	char err[128];
+	CHECK(config_parse(buf, (size_t)(p - buf), &c, err, sizeof err) == 0);
+	CHECK(c.nsysctls == 2 && strcmp(c.sysctls[0].path, "net/ipv4/ping_group_range") == 0 &&
+	      strcmp(c.sysctls[0].value, "0 2147483647") == 0 && strcmp(c.sysctls[1].value, "65536") == 0);
+	config_free(&c);
+	const char *bad[] = {"../etc/passwd", "net/../../x", "/proc/sys/x", "net//x", "net/./x", "net/x/", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		p = buf;
+		tlv(&p, 2, "root");
+		tlv_sysctl(&p, bad[i], "1");
+		CHECK(config_parse(buf, (size_t)(p - buf), &c, err, sizeof err) != 0);
+		config_free(&c);
+	}
+	CHECK(sysctl_path_ok("net/ipv4/conf/eno2.100/rp_filter") && sysctl_path_ok("kernel/msgmax"));
+	/* Applying: a missing key fails with the file and the reason. */
+	struct sysctl_req missing = {"runcvm-test/no-such-key", "1"};
+	CHECK(sysctl_apply(&missing, 1, err, sizeof err) == ENOENT && strstr(err, "/proc/sys/runcvm-test/no-such-key") != NULL);
 }
 
 static void test_vsock_listen(void)
@@ -362,10 +396,12 @@ int main(void)
 	test_transport_choice();
 	test_drive_order();
 	test_config_drive_order();
+	test_config_sysctl();
 	test_vsock_listen();
 	test_meminfo();
 	test_writeback();
 	test_livewb();
+	parse_tests();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	if (system(cmd) != 0)

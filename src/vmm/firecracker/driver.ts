@@ -7,11 +7,12 @@
  * Firecracker; SendCtrlAltDel (a clean power-off by the agent) and SIGKILL are the fallbacks.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, rmSync } from 'node:fs';
+import { accessSync, constants, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Tail } from '../../common/tail.ts';
+import { tryConnect } from '../../common/unix-socket.ts';
 import { waitUntil } from '../../common/wait.ts';
 import type { HostCheck, HostReady, RunningVm, VmExit, VmmDriver } from '../driver.ts';
 import { VmmUnavailableError } from '../driver.ts';
@@ -124,11 +125,15 @@ async function configure(binary: string, proc: ChildProcess, paths: FirecrackerP
     proc.once('spawn', resolve);
     proc.once('error', (e) => reject(new VmmUnavailableError(`RUNCVM_HYPERVISOR=firecracker: cannot run ${binary}: ${e.message}`)));
   });
-  await waitUntil('the firecracker API socket', () => {
+  await waitUntil('the firecracker API socket', async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) {
       throw new Error(`firecracker exited (${proc.exitCode ?? proc.signalCode}) before its API socket appeared: ${tail.text().trim()}`);
     }
-    return existsSync(paths.apiSocket) ? true : undefined;
+    // The path exists from bind() on, but connections are refused until listen(): only an
+    // accepted connection says the API is up.
+    const s = await tryConnect(paths.apiSocket);
+    s?.destroy();
+    return s ? true : undefined;
   }, { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 });
   const api = new FirecrackerApi(paths.apiSocket);
   const reported = `Firecracker v${await api.version()}`;

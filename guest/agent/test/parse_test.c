@@ -1,0 +1,239 @@
+/* The CONFIG and START decoders (config.c) on well-formed and malformed payloads: every field
+ * lands where the agent reads it, and a record the host could not have meant is refused with a
+ * message naming its tag, never half-applied. */
+#include <string.h>
+#include <sys/mount.h>
+
+#include "../config.h"
+#include "../proto.h"
+#include "check.h"
+
+/* Record tags as the host writes them (src/agent-protocol/messages.ts). */
+enum {
+	HOSTNAME = 1, ROOT_TAG = 2, ROOT_READONLY = 3, BIND = 4, TMPFS = 5, DEBUG = 6, NIC = 7,
+	DISK = 10, ROOT_LOWER = 12, ROOT_UPPER = 13, ROOT_HOST_9P = 14, VOLUME_LINK = 15,
+	VOLUME_9P = 16, WRITEBACK_ONLY = 23,
+};
+enum { ARG = 1, ENV = 2, CWD = 3, UID = 4, GID = 5, GROUP = 6, TERMINAL = 7, ROWS_COLS = 8 };
+
+void tlv_add(struct tlv_buf *b, uint16_t tag, const void *value, uint32_t n)
+{
+	if (b->len + 6 + n > sizeof b->data) {
+		fprintf(stderr, "tlv_add: test buffer too small\n");
+		failures++;
+		return;
+	}
+	uint8_t *p = b->data + b->len;
+	p[0] = (uint8_t)tag;
+	p[1] = (uint8_t)(tag >> 8);
+	put_u32(p + 2, n);
+	memcpy(p + 6, value, n);
+	b->len += 6 + n;
+}
+
+void tlv_add_str(struct tlv_buf *b, uint16_t tag, const char *s)
+{
+	tlv_add(b, tag, s, (uint32_t)strlen(s));
+}
+
+/* u32 flags followed by n bytes of text (NULs included). */
+static void tlv_add_flagged(struct tlv_buf *b, uint16_t tag, uint32_t flags, const char *s, size_t n)
+{
+	uint8_t v[512];
+	put_u32(v, flags);
+	memcpy(v + 4, s, n);
+	tlv_add(b, tag, v, (uint32_t)(4 + n));
+}
+
+static int parse_config(const struct tlv_buf *b, struct vm_config *c, char *err, size_t errlen)
+{
+	return config_parse(b->data, b->len, c, err, errlen);
+}
+
+static void test_config_fields(void)
+{
+	struct tlv_buf b = {0};
+	uint8_t one = 1;
+	tlv_add_str(&b, HOSTNAME, "web");
+	tlv_add_str(&b, ROOT_TAG, "rootfs");
+	tlv_add(&b, ROOT_READONLY, &one, 1);
+	tlv_add(&b, DEBUG, &one, 1);
+	tlv_add_flagged(&b, BIND, MS_RDONLY, "/data", 5);
+	tlv_add_flagged(&b, TMPFS, MS_NOSUID | MS_NODEV, "/run\0size=65536k", 16);
+	tlv_add_flagged(&b, VOLUME_9P, 0, "/vol\0trans=tcp,port=564\0one.conf", 32);
+	tlv_add_flagged(&b, DISK, 0, "disk0\0/mnt/d\0ext4", 17);
+	tlv_add_str(&b, 999, "a tag from a newer host is skipped");
+	struct vm_config c;
+	char err[128] = "";
+	CHECK(parse_config(&b, &c, err, sizeof err) == 0);
+	CHECK(c.hostname && strcmp(c.hostname, "web") == 0);
+	CHECK(c.root_tag && strcmp(c.root_tag, "rootfs") == 0);
+	CHECK(c.root_readonly == 1 && c.debug == 1 && c.writeback_only == 0);
+	CHECK(c.nmounts == 3);
+	if (c.nmounts == 3) {
+		CHECK(!c.mounts[0].tmpfs && !c.mounts[0].ninep && c.mounts[0].flags == MS_RDONLY);
+		CHECK(strcmp(c.mounts[0].dest, "/data") == 0 && c.mounts[0].data == NULL);
+		CHECK(c.mounts[1].tmpfs && strcmp(c.mounts[1].dest, "/run") == 0);
+		CHECK(c.mounts[1].data && strcmp(c.mounts[1].data, "size=65536k") == 0);
+		CHECK(c.mounts[1].flags == (MS_NOSUID | MS_NODEV));
+		CHECK(c.mounts[2].ninep && strcmp(c.mounts[2].dest, "/vol") == 0);
+		CHECK(strcmp(c.mounts[2].data, "trans=tcp,port=564") == 0 && strcmp(c.mounts[2].file, "one.conf") == 0);
+	}
+	CHECK(c.ndisks == 1 && strcmp(c.disks[0].serial, "disk0") == 0 && strcmp(c.disks[0].dest, "/mnt/d") == 0 &&
+	      strcmp(c.disks[0].fstype, "ext4") == 0);
+	config_free(&c);
+	CHECK(c.nmounts == 0 && c.mounts == NULL && c.hostname == NULL);
+}
+
+static void test_config_image_root(void)
+{
+	struct tlv_buf b = {0};
+	uint8_t one = 1;
+	tlv_add_str(&b, ROOT_LOWER, "layer-top");
+	tlv_add_str(&b, ROOT_LOWER, "layer-base");
+	tlv_add_str(&b, ROOT_UPPER, "upper");
+	tlv_add_str(&b, ROOT_HOST_9P, "trans=tcp,port=564,aname=/");
+	tlv_add(&b, WRITEBACK_ONLY, &one, 1);
+	struct vm_config c;
+	char err[128] = "";
+	CHECK(parse_config(&b, &c, err, sizeof err) == 0);
+	CHECK(c.nlowers == 2 && strcmp(c.root_lowers[0], "layer-top") == 0 && strcmp(c.root_lowers[1], "layer-base") == 0);
+	CHECK(c.root_upper && strcmp(c.root_upper, "upper") == 0);
+	CHECK(c.root_host_9p && strcmp(c.root_host_9p, "trans=tcp,port=564,aname=/") == 0);
+	CHECK(c.writeback_only == 1 && c.root_tag == NULL);
+	config_free(&c);
+
+	/* Lower drives need the writable one on top. */
+	struct tlv_buf no_upper = {0};
+	tlv_add_str(&no_upper, ROOT_LOWER, "layer-top");
+	CHECK(parse_config(&no_upper, &c, err, sizeof err) != 0 && strstr(err, "ROOT_UPPER") != NULL);
+	config_free(&c);
+}
+
+/* One malformed record in an otherwise good payload: refused, its tag in the message. */
+static void expect_refused(const char *name, uint16_t tag, const void *value, uint32_t n)
+{
+	struct tlv_buf b = {0};
+	tlv_add_str(&b, ROOT_TAG, "rootfs");
+	tlv_add(&b, tag, value, n);
+	struct vm_config c;
+	char err[128] = "", want[32];
+	int r = parse_config(&b, &c, err, sizeof err);
+	snprintf(want, sizeof want, "tag %u ", tag);
+	if (r == 0 || strstr(err, want) == NULL) {
+		fprintf(stderr, "config record %s: want refusal naming \"%s\", got %d \"%s\"\n", name, want, r, err);
+		failures++;
+	}
+	config_free(&c);
+}
+
+static void test_config_refusals(void)
+{
+	uint8_t two[2] = {1, 1};
+	expect_refused("ROOT_READONLY of 2 bytes", ROOT_READONLY, two, 2);
+	expect_refused("DEBUG of 0 bytes", DEBUG, two, 0);
+	expect_refused("WRITEBACK_ONLY of 2 bytes", WRITEBACK_ONLY, two, 2);
+	expect_refused("BIND shorter than its flags", BIND, "\0\0\0", 3);
+	expect_refused("BIND to a relative path", BIND, "\0\0\0\0data", 8);
+	expect_refused("TMPFS to a relative path", TMPFS, "\0\0\0\0run\0size=1k", 14);
+	expect_refused("VOLUME_9P without options", VOLUME_9P, "\0\0\0\0/vol\0\0x", 11);
+	expect_refused("VOLUME_9P with a file name holding a slash", VOLUME_9P, "\0\0\0\0/vol\0o\0a/b", 14);
+	expect_refused("VOLUME_9P missing its separators", VOLUME_9P, "\0\0\0\0/vol", 8);
+	expect_refused("DISK without a serial", DISK, "\0\0\0\0\0/mnt\0ext4", 15);
+	expect_refused("DISK without an fstype", DISK, "\0\0\0\0d\0/mnt\0", 12);
+	expect_refused("empty ROOT_LOWER", ROOT_LOWER, "", 0);
+	expect_refused("empty ROOT_UPPER", ROOT_UPPER, "", 0);
+	expect_refused("VOLUME_LINK too short", VOLUME_LINK, "0123456789abcdefgh", 18);
+	uint8_t link[24] = {0};
+	link[8] = 33; /* prefix > 32 */
+	memcpy(link + 18, "eth1", 4);
+	expect_refused("VOLUME_LINK with a /33 prefix", VOLUME_LINK, link, 22);
+	expect_refused("NIC too short", NIC, "abc", 3);
+}
+
+static void test_config_truncated(void)
+{
+	struct tlv_buf b = {0};
+	tlv_add_str(&b, ROOT_TAG, "rootfs");
+	struct vm_config c;
+	char err[128] = "";
+	/* The record's length runs past the payload, or its header is cut. */
+	for (size_t cut = 1; cut < b.len; cut++) {
+		err[0] = 0;
+		int r = config_parse(b.data, cut, &c, err, sizeof err);
+		if (r == 0 || strstr(err, "truncated") == NULL) {
+			fprintf(stderr, "config cut at %zu of %zu bytes: want \"truncated\", got %d \"%s\"\n", cut, b.len, r, err);
+			failures++;
+		}
+		config_free(&c);
+	}
+	CHECK(config_parse(b.data, 0, &c, err, sizeof err) != 0 && strstr(err, "no ROOT_TAG") != NULL);
+	config_free(&c);
+}
+
+static void test_start(void)
+{
+	struct tlv_buf b = {0};
+	uint8_t id[4], rc[4];
+	tlv_add_str(&b, ARG, "/bin/sh");
+	tlv_add_str(&b, ARG, "-c");
+	tlv_add_str(&b, ARG, "echo hi");
+	tlv_add_str(&b, ENV, "PATH=/bin");
+	tlv_add_str(&b, CWD, "/srv");
+	put_u32(id, 1000);
+	tlv_add(&b, UID, id, 4);
+	put_u32(id, 100);
+	tlv_add(&b, GID, id, 4);
+	put_u32(id, 10);
+	tlv_add(&b, GROUP, id, 4);
+	put_u32(id, 20);
+	tlv_add(&b, GROUP, id, 4);
+	uint8_t one = 1;
+	tlv_add(&b, TERMINAL, &one, 1);
+	rc[0] = 24, rc[1] = 0, rc[2] = 80, rc[3] = 0;
+	tlv_add(&b, ROWS_COLS, rc, 4);
+	struct start_req s;
+	char err[128] = "";
+	CHECK(start_parse(b.data, b.len, &s, err, sizeof err) == 0);
+	CHECK(s.argc == 3 && strcmp(s.argv[2], "echo hi") == 0 && s.argv[3] == NULL);
+	CHECK(s.envc == 1 && strcmp(s.envp[0], "PATH=/bin") == 0 && s.envp[1] == NULL);
+	CHECK(strcmp(s.cwd, "/srv") == 0 && s.uid == 1000 && s.gid == 100);
+	CHECK(s.ngroups == 2 && s.groups[0] == 10 && s.groups[1] == 20);
+	CHECK(s.terminal == 1 && s.rows == 24 && s.cols == 80);
+	start_free(&s);
+
+	/* The defaults execve needs: an empty but non-NULL environment, "/" as the directory. */
+	struct tlv_buf bare = {0};
+	tlv_add_str(&bare, ARG, "true");
+	CHECK(start_parse(bare.data, bare.len, &s, err, sizeof err) == 0);
+	CHECK(s.envc == 0 && s.envp && s.envp[0] == NULL && strcmp(s.cwd, "/") == 0 && s.uid == 0);
+	start_free(&s);
+
+	struct tlv_buf none = {0};
+	tlv_add_str(&none, ENV, "A=1");
+	CHECK(start_parse(none.data, none.len, &s, err, sizeof err) != 0 && strstr(err, "no ARG") != NULL);
+	start_free(&s);
+	struct tlv_buf empty_arg = {0};
+	tlv_add_str(&empty_arg, ARG, "");
+	CHECK(start_parse(empty_arg.data, empty_arg.len, &s, err, sizeof err) != 0);
+	start_free(&s);
+	struct tlv_buf bad_uid = {0};
+	tlv_add_str(&bad_uid, ARG, "true");
+	tlv_add(&bad_uid, UID, "\1\0", 2);
+	CHECK(start_parse(bad_uid.data, bad_uid.len, &s, err, sizeof err) != 0 && strstr(err, "tag 4 ") != NULL);
+	start_free(&s);
+	struct tlv_buf bad_size = {0};
+	tlv_add_str(&bad_size, ARG, "true");
+	tlv_add(&bad_size, ROWS_COLS, "\1\0\1", 3);
+	CHECK(start_parse(bad_size.data, bad_size.len, &s, err, sizeof err) != 0 && strstr(err, "tag 8 ") != NULL);
+	start_free(&s);
+}
+
+void parse_tests(void)
+{
+	test_config_fields();
+	test_config_image_root();
+	test_config_refusals();
+	test_config_truncated();
+	test_start();
+}
