@@ -107,8 +107,9 @@ static int wait_for(int wake, int fan, int ms)
 /* The flusher's loop (a child process: its logs reach the console only). A poke syncs at once;
  * a metadata event or dirty pages sync at most once per FLUSH_PERIOD_MS, so a busy workload
  * costs at most two syncs a second. */
-static void __attribute__((noreturn)) flusher(int upper, int refresh, int meminfo, int wake, int fan)
+static void __attribute__((noreturn)) flusher(int upper, int refresh, int meminfo, int wake, int fan, int notify)
 {
+	static const char b = 1;
 	long long last = 0;
 	for (;;) {
 		int ready = wait_for(wake, fan, FLUSH_PERIOD_MS);
@@ -127,6 +128,9 @@ static void __attribute__((noreturn)) flusher(int upper, int refresh, int meminf
 		if (syncfs(upper) != 0)
 			log_error("flush: syncfs of the writable drive: %s", strerror(errno));
 		last = clock_ms();
+		/* A full pipe already holds a pending cue; EPIPE: the live write-back has ended. */
+		if (notify >= 0 && write(notify, &b, 1) != 1 && errno != EAGAIN && errno != EPIPE)
+			log_error("flush: cue the live write-back: %s", strerror(errno));
 	}
 }
 
@@ -147,7 +151,7 @@ static int watch_metadata(int upper_fd)
 	return fan;
 }
 
-int flush_start(int upper_fd)
+int flush_start(int upper_fd, int notify_fd)
 {
 	/* A bounded backlog makes the time a flush takes bounded too; start writing early. */
 	int rc = write_sysctl("/proc/sys/vm/dirty_background_bytes", FLUSH_DIRTY_BACKGROUND_BYTES);
@@ -166,7 +170,7 @@ int flush_start(int upper_fd)
 	if (pid == 0) {
 		log_port_enable(0);
 		close(p[1]);
-		flusher(upper_fd, refresh, meminfo, p[0], fan);
+		flusher(upper_fd, refresh, meminfo, p[0], fan, notify_fd);
 	}
 	if (p[0] >= 0)
 		close(p[0]);

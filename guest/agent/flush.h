@@ -16,9 +16,10 @@
  * filesystem of upper_fd (borrowed, kept open) at most once per FLUSH_PERIOD_MS whenever
  * /proc/meminfo shows dirty or writeback pages (checked every FLUSH_PERIOD_MS) or fanotify reports
  * a change of names or attributes on that filesystem, and at once whenever flush_now() pokes it.
- * Needs /proc/sys and /proc/meminfo. Returns 0, or -1 after logging what failed (the guest then
+ * After each sync it writes a byte to notify_fd (non-blocking; -1: none), the live write-back's
+ * cue that something changed (livewb.h). Needs /proc/sys and /proc/meminfo. Returns 0, or -1 after logging what failed (the guest then
  * runs without it, or without the fanotify part). */
-int flush_start(int upper_fd);
+int flush_start(int upper_fd, int notify_fd);
 /* Makes the flusher sync now (a stop signal for process 1). Never blocks; a no-op without a flusher. */
 void flush_now(void);
 /* True when pid was the flusher (reaped by the caller): logs that the bound no longer holds. */

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "exec.h"
 #include "flush.h"
+#include "livewb.h"
 #include "log.h"
 #include "writeback.h"
 #include "proto.h"
@@ -172,7 +173,7 @@ void procs_reap(void)
 		struct proc *p = procs;
 		while (p && !(p->pid == pid && !p->exited))
 			p = p->next;
-		if (!p && flush_reaped(pid, st))
+		if (!p && (flush_reaped(pid, st) || livewb_reaped(pid, st)))
 			continue;
 		if (!p) {
 			log_debug("reaped orphan pid %d", pid);

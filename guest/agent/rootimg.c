@@ -95,12 +95,19 @@ int rootimg_mount(const struct vm_config *c, const char *target, struct setup_er
 	int upper = open(RW_DIR "/upper", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (upper < 0)
 		return fail(e, "open", RW_DIR "/upper");
+	/* The flusher cues the live write-back (a pipe) after each sync; only for a running
+	 * container whose root is written back, never in the write-back VM. */
+	int has_share = c->root_host_9p || (c->root_tag && c->root_tag[0]);
+	int cue[2] = {-1, -1};
+	if (has_share && !c->writeback_only && !c->root_readonly && pipe2(cue, O_CLOEXEC | O_NONBLOCK) != 0)
+		log_error("image root: pipe for the live write-back: %s (docker cp and diff see the guest's changes when it stops)",
+			  strerror(errno));
 	/* Before the host share is open, so the flusher holds nothing of it. Not fatal: without it
 	 * the guest's writes reach the drive at the kernel's pace, as the error says. */
-	flush_start(upper);
+	flush_start(upper, cue[1]);
 	/* The host share of the container's root: volumes are bound from it and the write-back
 	 * writes into it. Without one (no virtiofs), changes stay on the writable drive only. */
-	if (c->root_host_9p || (c->root_tag && c->root_tag[0])) {
+	if (has_share) {
 		if (mkdir_once(HOSTFS_DIR, e) != 0)
 			return -1;
 		if (c->root_host_9p) {
@@ -118,6 +125,11 @@ int rootimg_mount(const struct vm_config *c, const char *target, struct setup_er
 	}
 	if (writeback_prepare(upper, host_fd, c) != 0)
 		return fail(e, "prepare the write-back of", RW_DIR "/upper");
+	if (cue[0] >= 0) {
+		writeback_live_start(cue[0]); /* not fatal: it logs, and the stop still writes back */
+		close(cue[0]);
+		close(cue[1]);
+	}
 	log_debug("image root: overlay %s", opts);
 	return 0;
 }

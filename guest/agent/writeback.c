@@ -12,6 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "livewb.h"
 #include "log.h"
 #include "xattrs.h"
 
@@ -22,6 +23,8 @@
 
 static int upper_fd = -1;
 static int host_fd = -1;
+/* The writable drive's root, where the live write-back keeps its record (livewb.h). */
+static int rw_fd = -1;
 /* Mount points: their contents live elsewhere and their own inodes belong to the host. */
 static char **excluded;
 static size_t nexcluded;
@@ -116,9 +119,13 @@ static int add_excluded(const char *path)
 
 int writeback_prepare(int up, int host, const struct vm_config *c)
 {
-	static const char *const always[] = {"/proc", "/sys", "/dev"};
+	static const char *const always[] = {"/proc", "/sys", "/dev", "/" LIVEWB_TMP};
 	upper_fd = up;
 	host_fd = host;
+	/* The writable drive's root (the upper dir's parent) holds the live write-back's record. */
+	rw_fd = openat(up, "..", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (rw_fd < 0)
+		log_error("write-back: open the writable drive's root: %s", strerror(errno));
 	for (size_t i = 0; i < sizeof always / sizeof *always; i++)
 		if (add_excluded(always[i]) != 0)
 			return -1;
@@ -131,7 +138,7 @@ int writeback_prepare(int up, int host, const struct vm_config *c)
 	return 0;
 }
 
-static int is_excluded(const char *path)
+int wb_is_excluded(const char *path)
 {
 	for (size_t i = 0; i < nexcluded; i++)
 		if (strcmp(excluded[i], path) == 0)
@@ -142,7 +149,7 @@ static int is_excluded(const char *path)
 static int remove_children(int dirfd);
 
 /* rm -rf of dir/name without following symlinks; a missing entry is not an error. */
-static int remove_at(int dir, const char *name)
+int wb_remove_at(int dir, const char *name)
 {
 	if (unlinkat(dir, name, 0) == 0 || errno == ENOENT)
 		return 0;
@@ -171,7 +178,7 @@ static int remove_at(int dir, const char *name)
 
 /* A directory stream on a dup of dirfd, read from the start: a dup shares the file offset, so
  * an earlier pass over the same descriptor would otherwise leave it at the end. */
-static DIR *open_dir_again(int dirfd)
+DIR *wb_open_dir(int dirfd)
 {
 	int fd = dup(dirfd);
 	if (fd < 0)
@@ -185,13 +192,13 @@ static DIR *open_dir_again(int dirfd)
 /* Removes everything in the directory open at dirfd (the descriptor stays open). */
 static int remove_children(int dirfd)
 {
-	DIR *d = open_dir_again(dirfd);
+	DIR *d = wb_open_dir(dirfd);
 	if (!d)
 		return -1;
 	int rc = 0;
 	struct dirent *de;
 	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 && remove_at(dirfd, de->d_name) != 0) {
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 && wb_remove_at(dirfd, de->d_name) != 0) {
 			log_error("write-back: remove %s: %s", de->d_name, strerror(errno));
 			rc = -1;
 		}
@@ -222,12 +229,12 @@ static int copy_data(int in, int out)
 }
 
 /* Attributes go after the owner and mode (chown clears security.capability), times last. */
-static int copy_file(int up, int host, const char *name, const struct stat *st, const char *path)
+static int copy_file(int up, const char *name, int host, const char *hname, const struct stat *st, const char *path)
 {
 	int in = openat(up, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
 		return -1;
-	int out = openat(host, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int out = openat(host, hname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int rc = -1;
 	if (out >= 0 && copy_data(in, out) == 0 && fchown(out, st->st_uid, st->st_gid) == 0 &&
 	    fchmod(out, st->st_mode & 07777) == 0 &&
@@ -245,7 +252,7 @@ static int copy_file(int up, int host, const char *name, const struct stat *st, 
 	return rc;
 }
 
-static int copy_symlink(int up, int host, const char *name, const struct stat *st, const char *path)
+static int copy_symlink(int up, const char *name, int host, const char *hname, const struct stat *st, const char *path)
 {
 	char target[4096];
 	ssize_t n = readlinkat(up, name, target, sizeof target - 1);
@@ -253,19 +260,19 @@ static int copy_symlink(int up, int host, const char *name, const struct stat *s
 		return -1;
 	target[n] = 0;
 	struct timespec t[2] = {st->st_atim, st->st_mtim};
-	if (symlinkat(target, host, name) != 0 || fchownat(host, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0 ||
-	    xattrs_copy(&(struct xloc){up, name}, &(struct xloc){host, name}, 0, path, xattr_lost) < 0)
+	if (symlinkat(target, host, hname) != 0 || fchownat(host, hname, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    xattrs_copy(&(struct xloc){up, name}, &(struct xloc){host, hname}, 0, path, xattr_lost) < 0)
 		return -1;
-	return utimensat(host, name, t, AT_SYMLINK_NOFOLLOW);
+	return utimensat(host, hname, t, AT_SYMLINK_NOFOLLOW);
 }
 
-static int copy_special(int up, int host, const char *name, const struct stat *st, const char *path)
+static int copy_special(int up, const char *name, int host, const char *hname, const struct stat *st, const char *path)
 {
-	if (mknodat(host, name, st->st_mode, st->st_rdev) != 0 ||
-	    fchownat(host, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0 ||
-	    fchmodat(host, name, st->st_mode & 07777, 0) != 0)
+	if (mknodat(host, hname, st->st_mode, st->st_rdev) != 0 ||
+	    fchownat(host, hname, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    fchmodat(host, hname, st->st_mode & 07777, 0) != 0)
 		return -1;
-	return xattrs_copy(&(struct xloc){up, name}, &(struct xloc){host, name}, 0, path, xattr_lost) < 0 ? -1 : 0;
+	return xattrs_copy(&(struct xloc){up, name}, &(struct xloc){host, hname}, 0, path, xattr_lost) < 0 ? -1 : 0;
 }
 
 /* A further name of an inode already written back: a hard link to its first copy. 1 when linked,
@@ -280,22 +287,39 @@ static int link_again(int host, const char *name, const char *first, const char 
 	return 0;
 }
 
-static int copy_nondir(int up, int host, const char *name, const struct stat *st, const char *path)
+int wb_copy_nondir(int up, const char *name, int host, const char *hname, const struct stat *st, const char *path)
 {
 	if (S_ISREG(st->st_mode))
-		return copy_file(up, host, name, st, path);
+		return copy_file(up, name, host, hname, st, path);
 	if (S_ISLNK(st->st_mode))
-		return copy_symlink(up, host, name, st, path);
-	return copy_special(up, host, name, st, path);
+		return copy_symlink(up, name, host, hname, st, path);
+	return copy_special(up, name, host, hname, st, path);
 }
 
-static int is_opaque(int dirfd)
+static int copy_nondir(int up, int host, const char *name, const struct stat *st, const char *path)
+{
+	return wb_copy_nondir(up, name, host, name, st, path);
+}
+
+int wb_is_opaque(int dirfd)
 {
 	char v[2];
 	return fgetxattr(dirfd, OPAQUE_XATTR, v, sizeof v) == 1 && v[0] == 'y';
 }
 
 static int sync_dir(int up, int host, char *path, size_t plen);
+
+int wb_dir_meta(int cup, int chost, const struct stat *st, int existed, const char *path)
+{
+	struct timespec t[2] = {st->st_atim, st->st_mtim};
+	if (fchown(chost, st->st_uid, st->st_gid) != 0 || fchmod(chost, st->st_mode & 07777) != 0 ||
+	    xattrs_copy(&(struct xloc){cup, NULL}, &(struct xloc){chost, NULL}, existed, path, xattr_lost) < 0 ||
+	    futimens(chost, t) != 0) {
+		log_error("write-back: metadata of %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 /* A directory of the upper dir: replace what the host has if the guest replaced it (opaque, or
  * not a directory there), recurse, then set its owner, mode and times (after its children). */
@@ -307,8 +331,8 @@ static int copy_dir(int up, int host, const char *name, const struct stat *st, c
 	struct stat hst;
 	int have = fstatat(host, name, &hst, AT_SYMLINK_NOFOLLOW) == 0;
 	int rc = -1;
-	if (have && (!S_ISDIR(hst.st_mode) || is_opaque(cup))) {
-		if (remove_at(host, name) != 0)
+	if (have && (!S_ISDIR(hst.st_mode) || wb_is_opaque(cup))) {
+		if (wb_remove_at(host, name) != 0)
 			goto out;
 		have = 0;
 	}
@@ -319,13 +343,8 @@ static int copy_dir(int up, int host, const char *name, const struct stat *st, c
 	if (chost < 0)
 		goto out;
 	rc = sync_dir(cup, chost, path, plen);
-	struct timespec t[2] = {st->st_atim, st->st_mtim};
-	if (fchown(chost, st->st_uid, st->st_gid) != 0 || fchmod(chost, st->st_mode & 07777) != 0 ||
-	    xattrs_copy(&(struct xloc){cup, NULL}, &(struct xloc){chost, NULL}, existed, path, xattr_lost) < 0 ||
-	    futimens(chost, t) != 0) {
-		log_error("write-back: metadata of %s: %s", path, strerror(errno));
+	if (wb_dir_meta(cup, chost, st, existed, path) != 0)
 		rc = -1;
-	}
 	close(chost);
 out:
 	close(cup);
@@ -340,7 +359,7 @@ static int sync_entry(int up, int host, const char *name, char *path, size_t ple
 	if (S_ISDIR(st.st_mode))
 		return copy_dir(up, host, name, &st, path, plen);
 	/* A whiteout (0:0 character device) records a deletion. */
-	if (remove_at(host, name) != 0)
+	if (wb_remove_at(host, name) != 0)
 		return -1;
 	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0))
 		return 0;
@@ -362,7 +381,7 @@ static int sync_entry(int up, int host, const char *name, char *path, size_t ple
 /* path holds the guest path of the dir (plen bytes, "" for the root) for exclusions and logs. */
 static int sync_dir(int up, int host, char *path, size_t plen)
 {
-	DIR *d = open_dir_again(up);
+	DIR *d = wb_open_dir(up);
 	if (!d)
 		return -1;
 	int rc = 0;
@@ -378,7 +397,7 @@ static int sync_dir(int up, int host, char *path, size_t plen)
 		}
 		path[plen] = '/';
 		memcpy(path + plen + 1, de->d_name, n + 1);
-		if (!is_excluded(path) && sync_entry(up, host, de->d_name, path, plen + 1 + n) != 0) {
+		if (!wb_is_excluded(path) && sync_entry(up, host, de->d_name, path, plen + 1 + n) != 0) {
 			log_error("write-back: %s: %s", path, strerror(errno));
 			rc = -1;
 		}
@@ -392,13 +411,28 @@ static int sync_dir(int up, int host, char *path, size_t plen)
 	return rc;
 }
 
+int writeback_live_start(int wake_fd)
+{
+	return livewb_start(wake_fd, upper_fd, host_fd, rw_fd);
+}
+
 int writeback_run(void)
 {
 	if (upper_fd < 0 || host_fd < 0)
 		return 0;
+	/* The live passes stop first: nothing else writes the layer while this runs. */
+	livewb_stop();
 	char path[4096] = "";
 	losses = 0;
-	int rc = sync_dir(upper_fd, host_fd, path, 0);
+	int rc = 0;
+	if (wb_remove_at(host_fd, LIVEWB_TMP) != 0) {
+		log_error("write-back: remove /%s: %s", LIVEWB_TMP, strerror(errno));
+		rc = -1;
+	}
+	if (livewb_prune(upper_fd, host_fd, rw_fd) != 0)
+		rc = -1;
+	if (sync_dir(upper_fd, host_fd, path, 0) != 0)
+		rc = -1;
 	links_forget();
 	if (losses > LOSSES_LOGGED)
 		log_error("write-back: %u more attributes or hard links not kept (not logged one by one)", losses - LOSSES_LOGGED);
@@ -406,6 +440,10 @@ int writeback_run(void)
 		log_error("write-back: syncfs on the host share: %s", strerror(errno));
 		rc = -1;
 	}
+	/* The record goes before the upper dir is emptied: a crash in between redoes the copy,
+	 * never a removal of what this write-back put in the layer. */
+	if (rc == 0)
+		rc = livewb_forget(rw_fd);
 	if (rc == 0)
 		rc = remove_children(upper_fd); /* its changes now live in the container's layer */
 	if (syncfs(upper_fd) != 0)

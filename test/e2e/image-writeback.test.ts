@@ -7,7 +7,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSYBOX, docker, inspect, run, RUNTIME, uniqueName, until } from './docker.ts';
 
@@ -99,21 +99,33 @@ describe('image root: a write-back cut short is redone', () => {
   test('QEMU killed in the middle of a clean exit\'s write-back: the layer ends complete', async () => {
     const name = uniqueName('wb-cut');
     try {
-      // 96 MiB written back over virtiofs takes seconds under TCG: long enough to cut.
+      // 96 MiB written back over virtiofs takes seconds under TCG: long enough to cut. The file gets
+      // its name only once complete, so the live write-back only ever puts the whole of it in the
+      // layer (by rename): a shorter /big there is the stop's write-back at work.
       const r = await docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, '-e', 'RUNCVM_ROOTFS=image', BUSYBOX, 'sh', '-c',
-        'dd if=/dev/urandom of=/big bs=1M count=96 2>/dev/null && sha256sum /big && sync && echo ready && sleep 2']);
+        'dd if=/dev/urandom of=/big.tmp bs=1M count=96 2>/dev/null && mv /big.tmp /big && sha256sum /big && sync && echo ready && sleep 2']);
       assert.equal(r.code, 0, r.stderr);
       const upper = await inspect(name, '{{.GraphDriver.Data.UpperDir}}');
       const sum = await until('the checksum', async () => /^([0-9a-f]{64}) /m.exec((await docker(['logs', name])).stdout)?.[1], 300_000);
       const pid = await qemuPid(name);
-      // The write-back starts when the workload exits: cut it as soon as the file shows up.
-      await until('the write-back to start', () => (existsSync(join(upper, 'big')) ? true : undefined), 120_000, 20);
+      // The write-back starts when the workload exits: cut it as soon as it has written part of the file.
+      const partialNow = () => {
+        try {
+          return statSync(join(upper, 'big')).size < 96 << 20 ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      };
+      await until('the write-back to start', partialNow, 120_000, 20);
       const partial = statSync(join(upper, 'big')).size;
       await run('kill', ['-9', pid]);
       await waitStopped(name);
       const got = await run('sh', ['-c', `docker cp ${name}:/big - | tar -xO | sha256sum`]);
       assert.equal(got.stdout.split(' ')[0], sum, `write-back cut at ${partial} bytes was not redone`);
-      assert.ok(readdirSync(upper).includes('big'));
+      const left = readdirSync(upper);
+      assert.ok(left.includes('big'));
+      // Neither the live write-back's copies nor its staging directory are left in the layer.
+      assert.ok(!left.includes('big.tmp') && !left.includes('.runcvm-live-wb'), left.join(' '));
     } finally {
       await docker(['rm', '-f', name]);
     }

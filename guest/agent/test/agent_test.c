@@ -15,6 +15,7 @@
 #include "../config.h"
 #include "../disks.h"
 #include "../flush.h"
+#include "../livewb.h"
 #include "../sysctl.h"
 #include "../writeback.h"
 #include "check.h"
@@ -291,6 +292,101 @@ static void test_writeback(void)
 	close(host);
 }
 
+static int has_text(const char *rel, const char *want)
+{
+	char path[512], buf[64];
+	snprintf(path, sizeof path, "%s/%s", root, rel);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return want == NULL;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return want && strcmp(buf, want) == 0;
+}
+
+static void rm_rel(const char *rel)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", root, rel);
+	if (remove(path) != 0)
+		perror(path);
+}
+
+static void mv_rel(const char *from, const char *to)
+{
+	char a[512], b[512];
+	snprintf(a, sizeof a, "%s/%s", root, from);
+	snprintf(b, sizeof b, "%s/%s", root, to);
+	if (rename(a, b) != 0)
+		perror(b);
+}
+
+/* A pass after the entries have settled (a change within 20 ms is copied again at the next pass). */
+static int settled_pass(int up, int host, int rw)
+{
+	usleep(50000);
+	return livewb_pass(up, host, rw);
+}
+
+/* Live passes: create, overwrite, delete, whiteout, rename a dir; what another writer put in the
+ * host dir stays; the stop's prune removes what a pass wrote and the guest removed since. */
+static void test_livewb(void)
+{
+	if (geteuid() != 0) {
+		printf("skip livewb: needs root (whiteouts)\n");
+		return;
+	}
+	put("lv/up/new", "one\n");
+	put("lv/up/d/f", "x\n");
+	put("lv/host/img", "from the image\n");
+	char wh[512];
+	snprintf(wh, sizeof wh, "%s/lv/up/img", root);
+	if (mknod(wh, S_IFCHR | 0, makedev(0, 0)) != 0)
+		perror(wh);
+	struct vm_config c;
+	memset(&c, 0, sizeof c);
+	int up = dir_fd("lv/up"), host = dir_fd("lv/host"), rw = dir_fd("lv");
+	CHECK(up >= 0 && host >= 0 && rw >= 0 && writeback_prepare(up, host, &c) == 0);
+	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(has_text("lv/host/new", "one\n") && has_text("lv/host/d/f", "x\n"));
+	CHECK(st_of("lv/host/img").st_ino == 0 && st_of("lv/host/" LIVEWB_TMP).st_ino == 0);
+	put("lv/host/img", "docker cp after the whiteout\n");
+	put("lv/host/cp", "docker cp\n");
+	put("lv/host/d/extra", "docker cp into a dir a pass made\n");
+	put("lv/up/new", "two, longer\n");
+	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(has_text("lv/host/new", "two, longer\n"));
+	CHECK(has_text("lv/host/img", "docker cp after the whiteout\n") && has_text("lv/host/cp", "docker cp\n"));
+	rm_rel("lv/up/new");
+	mv_rel("lv/up/d", "lv/up/d2");
+	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(st_of("lv/host/new").st_ino == 0 && has_text("lv/host/d2/f", "x\n"));
+	CHECK(st_of("lv/host/d/f").st_ino == 0 && has_text("lv/host/d/extra", "docker cp into a dir a pass made\n"));
+	CHECK(has_text("lv/host/cp", "docker cp\n"));
+	/* The guest makes a dir a pass made again (a new upper inode): the host's stays the pass's. */
+	rm_rel("lv/up/d2/f");
+	rm_rel("lv/up/d2");
+	put("lv/up/d2/g", "g\n");
+	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(has_text("lv/host/d2/g", "g\n") && st_of("lv/host/d2/f").st_ino == 0);
+	rm_rel("lv/up/d2/g");
+	rm_rel("lv/up/d2");
+	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(st_of("lv/host/d2").st_ino == 0);
+	/* Killed before the next pass: the stop's prune removes what the guest removed since. */
+	put("lv/up/p/q", "q\n");
+	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(has_text("lv/host/p/q", "q\n"));
+	rm_rel("lv/up/p/q");
+	rm_rel("lv/up/p");
+	CHECK(livewb_prune(up, host, rw) == 0);
+	CHECK(st_of("lv/host/p").st_ino == 0 && has_text("lv/host/cp", "docker cp\n"));
+	CHECK(livewb_forget(rw) == 0 && st_of("lv/" LIVEWB_RECORD).st_ino == 0);
+	close(rw);
+	close(host);
+}
+
 int main(void)
 {
 	if (!mkdtemp(root)) {
@@ -304,6 +400,7 @@ int main(void)
 	test_vsock_listen();
 	test_meminfo();
 	test_writeback();
+	test_livewb();
 	parse_tests();
 	flow_tests();
 	char cmd[600];
