@@ -10,6 +10,7 @@ export const E2E_ORDER: readonly string[] = [
   'firecracker.test.ts',
   'flood.test.ts',
   'image-durability.test.ts',
+  'image-live.test.ts',
   'image-writeback.test.ts',
   'image.test.ts',
   'lifecycle.test.ts',
