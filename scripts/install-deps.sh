@@ -18,6 +18,7 @@ PKGS=(
   podman containernetworking-plugins   # engines e2e: podman --runtime, CNI bridge for the private containerd's CRI pods
   e2fsprogs                            # mke2fs/debugfs: RUNCVM_DISKS files, RUNCVM_ROOTFS=image layer drives
   diod                                 # RUNCVM_VOLUMES=9p: the per-container 9P server (run by the launcher, jailed)
+  linux-source-6.1 build-essential flex bison bc libelf-dev   # the runcvm guest kernel (guest/kernel/build.sh)
 )
 
 is_installed() {
