@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { BUSYBOX, E2E_KERNEL, PREFIX, leftovers, run, runVm } from './docker.ts';
-import { KERNELS } from '../../src/runtime/options.ts';
+import { DEFAULT_KERNEL, KERNELS } from '../../src/runtime/options.ts';
 
 const release = (kernel: string) => readFileSync(`${PREFIX}/kernels/${kernel}/kernel.release`, 'utf8').trim();
 
@@ -19,11 +19,11 @@ for (const kernel of KERNELS) {
   });
 }
 
-test('without RUNCVM_KERNEL the runcvm kernel boots', { skip: E2E_KERNEL ? 'the suite forces RUNCVM_KERNEL' : false }, async () => {
+test(`without RUNCVM_KERNEL the default kernel (${DEFAULT_KERNEL}) boots`, { skip: E2E_KERNEL ? 'the suite forces RUNCVM_KERNEL' : false }, async () => {
   assert.match(release('runcvm'), /-runcvm$/);
   const r = await runVm([BUSYBOX, 'uname', '-r']);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout.trim(), release('runcvm'));
+  assert.equal(r.stdout.trim(), release(DEFAULT_KERNEL));
 });
 
 test('the runcvm initramfs is the agent without modules', async () => {

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { DEFAULT_KERNEL } from '../../src/runtime/options.ts';
 import { BUSYBOX, DEBIAN, E2E_KERNEL, PREFIX, RUNTIME, docker, hostConfig, leftovers, runRunc, runVm, uniqueName } from './docker.ts';
 
 const ENTRY_IMAGE = 'runcvm-test/entrypoint';
@@ -19,7 +20,7 @@ describe('the VM', () => {
   test('runs the guest kernel, not the host one', async () => {
     const r = await runVm([BUSYBOX, 'uname', '-r']);
     assert.equal(r.code, 0, r.stderr);
-    const guest = readFileSync(`${PREFIX}/kernels/${E2E_KERNEL || 'runcvm'}/kernel.release`, 'utf8').trim();
+    const guest = readFileSync(`${PREFIX}/kernels/${E2E_KERNEL || DEFAULT_KERNEL}/kernel.release`, 'utf8').trim();
     assert.equal(r.stdout.trim(), guest);
     assert.notEqual(r.stdout.trim(), readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim());
   });
