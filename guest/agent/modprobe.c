@@ -17,6 +17,9 @@
 
 /* O_PATH fd on the initramfs root, held by PID 1 for the VM's life; -1 until kept. */
 static int initramfs_fd = -1;
+/* The helper's console and kernel log, opened before it chroots into the initramfs, whose /dev
+ * is empty by then (its devtmpfs moved into the workload's root); -1 when not available. */
+static int console_fd = -1, kmsg_fd = -1;
 
 /* The kernel starts the helper with no stdio: errors go to the console (RUNCVM_KERNEL_DEBUG=1). */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -32,13 +35,11 @@ static void say(const char *fmt, ...)
 	if ((size_t)n > sizeof line - 2)
 		n = sizeof line - 2;
 	line[n++] = '\n';
-	int fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
+	if (console_fd < 0)
 		return;
-	if (write(fd, line, (size_t)n) < 0) {
+	if (write(console_fd, line, (size_t)n) < 0) {
 		/* Nowhere left to report it. */
 	}
-	close(fd);
 }
 
 void modprobe_keep_initramfs(void)
@@ -98,13 +99,11 @@ static int matches(const char *key, const char *name, const char *uname)
 /* Writes one line to the kernel log, so that `dmesg` in the container shows it. */
 static void to_kmsg(const char *line)
 {
-	int fd = open("/dev/kmsg", O_WRONLY | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
+	if (kmsg_fd < 0)
 		return;
-	if (write(fd, line, strlen(line)) < 0) {
+	if (write(kmsg_fd, line, strlen(line)) < 0) {
 		/* The console copy (say) is all there is. */
 	}
-	close(fd);
 }
 
 /*
@@ -151,6 +150,8 @@ int modprobe_main(int argc, char **argv)
 	}
 	if (!name)
 		return 1;
+	console_fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	kmsg_fd = open("/dev/kmsg", O_WRONLY | O_NOCTTY | O_CLOEXEC);
 	/* Started as /proc/1/fd/N/sbin/modprobe: N is the initramfs, where the modules are. */
 	size_t len = strlen(argv[0]), hl = strlen(HELPER);
 	if (len > hl && strcmp(argv[0] + len - hl, HELPER) == 0) {
