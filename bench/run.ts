@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     const m = median(xs);
     console.log(`  ${k.padEnd(56)} ${String(m).padStart(6)} ms  ${((100 * m) / mVm).toFixed(0).padStart(3)}%`);
   }
-  execBench();
+  if (process.env.BENCH_EXEC !== '0') execBench();
   if (process.env.BENCH_ROOTFS !== '0') rootfsBench();
   if (process.env.BENCH_DURABILITY !== '0') await durabilityBench();
   if (process.env.BENCH_STORAGE !== '0') storageBench();
