@@ -24,7 +24,12 @@ export const ACCELS = ['kvm', 'tcg'] as const;
  */
 export const KERNELS = ['runcvm', 'debian'] as const;
 export type KernelName = (typeof KERNELS)[number];
-export const DEFAULT_KERNEL: KernelName = 'runcvm';
+/**
+ * debian until the whole e2e suite has passed on the runcvm kernel (RUNCVM_E2E_KERNEL=runcvm):
+ * run, exec, lifecycle, kernel and Docker-in-Docker did; systemd needed CONFIG_BASE_FULL (now in
+ * the fragment), and network, storage and security have not been run on it yet.
+ */
+export const DEFAULT_KERNEL: KernelName = 'debian';
 
 export const ROOTFS_MODES = ['virtiofs', 'image'] as const;
 export type RootfsMode = (typeof ROOTFS_MODES)[number];
