@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { docker, median } from './common.ts';
+import { KERNELS } from '../src/contracts/kinds.ts';
 
 const ROUNDS = Number(process.env.BENCH_RESOURCES_N ?? 3);
 const IMAGE = process.env.BENCH_RESOURCES_IMAGE ?? 'runcvm-test/debian';
@@ -74,7 +75,28 @@ async function oneRound(round: number): Promise<Round> {
   }
 }
 
+/** Guest RAM an idle busybox VM (-m 512m) has touched, per guest kernel, one container each. */
+async function idleByKernel(): Promise<void> {
+  const out: string[] = [];
+  for (const kernel of KERNELS) {
+    const name = `runcvm-bench-idle-${kernel}-${process.pid}`;
+    try {
+      docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, '-m', '512m', '-e', `RUNCVM_KERNEL=${kernel}`, 'runcvm-test/busybox', 'sleep', 'infinity']);
+      docker(['exec', name, 'true']);
+      await sleep(SETTLE_MS);
+      const s = sample(name, qemuPid(name));
+      out.push(`  ${kernel.padEnd(6)} kernel: guest RAM ${String(s.guestMiB).padStart(4)} MiB   QEMU own ${String(s.qemuMiB).padStart(4)} MiB   container ${String(s.containerMiB).padStart(4)} MiB`);
+    } finally {
+      docker(['rm', '-f', name]);
+    }
+  }
+  console.log('idle busybox (sleep), -m 512m, by guest kernel:');
+  for (const l of out) console.log(l);
+}
+
 export async function resourcesBench(): Promise<void> {
+  await idleByKernel();
+  if (process.env.BENCH_RESOURCES_IDLE_ONLY === '1') return;
   const rounds: Round[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     rounds.push(await oneRound(i));

@@ -5,12 +5,13 @@
  * 2-core host mean little, ratios from one run do.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { qemuArgv, qemuPaths } from '../src/vmm/qemu/argv.ts';
 import { QEMU_BINARY } from '../src/vmm/qemu/driver.ts';
 import { guestCmdline } from '../src/vmm/vm-spec.ts';
+import { DEFAULT_KERNEL, KERNELS, type KernelName } from '../src/contracts/kinds.ts';
 import { storageBench } from './storage.ts';
 import { networkBench } from './network.ts';
 import { rootfsBench } from './rootfs.ts';
@@ -23,11 +24,13 @@ import { median } from './common.ts';
 const N = Number(process.env.BENCH_N ?? 7);
 const IMAGE = process.env.BENCH_IMAGE ?? 'runcvm-test/busybox';
 const PREFIX = process.env.RUNCVM_PREFIX ?? '/opt/runcvm';
+/** The runcvm runtime under test (a development install registers another name). */
+const RUNCVM = process.env.RUNCVM_RUNTIME ?? 'runcvm';
 
-
-function dockerRun(runtime: string): { ms: number; startMs: number; endMs: number; stderr: string } {
+/** runtime 'runc', or RUNCVM with that guest kernel. */
+function dockerRun(runtime: string, kernel?: KernelName): { ms: number; startMs: number; endMs: number; stderr: string } {
   const startMs = Date.now();
-  const env = runtime === 'runcvm' ? ['-e', 'RUNCVM_TIMING=1'] : [];
+  const env = runtime === 'runc' ? [] : ['-e', 'RUNCVM_TIMING=1', ...(kernel ? ['-e', `RUNCVM_KERNEL=${kernel}`] : [])];
   const r = spawnSync('docker', ['run', '--rm', `--runtime=${runtime}`, ...env, IMAGE, 'true'], { encoding: 'utf8' });
   const endMs = Date.now();
   if (r.status !== 0) throw new Error(`docker run --runtime=${runtime} failed (${r.status}): ${r.stderr}`);
@@ -49,14 +52,15 @@ function phases(t: Timing, startMs: number, endMs: number): Record<string, numbe
   };
 }
 
-function bareVm(): number {
+/** A VM of the same shape with no devices but the agent's, the agent powering off at once. */
+function bareVm(kernel: KernelName): number {
   const host = JSON.parse(readFileSync(join(PREFIX, 'etc/host.json'), 'utf8')) as { kvm: { usable: boolean }; tscKhz?: number };
   const accel = host.kvm.usable ? 'kvm' : 'tcg';
   const runDir = mkdtempSync(join(tmpdir(), 'runcvm-bench-'));
   try {
     const argv = qemuArgv({
       name: 'bench', accel, cpus: 1, memoryMiB: 512,
-      kernel: join(PREFIX, 'kernels/debian/vmlinux'), initrd: join(PREFIX, 'kernels/debian/initramfs.cpio'),
+      kernel: join(PREFIX, `kernels/${kernel}/vmlinux`), initrd: join(PREFIX, `kernels/${kernel}/initramfs.cpio`),
       cmdline: [...guestCmdline({ accel, tscKhz: host.tscKhz, debug: false, kernelDebug: false, append: '' }), 'runcvm.poweroff=1'],
       fsShares: [], blockDevices: [], nics: [], runDir, consoleToStderr: false,
     }, qemuPaths(runDir));
@@ -80,7 +84,7 @@ function timed(args: string[]): number {
 function execBench(): void {
   const names: Record<string, string> = { runc: `runcvm-bench-runc-${process.pid}`, runcvm: `runcvm-bench-vm-${process.pid}` };
   try {
-    for (const [rt, name] of Object.entries(names)) timed(['docker', 'run', '-d', '--name', name, `--runtime=${rt}`, IMAGE, 'sleep', '3600']);
+    for (const [rt, name] of Object.entries(names)) timed(['docker', 'run', '-d', '--name', name, `--runtime=${rt === 'runcvm' ? RUNCVM : rt}`, IMAGE, 'sleep', '3600']);
     timed(['docker', 'exec', names.runcvm as string, 'true']);
     const lat: Record<string, number[]> = { runc: [], runcvm: [] };
     const thr: Record<string, number[]> = { runc: [], runcvm: [] };
@@ -102,36 +106,45 @@ function execBench(): void {
 
 async function main(): Promise<void> {
   dockerRun('runc');
-  dockerRun('runcvm');
+  for (const k of KERNELS) dockerRun(RUNCVM, k);
   const runc: number[] = [];
-  const vm: number[] = [];
-  const bare: number[] = [];
+  const vm: Record<string, number[]> = {};
+  const bare: Record<string, number[]> = {};
   const phaseSamples: Record<string, number[]> = {};
   for (let i = 0; i < N; i++) {
     runc.push(dockerRun('runc').ms);
-    const r = dockerRun('runcvm');
-    vm.push(r.ms);
-    const line = r.stderr.split('\n').find((l) => l.startsWith('runcvm-timing '));
-    if (line) {
-      for (const [k, v] of Object.entries(phases(JSON.parse(line.slice(14)) as Timing, r.startMs, r.endMs))) (phaseSamples[k] ??= []).push(v);
+    // Both kernels in every round: their ratio comes from the same minutes of host load.
+    for (const k of KERNELS) {
+      const r = dockerRun(RUNCVM, k);
+      (vm[k] ??= []).push(r.ms);
+      const line = r.stderr.split('\n').find((l) => l.startsWith('runcvm-timing '));
+      if (line && k === DEFAULT_KERNEL) {
+        for (const [key, v] of Object.entries(phases(JSON.parse(line.slice(14)) as Timing, r.startMs, r.endMs))) (phaseSamples[key] ??= []).push(v);
+      }
+      (bare[k] ??= []).push(bareVm(k));
     }
-    bare.push(bareVm());
-    process.stderr.write(`round ${i + 1}/${N}: runc ${runc.at(-1)} ms, runcvm ${vm.at(-1)} ms, bare VM ${bare.at(-1)} ms\n`);
+    process.stderr.write(`round ${i + 1}/${N}: runc ${runc.at(-1)} ms, ${KERNELS.map((k) => `${k}: runcvm ${vm[k]!.at(-1)} ms, bare VM ${bare[k]!.at(-1)} ms`).join('; ')}\n`);
   }
   const mRunc = median(runc);
-  const mVm = median(vm);
-  const mBare = median(bare);
+  const mVm = median(vm[DEFAULT_KERNEL]!);
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`docker run --rm ${IMAGE} true, ${N} interleaved rounds (load ${load})`);
-  console.log(`  runc                 median ${mRunc} ms`);
-  console.log(`  runcvm               median ${mVm} ms   ratio runcvm/runc ${(mVm / mRunc).toFixed(2)}x`);
-  console.log(`  bare VM (same kernel, init powers off at once)  median ${mBare} ms   runcvm/bare ${(mVm / mBare).toFixed(2)}x`);
-  console.log('runcvm phases (medians):');
+  console.log(`  runc                                  median ${mRunc} ms`);
+  for (const k of KERNELS) {
+    const m = median(vm[k]!);
+    const mb = median(bare[k]!);
+    console.log(`  runcvm, ${k.padEnd(6)} kernel                 median ${m} ms   runcvm/runc ${(m / mRunc).toFixed(2)}x`);
+    console.log(`  bare VM, ${k.padEnd(6)} kernel (agent powers off at once)  median ${mb} ms   (runcvm - runc)/bare ${((m - mRunc) / mb).toFixed(2)}x`);
+  }
+  const [a, b] = KERNELS;
+  console.log(`  bare boot ${a}/${b}: ${(median(bare[a]!) / median(bare[b]!)).toFixed(2)}x   docker run ${a}/${b}: ${(median(vm[a]!) / median(vm[b]!)).toFixed(2)}x`);
+  console.log(`  initramfs: ${KERNELS.map((k) => `${k} ${(statSync(join(PREFIX, `kernels/${k}/initramfs.cpio`)).size / 1e6).toFixed(2)} MB`).join(', ')}`);
+  console.log(`runcvm phases (${DEFAULT_KERNEL} kernel, medians):`);
   for (const [k, xs] of Object.entries(phaseSamples)) {
     const m = median(xs);
     console.log(`  ${k.padEnd(56)} ${String(m).padStart(6)} ms  ${((100 * m) / mVm).toFixed(0).padStart(3)}%`);
   }
-  execBench();
+  if (process.env.BENCH_EXEC !== '0') execBench();
   if (process.env.BENCH_ROOTFS !== '0') rootfsBench();
   if (process.env.BENCH_DURABILITY !== '0') await durabilityBench();
   if (process.env.BENCH_MMAP !== '0') await mmapBench();

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the guest half of runcvm: the ELF kernel QEMU/Firecracker boot via PVH, and the
-# initramfs whose /init is the runcvm agent. Idempotent: steps whose outputs are newer than
-# their inputs are skipped.
+# Builds the guest half of runcvm: for each guest kernel, the ELF vmlinux QEMU/Firecracker boot
+# via PVH and the initramfs whose /init is the runcvm agent.
+#   OUT/runcvm/  the runcvm kernel (guest/kernel/build.sh; everything built in): agent only
+#   OUT/         Debian's generic kernel (linux-image-amd64) plus the modules it needs
+# Idempotent: steps whose outputs are newer than their inputs are skipped.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -238,12 +240,24 @@ build_initramfs() {
   fi
   # Under OUT, not the shared download cache: two trees building at once must not share it.
   local stage="$OUT/initramfs.d"
+  stage_base "$stage"
+  stage_modules "$kroot" "$ver" "$stage"
+  write_cpio "$stage" "$img"
+}
+
+# stage_base STAGE: the agent as /init, and the directories it mounts on.
+stage_base() {
+  local stage=$1
   rm -rf "$stage"; mkdir -p "$stage"/{dev,proc,sys,newroot,sbin}
   install -m 0755 "$OUT/runcvm-agent" "$stage/init"
   # The agent is also the kernel's module helper (modprobe.c). A hard link: the helper is reached
   # through /proc/1/fd/N/, from which a relative symlink does not resolve.
   ln "$stage/init" "$stage/sbin/modprobe"
-  stage_modules "$kroot" "$ver" "$stage"
+}
+
+# write_cpio STAGE IMG
+write_cpio() {
+  local stage=$1 img=$2
   # The cpio needs dev/console before /init runs (the kernel opens it for init's stdio), but
   # mknod needs root; gen_init_cpio-style specs are not available, so build the list by hand.
   say "initramfs: writing $img"
@@ -251,11 +265,27 @@ build_initramfs() {
     cd "$stage"
     {
       find . -mindepth 1 | LC_ALL=C sort | sed 's|^\./||'
-    } | cpio --quiet -o -H newc -R 0:0 > "$img.tmp"
+    } | cpio --quiet -o -H newc -R 0:0 --reproducible > "$img.tmp"
   )
   append_console "$img.tmp"
   mv "$img.tmp" "$img"
   say "initramfs: $(stat -c %s "$img") bytes"
+}
+
+# The runcvm kernel (guest/kernel/build.sh) has everything built in: its initramfs is the agent
+# plus /modules.missing, which lets the modprobe helper name the CONFIG_* option behind a
+# feature this kernel lacks when the kernel asks for it.
+build_runcvm() {
+  local dir="$OUT/runcvm"
+  bash "$REPO/guest/kernel/build.sh" "$dir"
+  local img="$dir/initramfs.cpio"
+  if newer "$img" "$OUT/runcvm-agent" "$REPO/guest/build.sh" "$dir/modules.missing"; then
+    say "runcvm initramfs: cached"; return
+  fi
+  local stage="$dir/initramfs.d"
+  stage_base "$stage"
+  cp "$dir/modules.missing" "$stage/modules.missing"
+  write_cpio "$stage" "$img"
 }
 
 # newc_entry NAME MODE RDEVMAJOR RDEVMINOR: prints one empty-bodied newc record. Used for
@@ -302,7 +332,8 @@ main() {
   fi
   build_agent
   build_initramfs "$kroot" "$ver" "$deb"
-  say "done: $OUT/{vmlinux,vmlinuz,initramfs.cpio,kernel.release}"
+  build_runcvm
+  say "done: $OUT/{vmlinux,vmlinuz,initramfs.cpio,kernel.release} (debian), $OUT/runcvm/{vmlinux,initramfs.cpio,kernel.release,config} (runcvm)"
 }
 
 main "$@"

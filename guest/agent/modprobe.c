@@ -12,10 +12,14 @@
 #include "modules.h"
 
 #define ONDEMAND_LIST "/modules.ondemand"
+#define MISSING_LIST "/modules.missing"
 #define HELPER "/sbin/modprobe"
 
 /* O_PATH fd on the initramfs root, held by PID 1 for the VM's life; -1 until kept. */
 static int initramfs_fd = -1;
+/* The helper's console and kernel log, opened before it chroots into the initramfs, whose /dev
+ * is empty by then (its devtmpfs moved into the workload's root); -1 when not available. */
+static int console_fd = -1, kmsg_fd = -1;
 
 /* The kernel starts the helper with no stdio: errors go to the console (RUNCVM_KERNEL_DEBUG=1). */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -31,13 +35,11 @@ static void say(const char *fmt, ...)
 	if ((size_t)n > sizeof line - 2)
 		n = sizeof line - 2;
 	line[n++] = '\n';
-	int fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
+	if (console_fd < 0)
 		return;
-	if (write(fd, line, (size_t)n) < 0) {
+	if (write(console_fd, line, (size_t)n) < 0) {
 		/* Nowhere left to report it. */
 	}
-	close(fd);
 }
 
 void modprobe_keep_initramfs(void)
@@ -94,6 +96,47 @@ static int matches(const char *key, const char *name, const char *uname)
 	return fnmatch(key, name, 0) == 0 || fnmatch(key, uname, 0) == 0;
 }
 
+/* Writes one line to the kernel log, so that `dmesg` in the container shows it. */
+static void to_kmsg(const char *line)
+{
+	if (kmsg_fd < 0)
+		return;
+	if (write(kmsg_fd, line, strlen(line)) < 0) {
+		/* The console copy (say) is all there is. */
+	}
+}
+
+/*
+ * The kernel asked for a feature nobody provides. /modules.missing (guest/kernel/missing.pl)
+ * maps the names the kernel requests to the CONFIG_* option the runcvm kernel was built
+ * without, so the failure names its cause: "no such table" from iptables says nothing of it.
+ */
+static void report_missing(const char *name, const char *uname)
+{
+	FILE *f = fopen(MISSING_LIST, "re");
+	if (!f)
+		return;
+	char line[256], *option = NULL;
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = 0;
+		char *opt = line;
+		char *key = strsep(&opt, " ");
+		if (opt && matches(key, name, uname)) {
+			option = opt;
+			break;
+		}
+	}
+	fclose(f);
+	if (!option)
+		return;
+	char msg[512];
+	snprintf(msg, sizeof msg,
+		 "<4>runcvm: the guest kernel lacks \"%s\": %s is not set in the runcvm kernel; run the container with -e RUNCVM_KERNEL=debian for it\n",
+		 name, option);
+	to_kmsg(msg);
+	say("%.*s", (int)strcspn(msg + 3, "\n"), msg + 3);
+}
+
 int modprobe_main(int argc, char **argv)
 {
 	/* The kernel runs `modprobe -q -- NAME`; options other than -q do not occur. */
@@ -107,6 +150,8 @@ int modprobe_main(int argc, char **argv)
 	}
 	if (!name)
 		return 1;
+	console_fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	kmsg_fd = open("/dev/kmsg", O_WRONLY | O_NOCTTY | O_CLOEXEC);
 	/* Started as /proc/1/fd/N/sbin/modprobe: N is the initramfs, where the modules are. */
 	size_t len = strlen(argv[0]), hl = strlen(HELPER);
 	if (len > hl && strcmp(argv[0] + len - hl, HELPER) == 0) {
@@ -123,19 +168,25 @@ int modprobe_main(int argc, char **argv)
 		if (*c == '-')
 			*c = '_';
 	FILE *f = fopen(ONDEMAND_LIST, "re");
-	if (!f)
-		return 1; /* a kernel with nothing on demand */
+	if (!f) {
+		/* A kernel with nothing on demand (the runcvm kernel: all built in). */
+		report_missing(name, uname);
+		return 1;
+	}
 	char line[4096];
-	int rc = 1;
+	int rc = 1, found = 0;
 	while (fgets(line, sizeof line, f)) {
 		line[strcspn(line, "\n")] = 0;
 		char *files = line;
 		char *key = strsep(&files, " ");
 		if (files && matches(key, name, uname)) {
+			found = 1;
 			rc = load_chain(files);
 			break;
 		}
 	}
 	fclose(f);
+	if (!found)
+		report_missing(name, uname);
 	return rc;
 }

@@ -13,6 +13,20 @@ export type Accel = (typeof ACCELS)[number];
 export const ROOTFS_MODES = ['virtiofs', 'image'] as const;
 export type RootfsMode = (typeof ROOTFS_MODES)[number];
 
+/**
+ * Guest kernels `runcvm install` puts under <prefix>/kernels: runcvm, built by the project with
+ * everything a container needs built in (guest/kernel/), and Debian's generic kernel with its
+ * modules (the fallback for a feature the runcvm kernel lacks). docs/architecture.md.
+ */
+export const KERNELS = ['runcvm', 'debian'] as const;
+export type KernelName = (typeof KERNELS)[number];
+/**
+ * debian until the whole e2e suite has passed on the runcvm kernel (RUNCVM_E2E_KERNEL=runcvm):
+ * run, exec, lifecycle, kernel and Docker-in-Docker did; systemd needed CONFIG_BASE_FULL (now in
+ * the fragment), and network, storage and security have not been run on it yet.
+ */
+export const DEFAULT_KERNEL: KernelName = 'debian';
+
 /** How bind mounts and volumes reach the guest: virtiofs, or a jailed 9P server over a private link (src/volumes/). */
 export const VOLUME_MODES = ['virtiofs', '9p'] as const;
 export type VolumeMode = (typeof VOLUME_MODES)[number];

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hostConfigPath, type HostConfig } from '../runtime/host-config.ts';
 import { defaultSettingsFile, hostSettingsPath, readHostSettings } from '../runtime/host-settings.ts';
+import { DEFAULT_KERNEL, KERNELS, type KernelName } from '../contracts/kinds.ts';
 import { formatDaemonJson, parseDaemonJson, withoutRuntime, withRuntime } from './daemon-json.ts';
 import { reloadDockerd } from './dockerd.ts';
 import { probeKvm } from './kvm-probe.ts';
@@ -70,14 +71,29 @@ function iptablesCommand(): string[] | undefined {
   return /xtables-(nft|legacy)-multi$/.test(real) ? [real, 'iptables'] : [real];
 }
 
-function guestFiles(source: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  for (const f of ['vmlinux', 'vmlinuz', 'initramfs.cpio', 'kernel.release']) {
-    const p = join(source, f);
-    if (!existsSync(p)) throw new Error(`guest artefact ${p} is missing: run guest/build.sh first`);
-    files[f] = p;
+/**
+ * Where guest/build.sh leaves each kernel's files: Debian's at the top of its output (the
+ * layout older builds had), the runcvm kernel's under runcvm/. Every kernel of KERNELS is
+ * installed, so RUNCVM_KERNEL can pick any of them per container.
+ */
+const GUEST_LAYOUT: Record<KernelName, { dir: string; files: string[] }> = {
+  runcvm: { dir: 'runcvm', files: ['vmlinux', 'initramfs.cpio', 'kernel.release', 'config'] },
+  debian: { dir: '.', files: ['vmlinux', 'vmlinuz', 'initramfs.cpio', 'kernel.release'] },
+};
+
+/** The source path of every file of every kernel, by kernel: all of them, or an error naming the missing one. */
+export function guestFiles(source: string): Record<KernelName, Record<string, string>> {
+  const out = {} as Record<KernelName, Record<string, string>>;
+  for (const kernel of KERNELS) {
+    const { dir, files } = GUEST_LAYOUT[kernel];
+    out[kernel] = {};
+    for (const f of files) {
+      const p = join(source, dir, f);
+      if (!existsSync(p)) throw new Error(`guest artefact ${p} (kernel ${kernel}) is missing: run guest/build.sh first`);
+      out[kernel][f] = p;
+    }
   }
-  return files;
+  return out;
 }
 
 /** The package's guest beside the bundle, else a source tree's build/guest (dist/../build/guest). */
@@ -125,8 +141,12 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   if (!runc) throw new Error('runc not found in PATH: install the runc package (Docker needs it too)');
   const lib = join(prefix, 'lib', 'runcvm.mjs');
   let kernelChanged = false;
-  for (const [file, src] of Object.entries(guest)) kernelChanged = put(join(prefix, 'kernels', 'debian', file), readFileSync(src)) || kernelChanged;
-  const kvm = (!kernelChanged && previousKvmVerdict(prefix)) || probeKvm(guest.vmlinux as string, guest['initramfs.cpio'] as string);
+  for (const kernel of KERNELS) {
+    for (const [file, src] of Object.entries(guest[kernel])) kernelChanged = put(join(prefix, 'kernels', kernel, file), readFileSync(src)) || kernelChanged;
+  }
+  // The probe boots the kernel containers get by default.
+  const probeKernel = guest[DEFAULT_KERNEL];
+  const kvm = (!kernelChanged && previousKvmVerdict(prefix)) || probeKvm(probeKernel.vmlinux as string, probeKernel['initramfs.cpio'] as string);
   const allowTcg = values['allow-tcg'] === true || (values['allow-tcg-if-no-kvm'] === true && !kvm.usable);
   const rt = buildRuntimeRoot(join(prefix, 'rt'));
   const host: HostConfig = { runc, node: process.execPath, allowTcg, kvm, tscKhz: hostTscKhz(), iptables: iptablesCommand(), hostDirs: rt.hostDirs };

@@ -104,7 +104,7 @@ test('refusals come from the inputs alone, each naming the option', () => {
       return calls;
     };
     refuse(['RUNCVM_HYPERVISOR=xen'], /RUNCVM_HYPERVISOR: unknown value "xen" \(allowed: qemu, firecracker\)/);
-    refuse(['RUNCVM_KERNEL=nope'], /RUNCVM_KERNEL: no kernel "nope"/);
+    refuse(['RUNCVM_KERNEL=nope'], /RUNCVM_KERNEL: unknown value "nope" \(allowed: runcvm, debian\)/);
     refuse(['RUNCVM_ACCEL=kvm'], /RUNCVM_ACCEL=kvm: \/dev\/kvm is missing/);
     refuse(['RUNCVM_VOLUMES=9p'], /RUNCVM_VOLUMES=9p: no iptables/);
     // The command lookup is the last check: with an image root it comes after the drives are

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseOptions, OptionError } from './options.ts';
+import { DEFAULT_KERNEL, parseOptions, OptionError } from './options.ts';
 
 test('defaults when nothing is set', () => {
   const o = parseOptions(['PATH=/bin']);
   assert.equal(o.hypervisor, 'qemu');
   assert.equal(o.accel, undefined);
-  assert.equal(o.kernel, 'debian');
+  assert.equal(o.kernel, DEFAULT_KERNEL);
   assert.equal(o.kernelDebug, false);
 });
 
@@ -26,8 +26,19 @@ test('unknown hypervisor names the option and the allowed values', () => {
 
 test('malformed boolean and kernel name are refused', () => {
   assert.throws(() => parseOptions(['RUNCVM_KERNEL_DEBUG=maybe']), /RUNCVM_KERNEL_DEBUG: invalid value "maybe" \(allowed: 1, 0, true, false\)/);
-  assert.throws(() => parseOptions(['RUNCVM_KERNEL=../etc']), /RUNCVM_KERNEL: invalid value/);
+  assert.throws(() => parseOptions(['RUNCVM_KERNEL=../etc']), /RUNCVM_KERNEL: unknown value "\.\.\/etc" \(allowed: runcvm, debian\)/);
   assert.throws(() => parseOptions(['RUNCVM_ACCEL=hvf']), /RUNCVM_ACCEL: unknown value "hvf" \(allowed: kvm, tcg\)/);
+});
+
+test('RUNCVM_KERNEL: runcvm or debian, DEFAULT_KERNEL when unset, anything else names the allowed values', () => {
+  assert.equal(parseOptions(['RUNCVM_KERNEL=debian']).kernel, 'debian');
+  assert.equal(parseOptions(['RUNCVM_KERNEL=runcvm']).kernel, 'runcvm');
+  assert.equal(parseOptions(['RUNCVM_KERNEL=']).kernel, DEFAULT_KERNEL);
+  assert.throws(() => parseOptions(['RUNCVM_KERNEL=generic']), (e: Error) => {
+    assert.ok(e instanceof OptionError);
+    assert.match(e.message, /^RUNCVM_KERNEL: unknown value "generic" \(allowed: runcvm, debian\)$/);
+    return true;
+  });
 });
 
 test('a misspelt RUNCVM_ option is an error, not silently ignored', () => {

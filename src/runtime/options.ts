@@ -9,9 +9,9 @@ import { envValue } from '../oci/spec.ts';
 import { type DiskOption, parseDisks } from './disks.ts';
 import { HOST_ONLY_OPTIONS } from './host-settings.ts';
 import { OptionError } from '../contracts/errors.ts';
-import { ACCELS, HYPERVISORS, ROOTFS_MODES, VOLUME_MODES, type Accel, type Hypervisor, type RootfsMode, type VolumeMode } from '../contracts/kinds.ts';
+import { ACCELS, DEFAULT_KERNEL, HYPERVISORS, KERNELS, ROOTFS_MODES, VOLUME_MODES, type Accel, type Hypervisor, type KernelName, type RootfsMode, type VolumeMode } from '../contracts/kinds.ts';
 
-export { OptionError };
+export { OptionError, DEFAULT_KERNEL };
 
 /** Firecracker has no virtiofs, so its volumes can only come over the network filesystem. */
 export function defaultVolumeMode(hypervisor: Hypervisor): VolumeMode {
@@ -24,7 +24,7 @@ export interface RuncvmOptions {
   accel: Accel | undefined;
   /** virtiofs: the image tree shared live; image: ext4 drives from the layer cache. */
   rootfs: RootfsMode;
-  kernel: string;
+  kernel: KernelName;
   kernelAppend: string;
   kernelDebug: boolean;
   runtimeDebug: boolean;
@@ -50,7 +50,6 @@ function bool(name: string, value: string | undefined): boolean {
   return v;
 }
 
-const KERNEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const KNOWN = new Set([
   'RUNCVM_HYPERVISOR',
   'RUNCVM_ACCEL',
@@ -79,10 +78,7 @@ export function parseOptions(env: readonly string[] | undefined, settingsFile = 
     }
   }
   const get = (k: string) => envValue(env, k);
-  const kernel = get('RUNCVM_KERNEL') || 'debian';
-  if (!KERNEL_NAME.test(kernel)) {
-    throw new OptionError(`RUNCVM_KERNEL: invalid value "${kernel}" (a kernel name under <prefix>/kernels, e.g. debian)`);
-  }
+  const kernel = oneOf('RUNCVM_KERNEL', get('RUNCVM_KERNEL'), KERNELS, DEFAULT_KERNEL);
   const kernelAppend = get('RUNCVM_KERNEL_APPEND') ?? '';
   if (/[\n\r\0]/.test(kernelAppend) || kernelAppend.length > 1024) {
     throw new OptionError('RUNCVM_KERNEL_APPEND: must be one line of at most 1024 characters');

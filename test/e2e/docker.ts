@@ -12,6 +12,8 @@ export const DEBIAN = 'runcvm-test/debian';
 export const PREFIX = process.env.RUNCVM_PREFIX ?? '/opt/runcvm';
 /** RUNCVM_E2E_HYPERVISOR=firecracker runs the suite's VMs on another backend (docs/firecracker.md). */
 export const E2E_HYPERVISOR = process.env.RUNCVM_E2E_HYPERVISOR ?? '';
+/** RUNCVM_E2E_KERNEL=debian runs the suite's VMs on another guest kernel (default: the runtime's, runcvm). */
+export const E2E_KERNEL = process.env.RUNCVM_E2E_KERNEL ?? '';
 
 /** `-e RUNCVM_HYPERVISOR=…` when the suite runs on another backend; for tests that call `docker run` themselves. */
 export function hypervisorArgs(): string[] {
@@ -19,6 +21,7 @@ export function hypervisorArgs(): string[] {
   // RUNCVM_E2E_ROOTFS / RUNCVM_E2E_VOLUMES force the image root and the 9P volume path (docs/storage.md).
   return [
     ...env('RUNCVM_HYPERVISOR', E2E_HYPERVISOR),
+    ...env('RUNCVM_KERNEL', E2E_KERNEL),
     ...env('RUNCVM_ROOTFS', process.env.RUNCVM_E2E_ROOTFS),
     ...env('RUNCVM_VOLUMES', process.env.RUNCVM_E2E_VOLUMES),
   ];

@@ -13,6 +13,7 @@ export const E2E_ORDER: readonly string[] = [
   'image-live.test.ts',
   'image-writeback.test.ts',
   'image.test.ts',
+  'kernel.test.ts',
   'lifecycle.test.ts',
   'network.test.ts',
   'options.test.ts',

@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { BUSYBOX, DEBIAN, PREFIX, RUNTIME, docker, hostConfig, leftovers, runRunc, runVm, uniqueName } from './docker.ts';
+import { DEFAULT_KERNEL } from '../../src/runtime/options.ts';
+import { BUSYBOX, DEBIAN, E2E_KERNEL, PREFIX, RUNTIME, docker, hostConfig, leftovers, runRunc, runVm, uniqueName } from './docker.ts';
 
 /** Tagged per run: a parallel run's cleanup (after()) cannot remove it from under this one. */
 const ENTRY_IMAGE = `runcvm-e2e-entrypoint:${process.pid}`;
@@ -20,7 +21,7 @@ describe('the VM', () => {
   test('runs the guest kernel, not the host one', async () => {
     const r = await runVm([BUSYBOX, 'uname', '-r']);
     assert.equal(r.code, 0, r.stderr);
-    const guest = readFileSync(`${PREFIX}/kernels/debian/kernel.release`, 'utf8').trim();
+    const guest = readFileSync(`${PREFIX}/kernels/${E2E_KERNEL || DEFAULT_KERNEL}/kernel.release`, 'utf8').trim();
     assert.equal(r.stdout.trim(), guest);
     assert.notEqual(r.stdout.trim(), readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim());
   });
