@@ -33,8 +33,13 @@ interface Config {
   image: boolean;
 }
 
-const imageRoot = (label: string, runtime: string): Config =>
-  ({ label, runtime, env: ['-e', 'RUNCVM_ROOTFS=image'], hostFile: (u) => join(dirname(u), 'runcvm', 'upper.ext4'), image: true });
+const imageRoot = (label: string, runtime: string): Config => ({
+  label,
+  runtime,
+  env: ['-e', 'RUNCVM_ROOTFS=image'],
+  hostFile: (u) => join(dirname(u), 'runcvm', 'upper.ext4'),
+  image: true,
+});
 const BASELINE = process.env.BENCH_DURABILITY_BASELINE;
 const CONFIGS: Config[] = [
   { label: 'runc', runtime: 'runc', env: [], hostFile: (u, n) => join(u, n), image: false },
@@ -46,7 +51,9 @@ const IDLE_MS = 10_000;
 
 function buildFindmark(dir: string): string {
   const out = join(dir, 'findmark');
-  const r = spawnSync('cc', ['-O2', '-o', out, new URL('./findmark.c', import.meta.url).pathname], { encoding: 'utf8' });
+  const r = spawnSync('cc', ['-O2', '-o', out, new URL('./findmark.c', import.meta.url).pathname], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`building findmark: ${r.stderr}`);
   return out;
 }
@@ -121,14 +128,16 @@ async function idleCpu(name: string): Promise<number> {
   };
   const a = ticks();
   await sleep(IDLE_MS);
-  return (ticks() - a) * 10 / IDLE_MS;
+  return ((ticks() - a) * 10) / IDLE_MS;
 }
 
 function findOnHost(findmark: string, file: string, strings: string[]): Promise<string> {
   return new Promise((resolve) => {
     const f = spawn(findmark, [file, String(FIND_TIMEOUT_MS), ...strings], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    f.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    f.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     f.on('close', () => resolve(out.trim()));
   });
 }
@@ -136,12 +145,30 @@ function findOnHost(findmark: string, file: string, strings: string[]): Promise<
 async function flushDelays(c: Config, findmark: string): Promise<Delays> {
   const name = `runcvm-bench-dur-${process.pid}-${c.label.replace(/\W/g, '')}`;
   const nonce = randomBytes(6).toString('hex');
-  const child = spawn('docker', ['run', '-i', '--rm', '--name', name, `--runtime=${c.runtime}`, ...c.env, '-e', `N=${nonce}`, BUSYBOX, 'sh', '-c', WRITER], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    'docker',
+    [
+      'run',
+      '-i',
+      '--rm',
+      '--name',
+      name,
+      `--runtime=${c.runtime}`,
+      ...c.env,
+      '-e',
+      `N=${nonce}`,
+      BUSYBOX,
+      'sh',
+      '-c',
+      WRITER,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const delays: Delays = { data: [], append: [], name: [], layer: [] };
   try {
     let upper = '';
-    const cycle: (Kind)[] = c.image ? ['data', 'append', 'name'] : ['data', 'append'];
+    const cycle: Kind[] = c.image ? ['data', 'append', 'name'] : ['data', 'append'];
     const kinds = Array.from({ length: ROUNDS }, (_, i) => cycle[i % cycle.length] as Kind);
     for (const [n, kind] of kinds.entries()) {
       const i = n + 1;
@@ -150,13 +177,24 @@ async function flushDelays(c: Config, findmark: string): Promise<Delays> {
       child.stdin.write(`${kind}\n`);
       const line = await lines.next();
       const t0 = Date.now();
-      if (line.done || line.value !== `wrote ${i}`) throw new Error(`${c.label}: expected "wrote ${i}", got ${JSON.stringify(line.value)}`);
+      if (line.done || line.value !== `wrote ${i}`)
+        throw new Error(`${c.label}: expected "wrote ${i}", got ${JSON.stringify(line.value)}`);
       upper ||= docker(['inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', name]).trim();
       const file = { name: `e-${nonce}-${i}`, append: `a-${nonce}`, data: `m-${nonce}-${i}` }[kind];
-      const strings = { name: [file], append: [`APPEND-${nonce}-${i}\n`], data: [`MARK-${nonce}-${i}\n`, ...(c.image ? [file] : [])] }[kind];
-      const layer = c.image ? inLayer(join(upper, file), strings.filter((x) => x !== file)).then((ms) => ms >= 0 ? Date.now() - t0 : -1) : undefined;
+      const strings = {
+        name: [file],
+        append: [`APPEND-${nonce}-${i}\n`],
+        data: [`MARK-${nonce}-${i}\n`, ...(c.image ? [file] : [])],
+      }[kind];
+      const layer = c.image
+        ? inLayer(
+            join(upper, file),
+            strings.filter((x) => x !== file),
+          ).then((ms) => (ms >= 0 ? Date.now() - t0 : -1))
+        : undefined;
       const found = await findOnHost(findmark, c.hostFile(upper, file), strings);
-      if (found === 'timeout') throw new Error(`${c.label}: ${kind} marker ${i} not on the host within ${FIND_TIMEOUT_MS} ms`);
+      if (found === 'timeout')
+        throw new Error(`${c.label}: ${kind} marker ${i} not on the host within ${FIND_TIMEOUT_MS} ms`);
       delays[kind].push(Date.now() - t0);
       const l = await layer;
       if (l !== undefined) delays.layer.push(l);
@@ -189,17 +227,21 @@ export async function durabilityBench(): Promise<void> {
       }
     }
     const runc = rows.find((r) => r.c.runtime === 'runc') ?? (rows[0] as (typeof rows)[number]);
-    console.log(`root filesystem durability: dd 256 MiB (median of ${DD_ROUNDS}), flush delay (${ROUNDS} writes at random phases)`);
+    console.log(
+      `root filesystem durability: dd 256 MiB (median of ${DD_ROUNDS}), flush delay (${ROUNDS} writes at random phases)`,
+    );
     const spread = (xs: number[]) => {
       const d = [...xs].sort((a, b) => a - b);
       return d.length ? `median ${median(d)} ms, max ${d.at(-1)} ms` : '-';
     };
     for (const r of rows) {
-      console.log(`  ${r.c.label.padEnd(14)} write ${r.plain.toFixed(1).padStart(7)} MiB/s (${(runc.plain / r.plain).toFixed(1)}x runc's time)` +
-        `   fsync'd ${r.fsync.toFixed(1).padStart(7)} MiB/s (${(runc.fsync / r.fsync).toFixed(1)}x)` +
-        `   flush delay: new file ${spread(r.delays.data)}; append ${spread(r.delays.append)}; empty file ${spread(r.delays.name)}` +
-        (Number.isNaN(r.idle) ? '' : `   idle QEMU CPU ${(r.idle * 100).toFixed(1)} %`) +
-        (r.delays.layer.length ? `   in Docker's layer (live write-back; -1: never): ${spread(r.delays.layer)}` : ''));
+      console.log(
+        `  ${r.c.label.padEnd(14)} write ${r.plain.toFixed(1).padStart(7)} MiB/s (${(runc.plain / r.plain).toFixed(1)}x runc's time)` +
+          `   fsync'd ${r.fsync.toFixed(1).padStart(7)} MiB/s (${(runc.fsync / r.fsync).toFixed(1)}x)` +
+          `   flush delay: new file ${spread(r.delays.data)}; append ${spread(r.delays.append)}; empty file ${spread(r.delays.name)}` +
+          (Number.isNaN(r.idle) ? '' : `   idle QEMU CPU ${(r.idle * 100).toFixed(1)} %`) +
+          (r.delays.layer.length ? `   in Docker's layer (live write-back; -1: never): ${spread(r.delays.layer)}` : ''),
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK (8u << 20)
+#define CHUNK	    (8u << 20)
 #define MAX_STRINGS 8
 
 static char buf[CHUNK + 256];
@@ -42,7 +42,8 @@ static void scan(int fd, char **s, int n, int *found)
 			for (int i = 0; i < n; i++)
 				if (!found[i] && memmem(buf, (size_t)got, s[i], strlen(s[i])))
 					found[i] = 1;
-			off += got > 255 && (size_t)got == want && off + got < hole ? got - 255 : got;
+			off += got > 255 && (size_t)got == want && off + got < hole ? got - 255
+										    : got;
 		}
 		pos = hole;
 	}

@@ -27,25 +27,52 @@ export async function mmapBench(): Promise<void> {
   const ctx = mkdtempSync('/tmp/runcvm-bench-mmap-');
   const vol = `runcvm-bench-mmap-${process.pid}`;
   try {
-    execFileSync('musl-gcc', ['-static', '-O2', '-o', join(ctx, 'mmapw'), new URL('../test/images/sysctl/mmapw.c', import.meta.url).pathname]);
+    execFileSync('musl-gcc', [
+      '-static',
+      '-O2',
+      '-o',
+      join(ctx, 'mmapw'),
+      new URL('../test/images/sysctl/mmapw.c', import.meta.url).pathname,
+    ]);
     writeFileSync(join(ctx, 'Dockerfile'), 'FROM runcvm-test/busybox\nCOPY mmapw /bin/\n');
     docker(['build', '-q', '-t', IMAGE, ctx]);
     docker(['volume', 'create', vol]);
     const bench = `mmapw -b /data/bench ${KIB} ${SECONDS}`;
     const kinds: Record<string, string[]> = {
       runc: ['--runtime=runc', '-v', `${vol}:/data`, IMAGE, 'sh', '-c', bench],
-      'runcvm (0.5 s / 0.25 s)': [`--runtime=${RUNTIME}`, '--privileged', '-v', `${vol}:/data`, IMAGE, 'sh', '-c', bench],
-      'runcvm, kernel defaults (30 s / 5 s)': [`--runtime=${RUNTIME}`, '--privileged', '-v', `${vol}:/data`, IMAGE, 'sh', '-c',
-        `echo 3000 > /proc/sys/vm/dirty_expire_centisecs && echo 500 > /proc/sys/vm/dirty_writeback_centisecs && ${bench}`],
+      'runcvm (0.5 s / 0.25 s)': [
+        `--runtime=${RUNTIME}`,
+        '--privileged',
+        '-v',
+        `${vol}:/data`,
+        IMAGE,
+        'sh',
+        '-c',
+        bench,
+      ],
+      'runcvm, kernel defaults (30 s / 5 s)': [
+        `--runtime=${RUNTIME}`,
+        '--privileged',
+        '-v',
+        `${vol}:/data`,
+        IMAGE,
+        'sh',
+        '-c',
+        `echo 3000 > /proc/sys/vm/dirty_expire_centisecs && echo 500 > /proc/sys/vm/dirty_writeback_centisecs && ${bench}`,
+      ],
     };
     const rates: Record<string, number[]> = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
     for (let i = 0; i < N; i++) {
       for (const [k, args] of Object.entries(kinds)) rates[k]?.push(rate(docker(['run', '--rm', ...args])));
     }
-    console.log(`\nshared mapping on a volume: ${KIB} KiB rewritten page by page for ${SECONDS} s, MiB/s dirtied (median of ${N})`);
+    console.log(
+      `\nshared mapping on a volume: ${KIB} KiB rewritten page by page for ${SECONDS} s, MiB/s dirtied (median of ${N})`,
+    );
     const base = median(rates['runcvm, kernel defaults (30 s / 5 s)'] ?? []);
     for (const [k, xs] of Object.entries(rates)) {
-      console.log(`  ${k.padEnd(40)} ${median(xs).toFixed(0).padStart(10)}  (${xs.map((x) => x.toFixed(0)).join(', ')})${k.startsWith('runcvm') ? `  ${(median(xs) / base).toFixed(2)}x of defaults` : ''}`);
+      console.log(
+        `  ${k.padEnd(40)} ${median(xs).toFixed(0).padStart(10)}  (${xs.map((x) => x.toFixed(0)).join(', ')})${k.startsWith('runcvm') ? `  ${(median(xs) / base).toFixed(2)}x of defaults` : ''}`,
+      );
     }
   } finally {
     spawnOk(['volume', 'rm', '-f', vol]);

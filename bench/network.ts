@@ -18,7 +18,19 @@ async function measurePair(runtime: string, net: string): Promise<NetSample[]> {
   const server = `runcvm-bench-srv-${runtime}-${process.pid}`;
   const client = `runcvm-bench-cli-${runtime}-${process.pid}`;
   try {
-    docker(['run', '-d', '--name', server, `--runtime=${runtime}`, '--network', net, IMAGE, 'sh', '-c', 'iperf3 -s -D; nginx -g "daemon off;"']);
+    docker([
+      'run',
+      '-d',
+      '--name',
+      server,
+      `--runtime=${runtime}`,
+      '--network',
+      net,
+      IMAGE,
+      'sh',
+      '-c',
+      'iperf3 -s -D; nginx -g "daemon off;"',
+    ]);
     docker(['run', '-d', '--name', client, `--runtime=${runtime}`, '--network', net, IMAGE, 'sleep', '3600']);
     for (let i = 0; i < 600; i++) {
       try {
@@ -30,7 +42,9 @@ async function measurePair(runtime: string, net: string): Promise<NetSample[]> {
     }
     const samples: NetSample[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      const iperf = JSON.parse(docker(['exec', client, 'iperf3', '-c', server, '-t', '5', '-J'])) as { end: { sum_received: { bits_per_second: number } } };
+      const iperf = JSON.parse(docker(['exec', client, 'iperf3', '-c', server, '-t', '5', '-J'])) as {
+        end: { sum_received: { bits_per_second: number } };
+      };
       const ab = docker(['exec', client, 'ab', '-n', '200', '-c', '1', `http://${server}/`]);
       const m = /Time per request:\s+([\d.]+) \[ms\] \(mean\)/.exec(ab);
       samples.push({ mbitPerSec: iperf.end.sum_received.bits_per_second / 1e6, latencyMs: Number(m?.[1]) });
@@ -50,9 +64,15 @@ export async function networkBench(): Promise<void> {
     const vm = await measurePair('runcvm', net);
     const tp = (s: NetSample[]) => median(s.map((x) => x.mbitPerSec));
     const lat = (s: NetSample[]) => median(s.map((x) => x.latencyMs));
-    console.log(`container ↔ container on a user-defined network, ${ROUNDS} rounds (iperf3 5 s; ab 200 sequential requests to nginx)`);
-    console.log(`  TCP throughput   runc ${tp(runc).toFixed(0)} Mbit/s   runcvm ${tp(vm).toFixed(0)} Mbit/s   ratio runc/runcvm ${(tp(runc) / tp(vm)).toFixed(2)}x`);
-    console.log(`  request latency  runc ${lat(runc).toFixed(2)} ms   runcvm ${lat(vm).toFixed(2)} ms   ratio runcvm/runc ${(lat(vm) / lat(runc)).toFixed(2)}x`);
+    console.log(
+      `container ↔ container on a user-defined network, ${ROUNDS} rounds (iperf3 5 s; ab 200 sequential requests to nginx)`,
+    );
+    console.log(
+      `  TCP throughput   runc ${tp(runc).toFixed(0)} Mbit/s   runcvm ${tp(vm).toFixed(0)} Mbit/s   ratio runc/runcvm ${(tp(runc) / tp(vm)).toFixed(2)}x`,
+    );
+    console.log(
+      `  request latency  runc ${lat(runc).toFixed(2)} ms   runcvm ${lat(vm).toFixed(2)} ms   ratio runcvm/runc ${(lat(vm) / lat(runc)).toFixed(2)}x`,
+    );
   } finally {
     docker(['network', 'rm', net]);
   }

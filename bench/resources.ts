@@ -8,8 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { docker, median } from './common.ts';
 import { KERNELS } from '../src/contracts/kinds.ts';
+import { docker, median } from './common.ts';
 
 const ROUNDS = Number(process.env.BENCH_RESOURCES_N ?? 3);
 const IMAGE = process.env.BENCH_RESOURCES_IMAGE ?? 'runcvm-test/debian';
@@ -25,13 +25,17 @@ interface Sample {
 }
 
 function qemuPid(name: string): number {
-  const line = docker(['top', name, '-eo', 'pid,comm']).split('\n').find((l) => /\bqemu-system-x86/.test(l));
+  const line = docker(['top', name, '-eo', 'pid,comm'])
+    .split('\n')
+    .find((l) => /\bqemu-system-x86/.test(l));
   if (!line) throw new Error(`no QEMU process in ${name}`);
   return Number(line.trim().split(/\s+/)[0]);
 }
 
 function statusKiB(pid: number, field: string): number {
-  return Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return Number(
+    new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0,
+  );
 }
 
 /** docker stats' "12.3MiB / 768MiB" → 12.3 */
@@ -44,7 +48,11 @@ function containerMiB(name: string): number {
 }
 
 function sample(name: string, pid: number): Sample {
-  return { guestMiB: Math.round(statusKiB(pid, 'RssShmem') / 1024), qemuMiB: Math.round(statusKiB(pid, 'RssAnon') / 1024), containerMiB: Math.round(containerMiB(name)) };
+  return {
+    guestMiB: Math.round(statusKiB(pid, 'RssShmem') / 1024),
+    qemuMiB: Math.round(statusKiB(pid, 'RssAnon') / 1024),
+    containerMiB: Math.round(containerMiB(name)),
+  };
 }
 
 interface Round {
@@ -57,7 +65,20 @@ interface Round {
 async function oneRound(round: number): Promise<Round> {
   const name = `runcvm-bench-res-${process.pid}-${round}`;
   try {
-    docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, '-m', '512m', '--tmpfs', `/big:size=${FILL_MIB + 64}m`, IMAGE, 'sleep', 'infinity']);
+    docker([
+      'run',
+      '-d',
+      '--name',
+      name,
+      `--runtime=${RUNTIME}`,
+      '-m',
+      '512m',
+      '--tmpfs',
+      `/big:size=${FILL_MIB + 64}m`,
+      IMAGE,
+      'sleep',
+      'infinity',
+    ]);
     docker(['exec', name, 'true']);
     await sleep(SETTLE_MS);
     const pid = qemuPid(name);
@@ -66,7 +87,8 @@ async function oneRound(round: number): Promise<Round> {
     const held = sample(name, pid);
     const t0 = Date.now();
     docker(['exec', name, 'rm', '/big/fill']);
-    while (statusKiB(pid, 'RssShmem') / 1024 > held.guestMiB - FILL_MIB / 2 && Date.now() - t0 < 120_000) await sleep(200);
+    while (statusKiB(pid, 'RssShmem') / 1024 > held.guestMiB - FILL_MIB / 2 && Date.now() - t0 < 120_000)
+      await sleep(200);
     const reclaimMs = Date.now() - t0;
     await sleep(SETTLE_MS);
     return { idle, held, freed: sample(name, pid), reclaimMs };
@@ -81,11 +103,26 @@ async function idleByKernel(): Promise<void> {
   for (const kernel of KERNELS) {
     const name = `runcvm-bench-idle-${kernel}-${process.pid}`;
     try {
-      docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, '-m', '512m', '-e', `RUNCVM_KERNEL=${kernel}`, 'runcvm-test/busybox', 'sleep', 'infinity']);
+      docker([
+        'run',
+        '-d',
+        '--name',
+        name,
+        `--runtime=${RUNTIME}`,
+        '-m',
+        '512m',
+        '-e',
+        `RUNCVM_KERNEL=${kernel}`,
+        'runcvm-test/busybox',
+        'sleep',
+        'infinity',
+      ]);
       docker(['exec', name, 'true']);
       await sleep(SETTLE_MS);
       const s = sample(name, qemuPid(name));
-      out.push(`  ${kernel.padEnd(6)} kernel: guest RAM ${String(s.guestMiB).padStart(4)} MiB   QEMU own ${String(s.qemuMiB).padStart(4)} MiB   container ${String(s.containerMiB).padStart(4)} MiB`);
+      out.push(
+        `  ${kernel.padEnd(6)} kernel: guest RAM ${String(s.guestMiB).padStart(4)} MiB   QEMU own ${String(s.qemuMiB).padStart(4)} MiB   container ${String(s.containerMiB).padStart(4)} MiB`,
+      );
     } finally {
       docker(['rm', '-f', name]);
     }
@@ -112,12 +149,16 @@ export async function resourcesBench(): Promise<void> {
   }
   const row = (label: string, pick: (r: Round) => Sample) => {
     const m = (f: (s: Sample) => number) => median(rounds.map((r) => f(pick(r))));
-    console.log(`  ${label.padEnd(40)} guest RAM ${String(m((s) => s.guestMiB)).padStart(4)} MiB   QEMU own ${String(m((s) => s.qemuMiB)).padStart(4)} MiB   container ${String(m((s) => s.containerMiB)).padStart(4)} MiB`);
+    console.log(
+      `  ${label.padEnd(40)} guest RAM ${String(m((s) => s.guestMiB)).padStart(4)} MiB   QEMU own ${String(m((s) => s.qemuMiB)).padStart(4)} MiB   container ${String(m((s) => s.containerMiB)).padStart(4)} MiB`,
+    );
   };
   console.log(`host memory of one idle runcvm container (-m 512m, ${IMAGE}), ${ROUNDS} rounds, medians`);
   row('idle after boot', (r) => r.idle);
   row(`guest holds ${FILL_MIB} MiB (tmpfs file)`, (r) => r.held);
   row('guest freed it, pages reported back', (r) => r.freed);
-  console.log(`  from \`docker exec rm\` to half the file's pages back on the host: ${median(rounds.map((r) => r.reclaimMs))} ms`);
+  console.log(
+    `  from \`docker exec rm\` to half the file's pages back on the host: ${median(rounds.map((r) => r.reclaimMs))} ms`,
+  );
   console.log(`  idle runc container of the same image: ${runcMiB.toFixed(1)} MiB`);
 }

@@ -69,7 +69,9 @@ function idleMemory(env: string[], label: string): void {
     spawnSync('sleep', ['3']);
     const m = containerPss(name);
     const mib = (kb: number) => (kb / 1024).toFixed(1);
-    console.log(`  ${label.padEnd(9)} PSS all processes ${mib(m.totalKb).padStart(6)} MiB   guest RAM ${mib(m.guestRamKb).padStart(6)} MiB   overhead ${mib(m.totalKb - m.guestRamKb).padStart(6)} MiB   (${[...new Set(m.procs)].join(', ')})`);
+    console.log(
+      `  ${label.padEnd(9)} PSS all processes ${mib(m.totalKb).padStart(6)} MiB   guest RAM ${mib(m.guestRamKb).padStart(6)} MiB   overhead ${mib(m.totalKb - m.guestRamKb).padStart(6)} MiB   (${[...new Set(m.procs)].join(', ')})`,
+    );
   } finally {
     spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
   }
@@ -100,12 +102,16 @@ export function rootfsBench(): void {
   console.log(`rootfs modes: docker run --rm IMAGE true, ${N} interleaved rounds`);
   for (const s of [2, 1024]) {
     const c = median(cold[s] as number[]);
-    console.log(`  ${String(s).padStart(4)} MiB image   image mode cold (cache miss, mkfs of the image) ${c} ms   cold/warm ${(c / median(warm[s] as number[])).toFixed(2)}x`);
+    console.log(
+      `  ${String(s).padStart(4)} MiB image   image mode cold (cache miss, mkfs of the image) ${c} ms   cold/warm ${(c / median(warm[s] as number[])).toFixed(2)}x`,
+    );
   }
   for (const s of sizes) {
     const w = median(warm[s] as number[]);
     const v = median(virtiofs[s] as number[]);
-    console.log(`  ${String(s).padStart(4)} MiB image   image mode warm ${w} ms (${(w / w2).toFixed(2)}x of 2 MiB)   virtiofs ${v} ms (${(v / v2).toFixed(2)}x of 2 MiB)   image/virtiofs ${(w / v).toFixed(2)}x`);
+    console.log(
+      `  ${String(s).padStart(4)} MiB image   image mode warm ${w} ms (${(w / w2).toFixed(2)}x of 2 MiB)   virtiofs ${v} ms (${(v / v2).toFixed(2)}x of 2 MiB)   image/virtiofs ${(w / v).toFixed(2)}x`,
+    );
   }
   console.log('idle container host memory (one container, 512 MiB guest)');
   idleMemory([], 'virtiofs');

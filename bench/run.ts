@@ -8,18 +8,18 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_KERNEL, KERNELS, type KernelName } from '../src/contracts/kinds.ts';
 import { qemuArgv, qemuPaths } from '../src/vmm/qemu/argv.ts';
 import { QEMU_BINARY } from '../src/vmm/qemu/driver.ts';
 import { guestCmdline } from '../src/vmm/vm-spec.ts';
-import { DEFAULT_KERNEL, KERNELS, type KernelName } from '../src/contracts/kinds.ts';
-import { storageBench } from './storage.ts';
-import { networkBench } from './network.ts';
-import { rootfsBench } from './rootfs.ts';
+import { median } from './common.ts';
 import { durabilityBench } from './durability.ts';
 import { mmapBench } from './mmap.ts';
+import { networkBench } from './network.ts';
 import { resourcesBench } from './resources.ts';
+import { rootfsBench } from './rootfs.ts';
+import { storageBench } from './storage.ts';
 import { systemBench } from './system.ts';
-import { median } from './common.ts';
 
 const N = Number(process.env.BENCH_N ?? 7);
 const IMAGE = process.env.BENCH_IMAGE ?? 'runcvm-test/busybox';
@@ -28,7 +28,10 @@ const PREFIX = process.env.RUNCVM_PREFIX ?? '/opt/runcvm';
 const RUNCVM = process.env.RUNCVM_RUNTIME ?? 'runcvm';
 
 /** runtime 'runc', or RUNCVM with that guest kernel. */
-function dockerRun(runtime: string, kernel?: KernelName): { ms: number; startMs: number; endMs: number; stderr: string } {
+function dockerRun(
+  runtime: string,
+  kernel?: KernelName,
+): { ms: number; startMs: number; endMs: number; stderr: string } {
   const startMs = Date.now();
   const env = runtime === 'runc' ? [] : ['-e', 'RUNCVM_TIMING=1', ...(kernel ? ['-e', `RUNCVM_KERNEL=${kernel}`] : [])];
   const r = spawnSync('docker', ['run', '--rm', `--runtime=${runtime}`, ...env, IMAGE, 'true'], { encoding: 'utf8' });
@@ -54,16 +57,33 @@ function phases(t: Timing, startMs: number, endMs: number): Record<string, numbe
 
 /** A VM of the same shape with no devices but the agent's, the agent powering off at once. */
 function bareVm(kernel: KernelName): number {
-  const host = JSON.parse(readFileSync(join(PREFIX, 'etc/host.json'), 'utf8')) as { kvm: { usable: boolean }; tscKhz?: number };
+  const host = JSON.parse(readFileSync(join(PREFIX, 'etc/host.json'), 'utf8')) as {
+    kvm: { usable: boolean };
+    tscKhz?: number;
+  };
   const accel = host.kvm.usable ? 'kvm' : 'tcg';
   const runDir = mkdtempSync(join(tmpdir(), 'runcvm-bench-'));
   try {
-    const argv = qemuArgv({
-      name: 'bench', accel, cpus: 1, memoryMiB: 512,
-      kernel: join(PREFIX, `kernels/${kernel}/vmlinux`), initrd: join(PREFIX, `kernels/${kernel}/initramfs.cpio`),
-      cmdline: [...guestCmdline({ accel, tscKhz: host.tscKhz, debug: false, kernelDebug: false, append: '' }), 'runcvm.poweroff=1'],
-      fsShares: [], blockDevices: [], nics: [], runDir, consoleToStderr: false,
-    }, qemuPaths(runDir));
+    const argv = qemuArgv(
+      {
+        name: 'bench',
+        accel,
+        cpus: 1,
+        memoryMiB: 512,
+        kernel: join(PREFIX, `kernels/${kernel}/vmlinux`),
+        initrd: join(PREFIX, `kernels/${kernel}/initramfs.cpio`),
+        cmdline: [
+          ...guestCmdline({ accel, tscKhz: host.tscKhz, debug: false, kernelDebug: false, append: '' }),
+          'runcvm.poweroff=1',
+        ],
+        fsShares: [],
+        blockDevices: [],
+        nics: [],
+        runDir,
+        consoleToStderr: false,
+      },
+      qemuPaths(runDir),
+    );
     const t0 = Date.now();
     const r = spawnSync(QEMU_BINARY, argv, { stdio: 'ignore', timeout: 120_000 });
     if (r.status !== 0) throw new Error(`bare VM failed: ${r.status ?? r.signal}`);
@@ -82,9 +102,23 @@ function timed(args: string[]): number {
 
 /** `docker exec CTR true` latency and 64 MiB of exec stdout, runcvm vs runc, in one container each. */
 function execBench(): void {
-  const names: Record<string, string> = { runc: `runcvm-bench-runc-${process.pid}`, runcvm: `runcvm-bench-vm-${process.pid}` };
+  const names: Record<string, string> = {
+    runc: `runcvm-bench-runc-${process.pid}`,
+    runcvm: `runcvm-bench-vm-${process.pid}`,
+  };
   try {
-    for (const [rt, name] of Object.entries(names)) timed(['docker', 'run', '-d', '--name', name, `--runtime=${rt === 'runcvm' ? RUNCVM : rt}`, IMAGE, 'sleep', '3600']);
+    for (const [rt, name] of Object.entries(names))
+      timed([
+        'docker',
+        'run',
+        '-d',
+        '--name',
+        name,
+        `--runtime=${rt === 'runcvm' ? RUNCVM : rt}`,
+        IMAGE,
+        'sleep',
+        '3600',
+      ]);
     timed(['docker', 'exec', names.runcvm as string, 'true']);
     const lat: Record<string, number[]> = { runc: [], runcvm: [] };
     const thr: Record<string, number[]> = { runc: [], runcvm: [] };
@@ -97,8 +131,12 @@ function execBench(): void {
     }
     const mib = (ms: number) => (bytes / 1024 / 1024 / (ms / 1000)).toFixed(1);
     console.log(`docker exec, ${N} interleaved rounds in one running container per runtime`);
-    console.log(`  exec true latency     runc ${median(lat.runc!)} ms   runcvm ${median(lat.runcvm!)} ms   ratio ${(median(lat.runcvm!) / median(lat.runc!)).toFixed(2)}x`);
-    console.log(`  64 MiB exec stdout    runc ${mib(median(thr.runc!))} MiB/s   runcvm ${mib(median(thr.runcvm!))} MiB/s   ratio (time) ${(median(thr.runcvm!) / median(thr.runc!)).toFixed(2)}x`);
+    console.log(
+      `  exec true latency     runc ${median(lat.runc!)} ms   runcvm ${median(lat.runcvm!)} ms   ratio ${(median(lat.runcvm!) / median(lat.runc!)).toFixed(2)}x`,
+    );
+    console.log(
+      `  64 MiB exec stdout    runc ${mib(median(thr.runc!))} MiB/s   runcvm ${mib(median(thr.runcvm!))} MiB/s   ratio (time) ${(median(thr.runcvm!) / median(thr.runc!)).toFixed(2)}x`,
+    );
   } finally {
     spawnSync('docker', ['rm', '-f', ...Object.values(names)], { stdio: 'ignore' });
   }
@@ -119,11 +157,14 @@ async function main(): Promise<void> {
       (vm[k] ??= []).push(r.ms);
       const line = r.stderr.split('\n').find((l) => l.startsWith('runcvm-timing '));
       if (line && k === DEFAULT_KERNEL) {
-        for (const [key, v] of Object.entries(phases(JSON.parse(line.slice(14)) as Timing, r.startMs, r.endMs))) (phaseSamples[key] ??= []).push(v);
+        for (const [key, v] of Object.entries(phases(JSON.parse(line.slice(14)) as Timing, r.startMs, r.endMs)))
+          (phaseSamples[key] ??= []).push(v);
       }
       (bare[k] ??= []).push(bareVm(k));
     }
-    process.stderr.write(`round ${i + 1}/${N}: runc ${runc.at(-1)} ms, ${KERNELS.map((k) => `${k}: runcvm ${vm[k]!.at(-1)} ms, bare VM ${bare[k]!.at(-1)} ms`).join('; ')}\n`);
+    process.stderr.write(
+      `round ${i + 1}/${N}: runc ${runc.at(-1)} ms, ${KERNELS.map((k) => `${k}: runcvm ${vm[k]!.at(-1)} ms, bare VM ${bare[k]!.at(-1)} ms`).join('; ')}\n`,
+    );
   }
   const mRunc = median(runc);
   const mVm = median(vm[DEFAULT_KERNEL]!);
@@ -133,12 +174,20 @@ async function main(): Promise<void> {
   for (const k of KERNELS) {
     const m = median(vm[k]!);
     const mb = median(bare[k]!);
-    console.log(`  runcvm, ${k.padEnd(6)} kernel                 median ${m} ms   runcvm/runc ${(m / mRunc).toFixed(2)}x`);
-    console.log(`  bare VM, ${k.padEnd(6)} kernel (agent powers off at once)  median ${mb} ms   (runcvm - runc)/bare ${((m - mRunc) / mb).toFixed(2)}x`);
+    console.log(
+      `  runcvm, ${k.padEnd(6)} kernel                 median ${m} ms   runcvm/runc ${(m / mRunc).toFixed(2)}x`,
+    );
+    console.log(
+      `  bare VM, ${k.padEnd(6)} kernel (agent powers off at once)  median ${mb} ms   (runcvm - runc)/bare ${((m - mRunc) / mb).toFixed(2)}x`,
+    );
   }
   const [a, b] = KERNELS;
-  console.log(`  bare boot ${a}/${b}: ${(median(bare[a]!) / median(bare[b]!)).toFixed(2)}x   docker run ${a}/${b}: ${(median(vm[a]!) / median(vm[b]!)).toFixed(2)}x`);
-  console.log(`  initramfs: ${KERNELS.map((k) => `${k} ${(statSync(join(PREFIX, `kernels/${k}/initramfs.cpio`)).size / 1e6).toFixed(2)} MB`).join(', ')}`);
+  console.log(
+    `  bare boot ${a}/${b}: ${(median(bare[a]!) / median(bare[b]!)).toFixed(2)}x   docker run ${a}/${b}: ${(median(vm[a]!) / median(vm[b]!)).toFixed(2)}x`,
+  );
+  console.log(
+    `  initramfs: ${KERNELS.map((k) => `${k} ${(statSync(join(PREFIX, `kernels/${k}/initramfs.cpio`)).size / 1e6).toFixed(2)} MB`).join(', ')}`,
+  );
   console.log(`runcvm phases (${DEFAULT_KERNEL} kernel, medians):`);
   for (const [k, xs] of Object.entries(phaseSamples)) {
     const m = median(xs);

@@ -61,8 +61,20 @@ export function storageBench(): void {
   const samples: Record<string, Samples> = { runc: {}, runcvm: {} };
   try {
     for (const rt of ['runc', 'runcvm'] as const) {
-      docker(['run', '-d', '--name', names[rt], `--runtime=${rt}`, '-v', `${vols[rt]}:/vol`, '--tmpfs', `/tmpfs:size=${MIB * 2 + 64}m`,
-        IMAGE, 'sleep', '3600']);
+      docker([
+        'run',
+        '-d',
+        '--name',
+        names[rt],
+        `--runtime=${rt}`,
+        '-v',
+        `${vols[rt]}:/vol`,
+        '--tmpfs',
+        `/tmpfs:size=${MIB * 2 + 64}m`,
+        IMAGE,
+        'sleep',
+        '3600',
+      ]);
     }
     for (let i = 0; i < ROUNDS; i++) {
       const t0 = Date.now();
@@ -75,10 +87,14 @@ export function storageBench(): void {
     spawnSync('docker', ['rm', '-f', names.runc, names.runcvm], { stdio: 'ignore' });
     spawnSync('docker', ['volume', 'rm', '-f', vols.runc, vols.runcvm], { stdio: 'ignore' });
   }
-  console.log(`storage (${IMAGE}, ${ROUNDS} rounds, medians; ${MIB} MiB dd, ${FILES} small files; ratio = runcvm time / runc time)`);
+  console.log(
+    `storage (${IMAGE}, ${ROUNDS} rounds, medians; ${MIB} MiB dd, ${FILES} small files; ratio = runcvm time / runc time)`,
+  );
   for (const key of Object.keys(samples.runc as Samples)) {
     const a = median((samples.runc as Samples)[key] ?? []);
     const b = median((samples.runcvm as Samples)[key] ?? []);
-    console.log(`  ${key.padEnd(16)} runc ${rate(key, a).padStart(14)}   runcvm ${rate(key, b).padStart(14)}   ratio ${(b / a).toFixed(2)}x`);
+    console.log(
+      `  ${key.padEnd(16)} runc ${rate(key, a).padStart(14)}   runcvm ${rate(key, b).padStart(14)}   ratio ${(b / a).toFixed(2)}x`,
+    );
   }
 }

@@ -18,7 +18,8 @@ async function bootToReady(name: string): Promise<number> {
     const r = spawnSync('docker', ['exec', name, 'systemctl', 'is-system-running'], { encoding: 'utf8' });
     const state = r.stdout.trim();
     if (state === 'running' || state === 'degraded') return Date.now() - t0;
-    if (Date.now() - t0 > 600_000) throw new Error(`systemd in ${name} not ready after 600 s (${state || r.stderr.trim()})`);
+    if (Date.now() - t0 > 600_000)
+      throw new Error(`systemd in ${name} not ready after 600 s (${state || r.stderr.trim()})`);
     await sleep(250);
   }
 }

@@ -55,11 +55,13 @@ export default async function* coverageSummary(source) {
       }
       folders.set(folder, acc);
     }
-    const row = (name, a) => `# ${name.padEnd(22)} ${String(a.files).padStart(5)} ${pct(a.linesHit, a.lines).padStart(7)} ${pct(a.branchesHit, a.branches).padStart(8)}\n`;
+    const row = (name, a) =>
+      `# ${name.padEnd(22)} ${String(a.files).padStart(5)} ${pct(a.linesHit, a.lines).padStart(7)} ${pct(a.branchesHit, a.branches).padStart(8)}\n`;
     yield '# coverage of src/ (product code, unit tests only)\n';
     yield `# ${'folder'.padEnd(22)} files  line %  branch %\n`;
     for (const [name, a] of [...folders].sort()) yield row(name, a);
     yield row('all of src/', total);
-    if (unloaded.length) yield `# not loaded by any unit test (0 %): ${unloaded.map((f) => relative(ROOT, f)).join(' ')}\n`;
+    if (unloaded.length)
+      yield `# not loaded by any unit test (0 %): ${unloaded.map((f) => relative(ROOT, f)).join(' ')}\n`;
   }
 }

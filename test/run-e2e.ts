@@ -15,7 +15,14 @@ if (problems.length) {
 }
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', ...process.argv.slice(2), ...E2E_ORDER.map((f) => join(DIR, f))],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=1',
+    ...process.argv.slice(2),
+    ...E2E_ORDER.map((f) => join(DIR, f)),
+  ],
   { stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);

@@ -16,7 +16,7 @@
 #define VIRTIO_DEVICES "/sys/bus/virtio/devices"
 /* Device IDs from the virtio specification (include/uapi/linux/virtio_ids.h). */
 #define VIRTIO_ID_CONSOLE 3
-#define VIRTIO_ID_VSOCK 19
+#define VIRTIO_ID_VSOCK	  19
 
 /* musl has no kernel headers: the fixed ABI of <linux/vm_sockets.h>. */
 struct sockaddr_vm {
@@ -68,7 +68,8 @@ int vsock_listen(unsigned port)
 	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	struct sockaddr_vm addr = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY};
+	struct sockaddr_vm addr = {
+		.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY};
 	if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 1) != 0) {
 		int err = errno;
 		close(fd);
@@ -101,8 +102,8 @@ int channel_open(const char *port_name, int timeout_ms)
 {
 	struct timespec pause = {0, 10 * 1000 * 1000};
 	int has = 0;
-	/* The serial port shows up only after virtio_console has probed, which is asynchronous, so a
-	 * console device means "wait for the port"; vsock is the channel only where there is none
+	/* The serial port shows up only after virtio_console has probed, which is asynchronous, so
+	 * a console device means "wait for the port"; vsock is the channel only where there is none
 	 * (Firecracker), and QEMU with both keeps using the port. */
 	for (int waited = 0; waited <= timeout_ms; waited += 10) {
 		int fd = port_try_open(port_name);

@@ -2,7 +2,8 @@
 #ifndef RUNCVM_CHANNEL_H
 #define RUNCVM_CHANNEL_H
 
-/* The vsock port the agent listens on when the VM has no virtio-serial port (docs/agent-protocol.md). */
+/* The vsock port the agent listens on when the VM has no virtio-serial port
+ * (docs/agent-protocol.md). */
 #define AGENT_VSOCK_PORT 1024
 
 enum { VIRTIO_HAS_CONSOLE = 1, VIRTIO_HAS_VSOCK = 2 };

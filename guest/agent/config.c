@@ -8,7 +8,17 @@
 #include "proto.h"
 
 enum { CFG_HOSTNAME = 1, CFG_ROOT_TAG, CFG_ROOT_READONLY, CFG_BIND, CFG_TMPFS, CFG_DEBUG };
-enum { CFG_DISK = 10, CFG_ROOT_LOWER = 12, CFG_ROOT_UPPER = 13, CFG_ROOT_HOST_9P = 14, CFG_VOLUME_LINK = 15, CFG_VOLUME_9P = 16, CFG_DRIVE_ORDER = 22, CFG_WRITEBACK_ONLY = 23, CFG_SYSCTL = 24 };
+enum {
+	CFG_DISK = 10,
+	CFG_ROOT_LOWER = 12,
+	CFG_ROOT_UPPER = 13,
+	CFG_ROOT_HOST_9P = 14,
+	CFG_VOLUME_LINK = 15,
+	CFG_VOLUME_9P = 16,
+	CFG_DRIVE_ORDER = 22,
+	CFG_WRITEBACK_ONLY = 23,
+	CFG_SYSCTL = 24
+};
 enum { ST_ARG = 1, ST_ENV, ST_CWD, ST_UID, ST_GID, ST_GROUP, ST_TERMINAL, ST_ROWS_COLS };
 
 static char *dupn(const uint8_t *p, size_t n)
@@ -125,29 +135,24 @@ bad:
 static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, uint32_t len)
 {
 	switch (tag) {
-	case CFG_HOSTNAME:
-		free(c->hostname);
-		return (c->hostname = dupn(v, len)) ? 0 : -1;
-	case CFG_ROOT_TAG:
-		free(c->root_tag);
-		return (c->root_tag = dupn(v, len)) ? 0 : -1;
+	case CFG_HOSTNAME: free(c->hostname); return (c->hostname = dupn(v, len)) ? 0 : -1;
+	case CFG_ROOT_TAG: free(c->root_tag); return (c->root_tag = dupn(v, len)) ? 0 : -1;
 	case CFG_ROOT_READONLY:
 		if (len != 1)
 			return -1;
 		c->root_readonly = v[0] != 0;
 		return 0;
 	case CFG_BIND:
-	case CFG_TMPFS:
-		return add_mount(&c->mounts, &c->nmounts, v, len, tag == CFG_TMPFS);
+	case CFG_TMPFS: return add_mount(&c->mounts, &c->nmounts, v, len, tag == CFG_TMPFS);
 	case CFG_DEBUG:
 		if (len != 1)
 			return -1;
 		c->debug = v[0] != 0;
 		return 0;
-	case CFG_DISK:
-		return add_disk(c, v, len);
+	case CFG_DISK: return add_disk(c, v, len);
 	case CFG_ROOT_LOWER:
-		if (len == 0 || grow((void **)&c->root_lowers, c->nlowers, sizeof *c->root_lowers, 0) != 0)
+		if (len == 0 ||
+		    grow((void **)&c->root_lowers, c->nlowers, sizeof *c->root_lowers, 0) != 0)
 			return -1;
 		return (c->root_lowers[c->nlowers] = dupn(v, len)) ? (c->nlowers++, 0) : -1;
 	case CFG_ROOT_UPPER:
@@ -157,22 +162,21 @@ static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, ui
 		free(c->root_host_9p);
 		return len && (c->root_host_9p = dupn(v, len)) ? 0 : -1;
 	case CFG_DRIVE_ORDER:
-		if (len == 0 || grow((void **)&c->drive_order, c->ndrive_order, sizeof *c->drive_order, 0) != 0 ||
+		if (len == 0 ||
+		    grow((void **)&c->drive_order, c->ndrive_order, sizeof *c->drive_order, 0) !=
+			    0 ||
 		    !(c->drive_order[c->ndrive_order] = dupn(v, len)))
 			return -1;
 		c->ndrive_order++;
 		return 0;
-	case CFG_VOLUME_LINK:
-		return set_vol_link(&c->vol_link, v, len);
+	case CFG_VOLUME_LINK: return set_vol_link(&c->vol_link, v, len);
 	case CFG_WRITEBACK_ONLY:
 		if (len != 1)
 			return -1;
 		c->writeback_only = v[0] != 0;
 		return 0;
-	case CFG_VOLUME_9P:
-		return add_9p(&c->mounts, &c->nmounts, v, len);
-	case CFG_SYSCTL:
-		return sysctl_add(&c->sysctls, &c->nsysctls, v, len);
+	case CFG_VOLUME_9P: return add_9p(&c->mounts, &c->nmounts, v, len);
+	case CFG_SYSCTL: return sysctl_add(&c->sysctls, &c->nsysctls, v, len);
 	default: {
 		int r = net_config_record(&c->net, tag, v, len);
 		return r == 1 ? 0 : r; /* unknown tags are skipped for forward compatibility */
@@ -181,7 +185,8 @@ static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, ui
 }
 
 /* Feeds every record of a TLV payload to `record`; what names the payload in errors. */
-static int tlv_walk(const uint8_t *p, size_t len, int (*record)(void *, uint16_t, const uint8_t *, uint32_t), void *ctx,
+static int tlv_walk(const uint8_t *p, size_t len,
+		    int (*record)(void *, uint16_t, const uint8_t *, uint32_t), void *ctx,
 		    const char *what, char *err, size_t errlen)
 {
 	struct tlv_iter it = {p, len};
@@ -213,7 +218,9 @@ int config_parse(const uint8_t *p, size_t len, struct vm_config *c, char *err, s
 	if (tlv_walk(p, len, config_record_cb, c, "config", err, errlen) != 0)
 		return -1;
 	if (c->nlowers > 0 ? !c->root_upper : (!c->root_tag || !c->root_tag[0])) {
-		snprintf(err, errlen, c->nlowers > 0 ? "config: ROOT_LOWER without ROOT_UPPER" : "config: no ROOT_TAG");
+		snprintf(err, errlen,
+			 c->nlowers > 0 ? "config: ROOT_LOWER without ROOT_UPPER"
+					: "config: no ROOT_TAG");
 		return -1;
 	}
 	return 0;
@@ -263,13 +270,9 @@ static int push_str(char ***vec, size_t *n, const uint8_t *v, uint32_t len)
 static int start_record(struct start_req *s, uint16_t tag, const uint8_t *v, uint32_t len)
 {
 	switch (tag) {
-	case ST_ARG:
-		return push_str(&s->argv, &s->argc, v, len);
-	case ST_ENV:
-		return push_str(&s->envp, &s->envc, v, len);
-	case ST_CWD:
-		free(s->cwd);
-		return (s->cwd = dupn(v, len)) ? 0 : -1;
+	case ST_ARG: return push_str(&s->argv, &s->argc, v, len);
+	case ST_ENV: return push_str(&s->envp, &s->envc, v, len);
+	case ST_CWD: free(s->cwd); return (s->cwd = dupn(v, len)) ? 0 : -1;
 	case ST_UID:
 	case ST_GID:
 		if (len != 4)
@@ -295,8 +298,7 @@ static int start_record(struct start_req *s, uint16_t tag, const uint8_t *v, uin
 		s->rows = get_u16(v);
 		s->cols = get_u16(v + 2);
 		return 0;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 

@@ -10,7 +10,7 @@
 #include "sysctl.h"
 
 struct mount_req {
-	int tmpfs;	/* else BIND, or VOLUME_9P when ninep */
+	int tmpfs; /* else BIND, or VOLUME_9P when ninep */
 	int ninep;
 	uint32_t flags; /* MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC */
 	char *dest;
@@ -37,7 +37,8 @@ struct vm_config {
 	char *hostname;
 	char *root_tag;
 	int root_readonly;
-	/* Image root (ROOT_LOWER/ROOT_UPPER): layer drive serials, top first, and the writable one. */
+	/* Image root (ROOT_LOWER/ROOT_UPPER): layer drive serials, top first, and the writable one.
+	 */
 	char **root_lowers;
 	size_t nlowers;
 	char *root_upper;
@@ -49,13 +50,15 @@ struct vm_config {
 	size_t nmounts;
 	struct disk_req *disks;
 	size_t ndisks;
-	/* DRIVE_ORDER: disk serials in the VMM's attach order, for VMMs without serials (Firecracker). */
+	/* DRIVE_ORDER: disk serials in the VMM's attach order, for VMMs without serials
+	 * (Firecracker). */
 	char **drive_order;
 	size_t ndrive_order;
 	struct net_config net;
 	struct vol_link vol_link;
 	/* WRITEBACK_ONLY: no workload; write an image root's upper drive back into the container's
-	 * layer and report it as process 1's EXIT (a container that was killed, docs/storage.md). */
+	 * layer and report it as process 1's EXIT (a container that was killed, docs/storage.md).
+	 */
 	int writeback_only;
 	/* SYSCTL records (linux.sysctl), written in order once the network is up. */
 	struct sysctl_req *sysctls;

@@ -14,7 +14,7 @@
 #include "log.h"
 
 #define FIND_WAIT_MS 2000
-#define MAX_DISKS 64
+#define MAX_DISKS    64
 
 /* DRIVE_ORDER from CONFIG: set only while CONFIG is applied (drives identified by order). */
 static char *const *drive_order;
@@ -55,7 +55,8 @@ static int scan(const char *serial, char *dev, size_t devlen)
 		char s[64];
 		if (strncmp(de->d_name, "vd", 2) != 0 || read_serial(de->d_name, s, sizeof s) != 0)
 			continue;
-		if (strcmp(s, serial) == 0 && (size_t)snprintf(dev, devlen, "/dev/%s", de->d_name) < devlen)
+		if (strcmp(s, serial) == 0 &&
+		    (size_t)snprintf(dev, devlen, "/dev/%s", de->d_name) < devlen)
 			found = 0;
 	}
 	closedir(d);
@@ -73,7 +74,8 @@ static int iomem_start(const char *iomem, const char *device, unsigned long long
 	int found = -1;
 	while (found != 0 && fgets(line, sizeof line, f)) {
 		const char *p = line + strspn(line, " ");
-		if (sscanf(p, "%llx-%llx : %255[^\n]", &a, &b, name) == 3 && strcmp(name, device) == 0) {
+		if (sscanf(p, "%llx-%llx : %255[^\n]", &a, &b, name) == 3 &&
+		    strcmp(name, device) == 0) {
 			*start = a;
 			found = 0;
 		}
@@ -128,7 +130,8 @@ int disks_nth(const char *sys_block, const char *iomem, size_t index, char *name
 		return -1;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL && n < MAX_DISKS) {
-		if (strncmp(de->d_name, "vd", 2) != 0 || blk_describe(sys_block, iomem, de->d_name, &all[n]) != 0)
+		if (strncmp(de->d_name, "vd", 2) != 0 ||
+		    blk_describe(sys_block, iomem, de->d_name, &all[n]) != 0)
 			continue;
 		addresses &= all[n].mmio != ULLONG_MAX;
 		n++;
@@ -160,7 +163,8 @@ int disks_find(const char *serial, char *dev, size_t devlen)
 {
 	/* virtio-blk probes when its module loads; the wait covers a slow probe, not hotplug. */
 	for (int waited = 0;; waited += 20) {
-		int r = ndrive_order > 0 ? find_by_order(serial, dev, devlen) : scan(serial, dev, devlen);
+		int r = ndrive_order > 0 ? find_by_order(serial, dev, devlen)
+					 : scan(serial, dev, devlen);
 		if (r == 0 && access(dev, F_OK) == 0) {
 			log_debug("disk %s is %s", serial, dev);
 			return 0;

@@ -1,4 +1,5 @@
-/* Finding the virtio-blk disk the host attached with a given serial (RUNCVM_DISKS, image rootfs). */
+/* Finding the virtio-blk disk the host attached with a given serial (RUNCVM_DISKS, image rootfs).
+ */
 #ifndef RUNCVM_DISKS_H
 #define RUNCVM_DISKS_H
 

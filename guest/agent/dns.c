@@ -12,7 +12,7 @@
 
 /* Outstanding queries: the token's low bits index the slot, so a late answer for a reused slot
  * is dropped by the full-token check. */
-#define SLOTS 256
+#define SLOTS	256
 #define MAX_DNS 4096
 
 static struct {

@@ -10,7 +10,7 @@ struct child_spec {
 	const struct start_req *req;
 	int new_mount_ns; /* process 1: own mount namespace with its own /proc */
 	int join_mnt_fd;  /* exec processes: process 1's mount namespace, else -1 */
-	int stdio[3];     /* child ends (all the pty slave with a terminal) */
+	int stdio[3];	  /* child ends (all the pty slave with a terminal) */
 	int terminal;
 	int report_fd; /* CLOEXEC pipe: silent on success, one exec_report on failure */
 };

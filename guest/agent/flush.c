@@ -67,7 +67,9 @@ static long dirty_now(int refresh, int meminfo)
 	char buf[4096];
 	if (pread(refresh, buf, 1, 0) < 0 && !refresh_failed) {
 		refresh_failed = 1; /* once: this runs twice a second */
-		log_error("flush: read /proc/sys/vm/stat_refresh: %s (small writes may wait up to 1 s longer)", strerror(errno));
+		log_error("flush: read /proc/sys/vm/stat_refresh: %s (small writes may wait up to "
+			  "1 s longer)",
+			  strerror(errno));
 	}
 	ssize_t n = pread(meminfo, buf, sizeof buf - 1, 0);
 	if (n < 0) {
@@ -107,7 +109,8 @@ static int wait_for(int wake, int fan, int ms)
 /* The flusher's loop (a child process: its logs reach the console only). A poke syncs at once;
  * a metadata event or dirty pages sync at most once per FLUSH_PERIOD_MS, so a busy workload
  * costs at most two syncs a second. */
-static void __attribute__((noreturn)) flusher(int upper, int refresh, int meminfo, int wake, int fan, int notify)
+static void __attribute__((noreturn))
+flusher(int upper, int refresh, int meminfo, int wake, int fan, int notify)
 {
 	static const char b = 1;
 	long long last = 0;
@@ -117,8 +120,8 @@ static void __attribute__((noreturn)) flusher(int upper, int refresh, int meminf
 		int changed = (ready & 2) && drain(fan, "fanotify events");
 		long long early = last + FLUSH_PERIOD_MS - clock_ms();
 		if (changed && !poked) {
-			/* Let the rest of the operation (a create is mostly followed by writes) and a burst
-			 * of changes gather; a poke still ends the wait. */
+			/* Let the rest of the operation (a create is mostly followed by writes) and
+			 * a burst of changes gather; a poke still ends the wait. */
 			int ms = early > FLUSH_SETTLE_MS ? (int)early : FLUSH_SETTLE_MS;
 			poked = (wait_for(wake, -1, ms) & 1) && drain(wake, "the poke pipe");
 			drain(fan, "fanotify events");
@@ -138,13 +141,19 @@ static void __attribute__((noreturn)) flusher(int upper, int refresh, int meminf
  * own journal commit, up to 2 s with commit=1). */
 static int watch_metadata(int upper_fd)
 {
-	int fan = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_FID | FAN_NONBLOCK | FAN_CLOEXEC, O_RDONLY);
+	int fan = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_FID | FAN_NONBLOCK | FAN_CLOEXEC,
+				O_RDONLY);
 	if (fan < 0) {
-		log_error("flush: fanotify_init: %s (renames and deletions may take up to 2 s to reach the drive)", strerror(errno));
+		log_error("flush: fanotify_init: %s (renames and deletions may take up to 2 s to "
+			  "reach the drive)",
+			  strerror(errno));
 		return -1;
 	}
-	if (fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, METADATA_EVENTS, upper_fd, NULL) != 0) {
-		log_error("flush: fanotify_mark on the writable drive: %s (renames and deletions may take up to 2 s to reach the drive)", strerror(errno));
+	if (fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, METADATA_EVENTS, upper_fd,
+			  NULL) != 0) {
+		log_error("flush: fanotify_mark on the writable drive: %s (renames and deletions "
+			  "may take up to 2 s to reach the drive)",
+			  strerror(errno));
 		close(fan);
 		return -1;
 	}
@@ -162,7 +171,9 @@ int flush_start(int upper_fd, int notify_fd)
 	int p[2] = {-1, -1};
 	pid_t pid = -1;
 	if (meminfo < 0 || refresh < 0)
-		log_error("flush: open %s: %s", meminfo < 0 ? "/proc/meminfo" : "/proc/sys/vm/stat_refresh", strerror(errno));
+		log_error("flush: open %s: %s",
+			  meminfo < 0 ? "/proc/meminfo" : "/proc/sys/vm/stat_refresh",
+			  strerror(errno));
 	else if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
 		log_error("flush: pipe: %s", strerror(errno));
 	else if ((pid = fork()) < 0)
@@ -187,7 +198,8 @@ int flush_start(int upper_fd, int notify_fd)
 	}
 	flusher_pid = pid;
 	poke_fd = p[1];
-	log_debug("flush: flusher pid %d, period %d ms, dirty_bytes %u", pid, FLUSH_PERIOD_MS, FLUSH_DIRTY_BYTES);
+	log_debug("flush: flusher pid %d, period %d ms, dirty_bytes %u", pid, FLUSH_PERIOD_MS,
+		  FLUSH_DIRTY_BYTES);
 	return rc == 0 ? 0 : -1;
 }
 
@@ -204,7 +216,8 @@ int flush_reaped(pid_t pid, int status)
 {
 	if (flusher_pid < 0 || pid != flusher_pid)
 		return 0;
-	log_error("flush: the flusher (pid %d) ended (status 0x%x): writes now reach the writable drive only at the kernel's pace",
+	log_error("flush: the flusher (pid %d) ended (status 0x%x): writes now reach the writable "
+		  "drive only at the kernel's pace",
 		  pid, status);
 	flusher_pid = -1;
 	if (poke_fd >= 0)

@@ -1,5 +1,6 @@
 /* Durability of the image root: what the workload writes reaches the writable drive (so the host)
- * within a bounded delay, and at once when a stop signal arrives (docs/storage.md, "Durability"). */
+ * within a bounded delay, and at once when a stop signal arrives (docs/storage.md, "Durability").
+ */
 #ifndef RUNCVM_FLUSH_H
 #define RUNCVM_FLUSH_H
 
@@ -8,8 +9,9 @@
 /* Checking period of the flusher: data dirty in the guest is on the drive at most this long
  * (plus the time to write it) after the write returned. */
 #define FLUSH_PERIOD_MS 500
-/* The guest may hold at most this much dirty data (vm.dirty_bytes): it bounds how long a flush takes. */
-#define FLUSH_DIRTY_BYTES (32u << 20)
+/* The guest may hold at most this much dirty data (vm.dirty_bytes): it bounds how long a flush
+ * takes. */
+#define FLUSH_DIRTY_BYTES	     (32u << 20)
 #define FLUSH_DIRTY_BACKGROUND_BYTES (8u << 20)
 
 /* Limits the guest's dirty pages and starts the flusher, a child of the agent that syncfs()es the
@@ -17,15 +19,17 @@
  * /proc/meminfo shows dirty or writeback pages (checked every FLUSH_PERIOD_MS) or fanotify reports
  * a change of names or attributes on that filesystem, and at once whenever flush_now() pokes it.
  * After each sync it writes a byte to notify_fd (non-blocking; -1: none), the live write-back's
- * cue that something changed (livewb.h). Needs /proc/sys and /proc/meminfo. Returns 0, or -1 after logging what failed (the guest then
- * runs without it, or without the fanotify part). */
+ * cue that something changed (livewb.h). Needs /proc/sys and /proc/meminfo. Returns 0, or -1 after
+ * logging what failed (the guest then runs without it, or without the fanotify part). */
 int flush_start(int upper_fd, int notify_fd);
-/* Makes the flusher sync now (a stop signal for process 1). Never blocks; a no-op without a flusher. */
+/* Makes the flusher sync now (a stop signal for process 1). Never blocks; a no-op without a
+ * flusher. */
 void flush_now(void);
 /* True when pid was the flusher (reaped by the caller): logs that the bound no longer holds. */
 int flush_reaped(pid_t pid, int status);
 
-/* The Dirty + Writeback figures of a /proc/meminfo text, in KiB (-1 when neither is there). Pure. */
+/* The Dirty + Writeback figures of a /proc/meminfo text, in KiB (-1 when neither is there). Pure.
+ */
 long flush_dirty_kib(const char *meminfo);
 
 #endif

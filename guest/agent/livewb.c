@@ -24,7 +24,7 @@
 /* The record is rewritten from the table when it grows past this plus four times its live part. */
 #define RECORD_SLACK (1u << 20)
 /* The stop's write-back reads at most this much of the record (compaction keeps it far below). */
-#define RECORD_MAX (4 * (size_t)LIVEWB_MAX_BYTES + 2 * RECORD_SLACK)
+#define RECORD_MAX  (4 * (size_t)LIVEWB_MAX_BYTES + 2 * RECORD_SLACK)
 #define RECORD_HEAD 12 /* u64 inode number, u32 path length, then the path (no NUL) */
 
 /* What a pass last did with one upper-dir path. The signature (inode, type and mode, owner, size,
@@ -36,8 +36,8 @@ struct ent {
 	gid_t gid;
 	off_t size;
 	struct timespec mtim, ctim;
-	/* The host inode a pass created at this path (0: none, e.g. a directory the host already had
-	 * or a whiteout): only such an entry is ever removed by the sweep. */
+	/* The host inode a pass created at this path (0: none, e.g. a directory the host already
+	 * had or a whiteout): only such an entry is ever removed by the sweep. */
 	ino_t host_ino;
 	unsigned gen;
 	unsigned char valid; /* the signature may be trusted to skip the entry */
@@ -53,9 +53,9 @@ static size_t record_size;
 static pid_t live_pid = -1;
 
 struct pass {
-	int host;             /* the host share's root */
-	int tmp;              /* LIVEWB_TMP in it, -1 until a pass needs it */
-	struct timespec t0;   /* CLOCK_REALTIME at the start of the pass */
+	int host;	    /* the host share's root */
+	int tmp;	    /* LIVEWB_TMP in it, -1 until a pass needs it */
+	struct timespec t0; /* CLOCK_REALTIME at the start of the pass */
 	unsigned copied, removed;
 	int retry, errors, full;
 };
@@ -91,7 +91,8 @@ static int tab_grow(void)
 	return 0;
 }
 
-/* The entry for path, added (zeroed) when new; NULL when the table is full (ps->full set, logged). */
+/* The entry for path, added (zeroed) when new; NULL when the table is full (ps->full set, logged).
+ */
 static struct ent *tab_get(struct pass *ps, const char *path)
 {
 	if (tab_cap) {
@@ -101,7 +102,8 @@ static struct ent *tab_get(struct pass *ps, const char *path)
 	}
 	size_t n = strlen(path);
 	if (tab_used >= LIVEWB_MAX_ENTRIES || tab_bytes + n > LIVEWB_MAX_BYTES) {
-		log_error("live write-back: the upper dir has more than %u entries or %u bytes of names: "
+		log_error("live write-back: the upper dir has more than %u entries or %u bytes of "
+			  "names: "
 			  "stopping; the container's layer gets the guest's changes when it stops",
 			  LIVEWB_MAX_ENTRIES, LIVEWB_MAX_BYTES);
 		ps->full = 1;
@@ -128,9 +130,9 @@ static struct ent *tab_get(struct pass *ps, const char *path)
 static int same(const struct ent *e, const struct stat *st)
 {
 	return e->valid && e->ino == st->st_ino && e->mode == st->st_mode && e->uid == st->st_uid &&
-	       e->gid == st->st_gid && e->size == st->st_size && e->mtim.tv_sec == st->st_mtim.tv_sec &&
-	       e->mtim.tv_nsec == st->st_mtim.tv_nsec && e->ctim.tv_sec == st->st_ctim.tv_sec &&
-	       e->ctim.tv_nsec == st->st_ctim.tv_nsec;
+	       e->gid == st->st_gid && e->size == st->st_size &&
+	       e->mtim.tv_sec == st->st_mtim.tv_sec && e->mtim.tv_nsec == st->st_mtim.tv_nsec &&
+	       e->ctim.tv_sec == st->st_ctim.tv_sec && e->ctim.tv_nsec == st->st_ctim.tv_nsec;
 }
 
 /* Remembers st as handled; trusted only if it had settled before the pass read it. */
@@ -143,7 +145,8 @@ static void remember(struct pass *ps, struct ent *e, const struct stat *st)
 	e->size = st->st_size;
 	e->mtim = st->st_mtim;
 	e->ctim = st->st_ctim;
-	long long age = (long long)(ps->t0.tv_sec - st->st_ctim.tv_sec) * 1000000000LL + (ps->t0.tv_nsec - st->st_ctim.tv_nsec);
+	long long age = (long long)(ps->t0.tv_sec - st->st_ctim.tv_sec) * 1000000000LL +
+			(ps->t0.tv_nsec - st->st_ctim.tv_nsec);
 	e->valid = age > SETTLE_NS;
 	if (!e->valid)
 		ps->retry = 1;
@@ -153,10 +156,12 @@ static void remember(struct pass *ps, struct ent *e, const struct stat *st)
 
 static int record_open(int rw)
 {
-	record_fd = openat(rw, LIVEWB_RECORD, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	record_fd = openat(rw, LIVEWB_RECORD,
+			   O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	struct stat st;
 	if (record_fd < 0 || fstat(record_fd, &st) != 0) {
-		log_error("live write-back: open the record /rw/%s: %s", LIVEWB_RECORD, strerror(errno));
+		log_error("live write-back: open the record /rw/%s: %s", LIVEWB_RECORD,
+			  strerror(errno));
 		return -1;
 	}
 	record_size = (size_t)st.st_size;
@@ -275,7 +280,8 @@ static int remove_if_ours(int root, const char *path, ino_t ino)
 	struct stat st;
 	int rc = 0;
 	if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (st.st_ino == ino && unlinkat(dir, base, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) != 0 &&
+		if (st.st_ino == ino &&
+		    unlinkat(dir, base, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) != 0 &&
 		    errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
 			rc = -1;
 		else if (st.st_ino == ino)
@@ -303,7 +309,8 @@ static int tmp_dir(struct pass *ps)
 
 /* Makes the copy (or an empty directory) under LIVEWB_TMP, records it, and renames it over
  * host/name: `docker cp` sees the old entry or the whole new one. */
-static int put(struct pass *ps, int up, const char *name, int host, const struct stat *st, const char *path, ino_t *ino)
+static int put(struct pass *ps, int up, const char *name, int host, const struct stat *st,
+	       const char *path, ino_t *ino)
 {
 	int tmp = tmp_dir(ps);
 	if (tmp < 0)
@@ -312,7 +319,8 @@ static int put(struct pass *ps, int up, const char *name, int host, const struct
 	snprintf(t, sizeof t, "%u", ++tmp_counter);
 	if (wb_remove_at(tmp, t) != 0)
 		return -1;
-	int rc = S_ISDIR(st->st_mode) ? mkdirat(tmp, t, 0700) : wb_copy_nondir(up, name, tmp, t, st, path);
+	int rc = S_ISDIR(st->st_mode) ? mkdirat(tmp, t, 0700)
+				      : wb_copy_nondir(up, name, tmp, t, st, path);
 	struct stat ts;
 	if (rc == 0)
 		rc = fstatat(tmp, t, &ts, AT_SYMLINK_NOFOLLOW);
@@ -320,9 +328,11 @@ static int put(struct pass *ps, int up, const char *name, int host, const struct
 		rc = record_add(ts.st_ino, path);
 	if (rc == 0 && renameat(tmp, t, host, name) != 0) {
 		rc = -1;
-		/* A directory (or a file where a directory goes): the guest replaced it, as the stop's
-		 * write-back would. */
-		if ((errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST || errno == ENOTDIR) && wb_remove_at(host, name) == 0)
+		/* A directory (or a file where a directory goes): the guest replaced it, as the
+		 * stop's write-back would. */
+		if ((errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST ||
+		     errno == ENOTDIR) &&
+		    wb_remove_at(host, name) == 0)
 			rc = renameat(tmp, t, host, name);
 	}
 	if (rc != 0) {
@@ -346,12 +356,13 @@ static void failed(struct pass *ps, const char *what, const char *path)
 
 /* A directory of the upper dir. Replacing what the host has (opaque, or not a directory there)
  * happens once per upper directory; then its entries, then its metadata if anything changed. */
-static void live_subdir(struct pass *ps, int up, int host, const char *name, const struct stat *st, struct ent *e,
-			char *path, size_t plen, int *changed)
+static void live_subdir(struct pass *ps, int up, int host, const char *name, const struct stat *st,
+			struct ent *e, char *path, size_t plen, int *changed)
 {
 	int cup = openat(up, name, O_DIRECTORY | O_NOFOLLOW | O_RDONLY | O_CLOEXEC);
 	if (cup < 0) {
-		if (!gone_errno(errno)) /* else removed or replaced since readdir: the next pass sees it */
+		if (!gone_errno(errno)) /* else removed or replaced since readdir: the next pass
+					   sees it */
 			failed(ps, "open", path);
 		return;
 	}
@@ -396,7 +407,8 @@ out:
 	close(cup);
 }
 
-static void live_entry(struct pass *ps, int up, int host, const char *name, char *path, size_t plen, int *changed)
+static void live_entry(struct pass *ps, int up, int host, const char *name, char *path, size_t plen,
+		       int *changed)
 {
 	struct stat st;
 	if (fstatat(up, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -467,7 +479,8 @@ static void live_dir(struct pass *ps, int up, int host, char *path, size_t plen,
 
 static int deeper_first(const void *a, const void *b)
 {
-	size_t x = strlen((*(struct ent *const *)a)->path), y = strlen((*(struct ent *const *)b)->path);
+	size_t x = strlen((*(struct ent *const *)a)->path),
+	       y = strlen((*(struct ent *const *)b)->path);
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
@@ -538,8 +551,8 @@ int livewb_pass(int upper_fd, int host_fd, int rw_fd)
 	sweep(&ps);
 	record_compact(rw_fd);
 	if (ps.copied || ps.removed || ps.errors)
-		log_debug("live write-back: %u copied, %u removed, %d errors, %zu entries followed", ps.copied, ps.removed,
-			  ps.errors, tab_used);
+		log_debug("live write-back: %u copied, %u removed, %d errors, %zu entries followed",
+			  ps.copied, ps.removed, ps.errors, tab_used);
 	/* An error is retried at the next change, not at once: it may well persist. */
 	return ps.retry ? 1 : 0;
 }
@@ -627,7 +640,8 @@ int livewb_prune(int upper_fd, int host_fd, int rw_fd)
 		return -1;
 	}
 	size_t k = 0;
-	/* Each path is NUL-terminated in place by moving it one byte back over its length field's end. */
+	/* Each path is NUL-terminated in place by moving it one byte back over its length field's
+	 * end. */
 	for (size_t off = 0; off + RECORD_HEAD <= len && k < n;) {
 		uint64_t ino;
 		uint32_t l;
@@ -649,13 +663,16 @@ int livewb_prune(int upper_fd, int host_fd, int rw_fd)
 			continue;
 		int r = remove_if_ours(host_fd, recs[i].path, recs[i].ino);
 		if (r < 0) {
-			log_error("write-back: remove %s (written live, since removed by the guest): %s", recs[i].path, strerror(errno));
+			log_error("write-back: remove %s (written live, since removed by the "
+				  "guest): %s",
+				  recs[i].path, strerror(errno));
 			rc = -1;
 		}
 		removed += r > 0;
 	}
 	if (k)
-		log_debug("write-back: %zu live records, %u entries the guest removed since", k, removed);
+		log_debug("write-back: %zu live records, %u entries the guest removed since", k,
+			  removed);
 	free(recs);
 	free(buf);
 	return rc;
@@ -723,22 +740,26 @@ static void __attribute__((noreturn)) live_main(int wake, int up, int host, int 
 int livewb_start(int wake_fd, int upper_fd, int host_fd, int rw_fd)
 {
 	if (upper_fd < 0 || host_fd < 0 || rw_fd < 0) {
-		log_error("live write-back: not started (no %s): docker cp and diff see the guest's changes when it stops",
+		log_error("live write-back: not started (no %s): docker cp and diff see the "
+			  "guest's changes when it stops",
 			  host_fd < 0 ? "host share" : "writable drive");
 		return -1;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
-		log_error("live write-back: fork: %s (docker cp and diff see the guest's changes when it stops)", strerror(errno));
+		log_error("live write-back: fork: %s (docker cp and diff see the guest's changes "
+			  "when it stops)",
+			  strerror(errno));
 		return -1;
 	}
 	if (pid == 0) {
-		log_port_enable(0); /* the port belongs to PID 1: this process logs to the console */
+		log_port_enable(
+			0); /* the port belongs to PID 1: this process logs to the console */
 		live_main(wake_fd, upper_fd, host_fd, rw_fd);
 	}
 	live_pid = pid;
-	log_debug("live write-back: pid %d, every >= %d ms and >= %dx the last pass", pid, LIVEWB_MIN_INTERVAL_MS,
-		  LIVEWB_COST_FACTOR);
+	log_debug("live write-back: pid %d, every >= %d ms and >= %dx the last pass", pid,
+		  LIVEWB_MIN_INTERVAL_MS, LIVEWB_COST_FACTOR);
 	return 0;
 }
 
@@ -753,7 +774,8 @@ void livewb_stop(void)
 		if (errno == EINTR)
 			continue;
 		if (errno != ECHILD)
-			log_error("live write-back: wait for pid %d: %s", live_pid, strerror(errno));
+			log_error("live write-back: wait for pid %d: %s", live_pid,
+				  strerror(errno));
 		break;
 	}
 	live_pid = -1;
@@ -763,7 +785,8 @@ int livewb_reaped(pid_t pid, int status)
 {
 	if (live_pid < 0 || pid != live_pid)
 		return 0;
-	log_error("live write-back: the process (pid %d) ended (status 0x%x): docker cp and diff of the running container "
+	log_error("live write-back: the process (pid %d) ended (status 0x%x): docker cp and diff "
+		  "of the running container "
 		  "no longer see the guest's changes; the layer gets them when it stops",
 		  pid, status);
 	live_pid = -1;

@@ -14,7 +14,7 @@
 /* Entries of the upper dir the live passes follow; past it they stop (logged) and the layer is
  * written back at the stop only. Bounds the live process's memory (with LIVEWB_MAX_BYTES). */
 #define LIVEWB_MAX_ENTRIES 200000
-#define LIVEWB_MAX_BYTES (16u << 20)
+#define LIVEWB_MAX_BYTES   (16u << 20)
 /* Directory at the root of the host share where a copy is made before it is renamed into place
  * (so `docker cp` never reads a half-written file). Exists only during a pass. */
 #define LIVEWB_TMP ".runcvm-live-wb"

@@ -23,9 +23,18 @@ void log_init(void)
 		console_fd = fd;
 }
 
-void log_set_debug(int on) { debug_on = on; }
-int log_debug_enabled(void) { return debug_on; }
-void log_port_enable(int on) { port_on = on; }
+void log_set_debug(int on)
+{
+	debug_on = on;
+}
+int log_debug_enabled(void)
+{
+	return debug_on;
+}
+void log_port_enable(int on)
+{
+	port_on = on;
+}
 
 static void console_write(const char *line, size_t len)
 {
@@ -55,7 +64,8 @@ void logmsg(int level, const char *fmt, ...)
 	if (level <= LOG_WARN || debug_on) {
 		char line[1100];
 		static const char *names[] = {"error", "warn", "info", "debug"};
-		int n = snprintf(line, sizeof line, "runcvm-agent: %s: %s\n", names[level & 3], msg);
+		int n = snprintf(line, sizeof line, "runcvm-agent: %s: %s\n", names[level & 3],
+				 msg);
 		if (n > 0)
 			console_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 	}

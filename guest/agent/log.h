@@ -12,8 +12,8 @@ void log_port_enable(int on);
 void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) logmsg(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...) logmsg(LOG_WARN, __VA_ARGS__)
-#define log_info(...) logmsg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  logmsg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  logmsg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) logmsg(LOG_DEBUG, __VA_ARGS__)
 
 #endif

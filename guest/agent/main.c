@@ -31,7 +31,7 @@
 #ifndef RUNCVM_AGENT_VERSION
 #define RUNCVM_AGENT_VERSION "dev"
 #endif
-#define PORT_WAIT_MS 5000
+#define PORT_WAIT_MS	 5000
 #define SHUTDOWN_WAIT_MS 10000
 
 static int configured;
@@ -106,7 +106,8 @@ static void boot(void)
 	log_debug("runcvm-agent %s starting", RUNCVM_AGENT_VERSION);
 	/* Firecracker (x86) ends only on a guest reset, not on a power-off (power.c). */
 	power_set_reset(cmdline_has(cmdline, "runcvm.exit=reset"));
-	/* Ctrl-Alt-Del (Firecracker's SendCtrlAltDel) becomes SIGINT for a clean power-off (serve). */
+	/* Ctrl-Alt-Del (Firecracker's SendCtrlAltDel) becomes SIGINT for a clean power-off (serve).
+	 */
 	if (reboot(RB_DISABLE_CAD) != 0)
 		log_warn("disable Ctrl-Alt-Del reboot: %s", strerror(errno));
 	modprobe_keep_initramfs();
@@ -138,7 +139,8 @@ static void writeback_only(const struct vm_config *c)
 	if (mounts_setup_writeback(c, &e) != 0)
 		fatal_setup(e.err, e.msg);
 	int rc = writeback_run();
-	log_info("write-back of the writable drive %s", rc == 0 ? "done" : "failed: the drive keeps the changes");
+	log_info("write-back of the writable drive %s",
+		 rc == 0 ? "done" : "failed: the drive keeps the changes");
 	uint8_t b[8] = {0};
 	put_u32(b + 4, rc == 0 ? 0 : 1);
 	if (proto_send(MSG_EXIT, 1, b, sizeof b, NULL, 0) != 0)
@@ -206,7 +208,8 @@ static void dispatch(const struct frame *f)
 	}
 	case MSG_CONFIG:
 		if (!host_hello)
-			fatal_setup(EPROTO, "the host sent CONFIG without HELLO: a runtime older than agent protocol 2: reinstall runcvm");
+			fatal_setup(EPROTO, "the host sent CONFIG without HELLO: a runtime older "
+					    "than agent protocol 2: reinstall runcvm");
 		handle_config(f);
 		break;
 	case MSG_START:
@@ -215,9 +218,7 @@ static void dispatch(const struct frame *f)
 		else if (procs_start(f->id, f->payload, f->len) != 0)
 			power_off("process 1 could not start");
 		break;
-	case MSG_STDIN:
-		procs_stdin(f->id, f->payload, f->len);
-		break;
+	case MSG_STDIN: procs_stdin(f->id, f->payload, f->len); break;
 	case MSG_SIGNAL:
 		/* A signal for the workload may be Docker's stop signal, and the kill may follow at
 		 * once: the image root's writes go to the drive now (a no-op for other roots). */
@@ -225,23 +226,13 @@ static void dispatch(const struct frame *f)
 			flush_now();
 		procs_signal(f->id, f->payload, f->len);
 		break;
-	case MSG_RESIZE:
-		procs_resize(f->id, f->payload, f->len);
-		break;
-	case MSG_WINDOW:
-		procs_window(f->id, f->payload, f->len);
-		break;
-	case MSG_DNS:
-		dns_relay_answer(dns_fd, f->payload, f->len);
-		break;
+	case MSG_RESIZE: procs_resize(f->id, f->payload, f->len); break;
+	case MSG_WINDOW: procs_window(f->id, f->payload, f->len); break;
+	case MSG_DNS: dns_relay_answer(dns_fd, f->payload, f->len); break;
 	case MSG_NET_ATTACH:
-	case MSG_NET_DETACH:
-		net_frame(f);
-		break;
-	case MSG_SHUTDOWN:
-		power_off("SHUTDOWN from the host");
-	default:
-		log_warn("skipping frame type 0x%02x id %u (%u bytes)", f->type, f->id, f->len);
+	case MSG_NET_DETACH: net_frame(f); break;
+	case MSG_SHUTDOWN: power_off("SHUTDOWN from the host");
+	default: log_warn("skipping frame type 0x%02x id %u (%u bytes)", f->type, f->id, f->len);
 	}
 }
 

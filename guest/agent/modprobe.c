@@ -12,8 +12,8 @@
 #include "modules.h"
 
 #define ONDEMAND_LIST "/modules.ondemand"
-#define MISSING_LIST "/modules.missing"
-#define HELPER "/sbin/modprobe"
+#define MISSING_LIST  "/modules.missing"
+#define HELPER	      "/sbin/modprobe"
 
 /* O_PATH fd on the initramfs root, held by PID 1 for the VM's life; -1 until kept. */
 static int initramfs_fd = -1;
@@ -131,7 +131,8 @@ static void report_missing(const char *name, const char *uname)
 		return;
 	char msg[512];
 	snprintf(msg, sizeof msg,
-		 "<4>runcvm: the guest kernel lacks \"%s\": %s is not set in the runcvm kernel; run the container with -e RUNCVM_KERNEL=debian for it\n",
+		 "<4>runcvm: the guest kernel lacks \"%s\": %s is not set in the runcvm kernel; "
+		 "run the container with -e RUNCVM_KERNEL=debian for it\n",
 		 name, option);
 	to_kmsg(msg);
 	say("%.*s", (int)strcspn(msg + 3, "\n"), msg + 3);

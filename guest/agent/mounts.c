@@ -15,7 +15,7 @@
 #include "rootimg.h"
 #include "volumes.h"
 
-#define NEWROOT "/newroot"
+#define NEWROOT	      "/newroot"
 #define MS_USER_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 int setup_fail(struct setup_error *e, int err, const char *fmt, ...)
@@ -91,7 +91,8 @@ static int switch_root(const struct vm_config *c, struct setup_error *e)
 	} else if (mount(c->root_tag, NEWROOT, "virtiofs", 0, NULL) != 0) {
 		return fail(e, "mount virtiofs %s on %s", c->root_tag, NEWROOT);
 	}
-	/* Open fds (port, console) keep the old /dev alive; the mounts themselves are not needed. */
+	/* Open fds (port, console) keep the old /dev alive; the mounts themselves are not needed.
+	 */
 	const char *old[] = {"/dev", "/sys", "/proc"};
 	for (size_t i = 0; i < sizeof old / sizeof *old; i++)
 		if (umount2(old[i], MNT_DETACH) != 0)
@@ -192,8 +193,10 @@ static int mount_disks(const struct vm_config *c, struct setup_error *e)
 		const struct disk_req *d = &c->disks[i];
 		char dev[64];
 		if (disks_find(d->serial, dev, sizeof dev) != 0)
-			return fail(e, "RUNCVM_DISKS: no disk with serial %s for %s", d->serial, d->dest);
-		if (mount_at(e, dev, d->dest, d->fstype, (d->flags & MS_USER_FLAGS) | MS_NOATIME, NULL) != 0)
+			return fail(e, "RUNCVM_DISKS: no disk with serial %s for %s", d->serial,
+				    d->dest);
+		if (mount_at(e, dev, d->dest, d->fstype, (d->flags & MS_USER_FLAGS) | MS_NOATIME,
+			     NULL) != 0)
 			return -1;
 		log_debug("disk %s (%s) on %s", dev, d->fstype, d->dest);
 	}
@@ -213,7 +216,8 @@ static int mount_dev(struct setup_error *e)
 	if (mount_at(e, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		     "newinstance,ptmxmode=0666,mode=0620,gid=5") != 0)
 		return -1;
-	/* devtmpfs's ptmx node would be 0600 root: point it at this devpts instance, as runc does. */
+	/* devtmpfs's ptmx node would be 0600 root: point it at this devpts instance, as runc does.
+	 */
 	if (unlink("/dev/ptmx") != 0 && errno != ENOENT)
 		return fail(e, "remove /dev/ptmx");
 	if (symlink("pts/ptmx", "/dev/ptmx") != 0)
@@ -223,7 +227,8 @@ static int mount_dev(struct setup_error *e)
 		return -1;
 	if (mkdir("/dev/mqueue", 0755) != 0 && errno != EEXIST)
 		log_warn("mkdir /dev/mqueue: %s", strerror(errno));
-	else if (mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+	else if (mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) !=
+		 0)
 		log_warn("mount mqueue on /dev/mqueue: %s", strerror(errno));
 	dev_symlink("/proc/self/fd", "/dev/fd");
 	dev_symlink("/proc/self/fd/0", "/dev/stdin");

@@ -13,7 +13,8 @@ struct setup_error {
 };
 
 /* Fills e with the message and err (an errno value); returns -1 for `return setup_fail(…)`. */
-int setup_fail(struct setup_error *e, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int setup_fail(struct setup_error *e, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* /proc, /sys and /dev of the initramfs. Returns -1 (logged) on failure. */
 int mounts_early(void);

@@ -97,19 +97,15 @@ static int add_route(struct net_config *n, const uint8_t *v, uint32_t len)
 int net_config_record(struct net_config *n, uint16_t tag, const uint8_t *v, uint32_t len)
 {
 	switch (tag) {
-	case CFG_NIC:
-		return add_nic(n, v, len);
-	case CFG_ROUTE:
-		return add_route(n, v, len);
-	case CFG_SPARE:
-		return add_spare(n, v, len);
+	case CFG_NIC: return add_nic(n, v, len);
+	case CFG_ROUTE: return add_route(n, v, len);
+	case CFG_SPARE: return add_spare(n, v, len);
 	case CFG_DNS_RELAY:
 		if (len != 1)
 			return -1;
 		n->dns_relay = v[0] != 0;
 		return 0;
-	default:
-		return 1;
+	default: return 1;
 	}
 }
 
@@ -121,12 +117,13 @@ void net_config_free(struct net_config *n)
 	memset(n, 0, sizeof *n);
 }
 
-/* The kernel names NICs eth0, eth1... in probe order; the host's order may differ, so match MACs. */
+/* The kernel names NICs eth0, eth1... in probe order; the host's order may differ, so match MACs.
+ */
 static int find_by_mac(const uint8_t mac[6], char name[IFNAMSIZ])
 {
 	char want[18];
-	snprintf(want, sizeof want, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		 mac[5]);
+	snprintf(want, sizeof want, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
 	DIR *d = opendir("/sys/class/net");
 	if (!d)
 		return -1;
@@ -138,7 +135,8 @@ static int find_by_mac(const uint8_t mac[6], char name[IFNAMSIZ])
 		FILE *f = fopen(path, "re");
 		if (!f)
 			continue;
-		if (fgets(buf, sizeof buf, f) && strncmp(buf, want, 17) == 0 && strlen(de->d_name) < IFNAMSIZ) {
+		if (fgets(buf, sizeof buf, f) && strncmp(buf, want, 17) == 0 &&
+		    strlen(de->d_name) < IFNAMSIZ) {
 			strcpy(name, de->d_name);
 			found = 0;
 		}
@@ -148,7 +146,8 @@ static int find_by_mac(const uint8_t mac[6], char name[IFNAMSIZ])
 	return found;
 }
 
-static int ifreq_call(int s, unsigned long req, struct ifreq *ifr, const char *what, char *err, size_t errlen)
+static int ifreq_call(int s, unsigned long req, struct ifreq *ifr, const char *what, char *err,
+		      size_t errlen)
 {
 	if (ioctl(s, req, ifr) == 0)
 		return 0;
@@ -186,16 +185,18 @@ static int rename_nic(int s, const char *from, const char *to, char *err, size_t
 
 /* The kernel's eth0 may be the NIC the host calls eth1: park every NIC under a unique name
  * first so that the final renames cannot collide. */
-static int find_nic(const uint8_t mac[6], const char *what, char cur[IFNAMSIZ], char *err, size_t errlen)
+static int find_nic(const uint8_t mac[6], const char *what, char cur[IFNAMSIZ], char *err,
+		    size_t errlen)
 {
 	if (find_by_mac(mac, cur) == 0)
 		return 0;
-	snprintf(err, errlen, "network: no NIC with MAC %02x:%02x:%02x:%02x:%02x:%02x for %s", mac[0], mac[1], mac[2],
-		 mac[3], mac[4], mac[5], what);
+	snprintf(err, errlen, "network: no NIC with MAC %02x:%02x:%02x:%02x:%02x:%02x for %s",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], what);
 	return -1;
 }
 
-static int park_nic(int s, const uint8_t mac[6], const char *what, size_t i, char *err, size_t errlen)
+static int park_nic(int s, const uint8_t mac[6], const char *what, size_t i, char *err,
+		    size_t errlen)
 {
 	char cur[IFNAMSIZ], tmp[IFNAMSIZ];
 	if (find_nic(mac, what, cur, err, errlen) != 0)
@@ -238,8 +239,8 @@ static int configure_nic(int s, const struct nic_req *r, char *err, size_t errle
 	}
 	if (set_flags_up(s, r->name, err, errlen) != 0)
 		return -1;
-	log_debug("nic %s: mtu %u, %u.%u.%u.%u/%u", r->name, r->mtu, r->ip[0], r->ip[1], r->ip[2], r->ip[3],
-		  r->prefix);
+	log_debug("nic %s: mtu %u, %u.%u.%u.%u/%u", r->name, r->mtu, r->ip[0], r->ip[1], r->ip[2],
+		  r->ip[3], r->prefix);
 	return 0;
 }
 
@@ -282,12 +283,14 @@ static int add_route_entry(int s, const struct route_req *r, char *err, size_t e
 	set_sin(&rt.rt_dst, r->dst);
 	set_sin(&rt.rt_genmask, (const uint8_t *)&mask);
 	set_sin(&rt.rt_gateway, r->gw);
-	rt.rt_flags = RTF_UP | (memcmp(r->gw, none, 4) ? RTF_GATEWAY : 0) | (r->prefix == 32 ? RTF_HOST : 0);
+	rt.rt_flags = RTF_UP | (memcmp(r->gw, none, 4) ? RTF_GATEWAY : 0) |
+		      (r->prefix == 32 ? RTF_HOST : 0);
 	rt.rt_dev = dev;
 	if (ioctl(s, SIOCADDRT, &rt) == 0 || errno == EEXIST)
 		return 0;
-	snprintf(err, errlen, "network: add route %u.%u.%u.%u/%u via %u.%u.%u.%u dev %s: %s", r->dst[0], r->dst[1],
-		 r->dst[2], r->dst[3], r->prefix, r->gw[0], r->gw[1], r->gw[2], r->gw[3], r->dev, strerror(errno));
+	snprintf(err, errlen, "network: add route %u.%u.%u.%u/%u via %u.%u.%u.%u dev %s: %s",
+		 r->dst[0], r->dst[1], r->dst[2], r->dst[3], r->prefix, r->gw[0], r->gw[1],
+		 r->gw[2], r->gw[3], r->dev, strerror(errno));
 	return -1;
 }
 
@@ -302,7 +305,8 @@ int net_setup(const struct net_config *n, char *err, size_t errlen)
 	size_t total = n->nnics + n->nspares;
 	for (size_t i = 0; rc == 0 && i < total; i++)
 		rc = i < n->nnics ? park_nic(s, n->nics[i].mac, n->nics[i].name, i, err, errlen)
-				  : park_nic(s, n->spares[i - n->nnics].mac, n->spares[i - n->nnics].name, i, err, errlen);
+				  : park_nic(s, n->spares[i - n->nnics].mac,
+					     n->spares[i - n->nnics].name, i, err, errlen);
 	for (size_t i = n->nnics; rc == 0 && i < total; i++) {
 		char tmp[IFNAMSIZ];
 		snprintf(tmp, sizeof tmp, "rcvm%u", (unsigned)(i % 1000));

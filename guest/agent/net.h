@@ -37,7 +37,8 @@ struct net_config {
 	int dns_relay;
 };
 
-/* CONFIG tags 7 (NIC), 8 (ROUTE), 9 (DNS_RELAY), 11 (SPARE). Returns 0, -1 for a bad record, 1 if not ours. */
+/* CONFIG tags 7 (NIC), 8 (ROUTE), 9 (DNS_RELAY), 11 (SPARE). Returns 0, -1 for a bad record, 1 if
+ * not ours. */
 int net_config_record(struct net_config *n, uint16_t tag, const uint8_t *v, uint32_t len);
 void net_config_free(struct net_config *n);
 /* Brings lo up, configures each NIC and adds the routes. 0, or -1 with a message in err. */

@@ -11,7 +11,10 @@
 
 static int reset_to_exit;
 
-void power_set_reset(int on) { reset_to_exit = on; }
+void power_set_reset(int on)
+{
+	reset_to_exit = on;
+}
 
 void power_off(const char *why)
 {
@@ -25,7 +28,8 @@ void power_off(const char *why)
 	/* With reboot=k on the command line a reset goes through the keyboard controller, which
 	 * Firecracker turns into its own clean exit. */
 	reboot(reset_to_exit ? RB_AUTOBOOT : RB_POWER_OFF);
-	log_error("reboot(%s): %s", reset_to_exit ? "RB_AUTOBOOT" : "RB_POWER_OFF", strerror(errno));
+	log_error("reboot(%s): %s", reset_to_exit ? "RB_AUTOBOOT" : "RB_POWER_OFF",
+		  strerror(errno));
 	/* PID 1 must not exit (that panics the kernel): wait for the host to kill the VM. */
 	for (;;)
 		pause();

@@ -64,11 +64,23 @@ int procs_init(void)
 	return 0;
 }
 
-int procs_init_done(void) { return init_done; }
+int procs_init_done(void)
+{
+	return init_done;
+}
 
-void procs_set_init_done(void) { init_done = 1; }
-int procs_stdin_backlogged(void) { return backlog > STDIN_BACKLOG_MAX; }
-size_t procs_poll_max(void) { return nprocs * 3; }
+void procs_set_init_done(void)
+{
+	init_done = 1;
+}
+int procs_stdin_backlogged(void)
+{
+	return backlog > STDIN_BACKLOG_MAX;
+}
+size_t procs_poll_max(void)
+{
+	return nprocs * 3;
+}
 
 static struct proc *find(uint32_t id)
 {
@@ -149,7 +161,8 @@ static void maybe_finish(struct proc *p)
 	/* Before EXIT: the host stops the container once it has the status, and the container's
 	 * layer must hold the guest's changes by then (image root). */
 	if (p->id == 1 && writeback_run() != 0)
-		b[1] = 1; /* the drive keeps the changes: the host's delete writes them back again */
+		b[1] = 1; /* the drive keeps the changes: the host's delete writes them back again
+			   */
 	proto_send(MSG_EXIT, p->id, b, sizeof b, NULL, 0);
 	if (p->id == 1) {
 		init_done = 1;
@@ -284,8 +297,8 @@ size_t procs_fill_poll(struct pollfd *pfd, size_t max)
 	}
 	size_t n = 0;
 	for (struct proc *p = procs; p && n + 3 <= max; p = p->next) {
-		int fds[3] = {p->inq_len > p->inq_off ? p->in_fd : -1, p->out_credit ? p->out_fd : -1,
-			      p->err_credit ? p->err_fd : -1};
+		int fds[3] = {p->inq_len > p->inq_off ? p->in_fd : -1,
+			      p->out_credit ? p->out_fd : -1, p->err_credit ? p->err_fd : -1};
 		for (int w = 0; w < 3; w++) {
 			if (fds[w] < 0)
 				continue;
@@ -340,7 +353,8 @@ static void add_credit(uint32_t *credit, uint32_t grant)
 {
 	uint32_t room = STREAM_WINDOW - *credit;
 	if (grant > room)
-		log_warn("WINDOW grants %u bytes with room for %u: capped at the window", grant, room);
+		log_warn("WINDOW grants %u bytes with room for %u: capped at the window", grant,
+			 room);
 	*credit += grant < room ? grant : room;
 }
 
@@ -487,8 +501,12 @@ static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_re
 	pid_t pid = ok ? fork_in_pidns(id) : -1;
 	if (pid == 0) {
 		log_port_enable(0);
-		struct child_spec cs = {r, id == 1, id == 1 ? -1 : init_mntns,
-					{child[0], child[1], child[2]}, r->terminal, rp[1]};
+		struct child_spec cs = {r,
+					id == 1,
+					id == 1 ? -1 : init_mntns,
+					{child[0], child[1], child[2]},
+					r->terminal,
+					rp[1]};
 		child_run(&cs);
 	}
 	int err = errno;
@@ -507,9 +525,14 @@ static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_re
 		return NULL;
 	}
 	close(rp[0]);
-	*p = (struct proc){.id = id, .pid = pid, .terminal = r->terminal,
-			   .in_fd = agent[0], .out_fd = agent[1], .err_fd = agent[2],
-			   .out_credit = STREAM_WINDOW, .err_credit = STREAM_WINDOW};
+	*p = (struct proc){.id = id,
+			   .pid = pid,
+			   .terminal = r->terminal,
+			   .in_fd = agent[0],
+			   .out_fd = agent[1],
+			   .err_fd = agent[2],
+			   .out_credit = STREAM_WINDOW,
+			   .err_credit = STREAM_WINDOW};
 	return p;
 }
 

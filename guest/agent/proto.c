@@ -23,7 +23,10 @@ uint32_t get_u32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+uint16_t get_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
 
 void put_u32(uint8_t *p, uint32_t v)
 {
@@ -33,9 +36,18 @@ void put_u32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
-void proto_set_port(int fd) { port_fd = fd; }
-int proto_port(void) { return port_fd; }
-int proto_host_gone(void) { return host_gone; }
+void proto_set_port(int fd)
+{
+	port_fd = fd;
+}
+int proto_port(void)
+{
+	return port_fd;
+}
+int proto_host_gone(void)
+{
+	return host_gone;
+}
 
 int proto_set_nonblocking(void)
 {
@@ -106,7 +118,9 @@ int proto_send(uint8_t type, uint32_t id, const void *a, size_t alen, const void
 	hdr[4] = type;
 	put_u32(hdr + 8, id);
 	struct iovec iov[3] = {
-		{hdr, sizeof hdr}, {(void *)a, alen}, {(void *)b, blen},
+		{hdr, sizeof hdr},
+		{(void *)a, alen},
+		{(void *)b, blen},
 	};
 	if (write_all(iov, 3) < 0) {
 		int err = errno;
@@ -131,13 +145,17 @@ int proto_send_error(uint32_t id, int err, const char *msg)
 int proto_check_host_hello(const uint8_t *payload, uint32_t len, char *err, size_t errlen)
 {
 	if (len < 4) {
-		snprintf(err, errlen, "host HELLO of %u bytes: a runtime of another protocol: reinstall runcvm", len);
+		snprintf(err, errlen,
+			 "host HELLO of %u bytes: a runtime of another protocol: reinstall runcvm",
+			 len);
 		return -1;
 	}
 	uint32_t v = get_u32(payload);
 	if (v != PROTO_VERSION) {
 		int n = (int)(len - 4 > 64 ? 64 : len - 4);
-		snprintf(err, errlen, "the host (%.*s) speaks agent protocol %u, this agent speaks %u: reinstall runcvm",
+		snprintf(err, errlen,
+			 "the host (%.*s) speaks agent protocol %u, this agent speaks %u: "
+			 "reinstall runcvm",
 			 n, (const char *)payload + 4, v, PROTO_VERSION);
 		return -1;
 	}

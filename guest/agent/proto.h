@@ -8,9 +8,9 @@
 
 /* 2: the host says HELLO too, and guest output is flow-controlled (WINDOW). */
 #define PROTO_VERSION 2
-#define FRAME_HDR 12
-#define FRAME_MAX (1u << 20)
-#define DATA_MAX (64u * 1024)
+#define FRAME_HDR     12
+#define FRAME_MAX     (1u << 20)
+#define DATA_MAX      (64u * 1024)
 /* Credit per output stream at START: the most a process may have sent that the host has not
  * granted back (docs/agent-protocol.md, Flow control). */
 #define STREAM_WINDOW (1024u * 1024)

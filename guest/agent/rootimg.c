@@ -14,7 +14,7 @@
 #include "writeback.h"
 
 #define LAYERS_DIR "/layers"
-#define RW_DIR "/rw"
+#define RW_DIR	   "/rw"
 #define HOSTFS_DIR "/hostfs"
 
 /* The host share of the container's root, kept open across the switch into the new root. */
@@ -62,7 +62,8 @@ static int lower_option(const struct vm_config *c, char *buf, size_t len, struct
 	for (size_t i = 0; i < c->nlowers; i++) {
 		char dir[64];
 		snprintf(dir, sizeof dir, LAYERS_DIR "/%zu", i);
-		/* noload: a read-only layer shared by many VMs must never have its journal replayed. */
+		/* noload: a read-only layer shared by many VMs must never have its journal
+		 * replayed. */
 		if (mount_drive(c->root_lowers[i], dir, MS_RDONLY | MS_NOATIME, "noload", e) != 0)
 			return -1;
 		int n = snprintf(buf + off, len - off, "%s%s", i ? ":" : "", dir);
@@ -79,8 +80,8 @@ int rootimg_mount(const struct vm_config *c, const char *target, struct setup_er
 	if (lower_option(c, lowers, sizeof lowers, e) != 0)
 		return -1;
 	/* noinit_itable: the drive is a sparse file; lazy inode-table zeroing would fill it.
-	 * commit=1: metadata-only changes (create, rename, unlink, chmod) reach the drive within 1 s
-	 * (ext4's default is 5 s); data goes with the flusher's syncs (flush.c). */
+	 * commit=1: metadata-only changes (create, rename, unlink, chmod) reach the drive within 1
+	 * s (ext4's default is 5 s); data goes with the flusher's syncs (flush.c). */
 	if (mount_drive(c->root_upper, RW_DIR, MS_NOATIME, "noinit_itable,commit=1", e) != 0)
 		return -1;
 	if (mkdir_once(RW_DIR "/upper", e) != 0 || mkdir_once(RW_DIR "/work", e) != 0)
@@ -88,7 +89,8 @@ int rootimg_mount(const struct vm_config *c, const char *target, struct setup_er
 	/* The upper dir must stay self-contained (no redirects, metacopy or index into the layers):
 	 * the write-back copies it to the host as plain files, dirs, links and whiteouts. */
 	snprintf(opts, sizeof opts,
-		 "lowerdir=%s,upperdir=" RW_DIR "/upper,workdir=" RW_DIR "/work,redirect_dir=off,metacopy=off,index=off",
+		 "lowerdir=%s,upperdir=" RW_DIR "/upper,workdir=" RW_DIR
+		 "/work,redirect_dir=off,metacopy=off,index=off",
 		 lowers);
 	if (mount("overlay", target, "overlay", 0, opts) != 0)
 		return fail(e, "mount overlay on", target);
@@ -99,8 +101,10 @@ int rootimg_mount(const struct vm_config *c, const char *target, struct setup_er
 	 * container whose root is written back, never in the write-back VM. */
 	int has_share = c->root_host_9p || (c->root_tag && c->root_tag[0]);
 	int cue[2] = {-1, -1};
-	if (has_share && !c->writeback_only && !c->root_readonly && pipe2(cue, O_CLOEXEC | O_NONBLOCK) != 0)
-		log_error("image root: pipe for the live write-back: %s (docker cp and diff see the guest's changes when it stops)",
+	if (has_share && !c->writeback_only && !c->root_readonly &&
+	    pipe2(cue, O_CLOEXEC | O_NONBLOCK) != 0)
+		log_error("image root: pipe for the live write-back: %s (docker cp and diff see "
+			  "the guest's changes when it stops)",
 			  strerror(errno));
 	/* Before the host share is open, so the flusher holds nothing of it. Not fatal: without it
 	 * the guest's writes reach the drive at the kernel's pace, as the error says. */
@@ -114,7 +118,9 @@ int rootimg_mount(const struct vm_config *c, const char *target, struct setup_er
 			char server[16];
 			const uint8_t *a = c->vol_link.server;
 			snprintf(server, sizeof server, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-			if (!c->vol_link.present || mount(server, HOSTFS_DIR, "9p", MS_NOSUID | MS_NODEV, c->root_host_9p) != 0)
+			if (!c->vol_link.present ||
+			    mount(server, HOSTFS_DIR, "9p", MS_NOSUID | MS_NODEV,
+				  c->root_host_9p) != 0)
 				return fail(e, "mount the container's root over 9p from", server);
 		} else if (mount(c->root_tag, HOSTFS_DIR, "virtiofs", 0, NULL) != 0) {
 			return fail(e, "mount virtiofs", c->root_tag);
@@ -126,7 +132,8 @@ int rootimg_mount(const struct vm_config *c, const char *target, struct setup_er
 	if (writeback_prepare(upper, host_fd, c) != 0)
 		return fail(e, "prepare the write-back of", RW_DIR "/upper");
 	if (cue[0] >= 0) {
-		writeback_live_start(cue[0]); /* not fatal: it logs, and the stop still writes back */
+		writeback_live_start(
+			cue[0]); /* not fatal: it logs, and the stop still writes back */
 		close(cue[0]);
 		close(cue[1]);
 	}

@@ -1,4 +1,5 @@
-/* Image rootfs mode: the root is an overlay of read-only ext4 layer drives plus a writable drive. */
+/* Image rootfs mode: the root is an overlay of read-only ext4 layer drives plus a writable drive.
+ */
 #ifndef RUNCVM_ROOTIMG_H
 #define RUNCVM_ROOTIMG_H
 

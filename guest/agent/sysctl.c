@@ -87,7 +87,8 @@ int sysctl_apply(const struct sysctl_req *s, size_t n, char *err, size_t errlen)
 		const char *step = "";
 		int e = write_proc_sys(s[i].path, s[i].value, &step);
 		if (e) {
-			snprintf(err, errlen, "sysctl %s=%s: %s /proc/sys/%s: %s", s[i].path, s[i].value, step, s[i].path, strerror(e));
+			snprintf(err, errlen, "sysctl %s=%s: %s /proc/sys/%s: %s", s[i].path,
+				 s[i].value, step, s[i].path, strerror(e));
 			return e;
 		}
 		log_debug("sysctl %s = %s", s[i].path, s[i].value);
@@ -100,7 +101,8 @@ int sysctl_writeback_timing(void)
 	static const struct {
 		const char *path;
 		unsigned cs;
-	} t[] = {{"vm/dirty_expire_centisecs", SYSCTL_DIRTY_EXPIRE_CS}, {"vm/dirty_writeback_centisecs", SYSCTL_DIRTY_WRITEBACK_CS}};
+	} t[] = {{"vm/dirty_expire_centisecs", SYSCTL_DIRTY_EXPIRE_CS},
+		 {"vm/dirty_writeback_centisecs", SYSCTL_DIRTY_WRITEBACK_CS}};
 	int rc = 0;
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		char text[16];
@@ -108,7 +110,9 @@ int sysctl_writeback_timing(void)
 		snprintf(text, sizeof text, "%u", t[i].cs);
 		int e = write_proc_sys(t[i].path, text, &step);
 		if (e) {
-			log_error("set /proc/sys/%s to %s: %s: %s (shared mappings may reach the host up to 35 s late)", t[i].path, text, step, strerror(e));
+			log_error("set /proc/sys/%s to %s: %s: %s (shared mappings may reach the "
+				  "host up to 35 s late)",
+				  t[i].path, text, step, strerror(e));
 			rc = -1;
 		}
 	}

@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A dirty page is written back once it is this old (vm.dirty_expire_centisecs; kernel default 3000)... */
+/* A dirty page is written back once it is this old (vm.dirty_expire_centisecs; kernel default
+ * 3000)... */
 #define SYSCTL_DIRTY_EXPIRE_CS 50
 /* ...by the writeback worker, which looks this often while anything is dirty
  * (vm.dirty_writeback_centisecs; default 500). Together: on the host within ~0.75 s. */
@@ -20,15 +21,18 @@ struct sysctl_req {
 	char *value;
 };
 
-/* Parses "path\0value" and appends it; -1 on a malformed record or a path sysctl_path_ok refuses. */
+/* Parses "path\0value" and appends it; -1 on a malformed record or a path sysctl_path_ok refuses.
+ */
 int sysctl_add(struct sysctl_req **arr, size_t *n, const uint8_t *v, uint32_t len);
 void sysctl_free(struct sysctl_req *arr, size_t n);
-/* True for a relative path of plain names: no empty, "." or ".." component (it stays in /proc/sys). Pure. */
+/* True for a relative path of plain names: no empty, "." or ".." component (it stays in /proc/sys).
+ * Pure. */
 int sysctl_path_ok(const char *path);
 /* Writes each sysctl under /proc/sys in order. The first failure stops: 0, or an errno with the
  * key, the file and the reason in err (runc fails the container's start the same way). */
 int sysctl_apply(const struct sysctl_req *s, size_t n, char *err, size_t errlen);
-/* Sets the writeback timing above; 0, or -1 after logging what failed (the kernel's 30 s then apply). */
+/* Sets the writeback timing above; 0, or -1 after logging what failed (the kernel's 30 s then
+ * apply). */
 int sysctl_writeback_timing(void);
 
 #endif

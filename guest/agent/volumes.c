@@ -16,7 +16,6 @@
 /* On the guest's own devtmpfs: never in the image, never seen by the host. */
 #define STAGE "/dev/.runcvm-vol"
 
-
 int volumes_link_up(const struct vol_link *l, struct setup_error *e)
 {
 	char err[256];
@@ -31,7 +30,8 @@ int volumes_link_up(const struct vol_link *l, struct setup_error *e)
 /* A single-file bind: the export is a directory holding the file; it is mounted on a private
  * staging point, the file bound at its destination, and the staging mount detached (the bind
  * keeps the 9P superblock alive). */
-static int mount_file(const char *server, const struct mount_req *m, unsigned long fl, struct setup_error *e)
+static int mount_file(const char *server, const struct mount_req *m, unsigned long fl,
+		      struct setup_error *e)
 {
 	if (mkdir(STAGE, 0700) != 0 && errno != EEXIST)
 		return setup_fail(e, errno, "create %s", STAGE);
@@ -70,7 +70,8 @@ int volumes_mount(const struct vol_link *l, const struct mount_req *m, struct se
 	if (!l->present)
 		return setup_fail(e, EINVAL, "9p volume %s without a VOLUME_LINK", m->dest);
 	char server[16];
-	snprintf(server, sizeof server, "%u.%u.%u.%u", l->server[0], l->server[1], l->server[2], l->server[3]);
+	snprintf(server, sizeof server, "%u.%u.%u.%u", l->server[0], l->server[1], l->server[2],
+		 l->server[3]);
 	unsigned long fl = m->flags & MS_USER_FLAGS;
 	if (m->file[0]) {
 		if (mount_file(server, m, fl, e) != 0)
@@ -79,7 +80,8 @@ int volumes_mount(const struct vol_link *l, const struct mount_req *m, struct se
 		if (mkdir_p(m->dest, 0755) != 0)
 			return setup_fail(e, errno, "create mount point %s for 9p", m->dest);
 		if (mount(server, m->dest, "9p", fl, m->data) != 0)
-			return setup_fail(e, errno, "mount 9p %s (%s) on %s", server, m->data, m->dest);
+			return setup_fail(e, errno, "mount 9p %s (%s) on %s", server, m->data,
+					  m->dest);
 	}
 	log_debug("9p %s%s on %s flags 0x%lx", m->data, m->file[0] ? " (file)" : "", m->dest, fl);
 	return 0;

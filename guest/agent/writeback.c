@@ -198,7 +198,8 @@ static int remove_children(int dirfd)
 	int rc = 0;
 	struct dirent *de;
 	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 && wb_remove_at(dirfd, de->d_name) != 0) {
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+		    wb_remove_at(dirfd, de->d_name) != 0) {
 			log_error("write-back: remove %s: %s", de->d_name, strerror(errno));
 			rc = -1;
 		}
@@ -229,7 +230,8 @@ static int copy_data(int in, int out)
 }
 
 /* Attributes go after the owner and mode (chown clears security.capability), times last. */
-static int copy_file(int up, const char *name, int host, const char *hname, const struct stat *st, const char *path)
+static int copy_file(int up, const char *name, int host, const char *hname, const struct stat *st,
+		     const char *path)
 {
 	int in = openat(up, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
@@ -238,7 +240,8 @@ static int copy_file(int up, const char *name, int host, const char *hname, cons
 	int rc = -1;
 	if (out >= 0 && copy_data(in, out) == 0 && fchown(out, st->st_uid, st->st_gid) == 0 &&
 	    fchmod(out, st->st_mode & 07777) == 0 &&
-	    xattrs_copy(&(struct xloc){in, NULL}, &(struct xloc){out, NULL}, 0, path, xattr_lost) >= 0) {
+	    xattrs_copy(&(struct xloc){in, NULL}, &(struct xloc){out, NULL}, 0, path, xattr_lost) >=
+		    0) {
 		struct timespec t[2] = {st->st_atim, st->st_mtim};
 		rc = futimens(out, t);
 	}
@@ -252,7 +255,8 @@ static int copy_file(int up, const char *name, int host, const char *hname, cons
 	return rc;
 }
 
-static int copy_symlink(int up, const char *name, int host, const char *hname, const struct stat *st, const char *path)
+static int copy_symlink(int up, const char *name, int host, const char *hname,
+			const struct stat *st, const char *path)
 {
 	char target[4096];
 	ssize_t n = readlinkat(up, name, target, sizeof target - 1);
@@ -260,19 +264,25 @@ static int copy_symlink(int up, const char *name, int host, const char *hname, c
 		return -1;
 	target[n] = 0;
 	struct timespec t[2] = {st->st_atim, st->st_mtim};
-	if (symlinkat(target, host, hname) != 0 || fchownat(host, hname, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0 ||
-	    xattrs_copy(&(struct xloc){up, name}, &(struct xloc){host, hname}, 0, path, xattr_lost) < 0)
+	if (symlinkat(target, host, hname) != 0 ||
+	    fchownat(host, hname, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    xattrs_copy(&(struct xloc){up, name}, &(struct xloc){host, hname}, 0, path,
+			xattr_lost) < 0)
 		return -1;
 	return utimensat(host, hname, t, AT_SYMLINK_NOFOLLOW);
 }
 
-static int copy_special(int up, const char *name, int host, const char *hname, const struct stat *st, const char *path)
+static int copy_special(int up, const char *name, int host, const char *hname,
+			const struct stat *st, const char *path)
 {
 	if (mknodat(host, hname, st->st_mode, st->st_rdev) != 0 ||
 	    fchownat(host, hname, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) != 0 ||
 	    fchmodat(host, hname, st->st_mode & 07777, 0) != 0)
 		return -1;
-	return xattrs_copy(&(struct xloc){up, name}, &(struct xloc){host, hname}, 0, path, xattr_lost) < 0 ? -1 : 0;
+	return xattrs_copy(&(struct xloc){up, name}, &(struct xloc){host, hname}, 0, path,
+			   xattr_lost) < 0
+		       ? -1
+		       : 0;
 }
 
 /* A further name of an inode already written back: a hard link to its first copy. 1 when linked,
@@ -283,11 +293,13 @@ static int link_again(int host, const char *name, const char *first, const char 
 		return 1;
 	if (errno == ENOENT || errno == EEXIST)
 		return -1;
-	lost("%s: hard link to /%s not kept (%s): written as a separate copy", path, first, strerror(errno));
+	lost("%s: hard link to /%s not kept (%s): written as a separate copy", path, first,
+	     strerror(errno));
 	return 0;
 }
 
-int wb_copy_nondir(int up, const char *name, int host, const char *hname, const struct stat *st, const char *path)
+int wb_copy_nondir(int up, const char *name, int host, const char *hname, const struct stat *st,
+		   const char *path)
 {
 	if (S_ISREG(st->st_mode))
 		return copy_file(up, name, host, hname, st, path);
@@ -313,7 +325,8 @@ int wb_dir_meta(int cup, int chost, const struct stat *st, int existed, const ch
 {
 	struct timespec t[2] = {st->st_atim, st->st_mtim};
 	if (fchown(chost, st->st_uid, st->st_gid) != 0 || fchmod(chost, st->st_mode & 07777) != 0 ||
-	    xattrs_copy(&(struct xloc){cup, NULL}, &(struct xloc){chost, NULL}, existed, path, xattr_lost) < 0 ||
+	    xattrs_copy(&(struct xloc){cup, NULL}, &(struct xloc){chost, NULL}, existed, path,
+			xattr_lost) < 0 ||
 	    futimens(chost, t) != 0) {
 		log_error("write-back: metadata of %s: %s", path, strerror(errno));
 		return -1;
@@ -323,7 +336,8 @@ int wb_dir_meta(int cup, int chost, const struct stat *st, int existed, const ch
 
 /* A directory of the upper dir: replace what the host has if the guest replaced it (opaque, or
  * not a directory there), recurse, then set its owner, mode and times (after its children). */
-static int copy_dir(int up, int host, const char *name, const struct stat *st, char *path, size_t plen)
+static int copy_dir(int up, int host, const char *name, const struct stat *st, char *path,
+		    size_t plen)
 {
 	int cup = openat(up, name, O_DIRECTORY | O_NOFOLLOW | O_RDONLY | O_CLOEXEC);
 	if (cup < 0)
@@ -397,7 +411,8 @@ static int sync_dir(int up, int host, char *path, size_t plen)
 		}
 		path[plen] = '/';
 		memcpy(path + plen + 1, de->d_name, n + 1);
-		if (!wb_is_excluded(path) && sync_entry(up, host, de->d_name, path, plen + 1 + n) != 0) {
+		if (!wb_is_excluded(path) &&
+		    sync_entry(up, host, de->d_name, path, plen + 1 + n) != 0) {
 			log_error("write-back: %s: %s", path, strerror(errno));
 			rc = -1;
 		}
@@ -435,7 +450,9 @@ int writeback_run(void)
 		rc = -1;
 	links_forget();
 	if (losses > LOSSES_LOGGED)
-		log_error("write-back: %u more attributes or hard links not kept (not logged one by one)", losses - LOSSES_LOGGED);
+		log_error("write-back: %u more attributes or hard links not kept (not logged one "
+			  "by one)",
+			  losses - LOSSES_LOGGED);
 	if (rc == 0 && syncfs(host_fd) != 0) {
 		log_error("write-back: syncfs on the host share: %s", strerror(errno));
 		rc = -1;
@@ -448,6 +465,7 @@ int writeback_run(void)
 		rc = remove_children(upper_fd); /* its changes now live in the container's layer */
 	if (syncfs(upper_fd) != 0)
 		log_error("write-back: syncfs on the writable drive: %s", strerror(errno));
-	log_debug("write-back %s", rc == 0 ? "done" : "failed: the writable drive keeps the changes");
+	log_debug("write-back %s",
+		  rc == 0 ? "done" : "failed: the writable drive keeps the changes");
 	return rc;
 }

@@ -30,7 +30,8 @@ DIR *wb_open_dir(int dirfd);
 int wb_is_opaque(int dirfd);
 /* Copies a non-directory (file, symlink, fifo, device) up/name to the new name host/hname, with
  * owner, mode, xattrs and times; hname must not exist. */
-int wb_copy_nondir(int up, const char *name, int host, const char *hname, const struct stat *st, const char *path);
+int wb_copy_nondir(int up, const char *name, int host, const char *hname, const struct stat *st,
+		   const char *path);
 /* Owner, mode, xattrs (with existed: also removes those the guest removed) and times of a dir. */
 int wb_dir_meta(int cup, int chost, const struct stat *st, int existed, const char *path);
 

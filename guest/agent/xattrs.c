@@ -26,19 +26,22 @@ static const char *path_of(const struct xloc *l, char *buf, size_t len)
 static ssize_t x_list(const struct xloc *l, char *buf, size_t len)
 {
 	char p[4200];
-	return l->name ? llistxattr(path_of(l, p, sizeof p), buf, len) : flistxattr(l->fd, buf, len);
+	return l->name ? llistxattr(path_of(l, p, sizeof p), buf, len)
+		       : flistxattr(l->fd, buf, len);
 }
 
 static ssize_t x_get(const struct xloc *l, const char *key, void *buf, size_t len)
 {
 	char p[4200];
-	return l->name ? lgetxattr(path_of(l, p, sizeof p), key, buf, len) : fgetxattr(l->fd, key, buf, len);
+	return l->name ? lgetxattr(path_of(l, p, sizeof p), key, buf, len)
+		       : fgetxattr(l->fd, key, buf, len);
 }
 
 static int x_set(const struct xloc *l, const char *key, const void *buf, size_t len)
 {
 	char p[4200];
-	return l->name ? lsetxattr(path_of(l, p, sizeof p), key, buf, len, 0) : fsetxattr(l->fd, key, buf, len, 0);
+	return l->name ? lsetxattr(path_of(l, p, sizeof p), key, buf, len, 0)
+		       : fsetxattr(l->fd, key, buf, len, 0);
 }
 
 static int x_remove(const struct xloc *l, const char *key)
@@ -55,7 +58,8 @@ static int listed(const char *names, ssize_t len, const char *key)
 	return 0;
 }
 
-int xattrs_copy(const struct xloc *src, const struct xloc *dst, int prune, const char *path, xattr_loss_fn loss)
+int xattrs_copy(const struct xloc *src, const struct xloc *dst, int prune, const char *path,
+		xattr_loss_fn loss)
 {
 	ssize_t n = x_list(src, src_names, sizeof src_names);
 	if (n < 0)
@@ -81,7 +85,8 @@ int xattrs_copy(const struct xloc *src, const struct xloc *dst, int prune, const
 		return lost;
 	}
 	for (const char *k = dst_names; k < dst_names + m; k += strlen(k) + 1)
-		if (!xattrs_overlay_own(k) && !listed(src_names, n, k) && x_remove(dst, k) != 0 && errno != ENODATA) {
+		if (!xattrs_overlay_own(k) && !listed(src_names, n, k) && x_remove(dst, k) != 0 &&
+		    errno != ENODATA) {
 			loss(path, k, errno);
 			lost++;
 		}

@@ -16,6 +16,7 @@ int xattrs_overlay_own(const char *key);
 /* Sets every attribute of src on dst but overlay's own; with prune, also removes those dst has
  * and src lacks (a directory that already existed). Returns how many could not be copied, each
  * reported through loss; -1 (errno set) when src's list cannot be read. */
-int xattrs_copy(const struct xloc *src, const struct xloc *dst, int prune, const char *path, xattr_loss_fn loss);
+int xattrs_copy(const struct xloc *src, const struct xloc *dst, int prune, const char *path,
+		xattr_loss_fn loss);
 
 #endif

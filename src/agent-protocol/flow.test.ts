@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { decodeWindow, encodeWindow, GRANT_BATCH, OutputWindow, STREAM_WINDOW } from './flow.ts';
 
 test('WINDOW payload layout: u32 stdout, u32 stderr, little-endian', () => {

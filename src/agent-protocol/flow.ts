@@ -19,7 +19,10 @@ export class OutputWindow {
   /** Taken by the consumer, not yet granted back to the guest. */
   private ungranted = 0;
 
-  constructor(private readonly window = STREAM_WINDOW, private readonly batch = GRANT_BATCH) {}
+  constructor(
+    private readonly window = STREAM_WINDOW,
+    private readonly batch = GRANT_BATCH,
+  ) {}
 
   /** Bytes that arrived from the guest; false when it sent more than its credit (a protocol error). */
   receive(n: number): boolean {

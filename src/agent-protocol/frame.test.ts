@@ -1,8 +1,17 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeFrame, FrameDecoder, MsgType, MAX_PAYLOAD, HEADER_SIZE } from './frame.ts';
+import { test } from 'node:test';
+import { encodeFrame, FrameDecoder, HEADER_SIZE, MAX_PAYLOAD, MsgType } from './frame.ts';
+import {
+  ConfigTag,
+  decodeExit,
+  encodeConfig,
+  encodeNic,
+  encodeRoute,
+  encodeStart,
+  exitCode,
+  StartTag,
+} from './messages.ts';
 import { readTlv } from './testdata/tlv-reader.ts';
-import { encodeStart, encodeConfig, encodeNic, encodeRoute, decodeExit, exitCode, StartTag, ConfigTag } from './messages.ts';
 
 test('header layout is the documented one', () => {
   const f = encodeFrame(MsgType.STDOUT, 7, Buffer.from('hi'));
@@ -18,11 +27,14 @@ test('decoder reassembles frames split at every byte boundary', () => {
   for (let cut = 0; cut <= stream.length; cut++) {
     const d = new FrameDecoder();
     const frames = [...d.push(stream.subarray(0, cut)), ...d.push(stream.subarray(cut))];
-    assert.deepEqual(frames.map((f) => [f.type, f.id, f.payload.toString()]), [
-      [MsgType.STDOUT, 1, 'out'],
-      [MsgType.STDERR, 1, ''],
-      [MsgType.EXIT, 1, '\0\0\0\0\x03\0\0\0'],
-    ]);
+    assert.deepEqual(
+      frames.map((f) => [f.type, f.id, f.payload.toString()]),
+      [
+        [MsgType.STDOUT, 1, 'out'],
+        [MsgType.STDERR, 1, ''],
+        [MsgType.EXIT, 1, '\0\0\0\0\x03\0\0\0'],
+      ],
+    );
   }
 });
 
@@ -33,7 +45,17 @@ test('an oversized frame is a protocol error', () => {
 });
 
 test('START carries argv, env, ids and groups as TLV records in order', () => {
-  const recs = readTlv(encodeStart({ args: ['sh', '-c', 'x'], env: ['A=1'], cwd: '/w', uid: 1001, gid: 1001, groups: [50, 44], terminal: false }));
+  const recs = readTlv(
+    encodeStart({
+      args: ['sh', '-c', 'x'],
+      env: ['A=1'],
+      cwd: '/w',
+      uid: 1001,
+      gid: 1001,
+      groups: [50, 44],
+      terminal: false,
+    }),
+  );
   const args = recs.filter((r) => r.tag === StartTag.ARG).map((r) => r.value.toString());
   assert.deepEqual(args, ['sh', '-c', 'x']);
   const groups = recs.filter((r) => r.tag === StartTag.GROUP).map((r) => r.value.readUInt32LE(0));
@@ -42,8 +64,16 @@ test('START carries argv, env, ids and groups as TLV records in order', () => {
 });
 
 test('CONFIG tmpfs record is flags then destination NUL data', () => {
-  const recs = readTlv(encodeConfig({ hostname: 'h', rootTag: 'root', rootReadonly: false, debug: false,
-    mounts: [{ kind: 'tmpfs', destination: '/run', flags: 8, data: 'size=64m' }], network: { ifaces: [], routes: [], dnsRelay: false, spares: [] } }));
+  const recs = readTlv(
+    encodeConfig({
+      hostname: 'h',
+      rootTag: 'root',
+      rootReadonly: false,
+      debug: false,
+      mounts: [{ kind: 'tmpfs', destination: '/run', flags: 8, data: 'size=64m' }],
+      network: { ifaces: [], routes: [], dnsRelay: false, spares: [] },
+    }),
+  );
   const t = recs.find((r) => r.tag === ConfigTag.TMPFS);
   assert.ok(t);
   assert.equal(t.value.readUInt32LE(0), 8);
@@ -53,12 +83,21 @@ test('CONFIG tmpfs record is flags then destination NUL data', () => {
 test('exit status maps signals to 128+N like runc', () => {
   assert.equal(exitCode(decodeExit(Buffer.from([1, 0, 0, 0, 9, 0, 0, 0]))), 137);
   assert.equal(exitCode(decodeExit(Buffer.from([0, 0, 0, 0, 3, 0, 0, 0]))), 3);
-  assert.deepEqual(decodeExit(Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])), { kind: 'exited', code: 0, writebackFailed: true }, 'a failed image-root write-back is flagged');
+  assert.deepEqual(
+    decodeExit(Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])),
+    { kind: 'exited', code: 0, writebackFailed: true },
+    'a failed image-root write-back is flagged',
+  );
   assert.equal(decodeExit(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0])).writebackFailed, undefined);
 });
 
 test('NIC and ROUTE records have the documented byte layout', () => {
-  const nic = encodeNic({ name: 'eth0', mac: '02:42:ac:11:00:04', mtu: 1450, ipv4: { address: '172.17.0.4', prefix: 16 } });
+  const nic = encodeNic({
+    name: 'eth0',
+    mac: '02:42:ac:11:00:04',
+    mtu: 1450,
+    ipv4: { address: '172.17.0.4', prefix: 16 },
+  });
   assert.deepEqual([...nic], [2, 0x42, 0xac, 0x11, 0, 4, 0xaa, 0x05, 16, 0, 172, 17, 0, 4, ...Buffer.from('eth0')]);
   const def = encodeRoute({ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' });
   assert.deepEqual([...def], [0, 0, 0, 0, 0, 0, 0, 0, 172, 17, 0, 1, ...Buffer.from('eth0')]);

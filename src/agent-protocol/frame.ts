@@ -37,7 +37,8 @@ export interface Frame {
 }
 
 export function encodeFrame(type: MsgTypeValue, id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  if (payload.length > MAX_PAYLOAD) throw new Error(`agent frame type ${type}: payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
+  if (payload.length > MAX_PAYLOAD)
+    throw new Error(`agent frame type ${type}: payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
   const header = Buffer.alloc(HEADER_SIZE);
   header.writeUInt32LE(payload.length, 0);
   header.writeUInt8(type, 4);

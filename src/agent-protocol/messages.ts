@@ -3,13 +3,33 @@
  * in one place so the host never builds bytes by hand elsewhere.
  */
 import type { GuestMount } from '../contracts/guest-mount.ts';
-import type { WorkloadProcess } from '../contracts/workload-process.ts';
 import type { GuestNetwork, NetIface, NetRoute } from '../contracts/guest-network.ts';
-import { FILE_IN_EXPORT } from '../contracts/volume-server.ts';
 import type { VolumeLink } from '../contracts/volume-server.ts';
+import { FILE_IN_EXPORT } from '../contracts/volume-server.ts';
+import type { WorkloadProcess } from '../contracts/workload-process.ts';
 import { TlvWriter } from './tlv.ts';
 
-export const ConfigTag = { HOSTNAME: 1, ROOT_TAG: 2, ROOT_READONLY: 3, BIND: 4, TMPFS: 5, DEBUG: 6, NIC: 7, ROUTE: 8, DNS_RELAY: 9, DISK: 10, SPARE: 11, ROOT_LOWER: 12, ROOT_UPPER: 13, ROOT_HOST_9P: 14, VOLUME_LINK: 15, VOLUME_9P: 16, DRIVE_ORDER: 22, WRITEBACK_ONLY: 23, SYSCTL: 24 } as const;
+export const ConfigTag = {
+  HOSTNAME: 1,
+  ROOT_TAG: 2,
+  ROOT_READONLY: 3,
+  BIND: 4,
+  TMPFS: 5,
+  DEBUG: 6,
+  NIC: 7,
+  ROUTE: 8,
+  DNS_RELAY: 9,
+  DISK: 10,
+  SPARE: 11,
+  ROOT_LOWER: 12,
+  ROOT_UPPER: 13,
+  ROOT_HOST_9P: 14,
+  VOLUME_LINK: 15,
+  VOLUME_9P: 16,
+  DRIVE_ORDER: 22,
+  WRITEBACK_ONLY: 23,
+  SYSCTL: 24,
+} as const;
 export const StartTag = { ARG: 1, ENV: 2, CWD: 3, UID: 4, GID: 5, GROUP: 6, TERMINAL: 7, ROWS_COLS: 8 } as const;
 
 export interface VmConfig {
@@ -89,7 +109,11 @@ export function encodeConfig(c: VmConfig): Buffer {
   if (c.volumeLink) w.bytes(ConfigTag.VOLUME_LINK, encodeVolumeLink(c.volumeLink));
   for (const m of c.mounts) {
     if (m.kind === 'bind') w.bytes(ConfigTag.BIND, flagsThen(m.flags, m.destination));
-    else if (m.kind === '9p') w.bytes(ConfigTag.VOLUME_9P, flagsThen(m.flags, `${m.destination}\0${m.options}\0${m.file ? FILE_IN_EXPORT : ''}`));
+    else if (m.kind === '9p')
+      w.bytes(
+        ConfigTag.VOLUME_9P,
+        flagsThen(m.flags, `${m.destination}\0${m.options}\0${m.file ? FILE_IN_EXPORT : ''}`),
+      );
     else w.bytes(ConfigTag.TMPFS, flagsThen(m.flags, `${m.destination}\0${m.data}`));
   }
   for (const l of c.rootImage?.lowers ?? []) w.string(ConfigTag.ROOT_LOWER, l);
@@ -102,7 +126,8 @@ export function encodeConfig(c: VmConfig): Buffer {
   for (const r of c.network.routes) w.bytes(ConfigTag.ROUTE, encodeRoute(r));
   w.u8(ConfigTag.DNS_RELAY, c.network.dnsRelay ? 1 : 0);
   for (const s of c.sysctls ?? []) w.bytes(ConfigTag.SYSCTL, Buffer.from(`${s.path}\0${s.value}`, 'utf8'));
-  for (const s of c.network.spares) w.bytes(ConfigTag.SPARE, Buffer.concat([macBytes(s.mac), Buffer.from(s.name, 'utf8')]));
+  for (const s of c.network.spares)
+    w.bytes(ConfigTag.SPARE, Buffer.concat([macBytes(s.mac), Buffer.from(s.name, 'utf8')]));
   return w.finish();
 }
 
@@ -148,12 +173,15 @@ export function decodeHello(p: Buffer): Hello {
 }
 
 /** writebackFailed: process 1 of an image root whose changes did not all reach the layer. */
-export type ExitStatus = ({ kind: 'exited'; code: number } | { kind: 'signaled'; signal: number }) & { writebackFailed?: boolean };
+export type ExitStatus = ({ kind: 'exited'; code: number } | { kind: 'signaled'; signal: number }) & {
+  writebackFailed?: boolean;
+};
 
 export function decodeExit(p: Buffer): ExitStatus {
   if (p.length < 8) throw new Error('EXIT: payload shorter than 8 bytes');
   const value = p.readInt32LE(4);
-  const status: ExitStatus = p.readUInt8(0) === 1 ? { kind: 'signaled', signal: value } : { kind: 'exited', code: value };
+  const status: ExitStatus =
+    p.readUInt8(0) === 1 ? { kind: 'signaled', signal: value } : { kind: 'exited', code: value };
   return p.readUInt8(1) === 1 ? { ...status, writebackFailed: true } : status;
 }
 

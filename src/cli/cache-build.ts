@@ -6,13 +6,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { cacheImageLayers, cacheKeyOf } from '../rootfs/image-root.ts';
-import { imageFromInspect } from '../rootfs/image-chain.ts';
 import type { ImageCache } from '../rootfs/cache.ts';
+import { imageFromInspect } from '../rootfs/image-chain.ts';
+import { cacheImageLayers, cacheKeyOf } from '../rootfs/image-root.ts';
 
 function duBytes(dirs: readonly string[]): number | undefined {
   try {
-    const out = execFileSync('du', ['-s', '-b', '-c', ...dirs], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 120_000 });
+    const out = execFileSync('du', ['-s', '-b', '-c', ...dirs], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 120_000,
+    });
     return Number.parseInt(out.trim().split('\n').at(-1) ?? '', 10);
   } catch {
     return undefined;
@@ -25,7 +29,15 @@ export function cacheBuild(image: string, cache: ImageCache, cacheMax: number, s
   if (!image || image.startsWith('-')) throw new Error('cache build: give an image name (runcvm cache build IMAGE)');
   let inspected: unknown;
   try {
-    inspected = (JSON.parse(execFileSync('docker', ['image', 'inspect', '--', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 })) as unknown[])[0];
+    inspected = (
+      JSON.parse(
+        execFileSync('docker', ['image', 'inspect', '--', image], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+          timeout: 60_000,
+        }),
+      ) as unknown[]
+    )[0];
   } catch (e) {
     const why = ((e as { stderr?: string }).stderr ?? (e as Error).message).trim();
     throw new Error(`cache build: docker image inspect ${image}: ${why}`);
@@ -33,11 +45,17 @@ export function cacheBuild(image: string, cache: ImageCache, cacheMax: number, s
   const img = imageFromInspect(inspected);
   const layers = img.layers.map((l) => realpathSync(l));
   const size = duBytes(layers);
-  say(`[1/3] ${image} (${img.id.slice(7, 19)}): ${layers.length} layer(s)${size === undefined ? '' : `, ${mib(size)}`}`);
+  say(
+    `[1/3] ${image} (${img.id.slice(7, 19)}): ${layers.length} layer(s)${size === undefined ? '' : `, ${mib(size)}`}`,
+  );
   const { key, source } = cacheKeyOf(img.chainId, layers);
   const t0 = Date.now();
   const cached = cache.list().some((e) => e.key === key);
-  say(cached ? `[2/3] found in ${cache.dir}` : `[2/3] building the ext4 image (mkfs.ext4 -d from the merged layers) into ${cache.dir} ...`);
+  say(
+    cached
+      ? `[2/3] found in ${cache.dir}`
+      : `[2/3] building the ext4 image (mkfs.ext4 -d from the merged layers) into ${cache.dir} ...`,
+  );
   const r = cacheImageLayers(cache, key, `${image} ${source}`, layers, cacheMax);
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   const entry = cache.list().find((e) => e.key === key);

@@ -15,18 +15,26 @@ function mib(bytes: number): string {
 
 export function cacheCommand(argv: string[], prefix = '/opt/runcvm'): number {
   const [sub, ...rest] = argv;
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: sub === 'build', options: { dir: { type: 'string', default: DEFAULT_CACHE_DIR }, max: { type: 'string', default: '0' } } });
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: sub === 'build',
+    options: { dir: { type: 'string', default: DEFAULT_CACHE_DIR }, max: { type: 'string', default: '0' } },
+  });
   const cache = new ImageCache(values.dir as string);
   if (sub === 'build') {
     if (positionals.length !== 1) throw new Error('cache build: give exactly one image (runcvm cache build IMAGE)');
-    return cacheBuild(positionals[0] as string, cache, readHostSettings(prefix).cacheMaxBytes, (l) => process.stdout.write(`${l}\n`));
+    return cacheBuild(positionals[0] as string, cache, readHostSettings(prefix).cacheMaxBytes, (l) =>
+      process.stdout.write(`${l}\n`),
+    );
   }
   if (sub === 'ls') {
     const rows = cache.list();
     process.stdout.write('KEY           SIZE        LAST USED                 IN USE  SOURCE\n');
     for (const e of rows) {
       const used = new Date(e.lastUsedMs).toISOString().replace(/\.\d+Z$/, 'Z');
-      process.stdout.write(`${e.key.slice(0, 12)}  ${mib(e.sizeBytes).padEnd(10)}  ${used.padEnd(24)}  ${(mountedByAnyone(e.file) ? 'yes' : 'no').padEnd(6)}  ${e.source}\n`);
+      process.stdout.write(
+        `${e.key.slice(0, 12)}  ${mib(e.sizeBytes).padEnd(10)}  ${used.padEnd(24)}  ${(mountedByAnyone(e.file) ? 'yes' : 'no').padEnd(6)}  ${e.source}\n`,
+      );
     }
     process.stdout.write(`${rows.length} image(s), ${mib(cache.totalBytes())} in ${cache.dir}\n`);
     return 0;

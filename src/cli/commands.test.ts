@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
 import { COMMANDS, commandHelp, overview, wantsHelp } from './commands.ts';
 
 test('every command main dispatches has help, and every help entry is a command', () => {

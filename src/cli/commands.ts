@@ -15,11 +15,12 @@ export interface CommandHelp {
 export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
   install: {
     summary: 'install runcvm under a prefix and register it with dockerd',
-    usage: 'runcvm install [--prefix DIR] [--name NAME] [--guest DIR] [--allow-tcg | --allow-tcg-if-no-kvm] [--containerd | --containerd-config FILE]',
+    usage:
+      'runcvm install [--prefix DIR] [--name NAME] [--guest DIR] [--allow-tcg | --allow-tcg-if-no-kvm] [--containerd | --containerd-config FILE]',
     details: [
       '--prefix DIR                 where to install (default /opt/runcvm)',
       '--name NAME                  the runtime name in /etc/docker/daemon.json (default runcvm)',
-      '--guest DIR                  the guest kernel and initramfs to install (default: the build\'s or the package\'s)',
+      "--guest DIR                  the guest kernel and initramfs to install (default: the build's or the package's)",
       '--allow-tcg                  let containers run under QEMU TCG (software emulation) when KVM is unusable',
       '--allow-tcg-if-no-kvm        the same, only when the KVM probe fails (development and CI hosts)',
       '--containerd                 also add the CRI runtime handler "runcvm" to /etc/containerd/config.toml',
@@ -30,7 +31,10 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
   uninstall: {
     summary: 'unregister runcvm from dockerd (and containerd) and remove its prefix',
     usage: 'runcvm uninstall [--prefix DIR] [--name NAME] [--containerd-config FILE]',
-    details: ['--prefix DIR, --name NAME   as given to install', '--containerd-config FILE     the containerd config to remove the handler from (default /etc/containerd/config.toml)'],
+    details: [
+      '--prefix DIR, --name NAME   as given to install',
+      '--containerd-config FILE     the containerd config to remove the handler from (default /etc/containerd/config.toml)',
+    ],
   },
   doctor: {
     summary: 'check everything a container start needs; exit 1 when something is missing',
@@ -62,17 +66,18 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
   },
   version: {
     summary: 'print the versions of runcvm, its guest agent and the runc it wraps',
-    usage: 'runcvm version [--prefix DIR]   (runcvm --version prints runcvm\'s own version only)',
+    usage: "runcvm version [--prefix DIR]   (runcvm --version prints runcvm's own version only)",
     details: [],
   },
   help: {
-    summary: 'show the commands, or one command\'s help',
+    summary: "show the commands, or one command's help",
     usage: 'runcvm help [COMMAND]',
     details: [],
   },
   cache: {
     summary: 'build, list or evict cached image rootfs files (RUNCVM_ROOTFS=image)',
-    usage: 'runcvm cache ls [--dir DIR] | runcvm cache build IMAGE [--dir DIR] | runcvm cache prune [--max SIZE] [--dir DIR]',
+    usage:
+      'runcvm cache ls [--dir DIR] | runcvm cache build IMAGE [--dir DIR] | runcvm cache prune [--max SIZE] [--dir DIR]',
     details: [
       'build warms the cache for a Docker image (overlay2) before its first container, showing each step',
       'prune evicts least-recently-used images not in use until the cache holds at most SIZE (default 0: all unused)',
@@ -86,17 +91,17 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
   runtime: {
     summary: 'the OCI runtime entry for create, exec, update, delete (called by runcvm-runtime)',
     usage: 'runcvm runtime [runc global options] create|exec|update|delete ...',
-    details: ['Takes runc\'s command line; every other verb goes to runc straight from the runcvm-runtime dispatcher.'],
+    details: ["Takes runc's command line; every other verb goes to runc straight from the runcvm-runtime dispatcher."],
     internal: true,
   },
   launcher: {
-    summary: 'the container\'s process 1 behind runcvm-init (started by runc)',
+    summary: "the container's process 1 behind runcvm-init (started by runc)",
     usage: 'runcvm launcher [--writeback]',
     details: [],
     internal: true,
   },
   'qmp-relay': {
-    summary: 'stdio <-> QEMU\'s QMP socket, run in the container by `runtime update`',
+    summary: "stdio <-> QEMU's QMP socket, run in the container by `runtime update`",
     usage: 'runcvm qmp-relay',
     details: [],
     internal: true,
@@ -106,14 +111,19 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
 export function commandHelp(name: string): string | undefined {
   const c = COMMANDS[name];
   if (!c) return undefined;
-  return [`${c.summary}`, '', `usage: ${c.usage}`, ...(c.details.length ? ['', ...c.details.map((d) => `  ${d}`)] : [])].join('\n') + '\n';
+  return `${[
+    `${c.summary}`,
+    '',
+    `usage: ${c.usage}`,
+    ...(c.details.length ? ['', ...c.details.map((d) => `  ${d}`)] : []),
+  ].join('\n')}\n`;
 }
 
 export function overview(): string {
   const names = Object.keys(COMMANDS);
   const width = Math.max(...names.map((n) => n.length));
   const row = (n: string) => `  ${n.padEnd(width)}  ${COMMANDS[n]?.summary}`;
-  return [
+  return `${[
     'usage: runcvm COMMAND [OPTIONS]      runcvm --version      runcvm help COMMAND',
     '',
     'Commands:',
@@ -121,7 +131,7 @@ export function overview(): string {
     '',
     'Called by the runtime machinery:',
     ...names.filter((n) => COMMANDS[n]?.internal).map(row),
-  ].join('\n') + '\n';
+  ].join('\n')}\n`;
 }
 
 /** `CMD --help` / `-h`: anywhere for option-only commands, first only where arguments pass through. */

@@ -6,27 +6,27 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { versionText } from '../common/version.ts';
+import { describeError, exitStatusFor, RuncvmError } from '../contracts/errors.ts';
+import { doctor } from '../install/doctor.ts';
+import { install, RUNTIME_NAME, uninstall } from '../install/install.ts';
+import { podmanConfig } from '../install/podman.ts';
+import { defaultPrefix } from '../install/prefix.ts';
+import { runLauncher } from '../launcher/launcher.ts';
+import { runWritebackVm } from '../launcher/writeback-vm.ts';
 import { parseRuntimeArgs } from '../runtime/cli-args.ts';
 import { create } from '../runtime/create.ts';
-import { runcLog } from '../runtime/runc-log.ts';
-import { runLauncher } from '../launcher/launcher.ts';
-import { deleteWithWriteback } from '../runtime/writeback.ts';
-import { runWritebackVm } from '../launcher/writeback-vm.ts';
 import { exec } from '../runtime/exec.ts';
-import { update } from '../runtime/update.ts';
 import { readHostConfig } from '../runtime/host-config.ts';
-import { install, RUNTIME_NAME, uninstall } from '../install/install.ts';
-import { doctor } from '../install/doctor.ts';
-import { cacheCommand } from './cache-command.ts';
-import { podmanConfig } from '../install/podman.ts';
+import { runcLog } from '../runtime/runc-log.ts';
+import { update } from '../runtime/update.ts';
+import { deleteWithWriteback } from '../runtime/writeback.ts';
 import { QMP_RELAY_VERB, qmpRelay } from '../vmm/qemu/qmp-relay.ts';
-import { describeError, exitStatusFor, RuncvmError } from '../contracts/errors.ts';
+import { cacheCommand } from './cache-command.ts';
 import { commandHelp, overview, wantsHelp } from './commands.ts';
-import { versionCommand } from './version-command.ts';
-import { psCommand } from './ps-command.ts';
 import { metricsCommand } from './metrics-command.ts';
-import { versionText } from '../common/version.ts';
-import { defaultPrefix } from '../install/prefix.ts';
+import { psCommand } from './ps-command.ts';
+import { versionCommand } from './version-command.ts';
 
 function bundleFile(): string {
   return fileURLToPath(import.meta.url);
@@ -41,7 +41,9 @@ async function runtime(argv: string[]): Promise<number> {
     if (args.verb === 'exec') return exec(args, argv, readHostConfig(prefix));
     if (args.verb === 'update') return await update(args, argv, readHostConfig(prefix));
     if (args.verb === 'delete') {
-      return await deleteWithWriteback(args, argv, readHostConfig(prefix), (m) => log.write('warning', `runcvm: container ${args.containerId.slice(0, 12)}: ${m}`));
+      return await deleteWithWriteback(args, argv, readHostConfig(prefix), (m) =>
+        log.write('warning', `runcvm: container ${args.containerId.slice(0, 12)}: ${m}`),
+      );
     }
     throw new RuncvmError('internal', `runcvm runtime: unexpected command ${args.verb}`);
   } catch (e) {
@@ -63,7 +65,7 @@ function helpOrVersion(cmd: string | undefined, rest: string[]): number | undefi
     process.stdout.write(overview());
     return 0;
   }
-  const topic = cmd === 'help' ? rest[0] as string : wantsHelp(cmd, rest) ? cmd : undefined;
+  const topic = cmd === 'help' ? (rest[0] as string) : wantsHelp(cmd, rest) ? cmd : undefined;
   if (topic === undefined) return undefined;
   const text = commandHelp(topic);
   if (text === undefined) {

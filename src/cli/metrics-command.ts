@@ -12,7 +12,9 @@ export async function metricsCommand(argv: string[]): Promise<number> {
   }
   const server = await serveMetrics(values.listen, collect);
   const a = server.address();
-  process.stderr.write(`runcvm metrics: serving http://${typeof a === 'object' && a ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : values.listen}/metrics\n`);
+  process.stderr.write(
+    `runcvm metrics: serving http://${typeof a === 'object' && a ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : values.listen}/metrics\n`,
+  );
   await new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => server.close(() => resolve()));
   });

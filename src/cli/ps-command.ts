@@ -1,6 +1,6 @@
 /** `runcvm ps`: the runcvm VMs running on this host (install/running-vms.ts), a table or --json. */
 import { parseArgs } from 'node:util';
-import { runningVms, type RunningVm } from '../install/running-vms.ts';
+import { type RunningVm, runningVms } from '../install/running-vms.ts';
 
 function duration(s: number): string {
   if (s < 120) return `${s}s`;
@@ -12,8 +12,14 @@ export function formatPs(vms: readonly RunningVm[]): string {
   const rows = [['CONTAINER', 'NAME', 'BACKEND', 'ACCEL', 'VCPUS', 'MEMORY', 'UPTIME', 'HOST PIDS']];
   for (const v of vms) {
     rows.push([
-      v.containerId.slice(0, 12), (v.name ?? '-') + (v.writeback ? ' (write-back)' : ''), v.hypervisor, v.accel, String(v.cpus), `${v.memoryMiB}M`,
-      duration(v.uptimeSeconds), v.processes.map((p) => `${p.pid}(${p.name})`).join(' '),
+      v.containerId.slice(0, 12),
+      (v.name ?? '-') + (v.writeback ? ' (write-back)' : ''),
+      v.hypervisor,
+      v.accel,
+      String(v.cpus),
+      `${v.memoryMiB}M`,
+      duration(v.uptimeSeconds),
+      v.processes.map((p) => `${p.pid}(${p.name})`).join(' '),
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));

@@ -3,9 +3,9 @@
  * wraps (runc's own lines, so a reader that knows `runc --version` finds them unchanged).
  */
 import { parseArgs } from 'node:util';
-import { readHostConfig } from '../runtime/host-config.ts';
-import { agentVersion, runcVersion } from '../install/component-versions.ts';
 import { versionText } from '../common/version.ts';
+import { agentVersion, runcVersion } from '../install/component-versions.ts';
+import { readHostConfig } from '../runtime/host-config.ts';
 
 export function versionCommand(argv: string[], defaultPrefix: string): number {
   const { values } = parseArgs({ args: argv, options: { prefix: { type: 'string', default: defaultPrefix } } });

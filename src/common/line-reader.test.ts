@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { LineReader, LineTooLongError } from './line-reader.ts';
 
 test('lines split across chunks come out whole, a UTF-8 character split between chunks included', () => {
@@ -19,6 +19,9 @@ test('the ceiling applies to each line, not to the stream', () => {
 test('a line that outgrows the ceiling is an error, even when it arrives a byte at a time', () => {
   const r = new LineReader(4);
   for (const c of 'abcd') r.push(Buffer.from(c));
-  assert.throws(() => r.push(Buffer.from('e')), (e: unknown) => e instanceof LineTooLongError && e.message === 'a line longer than 4 bytes');
+  assert.throws(
+    () => r.push(Buffer.from('e')),
+    (e: unknown) => e instanceof LineTooLongError && e.message === 'a line longer than 4 bytes',
+  );
   assert.throws(() => new LineReader(4).push(Buffer.alloc(1 << 20, 0x78)), LineTooLongError);
 });

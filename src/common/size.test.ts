@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { parseSize } from './size.ts';
 
 test('bytes and binary suffixes, in every spelling', () => {

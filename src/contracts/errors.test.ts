@@ -1,6 +1,16 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeError, ERROR_KINDS, errorKind, EXIT_STATUS, exitStatusFor, GuestFailure, HostNotReadyError, OptionError, RuncvmError } from './errors.ts';
+import { test } from 'node:test';
+import {
+  describeError,
+  ERROR_KINDS,
+  EXIT_STATUS,
+  errorKind,
+  exitStatusFor,
+  GuestFailure,
+  HostNotReadyError,
+  OptionError,
+  RuncvmError,
+} from './errors.ts';
 
 test('each error class has its kind; anything else is internal', () => {
   assert.equal(errorKind(new OptionError('x')), 'invalid-option');
@@ -27,7 +37,7 @@ test('describeError stops on a cause cycle', () => {
   assert.equal(describeError(b), 'b: a');
 });
 
-test('exit status: the error\'s own, else its kind\'s (1 for every kind, as runc)', () => {
+test("exit status: the error's own, else its kind's (1 for every kind, as runc)", () => {
   assert.equal(exitStatusFor(new GuestFailure('no such command', { exitStatus: 127 })), 127);
   assert.equal(exitStatusFor(new OptionError('x')), 1);
   assert.equal(exitStatusFor(new Error('x')), 1);

@@ -3,11 +3,11 @@
  * runcvm settings. Written to <bundle>/runcvm/spec.json (0600: it holds the workload's env) and
  * mounted read-only at SPEC_PATH in the launcher's root, never inside the guest's view.
  */
-import type { NetworkMode } from './kinds.ts';
-import type { Accel, Hypervisor } from './kinds.ts';
-import type { VolumeServerSpec } from './volume-server.ts';
+
 import type { GuestMount } from './guest-mount.ts';
 import type { GuestSysctl } from './guest-sysctl.ts';
+import type { Accel, Hypervisor, NetworkMode } from './kinds.ts';
+import type { VolumeServerSpec } from './volume-server.ts';
 import type { WorkloadProcess } from './workload-process.ts';
 
 export const SPEC_DIR = '/.runcvm';

@@ -23,7 +23,11 @@ const TOP: Check[] = [
   ['containerId', isString, 'a string'],
   ['hypervisor', oneOf(HYPERVISORS), HYPERVISORS.join(' or ')],
   ['accel', oneOf(ACCELS), ACCELS.join(' or ')],
-  ['kernel', (v) => isObject(v) && isString(v.vmlinux) && isString(v.initramfs), 'an object with vmlinux and initramfs'],
+  [
+    'kernel',
+    (v) => isObject(v) && isString(v.vmlinux) && isString(v.initramfs),
+    'an object with vmlinux and initramfs',
+  ],
   ['cpus', isNumber, 'a number'],
   ['memoryMiB', isNumber, 'a number'],
   ['hostCpus', optional(isArray), 'an array'],
@@ -34,13 +38,25 @@ const TOP: Check[] = [
   ['hostname', isString, 'a string'],
   ['rootfs', isString, 'a string'],
   ['rootReadonly', isBool, 'a boolean'],
-  ['rootImage', optional((v) => isObject(v) && v.mode === 'image' && isArray(v.lowers) && isString(v.upper)), 'an image root (mode, lowers, upper)'],
+  [
+    'rootImage',
+    optional((v) => isObject(v) && v.mode === 'image' && isArray(v.lowers) && isString(v.upper)),
+    'an image root (mode, lowers, upper)',
+  ],
   ['network', oneOf(['own', 'shared']), 'own or shared'],
-  ['mounts', (v) => isArray(v) && (v as unknown[]).every((m) => isObject(m) && isString(m.kind) && isString(m.destination)), 'an array of mounts'],
+  [
+    'mounts',
+    (v) => isArray(v) && (v as unknown[]).every((m) => isObject(m) && isString(m.kind) && isString(m.destination)),
+    'an array of mounts',
+  ],
   ['volumes', optional(isObject), 'an object'],
   ['disks', optional(isArray), 'an array'],
   ['vmmBinary', optional(isString), 'a string'],
-  ['process', (v) => isObject(v) && isArray(v.args) && isArray(v.env) && isString(v.cwd) && isNumber(v.uid) && isNumber(v.gid), 'a process (args, env, cwd, uid, gid)'],
+  [
+    'process',
+    (v) => isObject(v) && isArray(v.args) && isArray(v.env) && isString(v.cwd) && isNumber(v.uid) && isNumber(v.gid),
+    'a process (args, env, cwd, uid, gid)',
+  ],
   ['timing', isObject, 'an object'],
 ];
 

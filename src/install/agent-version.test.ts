@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { agentVersionOf, cpioFile } from './agent-version.ts';
 
 /** One newc entry, as guest/build.sh's cpio writes it. */

@@ -34,6 +34,10 @@ export function formatReport(r: DoctorReport): string {
   }
   const failed = r.checks.filter((c) => c.status === 'fail').length;
   const warned = r.checks.filter((c) => c.status === 'warn').length;
-  lines.push(failed ? `${failed} problem(s) stop runcvm containers from starting; ${warned} warning(s)` : `ready: runcvm containers can start here; ${warned} warning(s)`);
+  lines.push(
+    failed
+      ? `${failed} problem(s) stop runcvm containers from starting; ${warned} warning(s)`
+      : `ready: runcvm containers can start here; ${warned} warning(s)`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -19,7 +19,8 @@ export interface ComponentVersion {
 /** Runs `BINARY ARGS` (a few seconds at most) and finds the version with PATTERN in its output. */
 export function programVersion(name: string, path: string, args: string[], pattern: RegExp): ComponentVersion {
   const r = spawnSync(path, args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.error) return { name, path, error: `cannot run ${path}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}` };
+  if (r.error)
+    return { name, path, error: `cannot run ${path}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}` };
   const out = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
   const m = pattern.exec(out);
   if (!m?.[1]) return { name, path, error: `${path} ${args.join(' ')} printed no version (exit ${r.status})` };

@@ -31,7 +31,7 @@ export function runtimeBlock(version: number, name: string, binary: string): str
 }
 
 export function withoutRuncvm(text: string): string {
-  const re = new RegExp(`\\n?${escape(BEGIN)}\\n[\\s\\S]*?${escape(END)}\\n?`, 'g');
+  const re = new RegExp(`\\n?${escapeRegExp(BEGIN)}\\n[\\s\\S]*?${escapeRegExp(END)}\\n?`, 'g');
   return text.replace(re, '');
 }
 
@@ -41,10 +41,14 @@ export function withRuncvm(text: string | undefined, name: string, binary: strin
   const version = configVersion(base);
   const table = `${criRuntimesTable(version)}.${name}`;
   if (base.includes(`[${table}]`)) {
-    throw new Error(`${file} already defines [${table}] outside runcvm's markers: edit it by hand (BinaryName = "${binary}")`);
+    throw new Error(
+      `${file} already defines [${table}] outside runcvm's markers: edit it by hand (BinaryName = "${binary}")`,
+    );
   }
   if (/disabled_plugins\s*=\s*\[[^\]]*"(cri|io\.containerd\.grpc\.v1\.cri)"/.test(base)) {
-    throw new Error(`${file} disables containerd's CRI plugin (disabled_plugins): enable it for Kubernetes, then re-run install`);
+    throw new Error(
+      `${file} disables containerd's CRI plugin (disabled_plugins): enable it for Kubernetes, then re-run install`,
+    );
   }
   return `${base.replace(/\n*$/, '\n')}\n${runtimeBlock(version, name, binary)}`;
 }
@@ -58,7 +62,7 @@ export function runcvmHandler(text: string, name: string): { binary?: string } |
   return { binary: m?.[1] };
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

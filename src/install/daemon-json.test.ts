@@ -1,12 +1,13 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDaemonJson, withRuntime, withoutRuntime } from './daemon-json.ts';
+import { test } from 'node:test';
+import { parseDaemonJson, withoutRuntime, withRuntime } from './daemon-json.ts';
 
 test('install keeps every other key and runtime; uninstall restores the original', () => {
   const original = parseDaemonJson('{"log-driver":"local","runtimes":{"other":{"path":"/x"}},"debug":true}', 'd.json');
   const installed = withRuntime(original, 'runcvm', '/opt/runcvm/bin/runcvm-runtime');
   assert.deepEqual(installed, {
-    'log-driver': 'local', debug: true,
+    'log-driver': 'local',
+    debug: true,
     runtimes: { other: { path: '/x' }, runcvm: { path: '/opt/runcvm/bin/runcvm-runtime' } },
   });
   assert.deepEqual(withoutRuntime(installed, 'runcvm'), original);

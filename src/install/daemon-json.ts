@@ -1,6 +1,8 @@
 /** Registering runcvm in /etc/docker/daemon.json without disturbing any other key. */
 
-export type DaemonJson = Record<string, unknown> & { runtimes?: Record<string, { path: string; runtimeArgs?: string[] }> };
+export type DaemonJson = Record<string, unknown> & {
+  runtimes?: Record<string, { path: string; runtimeArgs?: string[] }>;
+};
 
 export function parseDaemonJson(text: string | undefined, file: string): DaemonJson {
   if (text === undefined || text.trim() === '') return {};

@@ -20,7 +20,10 @@ function dockerdPid(): number | undefined {
 
 export function dockerRuntimes(): string[] | undefined {
   try {
-    const out = execFileSync('docker', ['info', '--format', '{{json .Runtimes}}'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('docker', ['info', '--format', '{{json .Runtimes}}'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return Object.keys(JSON.parse(out) as Record<string, unknown>);
   } catch {
     return undefined;
@@ -39,5 +42,7 @@ export async function reloadDockerd(runtime: string, expectPresent: boolean): Pr
     }
     await sleep(100);
   }
-  throw new Error(`dockerd (pid ${pid}) was reloaded but docker info ${expectPresent ? 'does not list' : 'still lists'} runtime ${runtime}`);
+  throw new Error(
+    `dockerd (pid ${pid}) was reloaded but docker info ${expectPresent ? 'does not list' : 'still lists'} runtime ${runtime}`,
+  );
 }

@@ -5,17 +5,17 @@
  * failure makes the exit status 1.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { runcvmVersion } from '../common/version.ts';
 import { hostConfigPath, readHostConfig } from '../runtime/host-config.ts';
 import { type Check, formatReport, report } from './checks.ts';
+import { runcvmHandler } from './containerd.ts';
 import { hostChecks } from './host-checks.ts';
 import { gatherHostFacts } from './host-facts.ts';
-import { reprobeKvm } from './reprobe.ts';
-import { runcvmVersion } from '../common/version.ts';
-import { runcvmHandler } from './containerd.ts';
 import { PODMAN_CONF_FILES, podmanRuntimesFor } from './podman.ts';
+import { reprobeKvm } from './reprobe.ts';
 
 export interface DoctorFacts {
   binary: string;
@@ -31,30 +31,79 @@ export interface DoctorFacts {
 export function engineChecks(f: DoctorFacts): Check[] {
   const out: Check[] = [];
   const d = f.docker;
-  if (d.daemonJson === undefined) out.push({ name: 'docker', status: 'fail', message: 'not configured (no /etc/docker/daemon.json)', fix: 'runcvm install' });
-  else if (d.names.length === 0) out.push({ name: 'docker', status: 'fail', message: `not configured (${d.daemonJson} has no runtime with path ${f.binary})`, fix: 'runcvm install' });
+  if (d.daemonJson === undefined)
+    out.push({
+      name: 'docker',
+      status: 'fail',
+      message: 'not configured (no /etc/docker/daemon.json)',
+      fix: 'runcvm install',
+    });
+  else if (d.names.length === 0)
+    out.push({
+      name: 'docker',
+      status: 'fail',
+      message: `not configured (${d.daemonJson} has no runtime with path ${f.binary})`,
+      fix: 'runcvm install',
+    });
   else {
     const listed = d.live !== undefined && d.names.every((n) => d.live?.includes(n));
-    const live = d.live === undefined ? 'dockerd not reachable' : listed ? 'dockerd lists it' : 'dockerd does NOT list it yet';
+    const live =
+      d.live === undefined ? 'dockerd not reachable' : listed ? 'dockerd lists it' : 'dockerd does NOT list it yet';
     const def = d.defaultRuntime && d.names.includes(d.defaultRuntime) ? '; it is the default runtime' : '';
     const msg = `configured: runtime ${d.names.map((n) => `"${n}"`).join(', ')} in ${d.daemonJson} (${live})${def}`;
-    if (d.live === undefined) out.push({ name: 'docker', status: 'warn', message: msg, fix: 'start dockerd (systemctl start docker)' });
-    else if (!listed) out.push({ name: 'docker', status: 'fail', message: msg, fix: 'reload dockerd (systemctl reload docker, or kill -HUP its pid)' });
+    if (d.live === undefined)
+      out.push({ name: 'docker', status: 'warn', message: msg, fix: 'start dockerd (systemctl start docker)' });
+    else if (!listed)
+      out.push({
+        name: 'docker',
+        status: 'fail',
+        message: msg,
+        fix: 'reload dockerd (systemctl reload docker, or kill -HUP its pid)',
+      });
     else out.push({ name: 'docker', status: 'ok', message: msg });
   }
   for (const c of f.containerd) {
     const running = c.running ? 'a containerd runs with this config' : 'no running containerd uses this config';
     const fix = `runcvm install --containerd-config ${c.file}`;
-    if (!c.exists) out.push({ name: 'containerd', status: 'info', message: `not configured (${c.file} does not exist)`, fix });
-    else if (c.binary === undefined) out.push({ name: 'containerd', status: 'info', message: `not configured (${c.file} has no CRI runtime handler "runcvm"; ${running})`, fix });
-    else if (c.binary !== f.binary) out.push({ name: 'containerd', status: 'fail', message: `MISCONFIGURED (${c.file}: handler "runcvm" has BinaryName "${c.binary}", expected ${f.binary})`, fix });
-    else out.push({ name: 'containerd', status: 'ok', message: `configured: CRI runtime handler "runcvm" in ${c.file} (${running}; containerd reads it only at start)` });
+    if (!c.exists)
+      out.push({ name: 'containerd', status: 'info', message: `not configured (${c.file} does not exist)`, fix });
+    else if (c.binary === undefined)
+      out.push({
+        name: 'containerd',
+        status: 'info',
+        message: `not configured (${c.file} has no CRI runtime handler "runcvm"; ${running})`,
+        fix,
+      });
+    else if (c.binary !== f.binary)
+      out.push({
+        name: 'containerd',
+        status: 'fail',
+        message: `MISCONFIGURED (${c.file}: handler "runcvm" has BinaryName "${c.binary}", expected ${f.binary})`,
+        fix,
+      });
+    else
+      out.push({
+        name: 'containerd',
+        status: 'ok',
+        message: `configured: CRI runtime handler "runcvm" in ${c.file} (${running}; containerd reads it only at start)`,
+      });
   }
   const p = f.podman;
   const named = p.files.filter((x) => x.names.length > 0);
   if (!p.installed) out.push({ name: 'podman', status: 'info', message: 'not installed' });
-  else if (named.length === 0) out.push({ name: 'podman', status: 'info', message: `not configured (no containers.conf names ${f.binary})`, fix: 'add the output of `runcvm podman-config` to /etc/containers/containers.conf' });
-  else out.push({ name: 'podman', status: 'ok', message: `configured: ${named.map((x) => `runtime ${x.names.map((n) => `"${n}"`).join(', ')} in ${x.file}`).join('; ')}` });
+  else if (named.length === 0)
+    out.push({
+      name: 'podman',
+      status: 'info',
+      message: `not configured (no containers.conf names ${f.binary})`,
+      fix: 'add the output of `runcvm podman-config` to /etc/containers/containers.conf',
+    });
+  else
+    out.push({
+      name: 'podman',
+      status: 'ok',
+      message: `configured: ${named.map((x) => `runtime ${x.names.map((n) => `"${n}"`).join(', ')} in ${x.file}`).join('; ')}`,
+    });
   return out;
 }
 
@@ -80,7 +129,11 @@ function runningContainerdConfigs(): string[] {
 
 function dockerInfo(): { runtimes: string[]; defaultRuntime: string } | undefined {
   try {
-    const out = execFileSync('docker', ['info', '--format', '{{json .Runtimes}}\n{{.DefaultRuntime}}'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    const out = execFileSync('docker', ['info', '--format', '{{json .Runtimes}}\n{{.DefaultRuntime}}'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    });
     const [runtimes, def] = out.trim().split('\n');
     return { runtimes: Object.keys(JSON.parse(runtimes as string) as object), defaultRuntime: (def ?? '').trim() };
   } catch {
@@ -99,7 +152,13 @@ function hasCommand(cmd: string): boolean {
 
 export function gatherFacts(prefix: string, containerdConfigs: string[]): DoctorFacts {
   const binary = join(prefix, 'bin', 'runcvm-runtime');
-  const facts: DoctorFacts = { binary, installed: existsSync(binary), docker: { names: [] }, containerd: [], podman: { installed: hasCommand('podman'), files: [] } };
+  const facts: DoctorFacts = {
+    binary,
+    installed: existsSync(binary),
+    docker: { names: [] },
+    containerd: [],
+    podman: { installed: hasCommand('podman'), files: [] },
+  };
   try {
     const h = readHostConfig(prefix);
     facts.kvm = h.kvm;
@@ -112,7 +171,9 @@ export function gatherFacts(prefix: string, containerdConfigs: string[]): Doctor
     facts.docker.daemonJson = '/etc/docker/daemon.json';
     try {
       const cfg = JSON.parse(dj) as { runtimes?: Record<string, { path?: string }>; 'default-runtime'?: string };
-      facts.docker.names = Object.entries(cfg.runtimes ?? {}).filter(([, r]) => r.path === binary).map(([n]) => n);
+      facts.docker.names = Object.entries(cfg.runtimes ?? {})
+        .filter(([, r]) => r.path === binary)
+        .map(([n]) => n);
     } catch {
       facts.docker.names = [];
     }
@@ -125,11 +186,22 @@ export function gatherFacts(prefix: string, containerdConfigs: string[]): Doctor
   const running = runningContainerdConfigs();
   for (const file of [...new Set(['/etc/containerd/config.toml', ...containerdConfigs])]) {
     const text = read(file);
-    facts.containerd.push({ file, exists: text !== undefined, binary: text === undefined ? undefined : runcvmHandler(text, 'runcvm')?.binary, running: running.includes(file) });
+    facts.containerd.push({
+      file,
+      exists: text !== undefined,
+      binary: text === undefined ? undefined : runcvmHandler(text, 'runcvm')?.binary,
+      running: running.includes(file),
+    });
   }
-  const dropIns = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.conf')).map((f) => join(dir, f)) : []);
+  const dropIns = (dir: string) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.conf'))
+          .map((f) => join(dir, f))
+      : [];
   const podmanFiles = [
-    ...PODMAN_CONF_FILES, ...dropIns('/etc/containers/containers.conf.d'),
+    ...PODMAN_CONF_FILES,
+    ...dropIns('/etc/containers/containers.conf.d'),
     ...(process.env.CONTAINERS_CONF ? [process.env.CONTAINERS_CONF] : []),
   ];
   for (const file of podmanFiles) {
@@ -152,9 +224,15 @@ export function doctor(argv: string[], defaultPrefix = '/opt/runcvm'): number {
   const prefix = values.prefix as string;
   if (values.reprobe) {
     const v = reprobeKvm(prefix);
-    if (!values.json) console.log(`KVM probe: ${v.usable ? 'usable' : 'NOT usable'} (${v.reason}); recorded in ${hostConfigPath(prefix)}`);
+    if (!values.json)
+      console.log(
+        `KVM probe: ${v.usable ? 'usable' : 'NOT usable'} (${v.reason}); recorded in ${hostConfigPath(prefix)}`,
+      );
   }
-  const checks = [...hostChecks(gatherHostFacts(prefix)), ...engineChecks(gatherFacts(prefix, values['containerd-config'] as string[]))];
+  const checks = [
+    ...hostChecks(gatherHostFacts(prefix)),
+    ...engineChecks(gatherFacts(prefix, values['containerd-config'] as string[])),
+  ];
   const r = report(runcvmVersion(), prefix, checks);
   process.stdout.write(values.json ? `${JSON.stringify(r, null, 2)}\n` : formatReport(r));
   return r.ok ? 0 : 1;

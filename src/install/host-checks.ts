@@ -45,7 +45,13 @@ function size(bytes: number): string {
 
 /** Debian package names for the fix hints (Debian 12 is the host runcvm is built and tested on). */
 const PACKAGES: Record<string, string> = {
-  qemu: 'qemu-system-x86', virtiofsd: 'qemu-system-common', runc: 'runc', node: 'nodejs', 'mkfs.ext4': 'e2fsprogs', diod: 'diod', firecracker: '',
+  qemu: 'qemu-system-x86',
+  virtiofsd: 'qemu-system-common',
+  runc: 'runc',
+  node: 'nodejs',
+  'mkfs.ext4': 'e2fsprogs',
+  diod: 'diod',
+  firecracker: '',
 };
 
 function componentCheck(c: ComponentVersion, failStatus: 'fail' | 'warn' | 'info', neededFor?: string): Check {
@@ -53,20 +59,55 @@ function componentCheck(c: ComponentVersion, failStatus: 'fail' | 'warn' | 'info
   const pkg = PACKAGES[c.name];
   const why = neededFor ? ` (needed for ${neededFor})` : '';
   return {
-    name: c.name, status: failStatus, message: `${c.error ?? 'not found'}${why}`,
+    name: c.name,
+    status: failStatus,
+    message: `${c.error ?? 'not found'}${why}`,
     ...(failStatus === 'info' ? {} : { fix: pkg ? `apt-get install ${pkg}` : `install ${c.name} at ${c.path}` }),
   };
 }
 
 function installChecks(f: HostFacts): Check[] {
-  if (!f.installed) return [{ name: 'runtime', status: 'fail', message: 'runcvm-runtime is not installed under this prefix', fix: 'runcvm install (or give --prefix DIR)' }];
+  if (!f.installed)
+    return [
+      {
+        name: 'runtime',
+        status: 'fail',
+        message: 'runcvm-runtime is not installed under this prefix',
+        fix: 'runcvm install (or give --prefix DIR)',
+      },
+    ];
   const out: Check[] = [];
   const d = f.dispatcher;
-  if (d?.version === f.runcvm) out.push({ name: 'runtime', status: 'ok', message: `${d.path}: runcvm-runtime ${d.version}` });
-  else if (d?.version) out.push({ name: 'runtime', status: 'fail', message: `${d.path} is runcvm ${d.version}, this runcvm is ${f.runcvm}`, fix: 'runcvm install (the installed runtime is from another build)' });
-  else out.push({ name: 'runtime', status: 'fail', message: d?.error ?? 'runcvm-runtime --version failed', fix: 'runcvm install' });
-  if (f.hostConfigError) out.push({ name: 'host-config', status: 'fail', message: f.hostConfigError, fix: 'runcvm install (writes <prefix>/etc/host.json)' });
-  if (f.settingsError) out.push({ name: 'settings', status: 'fail', message: f.settingsError, fix: 'correct the file (docs/security.md lists its keys)' });
+  if (d?.version === f.runcvm)
+    out.push({ name: 'runtime', status: 'ok', message: `${d.path}: runcvm-runtime ${d.version}` });
+  else if (d?.version)
+    out.push({
+      name: 'runtime',
+      status: 'fail',
+      message: `${d.path} is runcvm ${d.version}, this runcvm is ${f.runcvm}`,
+      fix: 'runcvm install (the installed runtime is from another build)',
+    });
+  else
+    out.push({
+      name: 'runtime',
+      status: 'fail',
+      message: d?.error ?? 'runcvm-runtime --version failed',
+      fix: 'runcvm install',
+    });
+  if (f.hostConfigError)
+    out.push({
+      name: 'host-config',
+      status: 'fail',
+      message: f.hostConfigError,
+      fix: 'runcvm install (writes <prefix>/etc/host.json)',
+    });
+  if (f.settingsError)
+    out.push({
+      name: 'settings',
+      status: 'fail',
+      message: f.settingsError,
+      fix: 'correct the file (docs/security.md lists its keys)',
+    });
   else out.push({ name: 'settings', status: 'ok', message: 'host settings valid' });
   return out;
 }
@@ -75,47 +116,115 @@ function accelCheck(f: HostFacts): Check {
   const kvm = f.devKvm;
   const probe = f.kvmProbe;
   if (kvm.openRw && probe?.usable) return { name: 'kvm', status: 'ok', message: `/dev/kvm usable: ${probe.reason}` };
-  const why = !kvm.exists ? '/dev/kvm does not exist' : !kvm.openRw ? '/dev/kvm cannot be opened read-write' : `/dev/kvm opens but a test VM failed: ${probe?.reason ?? 'never probed'}`;
+  const why = !kvm.exists
+    ? '/dev/kvm does not exist'
+    : !kvm.openRw
+      ? '/dev/kvm cannot be opened read-write'
+      : `/dev/kvm opens but a test VM failed: ${probe?.reason ?? 'never probed'}`;
   const hint = !kvm.exists
     ? 'enable virtualisation (VT-x/AMD-V, nested virtualisation on a VM) and load kvm_intel or kvm_amd'
-    : !kvm.openRw ? 'run as root or give the runtime access to /dev/kvm' : 'runcvm doctor --reprobe after fixing the host';
-  if (f.allowTcg) return { name: 'kvm', status: 'warn', message: `${why}; TCG allowed: VMs run under software emulation, many times slower`, fix: hint };
-  return { name: 'kvm', status: 'fail', message: `${why}; TCG not allowed, so containers fail unless run with -e RUNCVM_ACCEL=tcg`, fix: `${hint}; or allow TCG host-wide: runcvm install --allow-tcg` };
+    : !kvm.openRw
+      ? 'run as root or give the runtime access to /dev/kvm'
+      : 'runcvm doctor --reprobe after fixing the host';
+  if (f.allowTcg)
+    return {
+      name: 'kvm',
+      status: 'warn',
+      message: `${why}; TCG allowed: VMs run under software emulation, many times slower`,
+      fix: hint,
+    };
+  return {
+    name: 'kvm',
+    status: 'fail',
+    message: `${why}; TCG not allowed, so containers fail unless run with -e RUNCVM_ACCEL=tcg`,
+    fix: `${hint}; or allow TCG host-wide: runcvm install --allow-tcg`,
+  };
 }
 
 function deviceChecks(f: HostFacts): Check[] {
   return f.devices.map(({ path, exists }): Check => {
     if (exists) return { name: path.slice(5), status: 'ok', message: `${path} present` };
-    if (path === '/dev/net/tun') return { name: 'net/tun', status: 'fail', message: '/dev/net/tun missing: the VM\'s NICs are taps', fix: 'modprobe tun' };
-    if (path === '/dev/vhost-net') return { name: 'vhost-net', status: 'warn', message: '/dev/vhost-net missing: guest networking runs in QEMU\'s own thread (slower)', fix: 'modprobe vhost_net' };
-    return { name: path.slice(5), status: 'info', message: `${path} missing: the agent channel uses virtio-serial on QEMU (Firecracker needs vsock: modprobe vhost_vsock)` };
+    if (path === '/dev/net/tun')
+      return {
+        name: 'net/tun',
+        status: 'fail',
+        message: "/dev/net/tun missing: the VM's NICs are taps",
+        fix: 'modprobe tun',
+      };
+    if (path === '/dev/vhost-net')
+      return {
+        name: 'vhost-net',
+        status: 'warn',
+        message: "/dev/vhost-net missing: guest networking runs in QEMU's own thread (slower)",
+        fix: 'modprobe vhost_net',
+      };
+    return {
+      name: path.slice(5),
+      status: 'info',
+      message: `${path} missing: the agent channel uses virtio-serial on QEMU (Firecracker needs vsock: modprobe vhost_vsock)`,
+    };
   });
 }
 
 function kernelChecks(f: HostFacts): Check[] {
-  if (f.kernels.length === 0) return [{ name: 'guest', status: 'fail', message: 'no guest kernel installed under <prefix>/kernels', fix: 'runcvm install --guest DIR' }];
+  if (f.kernels.length === 0)
+    return [
+      {
+        name: 'guest',
+        status: 'fail',
+        message: 'no guest kernel installed under <prefix>/kernels',
+        fix: 'runcvm install --guest DIR',
+      },
+    ];
   return f.kernels.map((k): Check => {
     const name = `guest:${k.name}`;
-    if (k.missing.length) return { name, status: 'fail', message: `${k.dir}: missing or empty: ${k.missing.join(', ')}`, fix: 'runcvm install --guest DIR (a directory built by guest/build.sh)' };
-    if (!k.vmlinuxIsElf) return { name, status: 'fail', message: `${k.dir}/vmlinux is not an ELF kernel (QEMU and Firecracker boot the ELF vmlinux)`, fix: 'runcvm install --guest DIR' };
+    if (k.missing.length)
+      return {
+        name,
+        status: 'fail',
+        message: `${k.dir}: missing or empty: ${k.missing.join(', ')}`,
+        fix: 'runcvm install --guest DIR (a directory built by guest/build.sh)',
+      };
+    if (!k.vmlinuxIsElf)
+      return {
+        name,
+        status: 'fail',
+        message: `${k.dir}/vmlinux is not an ELF kernel (QEMU and Firecracker boot the ELF vmlinux)`,
+        fix: 'runcvm install --guest DIR',
+      };
     const agent = k.agent.version ? `agent ${k.agent.version}` : `agent version unknown (${k.agent.error})`;
     const msg = `${k.dir}: kernel ${k.release ?? '(no kernel.release)'}, ${agent}`;
-    if (k.agent.version && k.agent.version !== f.runcvm) return { name, status: 'warn', message: `${msg}, runcvm is ${f.runcvm}`, fix: 'runcvm install --guest DIR with a guest built from this runcvm' };
+    if (k.agent.version && k.agent.version !== f.runcvm)
+      return {
+        name,
+        status: 'warn',
+        message: `${msg}, runcvm is ${f.runcvm}`,
+        fix: 'runcvm install --guest DIR with a guest built from this runcvm',
+      };
     return { name, status: 'ok', message: msg };
   });
 }
 
 function cgroupCheck(f: HostFacts): Check {
-  const mem = f.cgroup.memoryController ? 'memory controller on' : 'NO memory controller: -m and docker update cannot limit the VM';
+  const mem = f.cgroup.memoryController
+    ? 'memory controller on'
+    : 'NO memory controller: -m and docker update cannot limit the VM';
   const status = f.cgroup.memoryController ? 'ok' : 'warn';
-  return { name: 'cgroup', status, message: `cgroup v${f.cgroup.version}, ${mem}`, ...(status === 'warn' ? { fix: 'boot with cgroup_enable=memory' } : {}) };
+  return {
+    name: 'cgroup',
+    status,
+    message: `cgroup v${f.cgroup.version}, ${mem}`,
+    ...(status === 'warn' ? { fix: 'boot with cgroup_enable=memory' } : {}),
+  };
 }
 
 function cacheCheck(f: HostFacts): Check {
   const c = f.cache;
-  if (c.error) return { name: 'cache', status: 'warn', message: `${c.dir}: ${c.error}`, fix: `check the permissions of ${c.dir}` };
+  if (c.error)
+    return { name: 'cache', status: 'warn', message: `${c.dir}: ${c.error}`, fix: `check the permissions of ${c.dir}` };
   const msg = `${c.dir}: ${c.images} image(s), ${size(c.bytes)} of ${size(c.maxBytes)}`;
-  if (c.bytes > c.maxBytes) return { name: 'cache', status: 'warn', message: `${msg}: over its cap`, fix: 'runcvm cache prune' };
+  if (c.bytes > c.maxBytes)
+    return { name: 'cache', status: 'warn', message: `${msg}: over its cap`, fix: 'runcvm cache prune' };
   return { name: 'cache', status: 'ok', message: msg };
 }
 
@@ -123,7 +232,9 @@ export function hostChecks(f: HostFacts): Check[] {
   return [
     ...installChecks(f),
     ...f.required.map((c) => componentCheck(c, 'fail')),
-    ...f.optional.map(({ component, neededFor }) => componentCheck(component, component.name === 'firecracker' ? 'info' : 'warn', neededFor)),
+    ...f.optional.map(({ component, neededFor }) =>
+      componentCheck(component, component.name === 'firecracker' ? 'info' : 'warn', neededFor),
+    ),
     accelCheck(f),
     ...deviceChecks(f),
     cgroupCheck(f),

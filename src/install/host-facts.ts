@@ -6,16 +6,16 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImageCache, DEFAULT_CACHE_DIR } from '../rootfs/cache.ts';
-import { readHostConfig, type HostConfig } from '../runtime/host-config.ts';
-import { DEFAULT_SETTINGS, readHostSettings, type HostSettings } from '../runtime/host-settings.ts';
+import { runcvmVersion } from '../common/version.ts';
 import { MKE2FS } from '../launcher/disks.ts';
-import { QEMU_BINARY, VIRTIOFSD_BINARY } from '../vmm/qemu/driver.ts';
+import { DEFAULT_CACHE_DIR, ImageCache } from '../rootfs/cache.ts';
+import { type HostConfig, readHostConfig } from '../runtime/host-config.ts';
+import { DEFAULT_SETTINGS, type HostSettings, readHostSettings } from '../runtime/host-settings.ts';
 import { findFirecracker } from '../vmm/firecracker/driver.ts';
+import { QEMU_BINARY, VIRTIOFSD_BINARY } from '../vmm/qemu/driver.ts';
 import { DIOD_BINARY } from '../volumes/plan.ts';
 import { agentVersion, type ComponentVersion, programVersion, runcVersion } from './component-versions.ts';
 import type { HostFacts, KernelFacts } from './host-checks.ts';
-import { runcvmVersion } from '../common/version.ts';
 
 function canOpenRw(path: string): boolean {
   try {
@@ -51,8 +51,13 @@ function nonEmpty(path: string): boolean {
 /** diod has no --version: the Debian package's version says which one is there. */
 function packagedVersion(name: string, path: string, pkg: string): ComponentVersion {
   if (!existsSync(path)) return { name, path, error: `${path} not found` };
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
   const r = spawnSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8', timeout: 10_000 });
-  return { name, path, version: r.status === 0 && r.stdout ? `${r.stdout.trim()} (Debian package ${pkg})` : 'present (version unknown)' };
+  return {
+    name,
+    path,
+    version: r.status === 0 && r.stdout ? `${r.stdout.trim()} (Debian package ${pkg})` : 'present (version unknown)',
+  };
 }
 
 function kernels(prefix: string): KernelFacts[] {
@@ -72,7 +77,14 @@ function kernels(prefix: string): KernelFacts[] {
     } catch {
       release = undefined;
     }
-    return { name, dir, missing, vmlinuxIsElf: isElf(join(dir, 'vmlinux')), release, agent: agentVersion(prefix, name) };
+    return {
+      name,
+      dir,
+      missing,
+      vmlinuxIsElf: isElf(join(dir, 'vmlinux')),
+      release,
+      agent: agentVersion(prefix, name),
+    };
   });
 }
 
@@ -119,7 +131,9 @@ export function gatherHostFacts(prefix: string): HostFacts {
   return {
     runcvm: runcvmVersion(),
     installed,
-    dispatcher: installed ? programVersion('runcvm-runtime', dispatcherPath, ['--version'], /runcvm-runtime version (\S+)/) : undefined,
+    dispatcher: installed
+      ? programVersion('runcvm-runtime', dispatcherPath, ['--version'], /runcvm-runtime version (\S+)/)
+      : undefined,
     hostConfigError,
     settingsError,
     required: [
@@ -129,12 +143,22 @@ export function gatherHostFacts(prefix: string): HostFacts {
       programVersion('virtiofsd', VIRTIOFSD_BINARY, ['--version'], /virtiofsd version (\S+)/),
     ],
     optional: [
-      { component: programVersion('mkfs.ext4', MKE2FS, ['-V'], /mke2fs (\S+)/), neededFor: 'RUNCVM_ROOTFS=image and RUNCVM_DISKS' },
-      { component: packagedVersion('diod', DIOD_BINARY, 'diod'), neededFor: 'RUNCVM_VOLUMES=9p and Firecracker volumes' },
+      {
+        component: programVersion('mkfs.ext4', MKE2FS, ['-V'], /mke2fs (\S+)/),
+        neededFor: 'RUNCVM_ROOTFS=image and RUNCVM_DISKS',
+      },
+      {
+        component: packagedVersion('diod', DIOD_BINARY, 'diod'),
+        neededFor: 'RUNCVM_VOLUMES=9p and Firecracker volumes',
+      },
       {
         component: firecracker
           ? programVersion('firecracker', firecracker, ['--version'], /Firecracker v?(\S+)/)
-          : { name: 'firecracker', path: settings.firecracker ?? 'firecracker', error: 'not found (host setting "firecracker" or PATH)' },
+          : {
+              name: 'firecracker',
+              path: settings.firecracker ?? 'firecracker',
+              error: 'not found (host setting "firecracker" or PATH)',
+            },
         neededFor: 'RUNCVM_HYPERVISOR=firecracker',
       },
     ],

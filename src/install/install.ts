@@ -4,20 +4,20 @@
  * nothing and does not reload dockerd.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, realpathSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { hostConfigPath, type HostConfig } from '../runtime/host-config.ts';
-import { defaultSettingsFile, hostSettingsPath, readHostSettings } from '../runtime/host-settings.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
+import { runcvmVersion } from '../common/version.ts';
 import { DEFAULT_KERNEL, KERNELS, type KernelName } from '../contracts/kinds.ts';
+import { type HostConfig, hostConfigPath } from '../runtime/host-config.ts';
+import { defaultSettingsFile, hostSettingsPath, readHostSettings } from '../runtime/host-settings.ts';
+import { configureContainerd, unconfigureContainerd } from './containerd.ts';
 import { formatDaemonJson, parseDaemonJson, withoutRuntime, withRuntime } from './daemon-json.ts';
 import { reloadDockerd } from './dockerd.ts';
 import { probeKvm } from './kvm-probe.ts';
-import { configureContainerd, unconfigureContainerd } from './containerd.ts';
 import { podmanConfig } from './podman.ts';
 import { buildRuntimeRoot } from './runtime-root.ts';
-import { writeFileAtomic } from '../common/atomic-write.ts';
-import { runcvmVersion } from '../common/version.ts';
 
 export const RUNTIME_NAME = 'runcvm';
 const DAEMON_JSON = '/etc/docker/daemon.json';
@@ -35,7 +35,7 @@ function readOr(path: string): Buffer | undefined {
 function put(path: string, data: Buffer | string, mode = 0o644): boolean {
   const next = Buffer.isBuffer(data) ? data : Buffer.from(data);
   const cur = readOr(path);
-  if (cur && cur.equals(next)) return false;
+  if (cur?.equals(next)) return false;
   mkdirSync(dirname(path), { recursive: true });
   writeFileAtomic(path, next, mode);
   return true;
@@ -53,7 +53,8 @@ function which(cmd: string): string | undefined {
 function hostTscKhz(): number | undefined {
   try {
     const log = execFileSync('dmesg', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const m = /tsc: Refined TSC clocksource calibration: ([\d.]+) MHz/.exec(log) ?? /tsc: Detected ([\d.]+) MHz/.exec(log);
+    const m =
+      /tsc: Refined TSC clocksource calibration: ([\d.]+) MHz/.exec(log) ?? /tsc: Detected ([\d.]+) MHz/.exec(log);
     if (m?.[1]) return Math.round(Number.parseFloat(m[1]) * 1000);
   } catch {
     // No dmesg access: fall back to cpuinfo, which equals the TSC rate on VMs and most servers.
@@ -89,7 +90,8 @@ export function guestFiles(source: string): Record<KernelName, Record<string, st
     out[kernel] = {};
     for (const f of files) {
       const p = join(source, dir, f);
-      if (!existsSync(p)) throw new Error(`guest artefact ${p} (kernel ${kernel}) is missing: run guest/build.sh first`);
+      if (!existsSync(p))
+        throw new Error(`guest artefact ${p} (kernel ${kernel}) is missing: run guest/build.sh first`);
       out[kernel][f] = p;
     }
   }
@@ -112,7 +114,10 @@ function previousKvmVerdict(prefix: string): HostConfig['kvm'] | undefined {
 }
 
 function runtimeName(name: string): string {
-  if (!/^[a-z][a-z0-9_-]{0,31}$/.test(name)) throw new Error(`--name: invalid runtime name "${name}" (lowercase letters, digits, - and _, starting with a letter)`);
+  if (!/^[a-z][a-z0-9_-]{0,31}$/.test(name))
+    throw new Error(
+      `--name: invalid runtime name "${name}" (lowercase letters, digits, - and _, starting with a letter)`,
+    );
   return name;
 }
 
@@ -142,35 +147,61 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   const lib = join(prefix, 'lib', 'runcvm.mjs');
   let kernelChanged = false;
   for (const kernel of KERNELS) {
-    for (const [file, src] of Object.entries(guest[kernel])) kernelChanged = put(join(prefix, 'kernels', kernel, file), readFileSync(src)) || kernelChanged;
+    for (const [file, src] of Object.entries(guest[kernel]))
+      kernelChanged = put(join(prefix, 'kernels', kernel, file), readFileSync(src)) || kernelChanged;
   }
   // The probe boots the kernel containers get by default.
   const probeKernel = guest[DEFAULT_KERNEL];
-  const kvm = (!kernelChanged && previousKvmVerdict(prefix)) || probeKvm(probeKernel.vmlinux as string, probeKernel['initramfs.cpio'] as string);
+  const kvm =
+    (!kernelChanged && previousKvmVerdict(prefix)) ||
+    probeKvm(probeKernel.vmlinux as string, probeKernel['initramfs.cpio'] as string);
   const allowTcg = values['allow-tcg'] === true || (values['allow-tcg-if-no-kvm'] === true && !kvm.usable);
   const rt = buildRuntimeRoot(join(prefix, 'rt'));
-  const host: HostConfig = { runc, node: process.execPath, allowTcg, kvm, tscKhz: hostTscKhz(), iptables: iptablesCommand(), hostDirs: rt.hostDirs };
+  const host: HostConfig = {
+    runc,
+    node: process.execPath,
+    allowTcg,
+    kvm,
+    tscKhz: hostTscKhz(),
+    iptables: iptablesCommand(),
+    hostDirs: rt.hostDirs,
+  };
   const dispatcher = readFileSync(join(bundleDir, 'dispatcher.sh'), 'utf8')
-    .replace('@RUNC@', runc).replace('@NODE@', process.execPath).replace('@LIB@', lib).replace('@VERSION@', runcvmVersion()).replace('@GENERATED@', 'Generated');
+    .replace('@RUNC@', runc)
+    .replace('@NODE@', process.execPath)
+    .replace('@LIB@', lib)
+    .replace('@VERSION@', runcvmVersion())
+    .replace('@GENERATED@', 'Generated');
   let changed = kernelChanged;
   changed = put(lib, readFileSync(bundleFile)) || changed;
-  changed = put(join(prefix, 'bin', 'runcvm-init'), readFileSync(join(dirname(bundleFile), 'runcvm-init')), 0o755) || changed;
-  changed = put(join(prefix, 'bin', 'runcvm-exec'), readFileSync(join(dirname(bundleFile), 'runcvm-exec')), 0o755) || changed;
+  changed =
+    put(join(prefix, 'bin', 'runcvm-init'), readFileSync(join(dirname(bundleFile), 'runcvm-init')), 0o755) || changed;
+  changed =
+    put(join(prefix, 'bin', 'runcvm-exec'), readFileSync(join(dirname(bundleFile), 'runcvm-exec')), 0o755) || changed;
   changed = put(join(prefix, 'bin', 'runcvm-runtime'), dispatcher, 0o755) || changed;
-  changed = put(join(prefix, 'bin', 'runcvm'), `#!/bin/sh\nexec '${process.execPath}' '${lib}' "$@"\n`, 0o755) || changed;
+  changed =
+    put(join(prefix, 'bin', 'runcvm'), `#!/bin/sh\nexec '${process.execPath}' '${lib}' "$@"\n`, 0o755) || changed;
   changed = put(hostConfigPath(prefix), `${JSON.stringify(host, null, 2)}\n`) || changed;
   // The administrator's settings are theirs: written once with the defaults, then only checked.
-  if (!existsSync(hostSettingsPath(prefix))) changed = put(hostSettingsPath(prefix), defaultSettingsFile(), 0o644) || changed;
+  if (!existsSync(hostSettingsPath(prefix)))
+    changed = put(hostSettingsPath(prefix), defaultSettingsFile(), 0o644) || changed;
   readHostSettings(prefix);
 
   const current = readOr(DAEMON_JSON)?.toString('utf8');
-  const next = formatDaemonJson(withRuntime(parseDaemonJson(current, DAEMON_JSON), name, join(prefix, 'bin', 'runcvm-runtime')));
-  const daemonChanged = current === undefined || JSON.stringify(JSON.parse(current)) !== JSON.stringify(JSON.parse(next));
+  const next = formatDaemonJson(
+    withRuntime(parseDaemonJson(current, DAEMON_JSON), name, join(prefix, 'bin', 'runcvm-runtime')),
+  );
+  const daemonChanged =
+    current === undefined || JSON.stringify(JSON.parse(current)) !== JSON.stringify(JSON.parse(next));
   if (daemonChanged) put(DAEMON_JSON, next);
   // containerd (CRI runtime handler "runcvm") only when asked: --containerd or --containerd-config FILE.
   const containerdFile = values['containerd-config'] ?? (values.containerd ? DEFAULT_CONTAINERD_CONFIG : undefined);
-  const containerdChanged = containerdFile !== undefined && configureContainerd(containerdFile, join(prefix, 'bin', 'runcvm-runtime'));
-  if (containerdChanged) console.log(`${containerdFile}: added CRI runtime handler "runcvm" (restart containerd to load it; see docs/engines.md)`);
+  const containerdChanged =
+    containerdFile !== undefined && configureContainerd(containerdFile, join(prefix, 'bin', 'runcvm-runtime'));
+  if (containerdChanged)
+    console.log(
+      `${containerdFile}: added CRI runtime handler "runcvm" (restart containerd to load it; see docs/engines.md)`,
+    );
   if (!changed && !daemonChanged) {
     console.log(`runcvm is already installed in ${prefix}: nothing changed`);
     return 0;
@@ -178,21 +209,33 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   console.log(`runcvm installed in ${prefix} (runc ${runc}, node ${process.execPath})`);
   console.log(`KVM: ${kvm.usable ? 'usable' : 'NOT usable'} (${kvm.reason})`);
   if (!kvm.usable) {
-    console.log(host.allowTcg
-      ? 'NOTE: without KVM, runcvm VMs on this host run under QEMU TCG software emulation: it works, but every boot and all guest CPU work are many times slower.'
-      : 'WARNING: without KVM, runcvm containers fail unless run with -e RUNCVM_ACCEL=tcg (or reinstall with --allow-tcg).');
+    console.log(
+      host.allowTcg
+        ? 'NOTE: without KVM, runcvm VMs on this host run under QEMU TCG software emulation: it works, but every boot and all guest CPU work are many times slower.'
+        : 'WARNING: without KVM, runcvm containers fail unless run with -e RUNCVM_ACCEL=tcg (or reinstall with --allow-tcg).',
+    );
   }
   if (daemonChanged) console.log(`${DAEMON_JSON}: registered runtime "${name}"`);
   console.log(await reloadDockerd(name, true));
-  console.log(`Podman: add to /etc/containers/containers.conf, then use podman run --runtime ${name}:\n${podmanConfig(name, join(prefix, 'bin', 'runcvm-runtime'))}`);
+  console.log(
+    `Podman: add to /etc/containers/containers.conf, then use podman run --runtime ${name}:\n${podmanConfig(name, join(prefix, 'bin', 'runcvm-runtime'))}`,
+  );
   return 0;
 }
 
 export async function uninstall(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { prefix: { type: 'string', default: '/opt/runcvm' }, name: { type: 'string', default: RUNTIME_NAME }, 'containerd-config': { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      prefix: { type: 'string', default: '/opt/runcvm' },
+      name: { type: 'string', default: RUNTIME_NAME },
+      'containerd-config': { type: 'string' },
+    },
+  });
   const name = runtimeName(values.name as string);
   const containerdFile = values['containerd-config'] ?? DEFAULT_CONTAINERD_CONFIG;
-  if (unconfigureContainerd(containerdFile)) console.log(`${containerdFile}: removed CRI runtime handler "runcvm" (restart containerd)`);
+  if (unconfigureContainerd(containerdFile))
+    console.log(`${containerdFile}: removed CRI runtime handler "runcvm" (restart containerd)`);
   const prefix = values.prefix as string;
   const current = readOr(DAEMON_JSON)?.toString('utf8');
   if (current !== undefined) {
@@ -209,4 +252,3 @@ export async function uninstall(argv: string[]): Promise<number> {
   }
   return 0;
 }
-

@@ -24,15 +24,35 @@ export function probeKvm(kernel: string, initrd: string): KvmVerdict {
   if (!kvmUsable()) return { usable: false, reason: '/dev/kvm is missing or cannot be opened read-write' };
   const runDir = mkdtempSync(join(tmpdir(), 'runcvm-kvm-probe-'));
   try {
-    const argv = qemuArgv({
-      name: 'runcvm-kvm-probe', accel: 'kvm', cpus: 1, memoryMiB: 128, kernel, initrd,
-      cmdline: [...guestCmdline({ accel: 'kvm', debug: false, kernelDebug: false, append: '' }), 'runcvm.poweroff=1'],
-      fsShares: [], blockDevices: [], nics: [], runDir, consoleToStderr: false,
-    }, qemuPaths(runDir));
+    const argv = qemuArgv(
+      {
+        name: 'runcvm-kvm-probe',
+        accel: 'kvm',
+        cpus: 1,
+        memoryMiB: 128,
+        kernel,
+        initrd,
+        cmdline: [...guestCmdline({ accel: 'kvm', debug: false, kernelDebug: false, append: '' }), 'runcvm.poweroff=1'],
+        fsShares: [],
+        blockDevices: [],
+        nics: [],
+        runDir,
+        consoleToStderr: false,
+      },
+      qemuPaths(runDir),
+    );
     const t0 = Date.now();
-    const r = spawnSync(QEMU_BINARY, argv, { timeout: PROBE_TIMEOUT_MS, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawnSync(QEMU_BINARY, argv, {
+      timeout: PROBE_TIMEOUT_MS,
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
-    if (r.error || r.signal) return { usable: false, reason: `a test VM did not power off within ${PROBE_TIMEOUT_MS / 1000} s under KVM (nested virtualisation?)` };
+    if (r.error || r.signal)
+      return {
+        usable: false,
+        reason: `a test VM did not power off within ${PROBE_TIMEOUT_MS / 1000} s under KVM (nested virtualisation?)`,
+      };
     if (r.status !== 0) {
       const why = (r.stderr ?? '').trim().split('\n').slice(-2).join(' / ');
       return { usable: false, reason: `qemu failed under KVM: ${why || `exit ${r.status}`}` };

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { podmanConfig, podmanRuntimesFor } from './podman.ts';
 
 test('the printed Podman snippet is what doctor recognises; commented or other entries are not', () => {

@@ -10,5 +10,7 @@ export const STANDARD_PREFIX = '/opt/runcvm';
 
 export function defaultPrefix(bundleFile: string): string {
   const own = dirname(dirname(bundleFile));
-  return existsSync(join(own, 'bin', 'runcvm-runtime')) && existsSync(join(own, 'etc', 'host.json')) ? own : STANDARD_PREFIX;
+  return existsSync(join(own, 'bin', 'runcvm-runtime')) && existsSync(join(own, 'etc', 'host.json'))
+    ? own
+    : STANDARD_PREFIX;
 }

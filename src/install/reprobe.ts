@@ -5,8 +5,8 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { probeKvm, type KvmVerdict } from './kvm-probe.ts';
 import { hostConfigPath } from '../runtime/host-config.ts';
+import { type KvmVerdict, probeKvm } from './kvm-probe.ts';
 
 export function reprobeKvm(prefix: string, kernel = 'debian'): KvmVerdict {
   const file = hostConfigPath(prefix);

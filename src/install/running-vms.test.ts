@@ -1,13 +1,16 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { launcherBundleIndex, parseStat, runningVms } from './running-vms.ts';
 
 test('a launcher is node … <prefix>/lib/runcvm.mjs launcher, not runcvm-init carrying that command line', () => {
   assert.equal(launcherBundleIndex(['/usr/bin/node', '--no-warnings', '/opt/runcvm/lib/runcvm.mjs', 'launcher']), 2);
-  assert.equal(launcherBundleIndex(['/opt/runcvm/bin/runcvm-init', '/usr/bin/node', '/opt/runcvm/lib/runcvm.mjs', 'launcher']), -1);
+  assert.equal(
+    launcherBundleIndex(['/opt/runcvm/bin/runcvm-init', '/usr/bin/node', '/opt/runcvm/lib/runcvm.mjs', 'launcher']),
+    -1,
+  );
   assert.equal(launcherBundleIndex(['/usr/bin/node', '/opt/runcvm/lib/runcvm.mjs', 'runtime', 'create']), -1);
 });
 
@@ -15,15 +18,22 @@ test('/proc/<pid>/stat fields count from the last parenthesis (a comm may hold o
   const stat = `42 (qemu) x) S 7 ${Array.from({ length: 17 }, () => '0').join(' ')} 12345 0 0`;
   assert.deepEqual(parseStat(stat), { comm: 'qemu) x', ppid: 7, startTicks: 12345, cpuTicks: 0, rssPages: 0 });
   const busy = `9 (qemu-system-x86) S 1 ${['0', '0', '0', '0', '0', '0', '0', '0', '0', '250', '50', '0', '0', '0', '0', '0', '0'].join(' ')} 777 0 300`;
-  assert.deepEqual(parseStat(busy), { comm: 'qemu-system-x86', ppid: 1, startTicks: 777, cpuTicks: 300, rssPages: 300 });
+  assert.deepEqual(parseStat(busy), {
+    comm: 'qemu-system-x86',
+    ppid: 1,
+    startTicks: 777,
+    cpuTicks: 300,
+    rssPages: 300,
+  });
 });
 
-test('running VMs from a /proc tree: the launch spec, the descendants, the uptime, Docker\'s name', () => {
+test("running VMs from a /proc tree: the launch spec, the descendants, the uptime, Docker's name", () => {
   const root = mkdtempSync(join(tmpdir(), 'runcvm-ps-'));
   try {
     const proc = join(root, 'proc');
     const id = 'b'.repeat(64);
-    const stat = (pid: number, comm: string, ppid: number, start: number) => `${pid} (${comm}) S ${ppid} ${Array.from({ length: 17 }, () => '0').join(' ')} ${start} 0`;
+    const stat = (pid: number, comm: string, ppid: number, start: number) =>
+      `${pid} (${comm}) S ${ppid} ${Array.from({ length: 17 }, () => '0').join(' ')} ${start} 0`;
     const put = (pid: number, comm: string, ppid: number, argv: string[], start = 1000) => {
       mkdirSync(join(proc, String(pid)), { recursive: true });
       writeFileSync(join(proc, String(pid), 'stat'), stat(pid, comm, ppid, start));
@@ -37,15 +47,34 @@ test('running VMs from a /proc tree: the launch spec, the descendants, the uptim
     put(13, 'qemu-system-x86', 11, ['/usr/bin/qemu-system-x86_64']);
     put(14, 'sh', 1, ['sh']);
     mkdirSync(join(proc, '11', 'root', '.runcvm'), { recursive: true });
-    writeFileSync(join(proc, '11', 'root', '.runcvm', 'spec.json'), JSON.stringify({ containerId: id, hypervisor: 'qemu', accel: 'tcg', cpus: 2, memoryMiB: 256 }));
+    writeFileSync(
+      join(proc, '11', 'root', '.runcvm', 'spec.json'),
+      JSON.stringify({ containerId: id, hypervisor: 'qemu', accel: 'tcg', cpus: 2, memoryMiB: 256 }),
+    );
     mkdirSync(join(root, 'docker', 'containers', id), { recursive: true });
     writeFileSync(join(root, 'docker', 'containers', id, 'config.v2.json'), JSON.stringify({ Name: '/web' }));
     const vms = runningVms(proc, join(root, 'docker'));
-    assert.deepEqual(vms, [{
-      containerId: id, name: 'web', prefix: '/p', writeback: false, hypervisor: 'qemu', accel: 'tcg', cpus: 2, memoryMiB: 256, uptimeSeconds: 101, launcherPid: 11,
-      processes: [{ pid: 11, name: 'launcher' }, { pid: 12, name: 'virtiofsd' }, { pid: 13, name: 'qemu-system-x86' }],
-      hostCpuSeconds: 0, hostRssBytes: 0,
-    }]);
+    assert.deepEqual(vms, [
+      {
+        containerId: id,
+        name: 'web',
+        prefix: '/p',
+        writeback: false,
+        hypervisor: 'qemu',
+        accel: 'tcg',
+        cpus: 2,
+        memoryMiB: 256,
+        uptimeSeconds: 101,
+        launcherPid: 11,
+        processes: [
+          { pid: 11, name: 'launcher' },
+          { pid: 12, name: 'virtiofsd' },
+          { pid: 13, name: 'qemu-system-x86' },
+        ],
+        hostCpuSeconds: 0,
+        hostRssBytes: 0,
+      },
+    ]);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -54,7 +54,9 @@ function read(path: string): string | undefined {
 }
 
 /** /proc/<pid>/stat: the comm field may hold spaces and parentheses, so fields count from the last ')'. */
-export function parseStat(stat: string): { comm: string; ppid: number; startTicks: number; cpuTicks: number; rssPages: number } | undefined {
+export function parseStat(
+  stat: string,
+): { comm: string; ppid: number; startTicks: number; cpuTicks: number; rssPages: number } | undefined {
   const open = stat.indexOf('(');
   const close = stat.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
@@ -65,7 +67,13 @@ export function parseStat(stat: string): { comm: string; ppid: number; startTick
   // Fields 14 and 15 (utime, stime) and 24 (rss); rest[0] is field 3.
   const cpuTicks = Number(rest[11] ?? 0) + Number(rest[12] ?? 0);
   const rssPages = Number(rest[21] ?? 0);
-  return { comm: stat.slice(open + 1, close), ppid, startTicks, cpuTicks: Number.isFinite(cpuTicks) ? cpuTicks : 0, rssPages: Number.isFinite(rssPages) ? rssPages : 0 };
+  return {
+    comm: stat.slice(open + 1, close),
+    ppid,
+    startTicks,
+    cpuTicks: Number.isFinite(cpuTicks) ? cpuTicks : 0,
+    rssPages: Number.isFinite(rssPages) ? rssPages : 0,
+  };
 }
 
 function processes(proc: string): ProcInfo[] {

@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, symlinkSync, readlinkSync, existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { buildRuntimeRoot } from './runtime-root.ts';
 
 test('mirrors merged-/usr symlinks, binds real dirs, and is idempotent', () => {
@@ -19,7 +19,8 @@ test('mirrors merged-/usr symlinks, binds real dirs, and is idempotent', () => {
     }
     assert.equal(readlinkSync(join(rt, 'bin')), 'usr/bin');
     assert.equal(readlinkSync(join(rt, 'var/run')), '../run');
-    for (const d of ['usr', 'vm', 'opt/runcvm', '.runcvm', 'etc/ld.so.cache', 'lib64']) assert.ok(existsSync(join(rt, d)), d);
+    for (const d of ['usr', 'vm', 'opt/runcvm', '.runcvm', 'etc/ld.so.cache', 'lib64'])
+      assert.ok(existsSync(join(rt, d)), d);
   } finally {
     rmSync(base, { recursive: true });
   }

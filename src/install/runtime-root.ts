@@ -4,7 +4,16 @@
  * of host /usr and the image is mounted at /vm. Every mount point runc needs must already exist
  * here, or runc would create it on the host in this shared tree.
  */
-import { existsSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  rmSync,
+  type Stats,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 const MOUNT_DIRS = ['usr', 'proc', 'sys', 'dev', 'run', 'tmp', 'vm', 'opt/runcvm', '.runcvm', '.runcvm-disks', 'etc'];
@@ -33,7 +42,7 @@ export function buildRuntimeRoot(rt: string, hostRoot = '/'): RuntimeRootPlan {
   if (!existsSync(cache)) writeFileSync(cache, '');
   for (const name of MERGED_USR) {
     const host = join(hostRoot, name);
-    let st;
+    let st: Stats;
     try {
       st = lstatSync(host);
     } catch {

@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
-import { encodeFrame, FrameDecoder, MsgType, type Frame } from '../agent-protocol/frame.ts';
+import { test } from 'node:test';
 import { decodeWindow, GRANT_BATCH, STREAM_WINDOW } from '../agent-protocol/flow.ts';
+import { encodeFrame, type Frame, FrameDecoder, MsgType } from '../agent-protocol/frame.ts';
 import { AgentSession } from './agent-session.ts';
 
 /** The guest's end of a channel: frames the host wrote, and a way to send frames to the host. */
@@ -20,16 +20,21 @@ function channel(): { stream: Duplex; sent: Frame[]; guest(type: number, id: num
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
-const windows = (sent: Frame[], id: number) => sent.filter((f) => f.type === MsgType.WINDOW && f.id === id).map((f) => decodeWindow(f.payload));
+const windows = (sent: Frame[], id: number) =>
+  sent.filter((f) => f.type === MsgType.WINDOW && f.id === id).map((f) => decodeWindow(f.payload));
 
 test('credit goes back only as the consumer takes the bytes, per stream and per process', async () => {
   const ch = channel();
   const session = new AgentSession(ch.stream, () => {});
   const held: Array<() => void> = [];
   const process = { args: ['yes'], env: [], cwd: '/', uid: 0, gid: 0, groups: [], terminal: false };
-  void session.start(2, process, { stdout: (_d, done) => held.push(done), stderr: (_d, done) => done(), started: () => {} });
+  void session.start(2, process, {
+    stdout: (_d, done) => held.push(done),
+    stderr: (_d, done) => done(),
+    started: () => {},
+  });
   const chunk = Buffer.alloc(GRANT_BATCH / 2);
-  for (let i = 0; i < (STREAM_WINDOW / chunk.length); i++) ch.guest(MsgType.STDOUT, 2, chunk);
+  for (let i = 0; i < STREAM_WINDOW / chunk.length; i++) ch.guest(MsgType.STDOUT, 2, chunk);
   ch.guest(MsgType.STDERR, 2, Buffer.alloc(GRANT_BATCH));
   await tick();
   assert.equal(session.heldOutput(), STREAM_WINDOW);
@@ -65,8 +70,18 @@ test('output for a process the host does not know is dropped, not buffered', asy
 test('the host says HELLO with its protocol version before CONFIG', () => {
   const ch = channel();
   const session = new AgentSession(ch.stream, () => {});
-  session.configure({ hostname: 'h', rootTag: 'root', rootReadonly: false, mounts: [], debug: false, network: { ifaces: [], routes: [], dnsRelay: false, spares: [] } });
-  assert.deepEqual(ch.sent.map((f) => f.type), [MsgType.HELLO, MsgType.CONFIG]);
+  session.configure({
+    hostname: 'h',
+    rootTag: 'root',
+    rootReadonly: false,
+    mounts: [],
+    debug: false,
+    network: { ifaces: [], routes: [], dnsRelay: false, spares: [] },
+  });
+  assert.deepEqual(
+    ch.sent.map((f) => f.type),
+    [MsgType.HELLO, MsgType.CONFIG],
+  );
   assert.equal(ch.sent[0]?.payload.readUInt32LE(0), 2);
 });
 

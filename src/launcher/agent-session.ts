@@ -5,14 +5,39 @@
  * back only once the consumer has taken the bytes, so the channel itself is never paused.
  */
 import type { Duplex } from 'node:stream';
-import { encodeFrame, FrameDecoder, MAX_DATA_CHUNK, MsgType, PROTOCOL_VERSION, type Frame, type MsgTypeValue } from '../agent-protocol/frame.ts';
-import { OutputWindow, encodeWindow, type OutputStream } from '../agent-protocol/flow.ts';
+import { encodeWindow, type OutputStream, OutputWindow } from '../agent-protocol/flow.ts';
 import {
-  decodeDns, decodeError, decodeExit, encodeDns, encodeNetAttach, encodeNetDetach, decodeHello, decodeLog, decodeStarted, encodeConfig, encodeHello, encodeSignal, encodeStart, encodeWinsize,
-  type AgentError, type AgentLog, type ExitStatus, type Hello, type VmConfig,
+  encodeFrame,
+  type Frame,
+  FrameDecoder,
+  MAX_DATA_CHUNK,
+  MsgType,
+  type MsgTypeValue,
+  PROTOCOL_VERSION,
+} from '../agent-protocol/frame.ts';
+import {
+  type AgentError,
+  type AgentLog,
+  decodeDns,
+  decodeError,
+  decodeExit,
+  decodeHello,
+  decodeLog,
+  decodeStarted,
+  type ExitStatus,
+  encodeConfig,
+  encodeDns,
+  encodeHello,
+  encodeNetAttach,
+  encodeNetDetach,
+  encodeSignal,
+  encodeStart,
+  encodeWinsize,
+  type Hello,
+  type VmConfig,
 } from '../agent-protocol/messages.ts';
-import type { WorkloadProcess } from '../contracts/workload-process.ts';
 import type { NetIface } from '../contracts/guest-network.ts';
+import type { WorkloadProcess } from '../contracts/workload-process.ts';
 
 /** Output handlers call `done` once their consumer has taken the bytes: that grants the guest more credit. */
 export interface ProcessHandlers {
@@ -68,8 +93,13 @@ export class AgentSession {
   /** Fatal guest-side setup error (ERROR on id 0) or a closed channel. */
   readonly failed: Promise<Error>;
 
-  constructor(private readonly stream: Duplex, private readonly onLog: (l: AgentLog) => void) {
-    this.failed = new Promise((resolve) => { this.failure = resolve; });
+  constructor(
+    private readonly stream: Duplex,
+    private readonly onLog: (l: AgentLog) => void,
+  ) {
+    this.failed = new Promise((resolve) => {
+      this.failure = resolve;
+    });
     stream.on('data', (chunk: Buffer) => {
       try {
         for (const f of this.decoder.push(chunk)) this.dispatch(f);
@@ -88,7 +118,11 @@ export class AgentSession {
     return new Promise((resolve, reject) => {
       this.hello = (h) => {
         if (h.version !== PROTOCOL_VERSION) {
-          reject(new Error(`guest agent speaks protocol ${h.version} (${h.agent}), this runtime speaks ${PROTOCOL_VERSION}: reinstall runcvm`));
+          reject(
+            new Error(
+              `guest agent speaks protocol ${h.version} (${h.agent}), this runtime speaks ${PROTOCOL_VERSION}: reinstall runcvm`,
+            ),
+          );
         } else resolve(h);
       };
     });
@@ -203,7 +237,9 @@ export class AgentSession {
     const flow = this.flows.get(f.id);
     if (!flow) return undefined;
     if (!flow[stream].receive(f.payload.length)) {
-      this.failure?.(new Error(`agent protocol error: process ${f.id} sent more ${stream} than its flow-control window allows`));
+      this.failure?.(
+        new Error(`agent protocol error: process ${f.id} sent more ${stream} than its flow-control window allows`),
+      );
       return undefined;
     }
     return once(() => this.consumed(f.id, stream, f.payload.length));
@@ -234,10 +270,10 @@ export class AgentSession {
         return;
       }
       case MsgType.STDOUT:
-        if (data) (proc ? proc.handlers.stdout(f.payload, done) : done());
+        if (data) proc ? proc.handlers.stdout(f.payload, done) : done();
         return;
       case MsgType.STDERR:
-        if (data) (proc ? proc.handlers.stderr(f.payload, done) : done());
+        if (data) proc ? proc.handlers.stderr(f.payload, done) : done();
         return;
       case MsgType.STARTED:
         proc?.handlers.started(decodeStarted(f.payload));

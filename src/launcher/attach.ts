@@ -3,17 +3,18 @@
  * workload, the exec client for a `docker exec`. Signals that arrive before the guest process
  * exists are delivered once it does.
  */
-import type { AgentSession, ProcessOutcome } from './agent-session.ts';
+
+import { exitCode } from '../agent-protocol/messages.ts';
 import type { WorkloadProcess } from '../contracts/workload-process.ts';
+import type { AgentSession, ProcessOutcome } from './agent-session.ts';
 import { forwardInitSignals, forwardSignals } from './signals.ts';
 import { outputHandlers, relayStdin } from './stdio-relay.ts';
-import { exitCode } from '../agent-protocol/messages.ts';
 
 /** runc's start errors as exit statuses: Docker gives 127 for "not found", 126 for "permission denied". */
 const ERRNO_EXIT: Record<number, number> = { 2: 127, 13: 126 };
 
 export function outcomeCode(o: ProcessOutcome): number {
-  return o.kind === 'exit' ? exitCode(o.status) : ERRNO_EXIT[o.error.errno] ?? 1;
+  return o.kind === 'exit' ? exitCode(o.status) : (ERRNO_EXIT[o.error.errno] ?? 1);
 }
 
 export function attachProcess(
@@ -36,12 +37,16 @@ export function attachProcess(
   };
   // Node refreshes rows/columns on SIGWINCH before emitting 'resize'; a SIGWINCH listener of our own would read the old size.
   if (process.stdout.isTTY) process.stdout.on('resize', resize);
-  const outcome = session.start(id, proc, outputHandlers((pid) => {
-    started = true;
-    resize();
-    for (const s of pending.splice(0)) session.signal(id, s);
-    onStarted(pid);
-  }));
+  const outcome = session.start(
+    id,
+    proc,
+    outputHandlers((pid) => {
+      started = true;
+      resize();
+      for (const s of pending.splice(0)) session.signal(id, s);
+      onStarted(pid);
+    }),
+  );
   relayStdin(session, id, proc.terminal);
   return outcome.finally(() => {
     unforward();

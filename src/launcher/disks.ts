@@ -7,13 +7,13 @@
  * and renamed, so an interrupted first start never leaves a half-made disk that looks done.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, ftruncateSync } from 'node:fs';
+import { closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { resolveInRoot } from '../common/resolve-in-root.ts';
-import type { BlockDevice } from '../vmm/vm-spec.ts';
-import type { LaunchDisk } from '../contracts/launch-spec.ts';
 import { OptionError } from '../contracts/errors.ts';
+import type { LaunchDisk } from '../contracts/launch-spec.ts';
+import type { BlockDevice } from '../vmm/vm-spec.ts';
 
 export const MKE2FS = '/usr/sbin/mke2fs';
 const run = promisify(execFile);
@@ -32,7 +32,9 @@ function statOrUndefined(path: string) {
 
 async function createDisk(d: LaunchDisk, file: string, dstDir: string | undefined, mke2fs: string): Promise<void> {
   if (d.sizeBytes === undefined) {
-    throw new DiskError(`RUNCVM_DISKS: ${d.src} does not exist and no size was given to create it (<src>,<dst>,<fs>,<size>)`);
+    throw new DiskError(
+      `RUNCVM_DISKS: ${d.src} does not exist and no size was given to create it (<src>,<dst>,<fs>,<size>)`,
+    );
   }
   mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
   const tmp = `${file}.runcvm-new`;
@@ -50,13 +52,19 @@ async function createDisk(d: LaunchDisk, file: string, dstDir: string | undefine
   } catch (e) {
     rmSync(tmp, { force: true });
     const err = e as Error & { stderr?: string };
-    throw new DiskError(`RUNCVM_DISKS: creating ${d.src} (${d.fs}, ${d.sizeBytes} bytes) failed: ${(err.stderr || err.message).trim()}`);
+    throw new DiskError(
+      `RUNCVM_DISKS: creating ${d.src} (${d.fs}, ${d.sizeBytes} bytes) failed: ${(err.stderr || err.message).trim()}`,
+    );
   }
   renameSync(tmp, file);
 }
 
 /** Finds or creates every disk's backing file under `root`; returns the block devices to attach. */
-export async function prepareDisks(disks: readonly LaunchDisk[], root: string, mke2fs = MKE2FS): Promise<BlockDevice[]> {
+export async function prepareDisks(
+  disks: readonly LaunchDisk[],
+  root: string,
+  mke2fs = MKE2FS,
+): Promise<BlockDevice[]> {
   const out: BlockDevice[] = [];
   for (const d of disks) {
     // Resolved inside the workload's view: an image symlink cannot point the file elsewhere.
@@ -66,7 +74,8 @@ export async function prepareDisks(disks: readonly LaunchDisk[], root: string, m
     if (!st) {
       const dst = join(root, resolveInRoot(root, d.dst));
       const dstStat = statOrUndefined(dst);
-      if (dstStat && !dstStat.isDirectory()) throw new DiskError(`RUNCVM_DISKS: ${d.dst} exists but is not a directory`);
+      if (dstStat && !dstStat.isDirectory())
+        throw new DiskError(`RUNCVM_DISKS: ${d.dst} exists but is not a directory`);
       await createDisk(d, file, dstStat ? dst : undefined, mke2fs);
     } else if (statSync(file).size < 1024 * 1024) {
       throw new DiskError(`RUNCVM_DISKS: ${d.src} is smaller than 1 MiB: not a disk image made by runcvm`);

@@ -4,7 +4,7 @@
  * its process a fresh guest id and relays frames both ways, so exec needs no second channel.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { encodeFrame, FrameDecoder, MsgType, type Frame, type MsgTypeValue } from '../agent-protocol/frame.ts';
+import { encodeFrame, type Frame, FrameDecoder, MsgType, type MsgTypeValue } from '../agent-protocol/frame.ts';
 import { encodeSignal } from '../agent-protocol/messages.ts';
 import type { AgentSession } from './agent-session.ts';
 

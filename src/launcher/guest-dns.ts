@@ -3,8 +3,9 @@
  * queries at once (dns-limit.ts), answers dropped while the guest does not read its channel
  * (agent-session.ts OUTBOUND_SOFT_LIMIT), and both counted in one summary line per interval.
  */
-import { relayDnsQuery } from '../network/dns-relay.ts';
+
 import { type DnsAsk, DnsLimiter, MAX_DNS_IN_FLIGHT } from '../network/dns-limit.ts';
+import { relayDnsQuery } from '../network/dns-relay.ts';
 import type { AgentSession } from './agent-session.ts';
 import type { GuestLog } from './guest-log.ts';
 
@@ -21,7 +22,10 @@ export function serveGuestDns(session: AgentSession, log: GuestLog, ask: DnsAsk 
     const lost = unsent - reported.unsent;
     if (refused === 0 && lost === 0) return;
     reported = { refused: limiter.refused, unsent };
-    log.line('runcvm', `DNS relay: ${refused} guest queries answered SERVFAIL (over ${MAX_DNS_IN_FLIGHT} in flight), ${lost} answers dropped (guest not reading its channel)`);
+    log.line(
+      'runcvm',
+      `DNS relay: ${refused} guest queries answered SERVFAIL (over ${MAX_DNS_IN_FLIGHT} in flight), ${lost} answers dropped (guest not reading its channel)`,
+    );
   };
   const schedule = () => {
     if (timer) return;
@@ -30,10 +34,13 @@ export function serveGuestDns(session: AgentSession, log: GuestLog, ask: DnsAsk 
   };
   session.onDns = (token, query) => {
     const refusedBefore = limiter.refused;
-    limiter.relay(query).then((answer) => {
-      if (answer && !session.dnsAnswer(token, answer)) unsent++;
-      if (limiter.refused !== refusedBefore || unsent !== reported.unsent) schedule();
-    }, () => {});
+    limiter.relay(query).then(
+      (answer) => {
+        if (answer && !session.dnsAnswer(token, answer)) unsent++;
+        if (limiter.refused !== refusedBefore || unsent !== reported.unsent) schedule();
+      },
+      () => {},
+    );
   };
   return limiter;
 }

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { GuestLog, LOG_BURST, LOG_LINE_MAX, LOG_QUEUE_MAX, LOG_RATE, type LogSink } from './guest-log.ts';
 
 function recorder(queued = () => 0): LogSink & { lines: string[] } {
@@ -17,7 +17,10 @@ test('a flood is cut to the burst, then to the rate, and the drops are reported 
   now += 1000;
   for (let i = 0; i < 1000; i++) log.line('runcvm-agent', 'more');
   // The first admitted line carries the summary of what came before it.
-  assert.match(sink.lines[LOG_BURST] as string, new RegExp(`^runcvm: ${10_000 - LOG_BURST} guest log line\\(s\\) dropped`));
+  assert.match(
+    sink.lines[LOG_BURST] as string,
+    new RegExp(`^runcvm: ${10_000 - LOG_BURST} guest log line\\(s\\) dropped`),
+  );
   assert.equal(sink.lines.length, LOG_BURST + 1 + LOG_RATE);
 });
 

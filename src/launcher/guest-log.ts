@@ -24,7 +24,10 @@ export class GuestLog {
   private dropped = 0;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly sink: LogSink, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly sink: LogSink,
+    private readonly now: () => number = Date.now,
+  ) {
     this.last = now();
   }
 
@@ -48,7 +51,9 @@ export class GuestLog {
   /** Reports the dropped count now if the bounds allow (tests; the timer does it otherwise). */
   flushSummary(): void {
     if (this.dropped === 0 || this.sink.queued() > LOG_QUEUE_MAX) return;
-    this.sink.write(`runcvm: ${this.dropped} guest log line(s) dropped (more than ${LOG_RATE}/s or stderr not drained)\n`);
+    this.sink.write(
+      `runcvm: ${this.dropped} guest log line(s) dropped (more than ${LOG_RATE}/s or stderr not drained)\n`,
+    );
     this.dropped = 0;
   }
 
@@ -73,7 +78,8 @@ export class GuestLog {
 }
 
 function sanitize(text: string): string {
-  const cut = Buffer.byteLength(text) > LOG_LINE_MAX ? `${Buffer.from(text).subarray(0, LOG_LINE_MAX).toString('utf8')}…` : text;
+  const cut =
+    Buffer.byteLength(text) > LOG_LINE_MAX ? `${Buffer.from(text).subarray(0, LOG_LINE_MAX).toString('utf8')}…` : text;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
   return cut.replace(/[\u0000-\u001f\u007f]/g, ' ');
 }

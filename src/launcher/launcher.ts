@@ -3,29 +3,37 @@
  * exits with its status (128+N for a signal death, as runc). If the VM dies first, it exits
  * non-zero with what the VMM and guest console said.
  */
+
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Server } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentLog } from '../agent-protocol/messages.ts';
-import type { RunningVm } from '../vmm/driver.ts';
-import { DRIVERS } from '../vmm/drivers.ts';
-import { AgentSession } from './agent-session.ts';
-import { prepareDisks } from './disks.ts';
-import { attachProcess, outcomeCode } from './attach.ts';
-import { serveExec } from './exec-server.ts';
-import { IMAGE_DISKS_DIR, type LaunchSpec, RUN_DIR, SPEC_PATH, WORKLOAD_ROOT, WRITTEN_BACK_MARKER } from '../contracts/launch-spec.ts';
-import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
 import { describeError, exitStatusFor, GuestFailure } from '../contracts/errors.ts';
-import { flush } from './stdio-relay.ts';
-import { GuestLog, streamSink } from './guest-log.ts';
-import { serveGuestDns } from './guest-dns.ts';
-import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
-import { type NetworkPlan, setUpNetwork } from '../network/setup.ts';
+import {
+  IMAGE_DISKS_DIR,
+  type LaunchSpec,
+  RUN_DIR,
+  SPEC_PATH,
+  WORKLOAD_ROOT,
+  WRITTEN_BACK_MARKER,
+} from '../contracts/launch-spec.ts';
+import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
 import { NetWatcher } from '../network/hotplug.ts';
 import { runIp } from '../network/netns.ts';
 import { mirrorRedirects } from '../network/port-redirects.ts';
-import { execFileSync } from 'node:child_process';
+import { type NetworkPlan, setUpNetwork } from '../network/setup.ts';
+import type { RunningVm } from '../vmm/driver.ts';
+import { DRIVERS } from '../vmm/drivers.ts';
 import { startVolumeServer, type VolumeServer } from '../volumes/server.ts';
+import { AgentSession } from './agent-session.ts';
+import { attachProcess, outcomeCode } from './attach.ts';
+import { prepareDisks } from './disks.ts';
+import { serveExec } from './exec-server.ts';
+import { serveGuestDns } from './guest-dns.ts';
+import { GuestLog, streamSink } from './guest-log.ts';
+import { flush } from './stdio-relay.ts';
+import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 
 const WORKLOAD_ID = 1;
 /** Boot budget: generous because TCG on a loaded 2-core host boots 3-10x slower than KVM. */
@@ -52,22 +60,32 @@ function rejectOnVmExit(vm: RunningVm, what: string, vmm: string): Promise<never
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   const ac = new AbortController();
   try {
-    return await Promise.race([p, sleep(ms, undefined, { signal: ac.signal }).then(() => {
-      throw new GuestFailure(`timed out after ${ms} ms ${what}`);
-    })]);
+    return await Promise.race([
+      p,
+      sleep(ms, undefined, { signal: ac.signal }).then(() => {
+        throw new GuestFailure(`timed out after ${ms} ms ${what}`);
+      }),
+    ]);
   } finally {
     ac.abort();
   }
 }
 
-async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, timing: Record<string, number>): Promise<number> {
+async function runWorkload(
+  spec: LaunchSpec,
+  vm: RunningVm,
+  net: NetworkPlan,
+  timing: Record<string, number>,
+): Promise<number> {
   const ac = new AbortController();
   const vmDied = rejectOnVmExit(vm, 'before the workload finished', spec.hypervisor);
   vmDied.catch(() => ac.abort());
   const channel = await Promise.race([vm.connectAgent(ac.signal), vmDied]);
   const guestLog = new GuestLog(streamSink(process.stderr));
   const session = new AgentSession(channel, logLine(spec, guestLog));
-  const sessionFailed = session.failed.then((e) => { throw new GuestFailure(`${e.message}\n${vm.diagnostics()}`); });
+  const sessionFailed = session.failed.then((e) => {
+    throw new GuestFailure(`${e.message}\n${vm.diagnostics()}`);
+  });
   const guard = <T>(p: Promise<T>) => Promise.race([p, vmDied, sessionFailed]);
 
   const hello = session.waitHello();
@@ -81,17 +99,30 @@ async function runWorkload(spec: LaunchSpec, vm: RunningVm, net: NetworkPlan, ti
   let execServer: Server | undefined;
   let stopWatching = () => {};
   let started!: () => void;
-  const startedOrDone = new Promise<void>((resolve) => { started = resolve; });
+  const startedOrDone = new Promise<void>((resolve) => {
+    started = resolve;
+  });
   const attached = attachProcess(session, WORKLOAD_ID, spec.process, () => {
     started();
     timing.workloadStartedMs = Date.now();
-    serveExec(session).then((s) => { execServer = s; }, (e: Error) => process.stderr.write(`runcvm: docker exec is unavailable: ${describeError(e)}\n`));
+    serveExec(session).then(
+      (s) => {
+        execServer = s;
+      },
+      (e: Error) => process.stderr.write(`runcvm: docker exec is unavailable: ${describeError(e)}\n`),
+    );
     if (spec.network === 'own') stopWatching = watchNetwork(spec, session, net);
   });
   attached.then(started, started);
-  const startDeadline = withTimeout(startedOrDone, STARTED_TIMEOUT_MS[spec.accel], 'waiting for the guest to start the workload').then(
+  const startDeadline = withTimeout(
+    startedOrDone,
+    STARTED_TIMEOUT_MS[spec.accel],
+    'waiting for the guest to start the workload',
+  ).then(
     () => new Promise<never>(() => {}),
-    (e: Error) => { throw new GuestFailure(`${e.message}\n${vm.diagnostics()}`); },
+    (e: Error) => {
+      throw new GuestFailure(`${e.message}\n${vm.diagnostics()}`);
+    },
   );
   const result = await guard(Promise.race([attached, startDeadline]));
   timing.workloadExitMs = Date.now();
@@ -126,7 +157,11 @@ function watchNetwork(spec: LaunchSpec, session: AgentSession, net: NetworkPlan)
     problem: (message) => process.stderr.write(`runcvm: ${message}\n`),
   });
   const [iptables, ...applet] = spec.iptables ?? [];
-  const runIptables = (args: string[]) => execFileSync(iptables as string, [...applet, '-w', '2', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const runIptables = (args: string[]) =>
+    execFileSync(iptables as string, [...applet, '-w', '2', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   let iptablesBroken = iptables === undefined;
   const timer = setInterval(() => {
     try {
@@ -173,8 +208,11 @@ export async function runLauncher(): Promise<number> {
     const disks = await prepareDisks(spec.disks ?? [], WORKLOAD_ROOT);
     const net = setUpNetwork(spec.network, readResolvConf());
     timing.networkReadyMs = Date.now();
-    if (spec.volumes) volumes = await startVolumeServer(spec.volumes, net.guest, { iptables: spec.iptables, debug: spec.runtimeDebug });
-    vm = await DRIVERS[spec.hypervisor].start(vmSpecFor(spec, RUN_DIR, disks, [...net.nics, ...(volumes ? [volumes.nic] : [])]));
+    if (spec.volumes)
+      volumes = await startVolumeServer(spec.volumes, net.guest, { iptables: spec.iptables, debug: spec.runtimeDebug });
+    vm = await DRIVERS[spec.hypervisor].start(
+      vmSpecFor(spec, RUN_DIR, disks, [...net.nics, ...(volumes ? [volumes.nic] : [])]),
+    );
     const server = volumes;
     if (server) void vm.exited.then(() => server.stop());
     timing.vmmSpawnMs = Date.now();

@@ -9,8 +9,26 @@ import { constants } from 'node:os';
 
 /** Signals Node can safely listen for. SIGWINCH becomes a resize (Node's tty 'resize' event), SIGCHLD is libuv's. */
 export const FORWARDED_SIGNALS: NodeJS.Signals[] = [
-  'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGTERM', 'SIGALRM', 'SIGCONT',
-  'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGPWR', 'SIGSYS', 'SIGTRAP', 'SIGABRT',
+  'SIGHUP',
+  'SIGINT',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGTERM',
+  'SIGALRM',
+  'SIGCONT',
+  'SIGTSTP',
+  'SIGTTIN',
+  'SIGTTOU',
+  'SIGURG',
+  'SIGXCPU',
+  'SIGXFSZ',
+  'SIGVTALRM',
+  'SIGPROF',
+  'SIGPWR',
+  'SIGSYS',
+  'SIGTRAP',
+  'SIGABRT',
 ];
 
 export function signalNumber(name: NodeJS.Signals): number {

@@ -1,8 +1,8 @@
 /** LaunchSpec → the hypervisor-neutral VM description and the guest's CONFIG. */
 import type { VmConfig } from '../agent-protocol/messages.ts';
 import type { GuestNetwork } from '../contracts/guest-network.ts';
-import { type BlockDevice, guestCmdline, type Nic, type VmSpec } from '../vmm/vm-spec.ts';
 import { guestRootOf, IMAGE_DISKS_DIR, type LaunchSpec, WORKLOAD_ROOT } from '../contracts/launch-spec.ts';
+import { type BlockDevice, guestCmdline, type Nic, type VmSpec } from '../vmm/vm-spec.ts';
 
 export const ROOT_TAG = 'root';
 const LOWER_SERIAL = (i: number) => `runcvm-layer${i}`;
@@ -19,13 +19,23 @@ function imageRootDevices(spec: LaunchSpec): BlockDevice[] {
   const img = guestRootOf(spec);
   if (img.kind !== 'image') return [];
   return [
-    ...img.lowers.map((f, i) => ({ id: `layer${i}`, path: `${IMAGE_DISKS_DIR}/${f}`, readonly: true, serial: LOWER_SERIAL(i) })),
+    ...img.lowers.map((f, i) => ({
+      id: `layer${i}`,
+      path: `${IMAGE_DISKS_DIR}/${f}`,
+      readonly: true,
+      serial: LOWER_SERIAL(i),
+    })),
     { id: 'upper', path: `${IMAGE_DISKS_DIR}/${img.upper}`, readonly: false, serial: UPPER_SERIAL },
   ];
 }
 
 /** blockDevices: the RUNCVM_DISKS files the launcher prepared (disks.ts). */
-export function vmSpecFor(spec: LaunchSpec, runDir: string, blockDevices: BlockDevice[] = [], nics: Nic[] = []): VmSpec {
+export function vmSpecFor(
+  spec: LaunchSpec,
+  runDir: string,
+  blockDevices: BlockDevice[] = [],
+  nics: Nic[] = [],
+): VmSpec {
   return {
     name: `runcvm-${spec.containerId.slice(0, 12)}`,
     accel: spec.accel,
@@ -62,7 +72,11 @@ export function guestConfigFor(spec: LaunchSpec, network: GuestNetwork): VmConfi
     debug: spec.runtimeDebug,
     network,
     disks: (spec.disks ?? []).map((d) => ({ serial: d.serial, destination: d.dst, fs: d.fs, flags: 0 })),
-    rootImage: spec.rootImage && { lowers: spec.rootImage.lowers.map((_, i) => LOWER_SERIAL(i)), upper: UPPER_SERIAL, host9pOptions: spec.rootImage.host9pOptions },
+    rootImage: spec.rootImage && {
+      lowers: spec.rootImage.lowers.map((_, i) => LOWER_SERIAL(i)),
+      upper: UPPER_SERIAL,
+      host9pOptions: spec.rootImage.host9pOptions,
+    },
     ...(spec.volumes ? { volumeLink: spec.volumes.link } : {}),
   };
 }

@@ -10,14 +10,14 @@
 import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exitCode } from '../agent-protocol/messages.ts';
+import { describeError, exitStatusFor, GuestFailure, RuncvmError } from '../contracts/errors.ts';
 import type { GuestNetwork } from '../contracts/guest-network.ts';
-import { DRIVERS } from '../vmm/drivers.ts';
-import type { RunningVm } from '../vmm/driver.ts';
-import { startVolumeServer, type VolumeServer } from '../volumes/server.ts';
-import { AgentSession } from './agent-session.ts';
 import { type LaunchSpec, RUN_DIR, SPEC_PATH } from '../contracts/launch-spec.ts';
 import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
-import { describeError, exitStatusFor, GuestFailure, RuncvmError } from '../contracts/errors.ts';
+import type { RunningVm } from '../vmm/driver.ts';
+import { DRIVERS } from '../vmm/drivers.ts';
+import { startVolumeServer, type VolumeServer } from '../volumes/server.ts';
+import { AgentSession } from './agent-session.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 
 const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;
@@ -49,7 +49,11 @@ async function writeBack(spec: LaunchSpec, vm: RunningVm): Promise<number> {
   const guard = <T>(p: Promise<T>) => Promise.race([p, vmDied, failed]);
   await guard(deadline(session.waitHello(), HELLO_TIMEOUT_MS[spec.accel], 'waiting for the guest agent'));
   const outcome = session.awaitExit(1);
-  session.configure({ ...guestConfigFor(spec, NO_NETWORK), ...(vm.driveOrder ? { driveOrder: vm.driveOrder } : {}), writebackOnly: true });
+  session.configure({
+    ...guestConfigFor(spec, NO_NETWORK),
+    ...(vm.driveOrder ? { driveOrder: vm.driveOrder } : {}),
+    writebackOnly: true,
+  });
   const r = await guard(outcome);
   session.shutdown();
   const off = await Promise.race([vm.exited.then(() => true), sleep(POWEROFF_TIMEOUT_MS).then(() => false)]);
@@ -63,12 +67,20 @@ export async function runWritebackVm(): Promise<number> {
   let volumes: VolumeServer | undefined;
   try {
     const spec = readLaunchSpec(SPEC_PATH);
-    if (!spec.rootImage) throw new RuncvmError('internal', 'not an image-root container: nothing to write back', { context: { file: SPEC_PATH } });
+    if (!spec.rootImage)
+      throw new RuncvmError('internal', 'not an image-root container: nothing to write back', {
+        context: { file: SPEC_PATH },
+      });
     mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
-    if (spec.volumes) volumes = await startVolumeServer(spec.volumes, NO_NETWORK, { iptables: spec.iptables, debug: spec.runtimeDebug });
+    if (spec.volumes)
+      volumes = await startVolumeServer(spec.volumes, NO_NETWORK, {
+        iptables: spec.iptables,
+        debug: spec.runtimeDebug,
+      });
     vm = await DRIVERS[spec.hypervisor].start(vmSpecFor(spec, RUN_DIR, [], volumes ? [volumes.nic] : []));
     const code = await writeBack(spec, vm);
-    if (code !== 0) process.stderr.write('runcvm: write-back failed: the writable drive keeps the changes for the next start\n');
+    if (code !== 0)
+      process.stderr.write('runcvm: write-back failed: the writable drive keeps the changes for the next start\n');
     return code;
   } catch (e) {
     process.stderr.write(`runcvm: write-back VM: ${describeError(e)}\n`);

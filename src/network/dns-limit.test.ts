@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { DnsLimiter, servfail } from './dns-limit.ts';
 
 /** A query for example.com A, id 0xbeef, RD set. */

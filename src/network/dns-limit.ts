@@ -43,7 +43,10 @@ export class DnsLimiter {
   /** Queries answered SERVFAIL because the cap was reached. */
   refused = 0;
 
-  constructor(private readonly ask: DnsAsk, readonly max = MAX_DNS_IN_FLIGHT) {}
+  constructor(
+    private readonly ask: DnsAsk,
+    readonly max = MAX_DNS_IN_FLIGHT,
+  ) {}
 
   /** The answer to relay to the guest, SERVFAIL when over the cap, undefined for none. */
   async relay(query: Buffer): Promise<Buffer | undefined> {

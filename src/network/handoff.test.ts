@@ -1,16 +1,23 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { displacedMac, handOff, handoffCommands } from './handoff.ts';
 import { parseIfaces, parseRoutes, readNetns } from './netns.ts';
 
 // Captured from `ip -json addr show` / `ip -4 -json route show` in a Docker 20.10 container.
-const ADDR = '[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP","LOWER_UP"],"mtu":65536,"link_type":"loopback","address":"00:00:00:00:00:00","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},{"ifindex":660,"link_index":661,"ifname":"eth0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"link_type":"ether","address":"02:42:ac:11:00:04","addr_info":[{"family":"inet","local":"172.17.0.4","prefixlen":16,"broadcast":"172.17.255.255","scope":"global","label":"eth0"}]}]';
-const ROUTE = '[{"dst":"default","gateway":"172.17.0.1","dev":"eth0","flags":[]},{"dst":"172.17.0.0/16","dev":"eth0","protocol":"kernel","scope":"link","prefsrc":"172.17.0.4","flags":[]}]';
+const ADDR =
+  '[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP","LOWER_UP"],"mtu":65536,"link_type":"loopback","address":"00:00:00:00:00:00","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},{"ifindex":660,"link_index":661,"ifname":"eth0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"link_type":"ether","address":"02:42:ac:11:00:04","addr_info":[{"family":"inet","local":"172.17.0.4","prefixlen":16,"broadcast":"172.17.255.255","scope":"global","label":"eth0"}]}]';
+const ROUTE =
+  '[{"dst":"default","gateway":"172.17.0.1","dev":"eth0","flags":[]},{"dst":"172.17.0.0/16","dev":"eth0","protocol":"kernel","scope":"link","prefsrc":"172.17.0.4","flags":[]}]';
 
 test('reads interfaces (not lo) and the routes the guest must add', () => {
-  assert.deepEqual(parseIfaces(ADDR), [{ name: 'eth0', mac: '02:42:ac:11:00:04', mtu: 1500, ipv4: { address: '172.17.0.4', prefix: 16 } }]);
+  assert.deepEqual(parseIfaces(ADDR), [
+    { name: 'eth0', mac: '02:42:ac:11:00:04', mtu: 1500, ipv4: { address: '172.17.0.4', prefix: 16 } },
+  ]);
   assert.deepEqual(parseRoutes(ROUTE), [{ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' }]);
-  assert.deepEqual(parseIfaces('[{"ifname":"lo","link_type":"loopback","mtu":65536,"address":"00:00:00:00:00:00"}]'), []);
+  assert.deepEqual(
+    parseIfaces('[{"ifname":"lo","link_type":"loopback","mtu":65536,"address":"00:00:00:00:00:00"}]'),
+    [],
+  );
 });
 
 test('the displaced MAC differs and stays unicast and locally administered', () => {
@@ -35,19 +42,35 @@ test('a failing ip command names the interface and the command', () => {
   const ran: string[] = [];
   const ip = (args: string[]) => {
     ran.push(args.join(' '));
-    if (args[0] === 'tuntap') throw Object.assign(new Error('exit 2'), { stderr: 'ioctl(TUNSETIFF): Operation not permitted' });
+    if (args[0] === 'tuntap')
+      throw Object.assign(new Error('exit 2'), { stderr: 'ioctl(TUNSETIFF): Operation not permitted' });
     return '';
   };
-  assert.throws(() => handOff([{ name: 'eth0', mac: '02:42:ac:11:00:04', mtu: 1500 }], ip),
-    /network handoff of eth0: ip tuntap add dev tap-eth0 mode tap failed: ioctl\(TUNSETIFF\): Operation not permitted/);
-  assert.deepEqual(readNetns((a) => (a.includes('addr') ? ADDR : ROUTE)).ifaces.map((i) => i.name), ['eth0']);
+  assert.throws(
+    () => handOff([{ name: 'eth0', mac: '02:42:ac:11:00:04', mtu: 1500 }], ip),
+    /network handoff of eth0: ip tuntap add dev tap-eth0 mode tap failed: ioctl\(TUNSETIFF\): Operation not permitted/,
+  );
+  assert.deepEqual(
+    readNetns((a) => (a.includes('addr') ? ADDR : ROUTE)).ifaces.map((i) => i.name),
+    ['eth0'],
+  );
 });
 
 test('a netns whose interfaces another VM already took gets the user-mode network', async () => {
   const { setUpNetwork } = await import('./setup.ts');
-  const taken = '[{"ifname":"eth0","mtu":1500,"link_type":"ether","address":"06:42:ac:11:00:04","addr_info":[]},{"ifname":"br-eth0","mtu":1500,"link_type":"ether","address":"06:42:ac:11:00:04","addr_info":[]}]';
+  const taken =
+    '[{"ifname":"eth0","mtu":1500,"link_type":"ether","address":"06:42:ac:11:00:04","addr_info":[]},{"ifname":"br-eth0","mtu":1500,"link_type":"ether","address":"06:42:ac:11:00:04","addr_info":[]}]';
   const ran: string[] = [];
-  const plan = setUpNetwork('own', 'nameserver 10.0.0.2\n', (a) => { ran.push(a.join(' ')); return a.includes('addr') ? taken : '[]'; });
-  assert.deepEqual(plan.nics.map((n) => n.backend.kind), ['user']);
-  assert.ok(ran.every((c) => c.includes('-json')), 'nothing is changed in a netns another VM uses');
+  const plan = setUpNetwork('own', 'nameserver 10.0.0.2\n', (a) => {
+    ran.push(a.join(' '));
+    return a.includes('addr') ? taken : '[]';
+  });
+  assert.deepEqual(
+    plan.nics.map((n) => n.backend.kind),
+    ['user'],
+  );
+  assert.ok(
+    ran.every((c) => c.includes('-json')),
+    'nothing is changed in a netns another VM uses',
+  );
 });

@@ -4,9 +4,10 @@
  * loses its address to the guest, which takes over the IP, MAC and MTU through a tap bridged
  * with it. Only the container's own network namespace is ever touched.
  */
+
+import type { NetIface } from '../contracts/guest-network.ts';
 import type { Nic } from '../vmm/vm-spec.ts';
 import type { IpRunner } from './netns.ts';
-import type { NetIface } from '../contracts/guest-network.ts';
 
 /**
  * The container-side interface must stop using the MAC the guest takes over: a bridge delivers

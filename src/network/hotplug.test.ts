@@ -1,21 +1,33 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { NetWatcher, SPARE_NICS, spareMac } from './hotplug.ts';
 
 const iface = (name: string, mac: string, ip?: string) => ({
-  ifname: name, address: mac, mtu: 1500, link_type: 'ether',
+  ifname: name,
+  address: mac,
+  mtu: 1500,
+  link_type: 'ether',
   addr_info: ip ? [{ family: 'inet', local: ip, prefixlen: 24 }] : [],
 });
-const reading = (...ifs: object[]) => JSON.stringify([{ ifname: 'lo', link_type: 'loopback', mtu: 65536, address: '00:00:00:00:00:00' }, ...ifs]);
+const reading = (...ifs: object[]) =>
+  JSON.stringify([{ ifname: 'lo', link_type: 'loopback', mtu: 65536, address: '00:00:00:00:00:00' }, ...ifs]);
 
 function harness() {
   const ip: string[] = [];
   const events: string[] = [];
-  const w = new NetWatcher(new Set(['eth0']), SPARE_NICS, (a) => { ip.push(a.join(' ')); return ''; }, {
-    attach: (s, i) => events.push(`attach ${s.name} ${i.name} ${i.ipv4?.address}`),
-    detach: (s, n) => events.push(`detach ${s?.name ?? 'boot'} ${n}`),
-    problem: (m) => events.push(`problem ${m}`),
-  });
+  const w = new NetWatcher(
+    new Set(['eth0']),
+    SPARE_NICS,
+    (a) => {
+      ip.push(a.join(' '));
+      return '';
+    },
+    {
+      attach: (s, i) => events.push(`attach ${s.name} ${i.name} ${i.ipv4?.address}`),
+      detach: (s, n) => events.push(`detach ${s?.name ?? 'boot'} ${n}`),
+      problem: (m) => events.push(`problem ${m}`),
+    },
+  );
   return { w, ip, events };
 }
 

@@ -7,10 +7,11 @@
  * goes away, the spare is released (NET_DETACH). Beyond the spares, the container's log says
  * the network could not be attached.
  */
+
+import type { NetIface } from '../contracts/guest-network.ts';
 import type { Nic } from '../vmm/vm-spec.ts';
 import { bridgeName, handoffCommands, runIpCommands } from './handoff.ts';
 import { type IpRunner, parseIfaces } from './netns.ts';
-import type { NetIface } from '../contracts/guest-network.ts';
 
 export const SPARE_NICS = 2;
 export const spareName = (i: number) => `spare${i}`;
@@ -25,7 +26,14 @@ export interface Spare {
 
 export function createSpares(ip: IpRunner, count = SPARE_NICS): Nic[] {
   return Array.from({ length: count }, (_, i) => {
-    runIpCommands(`spare NIC ${i}`, [['tuntap', 'add', 'dev', spareTap(i), 'mode', 'tap'], ['link', 'set', spareTap(i), 'up']], ip);
+    runIpCommands(
+      `spare NIC ${i}`,
+      [
+        ['tuntap', 'add', 'dev', spareTap(i), 'mode', 'tap'],
+        ['link', 'set', spareTap(i), 'up'],
+      ],
+      ip,
+    );
     return { id: spareName(i), mac: spareMac(i), backend: { kind: 'tap', tap: spareTap(i) } };
   });
 }
@@ -67,7 +75,9 @@ export class NetWatcher {
     if (k === undefined) {
       if (!this.reported.has(i.name)) {
         this.reported.add(i.name);
-        this.guest.problem(`network connect: cannot attach ${i.name} (${i.ipv4?.address}) to the running VM: all ${SPARE_NICS} spare NICs are in use; restart the container to use it`);
+        this.guest.problem(
+          `network connect: cannot attach ${i.name} (${i.ipv4?.address}) to the running VM: all ${SPARE_NICS} spare NICs are in use; restart the container to use it`,
+        );
       }
       return;
     }

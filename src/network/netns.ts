@@ -23,7 +23,8 @@ interface IpRouteJson {
 
 export type IpRunner = (args: string[]) => string;
 
-export const runIp: IpRunner = (args) => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+export const runIp: IpRunner = (args) =>
+  execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 export function parseIfaces(json: string): NetIface[] {
   return (JSON.parse(json) as IpAddrJson[])

@@ -7,7 +7,8 @@
  */
 import type { IpRunner } from './netns.ts';
 
-const REDIRECT = /^-A PREROUTING -d (\d+\.\d+\.\d+\.\d+)\/32 -p (tcp|udp) -m (?:tcp|udp) --dport (\d+) -j REDIRECT --to-ports (\d+)$/;
+const REDIRECT =
+  /^-A PREROUTING -d (\d+\.\d+\.\d+\.\d+)\/32 -p (tcp|udp) -m (?:tcp|udp) --dport (\d+) -j REDIRECT --to-ports (\d+)$/;
 const MARK = 'runcvm-guest-port';
 
 /** iptables argument lists that add the missing DNAT rules (pure). */
@@ -18,8 +19,27 @@ export function mirrorCommands(rules: string): string[][] {
     const m = REDIRECT.exec(line);
     if (!m) continue;
     const [, ip, proto, dport, to] = m as unknown as [string, string, string, string, string];
-    const spec = ['-d', `${ip}/32`, '-p', proto, '-m', proto, '--dport', dport, '-m', 'comment', '--comment', MARK, '-j', 'DNAT', '--to-destination', `${ip}:${to}`];
-    const present = lines.some((l) => l.includes(`--dport ${dport} `) && l.includes(MARK) && l.includes(`--to-destination ${ip}:${to}`));
+    const spec = [
+      '-d',
+      `${ip}/32`,
+      '-p',
+      proto,
+      '-m',
+      proto,
+      '--dport',
+      dport,
+      '-m',
+      'comment',
+      '--comment',
+      MARK,
+      '-j',
+      'DNAT',
+      '--to-destination',
+      `${ip}:${to}`,
+    ];
+    const present = lines.some(
+      (l) => l.includes(`--dport ${dport} `) && l.includes(MARK) && l.includes(`--to-destination ${ip}:${to}`),
+    );
     if (!present) cmds.push(['-t', 'nat', '-I', 'PREROUTING', '1', ...spec]);
   }
   return cmds;

@@ -4,13 +4,14 @@
  * `--network container:X`) must never have those interfaces touched: the guest then gets QEMU's
  * user-mode network, i.e. outbound connections through the launcher's namespace only.
  */
+
+import type { GuestNetwork } from '../contracts/guest-network.ts';
+import type { NetworkMode } from '../contracts/kinds.ts';
 import type { Nic } from '../vmm/vm-spec.ts';
 import { resolvConfUsesDockerDns } from './dns-relay.ts';
 import { handOff } from './handoff.ts';
 import { createSpares } from './hotplug.ts';
 import { type IpRunner, readNetns, runIp } from './netns.ts';
-import type { GuestNetwork } from '../contracts/guest-network.ts';
-import type { NetworkMode } from '../contracts/kinds.ts';
 
 export interface NetworkPlan {
   nics: Nic[];
@@ -24,7 +25,9 @@ export function userNetwork(dnsRelay: boolean): NetworkPlan {
   return {
     nics: [{ id: 'net0', mac: USER_NET.mac, backend: { kind: 'user' } }],
     guest: {
-      ifaces: [{ name: 'eth0', mac: USER_NET.mac, mtu: 1500, ipv4: { address: USER_NET.address, prefix: USER_NET.prefix } }],
+      ifaces: [
+        { name: 'eth0', mac: USER_NET.mac, mtu: 1500, ipv4: { address: USER_NET.address, prefix: USER_NET.prefix } },
+      ],
       routes: [{ dst: 'default', gateway: USER_NET.gateway, dev: 'eth0' }],
       dnsRelay,
       spares: [],

@@ -1,10 +1,22 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ImageCache, parseCacheMax } from './cache.ts';
+import { test } from 'node:test';
 import { cacheKeyOf } from '../rootfs/image-root.ts';
+import { ImageCache, parseCacheMax } from './cache.ts';
 import type { NewFile } from './pinned-dir.ts';
 
 const K1 = 'a'.repeat(64);
@@ -30,16 +42,23 @@ test('a miss builds once, a hit does not build again', () => {
   assert.equal(c.getOrBuild(K1, 'img', build).built, true);
   assert.equal(c.getOrBuild(K1, 'img', build).built, false);
   assert.equal(builds, 1);
-  assert.deepEqual(c.list().map((e) => [e.key, e.sizeBytes, e.source]), [[K1, 1000, 'img']]);
+  assert.deepEqual(
+    c.list().map((e) => [e.key, e.sizeBytes, e.source]),
+    [[K1, 1000, 'img']],
+  );
   rmSync(c.dir, { recursive: true });
 });
 
 test('a failed build leaves nothing that is served later, and the next start rebuilds', () => {
   const c = fresh();
-  assert.throws(() => c.getOrBuild(K1, 'img', (out) => {
-    writeFileSync(out.fd, 'half');
-    throw new Error('mkfs died');
-  }), /mkfs died/);
+  assert.throws(
+    () =>
+      c.getOrBuild(K1, 'img', (out) => {
+        writeFileSync(out.fd, 'half');
+        throw new Error('mkfs died');
+      }),
+    /mkfs died/,
+  );
   assert.deepEqual(readdirSync(c.dir), []);
   assert.equal(c.getOrBuild(K1, 'img', (out) => writeFileSync(out.fd, 'whole')).built, true);
   rmSync(c.dir, { recursive: true });
@@ -79,7 +98,8 @@ test('no link in the cache dir is followed: a linked ext4 is rebuilt, not served
   const r1 = c.getOrBuild(K1, 'img', (out) => writeFileSync(out.fd, 'built'));
   const r2 = c.getOrBuild(K2, 'img', (out) => writeFileSync(out.fd, 'built'));
   assert.deepEqual([r1.built, r2.built], [true, true]);
-  for (const f of [r1.file, r2.file, join(c.dir, `${K1}.json`), join(c.dir, `${K2}.json`)]) assert.ok(lstatSync(f).isFile(), `${f} is not a regular file`);
+  for (const f of [r1.file, r2.file, join(c.dir, `${K1}.json`), join(c.dir, `${K2}.json`)])
+    assert.ok(lstatSync(f).isFile(), `${f} is not a regular file`);
   assert.equal(readFileSync(r1.file, 'utf8'), 'built');
   assert.equal(readFileSync(hostFile, 'utf8'), 'secret');
   assert.deepEqual(readdirSync(outside), ['shadow']);
@@ -91,7 +111,10 @@ test('a cache dir that is a symlink, or writable by others, is refused', () => {
   const c = fresh();
   const link = new ImageCache(`${c.dir}-link`);
   symlinkSync(c.dir, link.dir);
-  assert.throws(() => link.getOrBuild(K1, 'img', () => assert.fail('built through a link')), /is a symlink: refusing it/);
+  assert.throws(
+    () => link.getOrBuild(K1, 'img', () => assert.fail('built through a link')),
+    /is a symlink: refusing it/,
+  );
   rmSync(link.dir);
   chmodSync(c.dir, 0o777);
   assert.throws(() => c.getOrBuild(K1, 'img', () => assert.fail('built in a shared dir')), /writable by us alone/);
@@ -105,17 +128,35 @@ test('prune evicts least recently used first, never an entry in use or just pick
   age(c, K2, 1_800_000);
   age(c, K3, 1_000); // picked a second ago by a starting container
   const evicted = c.prune(1500, (e) => e.key === K1);
-  assert.deepEqual(evicted.map((e) => e.key), [K2]);
-  assert.deepEqual(c.list().map((e) => e.key).sort(), [K1, K3]);
+  assert.deepEqual(
+    evicted.map((e) => e.key),
+    [K2],
+  );
+  assert.deepEqual(
+    c
+      .list()
+      .map((e) => e.key)
+      .sort(),
+    [K1, K3],
+  );
   // Over the cap still, but nothing else may go.
-  assert.deepEqual(c.prune(0, (e) => e.key === K1).map((e) => e.key), []);
-  assert.deepEqual(c.prune(0, () => false, Date.now() + 3_600_000).map((e) => e.key).sort(), [K1, K3]);
+  assert.deepEqual(
+    c.prune(0, (e) => e.key === K1).map((e) => e.key),
+    [],
+  );
+  assert.deepEqual(
+    c
+      .prune(0, () => false, Date.now() + 3_600_000)
+      .map((e) => e.key)
+      .sort(),
+    [K1, K3],
+  );
   rmSync(c.dir, { recursive: true });
 });
 
 test('cache keys: the chain ID when Docker has one, else the layer dirs; different inputs differ', () => {
-  const a = cacheKeyOf('sha256:' + '1'.repeat(64), ['/x']);
-  assert.equal(a.source, 'sha256:' + '1'.repeat(64));
+  const a = cacheKeyOf(`sha256:${'1'.repeat(64)}`, ['/x']);
+  assert.equal(a.source, `sha256:${'1'.repeat(64)}`);
   assert.match(a.key, /^[0-9a-f]{64}$/);
   assert.notEqual(cacheKeyOf(undefined, ['/x', '/y']).key, cacheKeyOf(undefined, ['/y', '/x']).key);
   assert.equal(cacheKeyOf(undefined, ['/x']).key, cacheKeyOf(undefined, ['/x']).key);

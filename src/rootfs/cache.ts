@@ -9,11 +9,26 @@
  * (runc would bind whatever a link as <key>.ext4 named into a container).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { createExclusive, type NewFile, ownUid } from './pinned-dir.ts';
 import { parseSize } from '../common/size.ts';
 import { OptionError } from '../contracts/errors.ts';
+import { createExclusive, type NewFile, ownUid } from './pinned-dir.ts';
 
 export const DEFAULT_CACHE_DIR = '/var/lib/runcvm/cache';
 export const DEFAULT_CACHE_MAX = 20 * 1024 ** 3;
@@ -65,9 +80,12 @@ function tmpName(file: string): string {
 function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = lstatSync(dir);
-  if (!st.isDirectory()) throw new Error(`image cache: ${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}: refusing it`);
+  if (!st.isDirectory())
+    throw new Error(`image cache: ${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}: refusing it`);
   if (st.uid !== ownUid() || (st.mode & 0o022) !== 0) {
-    throw new Error(`image cache: ${dir} is owned by uid ${st.uid} with mode ${(st.mode & 0o777).toString(8)}: it must be ours and writable by us alone`);
+    throw new Error(
+      `image cache: ${dir} is owned by uid ${st.uid} with mode ${(st.mode & 0o777).toString(8)}: it must be ours and writable by us alone`,
+    );
   }
 }
 
@@ -88,7 +106,8 @@ function pidAlive(pid: number): boolean {
 export function parseCacheMax(value: string | undefined, name = 'RUNCVM_CACHE_MAX'): number {
   if (value === undefined || value === '') return DEFAULT_CACHE_MAX;
   const bytes = parseSize(value);
-  if (bytes === undefined) throw new OptionError(`${name}: invalid value "${value}" (a size such as 20g, 500m or 0; suffixes k, m, g, t)`);
+  if (bytes === undefined)
+    throw new OptionError(`${name}: invalid value "${value}" (a size such as 20g, 500m or 0; suffixes k, m, g, t)`);
   return bytes;
 }
 
@@ -126,7 +145,8 @@ export class ImageCache {
         closeSync(fd);
         return () => rmSync(path, { force: true });
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`image cache: locking ${path}: ${(e as Error).message}`);
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+          throw new Error(`image cache: locking ${path}: ${(e as Error).message}`);
       }
       let holder = 0;
       try {
@@ -141,7 +161,8 @@ export class ImageCache {
         continue;
       }
       if (!wait) return undefined;
-      if (Date.now() > deadline) throw new Error(`image cache: ${path} still held by pid ${holder} after ${LOCK_WAIT_MS / 60_000} minutes`);
+      if (Date.now() > deadline)
+        throw new Error(`image cache: ${path} still held by pid ${holder} after ${LOCK_WAIT_MS / 60_000} minutes`);
       sleepMs(LOCK_POLL_MS);
     }
   }
@@ -207,7 +228,13 @@ export class ImageCache {
       if (!KEY.test(key)) continue;
       const meta = this.readMeta(key);
       if (!meta) continue;
-      entries.push({ key, file: this.file(key, 'ext4'), sizeBytes: meta.sizeBytes, lastUsedMs: lstatSync(this.file(key, 'json')).mtimeMs, source: meta.source });
+      entries.push({
+        key,
+        file: this.file(key, 'ext4'),
+        sizeBytes: meta.sizeBytes,
+        lastUsedMs: lstatSync(this.file(key, 'json')).mtimeMs,
+        source: meta.source,
+      });
     }
     return entries.sort((a, b) => b.lastUsedMs - a.lastUsedMs);
   }
@@ -227,7 +254,11 @@ export class ImageCache {
    * Evicts least-recently-used entries not in use until the cache holds at most maxBytes, and
    * removes leftovers of interrupted builds. Returns the evicted entries.
    */
-  prune(maxBytes: number, inUse: (e: CacheEntry) => boolean = (e) => mountedByAnyone(e.file), now = Date.now()): CacheEntry[] {
+  prune(
+    maxBytes: number,
+    inUse: (e: CacheEntry) => boolean = (e) => mountedByAnyone(e.file),
+    now = Date.now(),
+  ): CacheEntry[] {
     this.removeOrphans();
     const evicted: CacheEntry[] = [];
     let total = this.totalBytes();

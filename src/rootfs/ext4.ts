@@ -14,7 +14,7 @@ import type { NewFile } from './pinned-dir.ts';
 const OUT = '/dev/fd/3';
 
 // Sized from the tree: blocks as du counts them, plus 1/8 slack, the inode tables and 16 MiB.
-const BUILD = String.raw`
+const BUILD = `
 set -eu
 out=$1 src=$2 label=$3
 kb=$(du -skx "$src" | cut -f1)
@@ -29,7 +29,8 @@ mkfs.ext4 -q -F -b 4096 -m 0 -N "$inodes" -O ^has_journal -E lazy_itable_init=1,
 
 // Several layers are merged by a read-only overlay in a private mount namespace, so nothing
 // stays mounted on the host whatever happens to this process.
-const MERGED = String.raw`
+const MERGED =
+  `
 set -eu
 mnt=$4 lower=$5
 mount -t overlay overlay -o "ro,lowerdir=$lower" "$mnt"
@@ -53,12 +54,31 @@ export function ext4FromLayers(out: NewFile, layers: string[], scratch: string, 
   // Relative to their common parent: the mount options must fit in one page.
   const base = commonPrefix(layers);
   const lower = layers.map((l) => relative(base, l)).join(':');
-  if (lower.length > 3800) throw new Error(`building ${out.path}: ${layers.length} layers do not fit in one overlay mount`);
-  run(`building ${out.path} from ${layers.length} layers`, out, 'unshare', ['-m', '--propagation', 'private', 'sh', '-c', MERGED, 'build', OUT, '', label, scratch, lower], base);
+  if (lower.length > 3800)
+    throw new Error(`building ${out.path}: ${layers.length} layers do not fit in one overlay mount`);
+  run(
+    `building ${out.path} from ${layers.length} layers`,
+    out,
+    'unshare',
+    ['-m', '--propagation', 'private', 'sh', '-c', MERGED, 'build', OUT, '', label, scratch, lower],
+    base,
+  );
 }
 
 /** An empty, sparse, journaled ext4 for a container's writes. */
 export function emptyExt4(out: NewFile, sizeBytes: number, label: string): void {
   ftruncateSync(out.fd, sizeBytes);
-  run(`creating ${out.path}`, out, 'mkfs.ext4', ['-q', '-F', '-b', '4096', '-m', '0', '-E', 'lazy_itable_init=1,lazy_journal_init=1,nodiscard', '-L', label, OUT]);
+  run(`creating ${out.path}`, out, 'mkfs.ext4', [
+    '-q',
+    '-F',
+    '-b',
+    '4096',
+    '-m',
+    '0',
+    '-E',
+    'lazy_itable_init=1,lazy_journal_init=1,nodiscard',
+    '-L',
+    label,
+    OUT,
+  ]);
 }

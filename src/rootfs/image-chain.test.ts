@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { chainId, imageFromInspect } from './image-chain.ts';
 
 // runcvm-test/busybox on the development machine: its diff IDs and the chain ID Docker's layer
@@ -20,10 +20,21 @@ test('the chain ID is Docker\'s: the first diff ID alone, then sha256 of "<chain
 
 test('docker image inspect: overlay2 layers top first; another driver is refused by name', () => {
   const img = imageFromInspect({
-    Id: 'sha256:abc', RootFS: { Layers: DIFFS },
+    Id: 'sha256:abc',
+    RootFS: { Layers: DIFFS },
     GraphDriver: { Name: 'overlay2', Data: { UpperDir: '/d/top/diff', LowerDir: '/d/b/diff:/d/a/diff' } },
   });
   assert.deepEqual(img.layers, ['/d/top/diff', '/d/b/diff', '/d/a/diff']);
-  assert.equal(imageFromInspect({ Id: 'x', RootFS: { Layers: DIFFS.slice(0, 1) }, GraphDriver: { Name: 'overlay2', Data: { UpperDir: '/d/only/diff' } } }).layers.length, 1);
-  assert.throws(() => imageFromInspect({ Id: 'x', RootFS: { Layers: DIFFS }, GraphDriver: { Name: 'vfs', Data: {} } }), /"vfs" driver; the image cache needs overlay2/);
+  assert.equal(
+    imageFromInspect({
+      Id: 'x',
+      RootFS: { Layers: DIFFS.slice(0, 1) },
+      GraphDriver: { Name: 'overlay2', Data: { UpperDir: '/d/only/diff' } },
+    }).layers.length,
+    1,
+  );
+  assert.throws(
+    () => imageFromInspect({ Id: 'x', RootFS: { Layers: DIFFS }, GraphDriver: { Name: 'vfs', Data: {} } }),
+    /"vfs" driver; the image cache needs overlay2/,
+  );
 });

@@ -28,13 +28,20 @@ export interface InspectedImage {
 
 /** Checks and reads one element of `docker image inspect`'s JSON array. */
 export function imageFromInspect(raw: unknown): InspectedImage {
-  const i = raw as { Id?: unknown; RootFS?: { Layers?: unknown }; GraphDriver?: { Name?: unknown; Data?: Record<string, unknown> } };
+  const i = raw as {
+    Id?: unknown;
+    RootFS?: { Layers?: unknown };
+    GraphDriver?: { Name?: unknown; Data?: Record<string, unknown> };
+  };
   if (typeof i?.Id !== 'string') throw new Error('docker image inspect: no image Id');
   if (i.GraphDriver?.Name !== 'overlay2') {
-    throw new Error(`the image is stored by Docker's "${String(i.GraphDriver?.Name)}" driver; the image cache needs overlay2`);
+    throw new Error(
+      `the image is stored by Docker's "${String(i.GraphDriver?.Name)}" driver; the image cache needs overlay2`,
+    );
   }
   const layers = i.RootFS?.Layers;
-  if (!Array.isArray(layers) || !layers.every((l) => typeof l === 'string')) throw new Error('docker image inspect: no RootFS.Layers');
+  if (!Array.isArray(layers) || !layers.every((l) => typeof l === 'string'))
+    throw new Error('docker image inspect: no RootFS.Layers');
   const data = i.GraphDriver.Data ?? {};
   const upper = typeof data.UpperDir === 'string' ? data.UpperDir : undefined;
   if (!upper) throw new Error('docker image inspect: no GraphDriver.Data.UpperDir');

@@ -2,12 +2,26 @@
 // is hostile to `create`, which runs as host root: these tests plant entries at every name the
 // host code makes and check that no host file is followed into (a file in a temp dir stands in
 // for /etc/shadow).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { prepareDrives, UPPER_SIZE_BYTES } from './image-root.ts';
 
 const SECRET = 'root:$6$host-secret:19000:0:99999:7:::\n';
@@ -32,7 +46,13 @@ function world(opts: { emptyDiff?: boolean } = {}): World {
   mkdirSync(join(root, 'host'));
   const hostFile = join(root, 'host', 'shadow');
   writeFileSync(hostFile, SECRET, { mode: 0o640 });
-  return { root, dir: join(root, 'layer', 'runcvm'), layers: { upper, init }, hostFile, hostMissing: join(root, 'host', 'created') };
+  return {
+    root,
+    dir: join(root, 'layer', 'runcvm'),
+    layers: { upper, init },
+    hostFile,
+    hostMissing: join(root, 'host', 'created'),
+  };
 }
 
 function hostUntouched(w: World): void {
@@ -136,7 +156,7 @@ test('a fifo planted at base.ext4 or upper.ext4 is replaced, never opened (openi
   rmSync(w.root, { recursive: true });
 });
 
-test('an existing upper.ext4 (the guest\'s writes after a kill) is kept as it is', () => {
+test("an existing upper.ext4 (the guest's writes after a kill) is kept as it is", () => {
   const w = world();
   const first = prepareDrives(w.dir, w.layers);
   writeFileSync(join(w.dir, 'upper.ext4'), 'guest data', { flag: 'r+' });

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type ImageCache } from './cache.ts';
+import type { ImageCache } from './cache.ts';
 import { emptyExt4, ext4FromDir, ext4FromLayers } from './ext4.ts';
 import { dockerChainId, readOverlayLayers } from './overlay-layers.ts';
 import { ownUid, PinnedDir } from './pinned-dir.ts';
@@ -33,7 +33,10 @@ export interface ImageRootFiles {
   cacheBuilt: boolean;
 }
 
-export function cacheKeyOf(chainId: string | undefined, imageLayers: readonly string[]): { key: string; source: string } {
+export function cacheKeyOf(
+  chainId: string | undefined,
+  imageLayers: readonly string[],
+): { key: string; source: string } {
   const source = chainId ?? `layers ${imageLayers.join(':')}`;
   return { key: createHash('sha256').update(`${FORMAT}\n${source}`).digest('hex'), source };
 }
@@ -49,7 +52,9 @@ function hasEntries(dir: string): boolean {
 /** The image name as the user typed it (Docker's config.v2.json), for `runcvm cache ls` only. */
 function dockerImageName(rootPath: string, containerId: string): string | undefined {
   try {
-    const cfg = JSON.parse(readFileSync(join(dirname(dirname(dirname(rootPath))), 'containers', containerId, 'config.v2.json'), 'utf8')) as { Config?: { Image?: string } };
+    const cfg = JSON.parse(
+      readFileSync(join(dirname(dirname(dirname(rootPath))), 'containers', containerId, 'config.v2.json'), 'utf8'),
+    ) as { Config?: { Image?: string } };
     return cfg.Config?.Image;
   } catch {
     return undefined;
@@ -88,7 +93,13 @@ export function planImageRoot(opts: { rootPath: string; containerId: string; cac
 }
 
 /** The cached ext4 of an image's layers (top first), built once; shared by create and `runcvm cache build`. */
-export function cacheImageLayers(cache: ImageCache, key: string, label: string, imageLayers: string[], cacheMax: number): { file: string; built: boolean } {
+export function cacheImageLayers(
+  cache: ImageCache,
+  key: string,
+  label: string,
+  imageLayers: string[],
+  cacheMax: number,
+): { file: string; built: boolean } {
   const r = cache.getOrBuild(key, label, (tmp) => {
     const scratch = mkdtempSync(join(cache.dir, `mnt-${process.pid}-`));
     try {
@@ -116,7 +127,10 @@ const STALE_TMP = /^(diff|init|base|upper)\.ext4\.tmp(-[0-9a-f]+)?$/;
  * upper. The launcher, so a compromised VMM, can write that directory: every entry found there is
  * hostile (pinned-dir.ts), and only a plain upper.ext4 of ours is used as it is.
  */
-export function prepareDrives(path: string, layers: { upper: string; init?: string }): { lowers: string[]; upper: string } {
+export function prepareDrives(
+  path: string,
+  layers: { upper: string; init?: string },
+): { lowers: string[]; upper: string } {
   const dir = PinnedDir.open(path);
   try {
     for (const n of dir.names()) {
@@ -128,7 +142,10 @@ export function prepareDrives(path: string, layers: { upper: string; init?: stri
       }
     }
     const lowers: string[] = [];
-    for (const [name, src] of [['diff.ext4', layers.upper], ['init.ext4', layers.init]] as const) {
+    for (const [name, src] of [
+      ['diff.ext4', layers.upper],
+      ['init.ext4', layers.init],
+    ] as const) {
       if (src === undefined || !hasEntries(src)) {
         dir.remove(name);
         continue;
@@ -154,7 +171,11 @@ export function prepareDrives(path: string, layers: { upper: string; init?: stri
 function keepUpper(dir: PinnedDir): boolean {
   const st = dir.lstat('upper.ext4');
   if (!st?.isFile()) return false;
-  if (st.nlink !== 1) throw new Error(`${dir.show('upper.ext4')}: ${st.nlink} links (something gave the container's drive another name): refusing it`);
-  if (st.uid !== ownUid()) throw new Error(`${dir.show('upper.ext4')}: owned by uid ${st.uid}, not made by runcvm: refusing it`);
+  if (st.nlink !== 1)
+    throw new Error(
+      `${dir.show('upper.ext4')}: ${st.nlink} links (something gave the container's drive another name): refusing it`,
+    );
+  if (st.uid !== ownUid())
+    throw new Error(`${dir.show('upper.ext4')}: owned by uid ${st.uid}, not made by runcvm: refusing it`);
   return true;
 }

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { layersOf, overlayOptions, readOverlayLayers } from './overlay-layers.ts';
 import { commonPrefix } from './paths.ts';
 
@@ -24,13 +24,17 @@ test('Docker overlay: init layer split off, image layers top first, relative low
 });
 
 test('containerd snapshots: absolute lowerdirs, no init layer', () => {
-  const line = '600 30 0:90 / /run/c/rootfs rw - overlay overlay rw,lowerdir=/s/2/fs:/s/1/fs,upperdir=/s/3/fs,workdir=/s/3/work';
+  const line =
+    '600 30 0:90 / /run/c/rootfs rw - overlay overlay rw,lowerdir=/s/2/fs:/s/1/fs,upperdir=/s/3/fs,workdir=/s/3/work';
   const l = layersOf(overlayOptions(line, '/run/c/rootfs') as Map<string, string>, '/run', (p) => p);
   assert.deepEqual(l, { init: undefined, image: ['/s/2/fs', '/s/1/fs'], upper: '/s/3/fs' });
 });
 
 test('a rootfs that is not an overlay is refused with the reason', () => {
-  assert.throws(() => readOverlayLayers('/srv/rootfs', '1 0 8:1 / /srv/rootfs rw - ext4 /dev/vda rw\n'), /not an overlay mount/);
+  assert.throws(
+    () => readOverlayLayers('/srv/rootfs', '1 0 8:1 / /srv/rootfs rw - ext4 /dev/vda rw\n'),
+    /not an overlay mount/,
+  );
 });
 
 test('mountinfo escapes in the mount point are decoded', () => {

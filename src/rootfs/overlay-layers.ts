@@ -17,7 +17,7 @@ export interface OverlayLayers {
 }
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
-function unescape(s: string): string {
+function unescapeMountinfo(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 }
 
@@ -29,12 +29,12 @@ export function overlayOptions(mountinfo: string, mountPoint: string): Map<strin
     if (sep < 0) continue;
     const fields = line.slice(0, sep).split(' ');
     const [fstype, , superOpts] = line.slice(sep + 3).split(' ');
-    if (fstype !== 'overlay' || unescape(fields[4] ?? '') !== mountPoint) continue;
+    if (fstype !== 'overlay' || unescapeMountinfo(fields[4] ?? '') !== mountPoint) continue;
     const opts = new Map<string, string>();
     // lowerdir may itself contain escaped commas ("\,"); Docker's paths never do.
     for (const o of (superOpts ?? '').split(',')) {
       const eq = o.indexOf('=');
-      opts.set(eq < 0 ? o : o.slice(0, eq), eq < 0 ? '' : unescape(o.slice(eq + 1)));
+      opts.set(eq < 0 ? o : o.slice(0, eq), eq < 0 ? '' : unescapeMountinfo(o.slice(eq + 1)));
     }
     found = opts; // the last mount on the path is the visible one
   }
@@ -45,7 +45,11 @@ export function overlayOptions(mountinfo: string, mountPoint: string): Map<strin
  * Docker mounts with lowerdirs relative to its overlay2 dir when the absolute list would not fit
  * in a page; `base` is that dir (the parent of <mount-id>/merged).
  */
-export function layersOf(opts: Map<string, string>, base: string, real: (p: string) => string = realpathSync): OverlayLayers {
+export function layersOf(
+  opts: Map<string, string>,
+  base: string,
+  real: (p: string) => string = realpathSync,
+): OverlayLayers {
   const lower = opts.get('lowerdir');
   const upper = opts.get('upperdir');
   if (!lower || !upper) throw new Error('the overlay has no lowerdir or upperdir');
@@ -58,9 +62,15 @@ export function layersOf(opts: Map<string, string>, base: string, real: (p: stri
 }
 
 /** The layers of the overlay rootfs at `rootPath`, or an error saying why there are none. */
-export function readOverlayLayers(rootPath: string, mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): OverlayLayers {
+export function readOverlayLayers(
+  rootPath: string,
+  mountinfo = readFileSync('/proc/self/mountinfo', 'utf8'),
+): OverlayLayers {
   const opts = overlayOptions(mountinfo, rootPath);
-  if (!opts) throw new Error(`${rootPath} is not an overlay mount (image rootfs mode needs Docker's overlay2 or containerd's overlayfs snapshotter)`);
+  if (!opts)
+    throw new Error(
+      `${rootPath} is not an overlay mount (image rootfs mode needs Docker's overlay2 or containerd's overlayfs snapshotter)`,
+    );
   return layersOf(opts, dirname(dirname(rootPath)));
 }
 
@@ -71,7 +81,10 @@ export function readOverlayLayers(rootPath: string, mountinfo = readFileSync('/p
 export function dockerChainId(rootPath: string, containerId: string): string | undefined {
   const dataRoot = dirname(dirname(dirname(rootPath)));
   try {
-    const v = readFileSync(join(dataRoot, 'image', 'overlay2', 'layerdb', 'mounts', containerId, 'parent'), 'utf8').trim();
+    const v = readFileSync(
+      join(dataRoot, 'image', 'overlay2', 'layerdb', 'mounts', containerId, 'parent'),
+      'utf8',
+    ).trim();
     return /^sha256:[0-9a-f]{64}$/.test(v) ? v : undefined;
   } catch {
     return undefined;

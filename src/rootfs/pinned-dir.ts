@@ -8,7 +8,18 @@
  * replaces a planted entry, it never follows it), and tools get the open file, never its name.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, type Stats, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  type Stats,
+  unlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 /** A file just created for the caller: `fd` is open for writing, `path` is for messages only. */
@@ -33,7 +44,10 @@ export function createExclusive(path: string): number {
 }
 
 export class PinnedDir {
-  private constructor(readonly path: string, private readonly fd: number) {}
+  private constructor(
+    readonly path: string,
+    private readonly fd: number,
+  ) {}
 
   /** Opens the directory at `path` (made 0700 if missing); refuses a symlink, a non-directory, or one that is not ours. */
   static open(path: string): PinnedDir {
@@ -43,7 +57,8 @@ export class PinnedDir {
       if (code(e) !== 'EEXIST') throw new Error(`${path}: ${(e as Error).message}`);
     }
     const st = lstatSync(path);
-    if (st.isSymbolicLink()) throw new Error(`${path}: a symlink where runcvm keeps its own directory: refusing to follow it`);
+    if (st.isSymbolicLink())
+      throw new Error(`${path}: a symlink where runcvm keeps its own directory: refusing to follow it`);
     if (!st.isDirectory()) throw new Error(`${path}: not a directory: refusing it`);
     const fd = openSync(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     const uid = fstatSync(fd).uid;
@@ -56,7 +71,8 @@ export class PinnedDir {
 
   /** `name` inside the pinned directory, whatever happens to `path` meanwhile. */
   private at(name: string): string {
-    if (name === '' || name.includes('/') || name === '.' || name === '..') throw new Error(`${this.path}: invalid entry name "${name}"`);
+    if (name === '' || name.includes('/') || name === '.' || name === '..')
+      throw new Error(`${this.path}: invalid entry name "${name}"`);
     return `/proc/self/fd/${this.fd}/${name}`;
   }
 
@@ -84,7 +100,9 @@ export class PinnedDir {
       unlinkSync(this.at(name));
     } catch (e) {
       if (code(e) === 'ENOENT') return;
-      throw new Error(code(e) === 'EISDIR' ? this.dirRefusal(name) : `removing ${this.show(name)}: ${(e as Error).message}`);
+      throw new Error(
+        code(e) === 'EISDIR' ? this.dirRefusal(name) : `removing ${this.show(name)}: ${(e as Error).message}`,
+      );
     }
   }
 

@@ -7,8 +7,9 @@
  * them apart; where it cannot be read and the two values differ, the container is refused
  * rather than guessed. The merged RUNCVM_* set then gets the one validation (options.ts).
  */
-import { envValue } from '../oci/spec.ts';
+
 import { OptionError } from '../contracts/errors.ts';
+import { envValue } from '../oci/spec.ts';
 
 export const ANNOTATION_PREFIX = 'org.runcvm.';
 /** Annotations runcvm writes itself (rewrite.ts), not options. */
@@ -20,12 +21,17 @@ export function annotationName(variable: string): string {
 }
 
 /** RUNCVM_<NAME> → value for every org.runcvm.<name> annotation; a malformed name is an error. */
-export function annotationOptions(annotations: Readonly<Record<string, string>> | null | undefined): Map<string, string> {
+export function annotationOptions(
+  annotations: Readonly<Record<string, string>> | null | undefined,
+): Map<string, string> {
   const out = new Map<string, string>();
   for (const [key, value] of Object.entries(annotations ?? {})) {
     if (!key.startsWith(ANNOTATION_PREFIX) || OWN_ANNOTATIONS.has(key)) continue;
     const name = key.slice(ANNOTATION_PREFIX.length);
-    if (!NAME.test(name)) throw new OptionError(`annotation ${key}: invalid name (org.runcvm.<option> in lower case, e.g. org.runcvm.hypervisor)`);
+    if (!NAME.test(name))
+      throw new OptionError(
+        `annotation ${key}: invalid name (org.runcvm.<option> in lower case, e.g. org.runcvm.hypervisor)`,
+      );
     if (typeof value !== 'string') throw new OptionError(`annotation ${key}: the value must be a string`);
     out.set(`RUNCVM_${name.toUpperCase()}`, value);
   }

@@ -1,14 +1,36 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { parseRuntimeArgs } from './cli-args.ts';
 
 test('parses the create call exactly as the shim makes it', () => {
   const a = parseRuntimeArgs(
-    ['--root', '/var/run/docker/runtime-runc/moby', '--log', '/b/log.json', '--log-format', 'json',
-      'create', '--bundle', '/b', '--pid-file', '/b/init.pid', '--console-socket', '/tmp/pty/pty.sock', 'abc123'],
+    [
+      '--root',
+      '/var/run/docker/runtime-runc/moby',
+      '--log',
+      '/b/log.json',
+      '--log-format',
+      'json',
+      'create',
+      '--bundle',
+      '/b',
+      '--pid-file',
+      '/b/init.pid',
+      '--console-socket',
+      '/tmp/pty/pty.sock',
+      'abc123',
+    ],
     '/cwd',
   );
-  assert.deepEqual(a, { root: '/var/run/docker/runtime-runc/moby', log: '/b/log.json', logFormat: 'json', verb: 'create', bundle: '/b', process: undefined, containerId: 'abc123' });
+  assert.deepEqual(a, {
+    root: '/var/run/docker/runtime-runc/moby',
+    log: '/b/log.json',
+    logFormat: 'json',
+    verb: 'create',
+    bundle: '/b',
+    process: undefined,
+    containerId: 'abc123',
+  });
 });
 
 test('bundle defaults to the cwd and --flag=value forms are understood', () => {
@@ -21,8 +43,23 @@ test('bundle defaults to the cwd and --flag=value forms are understood', () => {
 
 test('parses the exec call with its process file and console socket', () => {
   const a = parseRuntimeArgs(
-    ['--root', '/r', '--log', '/b/log.json', '--log-format', 'json', 'exec', '--process', '/tmp/runc-process1', '--console-socket', '/tmp/p.sock',
-      '--detach', '--pid-file', '/b/e.pid', 'abc123'],
+    [
+      '--root',
+      '/r',
+      '--log',
+      '/b/log.json',
+      '--log-format',
+      'json',
+      'exec',
+      '--process',
+      '/tmp/runc-process1',
+      '--console-socket',
+      '/tmp/p.sock',
+      '--detach',
+      '--pid-file',
+      '/b/e.pid',
+      'abc123',
+    ],
     '/b',
   );
   assert.equal(a.verb, 'exec');

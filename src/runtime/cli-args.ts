@@ -31,9 +31,22 @@ const GLOBAL = {
 
 /** runc update's flags that take a value (all of them). */
 const UPDATE_FLAGS = [
-  'memory', 'memory-swap', 'memory-reservation', 'kernel-memory', 'kernel-memory-tcp', 'cpu-period', 'cpu-quota',
-  'cpu-share', 'cpu-rt-period', 'cpu-rt-runtime', 'cpuset-cpus', 'cpuset-mems', 'blkio-weight', 'pids-limit',
-  'l3-cache-schema', 'mem-bw-schema',
+  'memory',
+  'memory-swap',
+  'memory-reservation',
+  'kernel-memory',
+  'kernel-memory-tcp',
+  'cpu-period',
+  'cpu-quota',
+  'cpu-share',
+  'cpu-rt-period',
+  'cpu-rt-runtime',
+  'cpuset-cpus',
+  'cpuset-mems',
+  'blkio-weight',
+  'pids-limit',
+  'l3-cache-schema',
+  'mem-bw-schema',
 ] as const;
 
 export type UpdateFlags = Partial<Record<(typeof UPDATE_FLAGS)[number], string>>;
@@ -73,10 +86,14 @@ export function parseRuntimeArgs(argv: string[], cwd: string): RuntimeArgs {
     verb,
     bundle: (rest.values.bundle as string | undefined) ?? cwd,
     process: rest.values.process as string | undefined,
-    ...(verb === 'update' ? {
-      resources: rest.values.resources as string | undefined,
-      updateFlags: Object.fromEntries(UPDATE_FLAGS.flatMap((f) => (typeof rest.values[f] === 'string' ? [[f, rest.values[f]]] : []))),
-    } : {}),
+    ...(verb === 'update'
+      ? {
+          resources: rest.values.resources as string | undefined,
+          updateFlags: Object.fromEntries(
+            UPDATE_FLAGS.flatMap((f) => (typeof rest.values[f] === 'string' ? [[f, rest.values[f]]] : [])),
+          ),
+        }
+      : {}),
     containerId: rest.positionals[0] ?? '',
   };
 }

@@ -3,16 +3,17 @@
  * OCI spec, the host facts, probes the test passes), and a container it refuses leaves the
  * bundle as it was, with no image drive planned into existence, built or pruned.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { describeError, OptionError, RuncvmError } from '../contracts/errors.ts';
 import type { OciSpec } from '../oci/spec.ts';
 import type { ImageRootPlan } from '../rootfs/image-root.ts';
 import type { RuntimeArgs } from './cli-args.ts';
-import { create, type CreateProbes, planCreate, withImageRoot } from './create.ts';
+import { type CreateProbes, create, planCreate, withImageRoot } from './create.ts';
 import { DEFAULT_SETTINGS } from './host-settings.ts';
 
 interface Fixture {
@@ -27,7 +28,8 @@ function fixture(): Fixture {
   const prefix = join(dir, 'prefix');
   const bundle = join(dir, 'bundle');
   const rootfs = join(dir, 'rootfs');
-  for (const d of [join(prefix, 'kernels', 'debian'), join(prefix, 'etc'), bundle, join(rootfs, 'bin')]) mkdirSync(d, { recursive: true });
+  for (const d of [join(prefix, 'kernels', 'debian'), join(prefix, 'etc'), bundle, join(rootfs, 'bin')])
+    mkdirSync(d, { recursive: true });
   for (const f of ['vmlinux', 'initramfs.cpio']) writeFileSync(join(prefix, 'kernels', 'debian', f), '');
   writeFileSync(join(rootfs, 'bin', 'sh'), '#!/bin/sh\n');
   chmodSync(join(rootfs, 'bin', 'sh'), 0o755);
@@ -45,7 +47,14 @@ function ociSpec(f: Fixture, env: string[], args = ['sh']): OciSpec {
   };
 }
 
-const HOST = { runc: '/nonexistent/runc', node: '/usr/bin/node', allowTcg: true, kvm: { usable: false, reason: 'test' }, hostDirs: [], settings: { ...DEFAULT_SETTINGS } };
+const HOST = {
+  runc: '/nonexistent/runc',
+  node: '/usr/bin/node',
+  allowTcg: true,
+  kvm: { usable: false, reason: 'test' },
+  hostDirs: [],
+  settings: { ...DEFAULT_SETTINGS },
+};
 
 function runtimeArgs(f: Fixture): RuntimeArgs {
   return { verb: 'create', bundle: f.bundle, containerId: 'c0ffee' } as RuntimeArgs;
@@ -54,12 +63,23 @@ function runtimeArgs(f: Fixture): RuntimeArgs {
 /** Probes that record what planCreate asked for; the image plan is a fixed one. */
 function probes(calls: string[]): CreateProbes {
   const image: ImageRootPlan = {
-    rootPath: '/r', layers: { image: ['/l1'], upper: '/layer/diff' }, key: 'k', label: 'test', dir: '/layer/runcvm', baseFile: '/cache/k.ext4',
+    rootPath: '/r',
+    layers: { image: ['/l1'], upper: '/layer/diff' },
+    key: 'k',
+    label: 'test',
+    dir: '/layer/runcvm',
+    baseFile: '/cache/k.ext4',
   } as ImageRootPlan;
   return {
-    kvmUsable: () => (calls.push('kvm'), false),
+    kvmUsable: () => {
+      calls.push('kvm');
+      return false;
+    },
     checkHost: (h) => void calls.push(`checkHost ${h}`),
-    planImageRoot: () => (calls.push('planImageRoot'), image),
+    planImageRoot: () => {
+      calls.push('planImageRoot');
+      return image;
+    },
   };
 }
 
@@ -67,7 +87,14 @@ test('a valid container is planned from its inputs: options, accelerator, mounts
   const f = fixture();
   try {
     const calls: string[] = [];
-    const plan = planCreate(ociSpec(f, ['RUNCVM_KERNEL_APPEND=quiet']), runtimeArgs(f), f.prefix, HOST, 1, probes(calls));
+    const plan = planCreate(
+      ociSpec(f, ['RUNCVM_KERNEL_APPEND=quiet']),
+      runtimeArgs(f),
+      f.prefix,
+      HOST,
+      1,
+      probes(calls),
+    );
     assert.equal(plan.accel, 'tcg');
     assert.equal(plan.launch.hypervisor, 'qemu');
     assert.equal(plan.launch.kernelAppend, 'quiet');
@@ -87,8 +114,18 @@ test('RUNCVM_ROOTFS=image: the drives are planned, not built; spec.json gets the
     const plan = planCreate(ociSpec(f, ['RUNCVM_ROOTFS=image']), runtimeArgs(f), f.prefix, HOST, 1, probes(calls));
     assert.equal(plan.image?.dir, '/layer/runcvm');
     assert.equal(plan.launch.rootImage, undefined);
-    assert.ok(plan.config.mounts?.some((m) => m.source === '/cache/k.ext4'), 'the planned base image is bound in');
-    const launch = withImageRoot(plan, { dir: '/layer/runcvm', baseFile: '/cache/k.ext4', lowers: ['base.ext4'], upper: 'upper.ext4', cacheKey: 'k', cacheBuilt: false });
+    assert.ok(
+      plan.config.mounts?.some((m) => m.source === '/cache/k.ext4'),
+      'the planned base image is bound in',
+    );
+    const launch = withImageRoot(plan, {
+      dir: '/layer/runcvm',
+      baseFile: '/cache/k.ext4',
+      lowers: ['base.ext4'],
+      upper: 'upper.ext4',
+      cacheKey: 'k',
+      cacheBuilt: false,
+    });
     assert.deepEqual(launch.rootImage, { mode: 'image', lowers: ['base.ext4'], upper: 'upper.ext4' });
   } finally {
     rmSync(f.dir, { recursive: true });
@@ -100,7 +137,10 @@ test('refusals come from the inputs alone, each naming the option', () => {
   try {
     const refuse = (env: string[], re: RegExp, args?: string[]) => {
       const calls: string[] = [];
-      assert.throws(() => planCreate(ociSpec(f, env, args), runtimeArgs(f), f.prefix, HOST, 1, probes(calls)), (e: unknown) => e instanceof OptionError && re.test(describeError(e)));
+      assert.throws(
+        () => planCreate(ociSpec(f, env, args), runtimeArgs(f), f.prefix, HOST, 1, probes(calls)),
+        (e: unknown) => e instanceof OptionError && re.test(describeError(e)),
+      );
       return calls;
     };
     refuse(['RUNCVM_HYPERVISOR=xen'], /RUNCVM_HYPERVISOR: unknown value "xen" \(allowed: qemu, firecracker\)/);
@@ -109,7 +149,11 @@ test('refusals come from the inputs alone, each naming the option', () => {
     refuse(['RUNCVM_VOLUMES=9p'], /RUNCVM_VOLUMES=9p: no iptables/);
     // The command lookup is the last check: with an image root it comes after the drives are
     // planned, and nothing has been built yet (planCreate cannot build: create does, after it).
-    const calls = refuse(['RUNCVM_ROOTFS=image'], /unable to start container process: exec: "nosuch": executable file not found in \$PATH/, ['nosuch']);
+    const calls = refuse(
+      ['RUNCVM_ROOTFS=image'],
+      /unable to start container process: exec: "nosuch": executable file not found in \$PATH/,
+      ['nosuch'],
+    );
     assert.deepEqual(calls, ['kvm', 'checkHost qemu', 'planImageRoot']);
     assert.deepEqual(readdirSync(f.bundle), []);
   } finally {
@@ -120,8 +164,14 @@ test('refusals come from the inputs alone, each naming the option', () => {
 test('a container create refuses leaves the bundle as it was and never runs runc', () => {
   const f = fixture();
   try {
-    writeFileSync(join(f.prefix, 'etc', 'host.json'), JSON.stringify({ runc: '/nonexistent/runc', node: '/usr/bin/node', allowTcg: true, hostDirs: [] }));
-    for (const [env, args] of [[['RUNCVM_HYPERVISOR=xen'], ['sh']], [[], ['nosuch']]] as const) {
+    writeFileSync(
+      join(f.prefix, 'etc', 'host.json'),
+      JSON.stringify({ runc: '/nonexistent/runc', node: '/usr/bin/node', allowTcg: true, hostDirs: [] }),
+    );
+    for (const [env, args] of [
+      [['RUNCVM_HYPERVISOR=xen'], ['sh']],
+      [[], ['nosuch']],
+    ] as const) {
       const config = JSON.stringify(ociSpec(f, [...env], [...args]));
       writeFileSync(join(f.bundle, 'config.json'), config);
       const logged: string[] = [];

@@ -3,33 +3,39 @@
  * container's PID 1 is the launcher, then hand the same argv to runc. Every check happens before
  * anything is written, so a refused container leaves nothing behind.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { envValue, parseOciSpec, type OciSpec } from '../oci/spec.ts';
-import { type ImageRootSpec, LAUNCH_SPEC_VERSION, type LaunchSpec, PREFIX_IN_CONTAINER, vmmBinaryInContainer } from '../contracts/launch-spec.ts';
-import { chooseAccel, kvmUsable } from '../vmm/accel.ts';
-import { DRIVERS } from '../vmm/drivers.ts';
-import type { RuntimeArgs } from './cli-args.ts';
-import { readHostConfig, type HostConfig } from './host-config.ts';
-import { hostSettingsPath, readHostSettings, type HostSettings } from './host-settings.ts';
-import { lookupExecError } from './lookup-exec.ts';
-import { diskSerial } from './disks.ts';
-import { OptionError, type RuncvmOptions } from './options.ts';
-import { containerOptions } from './container-options.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
+import { resolveInRoot } from '../common/resolve-in-root.ts';
+import type { Accel, Hypervisor } from '../contracts/kinds.ts';
+import {
+  type ImageRootSpec,
+  LAUNCH_SPEC_VERSION,
+  type LaunchSpec,
+  PREFIX_IN_CONTAINER,
+  vmmBinaryInContainer,
+} from '../contracts/launch-spec.ts';
+import { envValue, type OciSpec, parseOciSpec } from '../oci/spec.ts';
 import { ImageCache } from '../rootfs/cache.ts';
 import { buildImageRoot, type ImageRootFiles, type ImageRootPlan, planImageRoot } from '../rootfs/image-root.ts';
-import { podRole } from './pod.ts';
-import { resolveInRoot } from '../common/resolve-in-root.ts';
-import { guestSysctls } from './sysctl.ts';
-import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
-import { vmSize } from './vm-size.ts';
-import { writeWritebackMarker } from './writeback.ts';
+import { chooseAccel, kvmUsable } from '../vmm/accel.ts';
+import type { HostCheck, HostReady } from '../vmm/driver.ts';
+import { DRIVERS } from '../vmm/drivers.ts';
 import { planNinepAtCreate, writeSkeleton } from '../volumes/at-create.ts';
 import type { SkeletonEntry } from '../volumes/plan.ts';
-import type { Accel, Hypervisor } from '../contracts/kinds.ts';
-import type { HostCheck, HostReady } from '../vmm/driver.ts';
-import { writeFileAtomic } from '../common/atomic-write.ts';
+import type { RuntimeArgs } from './cli-args.ts';
+import { containerOptions } from './container-options.ts';
+import { diskSerial } from './disks.ts';
+import { type HostConfig, readHostConfig } from './host-config.ts';
+import { type HostSettings, hostSettingsPath, readHostSettings } from './host-settings.ts';
+import { lookupExecError } from './lookup-exec.ts';
+import { OptionError } from './options.ts';
+import { podRole } from './pod.ts';
+import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
 import { runRunc } from './runc.ts';
+import { guestSysctls } from './sysctl.ts';
+import { vmSize } from './vm-size.ts';
+import { writeWritebackMarker } from './writeback.ts';
 
 const VMM_DEVICES = ['/dev/kvm', '/dev/net/tun', '/dev/vhost-net'];
 
@@ -50,7 +56,9 @@ function kernelFiles(prefix: string, name: string): { dir: string; vmlinux: stri
     } catch {
       // No kernels at all: the message below says so.
     }
-    throw new OptionError(`RUNCVM_KERNEL: no kernel "${name}" under ${root} (available: ${available || 'none, reinstall runcvm'})`);
+    throw new OptionError(
+      `RUNCVM_KERNEL: no kernel "${name}" under ${root} (available: ${available || 'none, reinstall runcvm'})`,
+    );
   }
   return { dir, vmlinux: join(dir, 'vmlinux'), initramfs: join(dir, 'initramfs.cpio') };
 }
@@ -88,8 +96,14 @@ export interface CreatePlan {
  * refuse the container is here; `create` acts (builds the image root, writes the bundle, runs
  * runc) only on its result, so a refused container leaves nothing behind.
  */
-export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, host: HostConfig & { settings: HostSettings }, now: number, probes: CreateProbes): CreatePlan {
-  const env = spec.process.env ?? [];
+export function planCreate(
+  spec: OciSpec,
+  args: RuntimeArgs,
+  prefix: string,
+  host: HostConfig & { settings: HostSettings },
+  now: number,
+  probes: CreateProbes,
+): CreatePlan {
   const opts = containerOptions(spec, args.containerId, hostSettingsPath(prefix));
   // Checked against the namespaces Docker asked for (the rewrite makes the launcher's private), and
   // like every check here, before anything is written (create builds the image root only after planCreate).
@@ -99,13 +113,20 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   const accel = chooseAccel(opts.accel, { devKvm: kvm, probe: host.kvm, hostAllowsTcg: host.allowTcg });
   const kernel = kernelFiles(prefix, opts.kernel);
   const ready = probes.checkHost(opts.hypervisor, {
-    kvm, accel, rootfs: opts.rootfs, kernel: kernel.vmlinux, initrd: kernel.initramfs,
-    firecracker: host.settings.firecracker, jailer: host.settings.jailer,
+    kvm,
+    accel,
+    rootfs: opts.rootfs,
+    kernel: kernel.vmlinux,
+    initrd: kernel.initramfs,
+    firecracker: host.settings.firecracker,
+    jailer: host.settings.jailer,
   });
   const size = vmSize(spec.linux?.resources);
   // The launcher refuses it too (volumes/server.ts); said here, `docker run` shows why at once.
   if (opts.volumes === '9p' && !host.iptables) {
-    throw new OptionError('RUNCVM_VOLUMES=9p: no iptables was found on this host when runcvm was installed, so the volume server cannot be firewalled to its link (install iptables and rerun runcvm install, or use RUNCVM_VOLUMES=virtiofs)');
+    throw new OptionError(
+      'RUNCVM_VOLUMES=9p: no iptables was found on this host when runcvm was installed, so the volume server cannot be firewalled to its link (install iptables and rerun runcvm install, or use RUNCVM_VOLUMES=virtiofs)',
+    );
   }
   const specDir = join(args.bundle, 'runcvm');
   const image = opts.rootfs === 'image' ? probes.planImageRoot() : undefined;
@@ -127,7 +148,12 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   const vmmBinary = ready?.vmmBinary ? vmmBinaryInContainer(opts.hypervisor) : undefined;
   if (ready?.vmmBinary && vmmBinary) {
     // The launcher sees only host /usr: a VMM found elsewhere (the host setting "firecracker") is bound in.
-    rewritten.spec.mounts?.push({ destination: vmmBinary, type: 'bind', source: ready.vmmBinary, options: ['bind', 'ro', 'nosuid', 'nodev'] });
+    rewritten.spec.mounts?.push({
+      destination: vmmBinary,
+      type: 'bind',
+      source: ready.vmmBinary,
+      options: ['bind', 'ro', 'nosuid', 'nodev'],
+    });
   }
   const p = rewritten.process;
   const mountDests = rewritten.mounts.map((m) => m.destination);
@@ -135,7 +161,16 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
   if (execError) throw new OptionError(`unable to start container process: ${execError}`);
   const inContainer = (f: string) => f.replace(prefix, PREFIX_IN_CONTAINER);
   let mounts = withShm(rewritten.mounts, rewritten.shmSizeBytes);
-  const ninep = opts.volumes === '9p' ? planNinepAtCreate({ containerId: args.containerId, network, mounts, specDir, rootExport: image && spec.root.path }) : undefined;
+  const ninep =
+    opts.volumes === '9p'
+      ? planNinepAtCreate({
+          containerId: args.containerId,
+          network,
+          mounts,
+          specDir,
+          rootExport: image && spec.root.path,
+        })
+      : undefined;
   if (ninep) {
     mounts = ninep.mounts;
     rewritten.spec.mounts = [...(rewritten.spec.mounts ?? []), ...ninep.ociMounts];
@@ -184,7 +219,12 @@ export function planCreate(spec: OciSpec, args: RuntimeArgs, prefix: string, hos
 /** spec.json with the image root's drives as they were built. */
 export function withImageRoot(plan: CreatePlan, files: ImageRootFiles | undefined): LaunchSpec {
   if (!files) return plan.launch;
-  const rootImage: ImageRootSpec = { mode: 'image', lowers: files.lowers, upper: files.upper, ...(plan.rootHost9pOptions ? { host9pOptions: plan.rootHost9pOptions } : {}) };
+  const rootImage: ImageRootSpec = {
+    mode: 'image',
+    lowers: files.lowers,
+    upper: files.upper,
+    ...(plan.rootHost9pOptions ? { host9pOptions: plan.rootHost9pOptions } : {}),
+  };
   return { ...plan.launch, rootImage };
 }
 
@@ -204,7 +244,10 @@ function hostProbes(spec: OciSpec, args: RuntimeArgs, cache: ImageCache): Create
 }
 
 function imageRootError(cause: unknown, args: RuntimeArgs): OptionError {
-  return new OptionError('RUNCVM_ROOTFS=image', { cause, context: { containerId: args.containerId, step: 'image root' } });
+  return new OptionError('RUNCVM_ROOTFS=image', {
+    cause,
+    context: { containerId: args.containerId, step: 'image root' },
+  });
 }
 
 /** runc joins an existing netns when the spec names a path (host, container:X) or has none at all. */
@@ -225,7 +268,7 @@ export function networkMode(spec: OciSpec, hostNetns: (path: string) => boolean 
  * interfaces to a VM.
  */
 function isHostNetns(path: string): boolean {
-  let a;
+  let a: Stats;
   try {
     a = statSync(path);
   } catch {
@@ -267,7 +310,12 @@ function withShm(mounts: LaunchSpec['mounts'], bytes: number | undefined): Launc
   return [{ kind: 'tmpfs', destination: '/dev/shm', flags: 2 | 4 | 8, data: `mode=1777${size}` }, ...mounts];
 }
 
-export function create(args: RuntimeArgs, argv: string[], prefix: string, log: (level: 'warning' | 'error', msg: string) => void): number {
+export function create(
+  args: RuntimeArgs,
+  argv: string[],
+  prefix: string,
+  log: (level: 'warning' | 'error', msg: string) => void,
+): number {
   const start = Date.now();
   const configPath = join(args.bundle, 'config.json');
   const host = { ...readHostConfig(prefix), settings: readHostSettings(prefix) };
@@ -279,7 +327,11 @@ export function create(args: RuntimeArgs, argv: string[], prefix: string, log: (
     const cache = new ImageCache();
     const plan = planCreate(spec, args, prefix, host, start, hostProbes(spec, args, cache));
     // Nothing refuses the container past this point: build, write, run.
-    if (plan.accel === 'tcg') log('warning', `container ${args.containerId}: no usable /dev/kvm, the VM runs under TCG software emulation (slow)`);
+    if (plan.accel === 'tcg')
+      log(
+        'warning',
+        `container ${args.containerId}: no usable /dev/kvm, the VM runs under TCG software emulation (slow)`,
+      );
     let files: ImageRootFiles | undefined;
     if (plan.image) {
       try {

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { diskSerial, parseDisks, parseSize } from './disks.ts';
 import { OptionError, parseOptions } from './options.ts';
 
@@ -31,13 +31,17 @@ test('bad entries name the option and what is allowed', () => {
     ['/d,/x,ext4,1G;/e,/x,ext4,1G', /dst "\/x" appears twice/],
   ];
   for (const [value, re] of cases) {
-    assert.throws(() => parseDisks(value), (e: Error) => e instanceof OptionError && re.test(e.message), value);
+    assert.throws(
+      () => parseDisks(value),
+      (e: Error) => e instanceof OptionError && re.test(e.message),
+      value,
+    );
   }
   const nine = Array.from({ length: 9 }, (_, i) => `/d${i},/m${i},ext4,8M`).join(';');
   assert.throws(() => parseDisks(nine), /at most 8/);
 });
 
-test('RUNCVM_DISKS is a known option and serials fit virtio-blk\'s 20 bytes', () => {
+test("RUNCVM_DISKS is a known option and serials fit virtio-blk's 20 bytes", () => {
   assert.doesNotThrow(() => parseOptions(['RUNCVM_DISKS=/d,/x,ext4,1G']));
   assert.ok(diskSerial(7).length <= 20);
 });

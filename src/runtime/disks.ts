@@ -6,8 +6,8 @@
  * `create`: whether `src` exists can only be seen once Docker's volumes are mounted (launcher).
  */
 import { posix } from 'node:path';
-import { OptionError } from '../contracts/errors.ts';
 import { parseSize as parseBytes } from '../common/size.ts';
+import { OptionError } from '../contracts/errors.ts';
 
 export const DISK_FILESYSTEMS = ['ext4', 'ext3', 'ext2'] as const;
 export type DiskFs = (typeof DISK_FILESYSTEMS)[number];
@@ -57,14 +57,18 @@ export function parseDisks(value: string | undefined): DiskOption[] {
     const [srcRaw, dstRaw, fsRaw, sizeRaw] = parts as [string, string, string, string | undefined];
     const src = absPath('src', srcRaw, entry);
     const dst = absPath('dst', dstRaw, entry);
-    if (src === dst || src.startsWith(`${dst}/`)) fail(`src "${src}" must not be dst "${dst}" or inside it (the disk would hide its own file)`);
+    if (src === dst || src.startsWith(`${dst}/`))
+      fail(`src "${src}" must not be dst "${dst}" or inside it (the disk would hide its own file)`);
     if (!(DISK_FILESYSTEMS as readonly string[]).includes(fsRaw)) {
       fail(`unknown filesystem "${fsRaw}" in "${entry}" (allowed: ${DISK_FILESYSTEMS.join(', ')})`);
     }
     let sizeBytes: number | undefined;
     if (sizeRaw !== undefined && sizeRaw !== '') {
       sizeBytes = parseSize(sizeRaw);
-      if (sizeBytes === undefined) fail(`invalid size "${sizeRaw}" in "${entry}" (allowed: a number of bytes with an optional K, M, G or T suffix, e.g. 1G)`);
+      if (sizeBytes === undefined)
+        fail(
+          `invalid size "${sizeRaw}" in "${entry}" (allowed: a number of bytes with an optional K, M, G or T suffix, e.g. 1G)`,
+        );
       if (sizeBytes < MIN_DISK_BYTES) fail(`size "${sizeRaw}" in "${entry}" is below the minimum of 4M`);
     }
     if (out.some((d) => d.dst === dst)) fail(`dst "${dst}" appears twice`);

@@ -6,17 +6,17 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { envValue, type OciProcess } from '../oci/spec.ts';
 import { encodeStart } from '../agent-protocol/messages.ts';
-import { PREFIX_IN_CONTAINER, type LaunchSpec } from '../contracts/launch-spec.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
+import { OptionError } from '../contracts/errors.ts';
+import { PREFIX_IN_CONTAINER } from '../contracts/launch-spec.ts';
 import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
+import { envValue, type OciProcess } from '../oci/spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
 import type { HostConfig } from './host-config.ts';
 import { lookupExecError } from './lookup-exec.ts';
-import { OptionError } from '../contracts/errors.ts';
-import { workloadOf } from './workload.ts';
-import { writeFileAtomic } from '../common/atomic-write.ts';
 import { rootFlags, runcState, runRunc } from './runc.ts';
+import { workloadOf } from './workload.ts';
 
 /** The exec client's environment variable: the agent START payload (TLV), base64. */
 export const EXEC_START_ENV = 'RUNCVM_EXEC_START';
@@ -30,7 +30,11 @@ export function execClientProcess(p: OciProcess): OciProcess {
   return {
     ...p,
     args: [`${PREFIX_IN_CONTAINER}/bin/runcvm-exec`],
-    env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/run', `${EXEC_START_ENV}=${encodeStart(workloadOf(p)).toString('base64')}`],
+    env: [
+      'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+      'HOME=/run',
+      `${EXEC_START_ENV}=${encodeStart(workloadOf(p)).toString('base64')}`,
+    ],
     cwd: '/',
     user: { uid: 0, gid: 0 },
     capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] },
@@ -45,7 +49,8 @@ export function exec(args: RuntimeArgs, argv: string[], host: HostConfig): numbe
   if (!existsSync(launchFile)) return runRunc(host.runc, argv);
   const launch = readLaunchSpec(launchFile);
   const p = JSON.parse(readFileSync(args.process, 'utf8')) as OciProcess;
-  if (!Array.isArray(p.args) || p.args.length === 0) throw new OptionError(`${args.process}: process.args missing or empty`);
+  if (!Array.isArray(p.args) || p.args.length === 0)
+    throw new OptionError(`${args.process}: process.args missing or empty`);
   const w = workloadOf(p);
   const mountDests = launch.mounts.map((m) => m.destination);
   const err = lookupExecError(launch.rootfs, w.args[0] as string, envValue(w.env, 'PATH'), w.cwd, mountDests);
@@ -53,5 +58,3 @@ export function exec(args: RuntimeArgs, argv: string[], host: HostConfig): numbe
   writeFileAtomic(args.process, JSON.stringify(execClientProcess(p)), 0o600);
   return runRunc(host.runc, argv);
 }
-
-

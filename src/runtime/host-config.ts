@@ -34,10 +34,14 @@ export function readHostConfig(prefix: string): HostConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new HostNotReadyError(`runcvm is not installed correctly: cannot read ${file}`, { cause: e, context: { file } });
+    throw new HostNotReadyError(`runcvm is not installed correctly: cannot read ${file}`, {
+      cause: e,
+      context: { file },
+    });
   }
   const c = JSON.parse(text) as Partial<HostConfig>;
-  if (typeof c.runc !== 'string' || typeof c.node !== 'string') throw new HostNotReadyError(`${file}: runc/node paths missing`, { context: { file } });
+  if (typeof c.runc !== 'string' || typeof c.node !== 'string')
+    throw new HostNotReadyError(`${file}: runc/node paths missing`, { context: { file } });
   return {
     runc: c.runc,
     node: c.node,

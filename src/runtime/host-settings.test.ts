@@ -1,21 +1,38 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SETTINGS, defaultSettingsFile, HostSettingsError, parseHostSettings, readHostSettings } from './host-settings.ts';
+import { test } from 'node:test';
+import {
+  DEFAULT_SETTINGS,
+  defaultSettingsFile,
+  HostSettingsError,
+  parseHostSettings,
+  readHostSettings,
+} from './host-settings.ts';
 
 const F = '/opt/runcvm/etc/config.json';
 
 test('defaults, and every key validated with the allowed values in the message', () => {
   assert.deepEqual(parseHostSettings({}, F), DEFAULT_SETTINGS);
   assert.deepEqual(parseHostSettings(JSON.parse(defaultSettingsFile()), F), DEFAULT_SETTINGS);
-  assert.deepEqual(parseHostSettings({ firecracker: '/usr/local/bin/firecracker', cacheMax: '1g', jailer: false }, F),
-    { firecracker: '/usr/local/bin/firecracker', cacheMaxBytes: 1024 ** 3, jailer: false });
-  assert.throws(() => parseHostSettings({ firecracker: 'firecracker' }, F), /config.json: "firecracker": must be an absolute path \(got "firecracker"\)/);
+  assert.deepEqual(parseHostSettings({ firecracker: '/usr/local/bin/firecracker', cacheMax: '1g', jailer: false }, F), {
+    firecracker: '/usr/local/bin/firecracker',
+    cacheMaxBytes: 1024 ** 3,
+    jailer: false,
+  });
+  assert.throws(
+    () => parseHostSettings({ firecracker: 'firecracker' }, F),
+    /config.json: "firecracker": must be an absolute path \(got "firecracker"\)/,
+  );
   assert.throws(() => parseHostSettings({ cacheMax: 'lots' }, F), /config.json: "cacheMax": invalid value "lots"/);
   assert.throws(() => parseHostSettings({ jailer: 'yes' }, F), /"jailer": must be true or false/);
-  assert.throws(() => parseHostSettings({ firecrackr: '/x' }, F), (e: Error) => e instanceof HostSettingsError && /unknown key "firecrackr" \(known: firecracker, cacheMax, jailer\)/.test(e.message));
+  assert.throws(
+    () => parseHostSettings({ firecrackr: '/x' }, F),
+    (e: Error) =>
+      e instanceof HostSettingsError &&
+      /unknown key "firecrackr" \(known: firecracker, cacheMax, jailer\)/.test(e.message),
+  );
   assert.throws(() => parseHostSettings([], F), /must be a JSON object/);
 });
 

@@ -4,10 +4,10 @@
  * A container can only pick among what these allow; a RUNCVM_* variable naming one of them is
  * refused by options.ts, since a variable can come from an untrusted image's ENV.
  */
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync, type Stats } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { parseCacheMax } from '../rootfs/cache.ts';
 import { HostNotReadyError } from '../contracts/errors.ts';
+import { parseCacheMax } from '../rootfs/cache.ts';
 
 export interface HostSettings {
   /** Absolute path of the firecracker binary; undefined: looked up in the runtime's PATH. */
@@ -59,7 +59,8 @@ export function parseHostSettings(raw: unknown, file: string): HostSettings {
     out.firecracker = o.firecracker as string;
   }
   if (o.cacheMax !== undefined) {
-    if (typeof o.cacheMax !== 'string' && typeof o.cacheMax !== 'number') fail('"cacheMax": a size such as "20g", "500m" or 0');
+    if (typeof o.cacheMax !== 'string' && typeof o.cacheMax !== 'number')
+      fail('"cacheMax": a size such as "20g", "500m" or 0');
     try {
       out.cacheMaxBytes = parseCacheMax(String(o.cacheMax), '"cacheMax"');
     } catch (e) {
@@ -79,7 +80,7 @@ export function parseHostSettings(raw: unknown, file: string): HostSettings {
  */
 export function readHostSettings(prefix: string): HostSettings {
   const file = hostSettingsPath(prefix);
-  let st;
+  let st: Stats;
   try {
     st = lstatSync(file);
   } catch (e) {
@@ -87,7 +88,8 @@ export function readHostSettings(prefix: string): HostSettings {
     throw new HostSettingsError(file, { cause: e, context: { file } });
   }
   if (!st.isFile()) throw new HostSettingsError(`${file}: not a regular file`);
-  if (st.uid !== 0 || (st.mode & 0o022) !== 0) throw new HostSettingsError(`${file}: must be owned by root and not writable by group or others`);
+  if (st.uid !== 0 || (st.mode & 0o022) !== 0)
+    throw new HostSettingsError(`${file}: must be owned by root and not writable by group or others`);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));

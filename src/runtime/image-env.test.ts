@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { imageEnvOf } from './image-env.ts';
 
 const CTR = 'c'.repeat(64);
@@ -20,7 +20,11 @@ test('Docker: config.v2.json names the image, whose config in the imagedb has th
     put(join(root, 'containers', CTR, 'config.v2.json'), JSON.stringify({ Image: `sha256:${IMG}` }));
     put(join(root, 'image', 'overlay2', 'imagedb', 'content', 'sha256', IMG), config);
     assert.deepEqual(imageEnvOf(join(root, 'overlay2', 'layer1', 'merged'), CTR), ['PATH=/bin', 'RUNCVM_ROOTFS=image']);
-    assert.equal(imageEnvOf(join(root, 'overlay2', 'layer1', 'merged'), 'd'.repeat(64)), undefined, 'another container');
+    assert.equal(
+      imageEnvOf(join(root, 'overlay2', 'layer1', 'merged'), 'd'.repeat(64)),
+      undefined,
+      'another container',
+    );
     assert.equal(imageEnvOf(join(root, 'overlay2', 'layer1', 'merged'), '../x'), undefined, 'not an id');
   } finally {
     rmSync(root, { recursive: true, force: true });

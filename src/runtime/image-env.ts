@@ -35,7 +35,8 @@ function dockerImageEnv(dataRoot: string, driver: string, containerId: string): 
 function podmanImageEnv(graphRoot: string, driver: string, containerId: string): string[] | undefined {
   const list = readJson(join(graphRoot, `${driver}-containers`, 'containers.json'));
   if (!Array.isArray(list)) return undefined;
-  const image = (list.find((c) => (c as { id?: unknown })?.id === containerId) as { image?: unknown } | undefined)?.image;
+  const image = (list.find((c) => (c as { id?: unknown })?.id === containerId) as { image?: unknown } | undefined)
+    ?.image;
   if (typeof image !== 'string' || !HEX64.test(image)) return undefined;
   const key = `=${Buffer.from(`sha256:${image}`).toString('base64')}`;
   return envOfImageConfig(readJson(join(graphRoot, `${driver}-images`, image, key)));

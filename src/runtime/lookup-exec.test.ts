@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { lookupExecError } from './lookup-exec.ts';
 
 function image(): string {
@@ -28,7 +28,10 @@ test('runc messages for missing and non-executable commands', () => {
   const root = image();
   try {
     assert.equal(lookupExecError(root, 'nope', '/bin', '/', []), 'exec: "nope": executable file not found in $PATH');
-    assert.equal(lookupExecError(root, '/nope', '/bin', '/', []), 'exec: "/nope": stat /nope: no such file or directory');
+    assert.equal(
+      lookupExecError(root, '/nope', '/bin', '/', []),
+      'exec: "/nope": stat /nope: no such file or directory',
+    );
     assert.equal(lookupExecError(root, '/bin/data', '/bin', '/', []), 'exec: "/bin/data": permission denied');
     assert.equal(lookupExecError(root, '/bin', '/bin', '/', []), 'exec: "/bin": permission denied');
   } finally {

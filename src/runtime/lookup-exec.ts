@@ -32,7 +32,8 @@ export function lookupExecError(
   cwd: string,
   mountDestinations: readonly string[],
 ): string | null {
-  const underMount = (p: string) => mountDestinations.some((d) => p === d || p.startsWith(d.endsWith('/') ? d : `${d}/`));
+  const underMount = (p: string) =>
+    mountDestinations.some((d) => p === d || p.startsWith(d.endsWith('/') ? d : `${d}/`));
   const check = (p: string) => {
     const abs = posix.resolve(cwd, p);
     if (underMount(abs)) return true;

@@ -5,13 +5,26 @@
  * A variable can come from an untrusted image, so only what a container may choose for itself
  * is an option here; host settings (host-settings.ts) named as variables are refused.
  */
+
+import { OptionError } from '../contracts/errors.ts';
+import {
+  ACCELS,
+  type Accel,
+  DEFAULT_KERNEL,
+  HYPERVISORS,
+  type Hypervisor,
+  KERNELS,
+  type KernelName,
+  ROOTFS_MODES,
+  type RootfsMode,
+  VOLUME_MODES,
+  type VolumeMode,
+} from '../contracts/kinds.ts';
 import { envValue } from '../oci/spec.ts';
 import { type DiskOption, parseDisks } from './disks.ts';
 import { HOST_ONLY_OPTIONS } from './host-settings.ts';
-import { OptionError } from '../contracts/errors.ts';
-import { ACCELS, DEFAULT_KERNEL, HYPERVISORS, KERNELS, ROOTFS_MODES, VOLUME_MODES, type Accel, type Hypervisor, type KernelName, type RootfsMode, type VolumeMode } from '../contracts/kinds.ts';
 
-export { OptionError, DEFAULT_KERNEL };
+export { DEFAULT_KERNEL, OptionError };
 
 /** Firecracker has no virtiofs, so its volumes can only come over the network filesystem. */
 export function defaultVolumeMode(hypervisor: Hypervisor): VolumeMode {
@@ -64,7 +77,10 @@ const KNOWN = new Set([
 ]);
 
 /** Reads and validates every RUNCVM_* variable of the workload's environment. */
-export function parseOptions(env: readonly string[] | undefined, settingsFile = '<prefix>/etc/config.json'): RuncvmOptions {
+export function parseOptions(
+  env: readonly string[] | undefined,
+  settingsFile = '<prefix>/etc/config.json',
+): RuncvmOptions {
   for (const entry of env ?? []) {
     const key = entry.split('=', 1)[0] ?? '';
     const setting = HOST_ONLY_OPTIONS[key];
@@ -86,9 +102,16 @@ export function parseOptions(env: readonly string[] | undefined, settingsFile = 
   const accelRaw = get('RUNCVM_ACCEL');
   const hypervisor = oneOf('RUNCVM_HYPERVISOR', get('RUNCVM_HYPERVISOR'), HYPERVISORS, 'qemu');
   // Firecracker has no virtiofs: its root can only be an image.
-  const rootfs = oneOf('RUNCVM_ROOTFS', get('RUNCVM_ROOTFS'), ROOTFS_MODES, hypervisor === 'firecracker' ? 'image' : 'virtiofs');
+  const rootfs = oneOf(
+    'RUNCVM_ROOTFS',
+    get('RUNCVM_ROOTFS'),
+    ROOTFS_MODES,
+    hypervisor === 'firecracker' ? 'image' : 'virtiofs',
+  );
   if (hypervisor === 'firecracker' && rootfs === 'virtiofs') {
-    throw new OptionError('RUNCVM_ROOTFS: "virtiofs" is not available with RUNCVM_HYPERVISOR=firecracker (allowed: image)');
+    throw new OptionError(
+      'RUNCVM_ROOTFS: "virtiofs" is not available with RUNCVM_HYPERVISOR=firecracker (allowed: image)',
+    );
   }
   const volumes = oneOf('RUNCVM_VOLUMES', get('RUNCVM_VOLUMES'), VOLUME_MODES, defaultVolumeMode(hypervisor));
   if (hypervisor === 'firecracker' && volumes === 'virtiofs') {

@@ -1,9 +1,9 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parseOciSpec, type OciSpec } from '../oci/spec.ts';
-import { podRole } from './pod.ts';
+import { test } from 'node:test';
+import { type OciSpec, parseOciSpec } from '../oci/spec.ts';
 import { networkMode } from './create.ts';
+import { podRole } from './pod.ts';
 
 /**
  * testdata/cri-containerd-*.json are config.json files containerd 1.6.20's CRI plugin wrote for
@@ -17,7 +17,11 @@ function fixture(name: string): OciSpec {
 
 test('a CRI pod sandbox (pause) is left to runc', () => {
   const spec = fixture('cri-containerd-sandbox.json');
-  assert.deepEqual(podRole(spec), { kind: 'sandbox', engine: 'containerd', why: 'io.kubernetes.cri.container-type=sandbox' });
+  assert.deepEqual(podRole(spec), {
+    kind: 'sandbox',
+    engine: 'containerd',
+    why: 'io.kubernetes.cri.container-type=sandbox',
+  });
 });
 
 test('a CRI pod container gets its own VM in the pod, on the shared (user-mode) network', () => {
@@ -48,8 +52,11 @@ test('CRI-O annotation names give the same decision', () => {
   const role = podRole({
     ...base,
     annotations: {
-      'io.kubernetes.cri-o.ContainerType': 'container', 'io.kubernetes.cri-o.SandboxID': 'abc',
-      'io.kubernetes.pod.name': 'web', 'io.kubernetes.pod.namespace': 'ns', 'io.kubernetes.container.name': 'c',
+      'io.kubernetes.cri-o.ContainerType': 'container',
+      'io.kubernetes.cri-o.SandboxID': 'abc',
+      'io.kubernetes.pod.name': 'web',
+      'io.kubernetes.pod.namespace': 'ns',
+      'io.kubernetes.container.name': 'c',
     },
   });
   assert.deepEqual(role, { kind: 'container', engine: 'cri-o', sandboxId: 'abc', pod: 'ns/web', container: 'c' });
@@ -57,5 +64,8 @@ test('CRI-O annotation names give the same decision', () => {
 
 test('an unknown container type is refused, not guessed', () => {
   const spec = fixture('cri-containerd-sandbox.json');
-  assert.throws(() => podRole({ ...spec, annotations: { 'io.kubernetes.cri.container-type': 'vm' } }), /unknown value "vm"/);
+  assert.throws(
+    () => podRole({ ...spec, annotations: { 'io.kubernetes.cri.container-type': 'vm' } }),
+    /unknown value "vm"/,
+  );
 });

@@ -38,7 +38,10 @@ const CRIO = {
 
 export function podRole(spec: OciSpec): PodRole {
   const a = spec.annotations ?? {};
-  for (const [engine, keys] of [['containerd', CONTAINERD], ['cri-o', CRIO]] as const) {
+  for (const [engine, keys] of [
+    ['containerd', CONTAINERD],
+    ['cri-o', CRIO],
+  ] as const) {
     const type = a[keys.type];
     if (type === undefined) continue;
     if (type === 'sandbox') return { kind: 'sandbox', engine, why: `${keys.type}=sandbox` };

@@ -4,16 +4,24 @@
  * the workload as Docker described it is returned separately for the launcher. Every field it
  * changes, and why, is in docs/architecture.md ("create: the config.json rewrite").
  */
-import type { OciMount, OciSpec } from '../oci/spec.ts';
+
+import { type GuestMount, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from '../contracts/guest-mount.ts';
 import type { NetworkMode } from '../contracts/kinds.ts';
 import { IMAGE_DISKS_DIR, PREFIX_IN_CONTAINER, SPEC_DIR, WORKLOAD_ROOT } from '../contracts/launch-spec.ts';
-import { type GuestMount, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from '../contracts/guest-mount.ts';
-import { type WorkloadProcess } from '../contracts/workload-process.ts';
-import { withVmmOverhead } from './vm-size.ts';
+import type { WorkloadProcess } from '../contracts/workload-process.ts';
+import type { OciMount, OciSpec } from '../oci/spec.ts';
 import {
-  deviceNodes, deviceRules, hardenMount, type HostDevice, launcherCaps, launcherSeccomp, MASKED_PATHS,
-  privateNamespaces, READONLY_PATHS,
+  deviceNodes,
+  deviceRules,
+  type HostDevice,
+  hardenMount,
+  launcherCaps,
+  launcherSeccomp,
+  MASKED_PATHS,
+  privateNamespaces,
+  READONLY_PATHS,
 } from './sandbox.ts';
+import { withVmmOverhead } from './vm-size.ts';
 import { workloadOf } from './workload.ts';
 
 export const REWRITTEN_ANNOTATION = 'org.runcvm.rewritten';
@@ -93,7 +101,12 @@ function splitMounts(spec: OciSpec, ctx: RewriteContext) {
       launcher.push(hardenMount(m));
       if (m.destination === '/dev/shm') shmSizeBytes = sizeOption(m.options);
     } else if (m.type === 'tmpfs') {
-      guest.push({ kind: 'tmpfs', destination: m.destination, flags: mountFlags(m.options), data: tmpfsData(m.options) });
+      guest.push({
+        kind: 'tmpfs',
+        destination: m.destination,
+        flags: mountFlags(m.options),
+        data: tmpfsData(m.options),
+      });
     } else {
       const inImage = ctx.resolve(m.destination);
       relocated.push({ ...m, destination: `${WORKLOAD_ROOT}${inImage === '/' ? '' : inImage}` });
@@ -133,25 +146,46 @@ function runtimeMounts(spec: OciSpec, ctx: RewriteContext): OciMount[] {
  * makes runc create the directory while /vm is still writable; the guest mounts over it.
  */
 function mountPointPlaceholders(guest: readonly GuestMount[], ctx: RewriteContext): OciMount[] {
-  const points = [...guest.filter((m) => m.kind === 'tmpfs').map((m) => m.destination), ...(ctx.guestMountPoints ?? [])];
+  const points = [
+    ...guest.filter((m) => m.kind === 'tmpfs').map((m) => m.destination),
+    ...(ctx.guestMountPoints ?? []),
+  ];
   // Only where the directory is missing: over an existing one the placeholder would hide the
   // content a new RUNCVM_DISKS disk is filled from.
   const missing = (d: string) => d !== '/' && ctx.existsInImage !== undefined && !ctx.existsInImage(d);
   return [...new Set(points.map((d) => ctx.resolve(d)))].filter(missing).map((d) => ({
-    destination: `${WORKLOAD_ROOT}${d}`, type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid', 'nodev', 'noexec', 'size=4k', 'mode=755'],
+    destination: `${WORKLOAD_ROOT}${d}`,
+    type: 'tmpfs',
+    source: 'tmpfs',
+    options: ['ro', 'nosuid', 'nodev', 'noexec', 'size=4k', 'mode=755'],
   }));
 }
 
 function readOnlyRoot(ctx: RewriteContext): OciMount {
-  return { destination: WORKLOAD_ROOT, type: 'bind', source: `${ctx.runtimeRoot}${WORKLOAD_ROOT}`, options: ['rbind', 'ro', 'rprivate', 'nosuid', 'nodev'] };
+  return {
+    destination: WORKLOAD_ROOT,
+    type: 'bind',
+    source: `${ctx.runtimeRoot}${WORKLOAD_ROOT}`,
+    options: ['rbind', 'ro', 'rprivate', 'nosuid', 'nodev'],
+  };
 }
 
 function imageRootMounts(ctx: RewriteContext): OciMount[] {
   if (!ctx.imageRoot) return [];
   return [
-    { destination: IMAGE_DISKS_DIR, type: 'bind', source: ctx.imageRoot.dir, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'] },
+    {
+      destination: IMAGE_DISKS_DIR,
+      type: 'bind',
+      source: ctx.imageRoot.dir,
+      options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'],
+    },
     // Shared by every container of the image: never writable from one of them.
-    { destination: `${IMAGE_DISKS_DIR}/base.ext4`, type: 'bind', source: ctx.imageRoot.baseFile, options: ['bind', 'ro', 'rprivate', 'nosuid', 'nodev', 'noexec'] },
+    {
+      destination: `${IMAGE_DISKS_DIR}/base.ext4`,
+      type: 'bind',
+      source: ctx.imageRoot.baseFile,
+      options: ['bind', 'ro', 'rprivate', 'nosuid', 'nodev', 'noexec'],
+    },
   ];
 }
 
@@ -189,7 +223,13 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
       ...p,
       // runcvm-init is PID 1 so that every signal, real-time ones included, reaches the launcher
       // (src/launcher/init); Node's own warnings would land on the workload's stderr.
-      args: [`${PREFIX_IN_CONTAINER}/bin/runcvm-init`, ctx.nodePath, '--no-warnings', `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`, 'launcher'],
+      args: [
+        `${PREFIX_IN_CONTAINER}/bin/runcvm-init`,
+        ctx.nodePath,
+        '--no-warnings',
+        `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`,
+        'launcher',
+      ],
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/run'],
       // runc would mkdir a missing cwd inside the shared runtime root on the host.
       cwd: '/',
@@ -199,7 +239,9 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
       apparmorProfile: apparmor(p.apparmorProfile, ctx.apparmorFallback),
     },
     mounts: [
-      ...launcher, ...runtimeMounts(spec, ctx), ...relocated,
+      ...launcher,
+      ...runtimeMounts(spec, ctx),
+      ...relocated,
       ...(spec.root.readonly === true ? [...mountPointPlaceholders(guest, ctx), readOnlyRoot(ctx)] : []),
     ],
     linux: sandboxLinux(spec, ctx),

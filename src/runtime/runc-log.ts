@@ -14,9 +14,10 @@ export interface RuntimeLog {
 export function runcLog(path: string | undefined, format: string | undefined): RuntimeLog {
   return {
     write(level, msg) {
-      const line = format === 'json'
-        ? `${JSON.stringify({ level, msg, time: new Date().toISOString() })}\n`
-        : `time="${new Date().toISOString()}" level=${level} msg="${msg.replace(/"/g, '\\"')}"\n`;
+      const line =
+        format === 'json'
+          ? `${JSON.stringify({ level, msg, time: new Date().toISOString() })}\n`
+          : `time="${new Date().toISOString()}" level=${level} msg="${msg.replace(/"/g, '\\"')}"\n`;
       if (path) {
         try {
           appendFileSync(path, line);

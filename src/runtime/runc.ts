@@ -21,7 +21,9 @@ export function rootFlags(root: string | undefined): string[] {
 export function runcState(runc: string, globals: readonly string[], containerId: string): RuncState {
   const r = spawnSync(runc, [...globals, 'state', containerId], { encoding: 'utf8' });
   if (r.status !== 0) {
-    throw new RuncvmError('internal', `runc state ${containerId}: ${(r.stderr ?? '').trim() || `exit ${r.status}`}`, { context: { containerId, step: 'runc state' } });
+    throw new RuncvmError('internal', `runc state ${containerId}: ${(r.stderr ?? '').trim() || `exit ${r.status}`}`, {
+      context: { containerId, step: 'runc state' },
+    });
   }
   return JSON.parse(r.stdout) as RuncState;
 }

@@ -12,8 +12,8 @@
 import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import { Tail } from '../common/tail.ts';
-import { PREFIX_IN_CONTAINER } from '../contracts/launch-spec.ts';
 import { GuestFailure } from '../contracts/errors.ts';
+import { PREFIX_IN_CONTAINER } from '../contracts/launch-spec.ts';
 
 const STDERR_BYTES = 2048;
 
@@ -33,7 +33,10 @@ export function relayArgv(t: RelayTarget, verb: string): string[] {
 
 /** Control characters in a message the container wrote would reach the user's terminal. */
 function printable(s: string): string {
-  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ').replace(/ {2,}/g, ' ').trim();
+  return s
+    .replace(/[\x00-\x1f\x7f-\x9f]/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
 }
 
 export function sandboxRelay(t: RelayTarget, verb: string): Duplex {

@@ -5,8 +5,9 @@
  * flags describe the *guest's* privileges, which the VM boundary contains, and must never widen
  * what a compromised VMM can do to the host (docs/security.md).
  */
-import type { OciDevice, OciDeviceCgroup, OciLinux, OciMount, OciSeccomp } from '../oci/spec.ts';
+
 import type { NetworkMode } from '../contracts/kinds.ts';
+import type { OciDevice, OciDeviceCgroup, OciLinux, OciMount, OciSeccomp } from '../oci/spec.ts';
 
 /**
  * What the launcher's programs need and nothing more: virtiofsd serves the guest's file
@@ -15,8 +16,18 @@ import type { NetworkMode } from '../contracts/kinds.ts';
  * MKNOD is safe because the device cgroup below refuses every node but the VMM's.
  */
 const BASE_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
 ];
 
 /**
@@ -37,9 +48,16 @@ export interface HostDevice {
 
 /** The character devices every process expects (null, zero, full, random, urandom, tty, ptmx, pts). */
 const STANDARD_DEVICES: OciDeviceCgroup[] = [
-  ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2]].map(([major, minor]) => (
-    { allow: true, type: 'c', major, minor, access: 'rwm' }
-  )),
+  ...[
+    [1, 3],
+    [1, 5],
+    [1, 7],
+    [1, 8],
+    [1, 9],
+    [5, 0],
+    [5, 1],
+    [5, 2],
+  ].map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
   { allow: true, type: 'c', major: 136, access: 'rwm' },
 ];
 
@@ -57,13 +75,30 @@ export function deviceRules(devices: readonly HostDevice[]): OciDeviceCgroup[] {
 }
 
 export function deviceNodes(devices: readonly HostDevice[]): OciDevice[] {
-  return devices.map((d) => ({ type: 'c', path: d.path, major: d.major, minor: d.minor, fileMode: 0o660, uid: 0, gid: 0 }));
+  return devices.map((d) => ({
+    type: 'c',
+    path: d.path,
+    major: d.major,
+    minor: d.minor,
+    fileMode: 0o660,
+    uid: 0,
+    gid: 0,
+  }));
 }
 
 /** Docker's default lists (moby's oci/defaults.go), applied even under --privileged. */
 export const MASKED_PATHS = [
-  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
 ];
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
@@ -81,7 +116,16 @@ const CLONE_NEWIPC = 0x08000000;
 const CLONE_NEWUSER = 0x10000000;
 const CLONE_NEWPID = 0x20000000;
 const CLONE_NEWNET = 0x40000000;
-const NAMESPACE_FLAGS = [CLONE_NEWTIME, CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET];
+const NAMESPACE_FLAGS = [
+  CLONE_NEWTIME,
+  CLONE_NEWNS,
+  CLONE_NEWCGROUP,
+  CLONE_NEWUTS,
+  CLONE_NEWIPC,
+  CLONE_NEWUSER,
+  CLONE_NEWPID,
+  CLONE_NEWNET,
+];
 const EPERM = 1;
 const ENOSYS = 38;
 
@@ -93,13 +137,60 @@ const ENOSYS = 38;
  * could grant one.
  */
 const DENIED = [
-  'acct', 'add_key', 'bpf', 'clock_adjtime', 'clock_settime', 'create_module', 'delete_module', 'finit_module',
-  'fsconfig', 'fsmount', 'fsopen', 'fspick', 'get_kernel_syms', 'init_module', 'io_uring_enter', 'io_uring_register',
-  'io_uring_setup', 'ioperm', 'iopl', 'kcmp', 'kexec_file_load', 'kexec_load', 'keyctl', 'lookup_dcookie', 'mount',
-  'mount_setattr', 'move_mount', 'name_to_handle_at', 'nfsservctl', 'open_by_handle_at', 'open_tree', 'perf_event_open',
-  'pivot_root', 'process_vm_readv', 'process_vm_writev', 'ptrace', 'query_module', 'quotactl', 'quotactl_fd', 'reboot',
-  'request_key', 'setns', 'settimeofday', 'stime', 'swapoff', 'swapon', 'syslog', 'umount', 'umount2', 'uselib',
-  'userfaultfd', 'vm86', 'vm86old', 'vhangup',
+  'acct',
+  'add_key',
+  'bpf',
+  'clock_adjtime',
+  'clock_settime',
+  'create_module',
+  'delete_module',
+  'finit_module',
+  'fsconfig',
+  'fsmount',
+  'fsopen',
+  'fspick',
+  'get_kernel_syms',
+  'init_module',
+  'io_uring_enter',
+  'io_uring_register',
+  'io_uring_setup',
+  'ioperm',
+  'iopl',
+  'kcmp',
+  'kexec_file_load',
+  'kexec_load',
+  'keyctl',
+  'lookup_dcookie',
+  'mount',
+  'mount_setattr',
+  'move_mount',
+  'name_to_handle_at',
+  'nfsservctl',
+  'open_by_handle_at',
+  'open_tree',
+  'perf_event_open',
+  'pivot_root',
+  'process_vm_readv',
+  'process_vm_writev',
+  'ptrace',
+  'query_module',
+  'quotactl',
+  'quotactl_fd',
+  'reboot',
+  'request_key',
+  'setns',
+  'settimeofday',
+  'stime',
+  'swapoff',
+  'swapon',
+  'syslog',
+  'umount',
+  'umount2',
+  'uselib',
+  'userfaultfd',
+  'vm86',
+  'vm86old',
+  'vhangup',
 ];
 
 const ARCHES: Record<string, string[]> = {
@@ -115,13 +206,17 @@ const ARCHES: Record<string, string[]> = {
  */
 export function launcherSeccomp(arch: string = process.arch): OciSeccomp {
   const architectures = ARCHES[arch];
-  if (!architectures) throw new Error(`launcher seccomp profile: unsupported host architecture "${arch}" (supported: ${Object.keys(ARCHES).join(', ')})`);
-  const flagRules = (name: string) => NAMESPACE_FLAGS.map((flag) => ({
-    names: [name],
-    action: 'SCMP_ACT_ERRNO',
-    errnoRet: EPERM,
-    args: [{ index: 0, value: flag, valueTwo: flag, op: 'SCMP_CMP_MASKED_EQ' }],
-  }));
+  if (!architectures)
+    throw new Error(
+      `launcher seccomp profile: unsupported host architecture "${arch}" (supported: ${Object.keys(ARCHES).join(', ')})`,
+    );
+  const flagRules = (name: string) =>
+    NAMESPACE_FLAGS.map((flag) => ({
+      names: [name],
+      action: 'SCMP_ACT_ERRNO',
+      errnoRet: EPERM,
+      args: [{ index: 0, value: flag, valueTwo: flag, op: 'SCMP_CMP_MASKED_EQ' }],
+    }));
   return {
     defaultAction: 'SCMP_ACT_ALLOW',
     architectures,

@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { OciLinux } from '../oci/spec.ts';
+import { test } from 'node:test';
 import { OptionError } from '../contracts/errors.ts';
+import type { OciLinux } from '../oci/spec.ts';
 import { dottedKey, guestSysctls } from './sysctl.ts';
 
 const PRIVATE = [{ type: 'mount' }, { type: 'network' }, { type: 'uts' }, { type: 'pid' }, { type: 'ipc' }];
@@ -9,14 +9,26 @@ const facts = { isHostNetns: (p: string) => p === '/var/run/docker/netns/default
 const linux = (sysctl: Record<string, string>, namespaces = PRIVATE): OciLinux => ({ sysctl, namespaces });
 
 test("Docker's defaults and --sysctl keys become /proc/sys paths, in the spec's order", () => {
-  const s = guestSysctls(linux({
-    'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': '0 2147483647',
-    'kernel.msgmax': '65536', 'fs.mqueue.msg_max': '20', 'kernel.domainname': 'example.org',
-  }), facts);
-  assert.deepEqual(s.map((x) => [x.path, x.value]), [
-    ['net/ipv4/ip_unprivileged_port_start', '0'], ['net/ipv4/ping_group_range', '0 2147483647'],
-    ['kernel/msgmax', '65536'], ['fs/mqueue/msg_max', '20'], ['kernel/domainname', 'example.org'],
-  ]);
+  const s = guestSysctls(
+    linux({
+      'net.ipv4.ip_unprivileged_port_start': '0',
+      'net.ipv4.ping_group_range': '0 2147483647',
+      'kernel.msgmax': '65536',
+      'fs.mqueue.msg_max': '20',
+      'kernel.domainname': 'example.org',
+    }),
+    facts,
+  );
+  assert.deepEqual(
+    s.map((x) => [x.path, x.value]),
+    [
+      ['net/ipv4/ip_unprivileged_port_start', '0'],
+      ['net/ipv4/ping_group_range', '0 2147483647'],
+      ['kernel/msgmax', '65536'],
+      ['fs/mqueue/msg_max', '20'],
+      ['kernel/domainname', 'example.org'],
+    ],
+  );
 });
 
 test('no sysctl field: nothing to apply', () => {
@@ -33,19 +45,27 @@ test('the slash form keeps a dot inside a name (a VLAN interface)', () => {
 
 test("non-namespaced keys are refused with runc's message", () => {
   for (const key of ['kernel.panic', 'vm.swappiness', 'fs.file-max', 'kernel.pid_max']) {
-    assert.throws(() => guestSysctls(linux({ [key]: '1' }), facts), (e: Error) => {
-      assert.ok(e instanceof OptionError);
-      assert.equal(e.message, `sysctl "${key}" is not in a separate kernel namespace`);
-      return true;
-    });
+    assert.throws(
+      () => guestSysctls(linux({ [key]: '1' }), facts),
+      (e: Error) => {
+        assert.ok(e instanceof OptionError);
+        assert.equal(e.message, `sysctl "${key}" is not in a separate kernel namespace`);
+        return true;
+      },
+    );
   }
 });
 
 test('net.* needs a network namespace that is not the host one', () => {
-  const hostPath = PRIVATE.map((n) => (n.type === 'network' ? { type: 'network', path: '/var/run/docker/netns/default' } : n));
+  const hostPath = PRIVATE.map((n) =>
+    n.type === 'network' ? { type: 'network', path: '/var/run/docker/netns/default' } : n,
+  );
   const none = PRIVATE.filter((n) => n.type !== 'network');
   for (const ns of [hostPath, none]) {
-    assert.throws(() => guestSysctls(linux({ 'net.core.somaxconn': '1024' }, ns), facts), /^OptionError: sysctl "net.core.somaxconn" not allowed in host network namespace$|sysctl "net.core.somaxconn" not allowed in host network namespace/);
+    assert.throws(
+      () => guestSysctls(linux({ 'net.core.somaxconn': '1024' }, ns), facts),
+      /^OptionError: sysctl "net.core.somaxconn" not allowed in host network namespace$|sysctl "net.core.somaxconn" not allowed in host network namespace/,
+    );
   }
   // Another container's namespace (--network container:X) is private to the containers: allowed, as by runc.
   const joined = PRIVATE.map((n) => (n.type === 'network' ? { type: 'network', path: '/proc/42/ns/net' } : n));
@@ -54,14 +74,26 @@ test('net.* needs a network namespace that is not the host one', () => {
 
 test('IPC keys need a private IPC namespace (--ipc host refuses them)', () => {
   const noIpc = PRIVATE.filter((n) => n.type !== 'ipc');
-  assert.throws(() => guestSysctls(linux({ 'kernel.shmmax': '1' }, noIpc), facts), /sysctl "kernel.shmmax" is not allowed in the hosts ipc namespace/);
-  assert.throws(() => guestSysctls(linux({ 'fs.mqueue.queues_max': '1' }, noIpc), facts), /is not allowed in the hosts ipc namespace/);
+  assert.throws(
+    () => guestSysctls(linux({ 'kernel.shmmax': '1' }, noIpc), facts),
+    /sysctl "kernel.shmmax" is not allowed in the hosts ipc namespace/,
+  );
+  assert.throws(
+    () => guestSysctls(linux({ 'fs.mqueue.queues_max': '1' }, noIpc), facts),
+    /is not allowed in the hosts ipc namespace/,
+  );
 });
 
 test('UTS: kernel.hostname conflicts with the hostname field, kernel.domainname needs a private UTS namespace', () => {
-  assert.throws(() => guestSysctls(linux({ 'kernel.hostname': 'x' }), facts), /sysctl "kernel.hostname" is not allowed as it conflicts with the OCI "hostname" field/);
+  assert.throws(
+    () => guestSysctls(linux({ 'kernel.hostname': 'x' }), facts),
+    /sysctl "kernel.hostname" is not allowed as it conflicts with the OCI "hostname" field/,
+  );
   const noUts = PRIVATE.filter((n) => n.type !== 'uts');
-  assert.throws(() => guestSysctls(linux({ 'kernel.domainname': 'x' }, noUts), facts), /sysctl "kernel.domainname" is not in a separate kernel namespace/);
+  assert.throws(
+    () => guestSysctls(linux({ 'kernel.domainname': 'x' }, noUts), facts),
+    /sysctl "kernel.domainname" is not in a separate kernel namespace/,
+  );
 });
 
 test('a key that would leave /proc/sys or a bad value is refused', () => {
@@ -69,5 +101,8 @@ test('a key that would leave /proc/sys or a bad value is refused', () => {
     assert.throws(() => guestSysctls(linux({ [key]: '1' }), facts), /not a valid sysctl name/, key);
   }
   assert.throws(() => guestSysctls(linux({ 'net.core.somaxconn': '1\0' }), facts), /NUL/);
-  assert.throws(() => guestSysctls({ namespaces: PRIVATE, sysctl: { 'net.core.somaxconn': 5 as unknown as string } }, facts), /must be a string/);
+  assert.throws(
+    () => guestSysctls({ namespaces: PRIVATE, sysctl: { 'net.core.somaxconn': 5 as unknown as string } }, facts),
+    /must be a string/,
+  );
 });

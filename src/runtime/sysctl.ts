@@ -5,14 +5,24 @@
  * namespace private), and the agent writes them in the guest before the workload starts. The
  * launcher's own namespaces never get them (rewrite.ts drops the field). docs/networking.md.
  */
-import type { OciLinux } from '../oci/spec.ts';
+
 import { OptionError } from '../contracts/errors.ts';
 import type { GuestSysctl } from '../contracts/guest-sysctl.ts';
+import type { OciLinux } from '../oci/spec.ts';
 
 export type { GuestSysctl };
 
 /** IPC namespace keys besides fs.mqueue.* (runc's list). */
-const IPC_KEYS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+const IPC_KEYS = new Set([
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+]);
 
 /**
  * sysctl(8) also accepts `/` as the separator (then a `.` belongs to a name, as in the interface

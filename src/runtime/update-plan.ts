@@ -4,11 +4,12 @@
  * VM must do (guest memory target for the balloon, vCPU re-pinning). What a running VM cannot
  * do is refused here, naming the Docker option.
  */
+
+import { parseSize } from '../common/size.ts';
+import { OptionError } from '../contracts/errors.ts';
 import type { OciResources } from '../oci/spec.ts';
 import { parseCpuList } from '../vmm/cpu-pinning.ts';
-import { OptionError } from '../contracts/errors.ts';
 import { MIN_MEMORY_MIB, plusVmmOverhead } from './vm-size.ts';
-import { parseSize } from '../common/size.ts';
 
 const MIB = 1024 * 1024;
 /** runc's and the kernel's default CFS period, when only a quota is given. */
@@ -38,7 +39,8 @@ function memoryTarget(limit: number | undefined, boot: BootSize): number | undef
       `--memory: ${mib} MiB is more than the ${boot.memoryMiB} MiB the VM booted with; a running VM can shrink and grow back up to its boot size, not beyond (recreate the container with -m ${mib}m)`,
     );
   }
-  if (mib < MIN_MEMORY_MIB) throw new OptionError(`--memory: ${mib} MiB is below the guest minimum of ${MIN_MEMORY_MIB} MiB`);
+  if (mib < MIN_MEMORY_MIB)
+    throw new OptionError(`--memory: ${mib} MiB is below the guest minimum of ${MIN_MEMORY_MIB} MiB`);
   return mib;
 }
 
@@ -65,7 +67,9 @@ export function planUpdate(req: OciResources, boot: BootSize): UpdatePlan {
       throw new OptionError('--cpuset-cpus', { cause: e });
     }
   }
-  const resources = mem ? { ...req, memory: { ...mem, limit: plusVmmOverhead(mem.limit), swap: plusVmmOverhead(mem.swap) } } : req;
+  const resources = mem
+    ? { ...req, memory: { ...mem, limit: plusVmmOverhead(mem.limit), swap: plusVmmOverhead(mem.swap) } }
+    : req;
   return {
     resources,
     ...(memoryTargetMiB !== undefined ? { memoryTargetMiB } : {}),

@@ -10,19 +10,19 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OciResources } from '../oci/spec.ts';
+import { GuestFailure, OptionError } from '../contracts/errors.ts';
 import type { LaunchSpec } from '../contracts/launch-spec.ts';
 import { readLaunchSpec } from '../contracts/read-launch-spec.ts';
+import type { OciResources } from '../oci/spec.ts';
 import { resizeGuest } from '../vmm/balloon.ts';
 import { pinThreads } from '../vmm/cpu-pinning.ts';
 import type { VmControl } from '../vmm/driver.ts';
 import { DRIVERS } from '../vmm/drivers.ts';
 import type { RuntimeArgs, UpdateFlags } from './cli-args.ts';
 import type { HostConfig } from './host-config.ts';
-import { GuestFailure, OptionError } from '../contracts/errors.ts';
+import { rootFlags, runcState, runRunc } from './runc.ts';
 import { sandboxRelay } from './sandbox-relay.ts';
 import { parseRam, planUpdate } from './update-plan.ts';
-import { rootFlags, runcState, runRunc } from './runc.ts';
 
 /** A balloon moves a few hundred MiB in seconds under TCG; a guest that stops giving is stuck. */
 const RESIZE_TIMEOUT_MS = 60_000;
@@ -90,7 +90,10 @@ export async function update(args: RuntimeArgs, argv: string[], host: HostConfig
   // Not a VM (a Kubernetes pod sandbox left to runc, pod.ts): plain runc, stdin untouched.
   if (!existsSync(launchFile)) return runRunc(host.runc, argv);
   const launch = readLaunchSpec(launchFile);
-  const plan = planUpdate(requestedResources(readResources(args.resources), args.updateFlags), { cpus: launch.cpus, memoryMiB: launch.memoryMiB });
+  const plan = planUpdate(requestedResources(readResources(args.resources), args.updateFlags), {
+    cpus: launch.cpus,
+    memoryMiB: launch.memoryMiB,
+  });
   const verbAt = argv.indexOf('update');
   const applyCgroup = () => {
     const code = runRunc(host.runc, runcUpdateArgv(argv, verbAt, plan.resources), JSON.stringify(plan.resources));
@@ -99,7 +102,9 @@ export async function update(args: RuntimeArgs, argv: string[], host: HostConfig
   // Docker only updates running containers through the runtime; anything else has no VM to follow.
   if (state.status !== 'running') {
     if (plan.memoryTargetMiB !== undefined && state.status === 'paused') {
-      throw new OptionError('--memory: the container is paused and its VM cannot give memory back while frozen (unpause it first)');
+      throw new OptionError(
+        '--memory: the container is paused and its VM cannot give memory back while frozen (unpause it first)',
+      );
     }
     applyCgroup();
     return 0;
@@ -108,13 +113,19 @@ export async function update(args: RuntimeArgs, argv: string[], host: HostConfig
     applyCgroup();
     return 0;
   }
-  const control = await openControl(host, args, launch, plan.memoryTargetMiB !== undefined ? '--memory' : '--cpuset-cpus');
+  const control = await openControl(
+    host,
+    args,
+    launch,
+    plan.memoryTargetMiB !== undefined ? '--memory' : '--cpuset-cpus',
+  );
   try {
     if (plan.memoryTargetMiB !== undefined) await resizeWithCgroup(control, plan.memoryTargetMiB, applyCgroup);
     else applyCgroup();
     // A cpuset change resets the affinity of every thread in the cgroup. The thread ids are in
     // the container's PID namespace, so taskset runs there.
-    if (plan.hostCpus) pinThreads(await control.vcpuThreads(), plan.hostCpus, ['nsenter', '--target', String(state.pid), '--pid', '--']);
+    if (plan.hostCpus)
+      pinThreads(await control.vcpuThreads(), plan.hostCpus, ['nsenter', '--target', String(state.pid), '--pid', '--']);
   } finally {
     control.close();
   }
@@ -145,13 +156,22 @@ async function resizeWithCgroup(control: VmControl, target: number, applyCgroup:
   }
 }
 
-async function openControl(host: HostConfig, args: RuntimeArgs, launch: LaunchSpec, option: string): Promise<VmControl> {
+async function openControl(
+  host: HostConfig,
+  args: RuntimeArgs,
+  launch: LaunchSpec,
+  option: string,
+): Promise<VmControl> {
   const driver = DRIVERS[launch.hypervisor];
-  if (!driver.openControl) throw new OptionError(`${option}: RUNCVM_HYPERVISOR=${launch.hypervisor} cannot change a running VM yet`);
+  if (!driver.openControl)
+    throw new OptionError(`${option}: RUNCVM_HYPERVISOR=${launch.hypervisor} cannot change a running VM yet`);
   const target = { runc: host.runc, root: args.root, containerId: args.containerId, node: host.node };
   try {
     return await driver.openControl((verb) => sandboxRelay(target, verb), `container ${args.containerId.slice(0, 12)}`);
   } catch (e) {
-    throw new GuestFailure(`${option}: cannot reach the VM`, { cause: e, context: { containerId: args.containerId, step: 'update' } });
+    throw new GuestFailure(`${option}: cannot reach the VM`, {
+      cause: e,
+      context: { containerId: args.containerId, step: 'update' },
+    });
   }
 }

@@ -2,9 +2,10 @@
  * Guest vCPUs and memory from the container's resources, and the container memory limit that
  * must also cover the VMM, virtiofsd and the launcher.
  */
+
+import { OptionError } from '../contracts/errors.ts';
 import type { OciResources } from '../oci/spec.ts';
 import { parseCpuList } from '../vmm/cpu-pinning.ts';
-import { OptionError } from '../contracts/errors.ts';
 
 export const DEFAULT_MEMORY_MIB = 512;
 export const MIN_MEMORY_MIB = 128;

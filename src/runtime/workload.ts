@@ -1,6 +1,7 @@
 /** The OCI process as the guest agent runs it (args, env, cwd, ids, terminal). */
-import type { OciProcess } from '../oci/spec.ts';
+
 import type { WorkloadProcess } from '../contracts/workload-process.ts';
+import type { OciProcess } from '../oci/spec.ts';
 
 export function workloadOf(p: OciProcess): WorkloadProcess {
   return {

@@ -54,7 +54,8 @@ function readMarker(containerId: string): WritebackMarker | undefined {
     return undefined;
   }
   const m = JSON.parse(text) as Partial<WritebackMarker>;
-  if (typeof m.bundle !== 'string' || typeof m.drivesDir !== 'string') throw new Error(`${markerPath(containerId)}: malformed`);
+  if (typeof m.bundle !== 'string' || typeof m.drivesDir !== 'string')
+    throw new Error(`${markerPath(containerId)}: malformed`);
   return { bundle: m.bundle, drivesDir: m.drivesDir };
 }
 
@@ -73,7 +74,7 @@ function cleanlyWrittenBack(drivesDir: string): boolean {
  * namespace (the container's may be gone), a cgroup of its own beside the container's.
  */
 export function writebackSpec(spec: OciSpec): OciSpec {
-  if (!isRewritten(spec)) throw new Error('the bundle\'s config.json was not rewritten by runcvm');
+  if (!isRewritten(spec)) throw new Error("the bundle's config.json was not rewritten by runcvm");
   const linux = spec.linux ?? {};
   const { hooks: _hooks, ...rest } = spec as OciSpec & { hooks?: unknown };
   return {
@@ -87,13 +88,22 @@ export function writebackSpec(spec: OciSpec): OciSpec {
   };
 }
 
-function runWritebackContainer(host: HostConfig, globals: string[], containerId: string, bundle: string): Promise<string | undefined> {
+function runWritebackContainer(
+  host: HostConfig,
+  globals: string[],
+  containerId: string,
+  bundle: string,
+): Promise<string | undefined> {
   const dir = join(bundle, 'runcvm-wb');
   const id = `${containerId}${CONTAINER_SUFFIX}`;
   const config = join(bundle, 'config.json');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { mode: 0o700 });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(writebackSpec(parseOciSpec(readFileSync(config, 'utf8'), config))), { mode: 0o600 });
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify(writebackSpec(parseOciSpec(readFileSync(config, 'utf8'), config))),
+    { mode: 0o600 },
+  );
   const tail = new Tail(4096);
   return new Promise((resolve) => {
     const child = spawn(host.runc, [...globals, 'run', '--bundle', dir, id], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -127,7 +137,12 @@ function stateOrUndefined(runc: string, globals: readonly string[], containerId:
  * if the container did not exit cleanly. A failed write-back is reported, never fatal: the
  * drive keeps the changes and the next start mounts it again.
  */
-export async function deleteWithWriteback(args: RuntimeArgs, argv: string[], host: HostConfig, log: (msg: string) => void): Promise<number> {
+export async function deleteWithWriteback(
+  args: RuntimeArgs,
+  argv: string[],
+  host: HostConfig,
+  log: (msg: string) => void,
+): Promise<number> {
   const globals = argv.slice(0, argv.indexOf(args.verb));
   // Created but never started (docker create, then rm): the guest never wrote anything.
   const neverStarted = stateOrUndefined(host.runc, globals, args.containerId)?.status === 'created';
@@ -138,7 +153,10 @@ export async function deleteWithWriteback(args: RuntimeArgs, argv: string[], hos
   try {
     if (!neverStarted && !cleanlyWrittenBack(marker.drivesDir)) {
       const problem = await runWritebackContainer(host, globals, args.containerId, marker.bundle);
-      if (problem) log(`write-back of the writable drive after an unclean stop failed (the next start keeps the changes): ${problem}`);
+      if (problem)
+        log(
+          `write-back of the writable drive after an unclean stop failed (the next start keeps the changes): ${problem}`,
+        );
     }
   } finally {
     rmSync(markerPath(args.containerId), { force: true });

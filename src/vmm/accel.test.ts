@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { chooseAccel } from './accel.ts';
 
 const good = { usable: true, reason: 'ok' };
@@ -11,13 +11,21 @@ test('kvm is chosen when it works, whatever the host allows', () => {
 
 test('tcg fallback only where the host allowed it, else a clear error', () => {
   assert.equal(chooseAccel(undefined, { devKvm: true, probe: bad, hostAllowsTcg: true }), 'tcg');
-  assert.throws(() => chooseAccel(undefined, { devKvm: true, probe: bad, hostAllowsTcg: false }),
-    /KVM is not usable: qemu failed under KVM: MSR; set RUNCVM_ACCEL=tcg/);
-  assert.throws(() => chooseAccel(undefined, { devKvm: false, probe: bad, hostAllowsTcg: false }), /no usable \/dev\/kvm/);
+  assert.throws(
+    () => chooseAccel(undefined, { devKvm: true, probe: bad, hostAllowsTcg: false }),
+    /KVM is not usable: qemu failed under KVM: MSR; set RUNCVM_ACCEL=tcg/,
+  );
+  assert.throws(
+    () => chooseAccel(undefined, { devKvm: false, probe: bad, hostAllowsTcg: false }),
+    /no usable \/dev\/kvm/,
+  );
 });
 
 test('an explicit choice wins, but kvm needs a device', () => {
   assert.equal(chooseAccel('tcg', { devKvm: true, probe: good, hostAllowsTcg: false }), 'tcg');
   assert.equal(chooseAccel('kvm', { devKvm: true, probe: bad, hostAllowsTcg: false }), 'kvm');
-  assert.throws(() => chooseAccel('kvm', { devKvm: false, probe: bad, hostAllowsTcg: true }), /RUNCVM_ACCEL=kvm: \/dev\/kvm is missing/);
+  assert.throws(
+    () => chooseAccel('kvm', { devKvm: false, probe: bad, hostAllowsTcg: true }),
+    /RUNCVM_ACCEL=kvm: \/dev\/kvm is missing/,
+  );
 });

@@ -2,9 +2,9 @@
  * KVM when /dev/kvm is usable; TCG only when the user or the host's install allowed it
  * (DESIGN §7), because TCG is ~20x slower and silently using it would hide a broken host.
  */
-import { closeSync, openSync, constants } from 'node:fs';
-import type { Accel } from '../contracts/kinds.ts';
+import { closeSync, constants, openSync } from 'node:fs';
 import { OptionError } from '../contracts/errors.ts';
+import type { Accel } from '../contracts/kinds.ts';
 
 export function kvmUsable(path = '/dev/kvm'): boolean {
   try {

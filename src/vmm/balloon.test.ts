@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { type Balloon, resizeGuest } from './balloon.ts';
 
 /** A guest that gives back `step` MiB per poll, down to `floor`. */

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { parseCpuList, vcpuPlacement } from './cpu-pinning.ts';
 
 test('vCPUs go round-robin over the allowed host CPUs', () => {

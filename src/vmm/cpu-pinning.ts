@@ -23,7 +23,9 @@ export function pinThreads(tids: readonly number[], hostCpus: readonly number[],
       execFileSync(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (e) {
       const stderr = String((e as { stderr?: Buffer }).stderr ?? '').trim();
-      throw new Error(`pinning vCPU ${i} (thread ${tid}) to host CPU ${placement[i]}: ${stderr || (e as Error).message}`);
+      throw new Error(
+        `pinning vCPU ${i} (thread ${tid}) to host CPU ${placement[i]}: ${stderr || (e as Error).message}`,
+      );
     }
   }
 }
@@ -31,7 +33,10 @@ export function pinThreads(tids: readonly number[], hostCpus: readonly number[],
 /** "0-2,5" (the kernel's and Docker's cpuset list format) → [0, 1, 2, 5]. */
 export function parseCpuList(list: string): number[] {
   const out = new Set<number>();
-  for (const part of list.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of list
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new Error(`not a CPU list: "${list}" (expected e.g. 0-2,5)`);
     const lo = Number(m[1]);

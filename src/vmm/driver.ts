@@ -4,10 +4,10 @@
  * at once; `start` runs in the launcher inside the container.
  */
 import type { Duplex } from 'node:stream';
+import { HostNotReadyError } from '../contracts/errors.ts';
 import type { Accel } from '../contracts/kinds.ts';
 import type { Balloon } from './balloon.ts';
 import type { VmSpec } from './vm-spec.ts';
-import { HostNotReadyError } from '../contracts/errors.ts';
 
 export interface HostCheck {
   kvm: boolean;

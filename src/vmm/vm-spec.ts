@@ -48,7 +48,13 @@ export interface VmSpec {
 }
 
 /** Kernel command line shared by every backend. */
-export function guestCmdline(opts: { accel: Accel; tscKhz?: number; debug: boolean; kernelDebug: boolean; append: string }): string[] {
+export function guestCmdline(opts: {
+  accel: Accel;
+  tscKhz?: number;
+  debug: boolean;
+  kernelDebug: boolean;
+  append: string;
+}): string[] {
   const args = ['console=ttyS0', 'panic=-1', 'cryptomgr.notests'];
   if (!opts.kernelDebug) args.push('quiet', 'loglevel=1');
   // microvm has no HPET/PM timer: under TCG the PIT calibration can hang without this.

@@ -6,13 +6,21 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OciMount } from '../oci/spec.ts';
+import { OptionError } from '../contracts/errors.ts';
 import type { GuestMount } from '../contracts/guest-mount.ts';
 import type { NetworkMode } from '../contracts/kinds.ts';
-import { OptionError } from '../contracts/errors.ts';
-import { linkFor, mountOptions } from './link.ts';
-import { DIOD_BINARY, JAIL_IN_CONTAINER, jailMounts, jailSkeleton, parseLoaderTrace, planVolumes, type SkeletonEntry } from './plan.ts';
 import type { VolumeServerSpec } from '../contracts/volume-server.ts';
+import type { OciMount } from '../oci/spec.ts';
+import { linkFor, mountOptions } from './link.ts';
+import {
+  DIOD_BINARY,
+  JAIL_IN_CONTAINER,
+  jailMounts,
+  jailSkeleton,
+  parseLoaderTrace,
+  planVolumes,
+  type SkeletonEntry,
+} from './plan.ts';
 
 export interface NinepCreatePlan {
   server: VolumeServerSpec;
@@ -32,7 +40,9 @@ export function diodLibraries(binary = DIOD_BINARY): string[] {
   const r = spawnSync(binary, [], { env: { LD_TRACE_LOADED_OBJECTS: '1' }, encoding: 'utf8', timeout: 10_000 });
   const libs = parseLoaderTrace(r.stdout ?? '');
   if (r.status !== 0 || libs.length === 0) {
-    throw new Error(`RUNCVM_VOLUMES=9p: cannot list the libraries of ${binary} (status ${r.status}): ${r.stderr || r.error?.message || ''}`.trim());
+    throw new Error(
+      `RUNCVM_VOLUMES=9p: cannot list the libraries of ${binary} (status ${r.status}): ${r.stderr || r.error?.message || ''}`.trim(),
+    );
   }
   return libs;
 }
@@ -41,12 +51,21 @@ export function diodLibraries(binary = DIOD_BINARY): string[] {
  * rootExport: the host path of the container's root filesystem, exported read-write when the
  * guest's root is an image: its write-back and nothing else goes there.
  */
-export function planNinepAtCreate(opts: { containerId: string; network: NetworkMode; mounts: GuestMount[]; specDir: string; rootExport?: string }): NinepCreatePlan {
+export function planNinepAtCreate(opts: {
+  containerId: string;
+  network: NetworkMode;
+  mounts: GuestMount[];
+  specDir: string;
+  rootExport?: string;
+}): NinepCreatePlan {
   if (opts.network !== 'own') {
-    throw new OptionError('RUNCVM_VOLUMES=9p: needs the container\'s own network namespace for its private link; ' +
-      '--network host and --network container:… are not supported (allowed there: RUNCVM_VOLUMES=virtiofs)');
+    throw new OptionError(
+      "RUNCVM_VOLUMES=9p: needs the container's own network namespace for its private link; " +
+        '--network host and --network container:… are not supported (allowed there: RUNCVM_VOLUMES=virtiofs)',
+    );
   }
-  if (!existsSync(DIOD_BINARY)) throw new OptionError(`RUNCVM_VOLUMES=9p: the 9P server ${DIOD_BINARY} is missing (install the diod package)`);
+  if (!existsSync(DIOD_BINARY))
+    throw new OptionError(`RUNCVM_VOLUMES=9p: the 9P server ${DIOD_BINARY} is missing (install the diod package)`);
   const link = linkFor(opts.containerId);
   const plan = planVolumes(opts.mounts, link, (source) => !statSync(source).isDirectory());
   if (opts.rootExport) plan.exports.push({ aname: ROOT_EXPORT, source: opts.rootExport, readonly: false, file: false });

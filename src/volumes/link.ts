@@ -42,7 +42,7 @@ export function overlapsLink(link: VolumeLink, cidr: string): boolean {
   const n = Math.min(Number.parseInt(len as string, 10), link.prefix);
   if (n === 0) return false; // a default route is less specific than the link: no clash
   const mask = n === 32 ? 0xffffffff : ~(0xffffffff >>> n) >>> 0;
-  return ((toInt(addr as string) & mask) >>> 0) === ((toInt(link.serverIp) & mask) >>> 0);
+  return (toInt(addr as string) & mask) >>> 0 === (toInt(link.serverIp) & mask) >>> 0;
 }
 
 /** The `ip` commands that make the server's end (pure). Up first: an address on a down link has no local route to bind to. */

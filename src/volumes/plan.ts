@@ -6,10 +6,11 @@
  * volume source is bound at /v/N (a directory) or /f/N/file (a single file: 9P exports
  * directories, so the file travels in a directory of its own and the guest binds it in place).
  */
-import type { OciMount } from '../oci/spec.ts';
+
 import { type GuestMount, MS_RDONLY } from '../contracts/guest-mount.ts';
-import { mountOptions } from './link.ts';
 import { FILE_IN_EXPORT, type VolumeExport, type VolumeLink } from '../contracts/volume-server.ts';
+import type { OciMount } from '../oci/spec.ts';
+import { mountOptions } from './link.ts';
 
 /** Where the jail appears in the launcher's root: inside its private /run tmpfs. */
 export const JAIL_IN_CONTAINER = '/run/runcvm-vol';
@@ -74,7 +75,12 @@ export function jailMounts(skeletonDir: string, exports: VolumeExport[], librari
   const ro = ['bind', 'ro', 'nosuid', 'nodev', 'rprivate'];
   const mounts: OciMount[] = [
     { destination: JAIL_IN_CONTAINER, type: 'bind', source: skeletonDir, options: [...ro, 'noexec'] },
-    ...[DIOD_BINARY, ...libraries].map((f) => ({ destination: `${JAIL_IN_CONTAINER}${f}`, type: 'bind', source: f, options: ro })),
+    ...[DIOD_BINARY, ...libraries].map((f) => ({
+      destination: `${JAIL_IN_CONTAINER}${f}`,
+      type: 'bind',
+      source: f,
+      options: ro,
+    })),
   ];
   for (const e of exports) {
     // nodev: a device node the guest creates on a volume must not open the host's device.

@@ -1,12 +1,13 @@
 // The volume server fails closed: a firewall rule that cannot be added, or no iptables at all,
 // stops the start, and nothing made for it (tap, rule, diod) is left in the container's netns.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import type { IpRunner } from '../network/netns.ts';
+import { test } from 'node:test';
 import type { GuestNetwork } from '../contracts/guest-network.ts';
+import type { VolumeServerSpec } from '../contracts/volume-server.ts';
+import type { IpRunner } from '../network/netns.ts';
 import { linkFor } from './link.ts';
 import { type IptablesRunner, startVolumeServer, VolumeServerError } from './server.ts';
-import type { VolumeServerSpec } from '../contracts/volume-server.ts';
 
 const GUEST: GuestNetwork = { ifaces: [], routes: [], dnsRelay: false, spares: [] };
 // Never the real one: if the injected runner were ignored, this fails harmlessly instead of changing the host's rules.
@@ -25,7 +26,8 @@ function fakeNetns(opts: { ruleError?: string } = {}) {
     events.push(`ip ${args.join(' ')}`);
     if (args[0] === '-json') return '[]';
     if (args[0] === 'tuntap' && args[1] === 'add') taps.add(args[3] as string);
-    if (args[0] === 'link' && args[1] === 'del' && !taps.delete(args[2] as string)) throw new Error(`Cannot find device "${args[2]}"`);
+    if (args[0] === 'link' && args[1] === 'del' && !taps.delete(args[2] as string))
+      throw new Error(`Cannot find device "${args[2]}"`);
     return '';
   };
   const iptables: IptablesRunner = (args) => {
@@ -42,13 +44,21 @@ function fakeNetns(opts: { ruleError?: string } = {}) {
 }
 
 test('a firewall rule that cannot be added stops the start before diod, naming 9p and the iptables error; the tap is removed', async () => {
-  const ns = fakeNetns({ ruleError: 'iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied' });
-  const v = spec();
-  await assert.rejects(startVolumeServer(v, GUEST, { iptables: IPTABLES, debug: false }, ns.ip, ns.iptables), (e: Error) => {
-    assert.ok(e instanceof VolumeServerError, `not a VolumeServerError: ${e.message}`);
-    assert.match(e.message, /^RUNCVM_VOLUMES=9p: the volume link's firewall rule could not be added \(iptables -I INPUT -d 169\.254\.\S+\/32 ! -i tap-vol-\w+ -j DROP\): .*Permission denied$/);
-    return true;
+  const ns = fakeNetns({
+    ruleError: 'iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied',
   });
+  const v = spec();
+  await assert.rejects(
+    startVolumeServer(v, GUEST, { iptables: IPTABLES, debug: false }, ns.ip, ns.iptables),
+    (e: Error) => {
+      assert.ok(e instanceof VolumeServerError, `not a VolumeServerError: ${e.message}`);
+      assert.match(
+        e.message,
+        /^RUNCVM_VOLUMES=9p: the volume link's firewall rule could not be added \(iptables -I INPUT -d 169\.254\.\S+\/32 ! -i tap-vol-\w+ -j DROP\): .*Permission denied$/,
+      );
+      return true;
+    },
+  );
   assert.deepEqual([...ns.taps], []);
   assert.deepEqual([...ns.rules], []);
   // Link made, rule refused, link removed: diod was never started (it would have failed on the missing jail).
@@ -74,8 +84,14 @@ test('no iptables known on the host: refused before anything is made in the netn
 
 test('diod failing to start removes its rule and the tap', async () => {
   const ns = fakeNetns();
-  await assert.rejects(startVolumeServer(spec(), GUEST, { iptables: IPTABLES, debug: false }, ns.ip, ns.iptables), /RUNCVM_VOLUMES=9p: diod exited \(125\)/);
+  await assert.rejects(
+    startVolumeServer(spec(), GUEST, { iptables: IPTABLES, debug: false }, ns.ip, ns.iptables),
+    /RUNCVM_VOLUMES=9p: diod exited \(125\)/,
+  );
   assert.deepEqual([...ns.taps], []);
   assert.deepEqual([...ns.rules], []);
-  assert.ok(ns.events.some((e) => e.startsWith('iptables -D INPUT')), 'rule not removed');
+  assert.ok(
+    ns.events.some((e) => e.startsWith('iptables -D INPUT')),
+    'rule not removed',
+  );
 });

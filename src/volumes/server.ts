@@ -4,18 +4,18 @@
  * It lives exactly as long as the VM: the launcher stops it, by PID, once the VM is gone, and
  * removes the tap and the firewall rule (a pod's netns outlives the container).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Tail } from '../common/tail.ts';
 import { waitUntil } from '../common/wait.ts';
+import { HostNotReadyError } from '../contracts/errors.ts';
+import type { GuestNetwork } from '../contracts/guest-network.ts';
+import type { VolumeLink, VolumeServerSpec } from '../contracts/volume-server.ts';
 import { runIpCommands } from '../network/handoff.ts';
 import { type IpRunner, parseIfaces, runIp } from '../network/netns.ts';
-import type { GuestNetwork } from '../contracts/guest-network.ts';
 import type { Nic } from '../vmm/vm-spec.ts';
 import { firewallArgs, linkCommands, overlapsLink } from './link.ts';
 import { DIOD_BINARY } from './plan.ts';
-import type { VolumeLink, VolumeServerSpec } from '../contracts/volume-server.ts';
-import { HostNotReadyError } from '../contracts/errors.ts';
 
 const CHROOT = '/usr/sbin/chroot';
 const LISTEN_TIMEOUT_MS = 10_000;
@@ -42,23 +42,39 @@ export function linkClash(link: VolumeLink, guest: GuestNetwork, netnsAddrJson: 
 
 /** "a.b.c.d:port" as /proc/net/tcp writes a local address (little-endian hex on x86). */
 function procNetAddr(ip: string, port: number): string {
-  const hex = ip.split('.').map((o) => Number.parseInt(o, 10).toString(16).padStart(2, '0').toUpperCase()).reverse().join('');
+  const hex = ip
+    .split('.')
+    .map((o) => Number.parseInt(o, 10).toString(16).padStart(2, '0').toUpperCase())
+    .reverse()
+    .join('');
   return `${hex}:${port.toString(16).padStart(4, '0').toUpperCase()}`;
 }
 
 function listening(ip: string, port: number): boolean {
   const want = procNetAddr(ip, port);
-  return readFileSync('/proc/net/tcp', 'utf8').split('\n').some((l) => {
-    const f = l.trim().split(/\s+/);
-    return f[1] === want && f[3] === '0A';
-  });
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .some((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[1] === want && f[3] === '0A';
+    });
 }
 
 function diodArgs(v: VolumeServerSpec): string[] {
   // -n: no auth (munge) and -N: no user database (the jail has none): uid/gid come from the
   // guest's attach. -f: stay in the foreground so the launcher owns the PID.
-  return [v.jail, DIOD_BINARY, '-f', '-n', '-N', '-L', 'stderr', '-l', `${v.link.serverIp}:${v.link.port}`,
-    ...v.exports.flatMap((e) => ['-e', e])];
+  return [
+    v.jail,
+    DIOD_BINARY,
+    '-f',
+    '-n',
+    '-N',
+    '-L',
+    'stderr',
+    '-l',
+    `${v.link.serverIp}:${v.link.port}`,
+    ...v.exports.flatMap((e) => ['-e', e]),
+  ];
 }
 
 /** Runs iptables (in the container's netns) with these arguments; throws with its error output. */
@@ -68,7 +84,10 @@ export type IptablesRunner = (args: string[]) => void;
 function iptablesRunner(cmd: string[]): IptablesRunner {
   const [bin, ...applet] = cmd;
   return (args) => {
-    execFileSync(bin as string, [...applet, '-w', '5', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(bin as string, [...applet, '-w', '5', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   };
 }
 
@@ -92,11 +111,15 @@ export async function startVolumeServer(
   const { link } = v;
   const clash = linkClash(link, guest, ip(['-json', 'addr', 'show']));
   if (clash) {
-    throw new VolumeServerError(`RUNCVM_VOLUMES=9p: the volume link ${link.serverIp}/${link.prefix} overlaps ${clash} in the container's network (use RUNCVM_VOLUMES=virtiofs)`);
+    throw new VolumeServerError(
+      `RUNCVM_VOLUMES=9p: the volume link ${link.serverIp}/${link.prefix} overlaps ${clash} in the container's network (use RUNCVM_VOLUMES=virtiofs)`,
+    );
   }
   if (!opts.iptables) {
-    throw new VolumeServerError('RUNCVM_VOLUMES=9p: no iptables was found on this host when runcvm was installed, so the volume server ' +
-      'cannot be firewalled to its link: install iptables and rerun runcvm install, or use RUNCVM_VOLUMES=virtiofs');
+    throw new VolumeServerError(
+      'RUNCVM_VOLUMES=9p: no iptables was found on this host when runcvm was installed, so the volume server ' +
+        'cannot be firewalled to its link: install iptables and rerun runcvm install, or use RUNCVM_VOLUMES=virtiofs',
+    );
   }
   const fw = iptables ?? iptablesRunner(opts.iptables);
   try {
@@ -129,7 +152,10 @@ export async function startVolumeServer(
     try {
       fw(firewallArgs(link));
     } catch (e) {
-      throw new VolumeServerError(`RUNCVM_VOLUMES=9p: the volume link's firewall rule could not be added (iptables ${firewallArgs(link).join(' ')}): ${failure(e)}`, { cause: e });
+      throw new VolumeServerError(
+        `RUNCVM_VOLUMES=9p: the volume link's firewall rule could not be added (iptables ${firewallArgs(link).join(' ')}): ${failure(e)}`,
+        { cause: e },
+      );
     }
     ruleAdded = true;
     child = spawn(CHROOT, diodArgs(v), { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -138,12 +164,18 @@ export async function startVolumeServer(
       tail.push(d);
       if (opts.debug) process.stderr.write(`runcvm: diod: ${d.toString()}`);
     });
-    await waitUntil('the volume server to listen', () => {
-      if (c.exitCode !== null || c.signalCode !== null) {
-        throw new VolumeServerError(`RUNCVM_VOLUMES=9p: diod exited (${c.exitCode ?? c.signalCode}): ${tail.text().trim()}`);
-      }
-      return listening(link.serverIp, link.port) ? true : undefined;
-    }, { timeoutMs: LISTEN_TIMEOUT_MS, intervalMs: 5 });
+    await waitUntil(
+      'the volume server to listen',
+      () => {
+        if (c.exitCode !== null || c.signalCode !== null) {
+          throw new VolumeServerError(
+            `RUNCVM_VOLUMES=9p: diod exited (${c.exitCode ?? c.signalCode}): ${tail.text().trim()}`,
+          );
+        }
+        return listening(link.serverIp, link.port) ? true : undefined;
+      },
+      { timeoutMs: LISTEN_TIMEOUT_MS, intervalMs: 5 },
+    );
   } catch (e) {
     stop();
     throw e;

@@ -5,17 +5,20 @@
  * RUNCVM_KERNEL_APPEND because its effect is visible in the guest's /proc/cmdline. RUNCVM_*
  * variables never reach the workload's environment, under Docker or Podman, in run or exec.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
-import { BUSYBOX, PREFIX, docker, run, runVm, uniqueName } from './docker.ts';
+import { after, before, describe, test } from 'node:test';
+import { BUSYBOX, docker, PREFIX, run, runVm, uniqueName } from './docker.ts';
 
 /** An image whose ENV sets a runcvm option (and an ordinary variable). */
 const ENV_IMAGE = `runcvm-test/product-env-${process.pid}`;
 const FROM = (who: string) => `runcvm_from=${who}`;
 
 before(async () => {
-  const b = await docker(['build', '-q', '-t', ENV_IMAGE, '-'], { input: `FROM ${BUSYBOX}\nENV RUNCVM_KERNEL_APPEND=${FROM('image')} KEEP=me\n` });
+  const b = await docker(['build', '-q', '-t', ENV_IMAGE, '-'], {
+    input: `FROM ${BUSYBOX}\nENV RUNCVM_KERNEL_APPEND=${FROM('image')} KEEP=me\n`,
+  });
   assert.equal(b.code, 0, b.stderr);
 });
 after(async () => {
@@ -29,7 +32,16 @@ describe('docker', { timeout: 600_000 }, () => {
     assert.match(a.stdout, new RegExp(`\\b${FROM('image')}\\b`));
     assert.doesNotMatch(a.stdout, /^RUNCVM_/m);
     assert.match(a.stdout, /^KEEP=me$/m);
-    const b = await runVm(['-e', `RUNCVM_KERNEL_APPEND=${FROM('cli')}`, '-e', 'RUNCVM_KERNEL_DEBUG=0', ENV_IMAGE, 'sh', '-c', 'cat /proc/cmdline; env']);
+    const b = await runVm([
+      '-e',
+      `RUNCVM_KERNEL_APPEND=${FROM('cli')}`,
+      '-e',
+      'RUNCVM_KERNEL_DEBUG=0',
+      ENV_IMAGE,
+      'sh',
+      '-c',
+      'cat /proc/cmdline; env',
+    ]);
     assert.equal(b.code, 0, b.stderr);
     assert.match(b.stdout, new RegExp(`\\b${FROM('cli')}\\b`));
     assert.doesNotMatch(b.stdout, new RegExp(FROM('image')));
@@ -38,7 +50,18 @@ describe('docker', { timeout: 600_000 }, () => {
 
   test('docker exec does not see RUNCVM_ variables either', async () => {
     const name = uniqueName('product-env');
-    const d = await docker(['run', '-d', '--name', name, `--runtime=${process.env.RUNCVM_RUNTIME ?? 'runcvm'}`, '-e', 'RUNCVM_KERNEL_DEBUG=0', ENV_IMAGE, 'sleep', '600']);
+    const d = await docker([
+      'run',
+      '-d',
+      '--name',
+      name,
+      `--runtime=${process.env.RUNCVM_RUNTIME ?? 'runcvm'}`,
+      '-e',
+      'RUNCVM_KERNEL_DEBUG=0',
+      ENV_IMAGE,
+      'sleep',
+      '600',
+    ]);
     assert.equal(d.code, 0, d.stderr);
     try {
       const e = await docker(['exec', '-e', 'RUNCVM_TIMING=0', name, 'env'], { timeoutMs: 120_000 });
@@ -72,18 +95,39 @@ describe('podman --annotation', { timeout: 900_000 }, () => {
   });
 
   test('an annotation alone sets the option; the workload sees no RUNCVM_ variable', async () => {
-    const r = await vm(['--annotation', `org.runcvm.kernel_append=${FROM('annotation')}`, BUSYBOX, 'sh', '-c', 'cat /proc/cmdline; env']);
+    const r = await vm([
+      '--annotation',
+      `org.runcvm.kernel_append=${FROM('annotation')}`,
+      BUSYBOX,
+      'sh',
+      '-c',
+      'cat /proc/cmdline; env',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`\\b${FROM('annotation')}\\b`));
     assert.doesNotMatch(r.stdout, /^RUNCVM_/m);
   });
 
   test('the annotation beats the image ENV, and -e beats the annotation', async () => {
-    const a = await vm(['--annotation', `org.runcvm.kernel_append=${FROM('annotation')}`, ENV_IMAGE, 'cat', '/proc/cmdline']);
+    const a = await vm([
+      '--annotation',
+      `org.runcvm.kernel_append=${FROM('annotation')}`,
+      ENV_IMAGE,
+      'cat',
+      '/proc/cmdline',
+    ]);
     assert.equal(a.code, 0, a.stderr);
     assert.match(a.stdout, new RegExp(`\\b${FROM('annotation')}\\b`));
     assert.doesNotMatch(a.stdout, new RegExp(FROM('image')));
-    const b = await vm(['--annotation', `org.runcvm.kernel_append=${FROM('annotation')}`, '-e', `RUNCVM_KERNEL_APPEND=${FROM('cli')}`, ENV_IMAGE, 'cat', '/proc/cmdline']);
+    const b = await vm([
+      '--annotation',
+      `org.runcvm.kernel_append=${FROM('annotation')}`,
+      '-e',
+      `RUNCVM_KERNEL_APPEND=${FROM('cli')}`,
+      ENV_IMAGE,
+      'cat',
+      '/proc/cmdline',
+    ]);
     assert.equal(b.code, 0, b.stderr);
     assert.match(b.stdout, new RegExp(`\\b${FROM('cli')}\\b`));
     assert.doesNotMatch(b.stdout, new RegExp(`${FROM('annotation')}|${FROM('image')}`));
@@ -93,7 +137,10 @@ describe('podman --annotation', { timeout: 900_000 }, () => {
     const r = await vm(['--annotation', 'org.runcvm.hypervisor=xen', BUSYBOX, 'true']);
     assert.notEqual(r.code, 0);
     // Podman shows the runtime's log line as it is, with its quotes escaped.
-    assert.match(r.stderr, /annotation org\.runcvm\.hypervisor \(RUNCVM_HYPERVISOR\): unknown value \\?"xen\\?" \(allowed: qemu, firecracker\)/);
+    assert.match(
+      r.stderr,
+      /annotation org\.runcvm\.hypervisor \(RUNCVM_HYPERVISOR\): unknown value \\?"xen\\?" \(allowed: qemu, firecracker\)/,
+    );
     const u = await vm(['--annotation', 'org.runcvm.frobnicate=1', BUSYBOX, 'true']);
     assert.notEqual(u.code, 0);
     assert.match(u.stderr, /annotation org\.runcvm\.frobnicate \(RUNCVM_FROBNICATE\): unknown option/);

@@ -4,12 +4,11 @@
  * handler (runc shim + BinaryName, as a Kubernetes RuntimeClass selects it); pods get a CNI
  * bridge network inside containerd's own network namespace.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUSYBOX, PREFIX, run, type Result } from './docker.ts';
-import { docker } from './docker.ts';
 import { configureContainerd } from '../../src/install/containerd.ts';
+import { BUSYBOX, docker, PREFIX, type Result, run } from './docker.ts';
 
 export const RUNTIME_BINARY = `${PREFIX}/bin/runcvm-runtime`;
 /** A pause-like image built locally (no registry here): sleeps until SIGTERM. */
@@ -25,11 +24,15 @@ export interface Containerd {
 
 /** The [plugins.cri] part is what docs/engines.md tells users to add (deploy/containerd/config.toml). */
 export function containerdConfig(dir: string, handlers: Record<string, string>): string {
-  const runtimes = Object.entries(handlers).map(([name, binary]) => `  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${name}]
+  const runtimes = Object.entries(handlers)
+    .map(
+      ([name, binary]) => `  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${name}]
     runtime_type = "io.containerd.runc.v2"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${name}.options]
       BinaryName = "${binary}"
-`).join('');
+`,
+    )
+    .join('');
   return `version = 2
 root = "${dir}/root"
 state = "${dir}/state"
@@ -61,7 +64,11 @@ async function ensurePauseImage(): Promise<void> {
  * HANDLERS are extra runc-shim runtime handlers; the `runcvm` one is added by the same code as
  * `runcvm install --containerd-config` (configureContainerd), unless `runcvm` is false.
  */
-export async function startContainerd(tag: string, handlers: Record<string, string> = {}, runcvm = true): Promise<Containerd> {
+export async function startContainerd(
+  tag: string,
+  handlers: Record<string, string> = {},
+  runcvm = true,
+): Promise<Containerd> {
   // /var/lib is on the same filesystem as Docker's overlay2, so the overlayfs snapshotter works.
   const dir = `/var/lib/runcvm-e2e-containerd-${tag}-${process.pid}`;
   rmSync(dir, { recursive: true, force: true });
@@ -69,17 +76,33 @@ export async function startContainerd(tag: string, handlers: Record<string, stri
   // containerd runs in a network namespace of its own (unshare --net): the CNI bridge plugin's
   // bridge and veths live there, so the host's interfaces and iptables are never touched.
   const cni = {
-    cniVersion: '0.4.0', name: 'runcvm-e2e', plugins: [{
-      type: 'bridge', bridge: 'cni-e2e0', isGateway: true, ipMasq: false,
-      ipam: { type: 'host-local', dataDir: `${dir}/cni-ipam`, ranges: [[{ subnet: '10.203.0.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] },
-    }],
+    cniVersion: '0.4.0',
+    name: 'runcvm-e2e',
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: 'cni-e2e0',
+        isGateway: true,
+        ipMasq: false,
+        ipam: {
+          type: 'host-local',
+          dataDir: `${dir}/cni-ipam`,
+          ranges: [[{ subnet: '10.203.0.0/24' }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+        },
+      },
+    ],
   };
   writeFileSync(`${dir}/cni/10-bridge.conflist`, JSON.stringify(cni));
   writeFileSync(`${dir}/config.toml`, containerdConfig(dir, handlers));
   if (runcvm) configureContainerd(`${dir}/config.toml`, RUNTIME_BINARY);
   const address = `${dir}/containerd.sock`;
   const log = openSync(`${dir}/containerd.log`, 'a');
-  const child: ChildProcess = spawn('unshare', ['--net', 'containerd', '--config', `${dir}/config.toml`, '--log-level', 'warn'], { stdio: ['ignore', log, log], detached: false });
+  const child: ChildProcess = spawn(
+    'unshare',
+    ['--net', 'containerd', '--config', `${dir}/config.toml`, '--log-level', 'warn'],
+    { stdio: ['ignore', log, log], detached: false },
+  );
   const ctr = (args: string[], opts: { timeoutMs?: number; ns?: string } = {}) =>
     run('ctr', ['--address', address, '--namespace', opts.ns ?? 'runcvm-e2e', ...args], { timeoutMs: opts.timeoutMs });
   for (let i = 0; i < 100 && !existsSync(address); i++) await sleep(100);

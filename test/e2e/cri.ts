@@ -104,7 +104,10 @@ export class Cri {
       frame.writeUInt32BE(body.length, 1);
       body.copy(frame, 5);
       const req = session.request({
-        ':method': 'POST', ':path': `/${this.api}.RuntimeService/${method}`, 'content-type': 'application/grpc', te: 'trailers',
+        ':method': 'POST',
+        ':path': `/${this.api}.RuntimeService/${method}`,
+        'content-type': 'application/grpc',
+        te: 'trailers',
       });
       const timer = setTimeout(() => fail(new CriError(`${method}: no answer after ${timeoutMs} ms`)), timeoutMs);
       const chunks: Buffer[] = [];
@@ -139,7 +142,15 @@ export interface PodSpec {
 
 function sandboxConfig(p: PodSpec): Field[] {
   return [
-    [1, [[1, p.name], [2, p.uid], [3, p.namespace], [4, 0]]],
+    [
+      1,
+      [
+        [1, p.name],
+        [2, p.uid],
+        [3, p.namespace],
+        [4, 0],
+      ],
+    ],
     [2, p.name],
     [3, p.logDirectory],
   ];
@@ -148,13 +159,36 @@ function sandboxConfig(p: PodSpec): Field[] {
 const str = (v: Buffer | number | undefined) => (Buffer.isBuffer(v) ? v.toString() : '');
 
 export async function runPodSandbox(cri: Cri, pod: PodSpec, handler: string): Promise<string> {
-  const r = decode(await cri.call('RunPodSandbox', [[1, sandboxConfig(pod)], [2, handler]]));
+  const r = decode(
+    await cri.call('RunPodSandbox', [
+      [1, sandboxConfig(pod)],
+      [2, handler],
+    ]),
+  );
   return str(r.get(1)?.[0]);
 }
 
-export async function createContainer(cri: Cri, sandboxId: string, pod: PodSpec, name: string, image: string, command: string[]): Promise<string> {
-  const config: Field[] = [[1, [[1, name]]], [2, [[1, image]]], ...command.map((c): Field => [3, c]), [11, `${name}.log`]];
-  const r = decode(await cri.call('CreateContainer', [[1, sandboxId], [2, config], [3, sandboxConfig(pod)]]));
+export async function createContainer(
+  cri: Cri,
+  sandboxId: string,
+  pod: PodSpec,
+  name: string,
+  image: string,
+  command: string[],
+): Promise<string> {
+  const config: Field[] = [
+    [1, [[1, name]]],
+    [2, [[1, image]]],
+    ...command.map((c): Field => [3, c]),
+    [11, `${name}.log`],
+  ];
+  const r = decode(
+    await cri.call('CreateContainer', [
+      [1, sandboxId],
+      [2, config],
+      [3, sandboxConfig(pod)],
+    ]),
+  );
   return str(r.get(1)?.[0]);
 }
 
@@ -165,12 +199,26 @@ export async function startContainer(cri: Cri, id: string): Promise<void> {
 /** CONTAINER_CREATED=0, RUNNING=1, EXITED=2, UNKNOWN=3. */
 export async function containerStatus(cri: Cri, id: string): Promise<{ state: number; exitCode: number }> {
   const status = decode(decode(await cri.call('ContainerStatus', [[1, id]])).get(1)?.[0] as Buffer);
-  return { state: (status.get(3)?.[0] as number | undefined) ?? 0, exitCode: (status.get(7)?.[0] as number | undefined) ?? 0 };
+  return {
+    state: (status.get(3)?.[0] as number | undefined) ?? 0,
+    exitCode: (status.get(7)?.[0] as number | undefined) ?? 0,
+  };
 }
 
-export async function execSync(cri: Cri, id: string, cmd: string[], timeoutS = 120): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  const r = decode(await cri.call('ExecSync', [[1, id], ...cmd.map((c): Field => [2, c]), [3, timeoutS]], (timeoutS + 30) * 1000));
-  return { stdout: str(r.get(1)?.[0]), stderr: str(r.get(2)?.[0]), exitCode: (r.get(3)?.[0] as number | undefined) ?? 0 };
+export async function execSync(
+  cri: Cri,
+  id: string,
+  cmd: string[],
+  timeoutS = 120,
+): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  const r = decode(
+    await cri.call('ExecSync', [[1, id], ...cmd.map((c): Field => [2, c]), [3, timeoutS]], (timeoutS + 30) * 1000),
+  );
+  return {
+    stdout: str(r.get(1)?.[0]),
+    stderr: str(r.get(2)?.[0]),
+    exitCode: (r.get(3)?.[0] as number | undefined) ?? 0,
+  };
 }
 
 export async function removePod(cri: Cri, sandboxId: string): Promise<void> {

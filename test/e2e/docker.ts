@@ -33,7 +33,11 @@ export interface Result {
   stderr: string;
 }
 
-export function run(cmd: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<Result> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -47,7 +51,11 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: code ?? 128 + (signal ? 9 : 0), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      resolve({
+        code: code ?? 128 + (signal ? 9 : 0),
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      });
     });
     // A command that never reads stdin may exit first: EPIPE here is not a test failure.
     child.stdin.on('error', () => {});
@@ -89,10 +97,13 @@ export async function leftovers(): Promise<string[]> {
   const r = await run('ps', ['-eo', 'pid=,args=']);
   const running = new Set((await docker(['ps', '-q', '--no-trunc'])).stdout.split('\n').filter(Boolean));
   // diod: a RUNCVM_VOLUMES=9p container's volume server (src/volumes/server.ts).
-  return r.stdout.split('\n').filter((l) => /runcvm\.mjs launcher|\/run\/runcvm\/|diod -f -n -N -L stderr -l 169\.254\./.test(l)).filter((l) => {
-    const id = containerOf(l.trim().split(/\s+/)[0] as string);
-    return !id || !running.has(id);
-  });
+  return r.stdout
+    .split('\n')
+    .filter((l) => /runcvm\.mjs launcher|\/run\/runcvm\/|diod -f -n -N -L stderr -l 169\.254\./.test(l))
+    .filter((l) => {
+      const id = containerOf(l.trim().split(/\s+/)[0] as string);
+      return !id || !running.has(id);
+    });
 }
 
 export function uniqueName(tag: string): string {
@@ -104,7 +115,12 @@ export async function inspect(name: string, format: string): Promise<string> {
 }
 
 /** Polls `probe` until it returns a value: VMs boot and servers start at TCG speed here. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000, intervalMs = 200): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 120_000,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

@@ -4,10 +4,11 @@
  * RuntimeClass selects), Podman (--runtime) and a single-node Docker Swarm with runcvm as the
  * default runtime. Real CLIs, real VMs; docs/engines.md says what each shows.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
+import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BUSYBOX_REF, type Containerd, RUNTIME_BINARY, startContainerd } from './containerd.ts';
 import { Cri, containerStatus, createContainer, execSync, removePod, runPodSandbox, startContainer } from './cri.ts';
@@ -27,12 +28,28 @@ describe('containerd', { timeout: 900_000 }, () => {
   test('runcvm doctor sees the CRI handler install wrote into this containerd config', async () => {
     const r = await run(`${PREFIX}/bin/runcvm`, ['doctor', '--containerd-config', `${c.dir}/config.toml`]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^OK +containerd +configured: CRI runtime handler "runcvm" in ${c.dir}/config.toml \\(a containerd runs with this config`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^OK +containerd +configured: CRI runtime handler "runcvm" in ${c.dir}/config.toml \\(a containerd runs with this config`,
+        'm',
+      ),
+    );
     assert.match(r.stdout, /^OK +docker +configured: runtime "runcvm/m);
   });
 
   test('ctr run --runc-binary runcvm-runtime: a VM with separate streams and the exit status', async () => {
-    const r = await c.ctr(['run', '--rm', '--runc-binary', RUNTIME_BINARY, BUSYBOX_REF, 'ctr-run', 'sh', '-c', 'uname -r; echo err >&2; exit 7']);
+    const r = await c.ctr([
+      'run',
+      '--rm',
+      '--runc-binary',
+      RUNTIME_BINARY,
+      BUSYBOX_REF,
+      'ctr-run',
+      'sh',
+      '-c',
+      'uname -r; echo err >&2; exit 7',
+    ]);
     assert.equal(r.code, 7, r.stderr);
     const kernel = r.stdout.trim();
     assert.match(kernel, /^\d+\.\d+/);
@@ -43,7 +60,9 @@ describe('containerd', { timeout: 900_000 }, () => {
   test('ctr: task exec (status, streams) and task kill (signal reaches the guest workload)', async () => {
     const id = 'ctr-exec';
     const script = 'trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 1; done';
-    const running = c.ctr(['run', '--rm', '--runc-binary', RUNTIME_BINARY, BUSYBOX_REF, id, 'sh', '-c', script], { timeoutMs: 300_000 });
+    const running = c.ctr(['run', '--rm', '--runc-binary', RUNTIME_BINARY, BUSYBOX_REF, id, 'sh', '-c', script], {
+      timeoutMs: 300_000,
+    });
     let exec = { code: -1, stdout: '', stderr: '' };
     for (let i = 0; i < 120; i++) {
       exec = await c.ctr(['task', 'exec', '--exec-id', `e${i}`, id, 'sh', '-c', 'uname -r; echo oops >&2; exit 5']);
@@ -69,7 +88,11 @@ describe('containerd', { timeout: 900_000 }, () => {
       // The pause container is a plain runc container: runcvm wrote nothing into its bundle.
       assert.ok(existsSync(`${bundles}/${sandbox}/config.json`));
       assert.ok(!existsSync(`${bundles}/${sandbox}/runcvm`), 'the sandbox was turned into a VM');
-      const id = await createContainer(cri, sandbox, pod, 'app', BUSYBOX_REF, ['sh', '-c', 'echo app-started; uname -r; exec sleep 600']);
+      const id = await createContainer(cri, sandbox, pod, 'app', BUSYBOX_REF, [
+        'sh',
+        '-c',
+        'echo app-started; uname -r; exec sleep 600',
+      ]);
       await startContainer(cri, id);
       assert.ok(existsSync(`${bundles}/${id}/runcvm/spec.json`), 'the pod container did not get a VM');
       assert.equal((await containerStatus(cri, id)).state, 1);
@@ -101,7 +124,8 @@ describe('containerd', { timeout: 900_000 }, () => {
  */
 describe('podman', { timeout: 600_000 }, () => {
   const conf = `/tmp/runcvm-e2e-podman-${process.pid}.conf`;
-  const podman = (args: string[], opts?: { timeoutMs?: number }) => run('env', [`CONTAINERS_CONF=${conf}`, 'podman', ...args], opts);
+  const podman = (args: string[], opts?: { timeoutMs?: number }) =>
+    run('env', [`CONTAINERS_CONF=${conf}`, 'podman', ...args], opts);
   before(async () => {
     const snippet = await run(`${PREFIX}/bin/runcvm`, ['podman-config']);
     assert.equal(snippet.code, 0, snippet.stderr);
@@ -115,14 +139,39 @@ describe('podman', { timeout: 600_000 }, () => {
   after(() => rmSync(conf, { force: true }));
 
   test('podman run --runtime runcvm: a VM, separate streams, exit status', async () => {
-    const r = await podman(['run', '--rm', '--network', 'none', '--runtime', 'runcvm', 'runcvm-test/busybox', 'sh', '-c', 'uname -r; echo err >&2; exit 7']);
+    const r = await podman([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--runtime',
+      'runcvm',
+      'runcvm-test/busybox',
+      'sh',
+      '-c',
+      'uname -r; echo err >&2; exit 7',
+    ]);
     assert.equal(r.code, 7, r.stderr);
     assert.notEqual(r.stdout.trim(), HOST_KERNEL);
     assert.match(r.stderr, /^err\n/);
   });
 
-  test('podman\'s own network namespace is handed to the VM: -p reaches a server in the guest', async () => {
-    const d = await podman(['run', '-d', '--runtime', 'runcvm', '-p', '127.0.0.1:18095:80', 'runcvm-test/busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']);
+  test("podman's own network namespace is handed to the VM: -p reaches a server in the guest", async () => {
+    const d = await podman([
+      'run',
+      '-d',
+      '--runtime',
+      'runcvm',
+      '-p',
+      '127.0.0.1:18095:80',
+      'runcvm-test/busybox',
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+      '-h',
+      '/etc',
+    ]);
     assert.equal(d.code, 0, d.stderr);
     const id = d.stdout.trim();
     try {
@@ -134,7 +183,7 @@ describe('podman', { timeout: 600_000 }, () => {
       }
       assert.ok(body.trim().length > 0, 'the guest answered through the published port');
       const ip = await podman(['exec', id, 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
-      assert.doesNotMatch(ip.stdout, /10\.0\.2\.15/, 'the guest has the container\'s address, not the user-mode one');
+      assert.doesNotMatch(ip.stdout, /10\.0\.2\.15/, "the guest has the container's address, not the user-mode one");
     } finally {
       await podman(['rm', '-f', id]);
     }
@@ -142,7 +191,18 @@ describe('podman', { timeout: 600_000 }, () => {
 
   test('podman exec (status, -u, -w, -e) and podman stop (SIGTERM to the guest workload, its exit status)', async () => {
     const script = 'trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 1; done';
-    const d = await podman(['run', '-d', '--network', 'none', '--runtime', 'runcvm', 'runcvm-test/busybox', 'sh', '-c', script]);
+    const d = await podman([
+      'run',
+      '-d',
+      '--network',
+      'none',
+      '--runtime',
+      'runcvm',
+      'runcvm-test/busybox',
+      'sh',
+      '-c',
+      script,
+    ]);
     assert.equal(d.code, 0, d.stderr);
     const id = d.stdout.trim();
     try {
@@ -153,7 +213,19 @@ describe('podman', { timeout: 600_000 }, () => {
       }
       assert.equal(e.code, 5, e.stderr);
       assert.notEqual(e.stdout.trim(), HOST_KERNEL);
-      const u = await podman(['exec', '-u', '1000:1000', '-w', '/tmp', '-e', 'FOO=bar', id, 'sh', '-c', 'echo $(id -u) $(pwd) $FOO']);
+      const u = await podman([
+        'exec',
+        '-u',
+        '1000:1000',
+        '-w',
+        '/tmp',
+        '-e',
+        'FOO=bar',
+        id,
+        'sh',
+        '-c',
+        'echo $(id -u) $(pwd) $FOO',
+      ]);
       assert.equal(u.stdout, '1000 /tmp bar\n', u.stderr);
       const s = await podman(['stop', '-t', '20', id]);
       assert.equal(s.code, 0, s.stderr);
@@ -193,12 +265,20 @@ describe('docker swarm (runcvm as default-runtime)', {
       }
       await sleep(100);
     }
-    const r = await run('bash', [new URL('../../scripts/start-dockerd.sh', import.meta.url).pathname], { timeoutMs: 120_000 });
+    const r = await run('bash', [new URL('../../scripts/start-dockerd.sh', import.meta.url).pathname], {
+      timeoutMs: 120_000,
+    });
     assert.equal(r.code, 0, r.stderr);
   }
 
   async function tasks(): Promise<string[]> {
-    const r = await run('docker', ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.swarm.service.name=${service}`]);
+    const r = await run('docker', [
+      'ps',
+      '-q',
+      '--no-trunc',
+      '--filter',
+      `label=com.docker.swarm.service.name=${service}`,
+    ]);
     return r.stdout.split('\n').filter(Boolean);
   }
 
@@ -234,10 +314,26 @@ describe('docker swarm (runcvm as default-runtime)', {
   test('service replicas run in VMs, answer through the routing mesh and are replaced when killed', async (t) => {
     const info = await run('docker', ['info', '--format', '{{.DefaultRuntime}}']);
     assert.equal(info.stdout.trim(), 'runcvm');
-    const create = await run('docker', [
-      'service', 'create', '--detach', '--no-resolve-image', '--name', service, '--replicas', '2', '--publish', `${published}:${port}`,
-      BUSYBOX, 'sh', '-c', `mkdir -p /www && hostname > /www/index.html && exec httpd -f -p ${port} -h /www`,
-    ], { timeoutMs: 120_000 });
+    const create = await run(
+      'docker',
+      [
+        'service',
+        'create',
+        '--detach',
+        '--no-resolve-image',
+        '--name',
+        service,
+        '--replicas',
+        '2',
+        '--publish',
+        `${published}:${port}`,
+        BUSYBOX,
+        'sh',
+        '-c',
+        `mkdir -p /www && hostname > /www/index.html && exec httpd -f -p ${port} -h /www`,
+      ],
+      { timeoutMs: 120_000 },
+    );
     assert.equal(create.code, 0, create.stderr);
     const ids = await waitForTasks(2);
     const hostnames = new Set<string>();
@@ -254,18 +350,34 @@ describe('docker swarm (runcvm as default-runtime)', {
     // the launcher mirrors that rule as a DNAT to the guest (src/network/port-redirects.ts).
     // Asking each replica from the ingress sandbox is exactly that hop.
     const viaMesh = async (id: string): Promise<string | undefined> => {
-      const ip = (await run('docker', ['inspect', '-f', '{{(index .NetworkSettings.Networks "ingress").IPAddress}}', id])).stdout.trim();
+      const ip = (
+        await run('docker', ['inspect', '-f', '{{(index .NetworkSettings.Networks "ingress").IPAddress}}', id])
+      ).stdout.trim();
       for (let i = 0; i < 60; i++) {
-        const r = await run('nsenter', ['--net=/var/run/docker/netns/ingress_sbox', 'curl', '-s', '--max-time', '3', `http://${ip}:${published}/`]);
+        const r = await run('nsenter', [
+          '--net=/var/run/docker/netns/ingress_sbox',
+          'curl',
+          '-s',
+          '--max-time',
+          '3',
+          `http://${ip}:${published}/`,
+        ]);
         if (r.code === 0 && r.stdout.trim()) return r.stdout.trim();
         await sleep(1000);
       }
       return undefined;
     };
     const answers = await Promise.all(ids.map(viaMesh));
-    assert.deepEqual([...answers].sort(), [...hostnames].sort(), 'each replica answers on the published port from the ingress sandbox');
+    assert.deepEqual(
+      [...answers].sort(),
+      [...hostnames].sort(),
+      'each replica answers on the published port from the ingress sandbox',
+    );
     const host = await run('curl', ['-s', '--max-time', '3', `http://127.0.0.1:${published}/`]);
-    if (host.code !== 0) t.diagnostic(`the host side of the mesh did not answer (curl exit ${host.code}): dockerd programmed no DOCKER-INGRESS rule on this host (docs/engines.md)`);
+    if (host.code !== 0)
+      t.diagnostic(
+        `the host side of the mesh did not answer (curl exit ${host.code}): dockerd programmed no DOCKER-INGRESS rule on this host (docs/engines.md)`,
+      );
     const victim = ids[0] as string;
     assert.equal((await run('docker', ['kill', victim])).code, 0);
     const replaced = await waitForTasks(2, [victim]);

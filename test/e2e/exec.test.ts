@@ -2,18 +2,33 @@
  * `docker exec` runs in the guest, inside the workload's PID namespace and filesystem, with
  * Docker's exec semantics (env, user, cwd, stdio, exit status, detach, tty).
  */
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUSYBOX, RUNTIME, docker, uniqueName } from './docker.ts';
+import { BUSYBOX, docker, RUNTIME, uniqueName } from './docker.ts';
 import { Terminal } from './terminal.ts';
 
 const vm = uniqueName('exec-vm');
 const runc = uniqueName('exec-runc');
 
 before(async () => {
-  for (const [name, runtime] of [[vm, RUNTIME], [runc, 'runc']]) {
-    const r = await docker(['run', '-d', '--name', name as string, `--runtime=${runtime}`, '-e', 'FROM_RUN=1', BUSYBOX, 'sleep', '3600']);
+  for (const [name, runtime] of [
+    [vm, RUNTIME],
+    [runc, 'runc'],
+  ]) {
+    const r = await docker([
+      'run',
+      '-d',
+      '--name',
+      name as string,
+      `--runtime=${runtime}`,
+      '-e',
+      'FROM_RUN=1',
+      BUSYBOX,
+      'sleep',
+      '3600',
+    ]);
     assert.equal(r.code, 0, r.stderr);
   }
 });
@@ -22,7 +37,7 @@ after(async () => {
   await docker(['rm', '-f', vm, runc]);
 });
 
-test('exec runs in the workload\'s PID namespace (it waits for the VM to boot)', async () => {
+test("exec runs in the workload's PID namespace (it waits for the VM to boot)", async () => {
   const r = await docker(['exec', vm, 'sh', '-c', 'ps -o pid,args | grep -v ps']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^\s*1\s+sleep 3600$/m);
@@ -40,9 +55,14 @@ test('the container env plus -e, -u (uid, uid:gid, name) and -w', async () => {
     docker(['exec', '-u', '1234', vm, 'id', '-u']),
     docker(['exec', '-u', '1234:99', vm, 'sh', '-c', 'echo $(id -u):$(id -g)']),
   ]);
-  assert.deepEqual(ids.map((r) => r.stdout), ['1234\n', '1234:99\n']);
-  const [a, b] = await Promise.all([docker(['exec', '-u', 'alice', '-w', '/home/alice', vm, 'sh', '-c', 'id; pwd']),
-    docker(['exec', '-u', 'alice', '-w', '/home/alice', runc, 'sh', '-c', 'id; pwd'])]);
+  assert.deepEqual(
+    ids.map((r) => r.stdout),
+    ['1234\n', '1234:99\n'],
+  );
+  const [a, b] = await Promise.all([
+    docker(['exec', '-u', 'alice', '-w', '/home/alice', vm, 'sh', '-c', 'id; pwd']),
+    docker(['exec', '-u', 'alice', '-w', '/home/alice', runc, 'sh', '-c', 'id; pwd']),
+  ]);
   assert.equal(a.stdout, b.stdout);
   assert.match(a.stdout, /uid=1001\(alice\).*50\(staff\).*\n\/home\/alice\n/);
 });
@@ -71,8 +91,10 @@ test('exec -d runs detached', async () => {
 });
 
 test('20 concurrent execs all succeed with their own output', async () => {
-  const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => docker(['exec', vm, 'sh', '-c', `echo n${i}; echo e${i} >&2; exit ${i % 7}`])));
-  rs.forEach((r, i) => assert.deepEqual([r.code, r.stdout, r.stderr], [i % 7, `n${i}\n`, `e${i}\n`]));
+  const rs = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => docker(['exec', vm, 'sh', '-c', `echo n${i}; echo e${i} >&2; exit ${i % 7}`])),
+  );
+  for (const [i, r] of rs.entries()) assert.deepEqual([r.code, r.stdout, r.stderr], [i % 7, `n${i}\n`, `e${i}\n`]);
 });
 
 test('exec into a stopped container fails as Docker does', async () => {

@@ -4,11 +4,12 @@
  * usable; everywhere else each test is reported as skipped with the reason. The rest of the
  * suite runs on Firecracker with RUNCVM_E2E_HYPERVISOR=firecracker (docs/firecracker.md).
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { closeSync, constants, openSync } from 'node:fs';
-import { findFirecracker } from '../../src/vmm/firecracker/driver.ts';
+import { test } from 'node:test';
 import { readHostSettings } from '../../src/runtime/host-settings.ts';
+import { findFirecracker } from '../../src/vmm/firecracker/driver.ts';
 import { BUSYBOX, docker, hostConfig, leftovers, PREFIX, RUNTIME, runVm, uniqueName, until } from './docker.ts';
 
 /** The binary the runtime would pick: the same lookup as the driver's. */
@@ -18,22 +19,28 @@ function firecrackerBinary(): string | undefined {
 
 function whyNot(): string | false {
   const binary = firecrackerBinary();
-  if (!binary) return 'SKIPPED: no firecracker binary in PATH (or the host setting "firecracker"): Firecracker was not exercised on this host';
+  if (!binary)
+    return 'SKIPPED: no firecracker binary in PATH (or the host setting "firecracker"): Firecracker was not exercised on this host';
   try {
     closeSync(openSync('/dev/kvm', constants.O_RDWR));
   } catch (e) {
     return `SKIPPED: /dev/kvm is not usable (${(e as Error).message}): Firecracker was not exercised on this host`;
   }
   const kvm = hostConfig().kvm as { usable: boolean; reason?: string };
-  if (!kvm.usable) return `SKIPPED: the install's KVM probe failed (${kvm.reason ?? 'no reason recorded'}): Firecracker was not exercised on this host`;
+  if (!kvm.usable)
+    return `SKIPPED: the install's KVM probe failed (${kvm.reason ?? 'no reason recorded'}): Firecracker was not exercised on this host`;
   return false;
 }
 
 const skip = whyNot();
 const FC = ['-e', 'RUNCVM_HYPERVISOR=firecracker'];
 
-test('firecracker: a workload runs in its own kernel with separate stdout/stderr and its exit status', { skip }, async () => {
-  const r = await runVm([...FC, BUSYBOX, 'sh', '-c', 'cat /proc/cmdline; uname -r; echo err >&2; exit 3'], { timeoutMs: 60_000 });
+test('firecracker: a workload runs in its own kernel with separate stdout/stderr and its exit status', {
+  skip,
+}, async () => {
+  const r = await runVm([...FC, BUSYBOX, 'sh', '-c', 'cat /proc/cmdline; uname -r; echo err >&2; exit 3'], {
+    timeoutMs: 60_000,
+  });
   assert.equal(r.code, 3, r.stderr);
   const [cmdline, release] = r.stdout.split('\n');
   assert.match(cmdline ?? '', /\breboot=k\b/, 'booted by the Firecracker driver');
@@ -42,15 +49,33 @@ test('firecracker: a workload runs in its own kernel with separate stdout/stderr
   assert.equal(r.stderr.trim(), 'err');
 });
 
-test('firecracker: docker exec reaches the guest over vsock; docker stop powers the VM off and leaves nothing', { skip }, async () => {
+test('firecracker: docker exec reaches the guest over vsock; docker stop powers the VM off and leaves nothing', {
+  skip,
+}, async () => {
   const name = uniqueName('fc');
   try {
-    const up = await docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, ...FC, BUSYBOX, 'sh', '-c', 'trap "exit 7" TERM; sleep 600 & wait']);
+    const up = await docker([
+      'run',
+      '-d',
+      '--name',
+      name,
+      `--runtime=${RUNTIME}`,
+      ...FC,
+      BUSYBOX,
+      'sh',
+      '-c',
+      'trap "exit 7" TERM; sleep 600 & wait',
+    ]);
     assert.equal(up.code, 0, up.stderr);
-    const e = await until('docker exec in the firecracker guest', async () => {
-      const x = await docker(['exec', name, 'sh', '-c', 'echo out; echo err >&2; exit 5']);
-      return x.code === 5 ? x : undefined;
-    }, 60_000, 500);
+    const e = await until(
+      'docker exec in the firecracker guest',
+      async () => {
+        const x = await docker(['exec', name, 'sh', '-c', 'echo out; echo err >&2; exit 5']);
+        return x.code === 5 ? x : undefined;
+      },
+      60_000,
+      500,
+    );
     assert.equal(e.stdout, 'out\n');
     assert.equal(e.stderr, 'err\n');
     const stop = await docker(['stop', '-t', '20', name]);

@@ -7,11 +7,12 @@
  * stream; the rest is V8 heap churn); open descriptors grow by at most the DNS cap (64) + 32 (exec connections, the
  * launcher's own `ip`/`iptables` polls).
  */
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUSYBOX, RUNTIME, docker, hypervisorArgs, inspect, run, uniqueName, until } from './docker.ts';
+import { BUSYBOX, docker, hypervisorArgs, inspect, RUNTIME, run, uniqueName, until } from './docker.ts';
 
 const RSS_GROWTH_MAX_KIB = 32 * 1024;
 const DNS_CAP = 64;
@@ -65,11 +66,28 @@ function sh(script: string, timeoutMs = 300_000) {
 before(async () => {
   assert.equal((await docker(['network', 'create', net])).code, 0);
   for (const name of [vm, neighbour]) {
-    const r = await docker(['run', '-d', '--name', name, '--network', net, `--runtime=${RUNTIME}`, ...hypervisorArgs(), BUSYBOX, 'sleep', '3600']);
+    const r = await docker([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      net,
+      `--runtime=${RUNTIME}`,
+      ...hypervisorArgs(),
+      BUSYBOX,
+      'sleep',
+      '3600',
+    ]);
     assert.equal(r.code, 0, r.stderr);
   }
   for (const name of [vm, neighbour]) {
-    await until(`${name} to run exec`, async () => ((await docker(['exec', name, 'true'])).code === 0 ? true : undefined), 300_000, 1000);
+    await until(
+      `${name} to run exec`,
+      async () => ((await docker(['exec', name, 'true'])).code === 0 ? true : undefined),
+      300_000,
+      1000,
+    );
   }
 });
 
@@ -82,13 +100,19 @@ test('a stopped exec reader pauses the guest process; the launcher stays bounded
   const launcher = await launcherOf(vm);
   const idle = rssKib(launcher);
   const stopped = sh(`docker exec ${vm} yes | sleep 25`);
-  const { peak } = await peakDuring(() => rssKib(launcher), (async () => {
-    await sleep(8000);
-    // Other execs of this container and other containers are not held up by the stopped stream.
-    const [mine, other] = await Promise.all([docker(['exec', vm, 'echo', 'mine']), docker(['exec', neighbour, 'echo', 'other'])]);
-    assert.deepEqual([mine.stdout, other.stdout], ['mine\n', 'other\n']);
-    return stopped;
-  })());
+  const { peak } = await peakDuring(
+    () => rssKib(launcher),
+    (async () => {
+      await sleep(8000);
+      // Other execs of this container and other containers are not held up by the stopped stream.
+      const [mine, other] = await Promise.all([
+        docker(['exec', vm, 'echo', 'mine']),
+        docker(['exec', neighbour, 'echo', 'other']),
+      ]);
+      assert.deepEqual([mine.stdout, other.stdout], ['mine\n', 'other\n']);
+      return stopped;
+    })(),
+  );
   assert.ok(peak - idle < RSS_GROWTH_MAX_KIB, `launcher RSS grew from ${idle} to ${peak} KiB with a stopped reader`);
   console.log(`stopped reader: launcher RSS ${idle} KiB idle, ${peak} KiB peak`);
 });
@@ -102,7 +126,10 @@ test('output through a reader that waits first arrives complete and in order', a
   const launcher = await launcherOf(vm);
   const idle = rssKib(launcher);
   const expected = (await sh('seq 1 200000 | md5sum')).stdout;
-  const { result, peak } = await peakDuring(() => rssKib(launcher), sh(`docker exec ${vm} seq 1 200000 | (sleep 10; md5sum)`));
+  const { result, peak } = await peakDuring(
+    () => rssKib(launcher),
+    sh(`docker exec ${vm} seq 1 200000 | (sleep 10; md5sum)`),
+  );
   assert.equal(result.stdout, expected);
   assert.ok(peak - idle < RSS_GROWTH_MAX_KIB, `launcher RSS grew from ${idle} to ${peak} KiB`);
 });
@@ -111,38 +138,75 @@ test('a guest flooding DNS holds at most the cap of host sockets, and DNS works 
   const launcher = await launcherOf(vm);
   const idle = fds(launcher);
   // 400 concurrent lookups of names Docker's DNS cannot answer locally: they wait upstream.
-  const flood = docker(['exec', vm, 'sh', '-c',
-    'for i in $(seq 1 400); do nslookup -timeout=3 flood$i.invalid 127.0.0.11 >/dev/null 2>&1 & done; wait; echo flooded'], { timeoutMs: 300_000 });
+  const flood = docker(
+    [
+      'exec',
+      vm,
+      'sh',
+      '-c',
+      'for i in $(seq 1 400); do nslookup -timeout=3 flood$i.invalid 127.0.0.11 >/dev/null 2>&1 & done; wait; echo flooded',
+    ],
+    { timeoutMs: 300_000 },
+  );
   const { result, peak } = await peakDuring(() => fds(launcher), flood);
   assert.equal(result.stdout, 'flooded\n', result.stderr);
   assert.ok(peak - idle <= DNS_CAP + FD_SLACK, `launcher descriptors went from ${idle} to ${peak}`);
   console.log(`DNS flood: launcher descriptors ${idle} idle, ${peak} peak`);
-  const lookup = await until('DNS to answer after the flood', async () => {
-    const r = await docker(['exec', vm, 'nslookup', neighbour, '127.0.0.11']);
-    return r.code === 0 ? r.stdout : undefined;
-  }, 60_000, 1000);
+  const lookup = await until(
+    'DNS to answer after the flood',
+    async () => {
+      const r = await docker(['exec', vm, 'nslookup', neighbour, '127.0.0.11']);
+      return r.code === 0 ? r.stdout : undefined;
+    },
+    60_000,
+    1000,
+  );
   assert.match(lookup, new RegExp(`Name:\\s+${neighbour}`));
 });
 
 test('a guest writing 64 MiB to stdout while docker logs is not followed: the launcher stays bounded', async () => {
   const line = 'x'.repeat(999);
   // The writer waits for /tmp/go so that the launcher's idle size is measured after boot.
-  const r = await docker(['run', '-d', '--name', logger, '--log-opt', 'max-size=4m', '--log-opt', 'max-file=1', `--runtime=${RUNTIME}`, ...hypervisorArgs(),
-    BUSYBOX, 'sh', '-c', `while [ ! -e /tmp/go ]; do sleep 1; done; yes ${line} | head -c 67108864; echo done-writing`]);
+  const r = await docker([
+    'run',
+    '-d',
+    '--name',
+    logger,
+    '--log-opt',
+    'max-size=4m',
+    '--log-opt',
+    'max-file=1',
+    `--runtime=${RUNTIME}`,
+    ...hypervisorArgs(),
+    BUSYBOX,
+    'sh',
+    '-c',
+    `while [ ! -e /tmp/go ]; do sleep 1; done; yes ${line} | head -c 67108864; echo done-writing`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  await until(`${logger} to run exec`, async () => ((await docker(['exec', logger, 'true'])).code === 0 ? true : undefined), 300_000, 1000);
+  await until(
+    `${logger} to run exec`,
+    async () => ((await docker(['exec', logger, 'true'])).code === 0 ? true : undefined),
+    300_000,
+    1000,
+  );
   const launcher = await launcherOf(logger);
   const idle = rssKib(launcher);
   assert.equal((await docker(['exec', logger, 'touch', '/tmp/go'])).code, 0);
   let peak = idle;
-  await until('the writer to finish', async () => {
-    try {
-      peak = Math.max(peak, rssKib(launcher));
-    } catch {
-      // the launcher has exited
-    }
-    return (await inspect(logger, '{{.State.Running}}')) === 'false' ? true : undefined;
-  }, 900_000, 250);
+  await until(
+    'the writer to finish',
+    async () => {
+      try {
+        peak = Math.max(peak, rssKib(launcher));
+      } catch {
+        // the launcher has exited
+      }
+      return (await inspect(logger, '{{.State.Running}}')) === 'false' ? true : undefined;
+    },
+    900_000,
+    250,
+  );
   assert.equal(await inspect(logger, '{{.State.ExitCode}}'), '0');
   // head -c cuts the last line short, so the marker follows a partial line: all output arrived.
   const tail = await docker(['logs', '--tail', '1', logger]);

@@ -5,13 +5,14 @@
  * extended attributes back into Docker's layer as runc would have left them. Every scenario runs
  * with virtiofs volumes and with RUNCVM_VOLUMES=9p.
  */
-import { after, afterEach, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUSYBOX, RUNTIME, docker, inspect, leftovers, run, uniqueName, until } from './docker.ts';
+import { BUSYBOX, docker, inspect, leftovers, RUNTIME, run, uniqueName, until } from './docker.ts';
 
 const REPO = new URL('../..', import.meta.url).pathname;
 /** Per run: another run on the same Docker host builds and removes its own. */
@@ -46,15 +47,20 @@ async function ok(args: string[], opts?: { timeoutMs?: number }): Promise<string
 
 /** Waits until the container's log has `count` lines matching re (each run of the script adds one). */
 async function waitLogs(ctr: string, re: RegExp, count = 1, timeoutMs = 300_000): Promise<void> {
-  await until(`${count}× ${re} in the logs of ${ctr}`, async () => {
-    const r = await docker(['logs', ctr]);
-    const n = r.stdout.split('\n').filter((l) => re.test(l)).length;
-    if (n >= count) return true;
-    if ((await inspect(ctr, '{{.State.Running}}')) !== 'true') {
-      throw new Error(`${ctr} stopped before ${re} (${count}×):\n${r.stdout}${r.stderr}`);
-    }
-    return undefined;
-  }, timeoutMs, 250);
+  await until(
+    `${count}× ${re} in the logs of ${ctr}`,
+    async () => {
+      const r = await docker(['logs', ctr]);
+      const n = r.stdout.split('\n').filter((l) => re.test(l)).length;
+      if (n >= count) return true;
+      if ((await inspect(ctr, '{{.State.Running}}')) !== 'true') {
+        throw new Error(`${ctr} stopped before ${re} (${count}×):\n${r.stdout}${r.stderr}`);
+      }
+      return undefined;
+    },
+    timeoutMs,
+    250,
+  );
 }
 
 async function execOut(ctr: string, script: string, timeoutMs = 300_000): Promise<string> {
@@ -83,7 +89,9 @@ const ENDINGS: Record<string, (ctr: string) => Promise<void>> = {
   },
   'kill -9 of QEMU': async (ctr) => {
     process.kill(await qemuPid(ctr), 'SIGKILL');
-    await until(`${ctr} to stop after its QEMU was killed`, async () => ((await inspect(ctr, '{{.State.Running}}')) === 'false' ? true : undefined));
+    await until(`${ctr} to stop after its QEMU was killed`, async () =>
+      (await inspect(ctr, '{{.State.Running}}')) === 'false' ? true : undefined,
+    );
   },
 };
 
@@ -126,7 +134,7 @@ for (const mode of MODES) {
         if (ending !== 'docker restart -t 2') await sleep(AFTER_WRITE_MS);
         await endAndStart(ending, n);
         await waitLogs(n, /^written$/, 2);
-        assert.equal(await execOut(n, 'cat /kept'), 'persisted\npersisted\n', 'the first run\'s line survived');
+        assert.equal(await execOut(n, 'cat /kept'), 'persisted\npersisted\n', "the first run's line survived");
       });
     }
 
@@ -146,8 +154,9 @@ for (const mode of MODES) {
       // The second run says "again" if /big.done survived, else it writes the file anew.
       await waitLogs(n, /^(again|written)$/, 2, 900_000);
       const second = (await docker(['logs', n])).stdout.split('\n').filter((l) => /^(again|written)$/.test(l))[1];
-      assert.equal(second, 'again', 'the first run\'s files survived');
-      const check = 'stat -c %s /big; md5sum < /big; i=0; while [ $i -lt 256 ]; do cat /chunk; i=$((i+1)); done | md5sum';
+      assert.equal(second, 'again', "the first run's files survived");
+      const check =
+        'stat -c %s /big; md5sum < /big; i=0; while [ $i -lt 256 ]; do cat /chunk; i=$((i+1)); done | md5sum';
       const [size, got, want] = (await execOut(n, check, 900_000)).trim().split('\n');
       assert.equal(size, String(256 << 20));
       assert.equal(got, want, 'the file holds what was written');
@@ -170,7 +179,7 @@ for (const mode of MODES) {
       assert.equal(counts, '200 200\n'.repeat(4));
     });
 
-    test('hard links and xattrs written by the guest reach Docker\'s layer on a clean stop, as with runc', async () => {
+    test("hard links and xattrs written by the guest reach Docker's layer on a clean stop, as with runc", async () => {
       const cap = '0100000200040000000000000000000000000000'; // cap_net_bind_service+ep, VFS_CAP_REVISION_2
       const script = [
         'mkdir /lnk && echo shared > /lnk/a && ln /lnk/a /lnk/b && mkdir /lnk/sub && ln /lnk/a /lnk/sub/c',
@@ -183,19 +192,29 @@ for (const mode of MODES) {
       for (const rt of ['runc', RUNTIME]) {
         const n = name(`links-${rt}`);
         const env = rt === 'runc' ? [] : IMAGE;
-        const r = await docker(['run', '--name', n, `--runtime=${rt}`, ...env, TOOLS_IMAGE, 'sh', '-c', script], { timeoutMs: 300_000 });
+        const r = await docker(['run', '--name', n, `--runtime=${rt}`, ...env, TOOLS_IMAGE, 'sh', '-c', script], {
+          timeoutMs: 300_000,
+        });
         assert.equal(r.code, 0, `${rt}: ${r.stdout}${r.stderr}`);
         assert.doesNotMatch(r.stderr, /write-back/, `${rt}: the write-back reported nothing`);
         layers[rt] = await inspect(n, '{{.GraphDriver.Data.UpperDir}}');
         diffs[rt] = (await ok(['diff', n])).split('\n').filter(Boolean).sort();
         // docker cp's archive records the second and third names as links to the first.
-        const tar = execFileSync('sh', ['-c', `docker cp ${n}:/lnk - | tar -tvf - | sed -n 's/.* \\(lnk\\/[^ ]*\\) link to \\(.*\\)/\\1 -> \\2/p' | sort`], { encoding: 'utf8' });
+        const tar = execFileSync(
+          'sh',
+          [
+            '-c',
+            `docker cp ${n}:/lnk - | tar -tvf - | sed -n 's/.* \\(lnk\\/[^ ]*\\) link to \\(.*\\)/\\1 -> \\2/p' | sort`,
+          ],
+          { encoding: 'utf8' },
+        );
         assert.equal(tar, 'lnk/b -> lnk/a\nlnk/sub/c -> lnk/a\n', `${rt}: docker cp keeps the hard links`);
       }
       assert.deepEqual(diffs[RUNTIME], diffs.runc, 'docker diff as with runc');
       const facts = (root: string) => {
         const st = (p: string) => statSync(join(root, p));
-        const xattr = (p: string, nm: string) => execFileSync(xattrTool, ['get', join(root, p), nm], { encoding: 'utf8' }).trim();
+        const xattr = (p: string, nm: string) =>
+          execFileSync(xattrTool, ['get', join(root, p), nm], { encoding: 'utf8' }).trim();
         return {
           nlink: st('lnk/a').nlink,
           sameInode: st('lnk/a').ino === st('lnk/b').ino && st('lnk/a').ino === st('lnk/sub/c').ino,

@@ -5,12 +5,13 @@
  * same commands in a runc container and waits, with a deadline, for runcvm's `docker diff` to equal
  * runc's; files copied in with `docker cp` must stay.
  */
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX, docker, inspect, run, RUNTIME, uniqueName, until } from './docker.ts';
+import { describe, test } from 'node:test';
+import { BUSYBOX, docker, inspect, RUNTIME, run, uniqueName, until } from './docker.ts';
 
 /** The documented bound (docs/storage.md) is about 2 s for a small change; this leaves room for a loaded TCG host. */
 const LIVE_DEADLINE_MS = Number(process.env.RUNCVM_E2E_LIVE_DEADLINE_MS ?? 10_000);
@@ -34,10 +35,15 @@ async function step(vm: string, ref: string, script: string): Promise<number> {
   const want = await diffLines(ref);
   let got: string[] = [];
   try {
-    await until(`docker diff of ${vm} to match runc's after: ${script}`, async () => {
-      got = await diffLines(vm);
-      return JSON.stringify(got) === JSON.stringify(want) ? true : undefined;
-    }, LIVE_DEADLINE_MS, 100);
+    await until(
+      `docker diff of ${vm} to match runc's after: ${script}`,
+      async () => {
+        got = await diffLines(vm);
+        return JSON.stringify(got) === JSON.stringify(want) ? true : undefined;
+      },
+      LIVE_DEADLINE_MS,
+      100,
+    );
   } catch (e) {
     assert.deepEqual(got, want, (e as Error).message);
   }
@@ -52,11 +58,17 @@ async function startPair(vm: string, ref: string, mode: string[]): Promise<void>
   ]);
   assert.equal(a.code, 0, a.stderr);
   assert.equal(b.code, 0, b.stderr);
-  await until(`${vm} to accept exec`, async () => ((await docker(['exec', vm, 'true'])).code === 0 ? true : undefined), 180_000);
+  await until(
+    `${vm} to accept exec`,
+    async () => ((await docker(['exec', vm, 'true'])).code === 0 ? true : undefined),
+    180_000,
+  );
 }
 
 for (const volumes of ['virtiofs', '9p']) {
-  describe(`image root with ${volumes} volumes: docker cp and diff of a running container see the guest's writes`, { timeout: 900_000 }, () => {
+  describe(`image root with ${volumes} volumes: docker cp and diff of a running container see the guest's writes`, {
+    timeout: 900_000,
+  }, () => {
     const mode = ['-e', 'RUNCVM_ROOTFS=image', '-e', `RUNCVM_VOLUMES=${volumes}`];
 
     test('write, overwrite, delete (upper-only and image files), rename a directory, docker cp in: live, as with runc', async (t) => {
@@ -66,18 +78,31 @@ for (const volumes of ['virtiofs', '9p']) {
       const delays: number[] = [];
       try {
         await startPair(vm, ref, mode);
-        delays.push(await step(vm, ref, 'mkdir -p /data/sub && echo one > /data/a && echo two > /data/sub/b && ln -s a /data/link && echo brief > /scratch'));
+        delays.push(
+          await step(
+            vm,
+            ref,
+            'mkdir -p /data/sub && echo one > /data/a && echo two > /data/sub/b && ln -s a /data/link && echo brief > /scratch',
+          ),
+        );
         assert.equal(await cpOut(vm, '/data/a'), 'one\n');
         assert.equal(await cpOut(vm, '/data/sub/b'), 'two\n');
 
-        delays.push(await step(vm, ref, 'echo overwritten-and-longer > /data/a && rm /scratch /bin/true && mv /data/sub /data/moved && echo three > /data/moved/c'));
+        delays.push(
+          await step(
+            vm,
+            ref,
+            'echo overwritten-and-longer > /data/a && rm /scratch /bin/true && mv /data/sub /data/moved && echo three > /data/moved/c',
+          ),
+        );
         assert.equal(await cpOut(vm, '/data/a'), 'overwritten-and-longer\n');
         assert.equal(await cpOut(vm, '/data/moved/c'), 'three\n');
         assert.equal(await cpOut(vm, '/data/sub/b'), undefined);
 
         // Copied into the running container: the live passes must leave it (and the guest does not see it until its next start).
         writeFileSync(join(dir, 'in.txt'), 'copied in\n');
-        for (const c of [vm, ref]) assert.equal((await docker(['cp', join(dir, 'in.txt'), `${c}:/data/in.txt`])).code, 0);
+        for (const c of [vm, ref])
+          assert.equal((await docker(['cp', join(dir, 'in.txt'), `${c}:/data/in.txt`])).code, 0);
         delays.push(await step(vm, ref, 'echo four > /data/d && mkdir /data/gone && echo x > /data/gone/f'));
         delays.push(await step(vm, ref, 'rm -r /data/gone && echo five >> /data/d'));
         assert.equal(await cpOut(vm, '/data/in.txt'), 'copied in\n');
@@ -88,7 +113,11 @@ for (const volumes of ['virtiofs', '9p']) {
         delays.push(await step(vm, ref, 'echo late > /data/late'));
         await Promise.all([exec(vm, 'rm /data/late; sync'), exec(ref, 'rm /data/late')]);
         await Promise.all([docker(['kill', vm]), docker(['kill', ref])]);
-        await until(`${vm} to stop`, async () => ((await inspect(vm, '{{.State.Running}}')) === 'false' ? true : undefined), 180_000);
+        await until(
+          `${vm} to stop`,
+          async () => ((await inspect(vm, '{{.State.Running}}')) === 'false' ? true : undefined),
+          180_000,
+        );
         assert.deepEqual(await diffLines(vm), await diffLines(ref));
         assert.equal(await cpOut(vm, '/data/in.txt'), 'copied in\n');
       } finally {
@@ -103,10 +132,25 @@ describe('image root: live write-back and a clean stop', { timeout: 900_000 }, (
   test('a file written live and removed before docker stop is not in the layer; the next start sees the rest', async () => {
     const vm = uniqueName('live-stop');
     try {
-      const r = await docker(['run', '-d', '--name', vm, `--runtime=${RUNTIME}`, '-e', 'RUNCVM_ROOTFS=image', BUSYBOX, 'sh', '-c',
-        'trap "exit 0" TERM; echo ready; sleep 1000 & wait']);
+      const r = await docker([
+        'run',
+        '-d',
+        '--name',
+        vm,
+        `--runtime=${RUNTIME}`,
+        '-e',
+        'RUNCVM_ROOTFS=image',
+        BUSYBOX,
+        'sh',
+        '-c',
+        'trap "exit 0" TERM; echo ready; sleep 1000 & wait',
+      ]);
       assert.equal(r.code, 0, r.stderr);
-      await until(`${vm} to accept exec`, async () => ((await docker(['exec', vm, 'true'])).code === 0 ? true : undefined), 180_000);
+      await until(
+        `${vm} to accept exec`,
+        async () => ((await docker(['exec', vm, 'true'])).code === 0 ? true : undefined),
+        180_000,
+      );
       await exec(vm, 'echo kept > /kept && echo temp > /temp');
       await until('/temp in the layer', () => cpOut(vm, '/temp'), LIVE_DEADLINE_MS, 100);
       await exec(vm, 'rm /temp');
@@ -114,10 +158,14 @@ describe('image root: live write-back and a clean stop', { timeout: 900_000 }, (
       assert.equal(s.code, 0, s.stderr);
       assert.deepEqual(await diffLines(vm), ['A /kept']);
       assert.equal((await docker(['start', vm])).code, 0);
-      const seen = await until('the restarted guest', async () => {
-        const e = await docker(['exec', vm, 'sh', '-c', 'cat /kept; test -e /temp || echo no-temp']);
-        return e.code === 0 ? e.stdout : undefined;
-      }, 180_000);
+      const seen = await until(
+        'the restarted guest',
+        async () => {
+          const e = await docker(['exec', vm, 'sh', '-c', 'cat /kept; test -e /temp || echo no-temp']);
+          return e.code === 0 ? e.stdout : undefined;
+        },
+        180_000,
+      );
       assert.equal(seen, 'kept\nno-temp\n');
     } finally {
       await docker(['rm', '-f', vm]);

@@ -3,12 +3,13 @@
  * a second install is a no-op, uninstall reverses everything. Runs last (test/e2e/order.ts: it briefly
  * unregisters the runtime) and leaves runcvm installed as it found it.
  */
-import { after, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { PREFIX, docker, run } from './docker.ts';
+import { docker, PREFIX, run } from './docker.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(REPO, 'dist', 'runcvm.mjs');
@@ -30,7 +31,11 @@ after(async () => {
 
 test('install keeps other daemon.json keys, a second install changes nothing, uninstall reverses it', async () => {
   const cfg = JSON.parse(original ?? '{}') as Record<string, unknown> & { runtimes?: Record<string, unknown> };
-  const withOther = { ...cfg, 'log-level': 'info', runtimes: { ...(cfg.runtimes ?? {}), 'runcvm-e2e-other': { path: '/usr/sbin/runc' } } };
+  const withOther = {
+    ...cfg,
+    'log-level': 'info',
+    runtimes: { ...(cfg.runtimes ?? {}), 'runcvm-e2e-other': { path: '/usr/sbin/runc' } },
+  };
   writeFileSync(DAEMON_JSON, JSON.stringify(withOther, null, 2));
 
   const first = await run('node', [CLI, 'install', ...installArgs]);

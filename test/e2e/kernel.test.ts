@@ -3,11 +3,12 @@
  * RUNCVM_KERNEL picks it, the runcvm kernel is the default, its initramfs carries no modules,
  * and a feature it lacks fails at once with a message naming the kernel option.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { BUSYBOX, E2E_KERNEL, PREFIX, leftovers, run, runVm } from './docker.ts';
+import { test } from 'node:test';
 import { DEFAULT_KERNEL, KERNELS } from '../../src/contracts/kinds.ts';
+import { BUSYBOX, E2E_KERNEL, leftovers, PREFIX, run, runVm } from './docker.ts';
 
 const release = (kernel: string) => readFileSync(`${PREFIX}/kernels/${kernel}/kernel.release`, 'utf8').trim();
 
@@ -19,7 +20,9 @@ for (const kernel of KERNELS) {
   });
 }
 
-test(`without RUNCVM_KERNEL the default kernel (${DEFAULT_KERNEL}) boots`, { skip: E2E_KERNEL ? 'the suite forces RUNCVM_KERNEL' : false }, async () => {
+test(`without RUNCVM_KERNEL the default kernel (${DEFAULT_KERNEL}) boots`, {
+  skip: E2E_KERNEL ? 'the suite forces RUNCVM_KERNEL' : false,
+}, async () => {
   assert.match(release('runcvm'), /-runcvm$/);
   const r = await runVm([BUSYBOX, 'uname', '-r']);
   assert.equal(r.code, 0, r.stderr);
@@ -31,17 +34,31 @@ test('the runcvm initramfs is the agent without modules', async () => {
   assert.equal(r.code, 0, r.stderr);
   const entries = r.stdout.split('\n').filter(Boolean);
   assert.ok(entries.includes('init'), r.stdout);
-  assert.deepEqual(entries.filter((e) => /\.ko$|^modules\//.test(e)), []);
+  assert.deepEqual(
+    entries.filter((e) => /\.ko$|^modules\//.test(e)),
+    [],
+  );
 });
 
 test('a feature the runcvm kernel lacks fails at once and the kernel log names its option', async () => {
   const t0 = Date.now();
   // XFS is not built into the runcvm kernel: mount asks the kernel for fs-xfs, the kernel asks
   // the agent's modprobe helper, which has no module and says which option is missing.
-  const r = await runVm(['--privileged', '-e', 'RUNCVM_KERNEL=runcvm', BUSYBOX, 'sh', '-c', 'mkdir -p /tmp/x; mount -t xfs /dev/null /tmp/x; echo "mount=$?"; dmesg | grep runcvm:']);
+  const r = await runVm([
+    '--privileged',
+    '-e',
+    'RUNCVM_KERNEL=runcvm',
+    BUSYBOX,
+    'sh',
+    '-c',
+    'mkdir -p /tmp/x; mount -t xfs /dev/null /tmp/x; echo "mount=$?"; dmesg | grep runcvm:',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /mount=[1-9]/);
-  assert.match(r.stdout, /the guest kernel lacks "fs-xfs": CONFIG_XFS_FS is not set in the runcvm kernel; run the container with -e RUNCVM_KERNEL=debian/);
+  assert.match(
+    r.stdout,
+    /the guest kernel lacks "fs-xfs": CONFIG_XFS_FS is not set in the runcvm kernel; run the container with -e RUNCVM_KERNEL=debian/,
+  );
   assert.ok(Date.now() - t0 < 60_000, 'no hang');
   assert.deepEqual(await leftovers(), []);
 });

@@ -3,11 +3,12 @@
  * and container-to-container traffic keep working, and nothing outside the container's
  * network namespace is touched. Traffic goes only to loopback and Docker's container addresses.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUSYBOX, RUNTIME, docker, inspect, leftovers, run, runRunc, runVm, uniqueName, until } from './docker.ts';
+import { BUSYBOX, docker, inspect, leftovers, RUNTIME, run, runRunc, runVm, uniqueName, until } from './docker.ts';
 import { ensureImage } from './images.ts';
 
 const NET_IMAGE = 'runcvm-test/net';
@@ -18,7 +19,13 @@ const cleanup: string[] = [];
 async function hostNetState(): Promise<string> {
   const links = await run('ip', ['-o', 'link', 'show']);
   const rules = await run('sh', ['-c', 'iptables-save 2>/dev/null | grep -v "^[#:]" | sort']);
-  return `${links.stdout.replace(/^\d+: /gm, '').split('\n').filter((l) => !/veth/.test(l)).map((l) => l.split(':')[0]).sort().join('\n')}\n${rules.stdout}`;
+  return `${links.stdout
+    .replace(/^\d+: /gm, '')
+    .split('\n')
+    .filter((l) => !/veth/.test(l))
+    .map((l) => l.split(':')[0])
+    .sort()
+    .join('\n')}\n${rules.stdout}`;
 }
 
 let hostBefore = '';
@@ -37,7 +44,15 @@ async function httpGet(url: string): Promise<string | undefined> {
 before(async () => {
   hostBefore = await hostNetState();
   await ensureImage(NET_IMAGE, 'net');
-  const r = await docker(['network', 'create', '--opt', 'com.docker.network.driver.mtu=1400', '--subnet', '172.31.250.0/24', net]);
+  const r = await docker([
+    'network',
+    'create',
+    '--opt',
+    'com.docker.network.driver.mtu=1400',
+    '--subnet',
+    '172.31.250.0/24',
+    net,
+  ]);
   assert.equal(r.code, 0, r.stderr);
 });
 
@@ -46,31 +61,59 @@ after(async () => {
   await docker(['network', 'rm', net]);
   await sleep(500);
   assert.deepEqual(await leftovers(), []);
-  assert.equal(await hostNetState(), hostBefore, 'no interface, bridge or iptables rule of ours may remain on the host');
+  assert.equal(
+    await hostNetState(),
+    hostBefore,
+    'no interface, bridge or iptables rule of ours may remain on the host',
+  );
 });
 
 describe('default bridge', () => {
-  test('the guest\'s eth0 has the container\'s IP, MAC, MTU and default route, and reaches the gateway and other containers', async () => {
+  test("the guest's eth0 has the container's IP, MAC, MTU and default route, and reaches the gateway and other containers", async () => {
     const name = uniqueName('bridge');
     const peer = uniqueName('peer');
     await runDetached(peer, ['--runtime=runc', BUSYBOX, 'httpd', '-f', '-p', '80', '-h', '/etc']);
     await runDetached(name, [`--runtime=${RUNTIME}`, BUSYBOX, 'sleep', '600']);
-    const [ip, mac, gw, peerIp] = [await inspect(name, '{{.NetworkSettings.IPAddress}}'), await inspect(name, '{{.NetworkSettings.MacAddress}}'),
-      await inspect(name, '{{.NetworkSettings.Gateway}}'), await inspect(peer, '{{.NetworkSettings.IPAddress}}')];
-    const r = await docker(['exec', name, 'sh', '-c', `ip -o addr show eth0; ip -o link show eth0; ip route; ping -c 1 -W 5 ${gw} >/dev/null && echo gw-ok; echo "GET /hostname HTTP/1.0" | nc ${peerIp} 80 | tail -1`]);
+    const [ip, mac, gw, peerIp] = [
+      await inspect(name, '{{.NetworkSettings.IPAddress}}'),
+      await inspect(name, '{{.NetworkSettings.MacAddress}}'),
+      await inspect(name, '{{.NetworkSettings.Gateway}}'),
+      await inspect(peer, '{{.NetworkSettings.IPAddress}}'),
+    ];
+    const r = await docker([
+      'exec',
+      name,
+      'sh',
+      '-c',
+      `ip -o addr show eth0; ip -o link show eth0; ip route; ping -c 1 -W 5 ${gw} >/dev/null && echo gw-ok; echo "GET /hostname HTTP/1.0" | nc ${peerIp} 80 | tail -1`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`inet ${ip.replace(/\./g, '\\.')}/16`));
     assert.match(r.stdout, new RegExp(`link/ether ${mac}`));
     assert.match(r.stdout, /eth0: .* mtu 1500/);
     assert.match(r.stdout, new RegExp(`default via ${gw.replace(/\./g, '\\.')} dev eth0`));
     assert.match(r.stdout, /gw-ok/);
-    assert.match(r.stdout, new RegExp(`${(await inspect(peer, '{{.Config.Hostname}}'))}\\n$`));
+    assert.match(r.stdout, new RegExp(`${await inspect(peer, '{{.Config.Hostname}}')}\\n$`));
   });
 
   test('-p, -p 127.0.0.1:…, UDP and -P publish a server running in the guest', async () => {
     const name = uniqueName('ports');
-    await runDetached(name, [`--runtime=${RUNTIME}`, '-p', '18080:80', '-p', '127.0.0.1:18081:80', '-p', '127.0.0.1:15353:53/udp', '-P', '--expose', '8000',
-      NET_IMAGE, 'sh', '-c', 'socat -T2 UDP4-RECVFROM:53,fork SYSTEM:"read x; echo udp-\\$x" & nginx -g "daemon off;"']);
+    await runDetached(name, [
+      `--runtime=${RUNTIME}`,
+      '-p',
+      '18080:80',
+      '-p',
+      '127.0.0.1:18081:80',
+      '-p',
+      '127.0.0.1:15353:53/udp',
+      '-P',
+      '--expose',
+      '8000',
+      NET_IMAGE,
+      'sh',
+      '-c',
+      'socat -T2 UDP4-RECVFROM:53,fork SYSTEM:"read x; echo udp-\\$x" & nginx -g "daemon off;"',
+    ]);
     assert.equal(await until('HTTP on 18080', () => httpGet('http://127.0.0.1:18080/')), 'hello from nginx\n');
     assert.equal(await httpGet('http://127.0.0.1:18081/'), 'hello from nginx\n');
     const ip = await inspect(name, '{{.NetworkSettings.IPAddress}}');
@@ -80,8 +123,17 @@ describe('default bridge', () => {
       // UDP promises no delivery: on a loaded host the first datagram may arrive before the
       // forwarding path is warm, so ask again until an answer or the deadline.
       const again = setInterval(() => s.send('ping\n', 15353, '127.0.0.1'), 2000);
-      const t = setTimeout(() => { clearInterval(again); s.close(); reject(new Error('no UDP answer')); }, 20_000);
-      s.on('message', (m) => { clearTimeout(t); clearInterval(again); s.close(); resolve(m.toString()); });
+      const t = setTimeout(() => {
+        clearInterval(again);
+        s.close();
+        reject(new Error('no UDP answer'));
+      }, 20_000);
+      s.on('message', (m) => {
+        clearTimeout(t);
+        clearInterval(again);
+        s.close();
+        resolve(m.toString());
+      });
       s.send('ping\n', 15353, '127.0.0.1');
     });
     assert.equal(udp.trim(), 'udp-ping');
@@ -91,20 +143,64 @@ describe('default bridge', () => {
 
   test('busybox httpd in the guest answers through a published port', async () => {
     const name = uniqueName('httpd');
-    await runDetached(name, [`--runtime=${RUNTIME}`, '-p', '127.0.0.1:18082:80', BUSYBOX, 'httpd', '-f', '-p', '80', '-h', '/etc']);
+    await runDetached(name, [
+      `--runtime=${RUNTIME}`,
+      '-p',
+      '127.0.0.1:18082:80',
+      BUSYBOX,
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+      '-h',
+      '/etc',
+    ]);
     const hostname = await inspect(name, '{{.Config.Hostname}}');
     assert.equal(await until('busybox httpd', () => httpGet('http://127.0.0.1:18082/hostname')), `${hostname}\n`);
   });
 });
 
 describe('user-defined network', () => {
-  test('names and aliases resolve through Docker\'s embedded DNS, MTU and --ip are honoured, runc and runcvm talk both ways', async () => {
+  test("names and aliases resolve through Docker's embedded DNS, MTU and --ip are honoured, runc and runcvm talk both ways", async () => {
     const vm = uniqueName('udn-vm');
     const rc = uniqueName('udn-runc');
-    await runDetached(rc, ['--runtime=runc', '--network', net, '--network-alias', 'runc-alias', BUSYBOX, 'httpd', '-f', '-p', '80', '-h', '/etc']);
-    await runDetached(vm, [`--runtime=${RUNTIME}`, '--network', net, '--network-alias', 'vm-alias', '--ip', '172.31.250.77', BUSYBOX, 'httpd', '-f', '-p', '80', '-h', '/etc']);
-    const r = await docker(['exec', vm, 'sh', '-c',
-      `cat /etc/resolv.conf; ip -o addr show eth0; ip -o link show eth0; nslookup -type=a ${rc}; echo "GET /hostname HTTP/1.0" | nc runc-alias 80 | tail -1`]);
+    await runDetached(rc, [
+      '--runtime=runc',
+      '--network',
+      net,
+      '--network-alias',
+      'runc-alias',
+      BUSYBOX,
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+      '-h',
+      '/etc',
+    ]);
+    await runDetached(vm, [
+      `--runtime=${RUNTIME}`,
+      '--network',
+      net,
+      '--network-alias',
+      'vm-alias',
+      '--ip',
+      '172.31.250.77',
+      BUSYBOX,
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+      '-h',
+      '/etc',
+    ]);
+    const r = await docker([
+      'exec',
+      vm,
+      'sh',
+      '-c',
+      `cat /etc/resolv.conf; ip -o addr show eth0; ip -o link show eth0; nslookup -type=a ${rc}; echo "GET /hostname HTTP/1.0" | nc runc-alias 80 | tail -1`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /nameserver 127\.0\.0\.11/);
     assert.match(r.stdout, /inet 172\.31\.250\.77\/24/);
@@ -124,7 +220,18 @@ describe('user-defined network', () => {
     await docker(['network', 'create', '--subnet', '172.31.251.0/24', other]);
     try {
       cleanup.push(name);
-      await docker(['create', '--name', name, `--runtime=${RUNTIME}`, '--network', net, BUSYBOX, 'sh', '-c', 'ip -o -4 addr; ip route']);
+      await docker([
+        'create',
+        '--name',
+        name,
+        `--runtime=${RUNTIME}`,
+        '--network',
+        net,
+        BUSYBOX,
+        'sh',
+        '-c',
+        'ip -o -4 addr; ip route',
+      ]);
       await docker(['network', 'connect', other, name]);
       const r = await docker(['start', '-a', name]);
       assert.equal(r.code, 0, r.stderr);
@@ -149,19 +256,43 @@ describe('network connect / disconnect on a running container', () => {
       await docker(['exec', name, 'true']);
       assert.equal((await docker(['network', 'connect', '--alias', 'hot-alias', other, name])).code, 0);
       const ip = await inspect(name, `{{(index .NetworkSettings.Networks "${other}").IPAddress}}`);
-      const seen = await until('the NIC in the guest', async () => {
-        const r = await docker(['exec', name, 'ip', '-o', '-4', 'addr', 'show']);
-        return r.stdout.includes(`inet ${ip}/24`) ? r.stdout : undefined;
-      }, 30_000);
+      const seen = await until(
+        'the NIC in the guest',
+        async () => {
+          const r = await docker(['exec', name, 'ip', '-o', '-4', 'addr', 'show']);
+          return r.stdout.includes(`inet ${ip}/24`) ? r.stdout : undefined;
+        },
+        30_000,
+      );
       assert.match(seen, new RegExp(`eth1\\s+inet ${ip.replace(/\./g, '\\.')}/24`));
-      const viaRunc = await runRunc(['--network', other, BUSYBOX, 'sh', '-c', 'echo "GET /hostname HTTP/1.0" | nc hot-alias 80 | tail -1']);
+      const viaRunc = await runRunc([
+        '--network',
+        other,
+        BUSYBOX,
+        'sh',
+        '-c',
+        'echo "GET /hostname HTTP/1.0" | nc hot-alias 80 | tail -1',
+      ]);
       assert.equal(viaRunc.stdout.trim(), await inspect(name, '{{.Config.Hostname}}'));
       assert.equal((await docker(['network', 'disconnect', other, name])).code, 0);
-      await until('the NIC to leave the guest', async () => {
-        const r = await docker(['exec', name, 'ip', '-o', '-4', 'addr', 'show']);
-        return r.stdout.includes(ip) ? undefined : true;
-      }, 30_000);
-      const again = await docker(['exec', name, 'ping', '-c', '1', '-W', '5', await inspect(name, '{{.NetworkSettings.Gateway}}')]);
+      await until(
+        'the NIC to leave the guest',
+        async () => {
+          const r = await docker(['exec', name, 'ip', '-o', '-4', 'addr', 'show']);
+          return r.stdout.includes(ip) ? undefined : true;
+        },
+        30_000,
+      );
+      const again = await docker([
+        'exec',
+        name,
+        'ping',
+        '-c',
+        '1',
+        '-W',
+        '5',
+        await inspect(name, '{{.NetworkSettings.Gateway}}'),
+      ]);
       assert.equal(again.code, 0, 'the original network still works');
     } finally {
       await docker(['rm', '-f', name]);
@@ -173,7 +304,15 @@ describe('network connect / disconnect on a running container', () => {
 describe('none and host', () => {
   test('--network none: only loopback, and exec, logs and stop still work', async () => {
     const name = uniqueName('none');
-    await runDetached(name, [`--runtime=${RUNTIME}`, '--network', 'none', BUSYBOX, 'sh', '-c', 'echo started; trap "exit 3" TERM; while true; do sleep 0.1; done']);
+    await runDetached(name, [
+      `--runtime=${RUNTIME}`,
+      '--network',
+      'none',
+      BUSYBOX,
+      'sh',
+      '-c',
+      'echo started; trap "exit 3" TERM; while true; do sleep 0.1; done',
+    ]);
     const r = await docker(['exec', name, 'sh', '-c', 'ip -o link | cut -d: -f2']);
     assert.equal(r.stdout.trim(), 'lo');
     assert.equal((await docker(['logs', name])).stdout, 'started\n');
@@ -181,14 +320,21 @@ describe('none and host', () => {
     assert.equal(await inspect(name, '{{.State.ExitCode}}'), '3');
   });
 
-  test('--network host: the host\'s interfaces are never touched; the guest gets outbound NAT through the host', async () => {
+  test("--network host: the host's interfaces are never touched; the guest gets outbound NAT through the host", async () => {
     const peer = uniqueName('hostpeer');
     await runDetached(peer, ['--runtime=runc', BUSYBOX, 'httpd', '-f', '-p', '80', '-h', '/etc']);
     const peerIp = await inspect(peer, '{{.NetworkSettings.IPAddress}}');
     // Names and IPv4 addresses of the host's own interfaces (veths come and go with containers).
     const hostAddrs = async () => (await run('sh', ['-c', 'ip -o -4 addr show | grep -v veth'])).stdout;
     const linksBefore = await hostAddrs();
-    const r = await runVm(['--network', 'host', BUSYBOX, 'sh', '-c', `hostname; ip -o -4 addr show eth0; echo "GET /hostname HTTP/1.0" | nc ${peerIp} 80 | tail -1`]);
+    const r = await runVm([
+      '--network',
+      'host',
+      BUSYBOX,
+      'sh',
+      '-c',
+      `hostname; ip -o -4 addr show eth0; echo "GET /hostname HTTP/1.0" | nc ${peerIp} 80 | tail -1`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const [hostname, addr, answer] = r.stdout.trim().split('\n');
     assert.equal(hostname, (await run('hostname', [])).stdout.trim());
@@ -199,8 +345,24 @@ describe('none and host', () => {
 });
 
 test('--dns, --dns-search, --dns-option, --add-host, --hostname and --domainname are visible in the guest', async () => {
-  const r = await runVm(['--dns', '10.9.8.7', '--dns-search', 'corp.test', '--dns-option', 'ndots:3', '--add-host', 'db.test:10.1.2.3',
-    '--hostname', 'web1', '--domainname', 'example.test', BUSYBOX, 'sh', '-c', 'cat /etc/resolv.conf; grep db.test /etc/hosts; hostname; dnsdomainname']);
+  const r = await runVm([
+    '--dns',
+    '10.9.8.7',
+    '--dns-search',
+    'corp.test',
+    '--dns-option',
+    'ndots:3',
+    '--add-host',
+    'db.test:10.1.2.3',
+    '--hostname',
+    'web1',
+    '--domainname',
+    'example.test',
+    BUSYBOX,
+    'sh',
+    '-c',
+    'cat /etc/resolv.conf; grep db.test /etc/hosts; hostname; dnsdomainname',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /nameserver 10\.9\.8\.7/);
   assert.match(r.stdout, /search corp\.test/);
@@ -211,6 +373,15 @@ test('--dns, --dns-search, --dns-option, --add-host, --hostname and --domainname
 });
 
 test('the same checks pass with runc (the test is about Docker semantics, not runcvm quirks)', async () => {
-  const r = await runRunc(['--hostname', 'web1', '--domainname', 'example.test', BUSYBOX, 'sh', '-c', 'hostname; dnsdomainname']);
+  const r = await runRunc([
+    '--hostname',
+    'web1',
+    '--domainname',
+    'example.test',
+    BUSYBOX,
+    'sh',
+    '-c',
+    'hostname; dnsdomainname',
+  ]);
   assert.equal(r.stdout, 'web1\nexample.test\n');
 });

@@ -2,12 +2,13 @@
  * Bad RUNCVM_* input fails `docker run` at once, with a message naming the option and the
  * allowed values, and leaves nothing behind.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { BUSYBOX, PREFIX, RUNTIME, docker, leftovers, runVm, uniqueName } from './docker.ts';
+import { test } from 'node:test';
 import { readHostSettings } from '../../src/runtime/host-settings.ts';
 import { findFirecracker } from '../../src/vmm/firecracker/driver.ts';
+import { BUSYBOX, docker, leftovers, PREFIX, RUNTIME, runVm, uniqueName } from './docker.ts';
 
 const BAD: Array<[string, RegExp]> = [
   ['RUNCVM_HYPERVISOR=xen', /RUNCVM_HYPERVISOR: unknown value "xen" \(allowed: qemu, firecracker\)/],
@@ -43,7 +44,16 @@ test('firecracker fails clearly where it is not available', async (t) => {
 test('a refused container leaves nothing behind: no process, no bundle, state "created" as with runc', async () => {
   const name = uniqueName('refused');
   try {
-    const r = await docker(['run', '--name', name, `--runtime=${RUNTIME}`, '-e', 'RUNCVM_HYPERVISOR=xen', BUSYBOX, 'true']);
+    const r = await docker([
+      'run',
+      '--name',
+      name,
+      `--runtime=${RUNTIME}`,
+      '-e',
+      'RUNCVM_HYPERVISOR=xen',
+      BUSYBOX,
+      'true',
+    ]);
     assert.notEqual(r.code, 0);
     const i = await docker(['inspect', '-f', '{{.Id}} {{.State.Status}}', name]);
     const [id, status] = i.stdout.trim().split(' ');

@@ -31,7 +31,8 @@ export const E2E_ORDER: readonly string[] = [
 /** What is wrong with the list against the files of the directory, one line each; empty when it matches. */
 export function orderProblems(files: readonly string[], order: readonly string[] = E2E_ORDER): string[] {
   const problems: string[] = [];
-  for (const f of files) if (!order.includes(f)) problems.push(`test/e2e/${f} is not in test/e2e/order.ts: add it where it should run`);
+  for (const f of files)
+    if (!order.includes(f)) problems.push(`test/e2e/${f} is not in test/e2e/order.ts: add it where it should run`);
   for (const f of order) if (!files.includes(f)) problems.push(`test/e2e/order.ts lists ${f}, which does not exist`);
   const dup = order.filter((f, i) => order.indexOf(f) !== i);
   for (const f of dup) problems.push(`test/e2e/order.ts lists ${f} twice`);

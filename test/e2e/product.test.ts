@@ -2,19 +2,26 @@
  * Operating runcvm: versions (runcvm, its runtime, the guest agent, the runc it wraps), help for
  * every command, and doctor against the real install: real binaries, real dockerd, real VMs.
  */
-import { describe, test, after } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { BUSYBOX, PREFIX, RUNTIME, docker, hostConfig, run, runVm, uniqueName, until } from './docker.ts';
+import { after, describe, test } from 'node:test';
+import { BUSYBOX, docker, hostConfig, PREFIX, RUNTIME, run, runVm, uniqueName, until } from './docker.ts';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 const RUNCVM = `${PREFIX}/bin/runcvm`;
 const DISPATCHER = `${PREFIX}/bin/runcvm-runtime`;
 
-interface Report { ok: boolean; runcvm: string; checks: { name: string; status: string; message: string; fix?: string }[] }
+interface Report {
+  ok: boolean;
+  runcvm: string;
+  checks: { name: string; status: string; message: string; fix?: string }[];
+}
 
 describe('versions', () => {
   test('runcvm --version prints the package version', async () => {
@@ -23,7 +30,7 @@ describe('versions', () => {
     assert.equal(r.stdout, `runcvm version ${VERSION}\n`);
   });
 
-  test('runcvm-runtime --version: runcvm\'s line, then exactly what the wrapped runc prints', async () => {
+  test("runcvm-runtime --version: runcvm's line, then exactly what the wrapped runc prints", async () => {
     const runc = await run(hostConfig().runc, ['--version']);
     for (const args of [['--version'], ['-v'], ['--root', '/run/x', '--version']]) {
       const r = await run(DISPATCHER, args);
@@ -43,7 +50,18 @@ describe('versions', () => {
 });
 
 describe('help', () => {
-  for (const cmd of ['install', 'uninstall', 'doctor', 'ps', 'metrics', 'version', 'cache', 'podman-config', 'runtime', 'launcher']) {
+  for (const cmd of [
+    'install',
+    'uninstall',
+    'doctor',
+    'ps',
+    'metrics',
+    'version',
+    'cache',
+    'podman-config',
+    'runtime',
+    'launcher',
+  ]) {
     test(`runcvm ${cmd} --help and runcvm help ${cmd} print the same usage`, async () => {
       const a = await run(RUNCVM, [cmd, '--help']);
       const b = await run(RUNCVM, ['help', cmd]);
@@ -75,9 +93,13 @@ describe('doctor', () => {
     assert.equal(rep.ok, true);
     assert.equal(rep.runcvm, VERSION);
     const status = new Map(rep.checks.map((c) => [c.name, c.status]));
-    for (const name of ['runtime', 'runc', 'node', 'qemu', 'virtiofsd', 'net/tun', 'cgroup', 'guest:debian', 'docker']) assert.equal(status.get(name), 'ok', name);
+    for (const name of ['runtime', 'runc', 'node', 'qemu', 'virtiofsd', 'net/tun', 'cgroup', 'guest:debian', 'docker'])
+      assert.equal(status.get(name), 'ok', name);
     assert.equal(status.get('kvm'), hostConfig().kvm.usable ? 'ok' : 'warn');
-    assert.match(rep.checks.find((c) => c.name === 'docker')?.message as string, new RegExp(`runtime (.*, )?"${RUNTIME}"`));
+    assert.match(
+      rep.checks.find((c) => c.name === 'docker')?.message as string,
+      new RegExp(`runtime (.*, )?"${RUNTIME}"`),
+    );
     const text = await run(RUNCVM, ['doctor']);
     assert.equal(text.code, 0);
     assert.match(text.stdout, /^OK +qemu +\/usr\/bin\/qemu-system-x86_64: \d+\.\d+/m);
@@ -87,7 +109,10 @@ describe('doctor', () => {
   test('a prefix without runcvm, or with a guest missing its initramfs: exit 1, each failure with its fix', async () => {
     const none = await run(RUNCVM, ['doctor', '--prefix', join(tmp, 'none')]);
     assert.equal(none.code, 1);
-    assert.match(none.stdout, /^FAIL +runtime +runcvm-runtime is not installed under this prefix\n +fix: runcvm install/m);
+    assert.match(
+      none.stdout,
+      /^FAIL +runtime +runcvm-runtime is not installed under this prefix\n +fix: runcvm install/m,
+    );
     // A copy of the install whose guest lost its initramfs.
     const p = join(tmp, 'broken');
     for (const d of ['bin', 'etc', 'kernels/debian']) mkdirSync(join(p, d), { recursive: true });
@@ -106,11 +131,33 @@ describe('doctor', () => {
 describe('ps and metrics', { timeout: 300_000 }, () => {
   test('runcvm ps and metrics show a running VM with its backend, accelerator, size and live host processes; gone after rm', async () => {
     const name = uniqueName('product-ps');
-    const d = await docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, '--cpus', '2', '-m', '256m', BUSYBOX, 'sleep', '600']);
+    const d = await docker([
+      'run',
+      '-d',
+      '--name',
+      name,
+      `--runtime=${RUNTIME}`,
+      '--cpus',
+      '2',
+      '-m',
+      '256m',
+      BUSYBOX,
+      'sleep',
+      '600',
+    ]);
     assert.equal(d.code, 0, d.stderr);
     const id = d.stdout.trim();
     try {
-      interface Vm { containerId: string; name?: string; hypervisor: string; accel: string; cpus: number; memoryMiB: number; uptimeSeconds: number; processes: { pid: number; name: string }[] }
+      interface Vm {
+        containerId: string;
+        name?: string;
+        hypervisor: string;
+        accel: string;
+        cpus: number;
+        memoryMiB: number;
+        uptimeSeconds: number;
+        processes: { pid: number; name: string }[];
+      }
       const vm = await until('the VM in runcvm ps', async () => {
         const r = await run(RUNCVM, ['ps', '--json']);
         assert.equal(r.code, 0, r.stderr);
@@ -122,20 +169,35 @@ describe('ps and metrics', { timeout: 300_000 }, () => {
       assert.equal(vm.accel, hostConfig().kvm.usable ? 'kvm' : 'tcg');
       assert.deepEqual([vm.cpus, vm.memoryMiB], [2, 256]);
       assert.ok(vm.uptimeSeconds >= 0 && vm.uptimeSeconds < 300);
-      for (const p of vm.processes) assert.ok(readFileSync(`/proc/${p.pid}/cmdline`).length > 0, `pid ${p.pid} (${p.name}) is alive`);
-      assert.deepEqual(vm.processes.map((p) => p.name).filter((n) => /^(launcher|virtiofsd|qemu)/.test(n)).map((n) => n.replace(/^qemu.*/, 'qemu')).sort(), ['launcher', 'qemu', 'virtiofsd']);
+      for (const p of vm.processes)
+        assert.ok(readFileSync(`/proc/${p.pid}/cmdline`).length > 0, `pid ${p.pid} (${p.name}) is alive`);
+      assert.deepEqual(
+        vm.processes
+          .map((p) => p.name)
+          .filter((n) => /^(launcher|virtiofsd|qemu)/.test(n))
+          .map((n) => n.replace(/^qemu.*/, 'qemu'))
+          .sort(),
+        ['launcher', 'qemu', 'virtiofsd'],
+      );
       const m = await run(RUNCVM, ['metrics']);
       assert.equal(m.code, 0, m.stderr);
-      assert.match(m.stdout, new RegExp(`^runcvm_vm_info\\{container="${id}",name="${name}",backend="qemu",accel="(kvm|tcg)"\\} 1$`, 'm'));
+      assert.match(
+        m.stdout,
+        new RegExp(`^runcvm_vm_info\\{container="${id}",name="${name}",backend="qemu",accel="(kvm|tcg)"\\} 1$`, 'm'),
+      );
       assert.match(m.stdout, new RegExp(`^runcvm_vm_vcpus\\{container="${id}"\\} 2$`, 'm'));
       assert.match(m.stdout, new RegExp(`^runcvm_vm_memory_bytes\\{container="${id}"\\} ${256 * 1024 * 1024}$`, 'm'));
-      const rss = Number(new RegExp(`^runcvm_vm_host_rss_bytes\\{container="${id}"\\} (\\d+)$`, 'm').exec(m.stdout)?.[1]);
+      const rss = Number(
+        new RegExp(`^runcvm_vm_host_rss_bytes\\{container="${id}"\\} (\\d+)$`, 'm').exec(m.stdout)?.[1],
+      );
       assert.ok(rss > 10 * 1024 * 1024, `host RSS ${rss}`);
       // --listen serves the same text over HTTP.
       const server = spawn(RUNCVM, ['metrics', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
       try {
         let err = '';
-        server.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+        server.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+        });
         const url = await until('the metrics server', () => /serving (http:\/\/\S+)/.exec(err)?.[1], 30_000);
         const body = await (await fetch(url)).text();
         assert.match(body, new RegExp(`^runcvm_vm_vcpus\\{container="${id}"\\} 2$`, 'm'));

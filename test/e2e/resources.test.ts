@@ -4,13 +4,14 @@
  * containers carry most checks: one sized, pinned and pushed out of memory, one resized with
  * docker update.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX, DEBIAN, RUNTIME, docker, hostConfig, inspect, run, runVm, uniqueName, until } from './docker.ts';
+import { after, before, describe, test } from 'node:test';
+import { BUSYBOX, DEBIAN, docker, hostConfig, inspect, RUNTIME, run, runVm, uniqueName, until } from './docker.ts';
 
 const MIB = 1024 * 1024;
 const OVERHEAD_MIB = 256;
@@ -23,7 +24,11 @@ test('--cpus N gives ceil(N) vCPUs; the default is 1', async () => {
     runVm(['--cpus', '1.5', BUSYBOX, 'nproc']),
     runVm([BUSYBOX, 'nproc']),
   ]);
-  assert.deepEqual([two.stdout, frac.stdout, dflt.stdout], ['2\n', '2\n', '1\n'], `${two.stderr}${frac.stderr}${dflt.stderr}`);
+  assert.deepEqual(
+    [two.stdout, frac.stdout, dflt.stdout],
+    ['2\n', '2\n', '1\n'],
+    `${two.stderr}${frac.stderr}${dflt.stderr}`,
+  );
 });
 
 test('-m below the guest minimum is refused at create with the reason', async () => {
@@ -40,7 +45,10 @@ test('--cpus above the host CPU count is refused at create (by Docker, before an
 
 /** A file of the container's cgroup, v1 (controller dir) or v2 (one unified dir). */
 function cgroupFile(id: string, v1: [string, string], v2: string): string {
-  const candidates = [`/sys/fs/cgroup/${v1[0]}/docker/${id}/${v1[1]}`, `/sys/fs/cgroup/system.slice/docker-${id}.scope/${v2}`];
+  const candidates = [
+    `/sys/fs/cgroup/${v1[0]}/docker/${id}/${v1[1]}`,
+    `/sys/fs/cgroup/system.slice/docker-${id}.scope/${v2}`,
+  ];
   const f = candidates.find((c) => existsSync(c));
   assert.ok(f, `the container cgroup exists (${candidates.join(' or ')})`);
   return f;
@@ -80,7 +88,8 @@ function vcpuAffinity(pid: number): Record<string, string> {
   return out;
 }
 
-const rssMiB = (pid: number) => Math.round(Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024);
+const rssMiB = (pid: number) =>
+  Math.round(Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024);
 
 async function memTotalMiB(name: string): Promise<number> {
   const r = await docker(['exec', name, 'awk', '/MemTotal/ {print int($2/1024)}', '/proc/meminfo']);
@@ -97,7 +106,10 @@ const TWO_CPUS = cpus().length >= 2 ? false : 'the host has fewer than 2 CPUs';
  * bundle is under Docker's own containerd, or the system one when dockerd uses that.
  */
 function runcRoot(id: string): string {
-  const bundles = [`/run/docker/containerd/daemon/io.containerd.runtime.v2.task/moby/${id}`, `/run/containerd/io.containerd.runtime.v2.task/moby/${id}`];
+  const bundles = [
+    `/run/docker/containerd/daemon/io.containerd.runtime.v2.task/moby/${id}`,
+    `/run/containerd/io.containerd.runtime.v2.task/moby/${id}`,
+  ];
   const bundle = bundles.find((b) => existsSync(join(b, 'options.json')));
   assert.ok(bundle, `the container's bundle with options.json (${bundles.join(' or ')})`);
   const root = join((JSON.parse(readFileSync(join(bundle, 'options.json'), 'utf8')) as { root: string }).root, 'moby');
@@ -110,8 +122,24 @@ describe('a 2-vCPU, 512 MiB VM pinned with --cpuset-cpus 0,1', { skip: TWO_CPUS 
   let id = '';
 
   before(async () => {
-    const r = await docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, '--cpus', '2', '--cpuset-cpus', '0,1', '-m', '512m',
-      '--tmpfs', '/big:size=400m', DEBIAN, 'sleep', 'infinity']);
+    const r = await docker([
+      'run',
+      '-d',
+      '--name',
+      name,
+      `--runtime=${RUNTIME}`,
+      '--cpus',
+      '2',
+      '--cpuset-cpus',
+      '0,1',
+      '-m',
+      '512m',
+      '--tmpfs',
+      '/big:size=400m',
+      DEBIAN,
+      'sleep',
+      'infinity',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     id = r.stdout.trim();
   });
@@ -120,7 +148,7 @@ describe('a 2-vCPU, 512 MiB VM pinned with --cpuset-cpus 0,1', { skip: TWO_CPUS 
     await docker(['rm', '-f', name]);
   });
 
-  test('the guest gets -m minus the kernel\'s share; the cgroup limit is guest + VMM overhead; QEMU runs under the CPU quota', async () => {
+  test("the guest gets -m minus the kernel's share; the cgroup limit is guest + VMM overhead; QEMU runs under the CPU quota", async () => {
     const total = await memTotalMiB(name);
     assert.ok(total > 512 - MEMTOTAL_MARGIN_MIB && total <= 512, `guest MemTotal ${total} MiB for -m 512m`);
     assert.equal((await docker(['exec', name, 'nproc'])).stdout, '2\n');
@@ -142,16 +170,27 @@ describe('a 2-vCPU, 512 MiB VM pinned with --cpuset-cpus 0,1', { skip: TWO_CPUS 
     const peak = rssMiB(pid);
     assert.equal((await docker(['exec', name, 'rm', '/big/fill'])).code, 0);
     // The guest reports freed 2 MiB blocks after ~2 s; QEMU then drops them from its memory.
-    const settled = await until('QEMU RSS to drop after the guest freed 300 MiB', () => {
-      const now = rssMiB(pid);
-      return now < peak - 150 ? now : undefined;
-    }, 90_000, 500);
+    const settled = await until(
+      'QEMU RSS to drop after the guest freed 300 MiB',
+      () => {
+        const now = rssMiB(pid);
+        return now < peak - 150 ? now : undefined;
+      },
+      90_000,
+      500,
+    );
     assert.ok(settled < peak - 150, `QEMU RSS ${peak} → ${settled} MiB`);
   });
 
-  test('a guest that exhausts its memory meets the guest OOM killer, not the host\'s', async () => {
+  test("a guest that exhausts its memory meets the guest OOM killer, not the host's", async () => {
     // The hog is a child that volunteers for the OOM killer; the shell reports how it died.
-    const r = await docker(['exec', name, 'sh', '-c', '(echo 1000 > /proc/self/oom_score_adj; exec tail /dev/zero); echo "hog status $?"']);
+    const r = await docker([
+      'exec',
+      name,
+      'sh',
+      '-c',
+      '(echo 1000 > /proc/self/oom_score_adj; exec tail /dev/zero); echo "hog status $?"',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'hog status 137\n');
     assert.equal(await inspect(name, '{{.State.Running}} {{.State.OOMKilled}}'), 'true false');
@@ -172,8 +211,22 @@ describe('docker update on a running 1-vCPU, 512 MiB VM', () => {
   let id = '';
 
   before(async () => {
-    const r = await docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, '--cpus', '1', '-m', '512m', '--tmpfs', '/big:size=400m',
-      BUSYBOX, 'sleep', '3600']);
+    const r = await docker([
+      'run',
+      '-d',
+      '--name',
+      name,
+      `--runtime=${RUNTIME}`,
+      '--cpus',
+      '1',
+      '-m',
+      '512m',
+      '--tmpfs',
+      '/big:size=400m',
+      BUSYBOX,
+      'sleep',
+      '3600',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     id = r.stdout.trim();
   });
@@ -187,7 +240,10 @@ describe('docker update on a running 1-vCPU, 512 MiB VM', () => {
     let r = await docker(['update', '--memory', '256m', name]);
     assert.equal(r.code, 0, r.stderr);
     const shrunk = await memTotalMiB(name);
-    assert.ok(shrunk <= 256 && shrunk > 256 - MEMTOTAL_MARGIN_MIB, `guest MemTotal ${boot} → ${shrunk} MiB after --memory 256m`);
+    assert.ok(
+      shrunk <= 256 && shrunk > 256 - MEMTOTAL_MARGIN_MIB,
+      `guest MemTotal ${boot} → ${shrunk} MiB after --memory 256m`,
+    );
     assert.equal(memoryLimit(id), (256 + OVERHEAD_MIB) * MIB);
     const stats = await docker(['stats', '--no-stream', '--format', '{{.MemUsage}}', name]);
     assert.match(stats.stdout, new RegExp(` / ${256 + OVERHEAD_MIB}MiB$`, 'm'));
@@ -215,9 +271,17 @@ describe('docker update on a running 1-vCPU, 512 MiB VM', () => {
     try {
       const r = await docker(['update', '--memory', '128m', name]);
       assert.notEqual(r.code, 0);
-      assert.match(r.stderr, /--memory: the guest could not free enough memory to shrink to 128 MiB \(it stopped at \d+ MiB: the rest is in use\); left at 512 MiB/);
+      assert.match(
+        r.stderr,
+        /--memory: the guest could not free enough memory to shrink to 128 MiB \(it stopped at \d+ MiB: the rest is in use\); left at 512 MiB/,
+      );
       assert.equal(memoryLimit(id), (512 + OVERHEAD_MIB) * MIB);
-      await until('the guest to take its memory back', async () => ((await memTotalMiB(name)) === boot ? true : undefined), 60_000, 500);
+      await until(
+        'the guest to take its memory back',
+        async () => ((await memTotalMiB(name)) === boot ? true : undefined),
+        60_000,
+        500,
+      );
     } finally {
       await docker(['exec', name, 'rm', '-f', '/big/fill']);
     }
@@ -228,9 +292,12 @@ describe('docker update on a running 1-vCPU, 512 MiB VM', () => {
     // /proc/<pid>/root would resolve an absolute symlink there against the host's root; the
     // update's relay runs inside the sandbox, where these targets do not exist. The first is a
     // socket of ours that records connections (a connection to docker.sock would leave no trace).
-    const inSandbox = (script: string) => run(hostConfig().runc, ['--root', runcRoot(id), 'exec', id, 'sh', '-c', script]);
+    const inSandbox = (script: string) =>
+      run(hostConfig().runc, ['--root', runcRoot(id), 'exec', id, 'sh', '-c', script]);
     // QEMU creates the socket a moment after `docker run -d` returns (when this test runs alone).
-    await until('the QMP socket', async () => ((await inSandbox('test -S /run/runcvm/qmp.sock')).code === 0 ? true : undefined));
+    await until('the QMP socket', async () =>
+      (await inSandbox('test -S /run/runcvm/qmp.sock')).code === 0 ? true : undefined,
+    );
     const dir = mkdtempSync(join(tmpdir(), 'runcvm-e2e-trap-'));
     const trap = join(dir, 'trap.sock');
     let connections = 0;
@@ -241,14 +308,25 @@ describe('docker update on a running 1-vCPU, 512 MiB VM', () => {
     await new Promise<void>((r) => server.listen(trap, r));
     try {
       for (const target of [trap, '/var/run/docker.sock']) {
-        const planted = await inSandbox(`mv /run/runcvm/qmp.sock /run/runcvm/qmp.real && ln -s ${target} /run/runcvm/qmp.sock`);
+        const planted = await inSandbox(
+          `mv /run/runcvm/qmp.sock /run/runcvm/qmp.real && ln -s ${target} /run/runcvm/qmp.sock`,
+        );
         assert.equal(planted.code, 0, planted.stderr);
         try {
           const r = await docker(['update', '--memory', '256m', name]);
-          assert.equal(connections, 0, `host root connected to ${trap}, the host socket the planted symlink names: ${r.stderr}`);
+          assert.equal(
+            connections,
+            0,
+            `host root connected to ${trap}, the host socket the planted symlink names: ${r.stderr}`,
+          );
           assert.notEqual(r.code, 0);
-          assert.match(r.stderr, new RegExp('--memory: cannot reach the VM: qmp container [0-9a-f]{12}: '
-            + 'runc exec qmp-relay exited \\(status 1\\): runcvm qmp-relay: connect ENOENT /run/runcvm/qmp\\.sock'));
+          assert.match(
+            r.stderr,
+            new RegExp(
+              '--memory: cannot reach the VM: qmp container [0-9a-f]{12}: ' +
+                'runc exec qmp-relay exited \\(status 1\\): runcvm qmp-relay: connect ENOENT /run/runcvm/qmp\\.sock',
+            ),
+          );
         } finally {
           const restored = await inSandbox('rm /run/runcvm/qmp.sock && mv /run/runcvm/qmp.real /run/runcvm/qmp.sock');
           assert.equal(restored.code, 0, restored.stderr);

@@ -2,11 +2,24 @@
  * `docker run --runtime=runcvm`: the workload runs in a VM with its own kernel, with Docker's
  * stdio, exit-status and process semantics.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
 import { DEFAULT_KERNEL } from '../../src/runtime/options.ts';
-import { BUSYBOX, DEBIAN, E2E_KERNEL, PREFIX, RUNTIME, docker, hostConfig, leftovers, runRunc, runVm, uniqueName } from './docker.ts';
+import {
+  BUSYBOX,
+  DEBIAN,
+  docker,
+  E2E_KERNEL,
+  hostConfig,
+  leftovers,
+  PREFIX,
+  RUNTIME,
+  runRunc,
+  runVm,
+  uniqueName,
+} from './docker.ts';
 
 /** Tagged per run: a parallel run's cleanup (after()) cannot remove it from under this one. */
 const ENTRY_IMAGE = `runcvm-e2e-entrypoint:${process.pid}`;
@@ -91,7 +104,7 @@ describe('exit status', () => {
     assert.equal(term.code, 143);
   });
 
-  test('a command missing from the image fails like runc: 127 and Docker\'s message', async () => {
+  test("a command missing from the image fails like runc: 127 and Docker's message", async () => {
     const [vm, runc] = await Promise.all([runVm([BUSYBOX, 'no-such-cmd']), runRunc([BUSYBOX, 'no-such-cmd'])]);
     assert.equal(runc.code, 127);
     assert.equal(vm.code, 127);
@@ -117,7 +130,8 @@ describe('the OCI process', () => {
       const env = await runVm(['-e', 'A=1', '--env-file', file, '--entrypoint', 'env', ENTRY_IMAGE]);
       assert.equal(env.code, 0, env.stderr);
       const lines = env.stdout.split('\n');
-      for (const want of ['A=1', 'FROM_FILE=file value', 'GREETING=from-image', 'PATH=/bin']) assert.ok(lines.includes(want), `${want} in ${env.stdout}`);
+      for (const want of ['A=1', 'FROM_FILE=file value', 'GREETING=from-image', 'PATH=/bin'])
+        assert.ok(lines.includes(want), `${want} in ${env.stdout}`);
     } finally {
       rmSync(file, { force: true });
     }
@@ -128,8 +142,11 @@ describe('the OCI process', () => {
     assert.equal(r.stdout, '/tmp\n1234\n5678\n');
   });
 
-  test('-u name resolves the image\'s passwd and group, supplementary groups included', async () => {
-    const [vm, runc] = await Promise.all([runVm(['-u', 'alice', BUSYBOX, 'id']), runRunc(['-u', 'alice', BUSYBOX, 'id'])]);
+  test("-u name resolves the image's passwd and group, supplementary groups included", async () => {
+    const [vm, runc] = await Promise.all([
+      runVm(['-u', 'alice', BUSYBOX, 'id']),
+      runRunc(['-u', 'alice', BUSYBOX, 'id']),
+    ]);
     assert.equal(vm.stdout, runc.stdout);
     assert.match(vm.stdout, /uid=1001\(alice\) gid=1001\(alice\) groups=.*44\(video\).*50\(staff\)/);
   });
@@ -137,8 +154,22 @@ describe('the OCI process', () => {
   test('--hostname, and /etc/hosts and /etc/resolv.conf exactly as Docker wrote them', async () => {
     const name = uniqueName('files');
     try {
-      const r = await docker(['run', '--name', name, `--runtime=${RUNTIME}`, '--hostname', 'vmhost', '--add-host', 'extra:10.1.2.3',
-        '--dns-search', 'example.test', BUSYBOX, 'sh', '-c', 'hostname; cat /etc/hosts; echo ---; cat /etc/resolv.conf']);
+      const r = await docker([
+        'run',
+        '--name',
+        name,
+        `--runtime=${RUNTIME}`,
+        '--hostname',
+        'vmhost',
+        '--add-host',
+        'extra:10.1.2.3',
+        '--dns-search',
+        'example.test',
+        BUSYBOX,
+        'sh',
+        '-c',
+        'hostname; cat /etc/hosts; echo ---; cat /etc/resolv.conf',
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const [hostname, rest] = [r.stdout.split('\n')[0], r.stdout.split('\n').slice(1).join('\n')];
       assert.equal(hostname, 'vmhost');
@@ -158,16 +189,26 @@ describe('the OCI process', () => {
   });
 });
 
-describe('Docker\'s mounts (basic; storage is covered in depth separately)', () => {
+describe("Docker's mounts (basic; storage is covered in depth separately)", () => {
   test('a bind mount is live both ways, :ro and --read-only are enforced, --tmpfs has its size', async () => {
     const dir = mkdtempSync('/tmp/runcvm-e2e-bind-');
     try {
       writeFileSync(`${dir}/from-host`, 'host data\n');
       mkdirSync(`${dir}/rw`);
-      const r = await runVm(['--read-only', '-v', `${dir}:/ro:ro`, '-v', `${dir}/rw:/rw`, '--tmpfs', '/scratch:size=8m',
-        BUSYBOX, 'sh', '-c',
+      const r = await runVm([
+        '--read-only',
+        '-v',
+        `${dir}:/ro:ro`,
+        '-v',
+        `${dir}/rw:/rw`,
+        '--tmpfs',
+        '/scratch:size=8m',
+        BUSYBOX,
+        'sh',
+        '-c',
         'cat /ro/from-host; echo guest > /rw/from-guest; touch /ro/x 2>/dev/null || echo ro-denied; ' +
-        'touch /rootfile 2>/dev/null || echo root-ro; touch /scratch/t && df -k /scratch | tail -1']);
+          'touch /rootfile 2>/dev/null || echo root-ro; touch /scratch/t && df -k /scratch | tail -1',
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.trim().split('\n');
       assert.deepEqual(lines.slice(0, 3), ['host data', 'ro-denied', 'root-ro']);

@@ -3,13 +3,35 @@
  * RUNCVM_DISKS, durability, a real database, docker cp/diff/commit, and escape attempts.
  * Everything goes through the real docker CLI and real VMs (see docs/storage.md).
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { BUSYBOX, RUNTIME, docker, hypervisorArgs, leftovers, run, runRunc, runVm as runVmDefault, uniqueName, until } from './docker.ts';
+import { after, before, describe, test } from 'node:test';
+import {
+  BUSYBOX,
+  docker,
+  hypervisorArgs,
+  leftovers,
+  RUNTIME,
+  run,
+  runRunc,
+  runVm as runVmDefault,
+  uniqueName,
+  until,
+} from './docker.ts';
 
 /**
  * RUNCVM_E2E_VOLUMES=9p / RUNCVM_E2E_ROOTFS=image run every runcvm container here with the 9P
@@ -53,14 +75,18 @@ async function ok(args: string[], opts?: { input?: string; timeoutMs?: number })
 }
 
 async function waitLog(ctr: string, re: RegExp, timeoutMs = 120_000): Promise<string> {
-  return until(`${re} in the logs of ${ctr}`, async () => {
-    const r = await docker(['logs', ctr]);
-    if (re.test(r.stdout)) return r.stdout;
-    if (r.code !== 0) throw new Error(r.stderr);
-    const s = await docker(['inspect', '-f', '{{.State.Running}}', ctr]);
-    if (s.stdout.trim() === 'false') throw new Error(`${ctr} stopped before ${re}: ${r.stdout}${r.stderr}`);
-    return undefined;
-  }, timeoutMs);
+  return until(
+    `${re} in the logs of ${ctr}`,
+    async () => {
+      const r = await docker(['logs', ctr]);
+      if (re.test(r.stdout)) return r.stdout;
+      if (r.code !== 0) throw new Error(r.stderr);
+      const s = await docker(['inspect', '-f', '{{.State.Running}}', ctr]);
+      if (s.stdout.trim() === 'false') throw new Error(`${ctr} stopped before ${re}: ${r.stdout}${r.stderr}`);
+      return undefined;
+    },
+    timeoutMs,
+  );
 }
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
@@ -76,7 +102,10 @@ function readExt4File(image: string, path: string): Buffer {
       // 1 = errors corrected (a replayed journal counts): fine; more is a broken filesystem.
       if ((e as { status?: number }).status !== 1) throw e;
     }
-    return execFileSync('/usr/sbin/debugfs', ['-R', `cat ${path}`, copy], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
+    return execFileSync('/usr/sbin/debugfs', ['-R', `cat ${path}`, copy], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      maxBuffer: 64 << 20,
+    });
   } finally {
     rmSync(copy, { force: true });
   }
@@ -88,8 +117,11 @@ before(async () => {
   for (const probe of ['handles', 'p9probe']) {
     execFileSync('musl-gcc', ['-static', '-O2', '-o', join(ctx, probe), join(REPO, `test/images/escape/${probe}.c`)]);
   }
-  writeFileSync(join(ctx, 'Dockerfile'), `FROM ${BUSYBOX}\nCOPY handles p9probe /bin/\n` +
-    'RUN mkdir -p /seed /disks && echo from-image > /seed/hello && chown 1000:1000 /seed/hello\n');
+  writeFileSync(
+    join(ctx, 'Dockerfile'),
+    `FROM ${BUSYBOX}\nCOPY handles p9probe /bin/\n` +
+      'RUN mkdir -p /seed /disks && echo from-image > /seed/hello && chown 1000:1000 /seed/hello\n',
+  );
   const r = await docker(['build', '-q', '-t', SEED_IMAGE, ctx]);
   assert.equal(r.code, 0, r.stderr);
 });
@@ -139,7 +171,10 @@ describe('bind mounts', () => {
     touch('h7');
     assert.equal(await ok(['wait', c]), '0\n');
     const out = await ok(['logs', c]);
-    assert.equal(out, 'read1 one\nread2 two-and-longer\nread3  two-and-longer\nread4 cat: can\'t open \'/data/hf2\': No such file or directory\n0\ndone\n');
+    assert.equal(
+      out,
+      "read1 one\nread2 two-and-longer\nread3  two-and-longer\nread4 cat: can't open '/data/hf2': No such file or directory\n0\ndone\n",
+    );
   });
 
   test(':ro is enforced, -u 1000 creates files owned by 1000 on the host, a single file can be bind-mounted', async () => {
@@ -149,10 +184,21 @@ describe('bind mounts', () => {
     const single = join(tmpDir('single'), 'single.conf');
     writeFileSync(single, 'line1\n');
     chmodSync(single, 0o666);
-    const r = await runVm(['-u', '1000:1000', '-v', `${dir}:/rw`, '-v', `${ro}:/ro:ro`, '-v', `${single}:/etc/single.conf`,
-      BUSYBOX, 'sh', '-c',
+    const r = await runVm([
+      '-u',
+      '1000:1000',
+      '-v',
+      `${dir}:/rw`,
+      '-v',
+      `${ro}:/ro:ro`,
+      '-v',
+      `${single}:/etc/single.conf`,
+      BUSYBOX,
+      'sh',
+      '-c',
       'cat /ro/r; touch /ro/x 2>/dev/null || echo ro-denied; grep " /ro " /proc/mounts | grep -q " ro," && echo ro-flag; ' +
-      'echo mine > /rw/by1000; mkdir /rw/d1000; cat /etc/single.conf; echo line2 >> /etc/single.conf']);
+        'echo mine > /rw/by1000; mkdir /rw/d1000; cat /etc/single.conf; echo line2 >> /etc/single.conf',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'read-only data\nro-denied\nro-flag\nline1\n');
     assert.equal(existsSync(`${ro}/x`), false);
@@ -165,11 +211,22 @@ describe('bind mounts', () => {
 });
 
 describe('named volumes', () => {
-  test('a new volume gets the image content; runcvm and runc containers see each other\'s writes', async () => {
+  test("a new volume gets the image content; runcvm and runc containers see each other's writes", async () => {
     const v = await volume('shared');
     const c = name('vol');
-    await ok(['run', '-d', '--name', c, ...RT, '-v', `${v}:/seed`, SEED_IMAGE, 'sh', '-c',
-      'ls -ln /seed/hello; cat /seed/hello; echo ready; exec sleep 600']);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      c,
+      ...RT,
+      '-v',
+      `${v}:/seed`,
+      SEED_IMAGE,
+      'sh',
+      '-c',
+      'ls -ln /seed/hello; cat /seed/hello; echo ready; exec sleep 600',
+    ]);
     await waitLog(c, /ready/);
     const logs = await ok(['logs', c]);
     assert.match(logs, /^-\S+\s+1\s+1000\s+1000\s.*hello\nfrom-image\nready\n$/);
@@ -183,10 +240,19 @@ describe('named volumes', () => {
 
 describe('tmpfs, --read-only, --shm-size', () => {
   test('--tmpfs and --mount type=tmpfs get their size and mode; /dev/shm follows --shm-size', async () => {
-    const r = await runVm(['--tmpfs', '/run:size=64m,mode=1777', '--mount', 'type=tmpfs,dst=/t,tmpfs-size=16777216,tmpfs-mode=0700',
-      '--shm-size', '32m', BUSYBOX, 'sh', '-c',
+    const r = await runVm([
+      '--tmpfs',
+      '/run:size=64m,mode=1777',
+      '--mount',
+      'type=tmpfs,dst=/t,tmpfs-size=16777216,tmpfs-mode=0700',
+      '--shm-size',
+      '32m',
+      BUSYBOX,
+      'sh',
+      '-c',
       'stat -c "%n %a" /run /t; df -k /run /t /dev/shm | tail -3 | awk \'{print $1, $2, $6}\'; ' +
-      'dd if=/dev/zero of=/t/fill bs=1M count=20 2>/dev/null || echo t-full']);
+        'dd if=/dev/zero of=/t/fill bs=1M count=20 2>/dev/null || echo t-full',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '/run 1777\n/t 700\ntmpfs 65536 /run\ntmpfs 16384 /t\nshm 32768 /dev/shm\nt-full\n');
   });
@@ -194,9 +260,21 @@ describe('tmpfs, --read-only, --shm-size', () => {
   test('--read-only: the root is read-only, volumes, tmpfs and RUNCVM_DISKS stay writable', async () => {
     const v = await volume('ro');
     const dir = tmpDir('robind');
-    const r = await runVm(['--read-only', '-v', `${v}:/disks`, '-v', `${dir}:/b`, '--tmpfs', '/tt',
-      '-e', 'RUNCVM_DISKS=/disks/d,/seed,ext4,32M', SEED_IMAGE, 'sh', '-c',
-      'touch /x 2>/dev/null || echo root-ro; for d in /disks /b /tt /seed; do touch $d/w && echo "$d rw"; done; cat /seed/hello']);
+    const r = await runVm([
+      '--read-only',
+      '-v',
+      `${v}:/disks`,
+      '-v',
+      `${dir}:/b`,
+      '--tmpfs',
+      '/tt',
+      '-e',
+      'RUNCVM_DISKS=/disks/d,/seed,ext4,32M',
+      SEED_IMAGE,
+      'sh',
+      '-c',
+      'touch /x 2>/dev/null || echo root-ro; for d in /disks /b /tt /seed; do touch $d/w && echo "$d rw"; done; cat /seed/hello',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'root-ro\n/disks rw\n/b rw\n/tt rw\n/seed rw\nfrom-image\n');
   });
@@ -206,18 +284,34 @@ describe('RUNCVM_DISKS', () => {
   test('bad values are refused at create, naming the option and the allowed values', async () => {
     const r = await runVm(['-e', 'RUNCVM_DISKS=/disks/d,/data,xfs,1G', BUSYBOX, 'true']);
     assert.equal(r.code, 125);
-    assert.match(r.stderr, /RUNCVM_DISKS: unknown filesystem "xfs" in "\/disks\/d,\/data,xfs,1G" \(allowed: ext4, ext3, ext2\)/);
+    assert.match(
+      r.stderr,
+      /RUNCVM_DISKS: unknown filesystem "xfs" in "\/disks\/d,\/data,xfs,1G" \(allowed: ext4, ext3, ext2\)/,
+    );
     const s = await runVm(['-e', 'RUNCVM_DISKS=/disks/d,/data', BUSYBOX, 'true']);
     assert.match(s.stderr, /RUNCVM_DISKS: "\/disks\/d,\/data" has 2 fields \(syntax: <src>,<dst>,<fs>\[,<size>\]/);
   });
 
-  test('an ext4 disk is created on first use from dst\'s content, mounted by serial, and kept across restarts', async () => {
+  test("an ext4 disk is created on first use from dst's content, mounted by serial, and kept across restarts", async () => {
     const v = await volume('disk');
     const c = name('disk');
-    const script = 'grep " /seed " /proc/mounts | cut -d" " -f1,3; cat /seed/hello; cat /seed/p 2>/dev/null || echo first; ' +
+    const script =
+      'grep " /seed " /proc/mounts | cut -d" " -f1,3; cat /seed/hello; cat /seed/p 2>/dev/null || echo first; ' +
       'echo persisted > /seed/p; df -k /seed | tail -1 | awk \'{print ($2 > 20000 && $2 < 33000) ? "size-ok" : $2}\'';
-    const first = await docker(['run', '--name', c, ...RT, '-v', `${v}:/disks`,
-      '-e', 'RUNCVM_DISKS=/disks/data.img,/seed,ext4,32M', SEED_IMAGE, 'sh', '-c', script]);
+    const first = await docker([
+      'run',
+      '--name',
+      c,
+      ...RT,
+      '-v',
+      `${v}:/disks`,
+      '-e',
+      'RUNCVM_DISKS=/disks/data.img,/seed,ext4,32M',
+      SEED_IMAGE,
+      'sh',
+      '-c',
+      script,
+    ]);
     assert.equal(first.code, 0, first.stderr);
     // vda unless an image root's layer drives come first.
     assert.match(first.stdout, /^\/dev\/vd[a-z] ext4\nfrom-image\nfirst\nsize-ok\n$/);
@@ -235,11 +329,25 @@ describe('durability', () => {
       const dir = tmpDir('dur');
       const disks = tmpDir('durdisk');
       const c = name('dur');
-      await ok(['run', '-d', '--name', c, ...RT, '-v', `${dir}:/data`, '-v', `${disks}:/disks`,
-        '-e', 'RUNCVM_DISKS=/disks/d.img,/vol,ext4,32M', BUSYBOX, 'sh', '-c',
+      await ok([
+        'run',
+        '-d',
+        '--name',
+        c,
+        ...RT,
+        '-v',
+        `${dir}:/data`,
+        '-v',
+        `${disks}:/disks`,
+        '-e',
+        'RUNCVM_DISKS=/disks/d.img,/vol,ext4,32M',
+        BUSYBOX,
+        'sh',
+        '-c',
         'trap "exit 0" TERM; dd if=/dev/urandom of=/data/f bs=64k count=32 conv=fsync 2>/dev/null; ' +
-        'cp /data/f /vol/f && sync -d /vol/f 2>/dev/null || sync; md5sum /data/f /vol/f; echo synced; ' +
-        'while :; do sleep 1; done']);
+          'cp /data/f /vol/f && sync -d /vol/f 2>/dev/null || sync; md5sum /data/f /vol/f; echo synced; ' +
+          'while :; do sleep 1; done',
+      ]);
       const logs = await waitLog(c, /synced/);
       const sums = [...logs.matchAll(/^([0-9a-f]{32})\s/gm)].map((m) => m[1]);
       assert.equal(sums.length, 2, logs);
@@ -260,18 +368,35 @@ describe('a database on a named volume', () => {
     const v = await volume('pg');
     const start = async () => {
       const c = name('pg');
-      await ok(['run', '-d', '--name', c, ...RT, '-m', '768m', '-v', `${v}:/var/lib/postgresql/data`, POSTGRES, 'sh', '-c',
-        '[ -s "$PGDATA/PG_VERSION" ] || initdb -A trust --no-sync >/dev/null || exit 1; exec postgres -c listen_addresses= -c unix_socket_directories=/tmp']);
-      await until('postgres to accept connections', async () => {
-        const r = await docker(['exec', c, 'pg_isready', '-q', '-h', '/tmp']);
-        if (r.code === 0) return true;
-        const s = await docker(['inspect', '-f', '{{.State.Running}}', c]);
-        if (s.stdout.trim() === 'false') {
-          const st = await docker(['inspect', '-f', 'exit {{.State.ExitCode}} {{.State.Error}}', c]);
-          throw new Error(`postgres stopped (${st.stdout.trim()}): ${(await docker(['logs', c])).stderr}`);
-        }
-        return undefined;
-      }, 240_000);
+      await ok([
+        'run',
+        '-d',
+        '--name',
+        c,
+        ...RT,
+        '-m',
+        '768m',
+        '-v',
+        `${v}:/var/lib/postgresql/data`,
+        POSTGRES,
+        'sh',
+        '-c',
+        '[ -s "$PGDATA/PG_VERSION" ] || initdb -A trust --no-sync >/dev/null || exit 1; exec postgres -c listen_addresses= -c unix_socket_directories=/tmp',
+      ]);
+      await until(
+        'postgres to accept connections',
+        async () => {
+          const r = await docker(['exec', c, 'pg_isready', '-q', '-h', '/tmp']);
+          if (r.code === 0) return true;
+          const s = await docker(['inspect', '-f', '{{.State.Running}}', c]);
+          if (s.stdout.trim() === 'false') {
+            const st = await docker(['inspect', '-f', 'exit {{.State.ExitCode}} {{.State.Error}}', c]);
+            throw new Error(`postgres stopped (${st.stdout.trim()}): ${(await docker(['logs', c])).stderr}`);
+          }
+          return undefined;
+        },
+        240_000,
+      );
       return c;
     };
     const psql = (c: string, sql: string) => ok(['exec', c, 'psql', '-h', '/tmp', '-d', 'postgres', '-Atc', sql]);
@@ -289,19 +414,32 @@ describe('docker cp, diff, commit', () => {
     const c = name('cp');
     const host = tmpDir('cp');
     writeFileSync(`${host}/in.txt`, 'copied in\n');
-    await ok(['run', '-d', '--name', c, ...RT, BUSYBOX, 'sh', '-c',
-      'trap "exit 0" TERM; echo from-guest > /g.txt; mkdir /gdir; rm /etc/group; echo ready; sleep 600 & wait']);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      c,
+      ...RT,
+      BUSYBOX,
+      'sh',
+      '-c',
+      'trap "exit 0" TERM; echo from-guest > /g.txt; mkdir /gdir; rm /etc/group; echo ready; sleep 600 & wait',
+    ]);
     await waitLog(c, /ready/);
     // An image root's writes reach Docker's layer within the live write-back's bound (docs/storage.md).
-    await until('docker cp of /g.txt from the running container', async () =>
-      (await docker(['cp', `${c}:/g.txt`, `${host}/out-running.txt`])).code === 0 ? true : undefined, IMAGE_ROOT ? 10_000 : 0);
+    await until(
+      'docker cp of /g.txt from the running container',
+      async () => ((await docker(['cp', `${c}:/g.txt`, `${host}/out-running.txt`])).code === 0 ? true : undefined),
+      IMAGE_ROOT ? 10_000 : 0,
+    );
     assert.equal(readFileSync(`${host}/out-running.txt`, 'utf8'), 'from-guest\n');
     await ok(['cp', `${host}/in.txt`, `${c}:/in.txt`]);
     // An image root sees files copied into a running container only from its next start.
     if (!IMAGE_ROOT) assert.equal(await ok(['exec', c, 'cat', '/in.txt']), 'copied in\n');
     if (IMAGE_ROOT) await ok(['stop', c], { timeoutMs: 300_000 });
     const diff = (await ok(['diff', c])).split('\n');
-    for (const want of ['A /g.txt', 'A /gdir', 'A /in.txt', 'D /etc/group']) assert.ok(diff.includes(want), `${want} in ${diff.join(', ')}`);
+    for (const want of ['A /g.txt', 'A /gdir', 'A /in.txt', 'D /etc/group'])
+      assert.ok(diff.includes(want), `${want} in ${diff.join(', ')}`);
     await docker(['kill', c]);
     await ok(['cp', `${host}/in.txt`, `${c}:/in-stopped.txt`]);
     await ok(['cp', `${c}:/g.txt`, `${host}/out-stopped.txt`]);
@@ -310,7 +448,12 @@ describe('docker cp, diff, commit', () => {
     names.push(img);
     await ok(['commit', c, img]);
     try {
-      const r = await runRunc([img, 'sh', '-c', 'cat /g.txt /in.txt /in-stopped.txt; [ -e /etc/group ] || echo no-group']);
+      const r = await runRunc([
+        img,
+        'sh',
+        '-c',
+        'cat /g.txt /in.txt /in-stopped.txt; [ -e /etc/group ] || echo no-group',
+      ]);
       assert.equal(r.stdout, 'from-guest\ncopied in\ncopied in\nno-group\n');
     } finally {
       await docker(['rmi', '-f', img]);
@@ -330,14 +473,23 @@ describe('security: a root guest cannot reach host files outside its rootfs and 
     symlinkSync(`../../../../../../../..${secret}`, `${dir}/rel-link`);
     symlinkSync('/', `${dir}/root-link`);
     mkdirSync(`${dir}/sub`);
-    const r = await runVm(['--cap-add', 'ALL', '-v', `${dir}:/data`, SEED_IMAGE, 'sh', '-c', [
-      `cat /../../..${secret} /data/../../..${secret} /data/abs-link /data/rel-link /data/root-link${secret} 2>&1`,
-      `ls /data/root-link${secretDir} 2>&1`,
-      'echo pwned > /data/abs-link 2>&1; echo pwned > /data/rel-link 2>&1',
-      `ln /data/abs-link /data/hard 2>&1; ln /etc/passwd /data/hard2 2>&1`,
-      'cd /data/sub && cd ../../../.. && pwd && ls',
-      'handles /data/f /data',
-    ].join('; ')]);
+    const r = await runVm([
+      '--cap-add',
+      'ALL',
+      '-v',
+      `${dir}:/data`,
+      SEED_IMAGE,
+      'sh',
+      '-c',
+      [
+        `cat /../../..${secret} /data/../../..${secret} /data/abs-link /data/rel-link /data/root-link${secret} 2>&1`,
+        `ls /data/root-link${secretDir} 2>&1`,
+        'echo pwned > /data/abs-link 2>&1; echo pwned > /data/rel-link 2>&1',
+        `ln /data/abs-link /data/hard 2>&1; ln /etc/passwd /data/hard2 2>&1`,
+        'cd /data/sub && cd ../../../.. && pwd && ls',
+        'handles /data/f /data',
+      ].join('; '),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout + r.stderr, new RegExp(marker));
     assert.equal(readFileSync(secret, 'utf8'), `${marker}\n`);
@@ -355,9 +507,10 @@ describe('RUNCVM_VOLUMES=9p: volumes from the jailed 9P server on the private li
     assert.ok(line, `${dst} is a 9p mount in:\n${mounts}`);
     return line.split(' ')[0] as string;
   };
-  const diodOf = async (server: string) => (await run('ps', ['-eo', 'pid=,args='])).stdout.split('\n').filter((l) => l.includes(`-l ${server}:564`));
+  const diodOf = async (server: string) =>
+    (await run('ps', ['-eo', 'pid=,args='])).stdout.split('\n').filter((l) => l.includes(`-l ${server}:564`));
 
-  test('binds, :ro, -u ownership, a single file, a named volume and Docker\'s /etc/hosts (live); written data is on the host at stop; nothing is left', async () => {
+  test("binds, :ro, -u ownership, a single file, a named volume and Docker's /etc/hosts (live); written data is on the host at stop; nothing is left", async () => {
     const dir = tmpDir('9p-rw');
     const ro = tmpDir('9p-ro');
     writeFileSync(`${ro}/r`, 'read-only data\n');
@@ -366,27 +519,47 @@ describe('RUNCVM_VOLUMES=9p: volumes from the jailed 9P server on the private li
     chmodSync(single, 0o666);
     const v = await volume('9p');
     const c = name('9p');
-    await ok(['run', '-d', '--name', c, ...NINEP, '-v', `${dir}:/rw`, '-v', `${ro}:/ro:ro`, '-v', `${single}:/etc/single.conf`,
-      '-v', `${v}:/seed`, SEED_IMAGE, 'sh', '-c',
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      c,
+      ...NINEP,
+      '-v',
+      `${dir}:/rw`,
+      '-v',
+      `${ro}:/ro:ro`,
+      '-v',
+      `${single}:/etc/single.conf`,
+      '-v',
+      `${v}:/seed`,
+      SEED_IMAGE,
+      'sh',
+      '-c',
       'trap "exit 0" TERM; cat /ro/r /seed/hello /etc/single.conf; touch /ro/x 2>/dev/null || echo ro-denied; ' +
-      'echo line2 >> /etc/single.conf; dd if=/dev/urandom of=/rw/f bs=64k count=16 conv=fsync 2>/dev/null; md5sum /rw/f; ' +
-      'ip route | grep -c runcvm-vol; echo ready; while :; do sleep 1; done']);
+        'echo line2 >> /etc/single.conf; dd if=/dev/urandom of=/rw/f bs=64k count=16 conv=fsync 2>/dev/null; md5sum /rw/f; ' +
+        'ip route | grep -c runcvm-vol; echo ready; while :; do sleep 1; done',
+    ]);
     const logs = await waitLog(c, /ready/);
     // The link carries nothing but its own /30: one route on runcvm-vol.
-    assert.match(logs, /^read-only data\nfrom-image\nline1\nro-denied\n([0-9a-f]{32})  \/rw\/f\n1\nready\n$/);
+    assert.match(logs, /^read-only data\nfrom-image\nline1\nro-denied\n([0-9a-f]{32}) {2}\/rw\/f\n1\nready\n$/);
     const mounts = await ok(['exec', c, 'cat', '/proc/mounts']);
     const server = serverOf(mounts, '/rw');
-    for (const dst of ['/ro', '/seed', '/etc/single.conf', '/etc/hosts', '/etc/resolv.conf', '/etc/hostname']) assert.equal(serverOf(mounts, dst), server);
+    for (const dst of ['/ro', '/seed', '/etc/single.conf', '/etc/hosts', '/etc/resolv.conf', '/etc/hostname'])
+      assert.equal(serverOf(mounts, dst), server);
     assert.match(mounts.split('\n').find((l) => l.split(' ')[1] === '/ro') as string, / ro,/);
     assert.equal(readFileSync(single, 'utf8'), 'line1\nline2\n');
     await ok(['exec', '-u', '1000:1000', c, 'sh', '-c', 'echo mine > /rw/by1000 && mkdir /rw/d1000']);
-    for (const p of [`${dir}/by1000`, `${dir}/d1000`]) assert.deepEqual([statSync(p).uid, statSync(p).gid], [1000, 1000], p);
+    for (const p of [`${dir}/by1000`, `${dir}/d1000`])
+      assert.deepEqual([statSync(p).uid, statSync(p).gid], [1000, 1000], p);
     // Host-side edits are seen at once (no guest cache), including Docker rewriting /etc/hosts in place.
     writeFileSync(`${dir}/from-host`, 'host edit\n');
     const hostsPath = (await ok(['inspect', '-f', '{{.HostsPath}}', c])).trim();
     writeFileSync(hostsPath, `${readFileSync(hostsPath, 'utf8')}10.9.9.9 added-by-docker\n`);
-    assert.equal(await ok(['exec', c, 'sh', '-c', 'cat /rw/from-host; grep added-by-docker /etc/hosts; echo unsynced > /rw/late']),
-      'host edit\n10.9.9.9 added-by-docker\n');
+    assert.equal(
+      await ok(['exec', c, 'sh', '-c', 'cat /rw/from-host; grep added-by-docker /etc/hosts; echo unsynced > /rw/late']),
+      'host edit\n10.9.9.9 added-by-docker\n',
+    );
     assert.equal((await diodOf(server)).length, 1, 'one diod for the container');
     await ok(['stop', c]);
     assert.equal(md5(readFileSync(`${dir}/f`)), /([0-9a-f]{32})/.exec(logs)?.[1]);
@@ -405,18 +578,39 @@ describe('RUNCVM_VOLUMES=9p: volumes from the jailed 9P server on the private li
     symlinkSync(`../../../../../../../..${secret}`, `${dir}/rel-link`);
     symlinkSync('/', `${dir}/root-link`);
     const c = name('9p-esc');
-    await ok(['run', '-d', '--name', c, ...NINEP, '--cap-add', 'ALL', '-v', `${dir}:/data`, SEED_IMAGE, 'sh', '-c',
-      'echo ready; while :; do sleep 1; done']);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      c,
+      ...NINEP,
+      '--cap-add',
+      'ALL',
+      '-v',
+      `${dir}:/data`,
+      SEED_IMAGE,
+      'sh',
+      '-c',
+      'echo ready; while :; do sleep 1; done',
+    ]);
     await waitLog(c, /ready/);
     const mounts = await ok(['exec', c, 'cat', '/proc/mounts']);
     const server = serverOf(mounts, '/data');
-    const aname = /aname=([^, ]+)/.exec(mounts.split('\n').find((l) => l.split(' ')[1] === '/data') as string)?.[1] as string;
+    const aname = /aname=([^, ]+)/.exec(
+      mounts.split('\n').find((l) => l.split(' ')[1] === '/data') as string,
+    )?.[1] as string;
     // The kernel client first (it never sends `..` past the mount root), then the raw protocol.
-    const r = await docker(['exec', c, 'sh', '-c', [
-      `cat /data/../../..${secret} /data/abs-link /data/rel-link /data/root-link${secret} 2>&1`,
-      'echo pwned > /data/abs-link 2>&1; ln /etc/passwd /data/hard 2>&1',
-      `p9probe ${server} 564 ${aname} ${secret}`,
-    ].join('; ')]);
+    const r = await docker([
+      'exec',
+      c,
+      'sh',
+      '-c',
+      [
+        `cat /data/../../..${secret} /data/abs-link /data/rel-link /data/root-link${secret} 2>&1`,
+        'echo pwned > /data/abs-link 2>&1; ln /etc/passwd /data/hard 2>&1',
+        `p9probe ${server} 564 ${aname} ${secret}`,
+      ].join('; '),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout + r.stderr, new RegExp(marker));
     assert.equal(readFileSync(secret, 'utf8'), `${marker}\n`);
@@ -424,21 +618,35 @@ describe('RUNCVM_VOLUMES=9p: volumes from the jailed 9P server on the private li
     // The probe did reach the server: the control read works, every escape and the write are refused.
     assert.match(r.stdout, /control f: READ volume file/);
     for (const a of ['dotdot', 'slash name', 'absolute name', 'abs-link', 'rel-link', 'through root-link']) {
-      assert.match(r.stdout, new RegExp(`^${a}: (walked \\d+ of \\d+ names; )?(walk|open) refused`, 'm'), `${a} in:\n${r.stdout}`);
+      assert.match(
+        r.stdout,
+        new RegExp(`^${a}: (walked \\d+ of \\d+ names; )?(walk|open) refused`, 'm'),
+        `${a} in:\n${r.stdout}`,
+      );
     }
     assert.match(r.stdout, /^attach \/: refused/m);
     assert.match(r.stdout, /create in server root: refused/);
     // The jail holds diod's own files and the exports, nothing of the host's filesystem.
     const root = /^server root: (.*)$/m.exec(r.stdout)?.[1]?.split(' ').filter(Boolean) ?? [];
-    assert.ok(root.includes('v') && root.every((e) => ['.', '..', 'etc', 'f', 'lib', 'lib64', 'usr', 'v'].includes(e)), root.join(' '));
+    assert.ok(
+      root.includes('v') && root.every((e) => ['.', '..', 'etc', 'f', 'lib', 'lib64', 'usr', 'v'].includes(e)),
+      root.join(' '),
+    );
     // Another container on the same network: neither the link address (routed via this
     // container's IP, or asked on-link) nor this container's eth0 address serves 9P.
     const ip = (await ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', c])).trim();
-    const probe = await runRunc(['--cap-add', 'NET_ADMIN', BUSYBOX, 'sh', '-c', [
-      `ip route add ${server}/32 via ${ip}; nc -w 3 ${server} 564 </dev/null && echo via-reached || echo via-refused`,
-      `ip route replace ${server}/32 dev eth0; nc -w 3 ${server} 564 </dev/null && echo onlink-reached || echo onlink-refused`,
-      `nc -w 3 ${ip} 564 </dev/null && echo eth0-reached || echo eth0-refused`,
-    ].join('; ')]);
+    const probe = await runRunc([
+      '--cap-add',
+      'NET_ADMIN',
+      BUSYBOX,
+      'sh',
+      '-c',
+      [
+        `ip route add ${server}/32 via ${ip}; nc -w 3 ${server} 564 </dev/null && echo via-reached || echo via-refused`,
+        `ip route replace ${server}/32 dev eth0; nc -w 3 ${server} 564 </dev/null && echo onlink-reached || echo onlink-refused`,
+        `nc -w 3 ${ip} 564 </dev/null && echo eth0-reached || echo eth0-refused`,
+      ].join('; '),
+    ]);
     assert.equal(probe.stdout, 'via-refused\nonlink-refused\neth0-refused\n', probe.stderr);
   });
 
@@ -455,7 +663,12 @@ after(async () => {
   await docker(['rmi', '-f', SEED_IMAGE]);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   // Other suites may run VMs at the same time: only a VM whose container is gone is a leftover.
-  const running = (await docker(['ps', '-q', '--no-trunc'])).stdout.split('\n').filter(Boolean).map((id) => id.slice(0, 12));
-  const orphans = (await leftovers()).filter((l) => /qemu-system/.test(l) && !running.some((id) => l.includes(`-name runcvm-${id} `)));
+  const running = (await docker(['ps', '-q', '--no-trunc'])).stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((id) => id.slice(0, 12));
+  const orphans = (await leftovers()).filter(
+    (l) => /qemu-system/.test(l) && !running.some((id) => l.includes(`-name runcvm-${id} `)),
+  );
   assert.deepEqual(orphans, [], 'no VM may outlive its container');
 });

@@ -5,13 +5,25 @@
  * writes through mmap(MAP_SHARED) on a volume or the root reach the host within the stated bound
  * (at once after msync), read by a runc container. Real docker, real VMs.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { BUSYBOX, RUNTIME, docker, hypervisorArgs, inspect, leftovers, runRunc, runVm, uniqueName, until } from './docker.ts';
+import { after, before, describe, test } from 'node:test';
+import {
+  BUSYBOX,
+  docker,
+  hypervisorArgs,
+  inspect,
+  leftovers,
+  RUNTIME,
+  runRunc,
+  runVm,
+  uniqueName,
+  until,
+} from './docker.ts';
 
 const RT = [`--runtime=${RUNTIME}`, ...hypervisorArgs()];
 const REPO = new URL('../..', import.meta.url).pathname;
@@ -43,11 +55,19 @@ async function ok(args: string[], timeoutMs = 300_000): Promise<string> {
 function engineApi(path: string, body: unknown): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const data = JSON.stringify(body);
-    const req = request({ socketPath: '/var/run/docker.sock', path, method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
+    const req = request(
+      {
+        socketPath: '/var/run/docker.sock',
+        path,
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });
@@ -72,34 +92,61 @@ after(async () => {
 
 describe('sysctls in the guest', { timeout: 1_800_000 }, () => {
   test("Docker's default sysctls are the guest's: unprivileged ports from 0, ping for every group", async () => {
-    const r = await runVm([BUSYBOX, 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start', '/proc/sys/net/ipv4/ping_group_range'], LONG);
+    const r = await runVm(
+      [BUSYBOX, 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start', '/proc/sys/net/ipv4/ping_group_range'],
+      LONG,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '0\n0\t2147483647\n');
   });
 
   test('--sysctl for a net.* key and an IPC key (kernel.msgmax) reaches the guest', async () => {
-    const r = await runVm(['--sysctl', 'net.ipv4.tcp_keepalive_time=77', '--sysctl', 'kernel.msgmax=12345', BUSYBOX,
-      'cat', '/proc/sys/net/ipv4/tcp_keepalive_time', '/proc/sys/kernel/msgmax'], LONG);
+    const r = await runVm(
+      [
+        '--sysctl',
+        'net.ipv4.tcp_keepalive_time=77',
+        '--sysctl',
+        'kernel.msgmax=12345',
+        BUSYBOX,
+        'cat',
+        '/proc/sys/net/ipv4/tcp_keepalive_time',
+        '/proc/sys/kernel/msgmax',
+      ],
+      LONG,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '77\n12345\n');
   });
 
   test("a non-namespaced key is refused at create with runc's message, nothing left behind", async () => {
     const n = name('refused');
-    const created = await engineApi(`/containers/create?name=${n}`, { Image: BUSYBOX, Cmd: ['true'], HostConfig: { Runtime: RUNTIME, Sysctls: { 'kernel.panic': '1' } } });
+    const created = await engineApi(`/containers/create?name=${n}`, {
+      Image: BUSYBOX,
+      Cmd: ['true'],
+      HostConfig: { Runtime: RUNTIME, Sysctls: { 'kernel.panic': '1' } },
+    });
     assert.equal(created.status, 201, created.body);
     const r = await docker(['start', n]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /runcvm: container [0-9a-f]+: sysctl "kernel\.panic" is not in a separate kernel namespace/);
     assert.equal(await inspect(n, '{{.State.Status}}'), 'created');
     // Other containers on this shared host may be stopping right now: wait for theirs to go too.
-    assert.deepEqual(await until('no leftovers', async () => ((await leftovers()).length ? undefined : []), 120_000), []);
+    assert.deepEqual(
+      await until('no leftovers', async () => ((await leftovers()).length ? undefined : []), 120_000),
+      [],
+    );
   });
 
   test('an IPC key with --ipc host and a net.* key with --network host are refused as runc refuses them', async () => {
     for (const [opts, msg] of [
-      [['--ipc', 'host', '--sysctl', 'kernel.msgmax=1'], /sysctl "kernel\.msgmax" is not allowed in the hosts ipc namespace/],
-      [['--network', 'host', '--sysctl', 'net.core.somaxconn=1'], /sysctl "net\.core\.somaxconn" not allowed in host network namespace/],
+      [
+        ['--ipc', 'host', '--sysctl', 'kernel.msgmax=1'],
+        /sysctl "kernel\.msgmax" is not allowed in the hosts ipc namespace/,
+      ],
+      [
+        ['--network', 'host', '--sysctl', 'net.core.somaxconn=1'],
+        /sysctl "net\.core\.somaxconn" not allowed in host network namespace/,
+      ],
     ] as const) {
       const vm = await runVm([...opts, BUSYBOX, 'true'], LONG);
       const runc = await runRunc([...opts, BUSYBOX, 'true']);
@@ -109,33 +156,60 @@ describe('sysctls in the guest', { timeout: 1_800_000 }, () => {
       assert.match(runc.stderr, msg);
     }
     // Other containers on this shared host may be stopping right now: wait for theirs to go too.
-    assert.deepEqual(await until('no leftovers', async () => ((await leftovers()).length ? undefined : []), 120_000), []);
+    assert.deepEqual(
+      await until('no leftovers', async () => ((await leftovers()).length ? undefined : []), 120_000),
+      [],
+    );
   });
 
   test('a non-root (-u 99) server on port 80 is reachable through -p', async () => {
     const n = name('httpd');
     const t0 = Date.now();
-    await ok(['run', '-d', '--name', n, ...RT, '-u', '99', '-p', '127.0.0.1::80', BUSYBOX, 'sh', '-c',
-      'mkdir -p /tmp/www && echo hello-from-99 > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www']);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      n,
+      ...RT,
+      '-u',
+      '99',
+      '-p',
+      '127.0.0.1::80',
+      BUSYBOX,
+      'sh',
+      '-c',
+      'mkdir -p /tmp/www && echo hello-from-99 > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www',
+    ]);
     const returned = Date.now();
     const port = (await ok(['port', n, '80/tcp'])).trim().split(':').pop() as string;
-    const body = await until('httpd on port 80 as uid 99', async () => {
-      try {
-        return execFileSync('curl', ['-sf', '-m', '2', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
-      } catch {
-        if ((await inspect(n, '{{.State.Running}}')) === 'false') throw new Error(`httpd exited: ${(await docker(['logs', n])).stderr}`);
-        return undefined;
-      }
-    }, 180_000, 100);
+    const body = await until(
+      'httpd on port 80 as uid 99',
+      async () => {
+        try {
+          return execFileSync('curl', ['-sf', '-m', '2', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+        } catch {
+          if ((await inspect(n, '{{.State.Running}}')) === 'false')
+            throw new Error(`httpd exited: ${(await docker(['logs', n])).stderr}`);
+          return undefined;
+        }
+      },
+      180_000,
+      100,
+    );
     assert.equal(body, 'hello-from-99\n');
-    console.log(`# -u 99 httpd on :80: docker run -d returned after ${returned - t0} ms, answered ${Date.now() - returned} ms later`);
+    console.log(
+      `# -u 99 httpd on :80: docker run -d returned after ${returned - t0} ms, answered ${Date.now() - returned} ms later`,
+    );
   });
 
   test('unprivileged ping (-u 99) works in the guest, and stops working when ping_group_range excludes the user', async () => {
     const r = await runVm(['-u', '99', TOOLS, 'uping', '127.0.0.1'], LONG);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /echo reply from 127\.0\.0\.1/);
-    const denied = await runVm(['-u', '99', '--sysctl', 'net.ipv4.ping_group_range=1 0', TOOLS, 'uping', '127.0.0.1'], LONG);
+    const denied = await runVm(
+      ['-u', '99', '--sysctl', 'net.ipv4.ping_group_range=1 0', TOOLS, 'uping', '127.0.0.1'],
+      LONG,
+    );
     assert.equal(denied.code, 1, denied.stdout);
     assert.match(denied.stderr, /Permission denied/);
   });
@@ -152,18 +226,34 @@ interface MarkTiming {
  * how long each mapped write took to reach `seen(mark)`. After an msync'd mark the host file must
  * already hold it when the flag shows.
  */
-async function followMarks(file: string, marks: string[], seen: (mark: string) => boolean, writer: string): Promise<MarkTiming[]> {
+async function followMarks(
+  file: string,
+  marks: string[],
+  seen: (mark: string) => boolean,
+  writer: string,
+): Promise<MarkTiming[]> {
   const out: MarkTiming[] = [];
   for (const m of marks) {
     const synced = m.startsWith('s:');
     const mark = synced ? m.slice(2) : m;
-    await until(`mmapw's flag for ${mark}`, async () => {
-      if (existsSync(`${file}.flag`) && readFileSync(`${file}.flag`, 'utf8') === mark) return true;
-      if ((await inspect(writer, '{{.State.Running}}')) === 'false') throw new Error(`mmapw exited: ${(await docker(['logs', writer])).stderr}`);
-      return undefined;
-    }, 180_000, 10);
+    await until(
+      `mmapw's flag for ${mark}`,
+      async () => {
+        if (existsSync(`${file}.flag`) && readFileSync(`${file}.flag`, 'utf8') === mark) return true;
+        if ((await inspect(writer, '{{.State.Running}}')) === 'false')
+          throw new Error(`mmapw exited: ${(await docker(['logs', writer])).stderr}`);
+        return undefined;
+      },
+      180_000,
+      10,
+    );
     const t0 = Date.now();
-    if (synced) assert.equal(readFileSync(file, 'utf8').split('\n')[0], mark, `after msync(MS_SYNC) of ${mark} the host file holds it`);
+    if (synced)
+      assert.equal(
+        readFileSync(file, 'utf8').split('\n')[0],
+        mark,
+        `after msync(MS_SYNC) of ${mark} the host file holds it`,
+      );
     await until(`${mark} seen`, () => (seen(mark) ? true : undefined), 60_000, 10);
     out.push({ mark, synced, delayMs: Date.now() - t0 });
   }
@@ -171,7 +261,9 @@ async function followMarks(file: string, marks: string[], seen: (mark: string) =
 }
 
 function checkBound(t: MarkTiming[]): void {
-  console.log(`# mmap write → seen: ${t.map((x) => `${x.mark}${x.synced ? '(msync)' : ''} ${x.delayMs} ms`).join(', ')}`);
+  console.log(
+    `# mmap write → seen: ${t.map((x) => `${x.mark}${x.synced ? '(msync)' : ''} ${x.delayMs} ms`).join(', ')}`,
+  );
   for (const x of t) {
     assert.ok(x.delayMs <= (x.synced ? POLL_SLACK_MS : MMAP_BOUND_MS + POLL_SLACK_MS), `${x.mark}: ${x.delayMs} ms`);
   }
@@ -180,7 +272,9 @@ function checkBound(t: MarkTiming[]): void {
 const MARKS = ['a1', 'a2', 'a3', 's:b1', 'a4', 's:b2'];
 
 describe('writes through a shared mapping reach the host', { timeout: 1_800_000 }, () => {
-  test('9P volumes refuse a shared writable mapping (EINVAL), as documented', { skip: process.env.RUNCVM_E2E_VOLUMES !== '9p' && 'RUNCVM_E2E_VOLUMES is not 9p' }, async () => {
+  test('9P volumes refuse a shared writable mapping (EINVAL), as documented', {
+    skip: process.env.RUNCVM_E2E_VOLUMES !== '9p' && 'RUNCVM_E2E_VOLUMES is not 9p',
+  }, async () => {
     const vol = uniqueName('sysctl-mmap9p');
     volumes.push(vol);
     await ok(['volume', 'create', vol]);
@@ -189,33 +283,66 @@ describe('writes through a shared mapping reach the host', { timeout: 1_800_000 
     assert.match(r.stderr, /mmap MAP_SHARED \/data\/stats: Invalid argument/);
   });
 
-  test('on a named volume, read by a runc container: within the bound, at once after msync', { skip: process.env.RUNCVM_E2E_VOLUMES === '9p' && '9P volumes refuse shared writable maps (docs/storage.md)' }, async () => {
+  test('on a named volume, read by a runc container: within the bound, at once after msync', {
+    skip: process.env.RUNCVM_E2E_VOLUMES === '9p' && '9P volumes refuse shared writable maps (docs/storage.md)',
+  }, async () => {
     const vol = uniqueName('sysctl-mmap');
     volumes.push(vol);
     await ok(['volume', 'create', vol]);
     const hostDir = (await ok(['volume', 'inspect', '-f', '{{.Mountpoint}}', vol])).trim();
     // The runc reader leaves seen-<mark> in the volume as soon as it reads a new mark.
     const reader = name('reader');
-    await ok(['run', '-d', '--name', reader, '--runtime=runc', '-v', `${vol}:/data`, BUSYBOX, 'sh', '-c',
-      'cd /data; while :; do m=$(head -n1 stats 2>/dev/null); [ -n "$m" ] && [ ! -e "seen-$m" ] && touch "seen-$m"; usleep 20000; done']);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      reader,
+      '--runtime=runc',
+      '-v',
+      `${vol}:/data`,
+      BUSYBOX,
+      'sh',
+      '-c',
+      'cd /data; while :; do m=$(head -n1 stats 2>/dev/null); [ -n "$m" ] && [ ! -e "seen-$m" ] && touch "seen-$m"; usleep 20000; done',
+    ]);
     const writer = name('writer');
-    await ok(['run', '-d', '--name', writer, ...RT, '-v', `${vol}:/data`, TOOLS, 'mmapw', '/data/stats', '2000', ...MARKS]);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      writer,
+      ...RT,
+      '-v',
+      `${vol}:/data`,
+      TOOLS,
+      'mmapw',
+      '/data/stats',
+      '2000',
+      ...MARKS,
+    ]);
     const t = await followMarks(join(hostDir, 'stats'), MARKS, (m) => existsSync(join(hostDir, `seen-${m}`)), writer);
     checkBound(t);
   });
 
-  test('on the root filesystem (virtiofs), read on the host', { skip: process.env.RUNCVM_E2E_ROOTFS === 'image' && 'the image root is not live (docs/storage.md)' }, async () => {
+  test('on the root filesystem (virtiofs), read on the host', {
+    skip: process.env.RUNCVM_E2E_ROOTFS === 'image' && 'the image root is not live (docs/storage.md)',
+  }, async () => {
     const writer = name('root-writer');
     await ok(['run', '-d', '--name', writer, ...RT, TOOLS, 'mmapw', '/stats', '2000', ...MARKS]);
     const merged = await inspect(writer, '{{.GraphDriver.Data.MergedDir}}');
     const file = join(merged, 'stats');
-    const t = await followMarks(file, MARKS, (m) => {
-      try {
-        return readFileSync(file, 'utf8').split('\n')[0] === m;
-      } catch {
-        return false;
-      }
-    }, writer);
+    const t = await followMarks(
+      file,
+      MARKS,
+      (m) => {
+        try {
+          return readFileSync(file, 'utf8').split('\n')[0] === m;
+        } catch {
+          return false;
+        }
+      },
+      writer,
+    );
     checkBound(t);
   });
 });

@@ -8,8 +8,17 @@ export class Terminal {
   static open(command: string, cols = 100, rows = 30): Terminal {
     const name = `runcvm-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     // The trailing read keeps the pane alive after the command so its exit status can be read.
-    execFileSync('tmux', ['new-session', '-d', '-s', name, '-x', String(cols), '-y', String(rows),
-      `${command}; echo "[exit=$?]"; read -r _`]);
+    execFileSync('tmux', [
+      'new-session',
+      '-d',
+      '-s',
+      name,
+      '-x',
+      String(cols),
+      '-y',
+      String(rows),
+      `${command}; echo "[exit=$?]"; read -r _`,
+    ]);
     return new Terminal(name);
   }
 

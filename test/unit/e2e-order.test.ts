@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { E2E_ORDER, orderProblems } from '../e2e/order.ts';
 
 test('test/e2e/order.ts lists every e2e file once, install last', () => {

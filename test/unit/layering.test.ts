@@ -5,10 +5,11 @@
  * import of src/**\/*.ts, tests included, and fails on a cycle, an upward or sideways import,
  * or a folder missing from LAYERS.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { test } from 'node:test';
 import ts from 'typescript';
 
 const SRC = resolve(import.meta.dirname, '../../src');
@@ -91,8 +92,14 @@ export function findCycle(edges: readonly Edge[]): string[] | undefined {
 const edges = folderEdges();
 
 test('the folder graph is parsed (sanity: known imports are seen)', () => {
-  assert.ok(edges.some((e) => e.from === 'runtime' && e.to === 'contracts'), 'runtime -> contracts not found: the import parser is broken');
-  assert.ok(edges.some((e) => e.from === 'cli' && e.to === 'launcher'), 'cli -> launcher not found: the import parser is broken');
+  assert.ok(
+    edges.some((e) => e.from === 'runtime' && e.to === 'contracts'),
+    'runtime -> contracts not found: the import parser is broken',
+  );
+  assert.ok(
+    edges.some((e) => e.from === 'cli' && e.to === 'launcher'),
+    'cli -> launcher not found: the import parser is broken',
+  );
 });
 
 test('findCycle finds a cycle between folders and none in a layered graph', () => {
@@ -103,21 +110,38 @@ test('findCycle finds a cycle between folders and none in a layered graph', () =
 
 test('no import cycle between folders of src/', () => {
   const cycle = findCycle(edges);
-  assert.equal(cycle, undefined, `import cycle between folders: ${cycle?.join(' -> ')}\n${edges
-    .filter((e) => cycle?.includes(e.from) && cycle.includes(e.to))
-    .map((e) => `  ${e.via}`)
-    .join('\n')}`);
+  assert.equal(
+    cycle,
+    undefined,
+    `import cycle between folders: ${cycle?.join(' -> ')}\n${edges
+      .filter((e) => cycle?.includes(e.from) && cycle.includes(e.to))
+      .map((e) => `  ${e.via}`)
+      .join('\n')}`,
+  );
 });
 
 test('src/contracts/ imports nothing of the project', () => {
   const bad = edges.filter((e) => e.from === 'contracts');
-  assert.deepEqual(bad.map((e) => e.via), []);
+  assert.deepEqual(
+    bad.map((e) => e.via),
+    [],
+  );
 });
 
 test('every folder of src/ has a layer, and imports only lower layers (docs/architecture.md)', () => {
-  const folders = new Set(sourceFiles(SRC).map(folderOf).filter((f) => !f.endsWith('.ts')));
+  const folders = new Set(
+    sourceFiles(SRC)
+      .map(folderOf)
+      .filter((f) => !f.endsWith('.ts')),
+  );
   const missing = [...folders].filter((f) => LAYERS[f] === undefined);
-  assert.deepEqual(missing, [], 'folders without a layer: add them to LAYERS here and to the table in docs/architecture.md');
-  const upward = edges.filter((e) => (LAYERS[e.to] ?? 0) >= (LAYERS[e.from] ?? 0)).map((e) => `${e.via} (layer ${LAYERS[e.from]} -> ${LAYERS[e.to]})`);
+  assert.deepEqual(
+    missing,
+    [],
+    'folders without a layer: add them to LAYERS here and to the table in docs/architecture.md',
+  );
+  const upward = edges
+    .filter((e) => (LAYERS[e.to] ?? 0) >= (LAYERS[e.from] ?? 0))
+    .map((e) => `${e.via} (layer ${LAYERS[e.from]} -> ${LAYERS[e.to]})`);
   assert.deepEqual(upward, [], 'imports that do not go to a lower layer');
 });

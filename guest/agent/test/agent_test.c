@@ -1,5 +1,7 @@
 /* Host-side tests of the agent's pure pieces: transport choice, drive order, CONFIG records,
- * the vsock listener, the flusher's meminfo reading, the write-back's hard links and xattrs; the CONFIG/START decoders in parse_test.c. Built and run by `make test` (src/vmm/firecracker/guest-agent.test.ts). */
+ * the vsock listener, the flusher's meminfo reading, the write-back's hard links and xattrs; the
+ * CONFIG/START decoders in parse_test.c. Built and run by `make test`
+ * (src/vmm/firecracker/guest-agent.test.ts). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,9 +62,10 @@ static void test_transport_choice(void)
 	CHECK(devices() == 0);
 	put("virtio/virtio0/device", "0x0002\n"); /* block */
 	put("virtio/virtio1/device", "0x0013\n"); /* vsock */
-	CHECK(devices() == VIRTIO_HAS_VSOCK);     /* Firecracker: vsock is the channel */
+	CHECK(devices() == VIRTIO_HAS_VSOCK);	  /* Firecracker: vsock is the channel */
 	put("virtio/virtio2/device", "0x0003\n"); /* console */
-	CHECK(devices() == (VIRTIO_HAS_VSOCK | VIRTIO_HAS_CONSOLE)); /* QEMU with vhost-vsock: the port wins */
+	CHECK(devices() ==
+	      (VIRTIO_HAS_VSOCK | VIRTIO_HAS_CONSOLE)); /* QEMU with vhost-vsock: the port wins */
 }
 
 /* vdX whose device is virtioN on platform device plat. */
@@ -129,7 +132,8 @@ static void test_config_drive_order(void)
 	struct vm_config c;
 	char err[128];
 	CHECK(config_parse(buf, (size_t)(p - buf), &c, err, sizeof err) == 0);
-	CHECK(c.ndrive_order == 2 && strcmp(c.drive_order[0], "rootfs") == 0 && strcmp(c.drive_order[1], "disk0") == 0);
+	CHECK(c.ndrive_order == 2 && strcmp(c.drive_order[0], "rootfs") == 0 &&
+	      strcmp(c.drive_order[1], "disk0") == 0);
 	config_free(&c);
 	p = buf;
 	tlv(&p, 2, "root");
@@ -162,9 +166,11 @@ static void test_config_sysctl(void)
 	char err[128];
 	CHECK(config_parse(buf, (size_t)(p - buf), &c, err, sizeof err) == 0);
 	CHECK(c.nsysctls == 2 && strcmp(c.sysctls[0].path, "net/ipv4/ping_group_range") == 0 &&
-	      strcmp(c.sysctls[0].value, "0 2147483647") == 0 && strcmp(c.sysctls[1].value, "65536") == 0);
+	      strcmp(c.sysctls[0].value, "0 2147483647") == 0 &&
+	      strcmp(c.sysctls[1].value, "65536") == 0);
 	config_free(&c);
-	const char *bad[] = {"../etc/passwd", "net/../../x", "/proc/sys/x", "net//x", "net/./x", "net/x/", ""};
+	const char *bad[] = {
+		"../etc/passwd", "net/../../x", "/proc/sys/x", "net//x", "net/./x", "net/x/", ""};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		p = buf;
 		tlv(&p, 2, "root");
@@ -172,10 +178,12 @@ static void test_config_sysctl(void)
 		CHECK(config_parse(buf, (size_t)(p - buf), &c, err, sizeof err) != 0);
 		config_free(&c);
 	}
-	CHECK(sysctl_path_ok("net/ipv4/conf/eno2.100/rp_filter") && sysctl_path_ok("kernel/msgmax"));
+	CHECK(sysctl_path_ok("net/ipv4/conf/eno2.100/rp_filter") &&
+	      sysctl_path_ok("kernel/msgmax"));
 	/* Applying: a missing key fails with the file and the reason. */
 	struct sysctl_req missing = {"runcvm-test/no-such-key", "1"};
-	CHECK(sysctl_apply(&missing, 1, err, sizeof err) == ENOENT && strstr(err, "/proc/sys/runcvm-test/no-such-key") != NULL);
+	CHECK(sysctl_apply(&missing, 1, err, sizeof err) == ENOENT &&
+	      strstr(err, "/proc/sys/runcvm-test/no-such-key") != NULL);
 }
 
 static void test_vsock_listen(void)
@@ -193,13 +201,15 @@ static void test_vsock_listen(void)
 		unsigned char zero[4];
 	} addr;
 	socklen_t len = sizeof addr;
-	CHECK(getsockname(fd, (struct sockaddr *)&addr, &len) == 0 && addr.family == AF_VSOCK && addr.port == AGENT_VSOCK_PORT + 7);
+	CHECK(getsockname(fd, (struct sockaddr *)&addr, &len) == 0 && addr.family == AF_VSOCK &&
+	      addr.port == AGENT_VSOCK_PORT + 7);
 	close(fd);
 }
 
 static void test_meminfo(void)
 {
-	CHECK(flush_dirty_kib("MemTotal: 1 kB\nDirty:             12 kB\nWriteback:         3 kB\nWritebackTmp: 100 kB\n") == 15);
+	CHECK(flush_dirty_kib("MemTotal: 1 kB\nDirty:             12 kB\nWriteback:         3 "
+			      "kB\nWritebackTmp: 100 kB\n") == 15);
 	CHECK(flush_dirty_kib("MemTotal: 1 kB\nDirty: 0 kB\nWriteback: 0 kB\n") == 0);
 	CHECK(flush_dirty_kib("Dirty: 7 kB\n") == 7);
 	CHECK(flush_dirty_kib("MemTotal: 1 kB\n") == -1);
@@ -250,7 +260,8 @@ static void hard_link(const char *rel, const char *to)
 		perror(b);
 }
 
-/* An upper dir with hard links, xattrs, an opaque dir and a whiteout, written back into a host dir. */
+/* An upper dir with hard links, xattrs, an opaque dir and a whiteout, written back into a host dir.
+ */
 static void test_writeback(void)
 {
 	if (geteuid() != 0) {
@@ -283,7 +294,8 @@ static void test_writeback(void)
 	struct stat a = st_of("host/d/a"), b = st_of("host/d/b"), e = st_of("host/e/c");
 	CHECK(a.st_ino != 0 && a.st_ino == b.st_ino && a.st_ino == e.st_ino && a.st_nlink == 3);
 	CHECK(st_of("host/d/solo").st_nlink == 1);
-	CHECK(xattr_is("host/d/solo", "user.color", "blue") && xattr_is("host/d/solo", "trusted.note", "kept"));
+	CHECK(xattr_is("host/d/solo", "user.color", "blue") &&
+	      xattr_is("host/d/solo", "trusted.note", "kept"));
 	CHECK(xattr_is("host/e/c", "user.tag", "twin"));
 	CHECK(xattr_is("host/d", "user.dir", "new") && xattr_is("host/d", "user.stale", NULL));
 	CHECK(xattr_is("host/e", "trusted.overlay.opaque", NULL));
@@ -322,7 +334,8 @@ static void mv_rel(const char *from, const char *to)
 		perror(b);
 }
 
-/* A pass after the entries have settled (a change within 20 ms is copied again at the next pass). */
+/* A pass after the entries have settled (a change within 20 ms is copied again at the next pass).
+ */
 static int settled_pass(int up, int host, int rw)
 {
 	usleep(50000);
@@ -357,14 +370,17 @@ static void test_livewb(void)
 	put("lv/up/new", "two, longer\n");
 	CHECK(settled_pass(up, host, rw) == 0);
 	CHECK(has_text("lv/host/new", "two, longer\n"));
-	CHECK(has_text("lv/host/img", "docker cp after the whiteout\n") && has_text("lv/host/cp", "docker cp\n"));
+	CHECK(has_text("lv/host/img", "docker cp after the whiteout\n") &&
+	      has_text("lv/host/cp", "docker cp\n"));
 	rm_rel("lv/up/new");
 	mv_rel("lv/up/d", "lv/up/d2");
 	CHECK(settled_pass(up, host, rw) == 0);
 	CHECK(st_of("lv/host/new").st_ino == 0 && has_text("lv/host/d2/f", "x\n"));
-	CHECK(st_of("lv/host/d/f").st_ino == 0 && has_text("lv/host/d/extra", "docker cp into a dir a pass made\n"));
+	CHECK(st_of("lv/host/d/f").st_ino == 0 &&
+	      has_text("lv/host/d/extra", "docker cp into a dir a pass made\n"));
 	CHECK(has_text("lv/host/cp", "docker cp\n"));
-	/* The guest makes a dir a pass made again (a new upper inode): the host's stays the pass's. */
+	/* The guest makes a dir a pass made again (a new upper inode): the host's stays the pass's.
+	 */
 	rm_rel("lv/up/d2/f");
 	rm_rel("lv/up/d2");
 	put("lv/up/d2/g", "g\n");

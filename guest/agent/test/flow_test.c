@@ -15,10 +15,13 @@ void flow_tests(void)
 {
 	uint8_t b[128];
 	char err[160];
-	CHECK(proto_check_host_hello(b, hello(b, PROTO_VERSION, "runcvm-launcher"), err, sizeof err) == 0);
+	CHECK(proto_check_host_hello(b, hello(b, PROTO_VERSION, "runcvm-launcher"), err,
+				     sizeof err) == 0);
 	CHECK(proto_check_host_hello(b, hello(b, 1, "old-launcher"), err, sizeof err) != 0);
-	CHECK(strstr(err, "speaks agent protocol 1, this agent speaks 2") != NULL && strstr(err, "old-launcher") != NULL);
-	CHECK(proto_check_host_hello(b, 3, err, sizeof err) != 0 && strstr(err, "reinstall") != NULL);
+	CHECK(strstr(err, "speaks agent protocol 1, this agent speaks 2") != NULL &&
+	      strstr(err, "old-launcher") != NULL);
+	CHECK(proto_check_host_hello(b, 3, err, sizeof err) != 0 &&
+	      strstr(err, "reinstall") != NULL);
 	/* A long host string is cut, never overflows the message. */
 	memset(b + 4, 'x', 100);
 	CHECK(proto_check_host_hello(b, 104, err, sizeof err) != 0 && strlen(err) < sizeof err);

@@ -10,9 +10,20 @@
 
 /* Record tags as the host writes them (src/agent-protocol/messages.ts). */
 enum {
-	HOSTNAME = 1, ROOT_TAG = 2, ROOT_READONLY = 3, BIND = 4, TMPFS = 5, DEBUG = 6, NIC = 7,
-	DISK = 10, ROOT_LOWER = 12, ROOT_UPPER = 13, ROOT_HOST_9P = 14, VOLUME_LINK = 15,
-	VOLUME_9P = 16, WRITEBACK_ONLY = 23,
+	HOSTNAME = 1,
+	ROOT_TAG = 2,
+	ROOT_READONLY = 3,
+	BIND = 4,
+	TMPFS = 5,
+	DEBUG = 6,
+	NIC = 7,
+	DISK = 10,
+	ROOT_LOWER = 12,
+	ROOT_UPPER = 13,
+	ROOT_HOST_9P = 14,
+	VOLUME_LINK = 15,
+	VOLUME_9P = 16,
+	WRITEBACK_ONLY = 23,
 };
 enum { ARG = 1, ENV = 2, CWD = 3, UID = 4, GID = 5, GROUP = 6, TERMINAL = 7, ROWS_COLS = 8 };
 
@@ -37,7 +48,8 @@ void tlv_add_str(struct tlv_buf *b, uint16_t tag, const char *s)
 }
 
 /* u32 flags followed by n bytes of text (NULs included). */
-static void tlv_add_flagged(struct tlv_buf *b, uint16_t tag, uint32_t flags, const char *s, size_t n)
+static void tlv_add_flagged(struct tlv_buf *b, uint16_t tag, uint32_t flags, const char *s,
+			    size_t n)
 {
 	uint8_t v[512];
 	put_u32(v, flags);
@@ -77,10 +89,11 @@ static void test_config_fields(void)
 		CHECK(c.mounts[1].data && strcmp(c.mounts[1].data, "size=65536k") == 0);
 		CHECK(c.mounts[1].flags == (MS_NOSUID | MS_NODEV));
 		CHECK(c.mounts[2].ninep && strcmp(c.mounts[2].dest, "/vol") == 0);
-		CHECK(strcmp(c.mounts[2].data, "trans=tcp,port=564") == 0 && strcmp(c.mounts[2].file, "one.conf") == 0);
+		CHECK(strcmp(c.mounts[2].data, "trans=tcp,port=564") == 0 &&
+		      strcmp(c.mounts[2].file, "one.conf") == 0);
 	}
-	CHECK(c.ndisks == 1 && strcmp(c.disks[0].serial, "disk0") == 0 && strcmp(c.disks[0].dest, "/mnt/d") == 0 &&
-	      strcmp(c.disks[0].fstype, "ext4") == 0);
+	CHECK(c.ndisks == 1 && strcmp(c.disks[0].serial, "disk0") == 0 &&
+	      strcmp(c.disks[0].dest, "/mnt/d") == 0 && strcmp(c.disks[0].fstype, "ext4") == 0);
 	config_free(&c);
 	CHECK(c.nmounts == 0 && c.mounts == NULL && c.hostname == NULL);
 }
@@ -97,7 +110,8 @@ static void test_config_image_root(void)
 	struct vm_config c;
 	char err[128] = "";
 	CHECK(parse_config(&b, &c, err, sizeof err) == 0);
-	CHECK(c.nlowers == 2 && strcmp(c.root_lowers[0], "layer-top") == 0 && strcmp(c.root_lowers[1], "layer-base") == 0);
+	CHECK(c.nlowers == 2 && strcmp(c.root_lowers[0], "layer-top") == 0 &&
+	      strcmp(c.root_lowers[1], "layer-base") == 0);
 	CHECK(c.root_upper && strcmp(c.root_upper, "upper") == 0);
 	CHECK(c.root_host_9p && strcmp(c.root_host_9p, "trans=tcp,port=564,aname=/") == 0);
 	CHECK(c.writeback_only == 1 && c.root_tag == NULL);
@@ -106,7 +120,8 @@ static void test_config_image_root(void)
 	/* Lower drives need the writable one on top. */
 	struct tlv_buf no_upper = {0};
 	tlv_add_str(&no_upper, ROOT_LOWER, "layer-top");
-	CHECK(parse_config(&no_upper, &c, err, sizeof err) != 0 && strstr(err, "ROOT_UPPER") != NULL);
+	CHECK(parse_config(&no_upper, &c, err, sizeof err) != 0 &&
+	      strstr(err, "ROOT_UPPER") != NULL);
 	config_free(&c);
 }
 
@@ -121,7 +136,8 @@ static void expect_refused(const char *name, uint16_t tag, const void *value, ui
 	int r = parse_config(&b, &c, err, sizeof err);
 	snprintf(want, sizeof want, "tag %u ", tag);
 	if (r == 0 || strstr(err, want) == NULL) {
-		fprintf(stderr, "config record %s: want refusal naming \"%s\", got %d \"%s\"\n", name, want, r, err);
+		fprintf(stderr, "config record %s: want refusal naming \"%s\", got %d \"%s\"\n",
+			name, want, r, err);
 		failures++;
 	}
 	config_free(&c);
@@ -137,7 +153,8 @@ static void test_config_refusals(void)
 	expect_refused("BIND to a relative path", BIND, "\0\0\0\0data", 8);
 	expect_refused("TMPFS to a relative path", TMPFS, "\0\0\0\0run\0size=1k", 14);
 	expect_refused("VOLUME_9P without options", VOLUME_9P, "\0\0\0\0/vol\0\0x", 11);
-	expect_refused("VOLUME_9P with a file name holding a slash", VOLUME_9P, "\0\0\0\0/vol\0o\0a/b", 14);
+	expect_refused("VOLUME_9P with a file name holding a slash", VOLUME_9P,
+		       "\0\0\0\0/vol\0o\0a/b", 14);
 	expect_refused("VOLUME_9P missing its separators", VOLUME_9P, "\0\0\0\0/vol", 8);
 	expect_refused("DISK without a serial", DISK, "\0\0\0\0\0/mnt\0ext4", 15);
 	expect_refused("DISK without an fstype", DISK, "\0\0\0\0d\0/mnt\0", 12);
@@ -162,12 +179,16 @@ static void test_config_truncated(void)
 		err[0] = 0;
 		int r = config_parse(b.data, cut, &c, err, sizeof err);
 		if (r == 0 || strstr(err, "truncated") == NULL) {
-			fprintf(stderr, "config cut at %zu of %zu bytes: want \"truncated\", got %d \"%s\"\n", cut, b.len, r, err);
+			fprintf(stderr,
+				"config cut at %zu of %zu bytes: want \"truncated\", got %d "
+				"\"%s\"\n",
+				cut, b.len, r, err);
 			failures++;
 		}
 		config_free(&c);
 	}
-	CHECK(config_parse(b.data, 0, &c, err, sizeof err) != 0 && strstr(err, "no ROOT_TAG") != NULL);
+	CHECK(config_parse(b.data, 0, &c, err, sizeof err) != 0 &&
+	      strstr(err, "no ROOT_TAG") != NULL);
 	config_free(&c);
 }
 
@@ -211,7 +232,8 @@ static void test_start(void)
 
 	struct tlv_buf none = {0};
 	tlv_add_str(&none, ENV, "A=1");
-	CHECK(start_parse(none.data, none.len, &s, err, sizeof err) != 0 && strstr(err, "no ARG") != NULL);
+	CHECK(start_parse(none.data, none.len, &s, err, sizeof err) != 0 &&
+	      strstr(err, "no ARG") != NULL);
 	start_free(&s);
 	struct tlv_buf empty_arg = {0};
 	tlv_add_str(&empty_arg, ARG, "");
@@ -220,12 +242,14 @@ static void test_start(void)
 	struct tlv_buf bad_uid = {0};
 	tlv_add_str(&bad_uid, ARG, "true");
 	tlv_add(&bad_uid, UID, "\1\0", 2);
-	CHECK(start_parse(bad_uid.data, bad_uid.len, &s, err, sizeof err) != 0 && strstr(err, "tag 4 ") != NULL);
+	CHECK(start_parse(bad_uid.data, bad_uid.len, &s, err, sizeof err) != 0 &&
+	      strstr(err, "tag 4 ") != NULL);
 	start_free(&s);
 	struct tlv_buf bad_size = {0};
 	tlv_add_str(&bad_size, ARG, "true");
 	tlv_add(&bad_size, ROWS_COLS, "\1\0\1", 3);
-	CHECK(start_parse(bad_size.data, bad_size.len, &s, err, sizeof err) != 0 && strstr(err, "tag 8 ") != NULL);
+	CHECK(start_parse(bad_size.data, bad_size.len, &s, err, sizeof err) != 0 &&
+	      strstr(err, "tag 8 ") != NULL);
 	start_free(&s);
 }
 

@@ -25,16 +25,26 @@
 #include <unistd.h>
 
 #define EXEC_SOCKET "/run/runcvm/exec.sock"
-#define START_ENV "RUNCVM_EXEC_START"
-#define HEADER 12
+#define START_ENV   "RUNCVM_EXEC_START"
+#define HEADER	    12
 #define MAX_PAYLOAD (1024 * 1024)
-#define DATA_CHUNK (64 * 1024)
+#define DATA_CHUNK  (64 * 1024)
 /* The container counts as running while its VM may still be booting (TCG: tens of seconds). */
 #define CONNECT_TIMEOUT_MS 300000
-#define CLIENT_ID 1
+#define CLIENT_ID	   1
 
-enum { START = 0x03, STDIN_MSG = 0x04, STDOUT_MSG = 0x05, STDERR_MSG = 0x06, SIGNAL_MSG = 0x07,
-       RESIZE = 0x08, STARTED = 0x09, EXIT_MSG = 0x0a, ERROR_MSG = 0x0b, LOG_MSG = 0x0d };
+enum {
+	START = 0x03,
+	STDIN_MSG = 0x04,
+	STDOUT_MSG = 0x05,
+	STDERR_MSG = 0x06,
+	SIGNAL_MSG = 0x07,
+	RESIZE = 0x08,
+	STARTED = 0x09,
+	EXIT_MSG = 0x0a,
+	ERROR_MSG = 0x0b,
+	LOG_MSG = 0x0d
+};
 
 static struct termios saved_tty;
 static int tty_raw;
@@ -151,7 +161,10 @@ static int connect_launcher(void)
 		if (err != ENOENT && err != ECONNREFUSED)
 			die(1, "connect %s: %s", EXEC_SOCKET, strerror(err));
 		if (now_ms() > deadline)
-			die(1, "timed out after %d s waiting for the container's VM to accept docker exec", CONNECT_TIMEOUT_MS / 1000);
+			die(1,
+			    "timed out after %d s waiting for the container's VM to accept docker "
+			    "exec",
+			    CONNECT_TIMEOUT_MS / 1000);
 		struct timespec ts = {0, 20 * 1000000};
 		nanosleep(&ts, NULL);
 	}
@@ -162,7 +175,8 @@ static void send_resize(int sock)
 	struct winsize ws;
 	if (ioctl(1, TIOCGWINSZ, &ws) != 0)
 		return;
-	uint8_t p[4] = {(uint8_t)ws.ws_row, (uint8_t)(ws.ws_row >> 8), (uint8_t)ws.ws_col, (uint8_t)(ws.ws_col >> 8)};
+	uint8_t p[4] = {(uint8_t)ws.ws_row, (uint8_t)(ws.ws_row >> 8), (uint8_t)ws.ws_col,
+			(uint8_t)(ws.ws_col >> 8)};
 	send_frame(sock, RESIZE, p, sizeof p);
 }
 
@@ -200,7 +214,8 @@ static void make_raw(void)
 	tty_raw = 1;
 }
 
-/* runc's start errors as exit statuses: Docker gives 127 for "not found", 126 for "permission denied". */
+/* runc's start errors as exit statuses: Docker gives 127 for "not found", 126 for "permission
+ * denied". */
 static int error_code(uint32_t err)
 {
 	return err == ENOENT ? 127 : err == EACCES ? 126 : 1;
@@ -237,7 +252,8 @@ static int handle_frame(struct session *s, uint8_t type, const uint8_t *p, uint3
 	case STDOUT_MSG:
 	case STDERR_MSG:
 		if (len)
-			write_all(type == STDOUT_MSG ? 1 : 2, p, len, type == STDOUT_MSG ? "stdout" : "stderr");
+			write_all(type == STDOUT_MSG ? 1 : 2, p, len,
+				  type == STDOUT_MSG ? "stdout" : "stderr");
 		return -1;
 	case STARTED:
 		s->started = 1;
@@ -259,8 +275,7 @@ static int handle_frame(struct session *s, uint8_t type, const uint8_t *p, uint3
 		if (len >= 1)
 			fprintf(stderr, "runcvm: %.*s\n", (int)(len - 1), (const char *)p + 1);
 		return -1;
-	default:
-		return -1; /* unknown types are skipped (forward compatibility) */
+	default: return -1; /* unknown types are skipped (forward compatibility) */
 	}
 }
 
@@ -268,7 +283,8 @@ int main(void)
 {
 	const char *start_b64 = getenv(START_ENV);
 	if (!start_b64)
-		die(1, "%s is not set: this command is started by runcvm's runtime for docker exec", START_ENV);
+		die(1, "%s is not set: this command is started by runcvm's runtime for docker exec",
+		    START_ENV);
 	size_t cap = strlen(start_b64) * 3 / 4 + 3;
 	uint8_t *start = malloc(cap);
 	uint8_t *buf = malloc(HEADER + MAX_PAYLOAD);
@@ -288,7 +304,8 @@ int main(void)
 	size_t have = 0;
 	int stdin_open = 1;
 	for (;;) {
-		struct pollfd pfd[3] = {{s.sock, POLLIN, 0}, {sfd, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
+		struct pollfd pfd[3] = {
+			{s.sock, POLLIN, 0}, {sfd, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
 		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -314,7 +331,8 @@ int main(void)
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = read(s.sock, buf + have, HEADER + MAX_PAYLOAD - have);
 			if (n == 0)
-				die(1, "the container stopped during exec (the launcher closed the connection)");
+				die(1, "the container stopped during exec (the launcher closed the "
+				       "connection)");
 			if (n < 0) {
 				if (errno == EINTR || errno == EAGAIN)
 					continue;

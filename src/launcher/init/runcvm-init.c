@@ -39,7 +39,8 @@ static pid_t start_launcher(char **argv, int *wfd, const sigset_t *old)
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
-		/* dup2 onto itself would keep O_CLOEXEC: the pipe's read end is often fd 3 already. */
+		/* dup2 onto itself would keep O_CLOEXEC: the pipe's read end is often fd 3 already.
+		 */
 		if (p[0] == SIGNAL_FD ? fcntl(p[0], F_SETFD, 0) != 0 : dup2(p[0], SIGNAL_FD) < 0)
 			die("pass the signal pipe as fd 3");
 		if (sigprocmask(SIG_SETMASK, old, NULL) != 0)
@@ -77,7 +78,8 @@ int main(int argc, char **argv)
 		if (!local_only(sig)) {
 			unsigned char b = (unsigned char)sig;
 			if (write(wfd, &b, 1) != 1 && errno != EPIPE)
-				fprintf(stderr, "runcvm-init: forwarding signal %d: %s\n", sig, strerror(errno));
+				fprintf(stderr, "runcvm-init: forwarding signal %d: %s\n", sig,
+					strerror(errno));
 			continue;
 		}
 		if (sig != SIGCHLD)

@@ -5,7 +5,12 @@
 import { request } from 'node:http';
 
 export class FirecrackerApiError extends Error {
-  constructor(readonly method: string, readonly path: string, readonly status: number, readonly fault: string) {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly status: number,
+    readonly fault: string,
+  ) {
     super(`firecracker API ${method} ${path}: HTTP ${status}: ${fault}`);
   }
 }
@@ -17,34 +22,53 @@ export interface ApiCall {
 }
 
 export class FirecrackerApi {
-  constructor(private readonly socketPath: string, private readonly timeoutMs = 10_000) {}
+  constructor(
+    private readonly socketPath: string,
+    private readonly timeoutMs = 10_000,
+  ) {}
 
   call(c: ApiCall): Promise<unknown> {
     const payload = c.body === undefined ? undefined : Buffer.from(JSON.stringify(c.body));
     return new Promise((resolve, reject) => {
-      const req = request({
-        socketPath: this.socketPath,
-        method: c.method,
-        path: c.path,
-        timeout: this.timeoutMs,
-        headers: { Accept: 'application/json', ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}) },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = text;
-          }
-          if (status >= 200 && status < 300) resolve(json);
-          else reject(new FirecrackerApiError(c.method, c.path, status, (json as { fault_message?: string })?.fault_message ?? text));
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error(`firecracker API ${c.method} ${c.path}: no answer within ${this.timeoutMs} ms`)));
+      const req = request(
+        {
+          socketPath: this.socketPath,
+          method: c.method,
+          path: c.path,
+          timeout: this.timeoutMs,
+          headers: {
+            Accept: 'application/json',
+            ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = res.statusCode ?? 0;
+            let json: unknown;
+            try {
+              json = text ? JSON.parse(text) : undefined;
+            } catch {
+              json = text;
+            }
+            if (status >= 200 && status < 300) resolve(json);
+            else
+              reject(
+                new FirecrackerApiError(
+                  c.method,
+                  c.path,
+                  status,
+                  (json as { fault_message?: string })?.fault_message ?? text,
+                ),
+              );
+          });
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(new Error(`firecracker API ${c.method} ${c.path}: no answer within ${this.timeoutMs} ms`)),
+      );
       req.on('error', reject);
       req.end(payload);
     });

@@ -3,8 +3,9 @@
  * sends them). Every call is checked in config.test.ts against runcvm's contract for
  * Firecracker's API (testdata/api-contract.ts).
  */
-import type { VmSpec } from '../vm-spec.ts';
+
 import { VmmUnavailableError } from '../driver.ts';
+import type { VmSpec } from '../vm-spec.ts';
 import type { ApiCall } from './api-client.ts';
 
 /** The guest's vsock context id: one VM per Firecracker process, so a constant is enough. */
@@ -20,7 +21,14 @@ export const AGENT_VSOCK_PORT = 1024;
  * options are those Firecracker recommends for its minimal keyboard controller; pci=off because
  * it has no PCI bus unless asked for one.
  */
-export const FIRECRACKER_BOOT_ARGS = ['reboot=k', 'runcvm.exit=reset', 'pci=off', 'i8042.noaux', 'i8042.nomux', 'i8042.dumbkbd'];
+export const FIRECRACKER_BOOT_ARGS = [
+  'reboot=k',
+  'runcvm.exit=reset',
+  'pci=off',
+  'i8042.noaux',
+  'i8042.nomux',
+  'i8042.dumbkbd',
+];
 
 export interface FirecrackerPaths {
   apiSocket: string;
@@ -38,13 +46,19 @@ export function firecrackerVcpus(cpus: number): number {
 /** Throws, naming the option, for what Firecracker cannot do. */
 export function assertSupported(vm: VmSpec): void {
   if (vm.accel !== 'kvm') {
-    throw new VmmUnavailableError('RUNCVM_HYPERVISOR=firecracker: Firecracker runs only under KVM (RUNCVM_ACCEL=tcg is for qemu)');
+    throw new VmmUnavailableError(
+      'RUNCVM_HYPERVISOR=firecracker: Firecracker runs only under KVM (RUNCVM_ACCEL=tcg is for qemu)',
+    );
   }
   if (vm.fsShares.length > 0) {
-    throw new VmmUnavailableError('RUNCVM_HYPERVISOR=firecracker: Firecracker has no virtiofs; the rootfs must be an image (RUNCVM_ROOTFS=image) and volumes need a network filesystem');
+    throw new VmmUnavailableError(
+      'RUNCVM_HYPERVISOR=firecracker: Firecracker has no virtiofs; the rootfs must be an image (RUNCVM_ROOTFS=image) and volumes need a network filesystem',
+    );
   }
   if (vm.nics.some((n) => n.backend.kind !== 'tap')) {
-    throw new VmmUnavailableError('RUNCVM_HYPERVISOR=firecracker: only tap networking exists in Firecracker (no user-mode network for --network host or a shared network namespace)');
+    throw new VmmUnavailableError(
+      'RUNCVM_HYPERVISOR=firecracker: only tap networking exists in Firecracker (no user-mode network for --network host or a shared network namespace)',
+    );
   }
 }
 
@@ -52,11 +66,27 @@ function atLeast(v: FirecrackerVersion, major: number, minor: number): boolean {
   return v[0] > major || (v[0] === major && v[1] >= minor);
 }
 
-export function firecrackerCalls(vm: VmSpec, paths: FirecrackerPaths, opts: { balloon: boolean; version: FirecrackerVersion }): ApiCall[] {
+export function firecrackerCalls(
+  vm: VmSpec,
+  paths: FirecrackerPaths,
+  opts: { balloon: boolean; version: FirecrackerVersion },
+): ApiCall[] {
   assertSupported(vm);
   const calls: ApiCall[] = [
-    { method: 'PUT', path: '/machine-config', body: { vcpu_count: firecrackerVcpus(vm.cpus), mem_size_mib: vm.memoryMiB, smt: false } },
-    { method: 'PUT', path: '/boot-source', body: { kernel_image_path: vm.kernel, initrd_path: vm.initrd, boot_args: [...vm.cmdline, ...FIRECRACKER_BOOT_ARGS].join(' ') } },
+    {
+      method: 'PUT',
+      path: '/machine-config',
+      body: { vcpu_count: firecrackerVcpus(vm.cpus), mem_size_mib: vm.memoryMiB, smt: false },
+    },
+    {
+      method: 'PUT',
+      path: '/boot-source',
+      body: {
+        kernel_image_path: vm.kernel,
+        initrd_path: vm.initrd,
+        boot_args: [...vm.cmdline, ...FIRECRACKER_BOOT_ARGS].join(' '),
+      },
+    },
   ];
   // Attach order is the order the guest counts drives in (DRIVE_ORDER): keep VmSpec's order.
   // Writable drives get "Writeback": Firecracker then offers the guest a flush command and
@@ -64,11 +94,19 @@ export function firecrackerCalls(vm: VmSpec, paths: FirecrackerPaths, opts: { ba
   // cache mode. Its default ("Unsafe") offers no flush: the data would stop in the page cache.
   for (const d of vm.blockDevices) {
     const cache = d.readonly ? {} : { cache_type: 'Writeback' };
-    calls.push({ method: 'PUT', path: `/drives/${d.id}`, body: { drive_id: d.id, path_on_host: d.path, is_root_device: false, is_read_only: d.readonly, ...cache } });
+    calls.push({
+      method: 'PUT',
+      path: `/drives/${d.id}`,
+      body: { drive_id: d.id, path_on_host: d.path, is_root_device: false, is_read_only: d.readonly, ...cache },
+    });
   }
   for (const n of vm.nics) {
     if (n.backend.kind !== 'tap') continue; // refused by assertSupported
-    calls.push({ method: 'PUT', path: `/network-interfaces/${n.id}`, body: { iface_id: n.id, host_dev_name: n.backend.tap, guest_mac: n.mac } });
+    calls.push({
+      method: 'PUT',
+      path: `/network-interfaces/${n.id}`,
+      body: { iface_id: n.id, host_dev_name: n.backend.tap, guest_mac: n.mac },
+    });
   }
   calls.push({ method: 'PUT', path: '/vsock', body: { guest_cid: GUEST_CID, uds_path: paths.vsockSocket } });
   if (opts.balloon) {

@@ -6,7 +6,7 @@
  * Stopping: the agent's SHUTDOWN makes the guest reset (runcvm.exit=reset), which ends
  * Firecracker; SendCtrlAltDel (a clean power-off by the agent) and SIGKILL are the fallbacks.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
@@ -17,8 +17,8 @@ import { waitUntil } from '../../common/wait.ts';
 import type { HostCheck, HostReady, RunningVm, VmExit, VmmDriver } from '../driver.ts';
 import { VmmUnavailableError } from '../driver.ts';
 import type { VmSpec } from '../vm-spec.ts';
-import { AGENT_VSOCK_PORT, assertSupported, CTRL_ALT_DEL, firecrackerCalls, type FirecrackerPaths } from './config.ts';
 import { FirecrackerApi } from './api-client.ts';
+import { AGENT_VSOCK_PORT, assertSupported, CTRL_ALT_DEL, type FirecrackerPaths, firecrackerCalls } from './config.ts';
 import { parseFirecrackerVersion, versionProblem } from './version.ts';
 import { vsockConnect } from './vsock.ts';
 
@@ -27,7 +27,12 @@ const AGENT_TIMEOUT_MS = 60_000;
 
 /** The host setting's binary, else the first in the runtime's PATH (both the host's, never a container's). */
 export function findFirecracker(explicit: string | undefined, hostPath = process.env.PATH ?? ''): string | undefined {
-  const candidates = explicit ? [explicit] : hostPath.split(delimiter).filter(Boolean).map((d) => join(d, 'firecracker'));
+  const candidates = explicit
+    ? [explicit]
+    : hostPath
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, 'firecracker'));
   return candidates.find((c) => {
     try {
       accessSync(c, constants.X_OK);
@@ -120,21 +125,35 @@ function spawnFirecracker(binary: string, paths: FirecrackerPaths, vm: VmSpec, t
   return proc;
 }
 
-async function configure(binary: string, proc: ChildProcess, paths: FirecrackerPaths, vm: VmSpec, tail: Tail): Promise<void> {
+async function configure(
+  binary: string,
+  proc: ChildProcess,
+  paths: FirecrackerPaths,
+  vm: VmSpec,
+  tail: Tail,
+): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     proc.once('spawn', resolve);
-    proc.once('error', (e) => reject(new VmmUnavailableError(`RUNCVM_HYPERVISOR=firecracker: cannot run ${binary}: ${e.message}`)));
+    proc.once('error', (e) =>
+      reject(new VmmUnavailableError(`RUNCVM_HYPERVISOR=firecracker: cannot run ${binary}: ${e.message}`)),
+    );
   });
-  await waitUntil('the firecracker API socket', async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`firecracker exited (${proc.exitCode ?? proc.signalCode}) before its API socket appeared: ${tail.text().trim()}`);
-    }
-    // The path exists from bind() on, but connections are refused until listen(): only an
-    // accepted connection says the API is up.
-    const s = await tryConnect(paths.apiSocket);
-    s?.destroy();
-    return s ? true : undefined;
-  }, { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 });
+  await waitUntil(
+    'the firecracker API socket',
+    async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        throw new Error(
+          `firecracker exited (${proc.exitCode ?? proc.signalCode}) before its API socket appeared: ${tail.text().trim()}`,
+        );
+      }
+      // The path exists from bind() on, but connections are refused until listen(): only an
+      // accepted connection says the API is up.
+      const s = await tryConnect(paths.apiSocket);
+      s?.destroy();
+      return s ? true : undefined;
+    },
+    { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 },
+  );
   const api = new FirecrackerApi(paths.apiSocket);
   const reported = `Firecracker v${await api.version()}`;
   const problem = versionProblem(reported);
@@ -149,9 +168,13 @@ export const makeFirecrackerDriver = (host: FirecrackerHost = DEFAULT_HOST): Vmm
   checkHost(check: HostCheck): HostReady {
     const binary = findFirecracker(check.firecracker);
     const missing: string[] = [];
-    if (!binary) missing.push(`firecracker binary not found (${check.firecracker ?? 'the host setting "firecracker", or PATH'})`);
+    if (!binary)
+      missing.push(`firecracker binary not found (${check.firecracker ?? 'the host setting "firecracker", or PATH'})`);
     if (!check.kvm) missing.push('no usable /dev/kvm (Firecracker runs only under KVM)');
-    else if (check.accel === 'tcg') missing.push('KVM is not usable (the install\'s KVM probe failed, or RUNCVM_ACCEL=tcg) and Firecracker runs only under KVM');
+    else if (check.accel === 'tcg')
+      missing.push(
+        "KVM is not usable (the install's KVM probe failed, or RUNCVM_ACCEL=tcg) and Firecracker runs only under KVM",
+      );
     if (missing.length > 0 || !binary) {
       throw new VmmUnavailableError(`RUNCVM_HYPERVISOR=firecracker: not available on this host: ${missing.join(', ')}`);
     }
@@ -172,7 +195,8 @@ export const makeFirecrackerDriver = (host: FirecrackerHost = DEFAULT_HOST): Vmm
 
   async start(vm: VmSpec): Promise<RunningVm> {
     const binary = vm.vmmBinary;
-    if (!binary) throw new VmmUnavailableError('RUNCVM_HYPERVISOR=firecracker: no firecracker binary was bound in at create');
+    if (!binary)
+      throw new VmmUnavailableError('RUNCVM_HYPERVISOR=firecracker: no firecracker binary was bound in at create');
     assertSupported(vm);
     const paths = firecrackerPaths(vm.runDir);
     const tail = new Tail();

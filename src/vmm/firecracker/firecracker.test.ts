@@ -1,9 +1,9 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { FirecrackerApi, FirecrackerApiError } from './api-client.ts';
 import { versionProblem } from './version.ts';
 
@@ -16,7 +16,8 @@ test('the API client sends method, path and JSON body over the Unix socket and m
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       seen.push(`${req.method} ${req.url} ${req.headers['content-type'] ?? '-'} ${body}`);
-      if (req.url === '/version') return res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"firecracker_version":"1.16.1"}');
+      if (req.url === '/version')
+        return res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"firecracker_version":"1.16.1"}');
       if (req.url === '/machine-config') return res.writeHead(400).end('{"fault_message":"Invalid vCPU count"}');
       res.writeHead(204).end();
     });
@@ -25,9 +26,15 @@ test('the API client sends method, path and JSON body over the Unix socket and m
   try {
     const api = new FirecrackerApi(sock);
     assert.equal(await api.version(), '1.16.1');
-    assert.equal(await api.call({ method: 'PUT', path: '/actions', body: { action_type: 'InstanceStart' } }), undefined);
-    await assert.rejects(api.call({ method: 'PUT', path: '/machine-config', body: { vcpu_count: 3, mem_size_mib: 1 } }),
-      (e: Error) => e instanceof FirecrackerApiError && /PUT \/machine-config: HTTP 400: Invalid vCPU count/.test(e.message));
+    assert.equal(
+      await api.call({ method: 'PUT', path: '/actions', body: { action_type: 'InstanceStart' } }),
+      undefined,
+    );
+    await assert.rejects(
+      api.call({ method: 'PUT', path: '/machine-config', body: { vcpu_count: 3, mem_size_mib: 1 } }),
+      (e: Error) =>
+        e instanceof FirecrackerApiError && /PUT \/machine-config: HTTP 400: Invalid vCPU count/.test(e.message),
+    );
     assert.deepEqual(seen, [
       'GET /version - ',
       'PUT /actions application/json {"action_type":"InstanceStart"}',
@@ -42,7 +49,10 @@ test('the API client sends method, path and JSON body over the Unix socket and m
 test('only the Firecracker versions the driver was built for are accepted', () => {
   assert.equal(versionProblem('Firecracker v1.16.1\n\nSupported snapshot data format versions: ...'), null);
   assert.equal(versionProblem('Firecracker v1.8.0'), null);
-  assert.match(versionProblem('Firecracker v1.7.0') ?? '', /v1\.7\.0 is not supported \(this runcvm supports v1\.8\.x to v1\.16\.x\)/);
+  assert.match(
+    versionProblem('Firecracker v1.7.0') ?? '',
+    /v1\.7\.0 is not supported \(this runcvm supports v1\.8\.x to v1\.16\.x\)/,
+  );
   assert.match(versionProblem('Firecracker v2.0.0') ?? '', /not supported/);
   assert.match(versionProblem('garbage') ?? '', /cannot tell the firecracker version/);
 });

@@ -4,12 +4,13 @@
  * the vsock listener (skipped by the C test where the host has no AF_VSOCK). A VM reaching the
  * agent over vsock needs Firecracker and KVM: test/e2e/firecracker.test.ts.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const AGENT_SRC = fileURLToPath(new URL('../../../guest/agent', import.meta.url));

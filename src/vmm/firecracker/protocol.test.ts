@@ -6,12 +6,13 @@
  * It shows our side of the conversation is right; it is not evidence that Firecracker boots our
  * guest (that is test/e2e/firecracker.test.ts, run where Firecracker and KVM exist).
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { encodeFrame, type Frame, FrameDecoder, MsgType } from '../../agent-protocol/frame.ts';
 import type { VmSpec } from '../vm-spec.ts';
@@ -20,28 +21,49 @@ import { binaryVersionProblem, firecrackerPaths, makeFirecrackerDriver } from '.
 
 const FIXTURE = fileURLToPath(new URL('./testdata/fake-firecracker.ts', import.meta.url));
 
-interface LogEntry { method?: string; path?: string; body?: unknown; problems?: string[]; vsock?: string; frame?: number }
+interface LogEntry {
+  method?: string;
+  path?: string;
+  body?: unknown;
+  problems?: string[];
+  vsock?: string;
+  frame?: number;
+}
 
 function setUp() {
   const dir = mkdtempSync(join(tmpdir(), 'runcvm-fc-proto-'));
   const binary = join(dir, 'firecracker');
   // An executable named like the real one, as the driver and the host setting "firecracker" expect.
-  writeFileSync(binary, `#!/bin/sh\nexec '${process.execPath}' --import '${import.meta.resolve('tsx')}' '${FIXTURE}' "$@"\n`);
+  writeFileSync(
+    binary,
+    `#!/bin/sh\nexec '${process.execPath}' --import '${import.meta.resolve('tsx')}' '${FIXTURE}' "$@"\n`,
+  );
   chmodSync(binary, 0o755);
   const logFile = join(dir, 'requests.jsonl');
   const vm: VmSpec = {
-    name: 'runcvm-0123456789ab', accel: 'kvm', cpus: 2, memoryMiB: 256, kernel: '/k/vmlinux', initrd: '/k/initramfs.cpio',
-    cmdline: ['console=ttyS0', 'panic=-1'], fsShares: [],
+    name: 'runcvm-0123456789ab',
+    accel: 'kvm',
+    cpus: 2,
+    memoryMiB: 256,
+    kernel: '/k/vmlinux',
+    initrd: '/k/initramfs.cpio',
+    cmdline: ['console=ttyS0', 'panic=-1'],
+    fsShares: [],
     blockDevices: [
       { id: 'rootfs', path: join(dir, 'base.ext4'), readonly: true, serial: 'runcvm-root' },
       { id: 'upper', path: join(dir, 'upper.ext4'), readonly: false, serial: 'runcvm-upper' },
     ],
     nics: [{ id: 'net0', mac: '02:42:ac:11:00:02', backend: { kind: 'tap', tap: 'tap0' } }],
-    runDir: dir, consoleToStderr: false, vmmBinary: binary,
+    runDir: dir,
+    consoleToStderr: false,
+    vmmBinary: binary,
   };
   const log = (): LogEntry[] => {
     try {
-      return readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogEntry);
+      return readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as LogEntry);
     } catch {
       return [];
     }
@@ -72,7 +94,11 @@ function nextFrame(sock: Socket): Promise<Frame> {
 }
 
 // Generous: under a loaded CI host the stand-in may take a while to exit after SendCtrlAltDel.
-const driver = makeFirecrackerDriver({ imageRootfs: (c) => c.rootfs === 'image', version: binaryVersionProblem, ctrlAltDelGraceMs: 2000 });
+const driver = makeFirecrackerDriver({
+  imageRootfs: (c) => c.rootfs === 'image',
+  version: binaryVersionProblem,
+  ctrlAltDelGraceMs: 2000,
+});
 
 test('checkHost runs `firecracker --version` and names what is missing', () => {
   const t = setUp();
@@ -81,14 +107,26 @@ test('checkHost runs `firecracker --version` and names what is missing', () => {
     const check = { kernel: '/k', initrd: '/i', kvm: true, firecracker: t.binary };
     assert.deepEqual(driver.checkHost({ ...check, rootfs: 'image' }), { vmmBinary: t.binary });
     assert.throws(() => driver.checkHost(check), /needs RUNCVM_ROOTFS=image \(Firecracker has no virtiofs\)/);
-    assert.throws(() => driver.checkHost({ ...check, kvm: false, rootfs: 'image' }), /not available on this host: no usable \/dev\/kvm/);
-    assert.throws(() => driver.checkHost({ ...check, accel: 'tcg', rootfs: 'image' }), /not available on this host: KVM is not usable \(the install's KVM probe failed, or RUNCVM_ACCEL=tcg\)/);
+    assert.throws(
+      () => driver.checkHost({ ...check, kvm: false, rootfs: 'image' }),
+      /not available on this host: no usable \/dev\/kvm/,
+    );
+    assert.throws(
+      () => driver.checkHost({ ...check, accel: 'tcg', rootfs: 'image' }),
+      /not available on this host: KVM is not usable \(the install's KVM probe failed, or RUNCVM_ACCEL=tcg\)/,
+    );
     assert.deepEqual(driver.checkHost({ ...check, accel: 'kvm', rootfs: 'image' }), { vmmBinary: t.binary });
     const jailed = { ...check, rootfs: 'image' as const, jailer: true };
-    assert.throws(() => driver.checkHost(jailed), /host setting "jailer": true is not supported yet: the jailer needs CAP_SYS_ADMIN/);
+    assert.throws(
+      () => driver.checkHost(jailed),
+      /host setting "jailer": true is not supported yet: the jailer needs CAP_SYS_ADMIN/,
+    );
     assert.deepEqual(driver.checkHost({ ...jailed, jailer: false }), { vmmBinary: t.binary });
     t.env({ FAKE_FC_VERSION: '1.7.1' });
-    assert.throws(() => driver.checkHost({ ...check, rootfs: 'image' }), /firecracker v1\.7\.1 is not supported \(this runcvm supports v1\.8\.x to v1\.16\.x\)/);
+    assert.throws(
+      () => driver.checkHost({ ...check, rootfs: 'image' }),
+      /firecracker v1\.7\.1 is not supported \(this runcvm supports v1\.8\.x to v1\.16\.x\)/,
+    );
   } finally {
     t.cleanup();
   }
@@ -100,21 +138,40 @@ test('start configures Firecracker with requests that keep the contract, the age
   try {
     const vm = await driver.start(t.vm);
     const api = t.log().filter((e) => e.method);
-    assert.deepEqual(api.map((e) => `${e.method} ${e.path}`), [
-      'GET /version', 'PUT /machine-config', 'PUT /boot-source', 'PUT /drives/rootfs', 'PUT /drives/upper',
-      'PUT /network-interfaces/net0', 'PUT /vsock', 'PUT /balloon', 'PUT /actions',
-    ]);
+    assert.deepEqual(
+      api.map((e) => `${e.method} ${e.path}`),
+      [
+        'GET /version',
+        'PUT /machine-config',
+        'PUT /boot-source',
+        'PUT /drives/rootfs',
+        'PUT /drives/upper',
+        'PUT /network-interfaces/net0',
+        'PUT /vsock',
+        'PUT /balloon',
+        'PUT /actions',
+      ],
+    );
     for (const e of api) assert.deepEqual(e.problems, [], `${e.method} ${e.path}`);
     assert.deepEqual(vm.driveOrder, ['runcvm-root', 'runcvm-upper'], 'drives are identified by attach order');
     // The stand-in's check is live: a body that breaks the contract gets Firecracker's 400.
     const fc = new FirecrackerApi(firecrackerPaths(t.dir).apiSocket);
-    await assert.rejects(fc.call({ method: 'PUT', path: '/machine-config', body: { vcpu_count: 2, mem_size_mb: 256 } }),
-      /HTTP 400: PUT \/machine-config: "mem_size_mib" is required; PUT \/machine-config: unknown field "mem_size_mb"/);
+    await assert.rejects(
+      fc.call({ method: 'PUT', path: '/machine-config', body: { vcpu_count: 2, mem_size_mb: 256 } }),
+      /HTTP 400: PUT \/machine-config: "mem_size_mib" is required; PUT \/machine-config: unknown field "mem_size_mb"/,
+    );
 
     const channel = await vm.connectAgent(new AbortController().signal);
     const hello = await nextFrame(channel as Socket);
     assert.equal(hello.type, MsgType.HELLO);
-    assert.deepEqual(t.log().filter((e) => e.vsock).map((e) => e.vsock), ['CONNECT 1024', 'CONNECT 1024'], 'retried after the guest was not listening');
+    assert.deepEqual(
+      t
+        .log()
+        .filter((e) => e.vsock)
+        .map((e) => e.vsock),
+      ['CONNECT 1024', 'CONNECT 1024'],
+      'retried after the guest was not listening',
+    );
 
     channel.write(encodeFrame(MsgType.SHUTDOWN, 0));
     assert.deepEqual(await vm.exited, { code: 0, signal: null });
@@ -151,7 +208,10 @@ test('start refuses an unsupported version, and a request Firecracker rejects fa
     const bad = { ...t.vm, blockDevices: [{ id: 'a/b', path: '/x', readonly: true, serial: 's' }] };
     await assert.rejects(driver.start(bad), /firecracker API PUT \/drives\/a\/b: HTTP 400: .*not an endpoint/);
     await assert.rejects(driver.start({ ...t.vm, fsShares: [{ tag: 'root', source: '/vm' }] }), /no virtiofs/);
-    await assert.rejects(driver.start({ ...t.vm, vmmBinary: join(t.dir, 'missing') }), /RUNCVM_HYPERVISOR=firecracker: cannot run .*missing: spawn .*ENOENT/);
+    await assert.rejects(
+      driver.start({ ...t.vm, vmmBinary: join(t.dir, 'missing') }),
+      /RUNCVM_HYPERVISOR=firecracker: cannot run .*missing: spawn .*ENOENT/,
+    );
   } finally {
     t.cleanup();
   }

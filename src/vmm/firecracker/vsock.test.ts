@@ -1,9 +1,9 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { vsockConnect } from './vsock.ts';
 
 /** A real Unix-socket peer behaving like Firecracker's vsock muxer. */
@@ -24,8 +24,10 @@ test('retries while the guest is not listening, then streams after OK', async ()
   const path = join(dir, 'v.sock');
   const server = await peer(path, (conn, attempt, line) => {
     assert.equal(line, 'CONNECT 1024');
-    if (attempt === 1) conn.destroy(); // guest not listening: Firecracker drops the connection
-    else if (attempt === 2) return; // the handshake goes unanswered for a while after boot
+    if (attempt === 1)
+      conn.destroy(); // guest not listening: Firecracker drops the connection
+    else if (attempt === 2)
+      return; // the handshake goes unanswered for a while after boot
     else conn.end('OK 1073741824\nhello-from-guest');
   });
   try {
@@ -48,7 +50,10 @@ test('gives up at the deadline with the last reason', async () => {
   const path = join(dir, 'v.sock');
   const server = await peer(path, (conn) => conn.end('FAILURE\n'));
   try {
-    await assert.rejects(vsockConnect(path, 1024, { timeoutMs: 300, retryMs: 10 }), /not reachable within 300 ms: .*unexpected answer "FAILURE"/);
+    await assert.rejects(
+      vsockConnect(path, 1024, { timeoutMs: 300, retryMs: 10 }),
+      /not reachable within 300 ms: .*unexpected answer "FAILURE"/,
+    );
     await assert.rejects(vsockConnect(join(dir, 'missing.sock'), 5, { timeoutMs: 100, retryMs: 10 }), /ENOENT/);
   } finally {
     server.close();

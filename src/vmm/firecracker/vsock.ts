@@ -68,5 +68,7 @@ export async function vsockConnect(
       await sleep(opts.retryMs ?? 50);
     }
   }
-  throw new VsockHandshakeError(`vsock port ${port} not reachable within ${opts.timeoutMs} ms: ${last?.message ?? 'no attempt'}`);
+  throw new VsockHandshakeError(
+    `vsock port ${port} not reachable within ${opts.timeoutMs} ms: ${last?.message ?? 'no attempt'}`,
+  );
 }

@@ -34,50 +34,76 @@ function accelArgs(vm: VmSpec): string[] {
 export function qemuArgv(vm: VmSpec, paths: QemuPaths): string[] {
   const argv = [
     // debug-threads: vCPU threads are named "CPU <n>/TCG|KVM" on the host (top, /proc, tests).
-    '-name', `${vm.name},debug-threads=on`,
-    '-M', 'microvm,pic=off,pit=on,rtc=on,memory-backend=mem',
-    '-global', 'virtio-mmio.force-legacy=false',
+    '-name',
+    `${vm.name},debug-threads=on`,
+    '-M',
+    'microvm,pic=off,pit=on,rtc=on,memory-backend=mem',
+    '-global',
+    'virtio-mmio.force-legacy=false',
     ...accelArgs(vm),
-    '-m', `${vm.memoryMiB}M`,
-    '-smp', String(vm.cpus),
-    '-object', `memory-backend-memfd,id=mem,size=${vm.memoryMiB}M,share=on`,
-    '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
+    '-m',
+    `${vm.memoryMiB}M`,
+    '-smp',
+    String(vm.cpus),
+    '-object',
+    `memory-backend-memfd,id=mem,size=${vm.memoryMiB}M,share=on`,
+    '-nodefaults',
+    '-no-user-config',
+    '-nographic',
+    '-no-reboot',
     // QEMU's own seccomp filter on top of the launcher's: no exec, no setuid, no obsolete or
     // scheduler/resource syscalls (the set libvirt uses). Host-side pinning is done from outside.
-    '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
+    '-sandbox',
+    'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
     ...(vm.consoleToStderr
       ? ['-chardev', 'stdio,id=con,signal=off', '-serial', 'chardev:con']
       : ['-serial', `file:${paths.consoleLog}`]),
-    '-kernel', vm.kernel,
-    '-initrd', vm.initrd,
-    '-append', vm.cmdline.join(' '),
+    '-kernel',
+    vm.kernel,
+    '-initrd',
+    vm.initrd,
+    '-append',
+    vm.cmdline.join(' '),
   ];
   for (const fs of vm.fsShares) {
     const id = `fs-${fs.tag}`;
-    argv.push('-chardev', `socket,id=${id},path=${paths.fsSocket(fs.tag)}`, '-device', `vhost-user-fs-device,chardev=${id},tag=${fs.tag}`);
+    argv.push(
+      '-chardev',
+      `socket,id=${id},path=${paths.fsSocket(fs.tag)}`,
+      '-device',
+      `vhost-user-fs-device,chardev=${id},tag=${fs.tag}`,
+    );
   }
   for (const d of vm.blockDevices) {
     argv.push(
       // QEMU option values escape a comma by doubling it. cache=writeback (QEMU's default, named
       // so it cannot drift): writes land in the host's page cache, so they outlive a killed QEMU,
       // and the guest sees a volatile write cache whose flushes QEMU turns into fdatasync().
-      '-drive', `id=${d.id},file=${d.path.replaceAll(',', ',,')},format=raw,if=none,readonly=${d.readonly ? 'on' : 'off'},cache=writeback`,
-      '-device', `virtio-blk-device,drive=${d.id},serial=${d.serial}`,
+      '-drive',
+      `id=${d.id},file=${d.path.replaceAll(',', ',,')},format=raw,if=none,readonly=${d.readonly ? 'on' : 'off'},cache=writeback`,
+      '-device',
+      `virtio-blk-device,drive=${d.id},serial=${d.serial}`,
     );
   }
   for (const n of vm.nics) {
-    const netdev = n.backend.kind === 'tap' ? `tap,id=${n.id},ifname=${n.backend.tap},script=no,downscript=no` : `user,id=${n.id}`;
+    const netdev =
+      n.backend.kind === 'tap' ? `tap,id=${n.id},ifname=${n.backend.tap},script=no,downscript=no` : `user,id=${n.id}`;
     argv.push('-netdev', netdev, '-device', `virtio-net-device,netdev=${n.id},mac=${n.mac}`);
   }
   argv.push(
-    '-device', 'virtio-serial-device',
-    '-chardev', `socket,id=agent,path=${paths.agentSocket},server=on,wait=off`,
-    '-device', `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
+    '-device',
+    'virtio-serial-device',
+    '-chardev',
+    `socket,id=agent,path=${paths.agentSocket},server=on,wait=off`,
+    '-device',
+    `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
     // docker update shrinks the guest through the balloon (never below what it holds: no
     // deflate-on-oom, the host cgroup shrinks with it); free-page reporting hands pages the
     // guest freed back to the host (docs/resources.md).
-    '-device', 'virtio-balloon-device,free-page-reporting=on',
-    '-qmp', `unix:${paths.qmpSocket},server=on,wait=off`,
+    '-device',
+    'virtio-balloon-device,free-page-reporting=on',
+    '-qmp',
+    `unix:${paths.qmpSocket},server=on,wait=off`,
   );
   return argv;
 }

@@ -25,7 +25,8 @@ export function qemuControl(qmp: Qmp): VmControl {
     async vcpuThreads() {
       const cpus = (await qmp.execute('query-cpus-fast')) as { 'cpu-index': number; 'thread-id': number }[];
       // The ids end up on taskset's command line.
-      const valid = (c: (typeof cpus)[number]) => Number.isSafeInteger(c?.['cpu-index']) && Number.isSafeInteger(c?.['thread-id']) && c['thread-id'] > 0;
+      const valid = (c: (typeof cpus)[number]) =>
+        Number.isSafeInteger(c?.['cpu-index']) && Number.isSafeInteger(c?.['thread-id']) && c['thread-id'] > 0;
       expect(Array.isArray(cpus) && cpus.every(valid), 'query-cpus-fast', cpus);
       return [...cpus].sort((a, b) => a['cpu-index'] - b['cpu-index']).map((c) => c['thread-id']);
     },

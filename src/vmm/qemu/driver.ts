@@ -2,18 +2,18 @@
  * QEMU backend: one virtiofsd per shared directory, then qemu-system-x86_64 (microvm).
  * The agent channel is a virtio-serial port whose host end is a Unix socket QEMU listens on.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { Tail } from '../../common/tail.ts';
 import { tryConnect } from '../../common/unix-socket.ts';
 import { waitUntil } from '../../common/wait.ts';
+import { describeError, GuestFailure } from '../../contracts/errors.ts';
+import { pinThreads } from '../cpu-pinning.ts';
 import type { HostCheck, RunningVm, VmExit, VmmDriver } from '../driver.ts';
 import { VmmUnavailableError } from '../driver.ts';
-import { describeError, GuestFailure } from '../../contracts/errors.ts';
 import type { VmSpec } from '../vm-spec.ts';
-import { pinThreads } from '../cpu-pinning.ts';
-import { qemuArgv, qemuPaths, type QemuPaths } from './argv.ts';
+import { type QemuPaths, qemuArgv, qemuPaths } from './argv.ts';
 import { qemuControl } from './control.ts';
 import { Qmp } from './qmp.ts';
 import { QMP_RELAY_VERB } from './qmp-relay.ts';
@@ -28,7 +28,8 @@ export interface QemuBinaries {
 }
 
 function requireFile(path: string, what: string, hint: string): void {
-  if (!existsSync(path)) throw new VmmUnavailableError(`RUNCVM_HYPERVISOR=qemu: ${what} not found at ${path} (${hint})`);
+  if (!existsSync(path))
+    throw new VmmUnavailableError(`RUNCVM_HYPERVISOR=qemu: ${what} not found at ${path} (${hint})`);
 }
 
 function exitOf(child: ChildProcess): Promise<VmExit> {
@@ -45,7 +46,21 @@ function startVirtiofsd(binary: string, source: string, socketPath: string, tail
   // every open O_DIRECT-like, which refuses shared writable mmap on the guest's 6.1 kernel.
   const child = spawn(
     binary,
-    [`--socket-path=${socketPath}`, '-o', `source=${source}`, '-o', 'cache=auto', '-o', 'timeout=0', '-o', 'sandbox=chroot', '-o', 'announce_submounts', '-o', 'xattr'],
+    [
+      `--socket-path=${socketPath}`,
+      '-o',
+      `source=${source}`,
+      '-o',
+      'cache=auto',
+      '-o',
+      'timeout=0',
+      '-o',
+      'sandbox=chroot',
+      '-o',
+      'announce_submounts',
+      '-o',
+      'xattr',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   child.stderr?.on('data', (d: Buffer) => tail.push(d));
@@ -70,10 +85,14 @@ class QemuVm implements RunningVm {
   }
 
   async connectAgent(signal: AbortSignal): Promise<Socket> {
-    return waitUntil('the VM agent socket', async () => {
-      if (this.done) throw new Error(`qemu exited before the agent channel opened\n${this.diagnostics()}`);
-      return tryConnect(this.paths.agentSocket);
-    }, { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5, signal });
+    return waitUntil(
+      'the VM agent socket',
+      async () => {
+        if (this.done) throw new Error(`qemu exited before the agent channel opened\n${this.diagnostics()}`);
+        return tryConnect(this.paths.agentSocket);
+      },
+      { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5, signal },
+    );
   }
 
   diagnostics(): string {
@@ -83,7 +102,10 @@ class QemuVm implements RunningVm {
     } catch {
       // No console log: the guest never started or the console went to stderr.
     }
-    return [`qemu/virtiofsd stderr:\n${this.stderrTail.text().trim()}`, console && `guest console (last lines):\n${console}`]
+    return [
+      `qemu/virtiofsd stderr:\n${this.stderrTail.text().trim()}`,
+      console && `guest console (last lines):\n${console}`,
+    ]
       .filter(Boolean)
       .join('\n');
   }
@@ -111,10 +133,15 @@ export const makeQemuDriver = (bin: QemuBinaries): VmmDriver => ({
     try {
       for (const [i, fs] of vm.fsShares.entries()) {
         const h = helpers[i] as ChildProcess;
-        await waitUntil(`virtiofsd socket for ${fs.tag}`, () => {
-          if (h.exitCode !== null) throw new Error(`virtiofsd for ${fs.source} exited (${h.exitCode}): ${tail.text().trim()}`);
-          return existsSync(paths.fsSocket(fs.tag)) ? true : undefined;
-        }, { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 });
+        await waitUntil(
+          `virtiofsd socket for ${fs.tag}`,
+          () => {
+            if (h.exitCode !== null)
+              throw new Error(`virtiofsd for ${fs.source} exited (${h.exitCode}): ${tail.text().trim()}`);
+            return existsSync(paths.fsSocket(fs.tag)) ? true : undefined;
+          },
+          { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 },
+        );
       }
     } catch (e) {
       for (const h of helpers) h.kill('SIGKILL');
@@ -141,10 +168,14 @@ export const makeQemuDriver = (bin: QemuBinaries): VmmDriver => ({
 
 /** QEMU creates its vCPU threads before it serves QMP, so their ids are final once it answers. */
 async function pinVcpus(qmpSocket: string, hostCpus: number[], exited: () => boolean): Promise<void> {
-  await waitUntil('the QMP socket', () => {
-    if (exited()) throw new Error('qemu exited before its QMP socket opened');
-    return existsSync(qmpSocket) ? true : undefined;
-  }, { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 });
+  await waitUntil(
+    'the QMP socket',
+    () => {
+      if (exited()) throw new Error('qemu exited before its QMP socket opened');
+      return existsSync(qmpSocket) ? true : undefined;
+    },
+    { timeoutMs: SOCKET_TIMEOUT_MS, intervalMs: 5 },
+  );
   const control = qemuControl(await Qmp.connect(qmpSocket));
   try {
     pinThreads(await control.vcpuThreads(), hostCpus);

@@ -5,9 +5,9 @@
  * container's own root, never by host root. Imports nothing heavy: it starts on every update.
  */
 import { connect } from 'node:net';
+import { describeError } from '../../contracts/errors.ts';
 import { RUN_DIR } from '../../contracts/launch-spec.ts';
 import { qemuPaths } from './argv.ts';
-import { describeError } from '../../contracts/errors.ts';
 
 export const QMP_RELAY_VERB = 'qmp-relay';
 

@@ -12,7 +12,11 @@ import type { Duplex } from 'node:stream';
 import { LineReader, LineTooLongError } from '../../common/line-reader.ts';
 
 export class QmpError extends Error {
-  constructor(readonly command: string, readonly errorClass: string, readonly desc: string) {
+  constructor(
+    readonly command: string,
+    readonly errorClass: string,
+    readonly desc: string,
+  ) {
     super(`qmp ${command}: ${errorClass}: ${desc}`);
   }
 }
@@ -46,7 +50,10 @@ export class Qmp {
   private greeted?: (e?: Error) => void;
   private closedError?: Error;
 
-  private constructor(private readonly stream: Duplex, opts: QmpOptions) {
+  private constructor(
+    private readonly stream: Duplex,
+    opts: QmpOptions,
+  ) {
     this.label = opts.label;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.lines = new LineReader(opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
@@ -87,7 +94,10 @@ export class Qmp {
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise((resolve, reject) => {
       // A late reply would be matched to the next command: a timeout ends the connection.
-      const timer = setTimeout(() => this.fail(new Error(`${command}: no reply within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => this.fail(new Error(`${command}: no reply within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       this.queue.push({ command, resolve, reject, timer });
       this.stream.write(`${JSON.stringify(args ? { execute: command, arguments: args } : { execute: command })}\n`);
     });
@@ -102,7 +112,9 @@ export class Qmp {
     try {
       lines = this.lines.push(d);
     } catch (e) {
-      this.fail(e instanceof LineTooLongError ? new Error(`the peer sent ${e.message} (QMP replies are short)`) : (e as Error));
+      this.fail(
+        e instanceof LineTooLongError ? new Error(`the peer sent ${e.message} (QMP replies are short)`) : (e as Error),
+      );
       return;
     }
     for (const line of lines) {

@@ -50,7 +50,8 @@ int main(int argc, char **argv)
 	if (name_to_handle_at(AT_FDCWD, argv[1], h, &mnt, 0) != 0)
 		printf("name_to_handle_at: %s\n", strerror(errno));
 	else
-		printf("name_to_handle_at: ok (type %d, %u bytes)\n", h->handle_type, h->handle_bytes);
+		printf("name_to_handle_at: ok (type %d, %u bytes)\n", h->handle_type,
+		       h->handle_bytes);
 	int mfd = open(argv[2], O_RDONLY | O_DIRECTORY);
 	if (mfd < 0) {
 		perror(argv[2]);

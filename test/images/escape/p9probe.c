@@ -20,8 +20,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { RLERROR = 7, TLOPEN = 12, TLCREATE = 14, TREADDIR = 40, TVERSION = 100, TATTACH = 104, TWALK = 110,
-       TREAD = 116, TCLUNK = 120 };
+enum {
+	RLERROR = 7,
+	TLOPEN = 12,
+	TLCREATE = 14,
+	TREADDIR = 40,
+	TVERSION = 100,
+	TATTACH = 104,
+	TWALK = 110,
+	TREAD = 116,
+	TCLUNK = 120
+};
 #define NOFID 0xffffffffu
 #define MSIZE 8192
 
@@ -29,16 +38,51 @@ static int sock;
 static uint8_t buf[MSIZE];
 static size_t pos;
 
-static void put(const void *p, size_t n) { memcpy(buf + pos, p, n); pos += n; }
-static void p8(uint8_t v) { put(&v, 1); }
-static void p16(uint16_t v) { put(&v, 2); }
-static void p32(uint32_t v) { put(&v, 4); }
-static void p64(uint64_t v) { put(&v, 8); }
-static void pstr(const char *s) { p16((uint16_t)strlen(s)); put(s, strlen(s)); }
-static uint32_t g32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint16_t g16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static void put(const void *p, size_t n)
+{
+	memcpy(buf + pos, p, n);
+	pos += n;
+}
+static void p8(uint8_t v)
+{
+	put(&v, 1);
+}
+static void p16(uint16_t v)
+{
+	put(&v, 2);
+}
+static void p32(uint32_t v)
+{
+	put(&v, 4);
+}
+static void p64(uint64_t v)
+{
+	put(&v, 8);
+}
+static void pstr(const char *s)
+{
+	p16((uint16_t)strlen(s));
+	put(s, strlen(s));
+}
+static uint32_t g32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+static uint16_t g16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
 
-static void begin(uint8_t type) { pos = 4; p8(type); p16(1); }
+static void begin(uint8_t type)
+{
+	pos = 4;
+	p8(type);
+	p16(1);
+}
 
 static int full(int write_side, uint8_t *p, size_t n)
 {
@@ -70,7 +114,11 @@ static int rpc(uint32_t *errcode)
 static int attach(uint32_t fid, const char *aname, uint32_t *e)
 {
 	begin(TATTACH);
-	p32(fid); p32(NOFID); pstr("root"); pstr(aname); p32(0);
+	p32(fid);
+	p32(NOFID);
+	pstr("root");
+	pstr(aname);
+	p32(0);
 	return rpc(e) == TATTACH + 1 ? 0 : -1;
 }
 
@@ -85,7 +133,9 @@ static void clunk(uint32_t fid)
 static int walk(uint32_t fid, uint32_t newfid, char **names, int n, uint32_t *e)
 {
 	begin(TWALK);
-	p32(fid); p32(newfid); p16((uint16_t)n);
+	p32(fid);
+	p32(newfid);
+	p16((uint16_t)n);
 	for (int i = 0; i < n; i++)
 		pstr(names[i]);
 	int t = rpc(e);
@@ -105,13 +155,16 @@ static void read_fid(uint32_t fid)
 {
 	uint32_t e = 0;
 	begin(TLOPEN);
-	p32(fid); p32(O_RDONLY);
+	p32(fid);
+	p32(O_RDONLY);
 	if (rpc(&e) != TLOPEN + 1) {
 		printf("open refused (errno %u)\n", e);
 		return;
 	}
 	begin(TREAD);
-	p32(fid); p64(0); p32(512);
+	p32(fid);
+	p64(0);
+	p32(512);
 	if (rpc(&e) != TREAD + 1) {
 		printf("read refused (errno %u)\n", e);
 		return;
@@ -156,10 +209,13 @@ static void list_server_root(void)
 		return;
 	}
 	begin(TLOPEN);
-	p32(3); p32(O_RDONLY | O_DIRECTORY);
+	p32(3);
+	p32(O_RDONLY | O_DIRECTORY);
 	if (rpc(&e) == TLOPEN + 1) {
 		begin(TREADDIR);
-		p32(3); p64(0); p32(4000);
+		p32(3);
+		p64(0);
+		p32(4000);
 		if (rpc(&e) == TREADDIR + 1) {
 			uint32_t n = g32(buf + 7);
 			for (uint8_t *p = buf + 11; p < buf + 11 + n;) {
@@ -177,9 +233,14 @@ static void list_server_root(void)
 		return;
 	}
 	begin(TLCREATE);
-	p32(4); pstr("p9probe-was-here"); p32(O_WRONLY | O_CREAT); p32(0644); p32(0);
+	p32(4);
+	pstr("p9probe-was-here");
+	p32(O_WRONLY | O_CREAT);
+	p32(0644);
+	p32(0);
 	int t = rpc(&e);
-	printf("create in server root: %s (errno %u)\n", t == TLCREATE + 1 ? "CREATED" : "refused", e);
+	printf("create in server root: %s (errno %u)\n", t == TLCREATE + 1 ? "CREATED" : "refused",
+	       e);
 	clunk(4);
 }
 
@@ -198,7 +259,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	begin(TVERSION);
-	p32(MSIZE); pstr("9P2000.L");
+	p32(MSIZE);
+	pstr("9P2000.L");
 	if (rpc(NULL) != TVERSION + 1) {
 		printf("version refused\n");
 		return 1;

@@ -62,7 +62,8 @@ static int bench(const char *path, long kib, double seconds)
 	if (msync(map, len, MS_SYNC) != 0)
 		die("msync", path);
 	double total = now_s() - t0;
-	printf("mmapw: %ld passes over %ld KiB in %.2f s (msync included): %.1f MiB/s dirtied\n", passes, kib, total, (double)passes * (double)kib / 1024 / total);
+	printf("mmapw: %ld passes over %ld KiB in %.2f s (msync included): %.1f MiB/s dirtied\n",
+	       passes, kib, total, (double)passes * (double)kib / 1024 / total);
 	return 0;
 }
 
@@ -71,7 +72,8 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "-b") == 0)
 		return bench(argv[2], strtol(argv[3], NULL, 10), strtod(argv[4], NULL));
 	if (argc < 4) {
-		fprintf(stderr, "usage: mmapw FILE INTERVAL_MS MARK|s:MARK...  |  mmapw -b FILE KIB SECONDS\n");
+		fprintf(stderr, "usage: mmapw FILE INTERVAL_MS MARK|s:MARK...  |  mmapw -b FILE "
+				"KIB SECONDS\n");
 		return 2;
 	}
 	char flagpath[4096];

@@ -21,7 +21,9 @@ int main(int argc, char **argv)
 	}
 	int s = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
 	if (s < 0) {
-		fprintf(stderr, "uping: socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP) as uid %u gid %u: %s\n", getuid(), getgid(), strerror(errno));
+		fprintf(stderr,
+			"uping: socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP) as uid %u gid %u: %s\n",
+			getuid(), getgid(), strerror(errno));
 		return 1;
 	}
 	struct icmphdr req = {.type = ICMP_ECHO, .un.echo.sequence = htons(1)};
@@ -31,7 +33,8 @@ int main(int argc, char **argv)
 	}
 	struct pollfd p = {s, POLLIN, 0};
 	char buf[256];
-	if (poll(&p, 1, 5000) != 1 || recv(s, buf, sizeof buf, 0) < (ssize_t)sizeof req || ((struct icmphdr *)buf)->type != ICMP_ECHOREPLY) {
+	if (poll(&p, 1, 5000) != 1 || recv(s, buf, sizeof buf, 0) < (ssize_t)sizeof req ||
+	    ((struct icmphdr *)buf)->type != ICMP_ECHOREPLY) {
 		fprintf(stderr, "uping: no echo reply from %s within 5 s\n", argv[1]);
 		return 1;
 	}

@@ -32,7 +32,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (lsetxattr(argv[2], argv[3], buf, (size_t)n, 0) != 0) {
-			fprintf(stderr, "xattr: set %s on %s: %s\n", argv[3], argv[2], strerror(errno));
+			fprintf(stderr, "xattr: set %s on %s: %s\n", argv[3], argv[2],
+				strerror(errno));
 			return 1;
 		}
 		return 0;
@@ -40,7 +41,8 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "get") == 0) {
 		ssize_t n = lgetxattr(argv[2], argv[3], buf, sizeof buf);
 		if (n < 0) {
-			fprintf(stderr, "xattr: get %s of %s: %s\n", argv[3], argv[2], strerror(errno));
+			fprintf(stderr, "xattr: get %s of %s: %s\n", argv[3], argv[2],
+				strerror(errno));
 			return 1;
 		}
 		for (ssize_t i = 0; i < n; i++)

@@ -101,7 +101,10 @@ const machineConfig: Endpoint = {
 const bootSource: Endpoint = {
   method: 'PUT',
   path: '/boot-source',
-  body: { fields: { kernel_image_path: string, initrd_path: string, boot_args: string }, required: ['kernel_image_path'] },
+  body: {
+    fields: { kernel_image_path: string, initrd_path: string, boot_args: string },
+    required: ['kernel_image_path'],
+  },
 };
 
 const VIRTIO_BLOCK_ONLY = ['path_on_host', 'is_read_only', 'io_engine', 'rate_limiter'] as const;
@@ -128,11 +131,13 @@ const drive: Endpoint = {
   },
   rules: [
     {
-      says: 'a virtio-block drive has path_on_host and is_read_only; a vhost-user-block drive has socket '
-        + 'and none of path_on_host, is_read_only, io_engine, rate_limiter',
-      holds: (b) => (b.socket === undefined
-        ? b.path_on_host !== undefined && b.is_read_only !== undefined
-        : VIRTIO_BLOCK_ONLY.every((f) => b[f] === undefined)),
+      says:
+        'a virtio-block drive has path_on_host and is_read_only; a vhost-user-block drive has socket ' +
+        'and none of path_on_host, is_read_only, io_engine, rate_limiter',
+      holds: (b) =>
+        b.socket === undefined
+          ? b.path_on_host !== undefined && b.is_read_only !== undefined
+          : VIRTIO_BLOCK_ONLY.every((f) => b[f] === undefined),
     },
   ],
 };
@@ -195,5 +200,12 @@ const version: Endpoint = {
 };
 
 export const API_CONTRACT: readonly Endpoint[] = [
-  machineConfig, bootSource, drive, networkInterface, vsock, balloon, actions, version,
+  machineConfig,
+  bootSource,
+  drive,
+  networkInterface,
+  vsock,
+  balloon,
+  actions,
+  version,
 ];

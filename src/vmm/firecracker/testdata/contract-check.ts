@@ -29,7 +29,8 @@ function checkField(f: Field, v: unknown, at: string): string[] {
   switch (f.type) {
     case 'string':
       if (typeof v !== 'string') return [`${at}: must be a string`];
-      if (f.enum && !f.enum.includes(v)) return [`${at}: must be one of ${f.enum.join(', ')} (got ${JSON.stringify(v)})`];
+      if (f.enum && !f.enum.includes(v))
+        return [`${at}: must be one of ${f.enum.join(', ')} (got ${JSON.stringify(v)})`];
       if (f.pattern && !f.pattern.test(v)) return [`${at}: must match ${f.pattern} (got ${JSON.stringify(v)})`];
       return [];
     case 'integer':

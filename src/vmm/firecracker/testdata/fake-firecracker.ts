@@ -90,25 +90,36 @@ function handle(method: string, path: string, body: unknown, res: import('node:h
   }
   log({ method, path, body, problems });
   if (problems.length > 0) return answer(res, 400, { fault_message: problems.join('; ') });
-  if (method === 'GET' && path === '/version') return answer(res, 200, contractAnswer(method, path, { firecracker_version: VERSION }));
+  if (method === 'GET' && path === '/version')
+    return answer(res, 200, contractAnswer(method, path, { firecracker_version: VERSION }));
   if (path === '/actions') {
     const action = (body as { action_type: string }).action_type;
     if (action === 'InstanceStart') {
-      if (started) return answer(res, 400, { fault_message: 'The requested operation is not supported after starting the microVM.' });
-      if (!configured.has('/boot-source')) return answer(res, 400, { fault_message: 'Cannot start microvm without kernel configuration.' });
+      if (started)
+        return answer(res, 400, {
+          fault_message: 'The requested operation is not supported after starting the microVM.',
+        });
+      if (!configured.has('/boot-source'))
+        return answer(res, 400, { fault_message: 'Cannot start microvm without kernel configuration.' });
       const vsock = configured.get('/vsock') as { uds_path: string } | undefined;
       if (vsock) serveVsock(vsock.uds_path);
       started = true;
       return answer(res, 204);
     }
     if (action === 'SendCtrlAltDel') {
-      if (!started) return answer(res, 400, { fault_message: 'The requested operation is not supported before starting the microVM.' });
+      if (!started)
+        return answer(res, 400, {
+          fault_message: 'The requested operation is not supported before starting the microVM.',
+        });
       if (process.env.FAKE_FC_IGNORE_CAD !== '1') setTimeout(() => process.exit(0), 20);
       return answer(res, 204);
     }
   }
   if (method === 'PUT') {
-    if (started) return answer(res, 400, { fault_message: 'The requested operation is not supported after starting the microVM.' });
+    if (started)
+      return answer(res, 400, {
+        fault_message: 'The requested operation is not supported after starting the microVM.',
+      });
     configured.set(path, body);
     return answer(res, 204);
   }
