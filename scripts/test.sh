@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the whole runcvm test suite on this machine (as root):
 #   scripts/setup.sh --no-demo -> scripts/build-test-images.sh
-#   -> npm run test:unit -> npm run test:e2e -> the same e2e suites on Firecracker where it can run
+#   -> scripts/lint.sh -> npm run test:unit -> make -C guest/agent coverage -> npm run test:e2e -> the same e2e suites on Firecracker where it can run
 # Both test stages always run; exits non-zero if any stage failed.
 # Prints the elapsed time of each stage and a summary.
 set -euo pipefail
@@ -41,7 +41,10 @@ if ! stage setup bash scripts/setup.sh --no-demo; then
   die "setup failed; not running the tests"
 fi
 stage images bash scripts/build-test-images.sh || true
+stage lint bash scripts/lint.sh || true
 stage unit npm run test:unit || true
+# The guest agent's line coverage by its host-side tests (gcov; docs/testing.md).
+stage agent-coverage make -s -C guest/agent OUT="$RUNCVM_ROOT/build/agent-coverage" coverage || true
 stage e2e npm run test:e2e || true
 # The storage suite again with the image root and the 9P volume server forced: Firecracker's
 # storage path, exercised on QEMU (docs/storage.md).

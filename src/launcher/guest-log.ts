@@ -80,7 +80,6 @@ export class GuestLog {
 function sanitize(text: string): string {
   const cut =
     Buffer.byteLength(text) > LOG_LINE_MAX ? `${Buffer.from(text).subarray(0, LOG_LINE_MAX).toString('utf8')}…` : text;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
   return cut.replace(/[\u0000-\u001f\u007f]/g, ' ');
 }
 
