@@ -112,59 +112,42 @@ static void test_drive_order(void)
 	CHECK(strcmp(nth("iomem-empty", 2), "vdc") == 0);
 }
 
-static void tlv(uint8_t **p, uint16_t tag, const char *s)
-{
-	uint32_t n = (uint32_t)strlen(s);
-	(*p)[0] = (uint8_t)tag;
-	(*p)[1] = (uint8_t)(tag >> 8);
-	for (int i = 0; i < 4; i++)
-		(*p)[2 + i] = (uint8_t)(n >> (8 * i));
-	memcpy(*p + 6, s, n);
-	*p += 6 + n;
-}
-
 static void test_config_drive_order(void)
 {
-	uint8_t buf[256], *p = buf;
-	tlv(&p, 2, "root");
-	tlv(&p, 22, "rootfs");
-	tlv(&p, 22, "disk0");
+	struct tlv_buf b = {0};
+	tlv_add_str(&b, 2, "root");
+	tlv_add_str(&b, 22, "rootfs");
+	tlv_add_str(&b, 22, "disk0");
 	struct vm_config c;
 	char err[128];
-	CHECK(config_parse(buf, (size_t)(p - buf), &c, err, sizeof err) == 0);
+	CHECK(config_parse(b.data, b.len, &c, err, sizeof err) == 0);
 	CHECK(c.ndrive_order == 2 && strcmp(c.drive_order[0], "rootfs") == 0 &&
 	      strcmp(c.drive_order[1], "disk0") == 0);
 	config_free(&c);
-	p = buf;
-	tlv(&p, 2, "root");
-	tlv(&p, 22, "");
-	CHECK(config_parse(buf, (size_t)(p - buf), &c, err, sizeof err) != 0);
+	struct tlv_buf empty = {0};
+	tlv_add_str(&empty, 2, "root");
+	tlv_add_str(&empty, 22, "");
+	CHECK(config_parse(empty.data, empty.len, &c, err, sizeof err) != 0);
 	config_free(&c);
 }
 
-/* A SYSCTL record (tag 24) holds a NUL, which tlv() cannot write. */
-static void tlv_sysctl(uint8_t **p, const char *path, const char *value)
+/* A SYSCTL record (tag 24): "path\0value". */
+static void tlv_sysctl(struct tlv_buf *b, const char *path, const char *value)
 {
 	char rec[128];
-	size_t n = strlen(path) + 1 + strlen(value);
-	snprintf(rec, sizeof rec, "%s%c%s", path, 0, value);
-	(*p)[0] = 24;
-	(*p)[1] = 0;
-	for (int i = 0; i < 4; i++)
-		(*p)[2 + i] = (uint8_t)(n >> (8 * i));
-	memcpy(*p + 6, rec, n);
-	*p += 6 + n;
+	int n = snprintf(rec, sizeof rec, "%s%c%s", path, 0, value);
+	tlv_add(b, 24, rec, (uint32_t)n);
 }
 
 static void test_config_sysctl(void)
 {
-	uint8_t buf[256], *p = buf;
-	tlv(&p, 2, "root");
-	tlv_sysctl(&p, "net/ipv4/ping_group_range", "0 2147483647");
-	tlv_sysctl(&p, "kernel/msgmax", "65536");
+	struct tlv_buf b = {0};
+	tlv_add_str(&b, 2, "root");
+	tlv_sysctl(&b, "net/ipv4/ping_group_range", "0 2147483647");
+	tlv_sysctl(&b, "kernel/msgmax", "65536");
 	struct vm_config c;
 	char err[128];
-	CHECK(config_parse(buf, (size_t)(p - buf), &c, err, sizeof err) == 0);
+	CHECK(config_parse(b.data, b.len, &c, err, sizeof err) == 0);
 	CHECK(c.nsysctls == 2 && strcmp(c.sysctls[0].path, "net/ipv4/ping_group_range") == 0 &&
 	      strcmp(c.sysctls[0].value, "0 2147483647") == 0 &&
 	      strcmp(c.sysctls[1].value, "65536") == 0);
@@ -172,10 +155,10 @@ static void test_config_sysctl(void)
 	const char *bad[] = {
 		"../etc/passwd", "net/../../x", "/proc/sys/x", "net//x", "net/./x", "net/x/", ""};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		p = buf;
-		tlv(&p, 2, "root");
-		tlv_sysctl(&p, bad[i], "1");
-		CHECK(config_parse(buf, (size_t)(p - buf), &c, err, sizeof err) != 0);
+		struct tlv_buf one = {0};
+		tlv_add_str(&one, 2, "root");
+		tlv_sysctl(&one, bad[i], "1");
+		CHECK(config_parse(one.data, one.len, &c, err, sizeof err) != 0);
 		config_free(&c);
 	}
 	CHECK(sysctl_path_ok("net/ipv4/conf/eno2.100/rp_filter") &&
