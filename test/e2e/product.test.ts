@@ -9,6 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { PROTOCOL_VERSION } from '../../src/agent-protocol/frame.ts';
 import { BUSYBOX, docker, hostConfig, PREFIX, RUNTIME, run, runVm, uniqueName, until } from './docker.ts';
 
 const VERSION = (
@@ -45,7 +46,10 @@ describe('versions', () => {
     assert.match(r.stdout, new RegExp(`^runcvm version ${VERSION}\\nruncvm-agent version ${VERSION}\\nrunc version `));
     const vm = await runVm(['-e', 'RUNCVM_RUNTIME_DEBUG=1', BUSYBOX, 'true']);
     assert.equal(vm.code, 0, vm.stderr);
-    assert.match(vm.stderr, new RegExp(`^runcvm: guest agent: runcvm-agent ${VERSION} \\(protocol 1\\)$`, 'm'));
+    assert.match(
+      vm.stderr,
+      new RegExp(`^runcvm: guest agent: runcvm-agent ${VERSION} \\(protocol ${PROTOCOL_VERSION}\\)$`, 'm'),
+    );
   });
 });
 
