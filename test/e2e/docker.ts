@@ -12,7 +12,7 @@ export const DEBIAN = 'runcvm-test/debian';
 export const PREFIX = process.env.RUNCVM_PREFIX ?? '/opt/runcvm';
 /** RUNCVM_E2E_HYPERVISOR=firecracker runs the suite's VMs on another backend (docs/firecracker.md). */
 export const E2E_HYPERVISOR = process.env.RUNCVM_E2E_HYPERVISOR ?? '';
-/** RUNCVM_E2E_KERNEL=debian runs the suite's VMs on another guest kernel (default: the runtime's, runcvm). */
+/** RUNCVM_E2E_KERNEL=runcvm or debian runs the suite's VMs on that guest kernel (unset: the runtime's default, DEFAULT_KERNEL). */
 export const E2E_KERNEL = process.env.RUNCVM_E2E_KERNEL ?? '';
 
 /** `-e RUNCVM_HYPERVISOR=…` when the suite runs on another backend; for tests that call `docker run` themselves. */
