@@ -26,6 +26,7 @@ test('parses the create call exactly as the shim makes it', () => {
     root: '/var/run/docker/runtime-runc/moby',
     log: '/b/log.json',
     logFormat: 'json',
+    globalArgv: ['--root', '/var/run/docker/runtime-runc/moby', '--log', '/b/log.json', '--log-format', 'json'],
     verb: 'create',
     bundle: '/b',
     process: undefined,

@@ -9,6 +9,8 @@ export interface RuntimeArgs {
   root?: string;
   log?: string;
   logFormat?: string;
+  /** Everything before the verb, verbatim: what runcvm passes on when it calls runc itself. */
+  globalArgv: string[];
   verb: string;
   bundle: string;
   /** exec: the process.json containerd wrote. */
@@ -83,6 +85,7 @@ export function parseRuntimeArgs(argv: string[], cwd: string): RuntimeArgs {
     root: globals.root as string | undefined,
     log: globals.log as string | undefined,
     logFormat: globals['log-format'] as string | undefined,
+    globalArgv: argv.slice(0, verbAt),
     verb,
     bundle: (rest.values.bundle as string | undefined) ?? cwd,
     process: rest.values.process as string | undefined,

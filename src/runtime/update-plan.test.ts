@@ -69,10 +69,20 @@ test('runc flags are sizes with binary suffixes, -1 is unlimited', () => {
 
 test('the shim call gets the adjusted JSON on stdin; runc flags are raised too, others kept', () => {
   const shim = ['--root', '/r', '--log', '/l', '--log-format', 'json', 'update', '--resources=-', 'abc'];
-  assert.deepEqual(runcUpdateArgv(shim, 6, {}), shim);
-  assert.deepEqual(runcUpdateArgv(['update', '--resources', '/tmp/res.json', 'abc'], 0, {}), [
+  assert.deepEqual(runcUpdateArgv(parseRuntimeArgs(shim, '/'), {}), shim);
+  assert.deepEqual(runcUpdateArgv(parseRuntimeArgs(['update', '--resources', '/tmp/res.json', 'abc'], '/'), {}), [
     'update',
     '--resources=-',
+    'abc',
+  ]);
+  // A global flag's value that spells a verb is not the verb.
+  const tricky = ['--log', 'update', 'update', '--memory-swap', '-1', 'abc'];
+  assert.deepEqual(runcUpdateArgv(parseRuntimeArgs(tricky, '/'), {}), [
+    '--log',
+    'update',
+    'update',
+    '--resources=-',
+    '--memory-swap=-1',
     'abc',
   ]);
   const flags = ['update', '--memory', '256m', '--pids-limit', '10', 'abc'];
@@ -80,12 +90,11 @@ test('the shim call gets the adjusted JSON on stdin; runc flags are raised too, 
   assert.equal(a.containerId, 'abc');
   const plan = planUpdate(requestedResources(undefined, a.updateFlags), boot);
   assert.equal(plan.memoryTargetMiB, 256);
-  assert.deepEqual(runcUpdateArgv(flags, 0, plan.resources), [
+  assert.deepEqual(runcUpdateArgv(a, plan.resources), [
     'update',
     '--resources=-',
     `--memory=${512 * MIB}`,
-    '--pids-limit',
-    '10',
+    '--pids-limit=10',
     'abc',
   ]);
 });

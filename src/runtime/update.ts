@@ -46,32 +46,16 @@ export function requestedResources(json: OciResources | undefined, flags: Update
 }
 
 /**
- * The argv runc gets: resources always on stdin ("-"), memory flags raised by the overhead,
- * everything else (global flags, other update flags, the id) unchanged.
+ * The argv runc gets, built from the parsed call (never re-parsed): global flags verbatim,
+ * resources always on stdin ("-"), memory flags raised by the overhead, the other flags as given.
  */
-export function runcUpdateArgv(argv: readonly string[], verbAt: number, adjusted: OciResources): string[] {
-  const out = argv.slice(0, verbAt + 1);
-  const raise = (flag: string, v: string) => {
-    const bytes = parseRam(v, `--${flag}`);
-    const value = flag === 'memory' ? adjusted.memory?.limit : adjusted.memory?.swap;
-    return bytes > 0 ? String(value) : v;
+export function runcUpdateArgv(args: RuntimeArgs, adjusted: OciResources): string[] {
+  const flag = ([name, v]: [string, string]): string => {
+    if (!(MEMORY_FLAGS as readonly string[]).includes(name) || parseRam(v, `--${name}`) <= 0) return `--${name}=${v}`;
+    return `--${name}=${name === 'memory' ? adjusted.memory?.limit : adjusted.memory?.swap}`;
   };
-  for (let i = verbAt + 1; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const m = /^--?([a-z-]+)(?:=(.*))?$/.exec(a);
-    const name = m?.[1];
-    if (name === 'resources' || name === 'r') {
-      if (m?.[2] === undefined) i++;
-      out.push('--resources=-');
-    } else if (name && (MEMORY_FLAGS as readonly string[]).includes(name)) {
-      const v = m?.[2] ?? (argv[++i] as string);
-      out.push(`--${name}=${raise(name, v)}`);
-    } else {
-      out.push(a);
-    }
-  }
-  if (!out.includes('--resources=-')) out.splice(verbAt + 1, 0, '--resources=-');
-  return out;
+  const flags = Object.entries(args.updateFlags ?? {}).map(flag);
+  return [...args.globalArgv, 'update', '--resources=-', ...flags, args.containerId];
 }
 
 function readResources(path: string | undefined): OciResources | undefined {
@@ -94,9 +78,8 @@ export async function update(args: RuntimeArgs, argv: string[], host: HostConfig
     cpus: launch.cpus,
     memoryMiB: launch.memoryMiB,
   });
-  const verbAt = argv.indexOf('update');
   const applyCgroup = () => {
-    const code = runRunc(host.runc, runcUpdateArgv(argv, verbAt, plan.resources), JSON.stringify(plan.resources));
+    const code = runRunc(host.runc, runcUpdateArgv(args, plan.resources), JSON.stringify(plan.resources));
     if (code !== 0) throw new Error(`runc update exited with ${code}`);
   };
   // Docker only updates running containers through the runtime; anything else has no VM to follow.
