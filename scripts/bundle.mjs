@@ -15,7 +15,11 @@ await build({
   target: 'node20',
   format: 'esm',
   minify: false,
-  sourcemap: false,
+  // A map beside the bundle, with absolute source paths, so V8 coverage of installed copies
+  // (`runcvm install --coverage-dir`, docs/testing.md) maps back to src/. Node reads it only when
+  // coverage or --enable-source-maps asks, so starts do not pay for it.
+  sourcemap: 'linked',
+  sourceRoot: `${process.cwd()}/dist/`,
   legalComments: 'none',
   define: { RUNCVM_BUILD_VERSION: JSON.stringify(version) },
   logLevel: 'warning',

@@ -2,6 +2,7 @@
 # Run the whole runcvm test suite on this machine (as root):
 #   scripts/setup.sh --no-demo -> scripts/build-test-images.sh
 #   -> scripts/lint.sh -> npm run test:unit -> make -C guest/agent coverage -> npm run test:e2e -> the same e2e suites on Firecracker where it can run
+#   -> the coverage of src/ by all of it (the install writes V8 coverage during the run, then is put back as it was)
 # Both test stages always run; exits non-zero if any stage failed.
 # Prints the elapsed time of each stage and a summary.
 set -euo pipefail
@@ -36,19 +37,26 @@ summary() {
   for line in "${SUMMARY[@]}"; do log "  $line"; done
 }
 
-if ! stage setup bash scripts/setup.sh --no-demo; then
+# Every Node process of the run (unit tests, and the runtime, launcher and CLI that the e2e tests
+# start through the install) writes raw V8 coverage here; scripts/coverage-report.mjs merges it.
+COVERAGE="$RUNCVM_ROOT/build/coverage"
+rm -rf "$COVERAGE" && mkdir -p "$COVERAGE/v8"
+# The install stays coverage-free outside this run (each Node start writes ~1 MB with it on).
+trap 'bash scripts/setup.sh --install-only >/dev/null 2>&1 || log "could not reinstall runcvm without coverage: run scripts/setup.sh --install-only"' EXIT
+
+if ! stage setup bash scripts/setup.sh --no-demo --coverage-dir "$COVERAGE/v8"; then
   summary
   die "setup failed; not running the tests"
 fi
 stage images bash scripts/build-test-images.sh || true
 stage lint bash scripts/lint.sh || true
-stage unit npm run test:unit || true
+stage unit env NODE_V8_COVERAGE="$COVERAGE/v8" npm run test:unit || true
 # The guest agent's line coverage by its host-side tests (gcov; docs/testing.md).
 stage agent-coverage make -s -C guest/agent OUT="$RUNCVM_ROOT/build/agent-coverage" coverage || true
-stage e2e npm run test:e2e || true
+stage e2e env NODE_V8_COVERAGE="$COVERAGE/v8" npm run test:e2e || true
 # The storage suite again with the image root and the 9P volume server forced: Firecracker's
 # storage path, exercised on QEMU (docs/storage.md).
-stage e2e-image env RUNCVM_E2E_ROOTFS=image RUNCVM_E2E_VOLUMES=9p node --import tsx --test --test-concurrency=1 test/e2e/storage.test.ts || true
+stage e2e-image env NODE_V8_COVERAGE="$COVERAGE/v8" RUNCVM_E2E_ROOTFS=image RUNCVM_E2E_VOLUMES=9p node --import tsx --test --test-concurrency=1 test/e2e/storage.test.ts || true
 
 # The Docker-facing suites again on Firecracker, wherever it can run (docs/firecracker.md).
 fc_skip_reason() {
@@ -65,6 +73,8 @@ else
   log "==== stage 'e2e-fc' SKIPPED: $fc_reason; the suite did not run on Firecracker here ===="
   SUMMARY+=("$(printf '%-8s %-7s %s' e2e-fc SKIPPED "$fc_reason")")
 fi
+
+stage coverage node scripts/coverage-report.mjs "$COVERAGE/v8" "$COVERAGE/report" || true
 
 summary
 if [ "$FAILED" -ne 0 ]; then

@@ -16,7 +16,7 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
   install: {
     summary: 'install runcvm under a prefix and register it with dockerd',
     usage:
-      'runcvm install [--prefix DIR] [--name NAME] [--guest DIR] [--allow-tcg | --allow-tcg-if-no-kvm] [--containerd | --containerd-config FILE]',
+      'runcvm install [--prefix DIR] [--name NAME] [--guest DIR] [--allow-tcg | --allow-tcg-if-no-kvm] [--containerd | --containerd-config FILE] [--coverage-dir DIR]',
     details: [
       '--prefix DIR                 where to install (default /opt/runcvm)',
       '--name NAME                  the runtime name in /etc/docker/daemon.json (default runcvm)',
@@ -25,6 +25,7 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
       '--allow-tcg-if-no-kvm        the same, only when the KVM probe fails (development and CI hosts)',
       '--containerd                 also add the CRI runtime handler "runcvm" to /etc/containerd/config.toml',
       '--containerd-config FILE     the same, in FILE',
+      '--coverage-dir DIR           development: every runcvm Node process writes V8 coverage to DIR',
       'Installing the same build twice changes nothing and does not reload dockerd.',
     ],
   },

@@ -5,10 +5,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 import { runcvmVersion } from '../common/version.ts';
+import { OptionError } from '../contracts/errors.ts';
 import { DEFAULT_KERNEL, KERNELS, type KernelName } from '../contracts/kinds.ts';
 import { type HostConfig, hostConfigPath } from '../runtime/host-config.ts';
 import { defaultSettingsFile, hostSettingsPath, readHostSettings } from '../runtime/host-settings.ts';
@@ -121,6 +122,21 @@ function runtimeName(name: string): string {
   return name;
 }
 
+/** --coverage-dir: an absolute directory (created 0700), never a path through a symlink. */
+function coverageDir(dir: string): string {
+  if (!isAbsolute(dir) || /['\n]/.test(dir))
+    throw new OptionError(`--coverage-dir: "${dir}" must be an absolute path without quotes or newlines`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (realpathSync(dir) !== resolve(dir))
+    throw new OptionError(`--coverage-dir: "${dir}" goes through a symbolic link; give the real path`);
+  return resolve(dir);
+}
+
+function adminWrapper(node: string, lib: string, coverage: string | undefined): string {
+  const env = coverage ? `NODE_V8_COVERAGE='${coverage}' ` : '';
+  return `#!/bin/sh\n${env}exec '${node}' '${lib}' "$@"\n`;
+}
+
 export async function install(argv: string[], bundleFile: string): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -134,6 +150,7 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
       guest: { type: 'string' },
       containerd: { type: 'boolean', default: false },
       'containerd-config': { type: 'string' },
+      'coverage-dir': { type: 'string' },
     },
   });
   const prefix = values.prefix as string;
@@ -165,22 +182,25 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
     tscKhz: hostTscKhz(),
     iptables: iptablesCommand(),
     hostDirs: rt.hostDirs,
+    ...(values['coverage-dir'] !== undefined ? { coverageDir: coverageDir(values['coverage-dir']) } : {}),
   };
   const dispatcher = readFileSync(join(bundleDir, 'dispatcher.sh'), 'utf8')
     .replace('@RUNC@', runc)
     .replace('@NODE@', process.execPath)
     .replace('@LIB@', lib)
     .replace('@VERSION@', runcvmVersion())
+    .replace('@COVERAGE@', host.coverageDir ?? '')
     .replace('@GENERATED@', 'Generated');
   let changed = kernelChanged;
   changed = put(lib, readFileSync(bundleFile)) || changed;
+  // The bundle's source map (a build has one; the package need not): coverage maps back through it.
+  if (existsSync(`${bundleFile}.map`)) changed = put(`${lib}.map`, readFileSync(`${bundleFile}.map`)) || changed;
   changed =
     put(join(prefix, 'bin', 'runcvm-init'), readFileSync(join(dirname(bundleFile), 'runcvm-init')), 0o755) || changed;
   changed =
     put(join(prefix, 'bin', 'runcvm-exec'), readFileSync(join(dirname(bundleFile), 'runcvm-exec')), 0o755) || changed;
   changed = put(join(prefix, 'bin', 'runcvm-runtime'), dispatcher, 0o755) || changed;
-  changed =
-    put(join(prefix, 'bin', 'runcvm'), `#!/bin/sh\nexec '${process.execPath}' '${lib}' "$@"\n`, 0o755) || changed;
+  changed = put(join(prefix, 'bin', 'runcvm'), adminWrapper(process.execPath, lib, host.coverageDir), 0o755) || changed;
   changed = put(hostConfigPath(prefix), `${JSON.stringify(host, null, 2)}\n`) || changed;
   // The administrator's settings are theirs: written once with the defaults, then only checked.
   if (!existsSync(hostSettingsPath(prefix)))

@@ -144,6 +144,7 @@ export function planCreate(
     existsInImage: (p) => existsNoFollow(join(spec.root.path, p)),
     resolve: (dest) => resolveInRoot(spec.root.path, dest),
     imageRoot: image && { dir: image.dir, baseFile: image.baseFile },
+    coverageDir: host.coverageDir,
   });
   const vmmBinary = ready?.vmmBinary ? vmmBinaryInContainer(opts.hypervisor) : undefined;
   if (ready?.vmmBinary && vmmBinary) {

@@ -8,6 +8,9 @@ RUNC='@RUNC@'
 NODE='@NODE@'
 LIB='@LIB@'
 VERSION='@VERSION@'
+# Development installs only (`runcvm install --coverage-dir`): V8 coverage of every Node start.
+COVERAGE='@COVERAGE@'
+[ -z "$COVERAGE" ] || export NODE_V8_COVERAGE="$COVERAGE"
 
 skip=
 for arg in "$@"; do

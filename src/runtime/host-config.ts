@@ -22,6 +22,11 @@ export interface HostConfig {
   iptables?: string[];
   /** Top-level host dirs that are real directories (not merged-/usr symlinks) and must be bound. */
   hostDirs: string[];
+  /**
+   * Development only (`runcvm install --coverage-dir`): every runcvm Node process, the launcher
+   * inside its container included, writes V8 coverage here (docs/testing.md, "Coverage").
+   */
+  coverageDir?: string;
 }
 
 export function hostConfigPath(prefix: string): string {
@@ -50,5 +55,6 @@ export function readHostConfig(prefix: string): HostConfig {
     tscKhz: c.tscKhz,
     iptables: c.iptables,
     hostDirs: c.hostDirs ?? [],
+    ...(typeof c.coverageDir === 'string' ? { coverageDir: c.coverageDir } : {}),
   };
 }

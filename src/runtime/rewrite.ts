@@ -55,6 +55,8 @@ export interface RewriteContext {
   existsInImage?: (path: string) => boolean;
   /** RUNCVM_ROOTFS=image: the per-container drive dir and the cached base image (host paths). */
   imageRoot?: { dir: string; baseFile: string };
+  /** The host's coverage dir (HostConfig.coverageDir): bound writable, the launcher writes V8 coverage there. */
+  coverageDir?: string;
 }
 
 export interface RewriteResult {
@@ -130,7 +132,20 @@ function runtimeMounts(spec: OciSpec, ctx: RewriteContext): OciMount[] {
     // --read-only root before its final remount); readOnlyRoot() then makes it read-only.
     { destination: WORKLOAD_ROOT, type: 'bind', source: spec.root.path, options: ['rbind', 'rprivate'] },
     ...imageRootMounts(ctx),
+    ...(ctx.coverageDir ? [coverageMount(ctx.coverageDir)] : []),
   ];
+}
+
+/** Under /run (a tmpfs of the launcher's), so runc never creates its mount point in the shared runtime root. */
+const COVERAGE_IN_CONTAINER = '/run/runcvm-coverage';
+
+function coverageMount(dir: string): OciMount {
+  return {
+    destination: COVERAGE_IN_CONTAINER,
+    type: 'bind',
+    source: dir,
+    options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec', 'rprivate'],
+  };
 }
 
 /**
@@ -230,7 +245,11 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
         `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`,
         'launcher',
       ],
-      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/run'],
+      env: [
+        'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        'HOME=/run',
+        ...(ctx.coverageDir ? [`NODE_V8_COVERAGE=${COVERAGE_IN_CONTAINER}`] : []),
+      ],
       // runc would mkdir a missing cwd inside the shared runtime root on the host.
       cwd: '/',
       user: { uid: 0, gid: 0 },

@@ -157,3 +157,17 @@ test('seccomp: no namespace creation of any type, clone3 ENOSYS, native ABI only
   assert.ok(p.syscalls!.some((r) => r.names.includes('clone3') && r.errnoRet === 38));
   assert.throws(() => launcherSeccomp('mips'), /unsupported host architecture "mips"/);
 });
+
+test('a coverage install binds its dir into the launcher and sets NODE_V8_COVERAGE; others get neither', () => {
+  const plain = rewriteSpec(privilegedSpec(), ctx('own')).spec;
+  assert.ok(!plain.process.env?.some((e) => e.startsWith('NODE_V8_COVERAGE=')));
+  assert.ok(!plain.mounts?.some((m) => m.destination === '/run/runcvm-coverage'));
+  const cov = rewriteSpec(privilegedSpec(), { ...ctx('own'), coverageDir: '/src/build/coverage/v8' }).spec;
+  assert.ok(cov.process.env?.includes('NODE_V8_COVERAGE=/run/runcvm-coverage'));
+  const m = cov.mounts?.find((x) => x.destination === '/run/runcvm-coverage');
+  assert.equal(m?.source, '/src/build/coverage/v8');
+  assert.ok(m?.options?.includes('noexec') && m.options.includes('nosuid'));
+  // After the /run tmpfs, or the tmpfs would hide it.
+  const at = (d: string) => cov.mounts!.findIndex((x) => x.destination === d);
+  assert.ok(at('/run/runcvm-coverage') > at('/run'));
+});

@@ -15,7 +15,12 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(REPO, 'dist', 'runcvm.mjs');
 const DAEMON_JSON = '/etc/docker/daemon.json';
 const original = existsSync(DAEMON_JSON) ? readFileSync(DAEMON_JSON, 'utf8') : undefined;
-const installArgs = JSON.parse(readFileSync(`${PREFIX}/etc/host.json`, 'utf8')).allowTcg ? ['--allow-tcg'] : [];
+const hostJson = JSON.parse(readFileSync(`${PREFIX}/etc/host.json`, 'utf8'));
+// Reinstalled as found: TCG allowed or not, and a coverage run's --coverage-dir kept (docs/testing.md).
+const installArgs = [
+  ...(hostJson.allowTcg ? ['--allow-tcg'] : []),
+  ...(hostJson.coverageDir ? ['--coverage-dir', hostJson.coverageDir] : []),
+];
 
 async function runtimes(): Promise<string[]> {
   const r = await docker(['info', '--format', '{{json .Runtimes}}']);
