@@ -127,7 +127,9 @@ export async function qemuMemoryBench(): Promise<void> {
   }
   const base = TB_SIZES.includes(64) ? 64 : (TB_SIZES[0] as number);
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  console.log(`QEMU under TCG, bare VM (${KERNEL} kernel, 512 MiB), ${ROUNDS} interleaved rounds, medians (load ${load})`);
+  console.log(
+    `QEMU under TCG, bare VM (${KERNEL} kernel, 512 MiB), ${ROUNDS} interleaved rounds, medians (load ${load})`,
+  );
   for (const tb of TB_SIZES) {
     const ratio = (xs: Record<number, number[]>) => (median(xs[tb]!) / median(xs[base]!)).toFixed(2);
     console.log(

@@ -108,7 +108,11 @@ function timed(args: string[]): number {
  */
 function execBench(): void {
   const baseline = process.env.BENCH_EXEC_BASELINE;
-  const runtimes: Record<string, string> = { runc: 'runc', [RUNCVM]: RUNCVM, ...(baseline ? { [baseline]: baseline } : {}) };
+  const runtimes: Record<string, string> = {
+    runc: 'runc',
+    [RUNCVM]: RUNCVM,
+    ...(baseline ? { [baseline]: baseline } : {}),
+  };
   const names = Object.fromEntries(Object.keys(runtimes).map((rt, i) => [rt, `runcvm-bench-exec-${i}-${process.pid}`]));
   try {
     for (const [rt, name] of Object.entries(names))
