@@ -16,6 +16,7 @@ import { median } from './common.ts';
 import { durabilityBench } from './durability.ts';
 import { mmapBench } from './mmap.ts';
 import { networkBench } from './network.ts';
+import { qemuMemoryBench } from './qemu-memory.ts';
 import { resourcesBench } from './resources.ts';
 import { rootfsBench } from './rootfs.ts';
 import { storageBench } from './storage.ts';
@@ -100,49 +101,49 @@ function timed(args: string[]): number {
   return Date.now() - t0;
 }
 
-/** `docker exec CTR true` latency and 64 MiB of exec stdout, runcvm vs runc, in one container each. */
+/**
+ * `docker exec CTR true` latency and 64 MiB of exec stdout, runcvm vs runc, in one container each.
+ * BENCH_EXEC_BASELINE=NAME adds another installed runcvm runtime (e.g. a build of the previous
+ * design) to the same interleaved rounds, so before/after ratios come from one run.
+ */
 function execBench(): void {
-  const names: Record<string, string> = {
-    runc: `runcvm-bench-runc-${process.pid}`,
-    runcvm: `runcvm-bench-vm-${process.pid}`,
+  const baseline = process.env.BENCH_EXEC_BASELINE;
+  const runtimes: Record<string, string> = {
+    runc: 'runc',
+    [RUNCVM]: RUNCVM,
+    ...(baseline ? { [baseline]: baseline } : {}),
   };
+  const names = Object.fromEntries(Object.keys(runtimes).map((rt, i) => [rt, `runcvm-bench-exec-${i}-${process.pid}`]));
   try {
     for (const [rt, name] of Object.entries(names))
-      timed([
-        'docker',
-        'run',
-        '-d',
-        '--name',
-        name,
-        `--runtime=${rt === 'runcvm' ? RUNCVM : rt}`,
-        IMAGE,
-        'sleep',
-        '3600',
-      ]);
-    timed(['docker', 'exec', names.runcvm as string, 'true']);
-    const lat: Record<string, number[]> = { runc: [], runcvm: [] };
-    const thr: Record<string, number[]> = { runc: [], runcvm: [] };
+      timed(['docker', 'run', '-d', '--name', name, `--runtime=${rt}`, IMAGE, 'sleep', '3600']);
+    for (const name of Object.values(names)) timed(['docker', 'exec', name, 'true']);
+    const lat: Record<string, number[]> = {};
+    const thr: Record<string, number[]> = {};
     const bytes = 64 * 1024 * 1024;
     for (let i = 0; i < N; i++) {
       for (const [rt, name] of Object.entries(names)) {
-        lat[rt]!.push(timed(['docker', 'exec', name, 'true']));
-        thr[rt]!.push(timed(['sh', '-c', `docker exec ${name} head -c ${bytes} /dev/zero | wc -c >/dev/null`]));
+        (lat[rt] ??= []).push(timed(['docker', 'exec', name, 'true']));
+        (thr[rt] ??= []).push(timed(['sh', '-c', `docker exec ${name} head -c ${bytes} /dev/zero | wc -c >/dev/null`]));
       }
     }
     const mib = (ms: number) => (bytes / 1024 / 1024 / (ms / 1000)).toFixed(1);
-    console.log(`docker exec, ${N} interleaved rounds in one running container per runtime`);
-    console.log(
-      `  exec true latency     runc ${median(lat.runc!)} ms   runcvm ${median(lat.runcvm!)} ms   ratio ${(median(lat.runcvm!) / median(lat.runc!)).toFixed(2)}x`,
-    );
-    console.log(
-      `  64 MiB exec stdout    runc ${mib(median(thr.runc!))} MiB/s   runcvm ${mib(median(thr.runcvm!))} MiB/s   ratio (time) ${(median(thr.runcvm!) / median(thr.runc!)).toFixed(2)}x`,
-    );
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    console.log(`docker exec, ${N} interleaved rounds in one running container per runtime (load ${load})`);
+    for (const rt of Object.keys(names)) {
+      const l = median(lat[rt]!);
+      const t = median(thr[rt]!);
+      console.log(
+        `  ${rt.padEnd(24)} exec true ${String(l).padStart(5)} ms (${(l / median(lat.runc!)).toFixed(2)}x runc)   64 MiB stdout ${mib(t).padStart(6)} MiB/s (time ${(t / median(thr.runc!)).toFixed(2)}x runc)`,
+      );
+    }
   } finally {
     spawnSync('docker', ['rm', '-f', ...Object.values(names)], { stdio: 'ignore' });
   }
 }
 
-async function main(): Promise<void> {
+/** `docker run --rm IMAGE true`: runc, runcvm with each kernel and the bare VMs, interleaved. */
+function runBench(): void {
   dockerRun('runc');
   for (const k of KERNELS) dockerRun(RUNCVM, k);
   const runc: number[] = [];
@@ -193,7 +194,13 @@ async function main(): Promise<void> {
     const m = median(xs);
     console.log(`  ${k.padEnd(56)} ${String(m).padStart(6)} ms  ${((100 * m) / mVm).toFixed(0).padStart(3)}%`);
   }
+}
+
+async function main(): Promise<void> {
+  // BENCH_RUN=0 skips the docker run rounds (e.g. to measure only docker exec).
+  if (process.env.BENCH_RUN !== '0') runBench();
   if (process.env.BENCH_EXEC !== '0') execBench();
+  if (process.env.BENCH_QEMU_MEMORY !== '0') await qemuMemoryBench();
   if (process.env.BENCH_ROOTFS !== '0') rootfsBench();
   if (process.env.BENCH_DURABILITY !== '0') await durabilityBench();
   if (process.env.BENCH_MMAP !== '0') await mmapBench();

@@ -1,7 +1,7 @@
 /**
  * Entry point of the one bundled file. `runtime` is what the dispatcher runs for `create`,
- * `exec` and `update`; `launcher` is the container's PID 1; `qmp-relay` runs in the container
- * for `update`; `install`/`uninstall` are for administrators. Errors become an exit status and
+ * `update` and some deletes (`exec` is static C: src/runtime/exec-prep); `launcher` is the
+ * container's PID 1; `qmp-relay` runs in the container for `update`; `install`/`uninstall` are for administrators. Errors become an exit status and
  * a message here and in the launcher entries, only through contracts/errors.ts (exitStatusFor, describeError).
  */
 import { dirname, join } from 'node:path';
@@ -16,7 +16,6 @@ import { runLauncher } from '../launcher/launcher.ts';
 import { runWritebackVm } from '../launcher/writeback-vm.ts';
 import { parseRuntimeArgs } from '../runtime/cli-args.ts';
 import { create } from '../runtime/create.ts';
-import { exec } from '../runtime/exec.ts';
 import { readHostConfig } from '../runtime/host-config.ts';
 import { runcLog } from '../runtime/runc-log.ts';
 import { update } from '../runtime/update.ts';
@@ -38,7 +37,6 @@ async function runtime(argv: string[]): Promise<number> {
   try {
     const prefix = dirname(dirname(bundleFile()));
     if (args.verb === 'create') return create(args, argv, prefix, (level, msg) => log.write(level, msg));
-    if (args.verb === 'exec') return exec(args, argv, readHostConfig(prefix));
     if (args.verb === 'update') return await update(args, argv, readHostConfig(prefix));
     if (args.verb === 'delete') {
       return await deleteWithWriteback(args, argv, readHostConfig(prefix), (m) =>

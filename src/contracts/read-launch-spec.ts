@@ -1,6 +1,7 @@
 /**
- * The one reader of spec.json, used by every process that reads it (launcher, write-back VM,
- * runtime exec and update). spec.json is written by `create` of possibly another runcvm
+ * The one reader of spec.json in TypeScript, used by every Node process that reads it (launcher,
+ * write-back VM, runtime update; the exec verb's C program, src/runtime/exec-prep, checks the
+ * version and reads only rootfs and the mount destinations). spec.json is written by `create` of possibly another runcvm
  * version (a container created before an upgrade), so its version is checked and its shape
  * validated here, once, instead of being trusted by a cast in each reader.
  */

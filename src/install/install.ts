@@ -188,6 +188,7 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
     .replace('@RUNC@', runc)
     .replace('@NODE@', process.execPath)
     .replace('@LIB@', lib)
+    .replace('@EXEC_PREP@', join(prefix, 'bin', 'runcvm-exec-prep'))
     .replace('@VERSION@', runcvmVersion())
     .replace('@COVERAGE@', host.coverageDir ?? '')
     .replace('@GENERATED@', 'Generated');
@@ -199,6 +200,9 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
     put(join(prefix, 'bin', 'runcvm-init'), readFileSync(join(dirname(bundleFile), 'runcvm-init')), 0o755) || changed;
   changed =
     put(join(prefix, 'bin', 'runcvm-exec'), readFileSync(join(dirname(bundleFile), 'runcvm-exec')), 0o755) || changed;
+  changed =
+    put(join(prefix, 'bin', 'runcvm-exec-prep'), readFileSync(join(dirname(bundleFile), 'runcvm-exec-prep')), 0o755) ||
+    changed;
   changed = put(join(prefix, 'bin', 'runcvm-runtime'), dispatcher, 0o755) || changed;
   changed = put(join(prefix, 'bin', 'runcvm'), adminWrapper(process.execPath, lib, host.coverageDir), 0o755) || changed;
   changed = put(hostConfigPath(prefix), `${JSON.stringify(host, null, 2)}\n`) || changed;

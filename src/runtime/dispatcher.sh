@@ -1,12 +1,15 @@
 #!/bin/sh
 # runcvm-runtime: the OCI runtime binary Docker calls. containerd's shim runs it for every
-# lifecycle step (create, start, kill, delete, state, ps, pause...). Only `create`, `exec`,
-# `update` and the delete of an image-root container create marked need runcvm's logic; every other verb goes straight to runc without starting Node,
-# which would otherwise cost ~0.15 s per call. Global flags are left untouched for runc.
+# lifecycle step (create, start, kill, delete, state, ps, pause...). Only `create`, `update` and
+# the delete of an image-root container create marked need Node; `exec` runs runcvm-exec-prep
+# (static C, src/runtime/exec-prep), which rewrites the process and becomes runc; every other
+# verb goes straight to runc. Node would cost ~0.15-0.3 s per call. Global flags are left
+# untouched for runc.
 # @GENERATED@ by `runcvm install` from src/runtime/dispatcher.sh.
 RUNC='@RUNC@'
 NODE='@NODE@'
 LIB='@LIB@'
+EXEC_PREP='@EXEC_PREP@'
 VERSION='@VERSION@'
 # Development installs only (`runcvm install --coverage-dir`): V8 coverage of every Node start.
 COVERAGE='@COVERAGE@'
@@ -21,7 +24,8 @@ for arg in "$@"; do
     # "<name> version <v>" line and "commit:") keep seeing the runc they know.
     --version|-v) printf 'runcvm-runtime version %s\n' "$VERSION"; exec "$RUNC" --version ;;
     -*) ;;
-    create|exec|update) exec "$NODE" "$LIB" runtime "$@" ;;
+    create|update) exec "$NODE" "$LIB" runtime "$@" ;;
+    exec) exec "$EXEC_PREP" "$RUNC" "$@" ;;
     # An image-root container that may need its writable drive written back (runtime/writeback.ts).
     delete) eval "id=\${$#}"; [ -e "/run/runcvm/writeback/$id" ] && exec "$NODE" "$LIB" runtime "$@"; break ;;
     *) break ;;

@@ -25,7 +25,7 @@ function flagValues(argv: string[], flag: string): string[] {
 test('kvm guests use the host cpu; tcg guests a bounded translation cache', () => {
   assert.deepEqual(flagValues(qemuArgv(base, qemuPaths(base.runDir)), '-accel'), ['kvm']);
   const tcg = qemuArgv({ ...base, accel: 'tcg' }, qemuPaths(base.runDir));
-  assert.deepEqual(flagValues(tcg, '-accel'), ['tcg,tb-size=64']);
+  assert.deepEqual(flagValues(tcg, '-accel'), ['tcg,tb-size=32']);
   assert.deepEqual(flagValues(tcg, '-cpu'), ['max']);
 });
 
