@@ -24,6 +24,7 @@ import { deleteWithWriteback } from '../runtime/writeback.ts';
 import { QMP_RELAY_VERB, qmpRelay } from '../vmm/qemu/qmp-relay.ts';
 import { cacheCommand } from './cache-command.ts';
 import { commandHelp, overview, wantsHelp } from './commands.ts';
+import { debugCommand } from './debug-command.ts';
 import { metricsCommand } from './metrics-command.ts';
 import { psCommand } from './ps-command.ts';
 import { versionCommand } from './version-command.ts';
@@ -97,6 +98,8 @@ export async function main(argv: string[]): Promise<number> {
       return cacheCommand(rest, defaultPrefix(bundleFile()));
     case 'ps':
       return psCommand(rest);
+    case 'debug':
+      return debugCommand(rest);
     case 'metrics':
       return metricsCommand(rest);
     case 'version':

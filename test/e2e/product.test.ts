@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { PROTOCOL_VERSION } from '../../src/agent-protocol/frame.ts';
-import { BUSYBOX, docker, hostConfig, PREFIX, RUNTIME, run, runVm, uniqueName, until } from './docker.ts';
+import { BUSYBOX, DEBIAN, docker, hostConfig, PREFIX, RUNTIME, run, runVm, uniqueName, until } from './docker.ts';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -59,6 +59,7 @@ describe('help', () => {
     'uninstall',
     'doctor',
     'ps',
+    'debug',
     'metrics',
     'version',
     'cache',
@@ -238,5 +239,78 @@ describe('cache build', { timeout: 300_000 }, () => {
     const bad = await run(RUNCVM, ['cache', 'build', 'runcvm-test/no-such-image', '--dir', dir]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /cache build: docker image inspect runcvm-test\/no-such-image: .*[Nn]o such image/);
+  });
+});
+
+describe('debug', { timeout: 300_000 }, () => {
+  test("runcvm debug: the agent's view of a running VM (every guest process, the guest kernel's log), exit status passed through; refusals", async () => {
+    // The debian image has no ps: debug's tools come from the host, not from the image.
+    const name = uniqueName('product-debug');
+    const d = await docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, DEBIAN, 'sleep', '600']);
+    assert.equal(d.code, 0, d.stderr);
+    try {
+      const ps = await until('debug ps', async () => {
+        const r = await run(RUNCVM, ['debug', name, 'ps', '-o', 'pid,args']);
+        return r.code === 0 && /sleep 600/.test(r.stdout) ? r : undefined;
+      });
+      // PID 1 of the guest is the agent (/init), and the workload is one of its processes.
+      assert.match(ps.stdout, /^ +1 \/init$/m);
+      assert.match(ps.stdout, /^ +\d+ sleep 600$/m);
+      // The workload's own view: its PID namespace, where the agent does not exist.
+      const inside = await docker(['exec', name, 'cat', '/proc/1/cmdline']);
+      assert.equal(inside.stdout.replace(/\0/g, ' ').trim(), 'sleep 600');
+      const agentView = await run(RUNCVM, ['debug', name, 'cat', '/proc/1/cmdline']);
+      assert.equal(agentView.stdout.replace(/\0/g, ' ').trim(), '/init');
+      // A mount the workload makes in its own mount namespace is not in the agent's.
+      const m = await docker([
+        'exec',
+        name,
+        'sh',
+        '-c',
+        'mkdir -p /tmp/wl && mount -t tmpfs wl-only /tmp/wl && grep -c wl-only /proc/mounts',
+      ]);
+      assert.deepEqual([m.code, m.stdout.trim()], [0, '1'], m.stderr);
+      const dm = await run(RUNCVM, ['debug', name, 'grep', '-c', 'wl-only', '/proc/mounts']);
+      assert.equal(dm.stdout.trim(), '0', "the workload's mount is not in the agent's namespace");
+      const dmesg = await run(RUNCVM, ['debug', name, 'dmesg']);
+      assert.equal(dmesg.code, 0, dmesg.stderr);
+      assert.match(dmesg.stdout, /Linux version /);
+      // Exit status, stdin and stderr pass through as with docker exec.
+      const st = await run(RUNCVM, ['debug', name, 'sh', '-c', 'cat; echo oops >&2; exit 7'], { input: 'from stdin' });
+      assert.deepEqual([st.code, st.stdout, st.stderr], [7, 'from stdin', 'oops\n']);
+      const missing = await run(RUNCVM, ['debug', name, 'no-such-command']);
+      assert.equal(missing.code, 127);
+      // Only root on the host.
+      const user = await run('setpriv', [
+        '--reuid',
+        '65534',
+        '--regid',
+        '65534',
+        '--clear-groups',
+        RUNCVM,
+        'debug',
+        name,
+        'true',
+      ]);
+      assert.equal(user.code, 1);
+      assert.match(user.stderr, /only root on the host can debug a VM/);
+    } finally {
+      await docker(['rm', '-f', name]);
+    }
+    const gone = await run(RUNCVM, ['debug', name, 'true']);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /no running runcvm container/);
+    const runc = uniqueName('product-debug-runc');
+    await docker(['run', '-d', '--name', runc, BUSYBOX, 'sleep', '600']);
+    try {
+      const r = await run(RUNCVM, ['debug', runc, 'true']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /is not a runcvm container \(runtime runc\)/);
+      await docker(['stop', '-t', '0', runc]);
+      const stopped = await run(RUNCVM, ['debug', runc, 'true']);
+      assert.match(stopped.stderr, /is not running \(status exited\)/);
+    } finally {
+      await docker(['rm', '-f', runc]);
+    }
   });
 });
