@@ -56,14 +56,17 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
   },
   debug: {
     summary: "a shell or a command in a running VM, outside the workload's namespaces (host root only)",
-    usage: 'runcvm debug [--tool FILE] CONTAINER [CMD...]',
+    usage: 'runcvm debug [--tool FILE] CONTAINER [CMD...] | runcvm debug --log CONTAINER',
     details: [
       "Runs in the guest's root PID and mount namespaces, beside the agent: ps shows every guest process",
       "(the agent is PID 1), /proc/mounts the agent's mounts, dmesg the guest kernel's log. The program is",
       "the host's static busybox (busybox-static), sent for this one process and run from memory: the",
       "image needs no shell and nothing is written to it. CMD runs through busybox's sh (its applets first,",
       "then the image's PATH). Exit status: CMD's, as docker exec.",
-      `--tool FILE                  another static x86-64 program to send instead of /bin/busybox`,
+      '--tool FILE                  another static x86-64 program to send instead of /bin/busybox',
+      "--log                        print the container's host log (/var/log/runcvm/<id>/runcvm.log and its 2",
+      '                             rotated files: runtime, launcher, VMM, virtiofsd, diod and agent lines), also',
+      '                             after the container is gone (kept 7 days)',
     ],
   },
   metrics: {

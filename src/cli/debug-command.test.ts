@@ -10,11 +10,14 @@ import { staticElfProblem } from './static-elf.ts';
 const vm = (containerId: string, name?: string, writeback = false) => ({ containerId, name, writeback }) as RunningVm;
 
 test('debug arguments: options before the container, everything after it is the command', () => {
-  assert.deepEqual(parseDebugArgs(['c1']), { container: 'c1', tool: '/bin/busybox', command: [] });
+  assert.deepEqual(parseDebugArgs(['c1']), { container: 'c1', tool: '/bin/busybox', command: [], log: false });
+  assert.deepEqual(parseDebugArgs(['--log', 'c1']).log, true);
+  assert.throws(() => parseDebugArgs(['--log', 'c1', 'ps']), /takes a container only/);
   assert.deepEqual(parseDebugArgs(['--tool', '/x', 'c1', 'ps', '--tool']), {
     container: 'c1',
     tool: '/x',
     command: ['ps', '--tool'],
+    log: false,
   });
   assert.throws(() => parseDebugArgs([]), /name a container/);
   assert.throws(() => parseDebugArgs(['--frob', 'c']), /unknown option "--frob" \(allowed: --tool FILE/);

@@ -11,11 +11,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeDebugStart, TOOL_MAX } from '../agent-protocol/messages.ts';
+import { HOST_LOG_ROOT } from '../common/host-log.ts';
 import { tryConnect } from '../common/unix-socket.ts';
 import { waitUntil } from '../common/wait.ts';
 import { GuestFailure, HostNotReadyError, OptionError } from '../contracts/errors.ts';
 import { type RunningVm, runningVms } from '../install/running-vms.ts';
 import { type DebugIo, runDebugSession } from './debug-session.ts';
+import { logDirOf, logIdsMatching, readContainerLog } from './host-log-read.ts';
 import { staticElfProblem } from './static-elf.ts';
 
 /** The launcher's exec socket inside its sandbox (launcher/exec-server.ts EXEC_SOCKET). */
@@ -30,20 +32,26 @@ export interface DebugArgs {
   container: string;
   tool: string;
   command: string[];
+  /** --log: print the container's host log instead. */
+  log: boolean;
 }
 
 export function parseDebugArgs(argv: readonly string[]): DebugArgs {
   let tool = DEFAULT_TOOL;
+  let log = false;
   let i = 0;
   for (; i < argv.length && (argv[i] as string).startsWith('-'); i++) {
     const a = argv[i] as string;
     if (a === '--tool' && i + 1 < argv.length) tool = argv[++i] as string;
     else if (a.startsWith('--tool=')) tool = a.slice('--tool='.length);
+    else if (a === '--log') log = true;
     else throw new OptionError(`debug: unknown option "${a}" (allowed: --tool FILE, --log)`);
   }
   const container = argv[i];
   if (!container) throw new OptionError('debug: name a container (runcvm debug CONTAINER [CMD...])');
-  return { container, tool, command: argv.slice(i + 1) };
+  const command = argv.slice(i + 1);
+  if (log && command.length > 0) throw new OptionError('debug --log: takes a container only, no command');
+  return { container, tool, command, log };
 }
 
 /** The VM a name, full id or unique id prefix designates among the running ones. */
@@ -95,9 +103,38 @@ export function readTool(path: string): Buffer {
   return tool;
 }
 
+/** The full id of a container by name or id prefix: a running VM's, Docker's, or a kept log's. */
+function logIdOf(query: string): string {
+  const vm = findVm(runningVms(), query);
+  if (vm) return vm.containerId;
+  const byLog = logIdsMatching(query);
+  if (byLog.length === 1) return byLog[0] as string;
+  if (byLog.length > 1)
+    throw new OptionError(`debug --log: "${query}" is the start of ${byLog.length} logged container ids`);
+  try {
+    return execFileSync('docker', ['container', 'inspect', '--format', '{{.Id}}', '--', query], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 30_000,
+    }).trim();
+  } catch {
+    throw new OptionError(`debug --log: no container "${query}" has a host log in ${HOST_LOG_ROOT}`);
+  }
+}
+
+function printLog(query: string, io: DebugIo): number {
+  const id = logIdOf(query);
+  const text = readContainerLog(logDirOf(id));
+  if (text === '')
+    throw new OptionError(`debug --log: container ${id.slice(0, 12)} has no host log in ${HOST_LOG_ROOT}`);
+  io.stdout.write(text);
+  return 0;
+}
+
 export async function debugCommand(argv: string[], io: DebugIo = process): Promise<number> {
   const args = parseDebugArgs(argv);
   if (process.getuid?.() !== 0) throw new OptionError('debug: only root on the host can debug a VM');
+  if (args.log) return printLog(args.container, io);
   const vm = findVm(runningVms(), args.container);
   if (!vm) throw new OptionError(`debug: ${whyNotDebuggable(args.container)}`);
   const tool = readTool(args.tool);

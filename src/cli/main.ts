@@ -12,6 +12,7 @@ import { doctor } from '../install/doctor.ts';
 import { install, RUNTIME_NAME, uninstall } from '../install/install.ts';
 import { podmanConfig } from '../install/podman.ts';
 import { defaultPrefix } from '../install/prefix.ts';
+import { runningVms } from '../install/running-vms.ts';
 import { runLauncher } from '../launcher/launcher.ts';
 import { runWritebackVm } from '../launcher/writeback-vm.ts';
 import { parseRuntimeArgs } from '../runtime/cli-args.ts';
@@ -38,7 +39,14 @@ async function runtime(argv: string[]): Promise<number> {
   const log = runcLog(args.log, args.logFormat);
   try {
     const prefix = dirname(dirname(bundleFile()));
-    if (args.verb === 'create') return create(args, argv, prefix, (level, msg) => log.write(level, msg));
+    if (args.verb === 'create')
+      return create(
+        args,
+        argv,
+        prefix,
+        (level, msg) => log.write(level, msg),
+        () => new Set(runningVms().map((v) => v.containerId)),
+      );
     if (args.verb === 'exec') return exec(args, argv, readHostConfig(prefix));
     if (args.verb === 'update') return await update(args, argv, readHostConfig(prefix));
     if (args.verb === 'delete') {

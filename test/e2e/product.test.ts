@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -312,5 +312,68 @@ describe('debug', { timeout: 300_000 }, () => {
     } finally {
       await docker(['rm', '-f', runc]);
     }
+  });
+});
+
+describe('host log', { timeout: 300_000 }, () => {
+  const ctx = mkdtempSync(join(tmpdir(), 'runcvm-product-log-'));
+  const image = `runcvm-test/product-log-${process.pid}`;
+  after(async () => {
+    rmSync(ctx, { recursive: true, force: true });
+    await docker(['rmi', '-f', image]);
+  });
+
+  test("the container's host log: runtime, launcher, VMM, virtiofsd and agent lines, the cold image build with its duration; kept after rm", async () => {
+    // A layer no cache has seen, so the image root's ext4 is built by this create (cold).
+    writeFileSync(join(ctx, 'unique'), `${process.pid} ${Date.now()}\n`);
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${BUSYBOX}\nCOPY unique /unique\n`);
+    const b = await docker(['build', '-q', '-t', image, ctx]);
+    assert.equal(b.code, 0, b.stderr);
+    const name = uniqueName('product-log');
+    const r = await docker([
+      'run',
+      '--name',
+      name,
+      `--runtime=${RUNTIME}`,
+      '-e',
+      'RUNCVM_ROOTFS=image',
+      image,
+      'sh',
+      '-c',
+      'cat /unique; exit 3',
+    ]);
+    assert.equal(r.code, 3, r.stderr);
+    const id = (await docker(['inspect', '--format', '{{.Id}}', name])).stdout.trim();
+    assert.equal((await docker(['rm', name])).code, 0);
+    const file = `/var/log/runcvm/${id}/runcvm.log`;
+    assert.equal(statSync(file).mode & 0o777, 0o640);
+    const log = await run(RUNCVM, ['debug', '--log', id.slice(0, 12)]);
+    assert.equal(log.code, 0, log.stderr);
+    assert.equal(log.stdout, readFileSync(file, 'utf8'));
+    const at = '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z ';
+    for (const re of [
+      'runtime: create: qemu \\((kvm|tcg)\\), 1 vCPU\\(s\\), 512 MiB, kernel \\w+, root image$',
+      'runtime: image cache: built [0-9a-f]{12} \\(cold\\) in \\d+\\.\\d s: ',
+      'launcher: starting: qemu ',
+      'launcher: qemu started, \\d+ ms after the launcher started$',
+      'virtiofsd: ',
+      'launcher: guest agent up: runcvm-agent \\S+ \\(protocol \\d+\\), \\d+ ms after the launcher started$',
+      'launcher: workload ended: status 3$',
+      'agent: info: ',
+      'launcher: exit status 3$',
+    ])
+      assert.match(log.stdout, new RegExp(at + re, 'm'), re);
+    // A second start of the same image finds it in the cache (warm), in the same kind of log.
+    const again = await docker(['run', '-d', `--runtime=${RUNTIME}`, '-e', 'RUNCVM_ROOTFS=image', image, 'true']);
+    const id2 = again.stdout.trim();
+    await docker(['wait', id2]);
+    await docker(['rm', id2]);
+    assert.match(
+      readFileSync(`/var/log/runcvm/${id2}/runcvm.log`, 'utf8'),
+      /runtime: image cache: [0-9a-f]{12} found \(warm\)/,
+    );
+    const none = await run(RUNCVM, ['debug', '--log', 'runcvm-no-such-container']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no container "runcvm-no-such-container" has a host log/);
   });
 });
