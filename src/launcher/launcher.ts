@@ -29,6 +29,7 @@ import { DRIVERS } from '../vmm/drivers.ts';
 import { startVolumeServer, type VolumeServer } from '../volumes/server.ts';
 import { AgentSession } from './agent-session.ts';
 import { attachProcess, outcomeCode } from './attach.ts';
+import { writeBootRecord } from './boot-record.ts';
 import { prepareDisks } from './disks.ts';
 import { serveExec } from './exec-server.ts';
 import { serveGuestDns } from './guest-dns.ts';
@@ -119,6 +120,7 @@ async function runWorkload(
     started();
     timing.workloadStartedMs = Date.now();
     hostLog?.line('launcher', `workload started, ${since(timing, 'workloadStartedMs')}`);
+    recordBoot(timing);
     serveExec(session).then(
       (s) => {
         execServer = s;
@@ -208,6 +210,20 @@ function readResolvConf(): string {
     return readFileSync(`${WORKLOAD_ROOT}/etc/resolv.conf`, 'utf8');
   } catch {
     return '';
+  }
+}
+
+/** The boot phases for `runcvm metrics` (boot-record.ts); without it metrics only lack the boot duration. */
+function recordBoot(t: Record<string, number>): void {
+  try {
+    writeBootRecord({
+      launcherStartMs: t.launcherStartMs ?? 0,
+      vmmSpawnMs: t.vmmSpawnMs ?? 0,
+      agentUpMs: t.agentUpMs ?? 0,
+      workloadStartedMs: t.workloadStartedMs ?? 0,
+    });
+  } catch (e) {
+    process.stderr.write(`runcvm: recording the boot phases: ${describeError(e)}\n`);
   }
 }
 

@@ -196,6 +196,46 @@ describe('ps and metrics', { timeout: 300_000 }, () => {
         new RegExp(`^runcvm_vm_host_rss_bytes\\{container="${id}"\\} (\\d+)$`, 'm').exec(m.stdout)?.[1],
       );
       assert.ok(rss > 10 * 1024 * 1024, `host RSS ${rss}`);
+      // The guest's own figures: the balloon's statistics (reported every 5 s), vCPU time, boot time.
+      const sample = (text: string, metric: string, extra = '') =>
+        Number(new RegExp(`^${metric}\\{container="${id}"${extra}\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      const g = await until(
+        'the guest memory figures and the boot duration',
+        async () => {
+          const t = (await run(RUNCVM, ['metrics'])).stdout;
+          // The balloon reports from early in the guest's boot; the boot record once the workload started.
+          return sample(t, 'runcvm_vm_guest_memory_total_bytes') > 0 && sample(t, 'runcvm_vm_boot_seconds') > 0
+            ? t
+            : undefined;
+        },
+        60_000,
+      );
+      const total = sample(g, 'runcvm_vm_guest_memory_total_bytes');
+      const free = sample(g, 'runcvm_vm_guest_memory_free_bytes');
+      const used = sample(g, 'runcvm_vm_guest_memory_used_bytes');
+      // The guest kernel manages most of the 256 MiB (less what it reserved for itself).
+      assert.ok(total > 150 * 1024 * 1024 && total <= 256 * 1024 * 1024, `total ${total}`);
+      assert.ok(free > 0 && free < total, `free ${free}`);
+      assert.ok(used > 1024 * 1024 && used < total, `used ${used}`);
+      assert.ok(sample(g, 'runcvm_vm_guest_memory_available_bytes') >= free);
+      assert.equal(sample(g, 'runcvm_vm_balloon_bytes'), 0);
+      assert.ok(sample(g, 'runcvm_vm_guest_stats_age_seconds') <= 60);
+      const boot = sample(g, 'runcvm_vm_boot_seconds');
+      assert.ok(boot > 0.1 && boot <= sample(g, 'runcvm_vm_uptime_seconds') + 1, `boot ${boot}`);
+      for (const cpu of ['0', '1']) assert.ok(sample(g, 'runcvm_vm_vcpu_seconds_total', `,vcpu="${cpu}"`) >= 0, cpu);
+      assert.ok(sample(g, 'runcvm_vm_vcpu_seconds_total', ',vcpu="0"') > 0);
+      // Exits exist only under KVM (query-stats); TCG has no VM exits to count.
+      if (hostConfig().kvm.usable) assert.ok(sample(g, 'runcvm_vm_exits_total') > 0);
+      else assert.doesNotMatch(g, new RegExp(`^runcvm_vm_exits_total\\{container="${id}"`, 'm'));
+      // docker update --memory inflates the balloon: the metric follows.
+      const upd = await docker(['update', '--memory', '200m', '--memory-swap', '400m', name]);
+      assert.equal(upd.code, 0, upd.stderr);
+      await until(
+        'the balloon at 56 MiB',
+        async () =>
+          sample((await run(RUNCVM, ['metrics'])).stdout, 'runcvm_vm_balloon_bytes') === 56 * 1024 * 1024 || undefined,
+        60_000,
+      );
       // --listen serves the same text over HTTP.
       const server = spawn(RUNCVM, ['metrics', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
       try {
