@@ -10,7 +10,8 @@ import { formatMetrics } from './metrics.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'runcvm-guest-metrics-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-const UNKNOWN = 18446744073709551615;
+// QEMU's 2^64-1 as JSON.parse reads it.
+const UNKNOWN = JSON.parse('18446744073709551615') as number;
 
 test("the balloon's guest-stats: known figures kept, QEMU's 2^64-1 (not reported) left out", () => {
   assert.deepEqual(
