@@ -200,6 +200,7 @@ export function planCreate(
     ...(ninep ? { volumes: ninep.server } : {}),
     disks,
     ...(vmmBinary ? { vmmBinary } : {}),
+    hostPrefix: prefix,
     process: p,
     timing: { createStartMs: now, createEndMs: 0 },
     printTiming: opts.timing,

@@ -156,6 +156,7 @@ describe('ps and metrics', { timeout: 300_000 }, () => {
       interface Vm {
         containerId: string;
         name?: string;
+        prefix: string;
         hypervisor: string;
         accel: string;
         cpus: number;
@@ -170,6 +171,8 @@ describe('ps and metrics', { timeout: 300_000 }, () => {
         return v?.processes.some((p) => p.name.startsWith('qemu')) ? v : undefined;
       });
       assert.equal(vm.name, name);
+      // The install it runs from, on the host (the launcher itself sees the prefix at /opt/runcvm).
+      assert.equal(vm.prefix, PREFIX);
       assert.equal(vm.hypervisor, 'qemu');
       assert.equal(vm.accel, hostConfig().kvm.usable ? 'kvm' : 'tcg');
       assert.deepEqual([vm.cpus, vm.memoryMiB], [2, 256]);
