@@ -5,13 +5,15 @@
  * may have none (or untrustworthy ones), so the program is the host's static busybox, sent over
  * the exec channel for this one process and run from a sealed memfd in the guest: nothing is
  * written into the image, nothing is added to every VM's boot. Host root only: it reaches the
- * launcher's exec socket through /proc/<launcher>/root, which needs root's ptrace access.
+ * launcher's exec socket through /proc/<launcher>/root, which needs root's ptrace access, without
+ * following any link the sandbox may have planted (common/open-in-root.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeDebugStart, TOOL_MAX } from '../agent-protocol/messages.ts';
 import { HOST_LOG_ROOT } from '../common/host-log.ts';
+import { openInRoot, socketPathOf } from '../common/open-in-root.ts';
 import { tryConnect } from '../common/unix-socket.ts';
 import { waitUntil } from '../common/wait.ts';
 import { GuestFailure, HostNotReadyError, OptionError } from '../contracts/errors.ts';
@@ -21,7 +23,7 @@ import { logDirOf, logIdsMatching, readContainerLog } from './host-log-read.ts';
 import { staticElfProblem } from './static-elf.ts';
 
 /** The launcher's exec socket inside its sandbox (launcher/exec-server.ts EXEC_SOCKET). */
-const EXEC_SOCKET_IN_CONTAINER = '/run/runcvm/exec.sock';
+const EXEC_SOCKET_IN_CONTAINER = 'run/runcvm/exec.sock';
 /** busybox-static's binary on Debian. */
 export const DEFAULT_TOOL = '/bin/busybox';
 /** A VM booting under TCG takes seconds; a loaded host, tens. */
@@ -155,14 +157,26 @@ export async function debugCommand(argv: string[], io: DebugIo = process): Promi
     },
     tool.length,
   );
-  const path = join('/proc', String(vm.launcherPid), 'root', EXEC_SOCKET_IN_CONTAINER);
+  const root = join('/proc', String(vm.launcherPid), 'root');
   // The launcher listens once the workload has started: a VM still booting is waited for.
   const sock = await waitUntil(
     "the VM's exec socket (the workload starting)",
     async () => {
       if (!existsSync(`/proc/${vm.launcherPid}`))
         throw new GuestFailure(`debug: container ${vm.containerId.slice(0, 12)} stopped`);
-      return tryConnect(path);
+      let fd: number;
+      try {
+        // The sandbox can write its /run: no link there is followed (open-in-root.ts).
+        fd = openInRoot(root, EXEC_SOCKET_IN_CONTAINER, 'socket');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new GuestFailure(`debug: the exec socket of container ${vm.containerId.slice(0, 12)}`, { cause: e });
+      }
+      try {
+        return await tryConnect(socketPathOf(fd));
+      } finally {
+        closeSync(fd);
+      }
     },
     { timeoutMs: CONNECT_TIMEOUT_MS, intervalMs: 50 },
   );

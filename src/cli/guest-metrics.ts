@@ -4,12 +4,14 @@
  * `qom-get guest-stats`), the balloon's size (`query-balloon`), VM exits (`query-stats`, which only
  * KVM provides: under TCG the guest's code is translated and run by QEMU itself, so there is no
  * exit to count), the CPU time of each vCPU thread, and the boot phases the launcher recorded.
- * QMP is reached through /proc/<launcher>/root (host root); QEMU takes one QMP client at a time,
+ * QMP is reached through /proc/<launcher>/root (host root) without following any link the sandbox
+ * may have planted (common/open-in-root.ts); QEMU takes one QMP client at a time,
  * so a VM whose QMP is busy (docker update) lacks its QMP figures for this scrape. Everything read
  * comes from the VM's side: numbers are taken only when finite and in range.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openInRoot, readFileInRoot, socketPathOf } from '../common/open-in-root.ts';
 import { RUN_DIR } from '../contracts/launch-spec.ts';
 import { parseStat, type RunningVm } from '../install/running-vms.ts';
 import { BOOT_RECORD, BOOT_RECORD_MAX, parseBootRecord } from '../launcher/boot-record.ts';
@@ -97,10 +99,7 @@ export function vcpuSeconds(proc: string, qemuPid: number): number[] | undefined
 
 function bootSeconds(proc: string, launcherPid: number): number | undefined {
   try {
-    const text = readFileSync(join(proc, String(launcherPid), 'root', BOOT_RECORD), 'utf8').slice(
-      0,
-      BOOT_RECORD_MAX + 1,
-    );
+    const text = readFileInRoot(join(proc, String(launcherPid), 'root'), BOOT_RECORD, BOOT_RECORD_MAX + 1);
     const r = parseBootRecord(text);
     return r && (r.workloadStartedMs - r.launcherStartMs) / 1000;
   } catch {
@@ -109,12 +108,16 @@ function bootSeconds(proc: string, launcherPid: number): number | undefined {
 }
 
 async function qmpFigures(proc: string, vm: RunningVm): Promise<Partial<GuestFigures>> {
-  const path = join(proc, String(vm.launcherPid), 'root', qemuPaths(RUN_DIR).qmpSocket);
   let qmp: Qmp;
+  let fd: number | undefined;
   try {
-    qmp = await Qmp.connect(path, QMP_TIMEOUT_MS);
+    // The sandbox can write its /run: no link there is followed (open-in-root.ts).
+    fd = openInRoot(join(proc, String(vm.launcherPid), 'root'), qemuPaths(RUN_DIR).qmpSocket, 'socket');
+    qmp = await Qmp.connect(socketPathOf(fd), QMP_TIMEOUT_MS);
   } catch {
     return {};
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   const out: Partial<GuestFigures> = {};
   try {
