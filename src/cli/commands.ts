@@ -70,13 +70,16 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
     ],
   },
   metrics: {
-    summary: 'Prometheus metrics of every running runcvm VM (host side)',
+    summary: 'Prometheus metrics of every running runcvm VM (host side and the guest)',
     usage: 'runcvm metrics [--listen HOST:PORT]',
     details: [
       '--listen HOST:PORT           serve them on http://HOST:PORT/metrics until SIGINT/SIGTERM (:PORT = all addresses)',
       'Metrics, each labelled container="<id>": runcvm_vm_info (name, backend, accel labels), runcvm_vm_vcpus,',
       'runcvm_vm_memory_bytes, runcvm_vm_uptime_seconds, runcvm_vm_host_cpu_seconds_total, runcvm_vm_host_rss_bytes,',
-      'runcvm_vm_host_processes; and runcvm_vms. Host side only (docs/troubleshooting.md, "Metrics").',
+      'runcvm_vm_host_processes; and runcvm_vms. From the VMM and the launcher: runcvm_vm_boot_seconds,',
+      'runcvm_vm_vcpu_seconds_total (vcpu label), runcvm_vm_guest_memory_{total,free,available,cached,used}_bytes,',
+      'runcvm_vm_guest_major_faults_total, runcvm_vm_guest_stats_age_seconds, runcvm_vm_balloon_bytes,',
+      'runcvm_vm_exits_total (KVM only). Each only where known (docs/troubleshooting.md, "Metrics"). Host root.',
     ],
   },
   version: {
