@@ -53,7 +53,7 @@ Architecture: amd64
 Maintainer: runcvm developers <runcvm@localhost>
 Installed-Size: $SIZE
 Depends: nodejs (>= 20), runc, qemu-system-x86, qemu-system-common, e2fsprogs, iproute2, iptables
-Recommends: docker.io | docker-ce, diod
+Recommends: docker.io | docker-ce, diod, busybox-static
 Suggests: podman, containerd
 Section: admin
 Priority: optional
