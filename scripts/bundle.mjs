@@ -5,7 +5,8 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // The version is baked in (src/common/version.ts): an installed bundle has no package.json beside it.
-const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+// RUNCVM_BUILD_VERSION overrides it (scripts/package.sh --version: a test's "newer" package).
+const version = process.env.RUNCVM_BUILD_VERSION || JSON.parse(readFileSync('package.json', 'utf8')).version;
 
 await build({
   entryPoints: ['src/cli/main.ts'],

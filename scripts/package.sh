@@ -3,37 +3,42 @@
 # C programs, the dispatcher template, the guest kernel + initramfs and the docs, under
 # /usr/lib/runcvm, /usr/bin/runcvm and /usr/share/doc/runcvm. Installing it runs `runcvm install`
 # (deploy/debian/postinst); removing it refuses while runcvm containers run (deploy/debian/prerm).
-# Usage: scripts/package.sh [--guest DIR] [--out DIR]   (default guest: build/guest, out: dist)
+# Usage: scripts/package.sh [--guest DIR] [--out DIR] [--version V]
+#   (default guest: build/guest, out: dist, version: package.json's; --version also goes into the bundle)
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 GUEST=build/guest
 OUT=dist
+VERSION=
 while [ $# -gt 0 ]; do
   case "$1" in
     --guest) GUEST=${2:?--guest needs a directory}; shift 2 ;;
     --out) OUT=${2:?--out needs a directory}; shift 2 ;;
-    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "package.sh: unknown option '$1' (allowed: --guest DIR, --out DIR)" >&2; exit 2 ;;
+    --version) VERSION=${2:?--version needs a version}; shift 2 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "package.sh: unknown option '$1' (allowed: --guest DIR, --out DIR, --version V)" >&2; exit 2 ;;
   esac
 done
 die() { echo "package.sh: $*" >&2; exit 1; }
-VERSION=$(node -p "require('./package.json').version")
+[ -n "$VERSION" ] || VERSION=$(node -p "require('./package.json').version")
 [[ $VERSION =~ ^[0-9][0-9A-Za-z.+~-]*$ ]] || die "package.json version \"$VERSION\" is not a Debian version"
-for f in vmlinux vmlinuz initramfs.cpio kernel.release; do
+# Both guest kernels (runcvm install wants every one): Debian's at the top, runcvm's own in runcvm/.
+GUEST_FILES="vmlinux vmlinuz initramfs.cpio kernel.release runcvm/vmlinux runcvm/initramfs.cpio runcvm/kernel.release runcvm/config"
+for f in $GUEST_FILES; do
   [ -s "$GUEST/$f" ] || die "guest file $GUEST/$f is missing: run guest/build.sh or pass --guest DIR"
 done
-npm run -s build
+RUNCVM_BUILD_VERSION=$VERSION npm run -s build
 
 STAGE=$(mktemp -d "${TMPDIR:-/tmp}/runcvm-package-XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT
 ROOT="$STAGE/runcvm_${VERSION}_amd64"
 LIB="$ROOT/usr/lib/runcvm"
 DOC="$ROOT/usr/share/doc/runcvm"
-install -d "$LIB/guest" "$ROOT/usr/bin" "$DOC/docs" "$ROOT/DEBIAN"
+install -d "$LIB/guest/runcvm" "$ROOT/usr/bin" "$DOC/docs" "$ROOT/DEBIAN"
 install -m 0644 dist/runcvm.mjs dist/dispatcher.sh "$LIB/"
 install -m 0755 dist/runcvm-init dist/runcvm-exec dist/runcvm-exec-prep "$LIB/"
-for f in vmlinux vmlinuz initramfs.cpio kernel.release; do install -m 0644 "$GUEST/$f" "$LIB/guest/"; done
+for f in $GUEST_FILES; do install -m 0644 "$GUEST/$f" "$LIB/guest/$f"; done
 printf '#!/bin/sh\nexec /usr/bin/node /usr/lib/runcvm/runcvm.mjs "$@"\n' > "$ROOT/usr/bin/runcvm"
 chmod 0755 "$ROOT/usr/bin/runcvm"
 install -m 0644 README.md "$DOC/"
@@ -48,7 +53,7 @@ Architecture: amd64
 Maintainer: runcvm developers <runcvm@localhost>
 Installed-Size: $SIZE
 Depends: nodejs (>= 20), runc, qemu-system-x86, qemu-system-common, e2fsprogs, iproute2, iptables
-Recommends: docker.io | docker-ce, diod
+Recommends: docker.io | docker-ce, diod, busybox-static
 Suggests: podman, containerd
 Section: admin
 Priority: optional

@@ -18,6 +18,7 @@ VERSION=$(dpkg-deb -f "$DEB" Version)
 files=$(dpkg-deb -c "$DEB" | awk '{print $6}')
 for f in ./usr/bin/runcvm ./usr/lib/runcvm/runcvm.mjs ./usr/lib/runcvm/dispatcher.sh ./usr/lib/runcvm/runcvm-init \
          ./usr/lib/runcvm/runcvm-exec ./usr/lib/runcvm/runcvm-exec-prep ./usr/lib/runcvm/guest/vmlinux ./usr/lib/runcvm/guest/initramfs.cpio \
+         ./usr/lib/runcvm/guest/runcvm/vmlinux ./usr/lib/runcvm/guest/runcvm/initramfs.cpio \
          ./usr/share/doc/runcvm/README.md ./usr/share/doc/runcvm/docs/troubleshooting.md; do
   grep -qx "$f" <<< "$files" || fail "$f not in the package"
 done
@@ -66,13 +67,13 @@ out=$(in_root dpkg -i /tmp/runcvm.deb 2>&1) || fail "reinstall: $out"
 grep -q 'already installed in /opt/runcvm: nothing changed' <<< "$out" || fail "reinstall changed something: $out"
 ok "reinstall (upgrade path) changes nothing"
 
-running=$(in_root runcvm ps --json | grep -c '"containerId"' || true)
+running=$(in_root runcvm ps --json | grep -c '"prefix": "/opt/runcvm"' || true)
 if [ "$running" -gt 0 ]; then
   out=$(in_root dpkg -r runcvm 2>&1) && fail "removal allowed while $running VMs run"
-  grep -q 'runcvm container(s) still running' <<< "$out" || fail "no reason given: $out"
+  grep -q 'runcvm container(s) of /opt/runcvm still running' <<< "$out" || fail "no reason given: $out"
   ok "removal refused while $running runcvm VM(s) run on the host"
 else
-  echo "test-package: note: no runcvm VM runs on this host: the refusal was not exercised"
+  echo "test-package: note: no VM of /opt/runcvm runs on this host: the refusal is exercised by scripts/test-package-upgrade.sh"
 fi
 out=$(in_root env RUNCVM_FORCE_REMOVE=1 dpkg -r runcvm 2>&1) || fail "forced removal: $out"
 [ ! -e "$ROOT/opt/runcvm" ] || fail "/opt/runcvm left behind"

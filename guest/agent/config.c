@@ -19,7 +19,18 @@ enum {
 	CFG_WRITEBACK_ONLY = 23,
 	CFG_SYSCTL = 24
 };
-enum { ST_ARG = 1, ST_ENV, ST_CWD, ST_UID, ST_GID, ST_GROUP, ST_TERMINAL, ST_ROWS_COLS };
+enum {
+	ST_ARG = 1,
+	ST_ENV,
+	ST_CWD,
+	ST_UID,
+	ST_GID,
+	ST_GROUP,
+	ST_TERMINAL,
+	ST_ROWS_COLS,
+	ST_DEBUG,
+	ST_TOOL
+};
 
 static char *dupn(const uint8_t *p, size_t n)
 {
@@ -297,6 +308,16 @@ static int start_record(struct start_req *s, uint16_t tag, const uint8_t *v, uin
 			return -1;
 		s->rows = get_u16(v);
 		s->cols = get_u16(v + 2);
+		return 0;
+	case ST_DEBUG:
+		if (len != 1)
+			return -1;
+		s->debug = v[0] != 0;
+		return 0;
+	case ST_TOOL:
+		if (len != 4 || get_u32(v) > TOOL_MAX)
+			return -1;
+		s->tool_size = get_u32(v);
 		return 0;
 	default: return 0;
 	}

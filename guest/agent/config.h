@@ -77,7 +77,14 @@ struct start_req {
 	size_t ngroups;
 	int terminal;
 	uint16_t rows, cols;
+	/* runcvm debug: run in the agent's own PID and mount namespaces, not the workload's. */
+	int debug;
+	/* The program is the first tool_size bytes of the process's STDIN (0: ARG[0] from PATH). */
+	uint32_t tool_size;
 };
+
+/* Largest program START may carry in its STDIN (TOOL): a static busybox is about 2 MiB. */
+#define TOOL_MAX (16u << 20)
 
 /* Both return 0, or -1 with a message in err. */
 int config_parse(const uint8_t *p, size_t len, struct vm_config *c, char *err, size_t errlen);

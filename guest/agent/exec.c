@@ -211,6 +211,11 @@ void child_run(const struct child_spec *c)
 		report(c, err, "chdir to cwd (\"%s\") set in config.json failed: %s", r->cwd,
 		       errtext(err));
 	}
+	if (c->tool_fd >= 0) {
+		/* ARG[0] names the program's applet (busybox): no PATH lookup. */
+		fexecve(c->tool_fd, r->argv, envp);
+		step_failed(c, "exec the program sent with TOOL");
+	}
 	const char *file = look_path(c, envp);
 	execve(file, r->argv, envp);
 	int err = errno;

@@ -13,6 +13,7 @@ struct child_spec {
 	int stdio[3];	  /* child ends (all the pty slave with a terminal) */
 	int terminal;
 	int report_fd; /* CLOEXEC pipe: silent on success, one exec_report on failure */
+	int tool_fd;   /* the program to run (START's TOOL, a sealed memfd), else -1 */
 };
 
 struct exec_report {

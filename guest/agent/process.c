@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -35,6 +36,11 @@ struct proc {
 	uint8_t *inq; /* stdin the process has not taken yet */
 	size_t inq_len, inq_off;
 	int in_eof; /* close stdin once inq is drained */
+	/* START with TOOL: not forked yet; the program's bytes arrive as STDIN into tool_fd. */
+	int pending;
+	int tool_fd;
+	uint32_t tool_left;
+	struct start_req req; /* kept until the pending process starts */
 	struct proc *next;
 };
 
@@ -117,6 +123,10 @@ static void unlink_proc(struct proc *p)
 	drop_stdin(p);
 	close_fd(&p->out_fd);
 	close_fd(&p->err_fd);
+	if (p->pending) {
+		close_fd(&p->tool_fd);
+		start_free(&p->req);
+	}
 	free(p);
 }
 
@@ -228,9 +238,15 @@ static void flush_stdin(struct proc *p)
 		close_fd(&p->in_fd);
 }
 
+static void tool_stdin(struct proc *p, const uint8_t *data, uint32_t len);
+
 void procs_stdin(uint32_t id, const uint8_t *data, uint32_t len)
 {
 	struct proc *p = find(id);
+	if (p && p->pending) {
+		tool_stdin(p, data, len);
+		return;
+	}
 	if (!p || p->in_fd < 0) {
 		log_debug("stdin for process %u dropped: not running or stdin closed", id);
 		return;
@@ -339,6 +355,15 @@ void procs_signal(uint32_t id, const uint8_t *payload, uint32_t len)
 		return;
 	}
 	int sig = (int)get_u32(payload);
+	if (p && p->pending) {
+		/* Not forked yet: SIGKILL (the client went away) cancels it, anything else waits
+		 * for nobody. */
+		if (sig == SIGKILL) {
+			proto_send_error(id, EINTR, "killed before its program arrived");
+			unlink_proc(p);
+		}
+		return;
+	}
 	if (!p || p->exited) {
 		log_debug("signal %d for process %u dropped: not running", sig, id);
 		return;
@@ -492,21 +517,24 @@ static void remember_init_ns(pid_t pid)
 		log_warn("open namespaces of process 1 (pid %d): %s", pid, strerror(errno));
 }
 
-static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_report *rep)
+/* tool_fd: the program to run (TOOL), else -1. A debug process stays in the agent's namespaces. */
+static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_report *rep,
+			  int tool_fd)
 {
 	int agent[3] = {-1, -1, -1}, child[3] = {-1, -1, -1}, rp[2] = {-1, -1};
 	struct proc *p = calloc(1, sizeof *p);
 	int ok = p && (r->terminal ? make_pty(r, agent, child) : make_pipes(agent, child)) == 0 &&
 		 pipe2(rp, O_CLOEXEC) == 0;
-	pid_t pid = ok ? fork_in_pidns(id) : -1;
+	pid_t pid = !ok ? -1 : r->debug ? fork() : fork_in_pidns(id);
 	if (pid == 0) {
 		log_port_enable(0);
 		struct child_spec cs = {r,
 					id == 1,
-					id == 1 ? -1 : init_mntns,
+					id == 1 || r->debug ? -1 : init_mntns,
 					{child[0], child[1], child[2]},
 					r->terminal,
-					rp[1]};
+					rp[1],
+					tool_fd};
 		child_run(&cs);
 	}
 	int err = errno;
@@ -552,6 +580,102 @@ static const char *refusal(uint32_t id, int *err)
 	return NULL;
 }
 
+/* Registers a process that has started and tells the host its pid. */
+static void add_started(struct proc *p)
+{
+	p->next = procs;
+	procs = p;
+	nprocs++;
+	if (p->id == 1)
+		remember_init_ns(p->pid);
+	uint8_t b[4];
+	put_u32(b, (uint32_t)p->pid);
+	proto_send(MSG_STARTED, p->id, b, 4, NULL, 0);
+	log_debug("process %u started: pid %d", p->id, p->pid);
+}
+
+static void tool_fail(struct proc *p, int err, const char *msg)
+{
+	proto_send_error(p->id, err, msg);
+	unlink_proc(p);
+}
+
+/* The program is complete: seal it (the process cannot change what runs), start it in p's place. */
+static void start_tool(struct proc *p)
+{
+	if (fcntl(p->tool_fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+		log_warn("seal the program of process %u: %s", p->id, strerror(errno));
+	struct exec_report rep = {0};
+	struct proc *np = spawn(p->id, &p->req, &rep, p->tool_fd);
+	if (!np) {
+		tool_fail(p, rep.err, rep.msg);
+		return;
+	}
+	unlink_proc(p);
+	add_started(np);
+}
+
+/* A TOOL process's first tool_size STDIN bytes are its program; what follows is its stdin. */
+static void tool_stdin(struct proc *p, const uint8_t *data, uint32_t len)
+{
+	char msg[128];
+	if (len == 0) {
+		snprintf(msg, sizeof msg,
+			 "stdin ended %u bytes before the end of the program (TOOL)", p->tool_left);
+		tool_fail(p, EPIPE, msg);
+		return;
+	}
+	uint32_t id = p->id, take = len < p->tool_left ? len : p->tool_left;
+	for (uint32_t off = 0; off < take;) {
+		ssize_t n = write(p->tool_fd, data + off, take - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(msg, sizeof msg, "store the program (TOOL): %s",
+				 n < 0 ? strerror(errno) : "short write");
+			tool_fail(p, n < 0 ? errno : EIO, msg);
+			return;
+		}
+		off += (uint32_t)n;
+	}
+	p->tool_left -= take;
+	if (p->tool_left > 0)
+		return;
+	start_tool(p);
+	if (take < len)
+		procs_stdin(id, data + take, len - take);
+}
+
+/* START with TOOL: nothing runs until the program has arrived on STDIN. */
+static int add_pending(uint32_t id, struct start_req *r, char *msg, size_t msglen)
+{
+	struct proc *p = calloc(1, sizeof *p);
+	int fd = memfd_create("runcvm-tool", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (!p || fd < 0) {
+		snprintf(msg, msglen, "hold the program (TOOL): %s", strerror(errno));
+		free(p);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*p = (struct proc){.id = id,
+			   .terminal = r->terminal,
+			   .in_fd = -1,
+			   .out_fd = -1,
+			   .err_fd = -1,
+			   .pending = 1,
+			   .tool_fd = fd,
+			   .tool_left = r->tool_size,
+			   .req = *r};
+	memset(r, 0, sizeof *r); /* the request now belongs to p */
+	p->next = procs;
+	procs = p;
+	nprocs++;
+	log_debug("process %u waits for its %u-byte program", id, p->tool_left);
+	return 0;
+}
+
 int procs_start(uint32_t id, const uint8_t *payload, uint32_t len)
 {
 	int refuse_err;
@@ -564,23 +688,26 @@ int procs_start(uint32_t id, const uint8_t *payload, uint32_t len)
 	struct start_req r;
 	struct exec_report rep = {0};
 	struct proc *p = NULL;
-	if (start_parse(payload, len, &r, rep.msg, sizeof rep.msg) != 0)
+	int pending = 0;
+	if (start_parse(payload, len, &r, rep.msg, sizeof rep.msg) != 0) {
 		rep.err = EINVAL;
-	else
-		p = spawn(id, &r, &rep);
+	} else if (id == 1 && (r.debug || r.tool_size)) {
+		rep.err = EINVAL;
+		snprintf(rep.msg, sizeof rep.msg, "process 1 cannot be a debug or TOOL process");
+	} else if (r.tool_size) {
+		pending = add_pending(id, &r, rep.msg, sizeof rep.msg) == 0;
+		if (!pending)
+			rep.err = errno ? errno : ENOMEM;
+	} else {
+		p = spawn(id, &r, &rep, -1);
+	}
 	start_free(&r);
+	if (pending)
+		return 0;
 	if (!p) {
 		proto_send_error(id, rep.err, rep.msg);
 		return id == 1 ? -1 : 0;
 	}
-	p->next = procs;
-	procs = p;
-	nprocs++;
-	if (id == 1)
-		remember_init_ns(p->pid);
-	uint8_t b[4];
-	put_u32(b, (uint32_t)p->pid);
-	proto_send(MSG_STARTED, id, b, 4, NULL, 0);
-	log_debug("process %u started: pid %d", id, p->pid);
+	add_started(p);
 	return 0;
 }

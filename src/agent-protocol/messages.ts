@@ -30,7 +30,21 @@ export const ConfigTag = {
   WRITEBACK_ONLY: 23,
   SYSCTL: 24,
 } as const;
-export const StartTag = { ARG: 1, ENV: 2, CWD: 3, UID: 4, GID: 5, GROUP: 6, TERMINAL: 7, ROWS_COLS: 8 } as const;
+export const StartTag = {
+  ARG: 1,
+  ENV: 2,
+  CWD: 3,
+  UID: 4,
+  GID: 5,
+  GROUP: 6,
+  TERMINAL: 7,
+  ROWS_COLS: 8,
+  DEBUG: 9,
+  TOOL: 10,
+} as const;
+
+/** Largest program a START's TOOL may announce (guest/agent/config.h TOOL_MAX). */
+export const TOOL_MAX = 16 * 1024 * 1024;
 
 export interface VmConfig {
   hostname: string;
@@ -129,6 +143,18 @@ export function encodeConfig(c: VmConfig): Buffer {
   for (const s of c.network.spares)
     w.bytes(ConfigTag.SPARE, Buffer.concat([macBytes(s.mac), Buffer.from(s.name, 'utf8')]));
   return w.finish();
+}
+
+/**
+ * START of a `runcvm debug` process: run in the agent's own PID and mount namespaces (DEBUG), its
+ * program the first toolSize bytes the client sends on STDIN (TOOL), ARG[0] naming the applet.
+ */
+export function encodeDebugStart(p: WorkloadProcess, toolSize: number): Buffer {
+  if (!Number.isInteger(toolSize) || toolSize <= 0 || toolSize > TOOL_MAX)
+    throw new Error(`debug program of ${toolSize} bytes: allowed 1 to ${TOOL_MAX}`);
+  const head = encodeStart(p);
+  const tail = new TlvWriter().u8(StartTag.DEBUG, 1).u32(StartTag.TOOL, toolSize).finish();
+  return Buffer.concat([head, tail]);
 }
 
 export function encodeStart(p: WorkloadProcess): Buffer {

@@ -12,6 +12,7 @@ import { doctor } from '../install/doctor.ts';
 import { install, RUNTIME_NAME, uninstall } from '../install/install.ts';
 import { podmanConfig } from '../install/podman.ts';
 import { defaultPrefix } from '../install/prefix.ts';
+import { runningVms } from '../install/running-vms.ts';
 import { runLauncher } from '../launcher/launcher.ts';
 import { runWritebackVm } from '../launcher/writeback-vm.ts';
 import { parseRuntimeArgs } from '../runtime/cli-args.ts';
@@ -23,6 +24,7 @@ import { deleteWithWriteback } from '../runtime/writeback.ts';
 import { QMP_RELAY_VERB, qmpRelay } from '../vmm/qemu/qmp-relay.ts';
 import { cacheCommand } from './cache-command.ts';
 import { commandHelp, overview, wantsHelp } from './commands.ts';
+import { debugCommand } from './debug-command.ts';
 import { metricsCommand } from './metrics-command.ts';
 import { psCommand } from './ps-command.ts';
 import { versionCommand } from './version-command.ts';
@@ -36,7 +38,14 @@ async function runtime(argv: string[]): Promise<number> {
   const log = runcLog(args.log, args.logFormat);
   try {
     const prefix = dirname(dirname(bundleFile()));
-    if (args.verb === 'create') return create(args, argv, prefix, (level, msg) => log.write(level, msg));
+    if (args.verb === 'create')
+      return create(
+        args,
+        argv,
+        prefix,
+        (level, msg) => log.write(level, msg),
+        () => new Set(runningVms().map((v) => v.containerId)),
+      );
     if (args.verb === 'update') return await update(args, argv, readHostConfig(prefix));
     if (args.verb === 'delete') {
       return await deleteWithWriteback(args, argv, readHostConfig(prefix), (m) =>
@@ -95,6 +104,8 @@ export async function main(argv: string[]): Promise<number> {
       return cacheCommand(rest, defaultPrefix(bundleFile()));
     case 'ps':
       return psCommand(rest);
+    case 'debug':
+      return debugCommand(rest);
     case 'metrics':
       return metricsCommand(rest);
     case 'version':

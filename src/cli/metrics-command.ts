@@ -1,13 +1,19 @@
 /** `runcvm metrics [--listen ADDR]`: print the metrics once, or serve them until killed. */
 import { parseArgs } from 'node:util';
 import { runningVms } from '../install/running-vms.ts';
+import { guestFigures } from './guest-metrics.ts';
 import { formatMetrics, serveMetrics } from './metrics.ts';
 
 export async function metricsCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { listen: { type: 'string' } } });
-  const collect = () => formatMetrics(runningVms());
+  const collect = async () => {
+    const vms = runningVms();
+    const live = vms.filter((v) => !v.writeback);
+    const guest = await Promise.all(live.map(async (v) => [v.containerId, await guestFigures(v)] as const));
+    return formatMetrics(vms, new Map(guest));
+  };
   if (values.listen === undefined) {
-    process.stdout.write(collect());
+    process.stdout.write(await collect());
     return 0;
   }
   const server = await serveMetrics(values.listen, collect);

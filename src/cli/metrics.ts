@@ -1,11 +1,14 @@
 /**
  * `runcvm metrics`: Prometheus text format (exposition format 0.0.4) for every running runcvm
- * VM, from the host side (install/running-vms.ts): what the VM was given and what its host
- * processes use. Labels come from the launch spec and Docker's name, so they are escaped.
+ * VM: from the host side (install/running-vms.ts) what the VM was given and what its host
+ * processes use; from the VMM and the launcher (guest-metrics.ts) the guest's memory, the
+ * balloon, VM exits, the vCPUs' CPU time and the boot duration, each only where known. Labels
+ * come from the launch spec and Docker's name, so they are escaped.
  * `--listen ADDR` serves the same text on http://ADDR/metrics.
  */
 import { createServer, type Server } from 'node:http';
 import type { RunningVm } from '../install/running-vms.ts';
+import type { GuestFigures } from './guest-metrics.ts';
 
 interface Metric {
   name: string;
@@ -48,11 +51,89 @@ export const METRICS: readonly Metric[] = [
   },
 ];
 
+interface GuestMetric {
+  name: string;
+  type: 'gauge' | 'counter';
+  help: string;
+  value: (g: GuestFigures, v: RunningVm) => number | undefined;
+}
+
+const MIB = 1024 * 1024;
+
+/** Guest figures: a VM whose figure is unknown has no sample (QMP busy, TCG's exits, an old VM). */
+export const GUEST_METRICS: readonly GuestMetric[] = [
+  {
+    name: 'runcvm_vm_boot_seconds',
+    type: 'gauge',
+    help: "from the launcher's start to the workload's start in the guest (VMM start, kernel boot, agent setup)",
+    value: (g) => g.bootSeconds,
+  },
+  {
+    name: 'runcvm_vm_guest_memory_total_bytes',
+    type: 'gauge',
+    help: 'memory the guest kernel manages (virtio-balloon statistics)',
+    value: (g) => g.memory?.totalBytes,
+  },
+  {
+    name: 'runcvm_vm_guest_memory_free_bytes',
+    type: 'gauge',
+    help: 'memory the guest has not used at all',
+    value: (g) => g.memory?.freeBytes,
+  },
+  {
+    name: 'runcvm_vm_guest_memory_available_bytes',
+    type: 'gauge',
+    help: 'memory the guest could give to new work (its MemAvailable)',
+    value: (g) => g.memory?.availableBytes,
+  },
+  {
+    name: 'runcvm_vm_guest_memory_cached_bytes',
+    type: 'gauge',
+    help: "the guest's page cache",
+    value: (g) => g.memory?.cachedBytes,
+  },
+  {
+    name: 'runcvm_vm_guest_memory_used_bytes',
+    type: 'gauge',
+    help: 'total - free - cached, as free(1) counts used memory',
+    value: (g) => {
+      const m = g.memory;
+      if (m?.totalBytes === undefined || m.freeBytes === undefined) return undefined;
+      return Math.max(0, m.totalBytes - m.freeBytes - (m.cachedBytes ?? 0));
+    },
+  },
+  {
+    name: 'runcvm_vm_guest_major_faults_total',
+    type: 'counter',
+    help: 'major page faults in the guest',
+    value: (g) => g.memory?.majorFaults,
+  },
+  {
+    name: 'runcvm_vm_guest_stats_age_seconds',
+    type: 'gauge',
+    help: 'seconds since the guest last reported its memory figures (every 5 s while it runs)',
+    value: (g) => (g.memory?.lastUpdate ? Math.max(0, Math.round(Date.now() / 1000 - g.memory.lastUpdate)) : undefined),
+  },
+  {
+    name: 'runcvm_vm_balloon_bytes',
+    type: 'gauge',
+    help: "guest RAM the balloon holds back (boot memory minus the balloon's actual size; docker update --memory)",
+    value: (g, v) =>
+      g.balloonActualBytes === undefined ? undefined : Math.max(0, v.memoryMiB * MIB - g.balloonActualBytes),
+  },
+  {
+    name: 'runcvm_vm_exits_total',
+    type: 'counter',
+    help: 'VM exits of all vCPUs (KVM only: TCG runs the guest in QEMU itself and has none)',
+    value: (g) => g.exits,
+  },
+];
+
 function label(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
-export function formatMetrics(vms: readonly RunningVm[]): string {
+export function formatMetrics(vms: readonly RunningVm[], guest: ReadonlyMap<string, GuestFigures> = new Map()): string {
   const out: string[] = [
     '# HELP runcvm_vms runcvm VMs running on this host',
     '# TYPE runcvm_vms gauge',
@@ -69,6 +150,21 @@ export function formatMetrics(vms: readonly RunningVm[]): string {
     out.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`);
     for (const v of vms) out.push(`${m.name}{${labels(v)}} ${m.value(v)}`);
   }
+  out.push(
+    '# HELP runcvm_vm_vcpu_seconds_total host CPU time of each vCPU thread: the time spent running the guest',
+    '# TYPE runcvm_vm_vcpu_seconds_total counter',
+  );
+  for (const v of vms)
+    for (const [i, s] of (guest.get(v.containerId)?.vcpuSeconds ?? []).entries())
+      out.push(`runcvm_vm_vcpu_seconds_total{${labels(v)},vcpu="${i}"} ${s}`);
+  for (const m of GUEST_METRICS) {
+    out.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`);
+    for (const v of vms) {
+      const g = guest.get(v.containerId);
+      const value = g && m.value(g, v);
+      if (value !== undefined) out.push(`${m.name}{${labels(v)}} ${value}`);
+    }
+  }
   return `${out.join('\n')}\n`;
 }
 
@@ -81,18 +177,19 @@ export function parseListen(addr: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-export function serveMetrics(addr: string, collect: () => string): Promise<Server> {
+export function serveMetrics(addr: string, collect: () => string | Promise<string>): Promise<Server> {
   const { host, port } = parseListen(addr);
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
       return;
     }
-    try {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(collect());
-    } catch (e) {
-      res.writeHead(500, { 'content-type': 'text/plain' }).end(`runcvm metrics: ${(e as Error).message}\n`);
-    }
+    Promise.resolve()
+      .then(collect)
+      .then(
+        (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text),
+        (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`runcvm metrics: ${e.message}\n`),
+      );
   });
   return new Promise((resolve, reject) => {
     server.once('error', (e) => reject(new Error(`--listen ${addr}: ${e.message}`)));

@@ -101,6 +101,8 @@ export interface LaunchSpec {
   disks?: LaunchDisk[];
   /** The VMM binary inside the container, when it is not at a fixed place (Firecracker). */
   vmmBinary?: string;
+  /** The install prefix on the host (inside, it is PREFIX_IN_CONTAINER): which install a running VM belongs to. */
+  hostPrefix?: string;
   process: WorkloadProcess;
   /** Epoch milliseconds, for the benchmark's phase breakdown. */
   timing: { createStartMs: number; createEndMs: number };

@@ -53,6 +53,7 @@ const TOP: Check[] = [
   ['volumes', optional(isObject), 'an object'],
   ['disks', optional(isArray), 'an array'],
   ['vmmBinary', optional(isString), 'a string'],
+  ['hostPrefix', optional(isString), 'a string'],
   [
     'process',
     (v) => isObject(v) && isArray(v.args) && isArray(v.env) && isString(v.cwd) && isNumber(v.uid) && isNumber(v.gid),

@@ -51,6 +51,7 @@ const PACKAGES: Record<string, string> = {
   node: 'nodejs',
   'mkfs.ext4': 'e2fsprogs',
   diod: 'diod',
+  busybox: 'busybox-static',
   firecracker: '',
 };
 

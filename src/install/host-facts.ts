@@ -152,6 +152,11 @@ export function gatherHostFacts(prefix: string): HostFacts {
         neededFor: 'RUNCVM_VOLUMES=9p and Firecracker volumes',
       },
       {
+        // The static busybox runcvm debug sends into the guest (cli/debug-command.ts).
+        component: packagedVersion('busybox', '/bin/busybox', 'busybox-static'),
+        neededFor: 'runcvm debug',
+      },
+      {
         component: firecracker
           ? programVersion('firecracker', firecracker, ['--version'], /Firecracker v?(\S+)/)
           : {

@@ -49,7 +49,15 @@ test("running VMs from a /proc tree: the launch spec, the descendants, the uptim
     mkdirSync(join(proc, '11', 'root', '.runcvm'), { recursive: true });
     writeFileSync(
       join(proc, '11', 'root', '.runcvm', 'spec.json'),
-      JSON.stringify({ containerId: id, hypervisor: 'qemu', accel: 'tcg', cpus: 2, memoryMiB: 256 }),
+      // The prefix comes from the spec: the launcher's argv shows the one inside the container.
+      JSON.stringify({
+        containerId: id,
+        hypervisor: 'qemu',
+        accel: 'tcg',
+        cpus: 2,
+        memoryMiB: 256,
+        hostPrefix: '/host/p',
+      }),
     );
     mkdirSync(join(root, 'docker', 'containers', id), { recursive: true });
     writeFileSync(join(root, 'docker', 'containers', id, 'config.v2.json'), JSON.stringify({ Name: '/web' }));
@@ -58,7 +66,7 @@ test("running VMs from a /proc tree: the launch spec, the descendants, the uptim
       {
         containerId: id,
         name: 'web',
-        prefix: '/p',
+        prefix: '/host/p',
         writeback: false,
         hypervisor: 'qemu',
         accel: 'tcg',

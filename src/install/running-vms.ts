@@ -16,6 +16,7 @@ export interface RunningVm {
   containerId: string;
   /** Docker's container name, when Docker's store has it. */
   name?: string;
+  /** The install the VM runs from: the host prefix create recorded ('?' for a VM of an older runcvm). */
   prefix: string;
   /** true for the VM the runtime's delete runs to write an image root back. */
   writeback: boolean;
@@ -141,7 +142,8 @@ export function runningVms(proc = '/proc', dockerRoot = '/var/lib/docker'): Runn
     vms.push({
       containerId,
       name: dockerName(containerId, dockerRoot),
-      prefix: dirname(dirname(p.argv[bundle] as string)),
+      // The launcher's own argv names the prefix as the container sees it (always /opt/runcvm).
+      prefix: typeof spec.hostPrefix === 'string' ? spec.hostPrefix : '?',
       writeback: p.argv[bundle + 2] === '--writeback',
       hypervisor: String(spec.hypervisor ?? '?'),
       accel: String(spec.accel ?? '?'),

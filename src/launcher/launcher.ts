@@ -5,10 +5,11 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentLog } from '../agent-protocol/messages.ts';
+import { HOST_LOG_IN_CONTAINER, HostLog } from '../common/host-log.ts';
 import { describeError, exitStatusFor, GuestFailure } from '../contracts/errors.ts';
 import {
   IMAGE_DISKS_DIR,
@@ -28,6 +29,7 @@ import { DRIVERS } from '../vmm/drivers.ts';
 import { startVolumeServer, type VolumeServer } from '../volumes/server.ts';
 import { AgentSession } from './agent-session.ts';
 import { attachProcess, outcomeCode } from './attach.ts';
+import { writeBootRecord } from './boot-record.ts';
 import { prepareDisks } from './disks.ts';
 import { serveExec } from './exec-server.ts';
 import { serveGuestDns } from './guest-dns.ts';
@@ -44,11 +46,21 @@ const POWEROFF_TIMEOUT_MS = 10_000;
  * container with its console, not hang `docker start` for ever. */
 const STARTED_TIMEOUT_MS = { kvm: 60_000, tcg: 300_000 } as const;
 
-/** Guest LOG lines (errors; everything with debug) through the bounded writer (guest-log.ts). */
-function logLine(spec: LaunchSpec, log: GuestLog): (l: AgentLog) => void {
+const LEVELS = ['error', 'warn', 'info', 'debug'];
+
+/** Guest LOG lines: errors (everything with debug) to stderr through the bounded writer
+ * (guest-log.ts), all of them to the host log (bounded there). */
+function logLine(spec: LaunchSpec, log: GuestLog, hostLog?: HostLog): (l: AgentLog) => void {
   return (l) => {
+    hostLog?.line('agent', `${LEVELS[l.level] ?? `level ${l.level}`}: ${l.line}`);
     if (spec.runtimeDebug || l.level === 0) log.line('runcvm-agent', l.line);
   };
+}
+
+/** The container's host log, when create bound its directory in (common/host-log.ts). */
+function openHostLog(): HostLog | undefined {
+  if (!existsSync(HOST_LOG_IN_CONTAINER)) return undefined;
+  return new HostLog(HOST_LOG_IN_CONTAINER, Date.now, (m) => process.stderr.write(`runcvm: ${m}\n`));
 }
 
 function rejectOnVmExit(vm: RunningVm, what: string, vmm: string): Promise<never> {
@@ -76,13 +88,14 @@ async function runWorkload(
   vm: RunningVm,
   net: NetworkPlan,
   timing: Record<string, number>,
+  hostLog?: HostLog,
 ): Promise<number> {
   const ac = new AbortController();
   const vmDied = rejectOnVmExit(vm, 'before the workload finished', spec.hypervisor);
   vmDied.catch(() => ac.abort());
   const channel = await Promise.race([vm.connectAgent(ac.signal), vmDied]);
   const guestLog = new GuestLog(streamSink(process.stderr));
-  const session = new AgentSession(channel, logLine(spec, guestLog));
+  const session = new AgentSession(channel, logLine(spec, guestLog, hostLog));
   const sessionFailed = session.failed.then((e) => {
     throw new GuestFailure(`${e.message}\n${vm.diagnostics()}`);
   });
@@ -91,6 +104,7 @@ async function runWorkload(
   const hello = session.waitHello();
   const h = await guard(withTimeout(hello, HELLO_TIMEOUT_MS[spec.accel], 'waiting for the guest agent'));
   timing.agentUpMs = Date.now();
+  hostLog?.line('launcher', `guest agent up: ${h.agent} (protocol ${h.version}), ${since(timing, 'agentUpMs')}`);
   // Which agent answered, for the operator comparing it with `runcvm version` (docs/troubleshooting.md).
   if (spec.runtimeDebug) process.stderr.write(`runcvm: guest agent: ${h.agent} (protocol ${h.version})\n`);
   if (net.guest.dnsRelay) serveGuestDns(session, guestLog);
@@ -105,6 +119,8 @@ async function runWorkload(
   const attached = attachProcess(session, WORKLOAD_ID, spec.process, () => {
     started();
     timing.workloadStartedMs = Date.now();
+    hostLog?.line('launcher', `workload started, ${since(timing, 'workloadStartedMs')}`);
+    recordBoot(timing);
     serveExec(session).then(
       (s) => {
         execServer = s;
@@ -126,6 +142,12 @@ async function runWorkload(
   );
   const result = await guard(Promise.race([attached, startDeadline]));
   timing.workloadExitMs = Date.now();
+  hostLog?.line(
+    'launcher',
+    result.kind === 'error'
+      ? `workload did not start: ${result.error.message}`
+      : `workload ended: status ${outcomeCode(result)}`,
+  );
   stopWatching();
   execServer?.close();
   if (result.kind === 'error') throw new GuestFailure(result.error.message, { exitStatus: outcomeCode(result) });
@@ -191,6 +213,25 @@ function readResolvConf(): string {
   }
 }
 
+/** The boot phases for `runcvm metrics` (boot-record.ts); without it metrics only lack the boot duration. */
+function recordBoot(t: Record<string, number>): void {
+  try {
+    writeBootRecord({
+      launcherStartMs: t.launcherStartMs ?? 0,
+      vmmSpawnMs: t.vmmSpawnMs ?? 0,
+      agentUpMs: t.agentUpMs ?? 0,
+      workloadStartedMs: t.workloadStartedMs ?? 0,
+    });
+  } catch (e) {
+    process.stderr.write(`runcvm: recording the boot phases: ${describeError(e)}\n`);
+  }
+}
+
+/** "N ms after the launcher started". */
+function since(timing: Record<string, number>, key: string): string {
+  return `${(timing[key] ?? 0) - (timing.launcherStartMs ?? 0)} ms after the launcher started`;
+}
+
 function printTiming(spec: LaunchSpec, timing: Record<string, number>): void {
   if (!spec.printTiming) return;
   process.stderr.write(`runcvm-timing ${JSON.stringify({ ...spec.timing, ...timing })}\n`);
@@ -202,23 +243,35 @@ export async function runLauncher(): Promise<number> {
   let vm: RunningVm | undefined;
   let spec: LaunchSpec | undefined;
   let volumes: VolumeServer | undefined;
+  const hostLog = openHostLog();
   try {
     spec = readLaunchSpec(SPEC_PATH);
+    hostLog?.line(
+      'launcher',
+      `starting: ${spec.hypervisor} (${spec.accel}), ${spec.cpus} vCPU(s), ${spec.memoryMiB} MiB, root ${spec.rootImage ? 'image' : 'virtiofs'}${spec.volumes ? ', 9P volumes' : ''}`,
+    );
     mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
     const disks = await prepareDisks(spec.disks ?? [], WORKLOAD_ROOT);
     const net = setUpNetwork(spec.network, readResolvConf());
     timing.networkReadyMs = Date.now();
     if (spec.volumes)
-      volumes = await startVolumeServer(spec.volumes, net.guest, { iptables: spec.iptables, debug: spec.runtimeDebug });
-    vm = await DRIVERS[spec.hypervisor].start(
-      vmSpecFor(spec, RUN_DIR, disks, [...net.nics, ...(volumes ? [volumes.nic] : [])]),
-    );
+      volumes = await startVolumeServer(spec.volumes, net.guest, {
+        iptables: spec.iptables,
+        debug: spec.runtimeDebug,
+        output: (d) => hostLog?.output('diod', d.toString()),
+      });
+    vm = await DRIVERS[spec.hypervisor].start({
+      ...vmSpecFor(spec, RUN_DIR, disks, [...net.nics, ...(volumes ? [volumes.nic] : [])]),
+      output: (source, d) => hostLog?.output(source, d.toString()),
+    });
     const server = volumes;
     if (server) void vm.exited.then(() => server.stop());
     timing.vmmSpawnMs = Date.now();
-    code = await runWorkload(spec, vm, net, timing);
+    hostLog?.line('launcher', `${spec.hypervisor} started, ${since(timing, 'vmmSpawnMs')}`);
+    code = await runWorkload(spec, vm, net, timing, hostLog);
   } catch (e) {
     process.stderr.write(`runcvm: ${describeError(e)}\n`);
+    hostLog?.line('launcher', `failed: ${describeError(e)}`);
     code = exitStatusFor(e);
     await vm?.kill();
     if (volumes?.log()) process.stderr.write(`runcvm: volume server log:\n${volumes.log()}\n`);
@@ -226,6 +279,8 @@ export async function runLauncher(): Promise<number> {
   // The VM is gone (powered off or killed): nothing can write through the server any more.
   volumes?.stop();
   timing.launcherEndMs = Date.now();
+  hostLog?.line('launcher', `exit status ${code}`);
+  hostLog?.close();
   if (spec) printTiming(spec, timing);
   await Promise.all([flush(process.stdout), flush(process.stderr)]);
   return code;

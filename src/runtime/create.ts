@@ -7,6 +7,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, type Stats
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 import { resolveInRoot } from '../common/resolve-in-root.ts';
+import { describeError } from '../contracts/errors.ts';
 import type { Accel, Hypervisor } from '../contracts/kinds.ts';
 import {
   type ImageRootSpec,
@@ -24,6 +25,7 @@ import { DRIVERS } from '../vmm/drivers.ts';
 import { planNinepAtCreate, writeSkeleton } from '../volumes/at-create.ts';
 import type { SkeletonEntry } from '../volumes/plan.ts';
 import type { RuntimeArgs } from './cli-args.ts';
+import { openContainerLog, pruneContainerLogs } from './container-log.ts';
 import { containerOptions } from './container-options.ts';
 import { diskSerial } from './disks.ts';
 import { type HostConfig, readHostConfig } from './host-config.ts';
@@ -199,6 +201,7 @@ export function planCreate(
     ...(ninep ? { volumes: ninep.server } : {}),
     disks,
     ...(vmmBinary ? { vmmBinary } : {}),
+    hostPrefix: prefix,
     process: p,
     timing: { createStartMs: now, createEndMs: 0 },
     printTiming: opts.timing,
@@ -316,6 +319,8 @@ export function create(
   argv: string[],
   prefix: string,
   log: (level: 'warning' | 'error', msg: string) => void,
+  /** Ids of the runcvm VMs running on the host, whose logs are never pruned (install/running-vms.ts). */
+  runningIds: () => Set<string> = () => new Set(),
 ): number {
   const start = Date.now();
   const configPath = join(args.bundle, 'config.json');
@@ -328,19 +333,34 @@ export function create(
     const cache = new ImageCache();
     const plan = planCreate(spec, args, prefix, host, start, hostProbes(spec, args, cache));
     // Nothing refuses the container past this point: build, write, run.
-    if (plan.accel === 'tcg')
-      log(
-        'warning',
-        `container ${args.containerId}: no usable /dev/kvm, the VM runs under TCG software emulation (slow)`,
-      );
+    const warn = (m: string) => log('warning', `container ${args.containerId}: ${m}`);
+    const hostLog = openContainerLog(args.containerId, plan.config, warn);
+    const l = plan.launch;
+    hostLog?.line(
+      'runtime',
+      `create: ${l.hypervisor} (${l.accel}), ${l.cpus} vCPU(s), ${l.memoryMiB} MiB, kernel ${l.kernel.vmlinux.split('/').at(-2)}, root ${plan.image ? 'image' : 'virtiofs'}`,
+    );
+    if (plan.accel === 'tcg') warn('no usable /dev/kvm, the VM runs under TCG software emulation (slow)');
     let files: ImageRootFiles | undefined;
     if (plan.image) {
+      const t0 = Date.now();
       try {
         files = buildImageRoot(plan.image, cache, host.settings.cacheMaxBytes);
       } catch (e) {
+        hostLog?.line('runtime', `image root failed: ${describeError(e)}`);
+        hostLog?.close();
         throw imageRootError(e, args);
       }
+      const key = files.cacheKey.slice(0, 12);
+      hostLog?.line(
+        'runtime',
+        files.cacheBuilt
+          ? `image cache: built ${key} (cold) in ${((Date.now() - t0) / 1000).toFixed(1)} s: runcvm cache build IMAGE makes the next first start fast`
+          : `image cache: ${key} found (warm), drives ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
     }
+    hostLog?.close();
+    pruneContainerLogs(Date.now(), runningIds);
     const launch = withImageRoot(plan, files);
     mkdirSync(plan.specDir, { recursive: true, mode: 0o700 });
     if (plan.skeleton) writeSkeleton(plan.skeleton.dir, plan.skeleton.entries);

@@ -45,6 +45,8 @@ export interface VmSpec {
   hostCpus?: number[];
   /** The VMM binary when it is not at a fixed place (firecracker: RUNCVM_FIRECRACKER or PATH). */
   vmmBinary?: string;
+  /** Also gets everything the VMM and its helpers write (the container's host log, common/host-log.ts). */
+  output?: (source: 'qemu' | 'virtiofsd' | 'firecracker', chunk: Buffer) => void;
 }
 
 /** Kernel command line shared by every backend. */

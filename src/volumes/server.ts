@@ -104,7 +104,7 @@ function failure(e: unknown): string {
 export async function startVolumeServer(
   v: VolumeServerSpec,
   guest: GuestNetwork,
-  opts: { iptables?: string[]; debug: boolean },
+  opts: { iptables?: string[]; debug: boolean; output?: (chunk: Buffer) => void },
   ip: IpRunner = runIp,
   iptables?: IptablesRunner,
 ): Promise<VolumeServer> {
@@ -162,6 +162,7 @@ export async function startVolumeServer(
     const c = child;
     c.stderr?.on('data', (d: Buffer) => {
       tail.push(d);
+      opts.output?.(d);
       if (opts.debug) process.stderr.write(`runcvm: diod: ${d.toString()}`);
     });
     await waitUntil(

@@ -5,12 +5,12 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { PROTOCOL_VERSION } from '../../src/agent-protocol/frame.ts';
-import { BUSYBOX, docker, hostConfig, PREFIX, RUNTIME, run, runVm, uniqueName, until } from './docker.ts';
+import { BUSYBOX, DEBIAN, docker, hostConfig, PREFIX, RUNTIME, run, runVm, uniqueName, until } from './docker.ts';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -59,6 +59,7 @@ describe('help', () => {
     'uninstall',
     'doctor',
     'ps',
+    'debug',
     'metrics',
     'version',
     'cache',
@@ -155,6 +156,7 @@ describe('ps and metrics', { timeout: 300_000 }, () => {
       interface Vm {
         containerId: string;
         name?: string;
+        prefix: string;
         hypervisor: string;
         accel: string;
         cpus: number;
@@ -169,6 +171,8 @@ describe('ps and metrics', { timeout: 300_000 }, () => {
         return v?.processes.some((p) => p.name.startsWith('qemu')) ? v : undefined;
       });
       assert.equal(vm.name, name);
+      // The install it runs from, on the host (the launcher itself sees the prefix at /opt/runcvm).
+      assert.equal(vm.prefix, PREFIX);
       assert.equal(vm.hypervisor, 'qemu');
       assert.equal(vm.accel, hostConfig().kvm.usable ? 'kvm' : 'tcg');
       assert.deepEqual([vm.cpus, vm.memoryMiB], [2, 256]);
@@ -195,6 +199,46 @@ describe('ps and metrics', { timeout: 300_000 }, () => {
         new RegExp(`^runcvm_vm_host_rss_bytes\\{container="${id}"\\} (\\d+)$`, 'm').exec(m.stdout)?.[1],
       );
       assert.ok(rss > 10 * 1024 * 1024, `host RSS ${rss}`);
+      // The guest's own figures: the balloon's statistics (reported every 5 s), vCPU time, boot time.
+      const sample = (text: string, metric: string, extra = '') =>
+        Number(new RegExp(`^${metric}\\{container="${id}"${extra}\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      const g = await until(
+        'the guest memory figures and the boot duration',
+        async () => {
+          const t = (await run(RUNCVM, ['metrics'])).stdout;
+          // The balloon reports from early in the guest's boot; the boot record once the workload started.
+          return sample(t, 'runcvm_vm_guest_memory_total_bytes') > 0 && sample(t, 'runcvm_vm_boot_seconds') > 0
+            ? t
+            : undefined;
+        },
+        60_000,
+      );
+      const total = sample(g, 'runcvm_vm_guest_memory_total_bytes');
+      const free = sample(g, 'runcvm_vm_guest_memory_free_bytes');
+      const used = sample(g, 'runcvm_vm_guest_memory_used_bytes');
+      // The guest kernel manages most of the 256 MiB (less what it reserved for itself).
+      assert.ok(total > 150 * 1024 * 1024 && total <= 256 * 1024 * 1024, `total ${total}`);
+      assert.ok(free > 0 && free < total, `free ${free}`);
+      assert.ok(used > 1024 * 1024 && used < total, `used ${used}`);
+      assert.ok(sample(g, 'runcvm_vm_guest_memory_available_bytes') >= free);
+      assert.equal(sample(g, 'runcvm_vm_balloon_bytes'), 0);
+      assert.ok(sample(g, 'runcvm_vm_guest_stats_age_seconds') <= 60);
+      const boot = sample(g, 'runcvm_vm_boot_seconds');
+      assert.ok(boot > 0.1 && boot <= sample(g, 'runcvm_vm_uptime_seconds') + 1, `boot ${boot}`);
+      for (const cpu of ['0', '1']) assert.ok(sample(g, 'runcvm_vm_vcpu_seconds_total', `,vcpu="${cpu}"`) >= 0, cpu);
+      assert.ok(sample(g, 'runcvm_vm_vcpu_seconds_total', ',vcpu="0"') > 0);
+      // Exits exist only under KVM (query-stats); TCG has no VM exits to count.
+      if (hostConfig().kvm.usable) assert.ok(sample(g, 'runcvm_vm_exits_total') > 0);
+      else assert.doesNotMatch(g, new RegExp(`^runcvm_vm_exits_total\\{container="${id}"`, 'm'));
+      // docker update --memory inflates the balloon: the metric follows.
+      const upd = await docker(['update', '--memory', '200m', '--memory-swap', '400m', name]);
+      assert.equal(upd.code, 0, upd.stderr);
+      await until(
+        'the balloon at 56 MiB',
+        async () =>
+          sample((await run(RUNCVM, ['metrics'])).stdout, 'runcvm_vm_balloon_bytes') === 56 * 1024 * 1024 || undefined,
+        60_000,
+      );
       // --listen serves the same text over HTTP.
       const server = spawn(RUNCVM, ['metrics', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
       try {
@@ -238,5 +282,141 @@ describe('cache build', { timeout: 300_000 }, () => {
     const bad = await run(RUNCVM, ['cache', 'build', 'runcvm-test/no-such-image', '--dir', dir]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /cache build: docker image inspect runcvm-test\/no-such-image: .*[Nn]o such image/);
+  });
+});
+
+describe('debug', { timeout: 300_000 }, () => {
+  test("runcvm debug: the agent's view of a running VM (every guest process, the guest kernel's log), exit status passed through; refusals", async () => {
+    // The debian image has no ps: debug's tools come from the host, not from the image.
+    const name = uniqueName('product-debug');
+    const d = await docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, DEBIAN, 'sleep', '600']);
+    assert.equal(d.code, 0, d.stderr);
+    try {
+      const ps = await until('debug ps', async () => {
+        const r = await run(RUNCVM, ['debug', name, 'ps', '-o', 'pid,args']);
+        return r.code === 0 && /sleep 600/.test(r.stdout) ? r : undefined;
+      });
+      // PID 1 of the guest is the agent (/init), and the workload is one of its processes.
+      assert.match(ps.stdout, /^ +1 \/init$/m);
+      assert.match(ps.stdout, /^ +\d+ sleep 600$/m);
+      // The workload's own view: its PID namespace, where the agent does not exist.
+      const inside = await docker(['exec', name, 'cat', '/proc/1/cmdline']);
+      assert.equal(inside.stdout.replace(/\0/g, ' ').trim(), 'sleep 600');
+      const agentView = await run(RUNCVM, ['debug', name, 'cat', '/proc/1/cmdline']);
+      assert.equal(agentView.stdout.replace(/\0/g, ' ').trim(), '/init');
+      // A mount the workload makes in its own mount namespace is not in the agent's.
+      const m = await docker([
+        'exec',
+        name,
+        'sh',
+        '-c',
+        'mkdir -p /tmp/wl && mount -t tmpfs wl-only /tmp/wl && grep -c wl-only /proc/mounts',
+      ]);
+      assert.deepEqual([m.code, m.stdout.trim()], [0, '1'], m.stderr);
+      const dm = await run(RUNCVM, ['debug', name, 'grep', '-c', 'wl-only', '/proc/mounts']);
+      assert.equal(dm.stdout.trim(), '0', "the workload's mount is not in the agent's namespace");
+      const dmesg = await run(RUNCVM, ['debug', name, 'dmesg']);
+      assert.equal(dmesg.code, 0, dmesg.stderr);
+      assert.match(dmesg.stdout, /Linux version /);
+      // Exit status, stdin and stderr pass through as with docker exec.
+      const st = await run(RUNCVM, ['debug', name, 'sh', '-c', 'cat; echo oops >&2; exit 7'], { input: 'from stdin' });
+      assert.deepEqual([st.code, st.stdout, st.stderr], [7, 'from stdin', 'oops\n']);
+      const missing = await run(RUNCVM, ['debug', name, 'no-such-command']);
+      assert.equal(missing.code, 127);
+      // Only root on the host.
+      const user = await run('setpriv', [
+        '--reuid',
+        '65534',
+        '--regid',
+        '65534',
+        '--clear-groups',
+        RUNCVM,
+        'debug',
+        name,
+        'true',
+      ]);
+      assert.equal(user.code, 1);
+      assert.match(user.stderr, /only root on the host can debug a VM/);
+    } finally {
+      await docker(['rm', '-f', name]);
+    }
+    const gone = await run(RUNCVM, ['debug', name, 'true']);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /no running runcvm container/);
+    const runc = uniqueName('product-debug-runc');
+    await docker(['run', '-d', '--name', runc, BUSYBOX, 'sleep', '600']);
+    try {
+      const r = await run(RUNCVM, ['debug', runc, 'true']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /is not a runcvm container \(runtime runc\)/);
+      await docker(['stop', '-t', '0', runc]);
+      const stopped = await run(RUNCVM, ['debug', runc, 'true']);
+      assert.match(stopped.stderr, /is not running \(status exited\)/);
+    } finally {
+      await docker(['rm', '-f', runc]);
+    }
+  });
+});
+
+describe('host log', { timeout: 300_000 }, () => {
+  const ctx = mkdtempSync(join(tmpdir(), 'runcvm-product-log-'));
+  const image = `runcvm-test/product-log-${process.pid}`;
+  after(async () => {
+    rmSync(ctx, { recursive: true, force: true });
+    await docker(['rmi', '-f', image]);
+  });
+
+  test("the container's host log: runtime, launcher, VMM, virtiofsd and agent lines, the cold image build with its duration; kept after rm", async () => {
+    // A layer no cache has seen, so the image root's ext4 is built by this create (cold).
+    writeFileSync(join(ctx, 'unique'), `${process.pid} ${Date.now()}\n`);
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${BUSYBOX}\nCOPY unique /unique\n`);
+    const b = await docker(['build', '-q', '-t', image, ctx]);
+    assert.equal(b.code, 0, b.stderr);
+    const name = uniqueName('product-log');
+    const r = await docker([
+      'run',
+      '--name',
+      name,
+      `--runtime=${RUNTIME}`,
+      '-e',
+      'RUNCVM_ROOTFS=image',
+      image,
+      'sh',
+      '-c',
+      'cat /unique; exit 3',
+    ]);
+    assert.equal(r.code, 3, r.stderr);
+    const id = (await docker(['inspect', '--format', '{{.Id}}', name])).stdout.trim();
+    assert.equal((await docker(['rm', name])).code, 0);
+    const file = `/var/log/runcvm/${id}/runcvm.log`;
+    assert.equal(statSync(file).mode & 0o777, 0o640);
+    const log = await run(RUNCVM, ['debug', '--log', id.slice(0, 12)]);
+    assert.equal(log.code, 0, log.stderr);
+    assert.equal(log.stdout, readFileSync(file, 'utf8'));
+    const at = '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z ';
+    for (const re of [
+      'runtime: create: qemu \\((kvm|tcg)\\), 1 vCPU\\(s\\), 512 MiB, kernel \\w+, root image$',
+      'runtime: image cache: built [0-9a-f]{12} \\(cold\\) in \\d+\\.\\d s: ',
+      'launcher: starting: qemu ',
+      'launcher: qemu started, \\d+ ms after the launcher started$',
+      'virtiofsd: ',
+      'launcher: guest agent up: runcvm-agent \\S+ \\(protocol \\d+\\), \\d+ ms after the launcher started$',
+      'launcher: workload ended: status 3$',
+      'agent: info: ',
+      'launcher: exit status 3$',
+    ])
+      assert.match(log.stdout, new RegExp(at + re, 'm'), re);
+    // A second start of the same image finds it in the cache (warm), in the same kind of log.
+    const again = await docker(['run', '-d', `--runtime=${RUNTIME}`, '-e', 'RUNCVM_ROOTFS=image', image, 'true']);
+    const id2 = again.stdout.trim();
+    await docker(['wait', id2]);
+    await docker(['rm', id2]);
+    assert.match(
+      readFileSync(`/var/log/runcvm/${id2}/runcvm.log`, 'utf8'),
+      /runtime: image cache: [0-9a-f]{12} found \(warm\)/,
+    );
+    const none = await run(RUNCVM, ['debug', '--log', 'runcvm-no-such-container']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no container "runcvm-no-such-container" has a host log/);
   });
 });

@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -182,6 +183,52 @@ describe('symlinks planted by a compromised VMM', () => {
       await docker(['start', name]);
       assert.equal(readFileSync(victim, 'utf8'), 'host file, must not change\n');
     } finally {
+      await docker(['rm', '-f', name]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('links planted by a compromised VMM for host-root tools (debug, metrics, the host log)', () => {
+  test('runcvm debug, metrics and debug --log never follow a link the launcher planted to a host socket or file', async () => {
+    const name = uniqueName('sec-tools');
+    const dir = mkdtempSync(join(tmpdir(), 'runcvm-e2e-lure-'));
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'host file, must not change or leak\n');
+    // A host socket that must never see a connection.
+    const lure = join(dir, 'lure.sock');
+    let connections = 0;
+    const server = createServer((c) => {
+      connections++;
+      c.destroy();
+    });
+    await new Promise<void>((r) => server.listen(lure, r));
+    try {
+      await startVm(name, []);
+      const r = await asLauncher(
+        name,
+        [
+          `cd /run/runcvm && mv exec.sock exec.sock.x && ln -s ${lure} exec.sock && mv qmp.sock qmp.sock.x && ln -s ${lure} qmp.sock`,
+          `cd /run/runcvm-log && for n in runcvm.log runcvm.log.1 runcvm.log.2; do rm -f $n; ln -s ${victim} $n || exit 1; done`,
+        ].join(' && '),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const dbg = await run(`${PREFIX}/bin/runcvm`, ['debug', name, 'true']);
+      assert.equal(dbg.code, 1);
+      assert.match(dbg.stderr, /exec socket .*is not a socket/);
+      const m = await run(`${PREFIX}/bin/runcvm`, ['metrics']);
+      assert.equal(m.code, 0, m.stderr);
+      const id = await inspect(name, '{{.Id}}');
+      assert.doesNotMatch(m.stdout, new RegExp(`^runcvm_vm_guest_memory_total_bytes\\{container="${id}"`, 'm'));
+      const log = await run(`${PREFIX}/bin/runcvm`, ['debug', '--log', name]);
+      assert.doesNotMatch(log.stdout, /must not change/);
+      // create writes the log again at a restart: through none of the links.
+      await docker(['stop', '-t', '1', name]);
+      await docker(['start', name]);
+      assert.equal(readFileSync(victim, 'utf8'), 'host file, must not change or leak\n');
+      assert.equal(connections, 0);
+    } finally {
+      server.close();
       await docker(['rm', '-f', name]);
       rmSync(dir, { recursive: true, force: true });
     }

@@ -25,7 +25,18 @@ enum {
 	VOLUME_9P = 16,
 	WRITEBACK_ONLY = 23,
 };
-enum { ARG = 1, ENV = 2, CWD = 3, UID = 4, GID = 5, GROUP = 6, TERMINAL = 7, ROWS_COLS = 8 };
+enum {
+	ARG = 1,
+	ENV = 2,
+	CWD = 3,
+	UID = 4,
+	GID = 5,
+	GROUP = 6,
+	TERMINAL = 7,
+	ROWS_COLS = 8,
+	DEBUG_NS = 9,
+	TOOL = 10
+};
 
 void tlv_add(struct tlv_buf *b, uint16_t tag, const void *value, uint32_t n)
 {
@@ -250,6 +261,27 @@ static void test_start(void)
 	tlv_add(&bad_size, ROWS_COLS, "\1\0\1", 3);
 	CHECK(start_parse(bad_size.data, bad_size.len, &s, err, sizeof err) != 0 &&
 	      strstr(err, "tag 8 ") != NULL);
+	start_free(&s);
+
+	/* runcvm debug: the agent's namespaces, and a program sent on stdin (at most TOOL_MAX). */
+	struct tlv_buf dbg = {0};
+	tlv_add_str(&dbg, ARG, "sh");
+	uint8_t on = 1, size[4];
+	tlv_add(&dbg, DEBUG_NS, &on, 1);
+	put_u32(size, 2000000);
+	tlv_add(&dbg, TOOL, size, 4);
+	CHECK(start_parse(dbg.data, dbg.len, &s, err, sizeof err) == 0);
+	CHECK(s.debug == 1 && s.tool_size == 2000000);
+	start_free(&s);
+	CHECK(start_parse(bare.data, bare.len, &s, err, sizeof err) == 0);
+	CHECK(s.debug == 0 && s.tool_size == 0);
+	start_free(&s);
+	struct tlv_buf big = {0};
+	tlv_add_str(&big, ARG, "sh");
+	put_u32(size, TOOL_MAX + 1);
+	tlv_add(&big, TOOL, size, 4);
+	CHECK(start_parse(big.data, big.len, &s, err, sizeof err) != 0 &&
+	      strstr(err, "tag 10 ") != NULL);
 	start_free(&s);
 }
 

@@ -120,8 +120,11 @@ function spawnFirecracker(binary: string, paths: FirecrackerPaths, vm: VmSpec, t
   const proc = spawn(binary, ['--api-sock', paths.apiSocket, '--id', vm.name], {
     stdio: ['ignore', vm.consoleToStderr ? 2 : 'pipe', 'pipe'],
   });
-  proc.stdout?.on('data', (d: Buffer) => tail.push(d));
-  proc.stderr?.on('data', (d: Buffer) => tail.push(d));
+  for (const s of [proc.stdout, proc.stderr])
+    s?.on('data', (d: Buffer) => {
+      tail.push(d);
+      vm.output?.('firecracker', d);
+    });
   return proc;
 }
 

@@ -34,6 +34,10 @@ function accelArgs(vm: VmSpec): string[] {
   return ['-accel', 'tcg,tb-size=32', '-cpu', 'max'];
 }
 
+export const BALLOON_ID = 'balloon0';
+export const BALLOON_QOM_PATH = `/machine/peripheral/${BALLOON_ID}`;
+export const BALLOON_STATS_INTERVAL_S = 5;
+
 export function qemuArgv(vm: VmSpec, paths: QemuPaths): string[] {
   const argv = [
     // debug-threads: vCPU threads are named "CPU <n>/TCG|KVM" on the host (top, /proc, tests).
@@ -102,9 +106,10 @@ export function qemuArgv(vm: VmSpec, paths: QemuPaths): string[] {
     `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
     // docker update shrinks the guest through the balloon (never below what it holds: no
     // deflate-on-oom, the host cgroup shrinks with it); free-page reporting hands pages the
-    // guest freed back to the host (docs/resources.md).
+    // guest freed back to the host (docs/resources.md). The guest reports its memory figures
+    // every BALLOON_STATS_INTERVAL_S for `runcvm metrics` (qom-get BALLOON_QOM_PATH guest-stats).
     '-device',
-    'virtio-balloon-device,free-page-reporting=on',
+    `virtio-balloon-device,free-page-reporting=on,id=${BALLOON_ID},guest-stats-polling-interval=${BALLOON_STATS_INTERVAL_S}`,
     '-qmp',
     `unix:${paths.qmpSocket},server=on,wait=off`,
   );

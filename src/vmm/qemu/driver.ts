@@ -36,7 +36,13 @@ function exitOf(child: ChildProcess): Promise<VmExit> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-function startVirtiofsd(binary: string, source: string, socketPath: string, tail: Tail): ChildProcess {
+function startVirtiofsd(
+  binary: string,
+  source: string,
+  socketPath: string,
+  tail: Tail,
+  output?: VmSpec['output'],
+): ChildProcess {
   // sandbox=chroot: the namespace sandbox needs CAP_SYS_ADMIN the launcher does not have
   // (and a --cap-drop ALL container would break it); announce_submounts lets the guest see volumes as their own mounts.
   // timeout=0: the guest revalidates names and attributes on every lookup. With cache=auto's
@@ -63,7 +69,10 @@ function startVirtiofsd(binary: string, source: string, socketPath: string, tail
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  child.stderr?.on('data', (d: Buffer) => tail.push(d));
+  child.stderr?.on('data', (d: Buffer) => {
+    tail.push(d);
+    output?.('virtiofsd', d);
+  });
   return child;
 }
 
@@ -129,7 +138,9 @@ export const makeQemuDriver = (bin: QemuBinaries): VmmDriver => ({
   async start(vm: VmSpec): Promise<RunningVm> {
     const paths = qemuPaths(vm.runDir);
     const tail = new Tail();
-    const helpers = vm.fsShares.map((fs) => startVirtiofsd(bin.virtiofsd, fs.source, paths.fsSocket(fs.tag), tail));
+    const helpers = vm.fsShares.map((fs) =>
+      startVirtiofsd(bin.virtiofsd, fs.source, paths.fsSocket(fs.tag), tail, vm.output),
+    );
     try {
       for (const [i, fs] of vm.fsShares.entries()) {
         const h = helpers[i] as ChildProcess;
@@ -150,7 +161,10 @@ export const makeQemuDriver = (bin: QemuBinaries): VmmDriver => ({
     const qemu = spawn(bin.qemu, qemuArgv(vm, paths), {
       stdio: ['ignore', vm.consoleToStderr ? 2 : 'ignore', 'pipe'],
     });
-    qemu.stderr?.on('data', (d: Buffer) => tail.push(d));
+    qemu.stderr?.on('data', (d: Buffer) => {
+      tail.push(d);
+      vm.output?.('qemu', d);
+    });
     const vmHandle = new QemuVm(qemu, helpers, paths, tail);
     if (vm.hostCpus?.length) {
       try {
