@@ -77,7 +77,17 @@ struct start_req {
 	size_t ngroups;
 	int terminal;
 	uint16_t rows, cols;
+	/* CONTAINER (a pod VM): a further container with its own root /.runcvm-pod/<name>, mount,
+	 * PID, UTS and cgroup namespaces, cgroup limit MEMORY_MAX (0 = none) and HOSTNAME. */
+	char *container;
+	char *hostname;
+	uint64_t memory_max;
+	/* JOIN: an exec in that running container's namespaces and cgroup. */
+	char *join;
 };
+
+/* A container name is one path component: [A-Za-z0-9_.-], 1 to 128 bytes, not . or .. */
+int container_name_ok(const char *name);
 
 /* Both return 0, or -1 with a message in err. */
 int config_parse(const uint8_t *p, size_t len, struct vm_config *c, char *err, size_t errlen);

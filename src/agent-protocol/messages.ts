@@ -30,7 +30,28 @@ export const ConfigTag = {
   WRITEBACK_ONLY: 23,
   SYSCTL: 24,
 } as const;
-export const StartTag = { ARG: 1, ENV: 2, CWD: 3, UID: 4, GID: 5, GROUP: 6, TERMINAL: 7, ROWS_COLS: 8 } as const;
+export const StartTag = {
+  ARG: 1,
+  ENV: 2,
+  CWD: 3,
+  UID: 4,
+  GID: 5,
+  GROUP: 6,
+  TERMINAL: 7,
+  ROWS_COLS: 8,
+  CONTAINER: 9,
+  HOSTNAME: 10,
+  MEMORY_MAX: 11,
+  JOIN: 12,
+} as const;
+
+/**
+ * Where a START runs in a pod VM (protocol 3): as a further container of the pod (its root is
+ * /.runcvm-pod/<name> in the guest), or as an exec joining one.
+ */
+export type PodPlacement =
+  | { kind: 'container'; name: string; hostname?: string; memoryMaxBytes?: number }
+  | { kind: 'join'; name: string };
 
 export interface VmConfig {
   hostname: string;
@@ -131,7 +152,7 @@ export function encodeConfig(c: VmConfig): Buffer {
   return w.finish();
 }
 
-export function encodeStart(p: WorkloadProcess): Buffer {
+export function encodeStart(p: WorkloadProcess, pod?: PodPlacement): Buffer {
   const w = new TlvWriter();
   for (const a of p.args) w.string(StartTag.ARG, a);
   for (const e of p.env) w.string(StartTag.ENV, e);
@@ -139,6 +160,16 @@ export function encodeStart(p: WorkloadProcess): Buffer {
   for (const g of p.groups) w.u32(StartTag.GROUP, g);
   w.u8(StartTag.TERMINAL, p.terminal ? 1 : 0);
   if (p.consoleSize) w.bytes(StartTag.ROWS_COLS, encodeWinsize(p.consoleSize.rows, p.consoleSize.cols));
+  if (pod?.kind === 'join') w.string(StartTag.JOIN, pod.name);
+  if (pod?.kind === 'container') {
+    w.string(StartTag.CONTAINER, pod.name);
+    if (pod.hostname) w.string(StartTag.HOSTNAME, pod.hostname);
+    if (pod.memoryMaxBytes) {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64LE(BigInt(pod.memoryMaxBytes), 0);
+      w.bytes(StartTag.MEMORY_MAX, b);
+    }
+  }
   return w.finish();
 }
 

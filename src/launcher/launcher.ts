@@ -5,7 +5,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentLog } from '../agent-protocol/messages.ts';
@@ -13,6 +13,8 @@ import { describeError, exitStatusFor, GuestFailure } from '../contracts/errors.
 import {
   IMAGE_DISKS_DIR,
   type LaunchSpec,
+  POD_SOCKET,
+  POD_SOCKET_DIR,
   RUN_DIR,
   SPEC_PATH,
   WORKLOAD_ROOT,
@@ -29,7 +31,7 @@ import { startVolumeServer, type VolumeServer } from '../volumes/server.ts';
 import { AgentSession } from './agent-session.ts';
 import { attachProcess, outcomeCode } from './attach.ts';
 import { prepareDisks } from './disks.ts';
-import { serveExec } from './exec-server.ts';
+import { EXEC_SOCKET, execIds, serveExec } from './exec-server.ts';
 import { serveGuestDns } from './guest-dns.ts';
 import { GuestLog, streamSink } from './guest-log.ts';
 import { flush } from './stdio-relay.ts';
@@ -97,6 +99,7 @@ async function runWorkload(
   session.configure({ ...guestConfigFor(spec, net.guest), ...(vm.driveOrder ? { driveOrder: vm.driveOrder } : {}) });
 
   let execServer: Server | undefined;
+  let podServer: Server | undefined;
   let stopWatching = () => {};
   let started!: () => void;
   const startedOrDone = new Promise<void>((resolve) => {
@@ -105,12 +108,21 @@ async function runWorkload(
   const attached = attachProcess(session, WORKLOAD_ID, spec.process, () => {
     started();
     timing.workloadStartedMs = Date.now();
-    serveExec(session).then(
+    const ids = execIds();
+    serveExec(session, EXEC_SOCKET, ids).then(
       (s) => {
         execServer = s;
       },
       (e: Error) => process.stderr.write(`runcvm: docker exec is unavailable: ${describeError(e)}\n`),
     );
+    // A pod VM (runtime/pod-vm.ts): the pod's containers start and exec through this socket.
+    if (existsSync(POD_SOCKET_DIR))
+      serveExec(session, POD_SOCKET, ids).then(
+        (s) => {
+          podServer = s;
+        },
+        (e: Error) => process.stderr.write(`runcvm: the pod's containers cannot start: ${describeError(e)}\n`),
+      );
     if (spec.network === 'own') stopWatching = watchNetwork(spec, session, net);
   });
   attached.then(started, started);
@@ -128,6 +140,7 @@ async function runWorkload(
   timing.workloadExitMs = Date.now();
   stopWatching();
   execServer?.close();
+  podServer?.close();
   if (result.kind === 'error') throw new GuestFailure(result.error.message, { exitStatus: outcomeCode(result) });
   // The agent wrote the image root's changes back before this EXIT: the runtime's delete need
   // not start a write-back VM (runtime/writeback.ts).
