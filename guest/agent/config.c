@@ -31,7 +31,8 @@ enum {
 	ST_CONTAINER,
 	ST_HOSTNAME,
 	ST_MEMORY_MAX,
-	ST_JOIN
+	ST_JOIN,
+	ST_SHARE_PID
 };
 
 static char *dupn(const uint8_t *p, size_t n)
@@ -314,6 +315,11 @@ static int start_record(struct start_req *s, uint16_t tag, const uint8_t *v, uin
 	case ST_CONTAINER: free(s->container); return (s->container = dupn(v, len)) ? 0 : -1;
 	case ST_HOSTNAME: free(s->hostname); return (s->hostname = dupn(v, len)) ? 0 : -1;
 	case ST_JOIN: free(s->join); return (s->join = dupn(v, len)) ? 0 : -1;
+	case ST_SHARE_PID:
+		if (len != 1)
+			return -1;
+		s->share_pid = v[0] != 0;
+		return 0;
 	case ST_MEMORY_MAX:
 		if (len != 8)
 			return -1;

@@ -82,6 +82,8 @@ struct start_req {
 	char *container;
 	char *hostname;
 	uint64_t memory_max;
+	/* SHARE_PID: the container joins process 1's PID namespace (shareProcessNamespace). */
+	int share_pid;
 	/* JOIN: an exec in that running container's namespaces and cgroup. */
 	char *join;
 };

@@ -58,7 +58,8 @@ static void cgroup_path(char *buf, size_t n, const char *name, const char *file)
 int container_prepare(const struct start_req *r, char *err, size_t errlen)
 {
 	if (find(r->container)) {
-		snprintf(err, errlen, "container %s is already running in this pod VM", r->container);
+		snprintf(err, errlen, "container %s is already running in this pod VM",
+			 r->container);
 		return EEXIST;
 	}
 	/* The root may hand memory and pids to its children; once is enough, failures say why
@@ -203,12 +204,13 @@ static int dir_mount(const char *src, const char *dst, const char *type, unsigne
  * (which holds the agent's channel to the host and the pod's disks). */
 static int make_dev(const char **step)
 {
-	STEP("mount /dev", dir_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k"));
+	STEP("mount /dev",
+	     dir_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k"));
 	static const struct {
 		const char *name;
 		unsigned major, minor;
-	} nodes[] = {{"null", 1, 3},	{"zero", 1, 5}, {"full", 1, 7},
-		     {"random", 1, 8},	{"urandom", 1, 9}, {"tty", 5, 0}};
+	} nodes[] = {{"null", 1, 3},   {"zero", 1, 5},	  {"full", 1, 7},
+		     {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 	char path[64];
 	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
 		snprintf(path, sizeof path, "/dev/%s", nodes[i].name);
@@ -218,16 +220,16 @@ static int make_dev(const char **step)
 		STEP("chmod a device node in /dev", chmod(path, 0666));
 	}
 	STEP("mount /dev/pts", dir_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-					"newinstance,ptmxmode=0666,mode=0620,gid=5"));
+					 "newinstance,ptmxmode=0666,mode=0620,gid=5"));
 	STEP("link /dev/ptmx", symlink("pts/ptmx", "/dev/ptmx"));
-	STEP("mount /dev/shm", dir_mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
-					"mode=1777,size=65536k"));
+	STEP("mount /dev/shm",
+	     dir_mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k"));
 	STEP("mount /dev/mqueue",
 	     dir_mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
 	static const char *const links[][2] = {{"/proc/self/fd", "/dev/fd"},
-					      {"/proc/self/fd/0", "/dev/stdin"},
-					      {"/proc/self/fd/1", "/dev/stdout"},
-					      {"/proc/self/fd/2", "/dev/stderr"}};
+					       {"/proc/self/fd/0", "/dev/stdin"},
+					       {"/proc/self/fd/1", "/dev/stdout"},
+					       {"/proc/self/fd/2", "/dev/stderr"}};
 	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
 		STEP("link /dev/fd and stdio", symlink(links[i][0], links[i][1]));
 	return 0;
@@ -249,7 +251,8 @@ int container_enter(const struct start_req *r, const char **step)
 	STEP("pivot_root into the container's root", (int)syscall(SYS_pivot_root, ".", "."));
 	STEP("detach the VM's root", umount2(".", MNT_DETACH));
 	STEP("chdir /", chdir("/"));
-	STEP("mount /proc", dir_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
+	STEP("mount /proc",
+	     dir_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
 	STEP("mount /sys", dir_mount("sysfs", "/sys", "sysfs",
 				     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
 	STEP("mount /sys/fs/cgroup", mount("cgroup2", "/sys/fs/cgroup", "cgroup2",
@@ -270,7 +273,8 @@ int container_join(const struct start_req *r, const char **step)
 		return -1;
 	}
 	STEP("join the container's cgroup", join_cgroup(r->join));
-	STEP("join the container's cgroup namespace", c->cgns >= 0 ? setns(c->cgns, CLONE_NEWCGROUP) : 0);
+	STEP("join the container's cgroup namespace",
+	     c->cgns >= 0 ? setns(c->cgns, CLONE_NEWCGROUP) : 0);
 	STEP("join the container's UTS namespace", setns(c->utsns, CLONE_NEWUTS));
 	STEP("join the container's mount namespace", setns(c->mntns, CLONE_NEWNS));
 	return 0;

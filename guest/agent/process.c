@@ -507,14 +507,14 @@ static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_re
 		 pipe2(rp, O_CLOEXEC) == 0;
 	/* Process 1 and a pod-VM container get a PID namespace of their own; an exec joins its
 	 * container's (JOIN) or process 1's. */
-	int own_ns = id == 1 || r->container;
+	int own_ns = id == 1 || (r->container && !r->share_pid);
 	int join_pidns = own_ns ? -1 : r->join ? container_pidns(r->join) : init_pidns;
 	pid_t pid = ok ? fork_in_pidns(id, join_pidns) : -1;
 	if (pid == 0) {
 		log_port_enable(0);
 		struct child_spec cs = {r,
 					id == 1,
-					own_ns || r->join ? -1 : init_mntns,
+					own_ns || r->container || r->join ? -1 : init_mntns,
 					{child[0], child[1], child[2]},
 					r->terminal,
 					rp[1]};

@@ -43,6 +43,7 @@ export const StartTag = {
   HOSTNAME: 10,
   MEMORY_MAX: 11,
   JOIN: 12,
+  SHARE_PID: 13,
 } as const;
 
 /**
@@ -50,7 +51,7 @@ export const StartTag = {
  * /.runcvm-pod/<name> in the guest), or as an exec joining one.
  */
 export type PodPlacement =
-  | { kind: 'container'; name: string; hostname?: string; memoryMaxBytes?: number }
+  | { kind: 'container'; name: string; hostname?: string; memoryMaxBytes?: number; sharePid?: boolean }
   | { kind: 'join'; name: string };
 
 export interface VmConfig {
@@ -164,6 +165,7 @@ export function encodeStart(p: WorkloadProcess, pod?: PodPlacement): Buffer {
   if (pod?.kind === 'container') {
     w.string(StartTag.CONTAINER, pod.name);
     if (pod.hostname) w.string(StartTag.HOSTNAME, pod.hostname);
+    if (pod.sharePid) w.u8(StartTag.SHARE_PID, 1);
     if (pod.memoryMaxBytes) {
       const b = Buffer.alloc(8);
       b.writeBigUInt64LE(BigInt(pod.memoryMaxBytes), 0);

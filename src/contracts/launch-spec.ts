@@ -25,6 +25,9 @@ export const WORKLOAD_ROOT = '/vm';
  */
 export const POD_SOCKET_DIR = '/run/runcvm-pod';
 export const POD_SOCKET = `${POD_SOCKET_DIR}/exec.sock`;
+/** A pod VM's launcher log (the CRI gives a sandbox no stdio): bound from the share's log/ dir. */
+export const POD_LOG_DIR = '/run/runcvm-pod-log';
+export const POD_LOG_FILE = 'launcher.log';
 /** Where the image rootfs drives (rootfs/image-root.ts) appear inside the launcher's root. */
 export const IMAGE_DISKS_DIR = '/.runcvm-disks';
 /** In IMAGE_DISKS_DIR: the launcher saw the agent's clean exit, so the write-back happened. */

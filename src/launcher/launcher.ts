@@ -34,6 +34,7 @@ import { prepareDisks } from './disks.ts';
 import { EXEC_SOCKET, execIds, serveExec } from './exec-server.ts';
 import { serveGuestDns } from './guest-dns.ts';
 import { GuestLog, streamSink } from './guest-log.ts';
+import { teeStderrToPodLog } from './pod-log.ts';
 import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 
@@ -211,6 +212,7 @@ function printTiming(spec: LaunchSpec, timing: Record<string, number>): void {
 
 export async function runLauncher(): Promise<number> {
   const timing: Record<string, number> = { launcherStartMs: Date.now() };
+  const stopPodLog = teeStderrToPodLog();
   let code: number;
   let vm: RunningVm | undefined;
   let spec: LaunchSpec | undefined;
@@ -241,5 +243,6 @@ export async function runLauncher(): Promise<number> {
   timing.launcherEndMs = Date.now();
   if (spec) printTiming(spec, timing);
   await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  stopPodLog();
   return code;
 }

@@ -337,11 +337,16 @@ export function create(
   if (!isRewritten(spec) && !(role.kind === 'sandbox' && !podVm)) {
     // The pod sandbox (pause) is the pod VM: it gets the pod share and the pod socket.
     const pod = role.kind === 'sandbox' ? sandboxMounts(args.bundle) : undefined;
-    if (pod) spec.mounts = [...(spec.mounts ?? []), pod.guest];
+    if (pod) {
+      spec.mounts = [...(spec.mounts ?? []), pod.guest];
+      // The CRI makes pause's root read-only; the pod VM's guest needs to create its mount
+      // points (/proc, /sys, /dev, /.runcvm-pod) there, which pause images (FROM scratch) lack.
+      spec.root.readonly = false;
+    }
     const cache = new ImageCache();
     const plan = planCreate(spec, args, prefix, host, start, hostProbes(spec, args, cache));
     if (pod) {
-      plan.config.mounts = [...(plan.config.mounts ?? []), pod.launcher];
+      plan.config.mounts = [...(plan.config.mounts ?? []), ...pod.launcher];
       makeSandboxShare(args.containerId, pod.share);
     }
     // Nothing refuses the container past this point: build, write, run.

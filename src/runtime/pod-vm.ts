@@ -23,13 +23,13 @@ import type { PodPlacement } from '../agent-protocol/messages.ts';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 import { resolveInRoot } from '../common/resolve-in-root.ts';
 import { OptionError, RuncvmError } from '../contracts/errors.ts';
-import { POD_SOCKET_DIR, PREFIX_IN_CONTAINER, RUN_DIR } from '../contracts/launch-spec.ts';
+import { POD_LOG_DIR, POD_LOG_FILE, POD_SOCKET_DIR, PREFIX_IN_CONTAINER, RUN_DIR } from '../contracts/launch-spec.ts';
 import { envValue, type OciMount, type OciSpec } from '../oci/spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
 import { execClientProcess } from './exec-client.ts';
 import { lookupExecError } from './lookup-exec.ts';
 import type { PodRole } from './pod.ts';
-import { rootFlags, runcState } from './runc.ts';
+import { type RuncState, rootFlags, runcState } from './runc.ts';
 import { deviceRules, launcherSeccomp, MASKED_PATHS, READONLY_PATHS } from './sandbox.ts';
 import { workloadOf } from './workload.ts';
 
@@ -49,11 +49,18 @@ export interface PodShare {
   dir: string;
   root: string;
   sock: string;
+  /** The pod VM launcher's log (launcher/pod-log.ts), for the operator. */
+  log: string;
+}
+
+/** The share of a running pod VM: its sandbox's pid names the pod's PID namespace. */
+export interface RunningShare extends PodShare {
+  sandboxPid: number;
 }
 
 export function podShare(sandboxBundle: string): PodShare {
   const dir = join(sandboxBundle, SHARE_DIR);
-  return { dir, root: join(dir, 'root'), sock: join(dir, 'sock') };
+  return { dir, root: join(dir, 'root'), sock: join(dir, 'sock'), log: join(dir, 'log') };
 }
 
 function checkId(id: string, what: string): string {
@@ -115,7 +122,7 @@ function detach(target: string): void {
  * spec before the rewrite (it reaches the guest as a bind at /.runcvm-pod), `launcher` to the
  * rewritten spec (the pod socket's dir). makeSandboxShare then creates what they name.
  */
-export function sandboxMounts(bundle: string): { share: PodShare; guest: OciMount; launcher: OciMount } {
+export function sandboxMounts(bundle: string): { share: PodShare; guest: OciMount; launcher: OciMount[] } {
   const share = podShare(bundle);
   return {
     share,
@@ -125,12 +132,20 @@ export function sandboxMounts(bundle: string): { share: PodShare; guest: OciMoun
       source: share.root,
       options: ['rbind', 'rslave', 'nosuid', 'nodev'],
     },
-    launcher: {
-      destination: POD_SOCKET_DIR,
-      type: 'bind',
-      source: share.sock,
-      options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'],
-    },
+    launcher: [
+      {
+        destination: POD_SOCKET_DIR,
+        type: 'bind',
+        source: share.sock,
+        options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'],
+      },
+      {
+        destination: POD_LOG_DIR,
+        type: 'bind',
+        source: share.log,
+        options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'],
+      },
+    ],
   };
 }
 
@@ -138,10 +153,18 @@ export function makeSandboxShare(containerId: string, share: PodShare): void {
   checkId(containerId, 'pod sandbox');
   writeDeleteMarker(containerId, {
     unmount: [share.root],
-    remove: [join(share.sock, 'exec.sock'), share.sock, share.root, share.dir],
+    remove: [
+      join(share.sock, 'exec.sock'),
+      share.sock,
+      join(share.log, POD_LOG_FILE),
+      share.log,
+      share.root,
+      share.dir,
+    ],
   });
   mkdirSync(share.root, { recursive: true, mode: 0o700 });
   mkdirSync(share.sock, { recursive: true, mode: 0o700 });
+  mkdirSync(share.log, { recursive: true, mode: 0o700 });
   // Its own shared peer group: what an app container's create mounts below it propagates into
   // the launcher's copy (rslave), and nothing the launcher does comes back.
   if (!mountPoints().has(share.root)) mount(['--bind', share.root, share.root], `pod share of ${containerId}`);
@@ -166,17 +189,22 @@ export function readPodContainerMarker(bundle: string): PodContainerMarker | und
 }
 
 /** The sandbox's pod share when the sandbox is a pod VM, else undefined (a runc sandbox). */
-export function sandboxShare(runc: string, args: RuntimeArgs, role: PodRole & { kind: 'container' }) {
+export function sandboxShare(
+  runc: string,
+  args: RuntimeArgs,
+  role: PodRole & { kind: 'container' },
+): RunningShare | undefined {
   if (!role.sandboxId) return undefined;
   checkId(role.sandboxId, 'sandbox');
-  let bundle: string;
+  let state: RuncState;
   try {
-    bundle = runcState(runc, rootFlags(args.root), role.sandboxId).bundle;
+    state = runcState(runc, rootFlags(args.root), role.sandboxId);
   } catch {
     return undefined;
   }
+  const bundle = state.bundle;
   const share = podShare(bundle);
-  return mountPoints().has(share.root) ? share : undefined;
+  return mountPoints().has(share.root) ? { ...share, sandboxPid: state.pid } : undefined;
 }
 
 /** A bind of the CRI's (kubelet's) into the container's root on the host, before the guest sees it. */
@@ -225,15 +253,19 @@ function mountPoint(target: string, sourceIsDir: boolean): void {
 export function createPodContainer(
   spec: OciSpec,
   args: RuntimeArgs,
-  share: PodShare,
+  share: RunningShare,
   prefix: string,
   configPath: string,
 ): void {
   const id = checkId(args.containerId, 'pod container');
+  // The CRI names the sandbox's PID namespace for shareProcessNamespace (mode POD), another
+  // container's for an ephemeral container's target (TARGET), and none for hostPID (NODE).
   const pidNs = spec.linux?.namespaces?.find((n) => n.type === 'pid');
-  if (pidNs?.path)
+  if (!pidNs) throw new OptionError("hostPID: a pod VM has no access to the host's PID namespace (unset hostPID)");
+  const sharePid = pidNs.path !== undefined && pidNs.path !== '';
+  if (sharePid && pidNs.path !== `/proc/${share.sandboxPid}/ns/pid`)
     throw new OptionError(
-      'shareProcessNamespace: not supported in a runcvm pod VM yet (each container has its own PID namespace in the guest); unset it or set the host setting "pods" to "per-container"',
+      `PID namespace ${pidNs.path}: only the pod's own (shareProcessNamespace) or a new one can be given to a container of a pod VM (ephemeral containers targeting another container are not supported)`,
     );
   const p = spec.process;
   if (!Array.isArray(p.args) || p.args.length === 0) throw new OptionError('process.args missing or empty');
@@ -253,6 +285,7 @@ export function createPodContainer(
     name: id,
     ...(spec.hostname ? { hostname: spec.hostname } : {}),
     ...(limit && limit > 0 ? { memoryMaxBytes: limit } : {}),
+    ...(sharePid ? { sharePid } : {}),
   };
   const target = join(share.root, id);
   writeDeleteMarker(id, { unmount: [target], remove: [target] });
