@@ -215,7 +215,7 @@ interface HostBind {
   readonly: boolean;
 }
 
-function hostBinds(spec: OciSpec): HostBind[] {
+export function hostBinds(spec: OciSpec): HostBind[] {
   const out: HostBind[] = [];
   for (const m of spec.mounts ?? []) {
     if (GUEST_MADE.some((d) => m.destination === d || m.destination.startsWith(`${d}/`))) continue;
@@ -316,7 +316,7 @@ export function createPodContainer(
  * namespace and the container's cgroup (the kubelet's accounting and limits stay where they were;
  * the limits that matter are applied in the guest).
  */
-function clientSpec(spec: OciSpec, share: PodShare, prefix: string, placement: PodPlacement): OciSpec {
+export function clientSpec(spec: OciSpec, share: PodShare, prefix: string, placement: PodPlacement): OciSpec {
   const ro = ['rbind', 'ro', 'nosuid', 'nodev', 'rprivate'];
   const linux = { ...(spec.linux ?? {}) };
   linux.devices = [];
