@@ -20,6 +20,7 @@ import {
   removePod,
   runPodSandbox,
   startContainer,
+  stopContainer,
 } from './cri.ts';
 import { run } from './docker.ts';
 
@@ -209,6 +210,22 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       assert.match(again.stdout, /hello-from-web-init/);
       const log = readFileSync(`${pod.logDirectory}/web.log`, 'utf8');
       assert.match(log, / stdout F web-started\n/);
+
+      // StopContainer: the kubelet's SIGTERM reaches the container's process in the guest.
+      const term = await createContainer(cri, sandbox, pod, 'term', BUSYBOX_REF, [
+        'sh',
+        '-c',
+        'trap "echo got-term; exit 42" TERM; echo waiting; while :; do sleep 1; done',
+      ]);
+      ids.push(term);
+      await startContainer(cri, term);
+      for (let i = 0; i < 600 && !readFileSync(`${pod.logDirectory}/term.log`, 'utf8').includes(' waiting\n'); i++)
+        await sleep(200);
+      await stopContainer(cri, term, 30);
+      const t = await waitState(cri, term, EXITED);
+      assert.equal(t.exitCode, 42, 'SIGTERM did not reach the guest process');
+      assert.match(readFileSync(`${pod.logDirectory}/term.log`, 'utf8'), / stdout F got-term\n/);
+      await removeContainer(cri, term);
     } finally {
       await removePod(cri, sandbox);
     }
