@@ -16,6 +16,7 @@ import { median } from './common.ts';
 import { durabilityBench } from './durability.ts';
 import { mmapBench } from './mmap.ts';
 import { networkBench } from './network.ts';
+import { podsBench } from './pods.ts';
 import { qemuMemoryBench } from './qemu-memory.ts';
 import { resourcesBench } from './resources.ts';
 import { rootfsBench } from './rootfs.ts';
@@ -208,6 +209,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_NETWORK !== '0') await networkBench();
   if (process.env.BENCH_RESOURCES !== '0') await resourcesBench();
   if (process.env.BENCH_SYSTEM !== '0') await systemBench();
+  if (process.env.BENCH_PODS !== '0') await podsBench();
 }
 
 await main();

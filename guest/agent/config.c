@@ -29,7 +29,12 @@ enum {
 	ST_TERMINAL,
 	ST_ROWS_COLS,
 	ST_DEBUG,
-	ST_TOOL
+	ST_TOOL,
+	ST_CONTAINER,
+	ST_HOSTNAME,
+	ST_MEMORY_MAX,
+	ST_JOIN,
+	ST_SHARE_PID
 };
 
 static char *dupn(const uint8_t *p, size_t n)
@@ -319,6 +324,19 @@ static int start_record(struct start_req *s, uint16_t tag, const uint8_t *v, uin
 			return -1;
 		s->tool_size = get_u32(v);
 		return 0;
+	case ST_CONTAINER: free(s->container); return (s->container = dupn(v, len)) ? 0 : -1;
+	case ST_HOSTNAME: free(s->hostname); return (s->hostname = dupn(v, len)) ? 0 : -1;
+	case ST_JOIN: free(s->join); return (s->join = dupn(v, len)) ? 0 : -1;
+	case ST_SHARE_PID:
+		if (len != 1)
+			return -1;
+		s->share_pid = v[0] != 0;
+		return 0;
+	case ST_MEMORY_MAX:
+		if (len != 8)
+			return -1;
+		s->memory_max = (uint64_t)get_u32(v) | (uint64_t)get_u32(v + 4) << 32;
+		return 0;
 	default: return 0;
 	}
 }
@@ -347,6 +365,20 @@ int start_parse(const uint8_t *p, size_t len, struct start_req *s, char *err, si
 		snprintf(err, errlen, "start: %s", strerror(ENOMEM));
 		return -1;
 	}
+	if (s->container && s->join) {
+		snprintf(err, errlen, "start: CONTAINER and JOIN together");
+		return -1;
+	}
+	if ((s->container && !container_name_ok(s->container)) ||
+	    (s->join && !container_name_ok(s->join))) {
+		snprintf(err, errlen, "start: container name \"%s\" is not [A-Za-z0-9_.-]{1,128}",
+			 s->container ? s->container : s->join);
+		return -1;
+	}
+	if (s->hostname && strlen(s->hostname) > 64) {
+		snprintf(err, errlen, "start: HOSTNAME longer than 64 bytes");
+		return -1;
+	}
 	return 0;
 }
 
@@ -360,5 +392,20 @@ void start_free(struct start_req *s)
 	free(s->envp);
 	free(s->cwd);
 	free(s->groups);
+	free(s->container);
+	free(s->hostname);
+	free(s->join);
 	memset(s, 0, sizeof *s);
+}
+
+int container_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 128 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+			return 0;
+	return 1;
 }

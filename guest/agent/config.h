@@ -81,10 +81,22 @@ struct start_req {
 	int debug;
 	/* The program is the first tool_size bytes of the process's STDIN (0: ARG[0] from PATH). */
 	uint32_t tool_size;
+	/* CONTAINER (a pod VM): a further container with its own root /.runcvm-pod/<name>, mount,
+	 * PID, UTS and cgroup namespaces, cgroup limit MEMORY_MAX (0 = none) and HOSTNAME. */
+	char *container;
+	char *hostname;
+	uint64_t memory_max;
+	/* SHARE_PID: the container joins process 1's PID namespace (shareProcessNamespace). */
+	int share_pid;
+	/* JOIN: an exec in that running container's namespaces and cgroup. */
+	char *join;
 };
 
 /* Largest program START may carry in its STDIN (TOOL): a static busybox is about 2 MiB. */
 #define TOOL_MAX (16u << 20)
+
+/* A container name is one path component: [A-Za-z0-9_.-], 1 to 128 bytes, not . or .. */
+int container_name_ok(const char *name);
 
 /* Both return 0, or -1 with a message in err. */
 int config_parse(const uint8_t *p, size_t len, struct vm_config *c, char *err, size_t errlen);

@@ -1,5 +1,7 @@
 #include "exec.h"
 
+#include "container.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +62,13 @@ static void reset_signals(const struct child_spec *c)
 
 static void enter_namespaces(const struct child_spec *c)
 {
+	const struct start_req *r = c->req;
+	if (r->container || r->join) {
+		const char *step = "container";
+		if ((r->container ? container_enter(r, &step) : container_join(r, &step)) != 0)
+			step_failed(c, step);
+		return;
+	}
 	if (c->join_mnt_fd >= 0 && setns(c->join_mnt_fd, CLONE_NEWNS) != 0)
 		step_failed(c, "join the mount namespace of process 1");
 	if (!c->new_mount_ns)

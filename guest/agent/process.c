@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "container.h"
 #include "exec.h"
 #include "flush.h"
 #include "livewb.h"
@@ -28,6 +29,7 @@ struct proc {
 	pid_t pid;
 	int exited, status;
 	int terminal;
+	char *container; /* the first process of this pod-VM container (CONTAINER), else NULL */
 	int in_fd, out_fd, err_fd;
 	int out_eof_sent, err_eof_sent;
 	/* Bytes each output stream may still send before the host grants more (WINDOW). At 0 the
@@ -127,6 +129,7 @@ static void unlink_proc(struct proc *p)
 		close_fd(&p->tool_fd);
 		start_free(&p->req);
 	}
+	free(p->container);
 	free(p);
 }
 
@@ -167,6 +170,9 @@ static void maybe_finish(struct proc *p)
 		value = WEXITSTATUS(p->status);
 	}
 	put_u32(b + 4, (uint32_t)value);
+	/* A pod-VM container's OOM kill is its own (its cgroup's), reported with its EXIT. */
+	if (p->container && container_exited(p->container))
+		b[1] |= 2;
 	log_debug("process %u (pid %d) done: kind %u value %d", p->id, p->pid, b[0], value);
 	/* Before EXIT: the host stops the container once it has the status, and the container's
 	 * layer must hold the guest's changes by then (image root). */
@@ -470,10 +476,11 @@ static void close_all(int fds[3])
 	}
 }
 
-/* Forks with pid_for_children set to the target namespace, then resets it. */
-static pid_t fork_in_pidns(uint32_t id)
+/* Forks with pid_for_children set to the target namespace (join_fd < 0: a new one), then resets
+ * it. */
+static pid_t fork_in_pidns(uint32_t id, int join_fd)
 {
-	int rc = id == 1 ? unshare(CLONE_NEWPID) : setns(init_pidns, CLONE_NEWPID);
+	int rc = join_fd < 0 ? unshare(CLONE_NEWPID) : setns(join_fd, CLONE_NEWPID);
 	if (rc != 0) {
 		log_error("enter PID namespace for process %u: %s", id, strerror(errno));
 		return -1;
@@ -525,12 +532,17 @@ static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_re
 	struct proc *p = calloc(1, sizeof *p);
 	int ok = p && (r->terminal ? make_pty(r, agent, child) : make_pipes(agent, child)) == 0 &&
 		 pipe2(rp, O_CLOEXEC) == 0;
-	pid_t pid = !ok ? -1 : r->debug ? fork() : fork_in_pidns(id);
+	/* Process 1 and a pod-VM container get a PID namespace of their own; an exec joins its
+	 * container's (JOIN) or process 1's. */
+	int own_ns = id == 1 || (r->container && !r->share_pid);
+	int join_pidns = own_ns ? -1 : r->join ? container_pidns(r->join) : init_pidns;
+	pid_t pid = !ok ? -1 : r->debug ? fork() : fork_in_pidns(id, join_pidns);
 	if (pid == 0) {
 		log_port_enable(0);
 		struct child_spec cs = {r,
 					id == 1,
-					id == 1 || r->debug ? -1 : init_mntns,
+					r->debug || own_ns || r->container || r->join ? -1
+										      : init_mntns,
 					{child[0], child[1], child[2]},
 					r->terminal,
 					rp[1],
@@ -555,6 +567,7 @@ static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_re
 	close(rp[0]);
 	*p = (struct proc){.id = id,
 			   .pid = pid,
+			   .container = r->container ? strdup(r->container) : NULL,
 			   .terminal = r->terminal,
 			   .in_fd = agent[0],
 			   .out_fd = agent[1],
@@ -694,12 +707,32 @@ int procs_start(uint32_t id, const uint8_t *payload, uint32_t len)
 	} else if (id == 1 && (r.debug || r.tool_size)) {
 		rep.err = EINVAL;
 		snprintf(rep.msg, sizeof rep.msg, "process 1 cannot be a debug or TOOL process");
+	} else if ((r.debug || r.tool_size) && (r.container || r.join)) {
+		rep.err = EINVAL;
+		snprintf(rep.msg, sizeof rep.msg,
+			 "a debug process cannot be a pod container or join one");
 	} else if (r.tool_size) {
 		pending = add_pending(id, &r, rep.msg, sizeof rep.msg) == 0;
 		if (!pending)
 			rep.err = errno ? errno : ENOMEM;
-	} else {
+	} else if (id == 1 && (r.container || r.join)) {
+		rep.err = EINVAL;
+		snprintf(rep.msg, sizeof rep.msg, "process 1 cannot be a pod container");
+	} else if (r.join && container_pidns(r.join) < 0) {
+		rep.err = ESRCH;
+		snprintf(rep.msg, sizeof rep.msg, "container %s is not running", r.join);
+	} else if (!r.container ||
+		   (rep.err = container_prepare(&r, rep.msg, sizeof rep.msg)) == 0) {
 		p = spawn(id, &r, &rep, -1);
+		if (p && r.container && !p->container) {
+			/* Without its name its exit could not be reported as its own: stop it. */
+			kill(p->pid, SIGKILL);
+			log_error("remember container %s: %s", r.container, strerror(ENOMEM));
+		}
+		if (!p && r.container)
+			container_discard(r.container);
+		if (p && r.container)
+			container_started(r.container, p->pid);
 	}
 	start_free(&r);
 	if (pending)

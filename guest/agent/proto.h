@@ -7,7 +7,7 @@
 #include <sys/types.h>
 
 /* 2: the host says HELLO too, and guest output is flow-controlled (WINDOW). */
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
 #define FRAME_HDR     12
 #define FRAME_MAX     (1u << 20)
 #define DATA_MAX      (64u * 1024)

@@ -63,6 +63,29 @@ test('START carries argv, env, ids and groups as TLV records in order', () => {
   assert.equal(recs.find((r) => r.tag === StartTag.UID)?.value.readUInt32LE(0), 1001);
 });
 
+test('START of a pod-VM container (protocol 3): CONTAINER, HOSTNAME, MEMORY_MAX as u64, SHARE_PID; an exec into it: JOIN', () => {
+  const p = { args: ['httpd'], env: [], cwd: '/', uid: 0, gid: 0, groups: [], terminal: false };
+  const recs = readTlv(
+    encodeStart(p, { kind: 'container', name: 'abc', hostname: 'web', memoryMaxBytes: 2 ** 33, sharePid: true }),
+  );
+  const value = (tag: number) => recs.find((r) => r.tag === tag)?.value;
+  assert.equal(value(StartTag.CONTAINER)?.toString(), 'abc');
+  assert.equal(value(StartTag.HOSTNAME)?.toString(), 'web');
+  assert.equal(value(StartTag.MEMORY_MAX)?.readBigUInt64LE(0), 2n ** 33n);
+  assert.deepEqual([...(value(StartTag.SHARE_PID) ?? [])], [1]);
+  assert.equal(value(StartTag.JOIN), undefined);
+  const plain = readTlv(encodeStart(p, { kind: 'container', name: 'abc' }));
+  assert.deepEqual(
+    plain.filter((r) => r.tag >= StartTag.CONTAINER).map((r) => r.tag),
+    [StartTag.CONTAINER],
+  );
+  const join = readTlv(encodeStart(p, { kind: 'join', name: 'abc' }));
+  assert.deepEqual(
+    join.filter((r) => r.tag >= StartTag.CONTAINER).map((r) => [r.tag, r.value.toString()]),
+    [[StartTag.JOIN, 'abc']],
+  );
+});
+
 test('CONFIG tmpfs record is flags then destination NUL data', () => {
   const recs = readTlv(
     encodeConfig({

@@ -4,7 +4,7 @@
  */
 
 /** 2: host HELLO and WINDOW flow control (docs/agent-protocol.md, Versioning). */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const HEADER_SIZE = 12;
 export const MAX_PAYLOAD = 1024 * 1024;
 export const MAX_DATA_CHUNK = 64 * 1024;

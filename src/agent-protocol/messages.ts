@@ -41,10 +41,23 @@ export const StartTag = {
   ROWS_COLS: 8,
   DEBUG: 9,
   TOOL: 10,
+  CONTAINER: 11,
+  HOSTNAME: 12,
+  MEMORY_MAX: 13,
+  JOIN: 14,
+  SHARE_PID: 15,
 } as const;
 
 /** Largest program a START's TOOL may announce (guest/agent/config.h TOOL_MAX). */
 export const TOOL_MAX = 16 * 1024 * 1024;
+
+/**
+ * Where a START runs in a pod VM (protocol 3): as a further container of the pod (its root is
+ * /.runcvm-pod/<name> in the guest), or as an exec joining one.
+ */
+export type PodPlacement =
+  | { kind: 'container'; name: string; hostname?: string; memoryMaxBytes?: number; sharePid?: boolean }
+  | { kind: 'join'; name: string };
 
 export interface VmConfig {
   hostname: string;
@@ -157,7 +170,7 @@ export function encodeDebugStart(p: WorkloadProcess, toolSize: number): Buffer {
   return Buffer.concat([head, tail]);
 }
 
-export function encodeStart(p: WorkloadProcess): Buffer {
+export function encodeStart(p: WorkloadProcess, pod?: PodPlacement): Buffer {
   const w = new TlvWriter();
   for (const a of p.args) w.string(StartTag.ARG, a);
   for (const e of p.env) w.string(StartTag.ENV, e);
@@ -165,6 +178,17 @@ export function encodeStart(p: WorkloadProcess): Buffer {
   for (const g of p.groups) w.u32(StartTag.GROUP, g);
   w.u8(StartTag.TERMINAL, p.terminal ? 1 : 0);
   if (p.consoleSize) w.bytes(StartTag.ROWS_COLS, encodeWinsize(p.consoleSize.rows, p.consoleSize.cols));
+  if (pod?.kind === 'join') w.string(StartTag.JOIN, pod.name);
+  if (pod?.kind === 'container') {
+    w.string(StartTag.CONTAINER, pod.name);
+    if (pod.hostname) w.string(StartTag.HOSTNAME, pod.hostname);
+    if (pod.sharePid) w.u8(StartTag.SHARE_PID, 1);
+    if (pod.memoryMaxBytes) {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64LE(BigInt(pod.memoryMaxBytes), 0);
+      w.bytes(StartTag.MEMORY_MAX, b);
+    }
+  }
   return w.finish();
 }
 

@@ -17,7 +17,9 @@ import { runLauncher } from '../launcher/launcher.ts';
 import { runWritebackVm } from '../launcher/writeback-vm.ts';
 import { parseRuntimeArgs } from '../runtime/cli-args.ts';
 import { create } from '../runtime/create.ts';
+import { execInPod } from '../runtime/exec.ts';
 import { readHostConfig } from '../runtime/host-config.ts';
+import { deletePodMounts, hasPodMounts } from '../runtime/pod-vm.ts';
 import { runcLog } from '../runtime/runc-log.ts';
 import { update } from '../runtime/update.ts';
 import { deleteWithWriteback } from '../runtime/writeback.ts';
@@ -46,11 +48,15 @@ async function runtime(argv: string[]): Promise<number> {
         (level, msg) => log.write(level, msg),
         () => new Set(runningVms().map((v) => v.containerId)),
       );
+    if (args.verb === 'exec') return execInPod(args, argv, readHostConfig(prefix));
     if (args.verb === 'update') return await update(args, argv, readHostConfig(prefix));
     if (args.verb === 'delete') {
-      return await deleteWithWriteback(args, argv, readHostConfig(prefix), (m) =>
+      const code = await deleteWithWriteback(args, argv, readHostConfig(prefix), (m) =>
         log.write('warning', `runcvm: container ${args.containerId.slice(0, 12)}: ${m}`),
       );
+      // A pod VM's share, or an app container's root in it (runtime/pod-vm.ts).
+      if (code === 0 && hasPodMounts(args.containerId)) deletePodMounts(args.containerId);
+      return code;
     }
     throw new RuncvmError('internal', `runcvm runtime: unexpected command ${args.verb}`);
   } catch (e) {

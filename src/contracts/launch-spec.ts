@@ -18,6 +18,16 @@ export const PREFIX_IN_CONTAINER = '/opt/runcvm';
 export const RUN_DIR = '/run/runcvm';
 /** Where the workload's root filesystem appears inside the launcher's root. */
 export const WORKLOAD_ROOT = '/vm';
+/**
+ * A pod VM's socket for its containers (runtime/pod-vm.ts): the runtime binds the pod share's
+ * sock/ dir here in the sandbox's launcher, and at RUN_DIR in each app container of the pod, whose
+ * exec client then finds the socket at its usual path (RUN_DIR/exec.sock).
+ */
+export const POD_SOCKET_DIR = '/run/runcvm-pod';
+export const POD_SOCKET = `${POD_SOCKET_DIR}/exec.sock`;
+/** A pod VM's launcher log (the CRI gives a sandbox no stdio): bound from the share's log/ dir. */
+export const POD_LOG_DIR = '/run/runcvm-pod-log';
+export const POD_LOG_FILE = 'launcher.log';
 /** Where the image rootfs drives (rootfs/image-root.ts) appear inside the launcher's root. */
 export const IMAGE_DISKS_DIR = '/.runcvm-disks';
 /** In IMAGE_DISKS_DIR: the launcher saw the agent's clean exit, so the write-back happened. */

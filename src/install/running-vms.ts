@@ -5,7 +5,7 @@
  * servers). For `runcvm ps`. Reads only; a process that ends while being read is skipped.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 export interface VmProcess {
   pid: number;

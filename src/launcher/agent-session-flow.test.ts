@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import { test } from 'node:test';
 import { decodeWindow, GRANT_BATCH, STREAM_WINDOW } from '../agent-protocol/flow.ts';
-import { encodeFrame, type Frame, FrameDecoder, MsgType } from '../agent-protocol/frame.ts';
+import { encodeFrame, type Frame, FrameDecoder, MsgType, PROTOCOL_VERSION } from '../agent-protocol/frame.ts';
 import { AgentSession } from './agent-session.ts';
 
 /** The guest's end of a channel: frames the host wrote, and a way to send frames to the host. */
@@ -82,7 +82,7 @@ test('the host says HELLO with its protocol version before CONFIG', () => {
     ch.sent.map((f) => f.type),
     [MsgType.HELLO, MsgType.CONFIG],
   );
-  assert.equal(ch.sent[0]?.payload.readUInt32LE(0), 2);
+  assert.equal(ch.sent[0]?.payload.readUInt32LE(0), PROTOCOL_VERSION);
 });
 
 test('DNS answers are dropped while the guest is not reading its channel', () => {

@@ -70,9 +70,14 @@ function relayClient(conn: Socket, session: AgentSession, allocate: () => number
   conn.on('error', () => conn.destroy());
 }
 
-export function serveExec(session: AgentSession, path = EXEC_SOCKET): Promise<Server> {
+/** Guest process ids for every exec socket of one VM (they share the agent channel). */
+export function execIds(): () => number {
   let next = FIRST_EXEC_ID;
-  const server = createServer((conn) => relayClient(conn, session, () => next++));
+  return () => next++;
+}
+
+export function serveExec(session: AgentSession, path = EXEC_SOCKET, allocate = execIds()): Promise<Server> {
+  const server = createServer((conn) => relayClient(conn, session, allocate));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => resolve(server));

@@ -14,6 +14,8 @@ import { describeError, exitStatusFor, GuestFailure } from '../contracts/errors.
 import {
   IMAGE_DISKS_DIR,
   type LaunchSpec,
+  POD_SOCKET,
+  POD_SOCKET_DIR,
   RUN_DIR,
   SPEC_PATH,
   WORKLOAD_ROOT,
@@ -31,9 +33,10 @@ import { AgentSession } from './agent-session.ts';
 import { attachProcess, outcomeCode } from './attach.ts';
 import { writeBootRecord } from './boot-record.ts';
 import { prepareDisks } from './disks.ts';
-import { serveExec } from './exec-server.ts';
+import { EXEC_SOCKET, execIds, serveExec } from './exec-server.ts';
 import { serveGuestDns } from './guest-dns.ts';
 import { GuestLog, streamSink } from './guest-log.ts';
+import { teeStderrToPodLog } from './pod-log.ts';
 import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 
@@ -111,6 +114,7 @@ async function runWorkload(
   session.configure({ ...guestConfigFor(spec, net.guest), ...(vm.driveOrder ? { driveOrder: vm.driveOrder } : {}) });
 
   let execServer: Server | undefined;
+  let podServer: Server | undefined;
   let stopWatching = () => {};
   let started!: () => void;
   const startedOrDone = new Promise<void>((resolve) => {
@@ -121,12 +125,21 @@ async function runWorkload(
     timing.workloadStartedMs = Date.now();
     hostLog?.line('launcher', `workload started, ${since(timing, 'workloadStartedMs')}`);
     recordBoot(timing);
-    serveExec(session).then(
+    const ids = execIds();
+    serveExec(session, EXEC_SOCKET, ids).then(
       (s) => {
         execServer = s;
       },
       (e: Error) => process.stderr.write(`runcvm: docker exec is unavailable: ${describeError(e)}\n`),
     );
+    // A pod VM (runtime/pod-vm.ts): the pod's containers start and exec through this socket.
+    if (existsSync(POD_SOCKET_DIR))
+      serveExec(session, POD_SOCKET, ids).then(
+        (s) => {
+          podServer = s;
+        },
+        (e: Error) => process.stderr.write(`runcvm: the pod's containers cannot start: ${describeError(e)}\n`),
+      );
     if (spec.network === 'own') stopWatching = watchNetwork(spec, session, net);
   });
   attached.then(started, started);
@@ -150,6 +163,7 @@ async function runWorkload(
   );
   stopWatching();
   execServer?.close();
+  podServer?.close();
   if (result.kind === 'error') throw new GuestFailure(result.error.message, { exitStatus: outcomeCode(result) });
   // The agent wrote the image root's changes back before this EXIT: the runtime's delete need
   // not start a write-back VM (runtime/writeback.ts).
@@ -239,6 +253,7 @@ function printTiming(spec: LaunchSpec, timing: Record<string, number>): void {
 
 export async function runLauncher(): Promise<number> {
   const timing: Record<string, number> = { launcherStartMs: Date.now() };
+  const stopPodLog = teeStderrToPodLog();
   let code: number;
   let vm: RunningVm | undefined;
   let spec: LaunchSpec | undefined;
@@ -283,5 +298,6 @@ export async function runLauncher(): Promise<number> {
   hostLog?.close();
   if (spec) printTiming(spec, timing);
   await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  stopPodLog();
   return code;
 }

@@ -33,6 +33,7 @@ import { type HostSettings, hostSettingsPath, readHostSettings } from './host-se
 import { lookupExecError } from './lookup-exec.ts';
 import { OptionError } from './options.ts';
 import { podRole } from './pod.ts';
+import { createPodContainer, makeSandboxShare, sandboxMounts, sandboxShare } from './pod-vm.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
 import { runRunc } from './runc.ts';
 import { guestSysctls } from './sysctl.ts';
@@ -328,10 +329,31 @@ export function create(
   const spec = parseOciSpec(readFileSync(configPath, 'utf8'), configPath);
   // Docker passes an absolute overlay path; containerd and Podman pass "rootfs", relative to the bundle.
   spec.root.path = resolve(args.bundle, spec.root.path);
-  // A Kubernetes pod sandbox (pause) stays a plain runc container (pod.ts).
-  if (!isRewritten(spec) && podRole(spec).kind !== 'sandbox') {
+  const role = isRewritten(spec) ? ({ kind: 'plain' } as const) : podRole(spec);
+  const podVm = host.settings.pods === 'vm';
+  // An app container of a pod VM runs in that VM (pod-vm.ts); a sandbox of a runc pod stays runc.
+  if (role.kind === 'container' && podVm) {
+    const share = sandboxShare(host.runc, args, role);
+    if (share) {
+      createPodContainer(spec, args, share, prefix, configPath);
+      return runRunc(host.runc, argv);
+    }
+  }
+  if (!isRewritten(spec) && !(role.kind === 'sandbox' && !podVm)) {
+    // The pod sandbox (pause) is the pod VM: it gets the pod share and the pod socket.
+    const pod = role.kind === 'sandbox' ? sandboxMounts(args.bundle) : undefined;
+    if (pod) {
+      spec.mounts = [...(spec.mounts ?? []), pod.guest];
+      // The CRI makes pause's root read-only; the pod VM's guest needs to create its mount
+      // points (/proc, /sys, /dev, /.runcvm-pod) there, which pause images (FROM scratch) lack.
+      spec.root.readonly = false;
+    }
     const cache = new ImageCache();
     const plan = planCreate(spec, args, prefix, host, start, hostProbes(spec, args, cache));
+    if (pod) {
+      plan.config.mounts = [...(plan.config.mounts ?? []), ...pod.launcher];
+      makeSandboxShare(args.containerId, pod.share);
+    }
     // Nothing refuses the container past this point: build, write, run.
     const warn = (m: string) => log('warning', `container ${args.containerId}: ${m}`);
     const hostLog = openContainerLog(args.containerId, plan.config, warn);

@@ -25,9 +25,11 @@ for arg in "$@"; do
     --version|-v) printf 'runcvm-runtime version %s\n' "$VERSION"; exec "$RUNC" --version ;;
     -*) ;;
     create|update) exec "$NODE" "$LIB" runtime "$@" ;;
-    exec) exec "$EXEC_PREP" "$RUNC" "$@" ;;
-    # An image-root container that may need its writable drive written back (runtime/writeback.ts).
-    delete) eval "id=\${$#}"; [ -e "/run/runcvm/writeback/$id" ] && exec "$NODE" "$LIB" runtime "$@"; break ;;
+    # An app container of a pod VM execs through Node (runtime/exec.ts); every other exec is static C.
+    exec) eval "id=\${$#}"; [ -e "/run/runcvm/pod/$id" ] && exec "$NODE" "$LIB" runtime "$@"; exec "$EXEC_PREP" "$RUNC" "$@" ;;
+    # An image-root container that may need its writable drive written back (runtime/writeback.ts),
+    # or a pod VM's share or an app container's root in it to unmount (runtime/pod-vm.ts).
+    delete) eval "id=\${$#}"; { [ -e "/run/runcvm/writeback/$id" ] || [ -e "/run/runcvm/pod/$id" ]; } && exec "$NODE" "$LIB" runtime "$@"; break ;;
     *) break ;;
   esac
 done

@@ -16,11 +16,17 @@ const F = '/opt/runcvm/etc/config.json';
 test('defaults, and every key validated with the allowed values in the message', () => {
   assert.deepEqual(parseHostSettings({}, F), DEFAULT_SETTINGS);
   assert.deepEqual(parseHostSettings(JSON.parse(defaultSettingsFile()), F), DEFAULT_SETTINGS);
-  assert.deepEqual(parseHostSettings({ firecracker: '/usr/local/bin/firecracker', cacheMax: '1g', jailer: false }, F), {
-    firecracker: '/usr/local/bin/firecracker',
-    cacheMaxBytes: 1024 ** 3,
-    jailer: false,
-  });
+  assert.deepEqual(
+    parseHostSettings(
+      { firecracker: '/usr/local/bin/firecracker', cacheMax: '1g', jailer: false, pods: 'per-container' },
+      F,
+    ),
+    { firecracker: '/usr/local/bin/firecracker', cacheMaxBytes: 1024 ** 3, jailer: false, pods: 'per-container' },
+  );
+  assert.throws(
+    () => parseHostSettings({ pods: 'kata' }, F),
+    /"pods": must be one of "vm", "per-container" \(got "kata"\)/,
+  );
   assert.throws(
     () => parseHostSettings({ firecracker: 'firecracker' }, F),
     /config.json: "firecracker": must be an absolute path \(got "firecracker"\)/,
@@ -31,7 +37,7 @@ test('defaults, and every key validated with the allowed values in the message',
     () => parseHostSettings({ firecrackr: '/x' }, F),
     (e: Error) =>
       e instanceof HostSettingsError &&
-      /unknown key "firecrackr" \(known: firecracker, cacheMax, jailer\)/.test(e.message),
+      /unknown key "firecrackr" \(known: firecracker, cacheMax, jailer, pods\)/.test(e.message),
   );
   assert.throws(() => parseHostSettings([], F), /must be a JSON object/);
 });

@@ -16,7 +16,16 @@ export interface HostSettings {
   cacheMaxBytes: number;
   /** Run Firecracker under its jailer. */
   jailer: boolean;
+  /**
+   * Kubernetes pods under CRI (runtime/pod-vm.ts): "vm", one VM per pod that every container of
+   * the pod runs in; "per-container", a VM per app container beside a runc sandbox (no inbound
+   * traffic to the pod IP, no shared localhost: docs/engines.md).
+   */
+  pods: PodsMode;
 }
+
+export const PODS_MODES = ['vm', 'per-container'] as const;
+export type PodsMode = (typeof PODS_MODES)[number];
 
 /** The container-visible variable each setting replaced, for the refusal message. */
 export const HOST_ONLY_OPTIONS: Readonly<Record<string, keyof HostSettings | 'cacheMax'>> = {
@@ -25,7 +34,7 @@ export const HOST_ONLY_OPTIONS: Readonly<Record<string, keyof HostSettings | 'ca
   RUNCVM_JAILER: 'jailer',
 };
 
-const KEYS = ['firecracker', 'cacheMax', 'jailer'] as const;
+const KEYS = ['firecracker', 'cacheMax', 'jailer', 'pods'] as const;
 
 /** The host settings file is unreadable or invalid: the administrator must fix it. */
 export class HostSettingsError extends HostNotReadyError {}
@@ -34,11 +43,11 @@ export function hostSettingsPath(prefix: string): string {
   return join(prefix, 'etc', 'config.json');
 }
 
-export const DEFAULT_SETTINGS: HostSettings = { cacheMaxBytes: parseCacheMax(undefined), jailer: false };
+export const DEFAULT_SETTINGS: HostSettings = { cacheMaxBytes: parseCacheMax(undefined), jailer: false, pods: 'vm' };
 
 /** The file install writes when there is none: every key with its default, for the admin to edit. */
 export function defaultSettingsFile(): string {
-  return `${JSON.stringify({ cacheMax: '20g', jailer: false }, null, 2)}\n`;
+  return `${JSON.stringify({ cacheMax: '20g', jailer: false, pods: 'vm' }, null, 2)}\n`;
 }
 
 /** Validates the parsed file: unknown keys and wrong types are errors naming the key and the allowed values. */
@@ -70,6 +79,11 @@ export function parseHostSettings(raw: unknown, file: string): HostSettings {
   if (o.jailer !== undefined) {
     if (typeof o.jailer !== 'boolean') fail(`"jailer": must be true or false (got ${JSON.stringify(o.jailer)})`);
     out.jailer = o.jailer as boolean;
+  }
+  if (o.pods !== undefined) {
+    if (!(PODS_MODES as readonly unknown[]).includes(o.pods))
+      fail(`"pods": must be one of ${PODS_MODES.map((m) => `"${m}"`).join(', ')} (got ${JSON.stringify(o.pods)})`);
+    out.pods = o.pods as PodsMode;
   }
   return out;
 }

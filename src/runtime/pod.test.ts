@@ -15,7 +15,7 @@ function fixture(name: string): OciSpec {
   return parseOciSpec(readFileSync(file, 'utf8'), name);
 }
 
-test('a CRI pod sandbox (pause) is left to runc', () => {
+test('a CRI pod sandbox (pause) is recognised: it becomes the pod VM (pod-vm.ts)', () => {
   const spec = fixture('cri-containerd-sandbox.json');
   assert.deepEqual(podRole(spec), {
     kind: 'sandbox',
@@ -24,7 +24,7 @@ test('a CRI pod sandbox (pause) is left to runc', () => {
   });
 });
 
-test('a CRI pod container gets its own VM in the pod, on the shared (user-mode) network', () => {
+test("a CRI pod container is recognised with its sandbox; its netns is the pod's, never taken over by it", () => {
   const spec = fixture('cri-containerd-container.json');
   assert.deepEqual(podRole(spec), {
     kind: 'container',
@@ -33,7 +33,8 @@ test('a CRI pod container gets its own VM in the pod, on the shared (user-mode) 
     pod: 'default/web',
     container: 'app',
   });
-  // It joins the sandbox's netns by path: its interfaces belong to the whole pod, never taken over.
+  // It joins the sandbox's netns by path: the pod VM owns it (pods "vm"), or, with pods
+  // "per-container", its own VM uses the user-mode network.
   assert.equal(networkMode(spec), 'shared');
   // containerd passes the rootfs relative to the bundle.
   assert.equal(spec.root.path, 'rootfs');

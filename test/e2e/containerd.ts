@@ -18,6 +18,8 @@ export const BUSYBOX_REF = `docker.io/${BUSYBOX}:latest`;
 export interface Containerd {
   dir: string;
   address: string;
+  /** containerd's pid: its network namespace is the node's, where the CNI bridge and pod IPs are. */
+  pid: number;
   ctr(args: string[], opts?: { timeoutMs?: number; ns?: string }): Promise<Result>;
   stop(): Promise<void>;
 }
@@ -129,5 +131,5 @@ export async function startContainerd(
     await stop();
     throw e;
   }
-  return { dir, address, ctr, stop };
+  return { dir, address, pid: child.pid as number, ctr, stop };
 }

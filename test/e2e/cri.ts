@@ -168,6 +168,16 @@ export async function runPodSandbox(cri: Cri, pod: PodSpec, handler: string): Pr
   return str(r.get(1)?.[0]);
 }
 
+export interface ContainerOptions {
+  /** Bytes (LinuxContainerResources.memory_limit_in_bytes). */
+  memoryLimit?: number;
+  /** Host bind mounts (CRI Mount: container_path, host_path, readonly). */
+  mounts?: { containerPath: string; hostPath: string; readonly?: boolean }[];
+  attempt?: number;
+  /** NamespaceOption.pid: 0 POD (shareProcessNamespace), 1 CONTAINER (the kubelet's default). */
+  pidMode?: number;
+}
+
 export async function createContainer(
   cri: Cri,
   sandboxId: string,
@@ -175,12 +185,36 @@ export async function createContainer(
   name: string,
   image: string,
   command: string[],
+  opts: ContainerOptions = {},
 ): Promise<string> {
   const config: Field[] = [
-    [1, [[1, name]]],
+    [
+      1,
+      [
+        [1, name],
+        [2, opts.attempt],
+      ],
+    ],
     [2, [[1, image]]],
     ...command.map((c): Field => [3, c]),
-    [11, `${name}.log`],
+    ...(opts.mounts ?? []).map(
+      (m): Field => [
+        7,
+        [
+          [1, m.containerPath],
+          [2, m.hostPath],
+          [3, m.readonly ? 1 : 0],
+        ],
+      ],
+    ),
+    [11, `${name}${opts.attempt ? `.${opts.attempt}` : ''}.log`],
+    [
+      15,
+      [
+        [1, opts.memoryLimit ? [[4, opts.memoryLimit]] : undefined],
+        [2, [[3, [[2, opts.pidMode ?? 0]]]]],
+      ],
+    ],
   ];
   const r = decode(
     await cri.call('CreateContainer', [
@@ -192,16 +226,38 @@ export async function createContainer(
   return str(r.get(1)?.[0]);
 }
 
+export async function stopContainer(cri: Cri, id: string, timeoutS = 10): Promise<void> {
+  await cri.call('StopContainer', [
+    [1, id],
+    [2, timeoutS],
+  ]);
+}
+
+export async function removeContainer(cri: Cri, id: string): Promise<void> {
+  await cri.call('RemoveContainer', [[1, id]]);
+}
+
+/** The pod's IP (PodSandboxStatus.network.ip). */
+export async function podIp(cri: Cri, sandboxId: string): Promise<string> {
+  const status = decode(decode(await cri.call('PodSandboxStatus', [[1, sandboxId]])).get(1)?.[0] as Buffer);
+  const network = decode((status.get(5)?.[0] as Buffer | undefined) ?? Buffer.alloc(0));
+  return str(network.get(1)?.[0]);
+}
+
 export async function startContainer(cri: Cri, id: string): Promise<void> {
   await cri.call('StartContainer', [[1, id]]);
 }
 
 /** CONTAINER_CREATED=0, RUNNING=1, EXITED=2, UNKNOWN=3. */
-export async function containerStatus(cri: Cri, id: string): Promise<{ state: number; exitCode: number }> {
+export async function containerStatus(
+  cri: Cri,
+  id: string,
+): Promise<{ state: number; exitCode: number; reason: string }> {
   const status = decode(decode(await cri.call('ContainerStatus', [[1, id]])).get(1)?.[0] as Buffer);
   return {
     state: (status.get(3)?.[0] as number | undefined) ?? 0,
     exitCode: (status.get(7)?.[0] as number | undefined) ?? 0,
+    reason: str(status.get(10)?.[0]),
   };
 }
 

@@ -79,22 +79,21 @@ describe('containerd', { timeout: 900_000 }, () => {
     assert.equal(r.stdout, 'ready\ngot-term\n');
   });
 
-  test('CRI (Kubernetes path): runtime handler runcvm via BinaryName; sandbox on runc, container in a VM', async () => {
+  test('CRI (Kubernetes path): runtime handler runcvm via BinaryName; the sandbox is the pod VM, the container runs in it', async () => {
     const cri = new Cri(c.address);
     const pod = { name: 'web', uid: `uid-${process.pid}`, namespace: 'default', logDirectory: `${c.dir}/pod-logs` };
     const sandbox = await runPodSandbox(cri, pod, 'runcvm');
     try {
       const bundles = `${c.dir}/state/io.containerd.runtime.v2.task/k8s.io`;
-      // The pause container is a plain runc container: runcvm wrote nothing into its bundle.
-      assert.ok(existsSync(`${bundles}/${sandbox}/config.json`));
-      assert.ok(!existsSync(`${bundles}/${sandbox}/runcvm`), 'the sandbox was turned into a VM');
+      // The pause container is the pod VM (docs/engines.md, "Kubernetes"; test/e2e/pods.test.ts).
+      assert.ok(existsSync(`${bundles}/${sandbox}/runcvm/spec.json`), 'the sandbox is not a VM');
       const id = await createContainer(cri, sandbox, pod, 'app', BUSYBOX_REF, [
         'sh',
         '-c',
         'echo app-started; uname -r; exec sleep 600',
       ]);
       await startContainer(cri, id);
-      assert.ok(existsSync(`${bundles}/${id}/runcvm/spec.json`), 'the pod container did not get a VM');
+      assert.ok(existsSync(`${bundles}/${id}/runcvm/pod-container.json`), 'the pod container is not in the pod VM');
       assert.equal((await containerStatus(cri, id)).state, 1);
       let e = { stdout: '', stderr: '', exitCode: -1 };
       for (let i = 0; i < 60; i++) {

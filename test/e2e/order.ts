@@ -17,6 +17,7 @@ export const E2E_ORDER: readonly string[] = [
   'lifecycle.test.ts',
   'network.test.ts',
   'options.test.ts',
+  'pods.test.ts',
   'product.test.ts',
   'resources.test.ts',
   'run.test.ts',

@@ -17,8 +17,8 @@ void flow_tests(void)
 	char err[160];
 	CHECK(proto_check_host_hello(b, hello(b, PROTO_VERSION, "runcvm-launcher"), err,
 				     sizeof err) == 0);
-	CHECK(proto_check_host_hello(b, hello(b, 1, "old-launcher"), err, sizeof err) != 0);
-	CHECK(strstr(err, "speaks agent protocol 1, this agent speaks 2") != NULL &&
+	CHECK(proto_check_host_hello(b, hello(b, 2, "old-launcher"), err, sizeof err) != 0);
+	CHECK(strstr(err, "speaks agent protocol 2, this agent speaks 3") != NULL &&
 	      strstr(err, "old-launcher") != NULL);
 	CHECK(proto_check_host_hello(b, 3, err, sizeof err) != 0 &&
 	      strstr(err, "reinstall") != NULL);

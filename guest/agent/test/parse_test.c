@@ -37,6 +37,8 @@ enum {
 	DEBUG_NS = 9,
 	TOOL = 10
 };
+/* Pod-VM containers (protocol 3); HOSTNAME is taken by CONFIG's enum above. */
+enum { CONTAINER = 11, CTR_HOSTNAME = 12, MEMORY_MAX = 13, JOIN = 14, SHARE_PID = 15 };
 
 void tlv_add(struct tlv_buf *b, uint16_t tag, const void *value, uint32_t n)
 {
@@ -285,6 +287,52 @@ static void test_start(void)
 	start_free(&s);
 }
 
+static void test_start_container(void)
+{
+	struct tlv_buf b = {0};
+	tlv_add_str(&b, ARG, "httpd");
+	tlv_add_str(&b, CONTAINER, "abc_1.2-x");
+	tlv_add_str(&b, CTR_HOSTNAME, "web");
+	uint8_t mem[8] = {0, 0, 0, 4, 1, 0, 0, 0}; /* 0x1_0400_0000 */
+	tlv_add(&b, MEMORY_MAX, mem, 8);
+	tlv_add(&b, SHARE_PID, "\1", 1);
+	struct start_req s;
+	char err[160] = "";
+	CHECK(start_parse(b.data, b.len, &s, err, sizeof err) == 0);
+	CHECK(strcmp(s.container, "abc_1.2-x") == 0 && strcmp(s.hostname, "web") == 0);
+	CHECK(s.memory_max == 0x104000000ULL && s.share_pid == 1 && s.join == NULL);
+	start_free(&s);
+
+	struct tlv_buf j = {0};
+	tlv_add_str(&j, ARG, "sh");
+	tlv_add_str(&j, JOIN, "abc");
+	CHECK(start_parse(j.data, j.len, &s, err, sizeof err) == 0 && strcmp(s.join, "abc") == 0);
+	start_free(&s);
+
+	/* A name is one path component of the pod share: no slash, no dot-dot, not empty. */
+	const char *bad[] = {"../x", "a/b", "..", ".", "", "a b"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct tlv_buf n = {0};
+		tlv_add_str(&n, ARG, "sh");
+		tlv_add_str(&n, CONTAINER, bad[i]);
+		CHECK(start_parse(n.data, n.len, &s, err, sizeof err) != 0 &&
+		      strstr(err, "container name") != NULL);
+		start_free(&s);
+	}
+	struct tlv_buf both = {0};
+	tlv_add_str(&both, ARG, "sh");
+	tlv_add_str(&both, CONTAINER, "a");
+	tlv_add_str(&both, JOIN, "a");
+	CHECK(start_parse(both.data, both.len, &s, err, sizeof err) != 0 &&
+	      strstr(err, "CONTAINER and JOIN") != NULL);
+	start_free(&s);
+	struct tlv_buf short_mem = {0};
+	tlv_add_str(&short_mem, ARG, "sh");
+	tlv_add(&short_mem, MEMORY_MAX, "\1\0\0\0", 4);
+	CHECK(start_parse(short_mem.data, short_mem.len, &s, err, sizeof err) != 0);
+	start_free(&s);
+}
+
 void parse_tests(void)
 {
 	test_config_fields();
@@ -292,4 +340,5 @@ void parse_tests(void)
 	test_config_refusals();
 	test_config_truncated();
 	test_start();
+	test_start_container();
 }

@@ -265,6 +265,11 @@ static int handle_frame(struct session *s, uint8_t type, const uint8_t *p, uint3
 	case EXIT_MSG:
 		if (len < 8)
 			die(1, "protocol error: short EXIT frame");
+		/* Flag 2: a pod-VM container's cgroup hit its memory limit (protocol 3). */
+		if (p[1] & 2)
+			fprintf(stderr,
+				"runcvm: OOMKilled: the container's memory limit was reached "
+				"and the guest's OOM killer killed a process of it\n");
 		return p[0] == 1 ? 128 + (int)get_u32(p + 4) : (int)(get_u32(p + 4) & 0xff);
 	case ERROR_MSG:
 		if (len < 4)

@@ -1,0 +1,281 @@
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mounts.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+/* Each container's cgroup: a child of the root, named after the container. */
+#define CGROUP_FMT CGROUP_ROOT "/pod-%s"
+
+struct ctr {
+	char *name;
+	pid_t pid;
+	int pidns, mntns, utsns, cgns;
+	struct ctr *next;
+};
+
+static struct ctr *ctrs;
+
+static struct ctr *find(const char *name)
+{
+	for (struct ctr *c = ctrs; c; c = c->next)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static int write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	size_t len = strlen(value);
+	ssize_t n = write(fd, value, len);
+	int err = errno;
+	if (close(fd) != 0 && n == (ssize_t)len)
+		return -1;
+	errno = err;
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+static void cgroup_path(char *buf, size_t n, const char *name, const char *file)
+{
+	snprintf(buf, n, CGROUP_FMT "%s%s", name, file ? "/" : "", file ? file : "");
+}
+
+int container_prepare(const struct start_req *r, char *err, size_t errlen)
+{
+	if (find(r->container)) {
+		snprintf(err, errlen, "container %s is already running in this pod VM",
+			 r->container);
+		return EEXIST;
+	}
+	/* The root may hand memory and pids to its children; once is enough, failures say why
+	 * below (mkdir or memory.max). */
+	if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory +pids") != 0)
+		log_debug("enable memory and pids controllers: %s", strerror(errno));
+	char path[512];
+	cgroup_path(path, sizeof path, r->container, NULL);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+		int e = errno;
+		snprintf(err, errlen, "create cgroup %s: %s", path, strerror(e));
+		return e;
+	}
+	if (r->memory_max) {
+		char v[32];
+		snprintf(v, sizeof v, "%llu", (unsigned long long)r->memory_max);
+		cgroup_path(path, sizeof path, r->container, "memory.max");
+		if (write_file(path, v) != 0) {
+			int e = errno;
+			snprintf(err, errlen, "set %s to %s: %s", path, v, strerror(e));
+			container_discard(r->container);
+			return e;
+		}
+		/* No swap in the guest either way; the limit is the memory the container gets. */
+		cgroup_path(path, sizeof path, r->container, "memory.swap.max");
+		if (write_file(path, "0") != 0 && errno != ENOENT)
+			log_debug("set %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+void container_discard(const char *name)
+{
+	char path[512];
+	cgroup_path(path, sizeof path, name, NULL);
+	/* EBUSY while a killed process of it is still to be reaped: the cgroup stays, empty, until
+	 * the VM ends. */
+	if (rmdir(path) != 0 && errno != ENOENT)
+		log_debug("remove cgroup %s: %s", path, strerror(errno));
+}
+
+static int open_ns(pid_t pid, const char *ns)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, ns);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		log_warn("open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static void close_ns(int *fd)
+{
+	if (*fd >= 0 && close(*fd) != 0)
+		log_debug("close namespace fd: %s", strerror(errno));
+	*fd = -1;
+}
+
+void container_started(const char *name, pid_t pid)
+{
+	struct ctr *c = calloc(1, sizeof *c);
+	if (!c || !(c->name = strdup(name))) {
+		log_error("remember container %s: %s (exec into it will fail)", name,
+			  strerror(ENOMEM));
+		free(c);
+		return;
+	}
+	c->pid = pid;
+	c->pidns = open_ns(pid, "pid");
+	c->mntns = open_ns(pid, "mnt");
+	c->utsns = open_ns(pid, "uts");
+	c->cgns = open_ns(pid, "cgroup");
+	c->next = ctrs;
+	ctrs = c;
+}
+
+static int oom_killed(const char *name)
+{
+	char path[512], line[128];
+	cgroup_path(path, sizeof path, name, "memory.events");
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	unsigned long long n = 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "oom_kill %llu", &n) == 1)
+			break;
+	fclose(f);
+	return n > 0;
+}
+
+int container_exited(const char *name)
+{
+	int oom = oom_killed(name);
+	for (struct ctr **pp = &ctrs; *pp; pp = &(*pp)->next) {
+		struct ctr *c = *pp;
+		if (strcmp(c->name, name) != 0)
+			continue;
+		*pp = c->next;
+		close_ns(&c->pidns);
+		close_ns(&c->mntns);
+		close_ns(&c->utsns);
+		close_ns(&c->cgns);
+		free(c->name);
+		free(c);
+		break;
+	}
+	container_discard(name);
+	return oom;
+}
+
+int container_pidns(const char *name)
+{
+	struct ctr *c = find(name);
+	return c && c->pidns >= 0 && c->mntns >= 0 && c->utsns >= 0 ? c->pidns : -1;
+}
+
+/* The child's steps: each sets *step before the call that may fail. */
+#define STEP(s, call)                                                                              \
+	do {                                                                                       \
+		*step = (s);                                                                       \
+		if ((call) != 0)                                                                   \
+			return -1;                                                                 \
+	} while (0)
+
+static int join_cgroup(const char *name)
+{
+	char path[512];
+	cgroup_path(path, sizeof path, name, "cgroup.procs");
+	return write_file(path, "0");
+}
+
+static int dir_mount(const char *src, const char *dst, const char *type, unsigned long flags,
+		     const char *data)
+{
+	if (mkdir_p(dst, 0755) != 0)
+		return -1;
+	return mount(src, dst, type, flags, data);
+}
+
+/* A container's /dev: a tmpfs with the standard nodes and its own devpts, never the VM's /dev
+ * (which holds the agent's channel to the host and the pod's disks). */
+static int make_dev(const char **step)
+{
+	STEP("mount /dev",
+	     dir_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k"));
+	static const struct {
+		const char *name;
+		unsigned major, minor;
+	} nodes[] = {{"null", 1, 3},   {"zero", 1, 5},	  {"full", 1, 7},
+		     {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+	char path[64];
+	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		snprintf(path, sizeof path, "/dev/%s", nodes[i].name);
+		STEP("create a device node in /dev",
+		     mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)));
+		/* The umask would otherwise take the w bits for group and others. */
+		STEP("chmod a device node in /dev", chmod(path, 0666));
+	}
+	STEP("mount /dev/pts", dir_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+					 "newinstance,ptmxmode=0666,mode=0620,gid=5"));
+	STEP("link /dev/ptmx", symlink("pts/ptmx", "/dev/ptmx"));
+	STEP("mount /dev/shm",
+	     dir_mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k"));
+	STEP("mount /dev/mqueue",
+	     dir_mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
+	static const char *const links[][2] = {{"/proc/self/fd", "/dev/fd"},
+					       {"/proc/self/fd/0", "/dev/stdin"},
+					       {"/proc/self/fd/1", "/dev/stdout"},
+					       {"/proc/self/fd/2", "/dev/stderr"}};
+	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+		STEP("link /dev/fd and stdio", symlink(links[i][0], links[i][1]));
+	return 0;
+}
+
+int container_enter(const struct start_req *r, const char **step)
+{
+	char root[256];
+	snprintf(root, sizeof root, "%s/%s", POD_ROOT, r->container);
+	/* While /sys/fs/cgroup is still the VM's: the namespace below is rooted here. */
+	STEP("join the container's cgroup", join_cgroup(r->container));
+	STEP("unshare mount, UTS and cgroup namespaces",
+	     unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWCGROUP));
+	STEP("make / private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	STEP("bind the container's root", mount(root, root, NULL, MS_BIND | MS_REC, NULL));
+	STEP("enter the container's root", chdir(root));
+	/* pivot_root, then detach the VM's root: the pod VM's other containers, its /dev and
+	 * /proc are unreachable from here, even with CAP_SYS_CHROOT. */
+	STEP("pivot_root into the container's root", (int)syscall(SYS_pivot_root, ".", "."));
+	STEP("detach the VM's root", umount2(".", MNT_DETACH));
+	STEP("chdir /", chdir("/"));
+	STEP("mount /proc",
+	     dir_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
+	STEP("mount /sys", dir_mount("sysfs", "/sys", "sysfs",
+				     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
+	STEP("mount /sys/fs/cgroup", mount("cgroup2", "/sys/fs/cgroup", "cgroup2",
+					   MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
+	if (make_dev(step) != 0)
+		return -1;
+	if (r->hostname)
+		STEP("sethostname", sethostname(r->hostname, strlen(r->hostname)));
+	return 0;
+}
+
+int container_join(const struct start_req *r, const char **step)
+{
+	struct ctr *c = find(r->join);
+	*step = "find the container";
+	if (!c) {
+		errno = ESRCH;
+		return -1;
+	}
+	STEP("join the container's cgroup", join_cgroup(r->join));
+	STEP("join the container's cgroup namespace",
+	     c->cgns >= 0 ? setns(c->cgns, CLONE_NEWCGROUP) : 0);
+	STEP("join the container's UTS namespace", setns(c->utsns, CLONE_NEWUTS));
+	STEP("join the container's mount namespace", setns(c->mntns, CLONE_NEWNS));
+	return 0;
+}

@@ -1,0 +1,36 @@
+/*
+ * Further containers of a pod VM (START with CONTAINER or JOIN, docs/agent-protocol.md): each
+ * has its own root (/.runcvm-pod/<name>, which the host bind-mounts into the pod's share), its own
+ * mount, PID, UTS and cgroup namespaces and a cgroup of its own with the memory limit the host
+ * sent; the network and IPC namespaces are the VM's, shared by every container of the pod.
+ */
+#ifndef RUNCVM_CONTAINER_H
+#define RUNCVM_CONTAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+#define POD_ROOT "/.runcvm-pod"
+
+/* Parent, before the fork of a CONTAINER start: refuses a name already running (EEXIST), makes
+ * its cgroup with the memory limit. 0, or an errno with the reason in err. */
+int container_prepare(const struct start_req *r, char *err, size_t errlen);
+/* Parent, after a failed start or an exit: removes the cgroup (best effort). */
+void container_discard(const char *name);
+/* Parent, once the container's first process runs: keeps its namespaces for JOIN. */
+void container_started(const char *name, pid_t pid);
+/* Parent, at the exit of the container's first process: 1 when the cgroup's OOM killer killed a
+ * process of it (memory.events oom_kill), else 0; forgets the container. */
+int container_exited(const char *name);
+/* The PID namespace fd of a running container for JOIN, or -1 (ESRCH). */
+int container_pidns(const char *name);
+
+/* Child steps (after the fork in the new PID namespace). Both return 0, or -1 with errno set and
+ * *step naming what failed. */
+int container_enter(const struct start_req *r, const char **step);
+int container_join(const struct start_req *r, const char **step);
+
+#endif

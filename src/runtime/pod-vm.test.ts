@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { POD_LOG_DIR, POD_SOCKET_DIR, PREFIX_IN_CONTAINER, RUN_DIR } from '../contracts/launch-spec.ts';
+import { type OciSpec, parseOciSpec } from '../oci/spec.ts';
+import { EXEC_START_ENV } from './exec-client.ts';
+import { clientSpec, hostBinds, POD_GUEST_ROOT, podShare, sandboxMounts } from './pod-vm.ts';
+
+/** config.json containerd 1.6's CRI wrote for an app container (see pod.test.ts). */
+function fixture(root: string): OciSpec {
+  const file = new URL('./testdata/cri-containerd-container.json', import.meta.url);
+  const spec = parseOciSpec(readFileSync(file, 'utf8'), 'cri-containerd-container.json');
+  spec.root.path = root;
+  return spec;
+}
+
+test('the sandbox: the pod share reaches the guest (rslave: later mounts appear), socket and log dirs only the launcher', () => {
+  const m = sandboxMounts('/b/sb');
+  assert.deepEqual(m.share, podShare('/b/sb'));
+  assert.equal(m.share.root, '/b/sb/runcvm-pod/root');
+  assert.deepEqual(m.guest, {
+    destination: POD_GUEST_ROOT,
+    type: 'bind',
+    source: '/b/sb/runcvm-pod/root',
+    options: ['rbind', 'rslave', 'nosuid', 'nodev'],
+  });
+  assert.deepEqual(
+    m.launcher.map((x) => [x.destination, x.source]),
+    [
+      [POD_SOCKET_DIR, '/b/sb/runcvm-pod/sock'],
+      [POD_LOG_DIR, '/b/sb/runcvm-pod/log'],
+    ],
+  );
+});
+
+test("an app container's CRI binds are mounted in its root on the host, resolved without leaving it; the guest makes /dev, /proc, /sys", () => {
+  const root = mkdtempSync(join(tmpdir(), 'runcvm-podvm-'));
+  try {
+    mkdirSync(join(root, 'etc'));
+    // An image symlink must not send a bind out of the root.
+    symlinkSync('/usr/bin', join(root, 'data'));
+    const spec = fixture(root);
+    spec.mounts = [
+      ...(spec.mounts ?? []),
+      { destination: '/data/x', type: 'bind', source: '/srv/vol', options: ['rbind', 'ro'] },
+    ];
+    assert.deepEqual(hostBinds(spec), [
+      {
+        source: spec.mounts.find((m) => m.destination === '/etc/hostname')?.source,
+        inRoot: '/etc/hostname',
+        readonly: false,
+      },
+      {
+        source: spec.mounts.find((m) => m.destination === '/etc/hosts')?.source,
+        inRoot: '/etc/hosts',
+        readonly: false,
+      },
+      {
+        source: spec.mounts.find((m) => m.destination === '/etc/resolv.conf')?.source,
+        inRoot: '/etc/resolv.conf',
+        readonly: false,
+      },
+      { source: '/srv/vol', inRoot: '/usr/bin/x', readonly: true },
+    ]);
+    spec.mounts.push({ destination: '/cache', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] });
+    assert.throws(() => hostBinds(spec), /mount \/cache \(type tmpfs\): a pod VM's containers take only bind mounts/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("an app container's runc container: the exec client from the runtime root, no capabilities, the pod's netns only, the pod socket", () => {
+  const spec = fixture('/b/ctr/rootfs');
+  const out = clientSpec(spec, podShare('/b/sb'), '/opt/runcvm', { kind: 'container', name: 'abc' });
+  assert.deepEqual(out.root, { path: '/opt/runcvm/rt', readonly: true });
+  assert.deepEqual(out.process.args, [`${PREFIX_IN_CONTAINER}/bin/runcvm-exec`]);
+  assert.ok(out.process.env?.some((e) => e.startsWith(`${EXEC_START_ENV}=`)));
+  assert.deepEqual(out.process.capabilities?.bounding, []);
+  assert.equal(out.process.noNewPrivileges, true);
+  assert.deepEqual(out.linux?.namespaces, [
+    { type: 'network', path: '/proc/323/ns/net' },
+    { type: 'pid' },
+    { type: 'ipc' },
+    { type: 'uts' },
+    { type: 'mount' },
+  ]);
+  assert.deepEqual(
+    out.mounts?.find((m) => m.destination === RUN_DIR),
+    {
+      destination: RUN_DIR,
+      type: 'bind',
+      source: '/b/sb/runcvm-pod/sock',
+      options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'],
+    },
+  );
+  // None of the CRI's binds reach the host side: they are the guest container's.
+  assert.ok(!out.mounts?.some((m) => m.destination === '/etc/hosts'));
+  assert.equal(out.linux?.resources?.devices?.[0]?.allow, false);
+});

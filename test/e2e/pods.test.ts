@@ -1,0 +1,241 @@
+/**
+ * Kubernetes pods as one VM per pod (docs/engines.md, "Kubernetes"), through containerd's CRI API
+ * as the kubelet drives it: a private containerd with its CRI plugin and CNI bridge networking
+ * (containerd.ts), real VMs. The pod sandbox is the VM and owns the pod IP; the app, init and
+ * sidecar containers run inside it, each with its own root, and share its localhost.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BUSYBOX_REF, type Containerd, startContainerd } from './containerd.ts';
+import {
+  Cri,
+  containerStatus,
+  createContainer,
+  execSync,
+  type PodSpec,
+  podIp,
+  removeContainer,
+  removePod,
+  runPodSandbox,
+  startContainer,
+  stopContainer,
+} from './cri.ts';
+import { run } from './docker.ts';
+
+const HOST_KERNEL = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+const RUNNING = 1;
+const EXITED = 2;
+
+async function waitState(cri: Cri, id: string, state: number, timeoutMs = 300_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await containerStatus(cri, id);
+    if (s.state === state) return s;
+    if (Date.now() > deadline) throw new Error(`container ${id}: state ${s.state}, waited for ${state}`);
+    await sleep(300);
+  }
+}
+
+/** ExecSync, retried while the container's process is still being started in the VM. */
+async function execOk(cri: Cri, id: string, cmd: string[], want = 0) {
+  let e = { stdout: '', stderr: '', exitCode: -1 };
+  for (let i = 0; i < 60; i++) {
+    e = await execSync(cri, id, cmd);
+    if (e.exitCode === want) return e;
+    await sleep(500);
+  }
+  assert.equal(e.exitCode, want, `exec ${cmd.join(' ')}: ${e.stdout}${e.stderr}`);
+  return e;
+}
+
+/** Lines of `ps` naming this pod's sandbox (its launcher, QEMU, virtiofsd). */
+async function podProcesses(sandbox: string): Promise<string[]> {
+  const r = await run('ps', ['-eo', 'pid=,args=']);
+  return r.stdout.split('\n').filter((l) => l.includes(sandbox) || l.includes('runcvm-pod'));
+}
+
+describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
+  let c: Containerd;
+  let cri: Cri;
+  before(async () => {
+    c = await startContainerd('pods');
+    cri = new Cri(c.address);
+  });
+  after(async () => {
+    await c?.stop();
+  });
+
+  test('a pod VM: init container first, server and sidecar share localhost, the pod IP reaches the server, restart, memory limit, nothing left behind', async () => {
+    const pod: PodSpec = {
+      name: 'web',
+      uid: `uid-pods-${process.pid}`,
+      namespace: 'default',
+      logDirectory: `${c.dir}/pod-logs`,
+    };
+    const data = `${c.dir}/pod-data`;
+    mkdirSync(data, { recursive: true });
+    writeFileSync(`${data}/.keep`, '');
+    const bundles = `${c.dir}/state/io.containerd.runtime.v2.task/k8s.io`;
+    const sandbox = await runPodSandbox(cri, pod, 'runcvm');
+    const ids: string[] = [];
+    try {
+      assert.ok(existsSync(`${bundles}/${sandbox}/runcvm/spec.json`), 'the pod sandbox is not a VM');
+      const ip = await podIp(cri, sandbox);
+      assert.match(ip, /^10\.203\.0\.\d+$/);
+
+      // An init container runs to completion first (the kubelet's order): it writes the page.
+      const mounts = [{ containerPath: '/data', hostPath: data }];
+      const init = await createContainer(
+        cri,
+        sandbox,
+        pod,
+        'init',
+        BUSYBOX_REF,
+        ['sh', '-c', 'echo hello-from-$(hostname)-init > /data/index.html; uname -r > /data/kernel'],
+        { mounts },
+      );
+      ids.push(init);
+      await startContainer(cri, init);
+      assert.ok(existsSync(`${bundles}/${init}/runcvm/pod-container.json`), 'the container is not in the pod VM');
+      assert.ok(!existsSync(`${bundles}/${init}/runcvm/spec.json`), 'the container got a VM of its own');
+      const initDone = await waitState(cri, init, EXITED);
+      assert.equal(initDone.exitCode, 0);
+      const guestKernel = readFileSync(`${data}/kernel`, 'utf8').trim();
+      assert.notEqual(guestKernel, HOST_KERNEL);
+      assert.match(readFileSync(`${data}/index.html`, 'utf8'), /^hello-from-web-init$/m);
+      await removeContainer(cri, init);
+
+      const web = await createContainer(
+        cri,
+        sandbox,
+        pod,
+        'web',
+        BUSYBOX_REF,
+        ['sh', '-c', 'echo web-started; mkdir -p /www; echo only-in-web > /www/marker; exec httpd -f -p 8080 -h /data'],
+        { mounts, pidMode: 1 },
+      );
+      ids.push(web);
+      await startContainer(cri, web);
+      const side = await createContainer(cri, sandbox, pod, 'side', BUSYBOX_REF, [
+        'sh',
+        '-c',
+        'echo side-started; exec sleep 100000',
+      ]);
+      ids.push(side);
+      await startContainer(cri, side);
+      assert.equal((await waitState(cri, web, RUNNING)).state, RUNNING);
+
+      // The node (containerd's network namespace, where the CNI bridge is) reaches the pod IP.
+      let page = '';
+      for (let i = 0; i < 120 && !page.includes('hello-from'); i++) {
+        const r = await run('nsenter', [
+          '-t',
+          String(c.pid),
+          '-n',
+          'curl',
+          '-s',
+          '-m',
+          '5',
+          `http://${ip}:8080/index.html`,
+        ]);
+        page = r.stdout;
+        if (!page.includes('hello-from')) await sleep(1000);
+      }
+      assert.match(page, /hello-from-web-init/, 'the pod IP did not reach the server');
+
+      // The sidecar reaches it on 127.0.0.1: one network namespace, the guest's.
+      const local = await execOk(cri, side, [
+        'sh',
+        '-c',
+        'printf "GET /index.html HTTP/1.0\\r\\n\\r\\n" | nc 127.0.0.1 8080',
+      ]);
+      assert.match(local.stdout, /hello-from-web-init/);
+      // ExecSync in each container: one guest kernel, each with its own root.
+      const inWeb = await execOk(cri, web, ['sh', '-c', 'uname -r; cat /www/marker; ip -o -4 addr show eth0']);
+      const [kernelWeb, marker, eth0] = inWeb.stdout.trim().split('\n');
+      assert.equal(kernelWeb, guestKernel);
+      assert.equal(marker, 'only-in-web');
+      assert.match(eth0 ?? '', new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`));
+      const inSide = await execOk(cri, side, ['sh', '-c', 'uname -r; test -e /www && echo leaked; exit 4'], 4);
+      assert.equal(inSide.stdout.trim(), guestKernel, "the sidecar sees the web container's root");
+      // PID namespaces: web has its own (the kubelet's default); the sidecar shares the pod's
+      // (shareProcessNamespace), where the sandbox's pause loop runs.
+      const psWeb = await execOk(cri, web, ['ps', '-o', 'args']);
+      assert.doesNotMatch(psWeb.stdout, /sleep 3600|sleep 100000/);
+      assert.match(psWeb.stdout, /httpd -f -p 8080/);
+      const psSide = await execOk(cri, side, ['ps', '-o', 'args']);
+      assert.match(psSide.stdout, /sleep 3600/);
+      assert.match(psSide.stdout, /sleep 100000/);
+
+      // A container that exits is restarted by a new Create/Start in the same pod VM; the
+      // others keep running.
+      for (const attempt of [0, 1]) {
+        const once = await createContainer(cri, sandbox, pod, 'once', BUSYBOX_REF, ['sh', '-c', 'echo run; exit 3'], {
+          attempt,
+        });
+        ids.push(once);
+        await startContainer(cri, once);
+        const s = await waitState(cri, once, EXITED);
+        assert.equal(s.exitCode, 3);
+        assert.match(readFileSync(`${pod.logDirectory}/once${attempt ? '.1' : ''}.log`, 'utf8'), / stdout F run\n/);
+        await removeContainer(cri, once);
+      }
+      assert.equal((await containerStatus(cri, web)).state, RUNNING, 'the server stopped when another container did');
+
+      // A memory limit is the container's own, enforced in the guest: its OOM kill ends it alone.
+      const hog = await createContainer(
+        cri,
+        sandbox,
+        pod,
+        'hog',
+        BUSYBOX_REF,
+        ['sh', '-c', 'echo hogging; exec dd if=/dev/zero of=/dev/null bs=160M count=1'],
+        { memoryLimit: 64 * 1024 * 1024 },
+      );
+      ids.push(hog);
+      await startContainer(cri, hog);
+      const h = await waitState(cri, hog, EXITED);
+      assert.equal(h.exitCode, 137, 'dd over the memory limit was not OOM-killed');
+      assert.match(readFileSync(`${pod.logDirectory}/hog.log`, 'utf8'), / stdout F hogging\n/);
+      assert.match(readFileSync(`${pod.logDirectory}/hog.log`, 'utf8'), /OOMKilled/);
+      await removeContainer(cri, hog);
+      assert.equal((await containerStatus(cri, web)).state, RUNNING, 'the OOM kill reached the server');
+      const again = await execOk(cri, side, [
+        'sh',
+        '-c',
+        'printf "GET /index.html HTTP/1.0\\r\\n\\r\\n" | nc 127.0.0.1 8080',
+      ]);
+      assert.match(again.stdout, /hello-from-web-init/);
+      const log = readFileSync(`${pod.logDirectory}/web.log`, 'utf8');
+      assert.match(log, / stdout F web-started\n/);
+
+      // StopContainer: the kubelet's SIGTERM reaches the container's process in the guest.
+      const term = await createContainer(cri, sandbox, pod, 'term', BUSYBOX_REF, [
+        'sh',
+        '-c',
+        'trap "echo got-term; exit 42" TERM; echo waiting; while :; do sleep 1; done',
+      ]);
+      ids.push(term);
+      await startContainer(cri, term);
+      for (let i = 0; i < 600 && !readFileSync(`${pod.logDirectory}/term.log`, 'utf8').includes(' waiting\n'); i++)
+        await sleep(200);
+      await stopContainer(cri, term, 30);
+      const t = await waitState(cri, term, EXITED);
+      assert.equal(t.exitCode, 42, 'SIGTERM did not reach the guest process');
+      assert.match(readFileSync(`${pod.logDirectory}/term.log`, 'utf8'), / stdout F got-term\n/);
+      await removeContainer(cri, term);
+    } finally {
+      await removePod(cri, sandbox);
+    }
+    // Stop and remove leave nothing: no task, no VM process, no mount of the pod share, no marker.
+    assert.deepEqual(readdirSync(bundles), [], 'tasks left after StopPodSandbox/RemovePodSandbox');
+    assert.deepEqual(await podProcesses(sandbox), []);
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('runcvm-pod') || ids.some((id) => l.includes(id)));
+    assert.deepEqual(mounts, [], 'mounts left behind');
+    for (const id of [sandbox, ...ids]) assert.ok(!existsSync(`/run/runcvm/pod/${id}`), `marker of ${id} left`);
+  });
+});
