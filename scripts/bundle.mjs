@@ -29,5 +29,6 @@ await build({
 execFileSync('make', ['-s', '-C', 'src/launcher/init', `OUT=${process.cwd()}/dist`], { stdio: 'inherit' });
 // The docker exec client (src/launcher/exec): static C too, it starts once per docker exec.
 execFileSync('make', ['-s', '-C', 'src/launcher/exec', `OUT=${process.cwd()}/dist`], { stdio: 'inherit' });
+execFileSync('make', ['-s', '-C', 'src/launcher/supervisor', `OUT=${process.cwd()}/dist`], { stdio: 'inherit' });
 // The dispatcher template `runcvm install` fills in: beside the bundle, so an install needs no source tree.
 copyFileSync('src/runtime/dispatcher.sh', 'dist/dispatcher.sh');

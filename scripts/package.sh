@@ -32,7 +32,7 @@ LIB="$ROOT/usr/lib/runcvm"
 DOC="$ROOT/usr/share/doc/runcvm"
 install -d "$LIB/guest" "$ROOT/usr/bin" "$DOC/docs" "$ROOT/DEBIAN"
 install -m 0644 dist/runcvm.mjs dist/dispatcher.sh "$LIB/"
-install -m 0755 dist/runcvm-init dist/runcvm-exec "$LIB/"
+install -m 0755 dist/runcvm-init dist/runcvm-exec dist/runcvm-supervisor "$LIB/"
 for f in vmlinux vmlinuz initramfs.cpio kernel.release; do install -m 0644 "$GUEST/$f" "$LIB/guest/"; done
 printf '#!/bin/sh\nexec /usr/bin/node /usr/lib/runcvm/runcvm.mjs "$@"\n' > "$ROOT/usr/bin/runcvm"
 chmod 0755 "$ROOT/usr/bin/runcvm"

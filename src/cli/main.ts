@@ -13,6 +13,7 @@ import { install, RUNTIME_NAME, uninstall } from '../install/install.ts';
 import { podmanConfig } from '../install/podman.ts';
 import { defaultPrefix } from '../install/prefix.ts';
 import { runLauncher } from '../launcher/launcher.ts';
+import { NET_SYNC_FLAG, runNetSync } from '../launcher/net-sync.ts';
 import { runWritebackVm } from '../launcher/writeback-vm.ts';
 import { parseRuntimeArgs } from '../runtime/cli-args.ts';
 import { create } from '../runtime/create.ts';
@@ -84,6 +85,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'runtime':
       return runtime(rest);
     case 'launcher':
+      if (rest[0] === NET_SYNC_FLAG) return runNetSync();
       return rest[0] === '--writeback' ? runWritebackVm() : runLauncher();
     case QMP_RELAY_VERB:
       return qmpRelay();

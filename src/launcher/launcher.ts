@@ -32,6 +32,8 @@ import { prepareDisks } from './disks.ts';
 import { serveExec } from './exec-server.ts';
 import { serveGuestDns } from './guest-dns.ts';
 import { GuestLog, streamSink } from './guest-log.ts';
+import { handOverToSupervisor } from './hand-over.ts';
+import { HANDOVER_ENV } from './handover.ts';
 import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 
@@ -216,6 +218,9 @@ export async function runLauncher(): Promise<number> {
     const server = volumes;
     if (server) void vm.exited.then(() => server.stop());
     timing.vmmSpawnMs = Date.now();
+    // Under runcvm-supervisor (QEMU, no volume server): the data plane is its job from here on.
+    const handover = process.env[HANDOVER_ENV];
+    if (handover && !volumes && handOverToSupervisor(handover, spec, vm, net, timing)) return 0;
     code = await runWorkload(spec, vm, net, timing);
   } catch (e) {
     process.stderr.write(`runcvm: ${describeError(e)}\n`);
