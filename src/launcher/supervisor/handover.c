@@ -85,7 +85,8 @@ int handover_parse(const uint8_t *buf, size_t len, struct handover *h, char *err
 	int r;
 	while ((r = tlv_step(&p, &left, &tag, &v, &vlen)) == 1) {
 		if (field(h, &used, tag, v, vlen) != 0) {
-			snprintf(err, errlen, "handover state: bad record (tag %u, %u bytes)", tag, vlen);
+			snprintf(err, errlen, "handover state: bad record (tag %u, %u bytes)", tag,
+				 vlen);
 			return -1;
 		}
 	}

@@ -21,7 +21,8 @@ struct loglimit {
 void log_init(struct loglimit *l, long long now_ms);
 /* 1 when a line may be written now (queued: bytes waiting in the stream), else counts a drop. */
 int log_admit(struct loglimit *l, long long now_ms, size_t queued);
-/* Writes "prefix: text\n" cut and cleaned into out (cap >= LOG_LINE_MAX + 64); returns its length. */
+/* Writes "prefix: text\n" cut and cleaned into out (cap >= LOG_LINE_MAX + 64); returns its length.
+ */
 size_t log_format(char *out, size_t cap, const char *prefix, const uint8_t *text, size_t len);
 
 #endif

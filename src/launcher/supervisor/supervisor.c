@@ -184,7 +184,8 @@ static void kill_vm(int sig)
 		    strerror(errno));
 	for (int i = 0; i < S.ho.nhelpers; i++)
 		if (kill(S.ho.helpers[i], sig) != 0 && errno != ESRCH)
-			say("runcvm: kill helper pid %d: %s", (int)S.ho.helpers[i], strerror(errno));
+			say("runcvm: kill helper pid %d: %s", (int)S.ho.helpers[i],
+			    strerror(errno));
 }
 
 /* The last lines of the guest console, for error messages (the launcher's diagnostics()). */
@@ -249,7 +250,8 @@ static void print_timing(void)
 		n--;
 	if (n == 0)
 		return;
-	say("runcvm-timing %.*s,\"agentUpMs\":%lld,\"workloadStartedMs\":%lld,\"workloadExitMs\":%lld,"
+	say("runcvm-timing "
+	    "%.*s,\"agentUpMs\":%lld,\"workloadStartedMs\":%lld,\"workloadExitMs\":%lld,"
 	    "\"launcherEndMs\":%lld}",
 	    (int)(n - 1), S.ho.timing, S.t_agent_up, S.t_started, S.t_exit, wall_ms());
 }
@@ -383,7 +385,8 @@ static void drop_client(int i)
 {
 	struct client *c = S.clients[i];
 	/* Output the client never took is consumed: the guest process must not wait for credit
-	 * nobody will grant; and a client gone before its process ended must not leave it running. */
+	 * nobody will grant; and a client gone before its process ended must not leave it running.
+	 */
 	q_clear(&c->out, client_credit, c);
 	if (c->proc.id && !c->proc.done) {
 		send_u32(MSG_SIGNAL, c->proc.id, SIGKILL);
@@ -598,7 +601,8 @@ static void dns_report(long long now)
 	S.dns_reported_refused = S.dns_refused;
 	S.dns_reported_unsent = S.dns_unsent;
 	if (log_admit(&S.log, now, S.out[1].bytes))
-		say("runcvm: DNS relay: %lu guest queries answered SERVFAIL (over %d in flight), %lu "
+		say("runcvm: DNS relay: %lu guest queries answered SERVFAIL (over %d in flight), "
+		    "%lu "
 		    "answers dropped (guest not reading its channel)",
 		    refused, MAX_DNS_IN_FLIGHT, lost);
 }
@@ -617,7 +621,8 @@ static void guest_log(const uint8_t *p, uint32_t len)
 		return;
 	}
 	char line[LOG_LINE_MAX + 64];
-	size_t n = log_format(line, sizeof line, "runcvm-agent", len ? p + 1 : p, len ? len - 1 : 0);
+	size_t n =
+		log_format(line, sizeof line, "runcvm-agent", len ? p + 1 : p, len ? len - 1 : 0);
 	if (n && q_push(&S.out[1], line, n, NULL, 0, -1, 0) != 0)
 		S.log.dropped++;
 }
@@ -698,7 +703,8 @@ static void net_sync_start(long long now)
 		sigemptyset(&none);
 		int nul = open("/dev/null", O_RDONLY);
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 ||
-		    sigprocmask(SIG_SETMASK, &none, NULL) != 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR)
+		    sigprocmask(SIG_SETMASK, &none, NULL) != 0 ||
+		    signal(SIGPIPE, SIG_DFL) == SIG_ERR)
 			_exit(125);
 		execv(S.ho.net_sync[0], S.ho.net_sync);
 		_exit(127);
@@ -762,8 +768,8 @@ static void workload_outcome(uint8_t type, const uint8_t *p, uint32_t len)
 			int fd = open(S.ho.written_back,
 				      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 			if (fd < 0 || close(fd) != 0)
-				say("runcvm: marking the write-back done: %s: %s", S.ho.written_back,
-				    strerror(errno));
+				say("runcvm: marking the write-back done: %s: %s",
+				    S.ho.written_back, strerror(errno));
 		}
 	} else {
 		if (len < 4)
@@ -794,11 +800,13 @@ static void hello(const uint8_t *p, uint32_t len)
 		fail("agent protocol error: HELLO shorter than 4 bytes");
 	uint32_t v = rd_u32(p);
 	if (v != PROTO_VERSION)
-		fail("guest agent speaks protocol %u (%.*s), this runtime speaks %d: reinstall runcvm",
+		fail("guest agent speaks protocol %u (%.*s), this runtime speaks %d: reinstall "
+		     "runcvm",
 		     v, (int)(len - 4), (const char *)p + 4, PROTO_VERSION);
 	S.t_agent_up = wall_ms();
 	if (S.ho.flags & HOF_DEBUG)
-		say("runcvm: guest agent: %.*s (protocol %u)", (int)(len - 4), (const char *)p + 4, v);
+		say("runcvm: guest agent: %.*s (protocol %u)", (int)(len - 4), (const char *)p + 4,
+		    v);
 	uint8_t h[4 + sizeof HOST_SOFTWARE - 1];
 	wr_u32(h, PROTO_VERSION);
 	memcpy(h + 4, HOST_SOFTWARE, sizeof HOST_SOFTWARE - 1);
@@ -929,8 +937,8 @@ static void agent_readable(void)
 			reap();
 		}
 		if (S.vmm_exited)
-			fail("the VM stopped before the workload finished (%s %s %d)", S.ho.vmm_name,
-			     WIFSIGNALED(S.vmm_status) ? "signal" : "exit",
+			fail("the VM stopped before the workload finished (%s %s %d)",
+			     S.ho.vmm_name, WIFSIGNALED(S.vmm_status) ? "signal" : "exit",
 			     WIFSIGNALED(S.vmm_status) ? WTERMSIG(S.vmm_status)
 						       : WEXITSTATUS(S.vmm_status));
 		fail("the agent channel closed");
@@ -1029,7 +1037,8 @@ static void run_control_plane(char **argv, const sigset_t *old)
 		exit(1);
 	}
 	if (pid == 0) {
-		if (sigprocmask(SIG_SETMASK, old, NULL) != 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR ||
+		if (sigprocmask(SIG_SETMASK, old, NULL) != 0 ||
+		    signal(SIGPIPE, SIG_DFL) == SIG_ERR ||
 		    setenv("RUNCVM_SUPERVISOR_STATE", HANDOVER_PATH, 1) != 0) {
 			fprintf(stderr, "runcvm: supervisor: prepare the launcher: %s\n",
 				strerror(errno));
@@ -1168,8 +1177,8 @@ static void timers(long long now)
 			i++;
 	log_summary(now);
 	dns_report(now);
-	if (S.net_dirty && !S.net_pid && S.net_out < 0 && now >= S.net_last + NET_SYNC_INTERVAL_MS &&
-	    S.phase == RUNNING)
+	if (S.net_dirty && !S.net_pid && S.net_out < 0 &&
+	    now >= S.net_last + NET_SYNC_INTERVAL_MS && S.phase == RUNNING)
 		net_sync_start(now);
 }
 
@@ -1181,12 +1190,14 @@ static void loop(void)
 			finish(S.exit_code);
 		int paused = agent_paused();
 		int reading = S.phase != WAIT_HELLO && S.phase != STOPPING;
-		pf[P_AGENT] = (struct pollfd){S.agent, (short)(POLLIN | (S.aout.bytes ? POLLOUT : 0)), 0};
-		pf[P_STDIN] = (struct pollfd){S.stdin_open && reading && !paused ? 0 : -1, POLLIN, 0};
+		pf[P_AGENT] =
+			(struct pollfd){S.agent, (short)(POLLIN | (S.aout.bytes ? POLLOUT : 0)), 0};
+		pf[P_STDIN] =
+			(struct pollfd){S.stdin_open && reading && !paused ? 0 : -1, POLLIN, 0};
 		pf[P_OUT1] = (struct pollfd){S.out[0].bytes && !S.out_dead[0] ? 1 : -1, POLLOUT, 0};
 		pf[P_OUT2] = (struct pollfd){S.out[1].bytes && !S.out_dead[1] ? 2 : -1, POLLOUT, 0};
-		pf[P_SIGPIPE] =
-			(struct pollfd){S.sigpipe_open && reading && !paused ? SIGNAL_FD : -1, POLLIN, 0};
+		pf[P_SIGPIPE] = (struct pollfd){
+			S.sigpipe_open && reading && !paused ? SIGNAL_FD : -1, POLLIN, 0};
 		pf[P_SFD] = (struct pollfd){S.sfd, POLLIN, 0};
 		pf[P_LISTEN] = (struct pollfd){S.listener, POLLIN, 0};
 		pf[P_NL] = (struct pollfd){S.nl, POLLIN, 0};
