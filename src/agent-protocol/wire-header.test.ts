@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { GRANT_BATCH, STREAM_WINDOW } from './flow.ts';
 import { HEADER_SIZE, MAX_DATA_CHUNK, MAX_PAYLOAD, MsgType, PROTOCOL_VERSION } from './frame.ts';
-import { ConfigTag, StartTag } from './messages.ts';
+import { ConfigTag, DNS_TOKEN_TCP, StartTag } from './messages.ts';
 
 const HEADER = readFileSync(new URL('./wire.h', import.meta.url), 'utf8');
 
@@ -48,6 +48,7 @@ test('wire.h: the protocol version, frame and flow-control sizes are the TypeScr
   assert.equal(d.get('DATA_MAX'), MAX_DATA_CHUNK);
   assert.equal(d.get('STREAM_WINDOW'), STREAM_WINDOW);
   assert.equal(d.get('GRANT_BATCH'), GRANT_BATCH);
+  assert.equal(d.get('DNS_TOKEN_TCP'), DNS_TOKEN_TCP);
 });
 
 test('wire.h: every message type, with the same number on both sides', () => {

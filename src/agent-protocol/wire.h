@@ -45,6 +45,10 @@ enum msg_type {
  * server) forwards without knowing them: a new kind of exec request needs no relay change. */
 #define MSG_PROCESS_EXT_FIRST 0x20
 
+/* DNS: a token with this bit set is a query that came over TCP in the guest: the host asks over
+ * TCP too, so an answer too large for UDP (truncated there) still arrives whole. */
+#define DNS_TOKEN_TCP 0x80000000u
+
 /* CONFIG payload TLV tags. */
 enum config_tag {
 	CFG_HOSTNAME = 1,

@@ -96,6 +96,11 @@ struct dns_query {
 	int fd;
 	uint32_t token;
 	long long deadline;
+	/* TCP (DNS_TOKEN_TCP): the length-prefixed query still to write, then the answer read so
+	 * far, in one buffer of at most 2 + DNS_MSG_MAX bytes. */
+	uint8_t *buf;
+	size_t len, off;
+	int reading;
 };
 
 struct sv {
@@ -552,28 +557,94 @@ static void dns_query(const uint8_t *p, uint32_t len)
 			dns_answer(token, out, n);
 		return;
 	}
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int tcp = (token & DNS_TOKEN_TCP) != 0;
+	if (tcp && qlen > DNS_MSG_MAX - 2)
+		return;
+	int fd =
+		socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		say("runcvm: DNS relay: socket: %s", strerror(errno));
 		return;
 	}
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(53)};
 	inet_pton(AF_INET, DOCKER_DNS, &a.sin_addr);
-	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 || send(fd, q, qlen, 0) < 0) {
+	struct dns_query d = {fd, token, mono_ms() + DNS_TIMEOUT_MS, NULL, 0, 0, 0};
+	if (tcp) {
+		/* A TCP query: the answer may be up to 64 KiB (the bound is MAX_DNS_IN_FLIGHT of
+		 * them); written once connected, then read back (dns_tcp). */
+		if (!(d.buf = malloc(2 + DNS_MSG_MAX))) {
+			close(fd);
+			return;
+		}
+		d.buf[0] = (uint8_t)(qlen >> 8);
+		d.buf[1] = (uint8_t)qlen;
+		memcpy(d.buf + 2, q, qlen);
+		d.len = 2 + qlen;
+		if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS) {
+			free(d.buf);
+			close(fd);
+			return;
+		}
+	} else if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 || send(fd, q, qlen, 0) < 0) {
 		close(fd);
 		return;
 	}
-	S.dns[S.ndns++] = (struct dns_query){fd, token, mono_ms() + DNS_TIMEOUT_MS};
+	S.dns[S.ndns++] = d;
 }
 
 static void dns_done(int i)
 {
 	close(S.dns[i].fd);
+	free(S.dns[i].buf);
 	S.dns[i] = S.dns[--S.ndns];
+}
+
+/* One step of a TCP query: write the query, then read the 2-byte length and the answer. */
+static void dns_tcp(int i)
+{
+	struct dns_query *d = &S.dns[i];
+	ssize_t n;
+	if (!d->reading) {
+		n = send(d->fd, d->buf + d->off, d->len - d->off, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR || errno == EINPROGRESS))
+			return;
+		if (n <= 0) {
+			dns_done(i);
+			return;
+		}
+		d->off += (size_t)n;
+		if (d->off == d->len) {
+			d->reading = 1;
+			d->off = 0;
+			d->len = 2;
+		}
+		return;
+	}
+	n = recv(d->fd, d->buf + d->off, d->len - d->off, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		dns_done(i);
+		return;
+	}
+	d->off += (size_t)n;
+	if (d->off < d->len)
+		return;
+	if (d->len == 2) {
+		d->len = 2 + ((size_t)d->buf[0] << 8 | d->buf[1]);
+		if (d->len > 2)
+			return;
+	}
+	dns_answer(d->token, d->buf + 2, d->len - 2);
+	dns_done(i);
 }
 
 static void dns_readable(int i)
 {
+	if (S.dns[i].buf) {
+		dns_tcp(i);
+		return;
+	}
 	static uint8_t buf[DNS_MSG_MAX];
 	ssize_t n = recv(S.dns[i].fd, buf, sizeof buf, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -1212,7 +1283,9 @@ static void loop(void)
 		}
 		int ndns = S.ndns;
 		for (int i = 0; i < ndns; i++)
-			pf[n++] = (struct pollfd){S.dns[i].fd, POLLIN, 0};
+			pf[n++] = (struct pollfd){
+				S.dns[i].fd,
+				(short)(S.dns[i].buf && !S.dns[i].reading ? POLLOUT : POLLIN), 0};
 		int r = poll(pf, (nfds_t)n, timeout_ms(mono_ms()));
 		if (r < 0) {
 			if (errno == EINTR)
