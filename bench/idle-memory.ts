@@ -16,8 +16,8 @@ const IMAGE = process.env.BENCH_IMAGE ?? 'runcvm-test/busybox';
 const RUNCVM = process.env.RUNCVM_RUNTIME ?? 'runcvm';
 const BASELINE = process.env.BENCH_BASELINE_RUNTIME;
 
-type Part = 'data plane' | 'qemu own' | 'virtiofsd' | 'guest RAM';
-const PARTS: Part[] = ['data plane', 'qemu own', 'virtiofsd', 'guest RAM'];
+type Part = 'data plane' | 'data plane RSS' | 'qemu own' | 'virtiofsd' | 'guest RAM';
+const PARTS: Part[] = ['data plane', 'data plane RSS', 'qemu own', 'virtiofsd', 'guest RAM'];
 
 function pss(text: string): number {
   return Number(/^Pss:\s+(\d+)/m.exec(text)?.[1] ?? 0);
@@ -27,13 +27,20 @@ function pss(text: string): number {
 function measure(name: string): { kb: Record<Part, number>; procs: string[] } {
   const pid = docker(['inspect', '-f', '{{.State.Pid}}', name]).trim();
   const cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
-  const kb: Record<Part, number> = { 'data plane': 0, 'qemu own': 0, virtiofsd: 0, 'guest RAM': 0 };
+  const kb: Record<Part, number> = {
+    'data plane': 0,
+    'data plane RSS': 0,
+    'qemu own': 0,
+    virtiofsd: 0,
+    'guest RAM': 0,
+  };
   const procs: string[] = [];
   for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       if (readFileSync(`/proc/${p}/cgroup`, 'utf8') !== cgroup) continue;
       const comm = readFileSync(`/proc/${p}/comm`, 'utf8').trim();
-      const total = pss(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'));
+      const rollup = readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
+      const total = pss(rollup);
       let guest = 0;
       for (const block of readFileSync(`/proc/${p}/smaps`, 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/))
         if (/memfd:mem/.test(block.split('\n')[0] ?? '')) guest += pss(block);
@@ -41,7 +48,13 @@ function measure(name: string): { kb: Record<Part, number>; procs: string[] } {
       kb['guest RAM'] += guest;
       if (comm.startsWith('qemu')) kb['qemu own'] += total - guest;
       else if (comm === 'virtiofsd') kb.virtiofsd += total;
-      else kb['data plane'] += total; // runcvm-init, the launcher (node) or runcvm-supervisor
+      else {
+        // runcvm-init, the launcher (node) or runcvm-supervisor. PSS splits pages shared with
+        // other processes (Node's binary with every other node on the host): RSS says what one
+        // container would cost alone.
+        kb['data plane'] += total;
+        kb['data plane RSS'] += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+      }
     } catch {
       // exited while we looked
     }
@@ -68,7 +81,7 @@ export function idleMemoryBench(): void {
   for (let i = 0; i < ROUNDS; i++) {
     for (const rt of runtimes) {
       const m = once(rt, i);
-      samples[rt] ??= { 'data plane': [], 'qemu own': [], virtiofsd: [], 'guest RAM': [] };
+      samples[rt] ??= { 'data plane': [], 'data plane RSS': [], 'qemu own': [], virtiofsd: [], 'guest RAM': [] };
       for (const p of PARTS) samples[rt][p].push(m.kb[p]);
       names[rt] = new Set([...(names[rt] ?? []), ...m.procs]);
     }
@@ -82,7 +95,7 @@ export function idleMemoryBench(): void {
     const m = Object.fromEntries(PARTS.map((p) => [p, median(s[p])])) as Record<Part, number>;
     host[rt] = m['data plane'] + m['qemu own'] + m.virtiofsd;
     console.log(
-      `  ${rt.padEnd(20)} data plane ${mib(m['data plane'])} MiB   QEMU own ${mib(m['qemu own'])} MiB   virtiofsd ${mib(m.virtiofsd)} MiB   host total ${mib(host[rt] as number)} MiB   (guest RAM ${mib(m['guest RAM'])} MiB; ${[...(names[rt] ?? [])].sort().join(', ')})`,
+      `  ${rt.padEnd(20)} data plane ${mib(m['data plane'])} MiB (RSS ${mib(m['data plane RSS'])})   QEMU own ${mib(m['qemu own'])} MiB   virtiofsd ${mib(m.virtiofsd)} MiB   host total ${mib(host[rt] as number)} MiB   (guest RAM ${mib(m['guest RAM'])} MiB; ${[...(names[rt] ?? [])].sort().join(', ')})`,
     );
   }
   if (runtimes.length === 2)
