@@ -150,14 +150,17 @@ static struct sv S;
 static long long mono_ms(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* Cannot fail with a valid clock and pointer; a zero time only shortens a timeout. */
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static long long wall_ms(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return 0;
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -180,6 +183,13 @@ static void say(const char *fmt, ...)
 		if (write(2, buf, (size_t)n) < 0) {
 		}
 	}
+}
+
+/* close(2) with its error reported (where the descriptor is given up either way). */
+static void xclose(int fd, const char *where)
+{
+	if (fd >= 0 && close(fd) != 0)
+		say("runcvm: %s: close fd %d: %s", where, fd, strerror(errno));
 }
 
 static void kill_vm(int sig)
@@ -206,7 +216,7 @@ static void console_tail(char *out, size_t cap)
 	off_t size = lseek(fd, 0, SEEK_END);
 	off_t from = size > (off_t)sizeof buf - 1 ? size - (off_t)sizeof buf + 1 : 0;
 	ssize_t n = size > 0 ? pread(fd, buf, sizeof buf - 1, from) : 0;
-	close(fd);
+	xclose(fd, __func__);
 	if (n <= 0)
 		return;
 	buf[n] = 0;
@@ -502,7 +512,7 @@ static void accept_clients(void)
 		struct client *c = S.nclients < MAX_CLIENTS ? calloc(1, sizeof *c) : NULL;
 		if (!c) {
 			/* Over the bound: the client sees the connection closed and says so. */
-			close(fd);
+			xclose(fd, __func__);
 			continue;
 		}
 		c->fd = fd;
@@ -522,7 +532,7 @@ static void open_exec_server(void)
 	    listen(S.listener, 256) != 0) {
 		say("runcvm: docker exec is unavailable: %s: %s", EXEC_SOCKET, strerror(errno));
 		if (S.listener >= 0)
-			close(S.listener);
+			xclose(S.listener, __func__);
 		S.listener = -1;
 	}
 }
@@ -567,13 +577,16 @@ static void dns_query(const uint8_t *p, uint32_t len)
 		return;
 	}
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(53)};
-	inet_pton(AF_INET, DOCKER_DNS, &a.sin_addr);
+	if (inet_pton(AF_INET, DOCKER_DNS, &a.sin_addr) != 1) {
+		xclose(fd, __func__);
+		return;
+	}
 	struct dns_query d = {fd, token, mono_ms() + DNS_TIMEOUT_MS, NULL, 0, 0, 0};
 	if (tcp) {
 		/* A TCP query: the answer may be up to 64 KiB (the bound is MAX_DNS_IN_FLIGHT of
 		 * them); written once connected, then read back (dns_tcp). */
 		if (!(d.buf = malloc(2 + DNS_MSG_MAX))) {
-			close(fd);
+			xclose(fd, __func__);
 			return;
 		}
 		d.buf[0] = (uint8_t)(qlen >> 8);
@@ -582,11 +595,11 @@ static void dns_query(const uint8_t *p, uint32_t len)
 		d.len = 2 + qlen;
 		if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS) {
 			free(d.buf);
-			close(fd);
+			xclose(fd, __func__);
 			return;
 		}
 	} else if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 || send(fd, q, qlen, 0) < 0) {
-		close(fd);
+		xclose(fd, __func__);
 		return;
 	}
 	S.dns[S.ndns++] = d;
@@ -594,7 +607,7 @@ static void dns_query(const uint8_t *p, uint32_t len)
 
 static void dns_done(int i)
 {
-	close(S.dns[i].fd);
+	xclose(S.dns[i].fd, __func__);
 	free(S.dns[i].buf);
 	S.dns[i] = S.dns[--S.ndns];
 }
@@ -728,7 +741,7 @@ static void open_netlink(void)
 				.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR};
 	if (bind(S.nl, (struct sockaddr *)&a, sizeof a) != 0) {
 		say("runcvm: watching the container's network: netlink bind: %s", strerror(errno));
-		close(S.nl);
+		xclose(S.nl, __func__);
 		S.nl = -1;
 	}
 }
@@ -765,8 +778,8 @@ static void net_sync_start(long long now)
 	pid_t pid = fork();
 	if (pid < 0) {
 		say("runcvm: watching the container's network: fork: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
+		xclose(p[0], __func__);
+		xclose(p[1], __func__);
 		return;
 	}
 	if (pid == 0) {
@@ -780,7 +793,7 @@ static void net_sync_start(long long now)
 		execv(S.ho.net_sync[0], S.ho.net_sync);
 		_exit(127);
 	}
-	close(p[1]);
+	xclose(p[1], __func__);
 	if (fcntl(p[0], F_SETFL, O_NONBLOCK) != 0)
 		say("runcvm: watching the container's network: fcntl: %s", strerror(errno));
 	S.net_pid = pid;
@@ -818,7 +831,7 @@ static void net_sync_readable(void)
 	if (n < 0)
 		say("runcvm: watching the container's network: read: %s", strerror(errno));
 	net_sync_output();
-	close(S.net_out);
+	xclose(S.net_out, __func__);
 	S.net_out = -1;
 }
 
@@ -851,11 +864,11 @@ static void workload_outcome(uint8_t type, const uint8_t *p, uint32_t len)
 	}
 	/* The workload is done: no new exec, no more network changes, power off. */
 	if (S.listener >= 0) {
-		close(S.listener);
+		xclose(S.listener, __func__);
 		S.listener = -1;
 	}
 	if (S.nl >= 0) {
-		close(S.nl);
+		xclose(S.nl, __func__);
 		S.nl = -1;
 	}
 	send_frame(MSG_SHUTDOWN, 0, NULL, 0);
@@ -997,7 +1010,7 @@ static void agent_readable(void)
 	}
 	if (n == 0) {
 		if (S.phase == STOPPING) {
-			close(S.agent);
+			xclose(S.agent, __func__);
 			S.agent = -1;
 			return;
 		}
@@ -1044,7 +1057,7 @@ static int connect_agent(void)
 			return fd;
 		}
 		int err = errno;
-		close(fd);
+		xclose(fd, __func__);
 		reap();
 		if (S.vmm_exited)
 			fail("%s exited before the agent channel opened", S.ho.vmm_name);
@@ -1141,7 +1154,7 @@ static void run_control_plane(char **argv, const sigset_t *old)
 			errno ? strerror(errno) : "not a regular file of the expected size");
 		exit(1);
 	}
-	close(fd);
+	xclose(fd, __func__);
 	if (unlink(HANDOVER_PATH) != 0)
 		fprintf(stderr, "runcvm: supervisor: unlink %s: %s\n", HANDOVER_PATH,
 			strerror(errno));
