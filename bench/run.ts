@@ -14,6 +14,7 @@ import { QEMU_BINARY } from '../src/vmm/qemu/driver.ts';
 import { guestCmdline } from '../src/vmm/vm-spec.ts';
 import { median } from './common.ts';
 import { durabilityBench } from './durability.ts';
+import { idleMemoryBench } from './idle-memory.ts';
 import { mmapBench } from './mmap.ts';
 import { networkBench } from './network.ts';
 import { podsBench } from './pods.ts';
@@ -202,6 +203,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_RUN !== '0') runBench();
   if (process.env.BENCH_EXEC !== '0') execBench();
   if (process.env.BENCH_QEMU_MEMORY !== '0') await qemuMemoryBench();
+  if (process.env.BENCH_IDLE_MEMORY !== '0') idleMemoryBench();
   if (process.env.BENCH_ROOTFS !== '0') rootfsBench();
   if (process.env.BENCH_DURABILITY !== '0') await durabilityBench();
   if (process.env.BENCH_MMAP !== '0') await mmapBench();

@@ -53,6 +53,8 @@ stage lint bash scripts/lint.sh || true
 stage unit env NODE_V8_COVERAGE="$COVERAGE/v8" npm run test:unit || true
 # The guest agent's line coverage by its host-side tests (gcov; docs/testing.md).
 stage agent-coverage make -s -C guest/agent OUT="$RUNCVM_ROOT/build/agent-coverage" coverage || true
+# The host supervisor's pure parts (queues, windows, handover state, DNS, LOG bounds).
+stage supervisor-unit make -s -C src/launcher/supervisor OUT="$RUNCVM_ROOT/build/supervisor-test" test || true
 stage e2e env NODE_V8_COVERAGE="$COVERAGE/v8" npm run test:e2e || true
 # The storage suite again with the image root and the 9P volume server forced: Firecracker's
 # storage path, exercised on QEMU (docs/storage.md).

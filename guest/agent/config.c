@@ -7,36 +7,6 @@
 
 #include "proto.h"
 
-enum { CFG_HOSTNAME = 1, CFG_ROOT_TAG, CFG_ROOT_READONLY, CFG_BIND, CFG_TMPFS, CFG_DEBUG };
-enum {
-	CFG_DISK = 10,
-	CFG_ROOT_LOWER = 12,
-	CFG_ROOT_UPPER = 13,
-	CFG_ROOT_HOST_9P = 14,
-	CFG_VOLUME_LINK = 15,
-	CFG_VOLUME_9P = 16,
-	CFG_DRIVE_ORDER = 22,
-	CFG_WRITEBACK_ONLY = 23,
-	CFG_SYSCTL = 24
-};
-enum {
-	ST_ARG = 1,
-	ST_ENV,
-	ST_CWD,
-	ST_UID,
-	ST_GID,
-	ST_GROUP,
-	ST_TERMINAL,
-	ST_ROWS_COLS,
-	ST_DEBUG,
-	ST_TOOL,
-	ST_CONTAINER,
-	ST_HOSTNAME,
-	ST_MEMORY_MAX,
-	ST_JOIN,
-	ST_SHARE_PID
-};
-
 static char *dupn(const uint8_t *p, size_t n)
 {
 	char *s = malloc(n + 1);

@@ -174,8 +174,10 @@ static void handle_config(const struct frame *f)
 	modprobe_install();
 	if (net_setup(&c.net, e.msg, sizeof e.msg) != 0)
 		fatal_setup(EIO, e.msg);
-	if (c.net.dns_relay)
+	if (c.net.dns_relay) {
 		dns_fd = dns_relay_open();
+		dns_tcp_open();
+	}
 	/* After the NICs exist (net.ipv4.conf.eth0.* names one), before any START. */
 	int serr = sysctl_apply(c.sysctls, c.nsysctls, e.msg, sizeof e.msg);
 	if (serr)
@@ -292,7 +294,7 @@ static void serve(int sfd)
 	long long deadline = -1;
 	struct pollfd *pfd = NULL;
 	for (;;) {
-		size_t max = 3 + procs_poll_max();
+		size_t max = 3 + DNS_TCP_POLL_MAX + procs_poll_max();
 		struct pollfd *np = realloc(pfd, max * sizeof *pfd);
 		if (!np)
 			power_off("out of memory for the poll table");
@@ -300,15 +302,17 @@ static void serve(int sfd)
 		pfd[0] = (struct pollfd){proto_port(), procs_stdin_backlogged() ? 0 : POLLIN, 0};
 		pfd[1] = (struct pollfd){sfd, POLLIN, 0};
 		pfd[2] = (struct pollfd){dns_fd, POLLIN, 0}; /* a negative fd is ignored by poll */
-		size_t n = procs_fill_poll(pfd + 3, max - 3);
+		size_t nd = dns_tcp_fill_poll(pfd + 3, DNS_TCP_POLL_MAX);
+		size_t n = procs_fill_poll(pfd + 3 + nd, max - 3 - nd);
 		if (deadline < 0 && procs_init_done())
 			deadline = clock_ms() + SHUTDOWN_WAIT_MS;
 		int timeout = deadline < 0 ? -1 : (int)(deadline - clock_ms());
 		if (deadline >= 0 && timeout <= 0)
 			power_off("no SHUTDOWN within 10 s of process 1's exit");
-		if (poll(pfd, n + 3, timeout) < 0 && errno != EINTR)
+		if (poll(pfd, n + nd + 3, timeout) < 0 && errno != EINTR)
 			log_error("poll: %s", strerror(errno));
-		procs_handle_poll(pfd + 3, n);
+		procs_handle_poll(pfd + 3 + nd, n);
+		dns_tcp_handle_poll(pfd + 3, nd);
 		if (pfd[2].revents)
 			dns_relay_readable(dns_fd);
 		if (pfd[1].revents)

@@ -18,8 +18,6 @@
 #include "log.h"
 #include "proto.h"
 
-enum { CFG_NIC = 7, CFG_ROUTE = 8, CFG_DNS_RELAY = 9, CFG_SPARE = 11 };
-
 /* The spares from CONFIG, kept for NET_ATTACH/NET_DETACH. */
 static struct spare_req *spares;
 static size_t nspares;

@@ -6,34 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* 2: the host says HELLO too, and guest output is flow-controlled (WINDOW). */
-#define PROTO_VERSION 3
-#define FRAME_HDR     12
-#define FRAME_MAX     (1u << 20)
-#define DATA_MAX      (64u * 1024)
-/* Credit per output stream at START: the most a process may have sent that the host has not
- * granted back (docs/agent-protocol.md, Flow control). */
-#define STREAM_WINDOW (1024u * 1024)
-
-enum msg_type {
-	MSG_HELLO = 0x01,
-	MSG_CONFIG = 0x02,
-	MSG_START = 0x03,
-	MSG_STDIN = 0x04,
-	MSG_STDOUT = 0x05,
-	MSG_STDERR = 0x06,
-	MSG_SIGNAL = 0x07,
-	MSG_RESIZE = 0x08,
-	MSG_STARTED = 0x09,
-	MSG_EXIT = 0x0A,
-	MSG_ERROR = 0x0B,
-	MSG_SHUTDOWN = 0x0C,
-	MSG_LOG = 0x0D,
-	MSG_DNS = 0x0E,
-	MSG_NET_ATTACH = 0x0F,
-	MSG_NET_DETACH = 0x10,
-	MSG_WINDOW = 0x11,
-};
+/* Framing, message types and TLV tags: shared with the host (one source of truth). */
+#include "../../src/agent-protocol/wire.h"
 
 struct frame {
 	uint8_t type;

@@ -264,6 +264,9 @@ export function decodeLog(p: Buffer): AgentLog {
   return { level: p.length > 0 ? p.readUInt8(0) : 2, line: p.subarray(1).toString('utf8') };
 }
 
+/** DNS token bit: the query came over TCP in the guest, so the host asks over TCP too. */
+export const DNS_TOKEN_TCP = 0x80000000;
+
 /** DNS: u32 token chosen by the guest, then one DNS message (query from the guest, answer from the host). */
 export function decodeDns(p: Buffer): { token: number; message: Buffer } {
   if (p.length < 4) throw new Error('DNS: payload shorter than 4 bytes');

@@ -14,6 +14,7 @@ import { podmanConfig } from '../install/podman.ts';
 import { defaultPrefix } from '../install/prefix.ts';
 import { runningVms } from '../install/running-vms.ts';
 import { runLauncher } from '../launcher/launcher.ts';
+import { NET_SYNC_FLAG, runNetSync } from '../launcher/net-sync.ts';
 import { runWritebackVm } from '../launcher/writeback-vm.ts';
 import { parseRuntimeArgs } from '../runtime/cli-args.ts';
 import { create } from '../runtime/create.ts';
@@ -97,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'runtime':
       return runtime(rest);
     case 'launcher':
+      if (rest[0] === NET_SYNC_FLAG) return runNetSync();
       return rest[0] === '--writeback' ? runWritebackVm() : runLauncher();
     case QMP_RELAY_VERB:
       return qmpRelay();

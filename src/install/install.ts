@@ -203,6 +203,12 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   changed =
     put(join(prefix, 'bin', 'runcvm-exec-prep'), readFileSync(join(dirname(bundleFile), 'runcvm-exec-prep')), 0o755) ||
     changed;
+  changed =
+    put(
+      join(prefix, 'bin', 'runcvm-supervisor'),
+      readFileSync(join(dirname(bundleFile), 'runcvm-supervisor')),
+      0o755,
+    ) || changed;
   changed = put(join(prefix, 'bin', 'runcvm-runtime'), dispatcher, 0o755) || changed;
   changed = put(join(prefix, 'bin', 'runcvm'), adminWrapper(process.execPath, lib, host.coverageDir), 0o755) || changed;
   changed = put(hostConfigPath(prefix), `${JSON.stringify(host, null, 2)}\n`) || changed;

@@ -4,14 +4,20 @@
  * (agent-session.ts OUTBOUND_SOFT_LIMIT), and both counted in one summary line per interval.
  */
 
+import { DNS_TOKEN_TCP } from '../agent-protocol/messages.ts';
 import { type DnsAsk, DnsLimiter, MAX_DNS_IN_FLIGHT } from '../network/dns-limit.ts';
-import { relayDnsQuery } from '../network/dns-relay.ts';
+import { relayDnsQuery, relayDnsQueryTcp } from '../network/dns-relay.ts';
 import type { AgentSession } from './agent-session.ts';
 import type { GuestLog } from './guest-log.ts';
 
 const REPORT_INTERVAL_MS = 10_000;
 
-export function serveGuestDns(session: AgentSession, log: GuestLog, ask: DnsAsk = relayDnsQuery): DnsLimiter {
+export function serveGuestDns(
+  session: AgentSession,
+  log: GuestLog,
+  ask: DnsAsk = relayDnsQuery,
+  askTcp: DnsAsk = relayDnsQueryTcp,
+): DnsLimiter {
   const limiter = new DnsLimiter(ask);
   let unsent = 0;
   let reported = { refused: 0, unsent: 0 };
@@ -34,7 +40,7 @@ export function serveGuestDns(session: AgentSession, log: GuestLog, ask: DnsAsk 
   };
   session.onDns = (token, query) => {
     const refusedBefore = limiter.refused;
-    limiter.relay(query).then(
+    limiter.relay(query, (token & DNS_TOKEN_TCP) !== 0 ? askTcp : ask).then(
       (answer) => {
         if (answer && !session.dnsAnswer(token, answer)) unsent++;
         if (limiter.refused !== refusedBefore || unsent !== reported.unsent) schedule();

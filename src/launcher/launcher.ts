@@ -36,6 +36,8 @@ import { prepareDisks } from './disks.ts';
 import { EXEC_SOCKET, execIds, serveExec } from './exec-server.ts';
 import { serveGuestDns } from './guest-dns.ts';
 import { GuestLog, streamSink } from './guest-log.ts';
+import { handOverToSupervisor } from './hand-over.ts';
+import { HANDOVER_ENV } from './handover.ts';
 import { teeStderrToPodLog } from './pod-log.ts';
 import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
@@ -283,6 +285,13 @@ export async function runLauncher(): Promise<number> {
     if (server) void vm.exited.then(() => server.stop());
     timing.vmmSpawnMs = Date.now();
     hostLog?.line('launcher', `${spec.hypervisor} started, ${since(timing, 'vmmSpawnMs')}`);
+    // Under runcvm-supervisor (QEMU, no volume server, not a pod VM whose pod socket this process
+    // serves): the data plane is its job from here on.
+    const handover = process.env[HANDOVER_ENV];
+    if (handover && !volumes && !existsSync(POD_SOCKET_DIR) && handOverToSupervisor(handover, spec, vm, net, timing)) {
+      hostLog?.line('launcher', 'handed the data plane over to runcvm-supervisor');
+      return 0;
+    }
     code = await runWorkload(spec, vm, net, timing, hostLog);
   } catch (e) {
     process.stderr.write(`runcvm: ${describeError(e)}\n`);

@@ -49,14 +49,14 @@ export class DnsLimiter {
   ) {}
 
   /** The answer to relay to the guest, SERVFAIL when over the cap, undefined for none. */
-  async relay(query: Buffer): Promise<Buffer | undefined> {
+  async relay(query: Buffer, ask: DnsAsk = this.ask): Promise<Buffer | undefined> {
     if (this.inFlight >= this.max) {
       this.refused++;
       return servfail(query);
     }
     this.inFlight++;
     try {
-      return await this.ask(query);
+      return await ask(query);
     } finally {
       this.inFlight--;
     }

@@ -45,6 +45,14 @@ export interface GuestNetControl {
   problem(message: string): void;
 }
 
+/** What a NetWatcher knows between two runs of a short-lived watcher (launcher/net-sync.ts). */
+export interface NetWatchState {
+  known: string[];
+  free: number[];
+  used: [string, number][];
+  reported: string[];
+}
+
 /** Tracks which interface uses which spare; `sync` is called with each fresh `ip -json addr` reading. */
 export class NetWatcher {
   private readonly free: number[];
@@ -56,8 +64,15 @@ export class NetWatcher {
     spares: number,
     private readonly ip: IpRunner,
     private readonly guest: GuestNetControl,
+    state?: NetWatchState,
   ) {
-    this.free = Array.from({ length: spares }, (_, i) => spares - 1 - i);
+    this.free = state ? [...state.free] : Array.from({ length: spares }, (_, i) => spares - 1 - i);
+    for (const [name, k] of state?.used ?? []) this.used.set(name, k);
+    for (const name of state?.reported ?? []) this.reported.add(name);
+  }
+
+  snapshot(): NetWatchState {
+    return { known: [...this.known], free: [...this.free], used: [...this.used], reported: [...this.reported] };
   }
 
   sync(addrJson: string): void {

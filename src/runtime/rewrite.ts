@@ -237,9 +237,12 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
     process: {
       ...p,
       // runcvm-init is PID 1 so that every signal, real-time ones included, reaches the launcher
-      // (src/launcher/init); Node's own warnings would land on the workload's stderr.
+      // (src/launcher/init); runcvm-supervisor runs the Node launcher for the start and then
+      // the container's data plane itself (src/launcher/supervisor); Node's own warnings would
+      // land on the workload's stderr.
       args: [
         `${PREFIX_IN_CONTAINER}/bin/runcvm-init`,
+        `${PREFIX_IN_CONTAINER}/bin/runcvm-supervisor`,
         ctx.nodePath,
         '--no-warnings',
         `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`,

@@ -45,6 +45,11 @@ export interface RunningVm {
    * sent to the guest as DRIVE_ORDER so it can still find each drive by serial.
    */
   readonly driveOrder?: string[];
+  /**
+   * The VMM's and its helpers' host PIDs, for a backend whose processes another process can take
+   * over once the launcher exits (runcvm-supervisor, docs/architecture.md). Absent: it cannot.
+   */
+  readonly pids?: { vmm: number; helpers: number[] };
   /** Stop for when the guest did not power off by itself (a driver may try a gentler way first). */
   kill(): void | Promise<void>;
 }

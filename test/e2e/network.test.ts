@@ -214,6 +214,30 @@ describe('user-defined network', () => {
     assert.equal(back, await inspect(vm, '{{.Config.Hostname}}'));
   });
 
+  test("DNS over TCP (a resolver's retry after a truncated answer) reaches Docker's embedded DNS", async () => {
+    const rc = uniqueName('tcpdns-runc');
+    await runDetached(rc, ['--runtime=runc', '--network', net, '--network-alias', 'tcp-peer', BUSYBOX, 'sleep', '600']);
+    const ip = await inspect(rc, `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`);
+    // One A query for "tcp-peer", length-prefixed as DNS over TCP is (RFC 1035 4.2.2).
+    const query = String.raw`\x00\x1a\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x08tcp-peer\x00\x00\x01\x00\x01`;
+    const r = await runVm([
+      '--network',
+      net,
+      NET_IMAGE,
+      'bash',
+      '-c',
+      `printf '${query}' | socat -t5 - TCP:127.0.0.11:53 | od -An -v -tx1 | tr -s ' \\n' ' '`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const hex = ip
+      .split('.')
+      .map((n) => Number(n).toString(16).padStart(2, '0'))
+      .join(' ');
+    // Length, the query's id, a response with no error, and the peer's address in the answer.
+    assert.match(r.stdout, / 12 34 81 80 00 01 00 01 /, r.stdout);
+    assert.ok(r.stdout.includes(` 00 04 ${hex}`), `${r.stdout} has no A record for ${ip}`);
+  });
+
   test('two networks attached before start give one NIC each with the right addresses and routes', async () => {
     const other = uniqueName('net2');
     const name = uniqueName('multi');

@@ -93,6 +93,13 @@ class QemuVm implements RunningVm {
     });
   }
 
+  get pids(): { vmm: number; helpers: number[] } | undefined {
+    const vmm = this.qemu.pid;
+    const helpers = this.helpers.map((h) => h.pid);
+    if (vmm === undefined || helpers.some((p) => p === undefined)) return undefined;
+    return { vmm, helpers: helpers as number[] };
+  }
+
   async connectAgent(signal: AbortSignal): Promise<Socket> {
     return waitUntil(
       'the VM agent socket',

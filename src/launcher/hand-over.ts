@@ -1,0 +1,50 @@
+/**
+ * The launcher's last step under runcvm-supervisor: the state for the supervisor (handover.ts)
+ * and the network watch's first state (net-sync.ts), for a VMM whose processes the supervisor
+ * can take over (QEMU). Returns false when this VM cannot be handed over: the launcher then
+ * stays and runs the container itself.
+ */
+import { IMAGE_DISKS_DIR, type LaunchSpec, RUN_DIR, WRITTEN_BACK_MARKER } from '../contracts/launch-spec.ts';
+import type { NetworkPlan } from '../network/setup.ts';
+import type { RunningVm } from '../vmm/driver.ts';
+import { qemuPaths } from '../vmm/qemu/argv.ts';
+import { writeHandover } from './handover.ts';
+import { NET_SYNC_FLAG, saveNetWatch } from './net-sync.ts';
+import { guestConfigFor } from './vm-from-spec.ts';
+
+/** As the launcher's own budgets (launcher.ts): TCG on a loaded host boots 3-10x slower than KVM. */
+const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;
+const STARTED_TIMEOUT_MS = { kvm: 60_000, tcg: 300_000 } as const;
+
+export function handOverToSupervisor(
+  path: string,
+  spec: LaunchSpec,
+  vm: RunningVm,
+  net: NetworkPlan,
+  timing: Record<string, number>,
+): boolean {
+  const pids = vm.pids;
+  if (spec.hypervisor !== 'qemu' || !pids) return false;
+  const paths = qemuPaths(RUN_DIR);
+  if (spec.network === 'own')
+    saveNetWatch(
+      net.guest.ifaces.map((i) => i.name),
+      net.guest.spares.length,
+    );
+  writeHandover(path, {
+    spec,
+    config: { ...guestConfigFor(spec, net.guest), ...(vm.driveOrder ? { driveOrder: vm.driveOrder } : {}) },
+    agentSocket: paths.agentSocket,
+    consoleLog: paths.consoleLog,
+    vmmName: 'qemu',
+    vmmPid: pids.vmm,
+    helperPids: pids.helpers,
+    helloTimeoutMs: HELLO_TIMEOUT_MS[spec.accel],
+    startedTimeoutMs: STARTED_TIMEOUT_MS[spec.accel],
+    dnsRelay: net.guest.dnsRelay,
+    writtenBackMarker: `${IMAGE_DISKS_DIR}/${WRITTEN_BACK_MARKER}`,
+    netSync: [process.execPath, ...process.execArgv, process.argv[1] as string, 'launcher', NET_SYNC_FLAG],
+    timing,
+  });
+  return true;
+}

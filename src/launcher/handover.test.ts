@@ -1,0 +1,85 @@
+/** The handover state (handover.ts) against the C side's header, and its bytes. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import type { LaunchSpec } from '../contracts/launch-spec.ts';
+import { encodeHandover, HandoverFlag, HandoverTag } from './handover.ts';
+
+const HEADER = readFileSync(new URL('./supervisor/handover.h', import.meta.url), 'utf8');
+
+function cEnum(name: string, prefix: string): Record<string, number> {
+  const body = new RegExp(`enum ${name} \\{([^}]*)\\}`).exec(HEADER)?.[1];
+  assert.ok(body, `handover.h has enum ${name}`);
+  const out: Record<string, number> = {};
+  for (const m of body.matchAll(/^\s*([A-Z_0-9]+)\s*=\s*(\d+),/gm))
+    out[(m[1] as string).slice(prefix.length)] = Number(m[2]);
+  return out;
+}
+
+test('handover.h: the same tags and flags as handover.ts', () => {
+  assert.deepEqual(cEnum('handover_tag', 'HO_'), { ...HandoverTag });
+  assert.deepEqual(cEnum('handover_flag', 'HOF_'), { ...HandoverFlag });
+});
+
+function records(b: Buffer): [number, Buffer][] {
+  const out: [number, Buffer][] = [];
+  for (let off = 0; off < b.length; ) {
+    const len = b.readUInt32LE(off + 2);
+    out.push([b.readUInt16LE(off), b.subarray(off + 6, off + 6 + len)]);
+    off += 6 + len;
+  }
+  return out;
+}
+
+test('the state carries the VMM, the payloads, the flags and the net-sync command', () => {
+  const spec = {
+    process: { args: ['sh'], env: [], cwd: '/', uid: 0, gid: 0, groups: [], terminal: true },
+    runtimeDebug: false,
+    network: 'own',
+    timing: { createStartMs: 1, createEndMs: 2 },
+    printTiming: true,
+  } as unknown as LaunchSpec;
+  const b = encodeHandover({
+    spec,
+    config: {
+      hostname: 'h',
+      rootTag: 'root',
+      rootReadonly: false,
+      mounts: [],
+      debug: false,
+      network: { ifaces: [], routes: [], dnsRelay: true, spares: [] },
+    },
+    agentSocket: '/run/runcvm/agent.sock',
+    consoleLog: '/run/runcvm/console.log',
+    vmmName: 'qemu',
+    vmmPid: 42,
+    helperPids: [43, 44],
+    helloTimeoutMs: 1000,
+    startedTimeoutMs: 2000,
+    dnsRelay: true,
+    writtenBackMarker: '/.runcvm-disks/written-back',
+    netSync: ['/usr/bin/node', '/x/runcvm.mjs', 'launcher', '--net-sync'],
+    timing: { vmmSpawnMs: 3 },
+  });
+  const r = records(b);
+  const one = (tag: number) => r.filter(([t]) => t === tag).map(([, v]) => v);
+  assert.equal(one(HandoverTag.VMM_PID)[0]?.readUInt32LE(0), 42);
+  assert.deepEqual(
+    one(HandoverTag.HELPER_PID).map((v) => v.readUInt32LE(0)),
+    [43, 44],
+  );
+  assert.equal(
+    one(HandoverTag.FLAGS)[0]?.readUInt32LE(0),
+    HandoverFlag.TERMINAL | HandoverFlag.DNS_RELAY | HandoverFlag.NET_WATCH | HandoverFlag.PRINT_TIMING,
+  );
+  assert.deepEqual(
+    one(HandoverTag.NET_SYNC_ARG).map((v) => v.toString()),
+    ['/usr/bin/node', '/x/runcvm.mjs', 'launcher', '--net-sync'],
+  );
+  assert.deepEqual(JSON.parse(one(HandoverTag.TIMING)[0]?.toString() ?? ''), {
+    createStartMs: 1,
+    createEndMs: 2,
+    vmmSpawnMs: 3,
+  });
+  assert.equal(one(HandoverTag.START)[0]?.includes(Buffer.from('sh')), true);
+});

@@ -1,0 +1,93 @@
+/**
+ * The launcher's handover to runcvm-supervisor (src/launcher/supervisor), the container's data
+ * plane in static C. The supervisor runs the launcher as its child; once the VMM runs, the
+ * launcher writes what the supervisor needs into one file of TLV records (the agent protocol's
+ * u16 tag, u32 length, bytes: the C side already parses those), atomically, in the container's
+ * private run dir, and exits. QEMU and virtiofsd stay running, and the supervisor (their child
+ * subreaper) takes them over. Tags: src/launcher/supervisor/handover.h, checked by the unit test.
+ */
+
+import { encodeConfig, encodeStart, type VmConfig } from '../agent-protocol/messages.ts';
+import { TlvWriter } from '../agent-protocol/tlv.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
+import type { LaunchSpec } from '../contracts/launch-spec.ts';
+
+export const HandoverTag = {
+  AGENT_SOCKET: 1,
+  CONFIG: 2,
+  START: 3,
+  VMM_PID: 4,
+  HELPER_PID: 5,
+  CONSOLE_LOG: 6,
+  HELLO_TIMEOUT_MS: 7,
+  STARTED_TIMEOUT_MS: 8,
+  FLAGS: 9,
+  TIMING: 10,
+  NET_SYNC_ARG: 11,
+  VMM_NAME: 12,
+  WRITTEN_BACK: 13,
+} as const;
+
+export const HandoverFlag = {
+  TERMINAL: 1,
+  DEBUG: 2,
+  DNS_RELAY: 4,
+  ROOT_IMAGE: 8,
+  NET_WATCH: 16,
+  PRINT_TIMING: 32,
+} as const;
+
+/** The environment variable the supervisor sets: where to write the state. */
+export const HANDOVER_ENV = 'RUNCVM_SUPERVISOR_STATE';
+
+export interface Handover {
+  spec: LaunchSpec;
+  config: VmConfig;
+  agentSocket: string;
+  consoleLog: string;
+  vmmName: string;
+  vmmPid: number;
+  helperPids: number[];
+  helloTimeoutMs: number;
+  startedTimeoutMs: number;
+  dnsRelay: boolean;
+  writtenBackMarker: string;
+  /** The launcher's own command line with `--net-sync`, run on netlink events (net-sync.ts). */
+  netSync: string[];
+  timing: Record<string, number>;
+}
+
+function flags(h: Handover): number {
+  const s = h.spec;
+  return (
+    (s.process.terminal ? HandoverFlag.TERMINAL : 0) |
+    (s.runtimeDebug ? HandoverFlag.DEBUG : 0) |
+    (h.dnsRelay ? HandoverFlag.DNS_RELAY : 0) |
+    (s.rootImage ? HandoverFlag.ROOT_IMAGE : 0) |
+    (s.network === 'own' ? HandoverFlag.NET_WATCH : 0) |
+    (s.printTiming ? HandoverFlag.PRINT_TIMING : 0)
+  );
+}
+
+/** The state file's bytes (pure). */
+export function encodeHandover(h: Handover): Buffer {
+  const w = new TlvWriter()
+    .string(HandoverTag.AGENT_SOCKET, h.agentSocket)
+    .bytes(HandoverTag.CONFIG, encodeConfig(h.config))
+    .bytes(HandoverTag.START, encodeStart(h.spec.process))
+    .u32(HandoverTag.VMM_PID, h.vmmPid)
+    .string(HandoverTag.CONSOLE_LOG, h.consoleLog)
+    .u32(HandoverTag.HELLO_TIMEOUT_MS, h.helloTimeoutMs)
+    .u32(HandoverTag.STARTED_TIMEOUT_MS, h.startedTimeoutMs)
+    .u32(HandoverTag.FLAGS, flags(h))
+    .string(HandoverTag.TIMING, JSON.stringify({ ...h.spec.timing, ...h.timing }))
+    .string(HandoverTag.VMM_NAME, h.vmmName)
+    .string(HandoverTag.WRITTEN_BACK, h.writtenBackMarker);
+  for (const p of h.helperPids) w.u32(HandoverTag.HELPER_PID, p);
+  for (const a of h.netSync) w.string(HandoverTag.NET_SYNC_ARG, a);
+  return w.finish();
+}
+
+export function writeHandover(path: string, h: Handover): void {
+  writeFileAtomic(path, encodeHandover(h), 0o600);
+}

@@ -1,0 +1,66 @@
+/* The state the Node control plane hands the supervisor once the VMM runs: a file of TLV records
+ * (the agent protocol's u16 tag, u32 length, bytes), written atomically into the container's
+ * private run dir (docs/architecture.md, The supervisor). Tags are checked against
+ * src/launcher/handover.ts by its unit test, which parses this header. */
+#ifndef RUNCVM_SUPERVISOR_HANDOVER_H
+#define RUNCVM_SUPERVISOR_HANDOVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HANDOVER_PATH	  "/run/runcvm/supervisor.state"
+#define HANDOVER_MAX	  (4u * 1024 * 1024)
+#define HANDOVER_HELPERS  16
+#define HANDOVER_ARGS	  16
+#define HANDOVER_PATH_MAX 256
+
+enum handover_tag {
+	HO_AGENT_SOCKET = 1,
+	HO_CONFIG = 2,
+	HO_START = 3,
+	HO_VMM_PID = 4,
+	HO_HELPER_PID = 5,
+	HO_CONSOLE_LOG = 6,
+	HO_HELLO_TIMEOUT_MS = 7,
+	HO_STARTED_TIMEOUT_MS = 8,
+	HO_FLAGS = 9,
+	HO_TIMING = 10,
+	HO_NET_SYNC_ARG = 11,
+	HO_VMM_NAME = 12,
+	HO_WRITTEN_BACK = 13,
+};
+
+enum handover_flag {
+	HOF_TERMINAL = 1,
+	HOF_DEBUG = 2,
+	HOF_DNS_RELAY = 4,
+	HOF_ROOT_IMAGE = 8,
+	HOF_NET_WATCH = 16,
+	HOF_PRINT_TIMING = 32,
+};
+
+struct handover {
+	char agent_socket[108];
+	const uint8_t *config;
+	uint32_t config_len;
+	const uint8_t *start;
+	uint32_t start_len;
+	pid_t vmm_pid;
+	pid_t helpers[HANDOVER_HELPERS];
+	int nhelpers;
+	char console_log[HANDOVER_PATH_MAX];
+	uint32_t hello_timeout_ms, started_timeout_ms;
+	uint32_t flags;
+	char timing[4096];
+	char net_sync_buf[4096]; /* the helper's argv, NUL-separated */
+	char *net_sync[HANDOVER_ARGS + 1];
+	int nnet_sync;
+	char vmm_name[32];
+	char written_back[HANDOVER_PATH_MAX];
+};
+
+/* Parses buf (which must outlive h: CONFIG and START point into it). 0, or -1 with the reason. */
+int handover_parse(const uint8_t *buf, size_t len, struct handover *h, char *err, size_t errlen);
+
+#endif

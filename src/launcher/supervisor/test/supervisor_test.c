@@ -1,0 +1,181 @@
+/* Host-side tests of the supervisor's pure parts: the byte queue and its credit, the flow-control
+ * window, the handover state, SERVFAIL answers and the LOG bounds. The style of the guest agent's
+ * tests (guest/agent/test/check.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "../../../../guest/agent/test/check.h"
+#include "../dnsmsg.h"
+#include "../flow.h"
+#include "../handover.h"
+#include "../loglimit.h"
+#include "../queue.h"
+#include "../wireio.h"
+
+int failures;
+
+void tlv_add(struct tlv_buf *b, uint16_t tag, const void *value, uint32_t n)
+{
+	b->data[b->len] = (uint8_t)tag;
+	b->data[b->len + 1] = (uint8_t)(tag >> 8);
+	wr_u32(b->data + b->len + 2, n);
+	memcpy(b->data + b->len + 6, value, n);
+	b->len += 6 + n;
+}
+
+void tlv_add_str(struct tlv_buf *b, uint16_t tag, const char *s)
+{
+	tlv_add(b, tag, s, (uint32_t)strlen(s));
+}
+
+static void tlv_u32(struct tlv_buf *b, uint16_t tag, uint32_t v)
+{
+	uint8_t x[4];
+	wr_u32(x, v);
+	tlv_add(b, tag, x, 4);
+}
+
+static uint32_t credited[2];
+static void count_credit(void *ctx, int stream, uint32_t n)
+{
+	(void)ctx;
+	credited[stream] += n;
+}
+
+static void queue_tests(void)
+{
+	int p[2];
+	CHECK(pipe2(p, O_NONBLOCK) == 0);
+	struct queue q = {0};
+	CHECK(q_push_frame(&q, MSG_STDOUT, 7, "abc", 3, 0, 3) == 0);
+	CHECK(q.bytes == FRAME_HDR + 3);
+	CHECK(q_write(&q, p[1], count_credit, NULL) == 0);
+	CHECK(q.bytes == 0 && credited[0] == 3);
+	uint8_t got[64];
+	CHECK(read(p[0], got, sizeof got) == FRAME_HDR + 3);
+	CHECK(rd_u32(got) == 3 && got[4] == MSG_STDOUT && rd_u32(got + 8) == 7 &&
+	      memcmp(got + FRAME_HDR, "abc", 3) == 0);
+
+	/* A full pipe: the write stops, the credit waits until the chunk is taken. */
+	static uint8_t big[256 * 1024];
+	CHECK(q_push(&q, big, sizeof big, NULL, 0, 1, sizeof big) == 0);
+	CHECK(q_write(&q, p[1], count_credit, NULL) == 0);
+	CHECK(q.bytes > 0 && credited[1] == 0);
+	/* The reader goes away: what it did not take is consumed, so the guest is not left waiting.
+	 */
+	q_clear(&q, count_credit, NULL);
+	CHECK(q.bytes == 0 && credited[1] == sizeof big);
+	close(p[0]);
+	CHECK(q_push(&q, "x", 1, NULL, 0, -1, 0) == 0);
+	CHECK(q_write(&q, p[1], NULL, NULL) == -1 && errno == EPIPE);
+	q_clear(&q, NULL, NULL);
+	close(p[1]);
+}
+
+static void window_tests(void)
+{
+	struct window w = {0};
+	CHECK(win_receive(&w, STREAM_WINDOW) == 0);
+	CHECK(win_receive(&w, 1) == -1); /* past the credit: a protocol error */
+	CHECK(win_consume(&w, GRANT_BATCH - 1) == 0);
+	CHECK(win_consume(&w, 1) == GRANT_BATCH);
+	CHECK(win_receive(&w, GRANT_BATCH) == 0);
+	CHECK(win_receive(&w, 1) == -1);
+	struct window w2 = {0};
+	CHECK(win_receive(&w2, STREAM_WINDOW + 1) == -1);
+}
+
+static void handover_tests(void)
+{
+	struct tlv_buf b = {0};
+	struct handover h;
+	char err[256];
+	tlv_add_str(&b, HO_AGENT_SOCKET, "/run/runcvm/agent.sock");
+	tlv_add(&b, HO_CONFIG, "\x01\x00\x00\x00\x00\x00", 6);
+	tlv_add(&b, HO_START, "", 0);
+	CHECK(handover_parse(b.data, b.len, &h, err, sizeof err) == -1 &&
+	      strstr(err, "missing") != NULL);
+	tlv_u32(&b, HO_VMM_PID, 1234);
+	tlv_add_str(&b, HO_VMM_NAME, "qemu");
+	tlv_u32(&b, HO_HELLO_TIMEOUT_MS, 1000);
+	tlv_u32(&b, HO_STARTED_TIMEOUT_MS, 2000);
+	tlv_u32(&b, HO_HELPER_PID, 1235);
+	tlv_u32(&b, HO_FLAGS, HOF_TERMINAL | HOF_NET_WATCH);
+	tlv_add_str(&b, HO_NET_SYNC_ARG, "/usr/bin/node");
+	tlv_add_str(&b, HO_NET_SYNC_ARG, "--net-sync");
+	CHECK(handover_parse(b.data, b.len, &h, err, sizeof err) == 0);
+	CHECK(strcmp(h.agent_socket, "/run/runcvm/agent.sock") == 0 && h.vmm_pid == 1234 &&
+	      h.nhelpers == 1 && h.helpers[0] == 1235 && h.config_len == 6 && h.start_len == 0 &&
+	      h.flags == (HOF_TERMINAL | HOF_NET_WATCH) && h.nnet_sync == 2 &&
+	      strcmp(h.net_sync[1], "--net-sync") == 0 && h.net_sync[2] == NULL);
+	/* Truncated, unknown, a NUL inside a string, a PID that would signal a process group. */
+	CHECK(handover_parse(b.data, b.len - 1, &h, err, sizeof err) == -1 &&
+	      strstr(err, "truncated") != NULL);
+	struct tlv_buf bad = b;
+	tlv_u32(&bad, 99, 0);
+	CHECK(handover_parse(bad.data, bad.len, &h, err, sizeof err) == -1);
+	bad = b;
+	tlv_add(&bad, HO_VMM_NAME, "q\0emu", 5);
+	CHECK(handover_parse(bad.data, bad.len, &h, err, sizeof err) == -1);
+	bad = b;
+	tlv_u32(&bad, HO_HELPER_PID, 0);
+	CHECK(handover_parse(bad.data, bad.len, &h, err, sizeof err) == -1);
+}
+
+static void dns_tests(void)
+{
+	/* id 0x1234, RD, one question: example. A IN */
+	const uint8_t q[] = {0x12, 0x34, 0x01, 0x00, 0,	  1,   0,   0, 0, 0, 0, 0, 7,
+			     'e',  'x',	 'a',  'm',  'p', 'l', 'e', 0, 0, 1, 0, 1, 0xaa};
+	uint8_t out[64];
+	size_t n = dns_servfail(q, sizeof q, out, sizeof out);
+	CHECK(n == sizeof q - 1); /* the question echoed, the trailing byte not */
+	CHECK(out[0] == 0x12 && out[1] == 0x34 && out[2] == 0x81 && out[3] == 0x82);
+	CHECK(out[5] == 1 && out[7] == 0 && out[9] == 0 && out[11] == 0);
+	CHECK(memcmp(out + 12, q + 12, n - 12) == 0);
+	CHECK(dns_servfail(q, 11, out, sizeof out) == 0);
+	/* A compression pointer in a query: header only, no question. */
+	uint8_t p2[sizeof q];
+	memcpy(p2, q, sizeof q);
+	p2[12] = 0xc0;
+	CHECK(dns_servfail(p2, sizeof p2, out, sizeof out) == 12 && out[5] == 0);
+}
+
+static void log_tests(void)
+{
+	struct loglimit l;
+	log_init(&l, 0);
+	int ok = 0;
+	for (int i = 0; i < 100; i++)
+		ok += log_admit(&l, 0, 0);
+	CHECK(ok == LOG_BURST && l.dropped == 100 - LOG_BURST);
+	CHECK(log_admit(&l, 1000, 0) == 1); /* refilled at LOG_RATE per second */
+	CHECK(log_admit(&l, 1000, LOG_QUEUE_MAX + 1) == 0);
+	char line[LOG_LINE_MAX + 64];
+	size_t n = log_format(line, sizeof line, "runcvm-agent", (const uint8_t *)"a\nb\x1b[2J", 7);
+	CHECK(n == strlen("runcvm-agent: a b [2J\n") &&
+	      memcmp(line, "runcvm-agent: a b [2J\n", n) == 0);
+	static uint8_t longline[5000];
+	memset(longline, 'x', sizeof longline);
+	n = log_format(line, sizeof line, "p", longline, sizeof longline);
+	CHECK(n == 3 + LOG_LINE_MAX + 3 + 1 && line[n - 1] == '\n');
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	queue_tests();
+	window_tests();
+	handover_tests();
+	dns_tests();
+	log_tests();
+	if (failures) {
+		fprintf(stderr, "%d check(s) failed\n", failures);
+		return 1;
+	}
+	puts("ok");
+	return 0;
+}
