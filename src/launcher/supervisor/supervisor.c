@@ -39,6 +39,7 @@
 #include "dnsmsg.h"
 #include "flow.h"
 #include "handover.h"
+#include "hostlog.h"
 #include "loglimit.h"
 #include "queue.h"
 #include "wireio.h"
@@ -143,6 +144,7 @@ struct sv {
 	int vmm_status;
 	int exit_code;
 	long long t_agent_up, t_started, t_exit;
+	struct hostlog hlog;
 };
 
 static struct sv S;
@@ -166,6 +168,33 @@ static long long wall_ms(void)
 
 /* A host message on the container's stderr, after the output already queued there. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A record of the container's host log (hostlog.h); its first failure is said once. */
+static void hlog(const char *source, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void hlog(const char *source, const char *fmt, ...)
+{
+	if (S.hlog.failed)
+		return;
+	char text[HOSTLOG_LINE_MAX + 1];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	hostlog_write(&S.hlog, mono_ms(), wall_ms(), source, text,
+		      (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
+	if (S.hlog.failed && S.hlog.err[0])
+		say("runcvm: %s (no more lines written)", S.hlog.err);
+}
+
+/* "N ms after the launcher started", from the launcher's launcherStartMs in the handover's timing.
+ */
+static long long since_launcher(long long t)
+{
+	const char *k = strstr(S.ho.timing, "\"launcherStartMs\":");
+	return k ? t - strtoll(k + strlen("\"launcherStartMs\":"), NULL, 10) : 0;
+}
 static void say(const char *fmt, ...)
 {
 	char buf[8192];
@@ -307,6 +336,8 @@ static void finish(int code) __attribute__((noreturn));
 static void finish(int code)
 {
 	restore_tty();
+	hlog("launcher", "exit status %d", code);
+	hostlog_close(&S.hlog);
 	print_timing();
 	flush_outputs();
 	exit(code);
@@ -728,6 +759,12 @@ static void dns_report(long long now)
 static void guest_log(const uint8_t *p, uint32_t len)
 {
 	uint8_t level = len ? p[0] : 2;
+	static const char *const levels[] = {"error", "warn", "info", "debug"};
+	if (level < 4)
+		hlog("agent", "%s: %.*s", levels[level], (int)(len ? len - 1 : 0),
+		     (const char *)p + 1);
+	else
+		hlog("agent", "level %u: %.*s", level, (int)(len - 1), (const char *)p + 1);
 	if (level != 0 && !(S.ho.flags & HOF_DEBUG))
 		return;
 	long long now = mono_ms();
@@ -878,6 +915,7 @@ static void workload_outcome(uint8_t type, const uint8_t *p, uint32_t len)
 			fail("agent protocol error: EXIT shorter than 8 bytes");
 		int32_t v = (int32_t)rd_u32(p + 4);
 		S.exit_code = p[0] == 1 ? 128 + v : (v & 0xff);
+		hlog("launcher", "workload ended: status %d", S.exit_code);
 		if ((S.ho.flags & HOF_ROOT_IMAGE) && p[1] != 1 && S.ho.written_back[0]) {
 			/* The agent wrote the image root's changes back before this EXIT: the
 			 * runtime's delete need not start a write-back VM. */
@@ -893,6 +931,8 @@ static void workload_outcome(uint8_t type, const uint8_t *p, uint32_t len)
 		uint32_t err = rd_u32(p);
 		S.exit_code = err == ENOENT ? 127 : err == EACCES ? 126 : 1;
 		say("runcvm: %.*s", (int)(len - 4), (const char *)p + 4);
+		hlog("launcher", "workload did not start: %.*s", (int)(len - 4),
+		     (const char *)p + 4);
 	}
 	/* The workload is done: no new exec, no more network changes, power off. */
 	if (S.listener >= 0) {
@@ -920,6 +960,8 @@ static void hello(const uint8_t *p, uint32_t len)
 		     "runcvm",
 		     v, (int)(len - 4), (const char *)p + 4, PROTO_VERSION);
 	S.t_agent_up = wall_ms();
+	hlog("launcher", "guest agent up: %.*s (protocol %u), %lld ms after the launcher started",
+	     (int)(len - 4), (const char *)p + 4, v, since_launcher(S.t_agent_up));
 	if (S.ho.flags & HOF_DEBUG)
 		say("runcvm: guest agent: %.*s (protocol %u)", (int)(len - 4), (const char *)p + 4,
 		    v);
@@ -956,6 +998,8 @@ static void workload_frame(uint8_t type, const uint8_t *p, uint32_t len)
 			return;
 		S.work_started = 1;
 		S.t_started = wall_ms();
+		hlog("launcher", "workload started, %lld ms after the launcher started",
+		     since_launcher(S.t_started));
 		write_boot_record();
 		S.phase = RUNNING;
 		S.deadline = 0;
@@ -1468,6 +1512,10 @@ int main(int argc, char **argv)
 	if (!(S.ain = malloc(FRAME_HDR + FRAME_MAX)) || !(S.net_buf = malloc(NET_SYNC_OUT_MAX)))
 		die("allocate buffers");
 	log_init(&S.log, mono_ms());
+	hostlog_init(&S.hlog, HOSTLOG_DIR, mono_ms());
+	/* No host log directory bound (create did not make one): nothing to say about it. */
+	if (access(HOSTLOG_DIR, W_OK) != 0)
+		S.hlog.failed = 1;
 	setup_stdio();
 	if (S.ho.flags & HOF_NET_WATCH)
 		open_netlink();
