@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole runcvm test suite on this machine (as root):
 #   scripts/setup.sh --no-demo -> scripts/build-test-images.sh
-#   -> scripts/lint.sh -> npm run test:unit -> make -C guest/agent coverage -> npm run test:e2e -> the same e2e suites on Firecracker where it can run
+#   -> scripts/lint.sh -> npm run test:unit -> make -C guest/agent coverage -> npm run test:e2e (runcvm kernel)
+#   -> run/exec/lifecycle on the Debian kernel -> the same e2e suites on Firecracker where it can run
 # Both test stages always run; exits non-zero if any stage failed.
 # Prints the elapsed time of each stage and a summary.
 set -euo pipefail
@@ -46,6 +47,10 @@ stage unit npm run test:unit || true
 # The guest agent's line coverage by its host-side tests (gcov; docs/testing.md).
 stage agent-coverage make -s -C guest/agent OUT="$RUNCVM_ROOT/build/agent-coverage" coverage || true
 stage e2e npm run test:e2e || true
+# The whole suite boots the default guest kernel (runcvm); the Debian kernel stays selectable
+# (RUNCVM_KERNEL=debian), so the core Docker behaviour is checked on it too (docs/testing.md).
+stage e2e-debian env RUNCVM_E2E_KERNEL=debian node --import tsx --test --test-concurrency=1 \
+  test/e2e/run.test.ts test/e2e/exec.test.ts test/e2e/lifecycle.test.ts || true
 # The storage suite again with the image root and the 9P volume server forced: Firecracker's
 # storage path, exercised on QEMU (docs/storage.md).
 stage e2e-image env RUNCVM_E2E_ROOTFS=image RUNCVM_E2E_VOLUMES=9p node --import tsx --test --test-concurrency=1 test/e2e/storage.test.ts || true
