@@ -13,8 +13,12 @@ export function docker(args: string[], timeoutMs = 600_000): string {
   return r.stdout;
 }
 
-/** Builds an image from test/images/<dir> (Docker's cache makes reruns instant). */
+/**
+ * Builds an image from test/images/<dir> unless it exists: scripts/build-test-images.sh builds
+ * them, and a benchmark must not replace an image other runs on the host use.
+ */
 export function ensureImage(name: string, dir: string): string {
+  if (spawnSync('docker', ['image', 'inspect', name], { stdio: 'ignore' }).status === 0) return name;
   docker(['build', '-q', '-t', name, new URL(`../test/images/${dir}`, import.meta.url).pathname]);
   return name;
 }

@@ -50,7 +50,7 @@ if [ "$INSTALL_ONLY" = 0 ]; then
   npm run build
   [ -f dist/runcvm.mjs ] || die "npm run build did not produce dist/runcvm.mjs"
 
-  step "building the guest kernels and initramfs (guest/build.sh -> build/guest; the runcvm kernel compiles once, ~30 min cold on 2 cores, then comes from /var/cache/runcvm/kernel)"
+  step "building the guest kernels and initramfs (guest/build.sh -> build/guest; the runcvm kernel compiles once, ~10 min cold on 2 idle cores (up to an hour on a busy host), then comes from /var/cache/runcvm/kernel)"
   bash guest/build.sh
 
   step "making sure dockerd is running (scripts/start-dockerd.sh)"

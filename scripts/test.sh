@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole runcvm test suite on this machine (as root):
 #   scripts/setup.sh --no-demo -> scripts/build-test-images.sh
-#   -> scripts/lint.sh -> npm run test:unit -> make -C guest/agent coverage -> npm run test:e2e -> the same e2e suites on Firecracker where it can run
+#   -> scripts/lint.sh -> npm run test:unit -> make -C guest/agent coverage -> the supervisor's C tests
+#   -> npm run test:e2e (runcvm kernel) -> run/exec/lifecycle on the Debian kernel -> storage with the image root
+#   -> the same e2e suites on Firecracker where it can run
 #   -> the coverage of src/ by all of it (the install writes V8 coverage during the run, then is put back as it was)
 # Both test stages always run; exits non-zero if any stage failed.
 # Prints the elapsed time of each stage and a summary.
@@ -56,6 +58,10 @@ stage agent-coverage make -s -C guest/agent OUT="$RUNCVM_ROOT/build/agent-covera
 # The host supervisor's pure parts (queues, windows, handover state, DNS, LOG bounds).
 stage supervisor-unit make -s -C src/launcher/supervisor OUT="$RUNCVM_ROOT/build/supervisor-test" test || true
 stage e2e env NODE_V8_COVERAGE="$COVERAGE/v8" npm run test:e2e || true
+# The whole suite boots the default guest kernel (runcvm); the Debian kernel stays selectable
+# (RUNCVM_KERNEL=debian), so the core Docker behaviour is checked on it too (docs/testing.md).
+stage e2e-debian env NODE_V8_COVERAGE="$COVERAGE/v8" RUNCVM_E2E_KERNEL=debian node --import tsx --test --test-concurrency=1 \
+  test/e2e/run.test.ts test/e2e/exec.test.ts test/e2e/lifecycle.test.ts || true
 # The storage suite again with the image root and the 9P volume server forced: Firecracker's
 # storage path, exercised on QEMU (docs/storage.md).
 stage e2e-image env NODE_V8_COVERAGE="$COVERAGE/v8" RUNCVM_E2E_ROOTFS=image RUNCVM_E2E_VOLUMES=9p node --import tsx --test --test-concurrency=1 test/e2e/storage.test.ts || true

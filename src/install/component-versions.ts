@@ -2,8 +2,10 @@
  * Versions of what a runcvm start uses, for `runcvm version` and `doctor`: each is one line
  * "NAME version X" as the programs themselves print it, or the reason it cannot be told.
  */
+
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { DEFAULT_KERNEL } from '../contracts/kinds.ts';
 import { readAgentVersion } from './agent-version.ts';
 
 export interface ComponentVersion {
@@ -33,7 +35,7 @@ export function runcVersion(runc: string): ComponentVersion {
   return programVersion('runc', runc, ['--version'], RUNC_VERSION);
 }
 
-export function agentVersion(prefix: string, kernel = 'debian'): ComponentVersion {
+export function agentVersion(prefix: string, kernel: string = DEFAULT_KERNEL): ComponentVersion {
   const path = join(prefix, 'kernels', kernel, 'initramfs.cpio');
   const r = readAgentVersion(path);
   return { name: 'runcvm-agent', path, ...r };

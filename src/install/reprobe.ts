@@ -3,12 +3,14 @@
  * records the verdict in <prefix>/etc/host.json, which every `create` reads. For a host whose
  * KVM was fixed (or broke) after install, without reinstalling.
  */
+
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_KERNEL } from '../contracts/kinds.ts';
 import { hostConfigPath } from '../runtime/host-config.ts';
 import { type KvmVerdict, probeKvm } from './kvm-probe.ts';
 
-export function reprobeKvm(prefix: string, kernel = 'debian'): KvmVerdict {
+export function reprobeKvm(prefix: string, kernel: string = DEFAULT_KERNEL): KvmVerdict {
   const file = hostConfigPath(prefix);
   let host: Record<string, unknown>;
   try {

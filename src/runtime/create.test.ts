@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { describeError, OptionError, RuncvmError } from '../contracts/errors.ts';
+import { DEFAULT_KERNEL } from '../contracts/kinds.ts';
 import type { OciSpec } from '../oci/spec.ts';
 import type { ImageRootPlan } from '../rootfs/image-root.ts';
 import type { RuntimeArgs } from './cli-args.ts';
@@ -28,9 +29,9 @@ function fixture(): Fixture {
   const prefix = join(dir, 'prefix');
   const bundle = join(dir, 'bundle');
   const rootfs = join(dir, 'rootfs');
-  for (const d of [join(prefix, 'kernels', 'debian'), join(prefix, 'etc'), bundle, join(rootfs, 'bin')])
+  for (const d of [join(prefix, 'kernels', DEFAULT_KERNEL), join(prefix, 'etc'), bundle, join(rootfs, 'bin')])
     mkdirSync(d, { recursive: true });
-  for (const f of ['vmlinux', 'initramfs.cpio']) writeFileSync(join(prefix, 'kernels', 'debian', f), '');
+  for (const f of ['vmlinux', 'initramfs.cpio']) writeFileSync(join(prefix, 'kernels', DEFAULT_KERNEL, f), '');
   writeFileSync(join(rootfs, 'bin', 'sh'), '#!/bin/sh\n');
   chmodSync(join(rootfs, 'bin', 'sh'), 0o755);
   return { dir, prefix, bundle, rootfs };

@@ -9,15 +9,19 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { docker, PREFIX, run } from './docker.ts';
+import { docker, PREFIX, RUNTIME, run } from './docker.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(REPO, 'dist', 'runcvm.mjs');
 const DAEMON_JSON = '/etc/docker/daemon.json';
 const original = existsSync(DAEMON_JSON) ? readFileSync(DAEMON_JSON, 'utf8') : undefined;
+// The install under test (RUNCVM_PREFIX, RUNCVM_RUNTIME), not /opt/runcvm: a side install's run of
+// the suite must not replace or remove the default one. Reinstalled as found: TCG allowed or not,
+// and a coverage run's --coverage-dir kept (docs/testing.md).
 const hostJson = JSON.parse(readFileSync(`${PREFIX}/etc/host.json`, 'utf8'));
-// Reinstalled as found: TCG allowed or not, and a coverage run's --coverage-dir kept (docs/testing.md).
+const target = ['--prefix', PREFIX, '--name', RUNTIME];
 const installArgs = [
+  ...target,
   ...(hostJson.allowTcg ? ['--allow-tcg'] : []),
   ...(hostJson.coverageDir ? ['--coverage-dir', hostJson.coverageDir] : []),
 ];
@@ -31,7 +35,7 @@ after(async () => {
   if (original !== undefined) writeFileSync(DAEMON_JSON, original);
   const r = await run('node', [CLI, 'install', ...installArgs]);
   assert.equal(r.code, 0, r.stderr);
-  assert.ok((await runtimes()).includes('runcvm'));
+  assert.ok((await runtimes()).includes(RUNTIME));
 });
 
 test('install keeps other daemon.json keys, a second install changes nothing, uninstall reverses it', async () => {
@@ -48,19 +52,19 @@ test('install keeps other daemon.json keys, a second install changes nothing, un
   const after1 = JSON.parse(readFileSync(DAEMON_JSON, 'utf8'));
   assert.equal(after1['log-level'], 'info');
   assert.deepEqual(after1.runtimes['runcvm-e2e-other'], { path: '/usr/sbin/runc' });
-  assert.deepEqual(after1.runtimes.runcvm, { path: `${PREFIX}/bin/runcvm-runtime` });
-  assert.ok((await runtimes()).includes('runcvm'));
+  assert.deepEqual(after1.runtimes[RUNTIME], { path: `${PREFIX}/bin/runcvm-runtime` });
+  assert.ok((await runtimes()).includes(RUNTIME));
 
   const second = await run('node', [CLI, 'install', ...installArgs]);
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stdout, /nothing changed/);
 
-  const un = await run('node', [CLI, 'uninstall']);
+  const un = await run('node', [CLI, 'uninstall', ...target]);
   assert.equal(un.code, 0, un.stderr);
   const after2 = JSON.parse(readFileSync(DAEMON_JSON, 'utf8'));
-  assert.equal(after2.runtimes.runcvm, undefined);
+  assert.equal(after2.runtimes[RUNTIME], undefined);
   assert.deepEqual(after2.runtimes['runcvm-e2e-other'], { path: '/usr/sbin/runc' });
   assert.equal(existsSync(PREFIX), false);
   const names = await runtimes();
-  assert.ok(!names.includes('runcvm') && names.includes('runcvm-e2e-other'), names.join(' '));
+  assert.ok(!names.includes(RUNTIME) && names.includes('runcvm-e2e-other'), names.join(' '));
 });

@@ -10,11 +10,11 @@
 
 #include <stddef.h>
 
-#define HOSTLOG_DIR       "/run/runcvm-log"
+#define HOSTLOG_DIR	  "/run/runcvm-log"
 #define HOSTLOG_MAX_BYTES (1024 * 1024)
 #define HOSTLOG_LINE_MAX  1024
-#define HOSTLOG_BURST     200
-#define HOSTLOG_RATE      50
+#define HOSTLOG_BURST	  200
+#define HOSTLOG_RATE	  50
 
 struct hostlog {
 	const char *dir;
