@@ -19,6 +19,12 @@ export type RootfsMode = (typeof ROOTFS_MODES)[number];
  * modules (the fallback for a feature the runcvm kernel lacks). docs/architecture.md.
  */
 export const KERNELS = ['runcvm', 'debian'] as const;
+/**
+ * Who runs a started container's data plane: the Node launcher (the default for now), or the
+ * static C supervisor (src/launcher/supervisor) that takes over once QEMU runs.
+ */
+export const DATA_PLANES = ['node', 'supervisor'] as const;
+export type DataPlane = (typeof DATA_PLANES)[number];
 export type KernelName = (typeof KERNELS)[number];
 /**
  * The kernel a container boots when RUNCVM_KERNEL is unset: runcvm, since the whole e2e suite

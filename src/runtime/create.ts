@@ -148,6 +148,7 @@ export function planCreate(
     resolve: (dest) => resolveInRoot(spec.root.path, dest),
     imageRoot: image && { dir: image.dir, baseFile: image.baseFile },
     coverageDir: host.coverageDir,
+    supervisor: opts.dataPlane === 'supervisor',
   });
   const vmmBinary = ready?.vmmBinary ? vmmBinaryInContainer(opts.hypervisor) : undefined;
   if (ready?.vmmBinary && vmmBinary) {

@@ -10,6 +10,8 @@ import { OptionError } from '../contracts/errors.ts';
 import {
   ACCELS,
   type Accel,
+  DATA_PLANES,
+  type DataPlane,
   DEFAULT_KERNEL,
   HYPERVISORS,
   type Hypervisor,
@@ -46,6 +48,8 @@ export interface RuncvmOptions {
   disks: DiskOption[];
   /** RUNCVM_TIMING: a phase-timing line on stderr at exit (npm run bench). */
   timing: boolean;
+  /** RUNCVM_DATA_PLANE: the Node launcher stays, or the C supervisor takes over after boot. */
+  dataPlane: DataPlane;
 }
 
 const BOOLEANS: Record<string, boolean> = { '1': true, true: true, '0': false, false: false, '': false };
@@ -74,6 +78,7 @@ const KNOWN = new Set([
   'RUNCVM_DISKS',
   'RUNCVM_ROOTFS',
   'RUNCVM_VOLUMES',
+  'RUNCVM_DATA_PLANE',
 ]);
 
 /** Reads and validates every RUNCVM_* variable of the workload's environment. */
@@ -128,5 +133,6 @@ export function parseOptions(
     volumes,
     disks: parseDisks(get('RUNCVM_DISKS')),
     timing: bool('RUNCVM_TIMING', get('RUNCVM_TIMING')),
+    dataPlane: oneOf('RUNCVM_DATA_PLANE', get('RUNCVM_DATA_PLANE'), DATA_PLANES, 'node'),
   };
 }

@@ -57,6 +57,8 @@ export interface RewriteContext {
   imageRoot?: { dir: string; baseFile: string };
   /** The host's coverage dir (HostConfig.coverageDir): bound writable, the launcher writes V8 coverage there. */
   coverageDir?: string;
+  /** RUNCVM_DATA_PLANE=supervisor: runcvm-supervisor runs the launcher and takes over after boot. */
+  supervisor?: boolean;
 }
 
 export interface RewriteResult {
@@ -237,12 +239,12 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
     process: {
       ...p,
       // runcvm-init is PID 1 so that every signal, real-time ones included, reaches the launcher
-      // (src/launcher/init); runcvm-supervisor runs the Node launcher for the start and then
+      // (src/launcher/init); with RUNCVM_DATA_PLANE=supervisor, runcvm-supervisor runs the Node launcher for the start and then
       // the container's data plane itself (src/launcher/supervisor); Node's own warnings would
       // land on the workload's stderr.
       args: [
         `${PREFIX_IN_CONTAINER}/bin/runcvm-init`,
-        `${PREFIX_IN_CONTAINER}/bin/runcvm-supervisor`,
+        ...(ctx.supervisor ? [`${PREFIX_IN_CONTAINER}/bin/runcvm-supervisor`] : []),
         ctx.nodePath,
         '--no-warnings',
         `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`,

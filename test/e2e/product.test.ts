@@ -220,7 +220,9 @@ describe('ps and metrics', { timeout: 300_000 }, () => {
       assert.ok(total > 150 * 1024 * 1024 && total <= 256 * 1024 * 1024, `total ${total}`);
       assert.ok(free > 0 && free < total, `free ${free}`);
       assert.ok(used > 1024 * 1024 && used < total, `used ${used}`);
-      assert.ok(sample(g, 'runcvm_vm_guest_memory_available_bytes') >= free);
+      // MemAvailable leaves out the kernel's reserves, so on a small guest it can be below MemFree.
+      const available = sample(g, 'runcvm_vm_guest_memory_available_bytes');
+      assert.ok(available > 0 && available <= total, `available ${available}`);
       assert.equal(sample(g, 'runcvm_vm_balloon_bytes'), 0);
       assert.ok(sample(g, 'runcvm_vm_guest_stats_age_seconds') <= 60);
       const boot = sample(g, 'runcvm_vm_boot_seconds');
