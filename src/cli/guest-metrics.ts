@@ -11,11 +11,12 @@
  */
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { openInRoot, readFileInRoot, socketPathOf } from '../common/open-in-root.ts';
 import { RUN_DIR } from '../contracts/launch-spec.ts';
 import { parseStat, type RunningVm } from '../install/running-vms.ts';
 import { BOOT_RECORD, BOOT_RECORD_MAX, parseBootRecord } from '../launcher/boot-record.ts';
-import { BALLOON_QOM_PATH, qemuPaths } from '../vmm/qemu/argv.ts';
+import { BALLOON_QOM_PATH, BALLOON_STATS_INTERVAL_S, qemuPaths } from '../vmm/qemu/argv.ts';
 import { Qmp } from '../vmm/qemu/qmp.ts';
 
 const QMP_TIMEOUT_MS = 2000;
@@ -122,7 +123,14 @@ async function qmpFigures(proc: string, vm: RunningVm): Promise<Partial<GuestFig
   const out: Partial<GuestFigures> = {};
   try {
     const ask = (cmd: string, args?: Record<string, unknown>) => qmp.execute(cmd, args).catch(() => undefined);
+    // One poll on demand, then off again: standing polling made a guest whose balloon inflates
+    // over memory it cannot free panic (src/vmm/qemu/argv.ts).
+    const interval = (value: number) =>
+      ask('qom-set', { path: BALLOON_QOM_PATH, property: 'guest-stats-polling-interval', value });
+    await interval(BALLOON_STATS_INTERVAL_S);
+    await sleep(BALLOON_STATS_INTERVAL_S * 1000 + 300);
     const memory = parseGuestStats(await ask('qom-get', { path: BALLOON_QOM_PATH, property: 'guest-stats' }));
+    await interval(0);
     if (memory) out.memory = memory;
     const actual = figure(((await ask('query-balloon')) as { actual?: unknown } | undefined)?.actual);
     if (actual !== undefined) out.balloonActualBytes = actual;

@@ -199,7 +199,7 @@ describe('ps and metrics', { timeout: 300_000 }, () => {
         new RegExp(`^runcvm_vm_host_rss_bytes\\{container="${id}"\\} (\\d+)$`, 'm').exec(m.stdout)?.[1],
       );
       assert.ok(rss > 10 * 1024 * 1024, `host RSS ${rss}`);
-      // The guest's own figures: the balloon's statistics (reported every 5 s), vCPU time, boot time.
+      // The guest's own figures: the balloon's statistics (one poll per metrics call), vCPU time, boot time.
       const sample = (text: string, metric: string, extra = '') =>
         Number(new RegExp(`^${metric}\\{container="${id}"${extra}\\} (\\S+)$`, 'm').exec(text)?.[1]);
       const g = await until(

@@ -36,7 +36,8 @@ function accelArgs(vm: VmSpec): string[] {
 
 export const BALLOON_ID = 'balloon0';
 export const BALLOON_QOM_PATH = `/machine/peripheral/${BALLOON_ID}`;
-export const BALLOON_STATS_INTERVAL_S = 5;
+/** The guest-stats polling interval `runcvm metrics` sets for one poll (guest-metrics.ts). */
+export const BALLOON_STATS_INTERVAL_S = 1;
 
 export function qemuArgv(vm: VmSpec, paths: QemuPaths): string[] {
   const argv = [
@@ -109,10 +110,11 @@ export function qemuArgv(vm: VmSpec, paths: QemuPaths): string[] {
     `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
     // docker update shrinks the guest through the balloon (never below what it holds: no
     // deflate-on-oom, the host cgroup shrinks with it); free-page reporting hands pages the
-    // guest freed back to the host (docs/resources.md). The guest reports its memory figures
-    // every BALLOON_STATS_INTERVAL_S for `runcvm metrics` (qom-get BALLOON_QOM_PATH guest-stats).
+    // guest freed back to the host (docs/resources.md). No standing guest-stats polling: with it,
+    // a guest whose balloon inflates over memory it cannot free panicked ("System is deadlocked
+    // on memory") instead of the balloon stalling; `runcvm metrics` polls only while it asks.
     '-device',
-    `virtio-balloon-device,free-page-reporting=on,id=${BALLOON_ID},guest-stats-polling-interval=${BALLOON_STATS_INTERVAL_S}`,
+    `virtio-balloon-device,free-page-reporting=on,id=${BALLOON_ID}`,
     '-qmp',
     `unix:${paths.qmpSocket},server=on,wait=off`,
   );
