@@ -6,11 +6,15 @@
 #include <string.h>
 #include <signal.h>
 #include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 #include "../../../../guest/agent/test/check.h"
 #include "../dnsmsg.h"
 #include "../flow.h"
 #include "../handover.h"
+#include "../hostlog.h"
 #include "../loglimit.h"
 #include "../queue.h"
 #include "../wireio.h"
@@ -164,6 +168,71 @@ static void log_tests(void)
 	CHECK(n == 3 + LOG_LINE_MAX + 3 + 1 && line[n - 1] == '\n');
 }
 
+/* The host log after the handover: what the guest writes there is hostile. */
+static void hostlog_tests(void)
+{
+	char dir[] = "/tmp/runcvm-hostlog-XXXXXX", path[128], target[128], buf[4096];
+	CHECK(mkdtemp(dir) != NULL);
+	struct hostlog h;
+
+	/* A link planted where the log goes is never followed: the target stays empty. */
+	snprintf(target, sizeof target, "%s/target", dir);
+	snprintf(path, sizeof path, "%s/runcvm.log", dir);
+	int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && close(fd) == 0);
+	CHECK(symlink(target, path) == 0);
+	hostlog_init(&h, dir, 0);
+	hostlog_write(&h, 0, 0, "agent", "planted", 7);
+	struct stat st;
+	CHECK(h.failed && h.err[0] && stat(target, &st) == 0 && st.st_size == 0);
+	hostlog_close(&h);
+	CHECK(unlink(path) == 0 && unlink(target) == 0);
+
+	/* Records: UTC time, source, text cut and cleaned of control characters. */
+	hostlog_init(&h, dir, 0);
+	hostlog_write(&h, 0, 1764720000123LL, "agent", "a\x1b[2Jb\nc", 8);
+	char longline[3000];
+	memset(longline, 'y', sizeof longline);
+	hostlog_write(&h, 0, 0, "agent", longline, sizeof longline);
+	hostlog_close(&h);
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	CHECK(n > 0 && close(fd) == 0);
+	buf[n > 0 ? n : 0] = 0;
+	CHECK(strncmp(buf, "2025-12-03T00:00:00.123Z agent: a [2Jb c\n", 41) == 0);
+	char *second = strchr(buf, '\n') + 1;
+	CHECK(strlen(second) == 25 + 7 + HOSTLOG_LINE_MAX + 3 + 1);
+
+	/* A burst beyond the bucket is dropped and counted in the next written line. */
+	hostlog_init(&h, dir, 0);
+	for (int i = 0; i < HOSTLOG_BURST + 10; i++)
+		hostlog_write(&h, 0, 0, "agent", "x", 1);
+	CHECK(h.dropped == 10);
+	hostlog_write(&h, 1000, 0, "agent", "later", 5);
+	CHECK(h.dropped == 0 && !h.failed);
+	hostlog_close(&h);
+
+	/* Rotation at HOSTLOG_MAX_BYTES: runcvm.log.1 appears, the live file starts small again. */
+	hostlog_init(&h, dir, 0);
+	long long now = 0;
+	for (int i = 0; i < 1200; i++, now += 1000)
+		hostlog_write(&h, now, 0, "agent", longline, HOSTLOG_LINE_MAX);
+	hostlog_close(&h);
+	snprintf(target, sizeof target, "%s/runcvm.log.1", dir);
+	CHECK(stat(target, &st) == 0 && st.st_size <= HOSTLOG_MAX_BYTES);
+	CHECK(stat(path, &st) == 0 && st.st_size < HOSTLOG_MAX_BYTES);
+	CHECK(!h.failed);
+	for (int i = 0; i <= 2; i++) {
+		if (i)
+			snprintf(path, sizeof path, "%s/runcvm.log.%d", dir, i);
+		else
+			snprintf(path, sizeof path, "%s/runcvm.log", dir);
+		unlink(path);
+	}
+	CHECK(rmdir(dir) == 0);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -172,6 +241,7 @@ int main(void)
 	handover_tests();
 	dns_tests();
 	log_tests();
+	hostlog_tests();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;
