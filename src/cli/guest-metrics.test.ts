@@ -5,45 +5,11 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { RunningVm } from '../install/running-vms.ts';
 import { parseBootRecord } from '../launcher/boot-record.ts';
-import { type GuestFigures, parseExits, parseGuestStats, vcpuSeconds } from './guest-metrics.ts';
+import { type GuestFigures, parseExits, vcpuSeconds } from './guest-metrics.ts';
 import { formatMetrics } from './metrics.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'runcvm-guest-metrics-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-// QEMU's 2^64-1 as JSON.parse reads it.
-const UNKNOWN = JSON.parse('18446744073709551615') as number;
-
-test("the balloon's guest-stats: known figures kept, QEMU's 2^64-1 (not reported) left out", () => {
-  assert.deepEqual(
-    parseGuestStats({
-      stats: {
-        'stat-total-memory': 215695360,
-        'stat-free-memory': 165777408,
-        'stat-available-memory': 170975232,
-        'stat-disk-caches': 4521984,
-        'stat-major-faults': 14,
-        'stat-swap-in': UNKNOWN,
-      },
-      'last-update': 1764720000,
-    }),
-    {
-      totalBytes: 215695360,
-      freeBytes: 165777408,
-      availableBytes: 170975232,
-      cachedBytes: 4521984,
-      majorFaults: 14,
-      lastUpdate: 1764720000,
-    },
-  );
-  // Before the guest's first report every figure is unknown.
-  assert.equal(
-    parseGuestStats({ stats: { 'stat-total-memory': UNKNOWN, 'stat-free-memory': UNKNOWN }, 'last-update': 0 })
-      ?.totalBytes,
-    undefined,
-  );
-  for (const bad of [null, 'x', 42, { stats: { 'stat-free-memory': -1 } }, { stats: { 'stat-free-memory': 'big' } }])
-    assert.equal(parseGuestStats(bad)?.freeBytes, undefined);
-});
 
 test('query-stats: the kvm provider\'s "exits" summed over vCPUs; nothing under TCG (an empty list)', () => {
   const vcpu = (exits: unknown) => ({

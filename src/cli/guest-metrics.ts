@@ -1,7 +1,7 @@
 /**
  * What `runcvm metrics` learns about a VM beyond its host processes: the guest's own memory
- * figures (QEMU's virtio-balloon statistics, which the guest driver reports every few seconds:
- * `qom-get guest-stats`), the balloon's size (`query-balloon`), VM exits (`query-stats`, which only
+ * figures (QEMU's virtio-balloon statistics, one report asked for on demand:
+ * vmm/qemu/balloon-stats.ts), the balloon's size (`query-balloon`), VM exits (`query-stats`, which only
  * KVM provides: under TCG the guest's code is translated and run by QEMU itself, so there is no
  * exit to count), the CPU time of each vCPU thread, and the boot phases the launcher recorded.
  * QMP is reached through /proc/<launcher>/root (host root) without following any link the sandbox
@@ -11,28 +11,16 @@
  */
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { openInRoot, readFileInRoot, socketPathOf } from '../common/open-in-root.ts';
 import { RUN_DIR } from '../contracts/launch-spec.ts';
 import { parseStat, type RunningVm } from '../install/running-vms.ts';
 import { BOOT_RECORD, BOOT_RECORD_MAX, parseBootRecord } from '../launcher/boot-record.ts';
-import { BALLOON_QOM_PATH, BALLOON_STATS_INTERVAL_S, qemuPaths } from '../vmm/qemu/argv.ts';
+import { qemuPaths } from '../vmm/qemu/argv.ts';
+import { figure, freshGuestStats, type GuestMemory } from '../vmm/qemu/balloon-stats.ts';
 import { Qmp } from '../vmm/qemu/qmp.ts';
 
 const QMP_TIMEOUT_MS = 2000;
 const CLOCK_TICKS = 100;
-/** The balloon reports a figure it does not have as 2^64 - 1. */
-const UNKNOWN = 2 ** 63;
-
-export interface GuestMemory {
-  totalBytes?: number;
-  freeBytes?: number;
-  availableBytes?: number;
-  cachedBytes?: number;
-  majorFaults?: number;
-  /** Epoch seconds of the guest's last report (0: none yet). */
-  lastUpdate?: number;
-}
 
 export interface GuestFigures {
   bootSeconds?: number;
@@ -41,26 +29,6 @@ export interface GuestFigures {
   memory?: GuestMemory;
   balloonActualBytes?: number;
   exits?: number;
-}
-
-function figure(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v < UNKNOWN ? v : undefined;
-}
-
-/** qom-get guest-stats: {stats: {stat-*: n}, last-update: n}; unknown figures are left out. */
-export function parseGuestStats(ret: unknown): GuestMemory | undefined {
-  if (typeof ret !== 'object' || ret === null) return undefined;
-  const r = ret as { stats?: Record<string, unknown>; 'last-update'?: unknown };
-  const s = typeof r.stats === 'object' && r.stats !== null ? r.stats : {};
-  const m: GuestMemory = {
-    totalBytes: figure(s['stat-total-memory']),
-    freeBytes: figure(s['stat-free-memory']),
-    availableBytes: figure(s['stat-available-memory']),
-    cachedBytes: figure(s['stat-disk-caches']),
-    majorFaults: figure(s['stat-major-faults']),
-    lastUpdate: figure(r['last-update']),
-  };
-  return Object.values(m).some((v) => v !== undefined) ? m : undefined;
 }
 
 /** query-stats (target vcpu): the "exits" counters of the kvm provider, summed over vCPUs. */
@@ -123,14 +91,7 @@ async function qmpFigures(proc: string, vm: RunningVm): Promise<Partial<GuestFig
   const out: Partial<GuestFigures> = {};
   try {
     const ask = (cmd: string, args?: Record<string, unknown>) => qmp.execute(cmd, args).catch(() => undefined);
-    // One poll on demand, then off again: standing polling made a guest whose balloon inflates
-    // over memory it cannot free panic (src/vmm/qemu/argv.ts).
-    const interval = (value: number) =>
-      ask('qom-set', { path: BALLOON_QOM_PATH, property: 'guest-stats-polling-interval', value });
-    await interval(BALLOON_STATS_INTERVAL_S);
-    await sleep(BALLOON_STATS_INTERVAL_S * 1000 + 300);
-    const memory = parseGuestStats(await ask('qom-get', { path: BALLOON_QOM_PATH, property: 'guest-stats' }));
-    await interval(0);
+    const memory = await freshGuestStats(qmp).catch(() => undefined);
     if (memory) out.memory = memory;
     const actual = figure(((await ask('query-balloon')) as { actual?: unknown } | undefined)?.actual);
     if (actual !== undefined) out.balloonActualBytes = actual;

@@ -27,6 +27,9 @@ import { parseRam, planUpdate } from './update-plan.ts';
 /** A balloon moves a few hundred MiB in seconds under TCG; a guest that stops giving is stuck. */
 const RESIZE_TIMEOUT_MS = 60_000;
 
+/** Free memory a shrink leaves the guest's kernel, beyond what the guest said it could give. */
+const GUEST_RESERVE_MIB = 32;
+
 /** runc update's memory flags take sizes; runcvm raises them by the VMM overhead like the JSON. */
 const MEMORY_FLAGS = ['memory', 'memory-swap'] as const;
 
@@ -124,8 +127,22 @@ async function resizeWithCgroup(control: VmControl, target: number, applyCgroup:
     if (!r.reached) throw new Error(`--memory: the guest took back only ${r.actualMiB} of ${target} MiB`);
     return;
   }
+  // The balloon must not take what the guest's kernel needs: once it holds all the free memory,
+  // the guest's next allocation (a kernel thread, a page-table page) meets the OOM killer, which
+  // kills the workload or, with nothing left to kill, panics ("System is deadlocked on memory").
+  // So the guest is asked first, and the balloon only set when the shrink leaves a reserve.
+  const available = await balloon.availableMiB();
+  if (available === undefined)
+    throw new GuestFailure(`--memory: the guest did not report its free memory; left at ${before} MiB`);
+  const canGive = Math.max(0, available - GUEST_RESERVE_MIB);
+  if (before - target > canGive) {
+    throw new OptionError(
+      `--memory: the guest cannot free enough memory to shrink to ${target} MiB (it can give ${canGive} of the ${before - target} MiB asked for, keeping ${GUEST_RESERVE_MIB} MiB for its kernel: the rest is in use); left at ${before} MiB`,
+    );
+  }
   const r = await resizeGuest(balloon, target, { timeoutMs: RESIZE_TIMEOUT_MS });
   if (!r.reached) {
+    // Its use grew since it was asked: give everything back at once.
     await balloon.setTargetMiB(before);
     throw new OptionError(
       `--memory: the guest could not free enough memory to shrink to ${target} MiB (it stopped at ${r.actualMiB} MiB: the rest is in use); left at ${before} MiB`,

@@ -15,6 +15,9 @@ function fakeBalloon(start: number, step: number, floor: number): Balloon & { ta
     async setTargetMiB(mib: number) {
       b.target = mib;
     },
+    async availableMiB() {
+      return actual - floor;
+    },
   };
   return b;
 }

@@ -10,6 +10,11 @@ export interface Balloon {
   actualMiB(): Promise<number>;
   /** Asks the guest to give memory back (or take it back) until it has `mib`. Returns at once. */
   setTargetMiB(mib: number): Promise<void>;
+  /**
+   * What the guest says it could give back now (its MemAvailable), in MiB, asked for fresh;
+   * undefined when the guest did not say.
+   */
+  availableMiB(): Promise<number | undefined>;
 }
 
 /** The guest's balloon driver works in pages; a few MiB of slack counts as reached. */

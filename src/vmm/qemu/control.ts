@@ -1,5 +1,6 @@
 /** VmControl (../driver.ts) over QMP: the balloon, and the vCPU thread ids for pinning. */
 import type { VmControl } from '../driver.ts';
+import { freshGuestStats } from './balloon-stats.ts';
 import type { Qmp } from './qmp.ts';
 
 const MIB = 1024 * 1024;
@@ -20,6 +21,10 @@ export function qemuControl(qmp: Qmp): VmControl {
       },
       async setTargetMiB(mib) {
         await qmp.execute('balloon', { value: mib * MIB });
+      },
+      async availableMiB() {
+        const bytes = (await freshGuestStats(qmp))?.availableBytes;
+        return bytes === undefined ? undefined : Math.floor(bytes / MIB);
       },
     },
     async vcpuThreads() {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
@@ -8,32 +8,7 @@ import { test } from 'node:test';
 import { describeError } from '../../contracts/errors.ts';
 import { qemuControl } from './control.ts';
 import { Qmp, QmpError } from './qmp.ts';
-
-/** An in-process QMP peer: greeting, then one reply per command line (recorded). */
-async function stubQmp(
-  reply: (cmd: { execute: string; arguments?: Record<string, unknown> }) => string,
-): Promise<{ path: string; seen: unknown[]; server: Server; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'runcvm-qmp-'));
-  const path = join(dir, 'qmp.sock');
-  const seen: unknown[] = [];
-  const server = createServer((s) => {
-    s.write('{"QMP": {"version": {"qemu": {"major": 7, "minor": 2, "micro": 22}}, "capabilities": []}}\r\n');
-    let buf = '';
-    s.on('data', (d) => {
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const cmd = JSON.parse(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-        seen.push(cmd);
-        // An event in between must not be taken for the reply.
-        s.write('{"event": "BALLOON_CHANGE", "data": {"actual": 1}}\r\n');
-        s.write(`${reply(cmd)}\r\n`);
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(path, r));
-  return { path, seen, server, dir };
-}
+import { stubQmp } from './testdata/stub-qmp.ts';
 
 test('negotiates capabilities, matches replies to commands, surfaces QMP errors', async () => {
   const stub = await stubQmp((c) =>
