@@ -241,12 +241,16 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
       // runcvm-init is PID 1 so that every signal, real-time ones included, reaches the launcher
       // (src/launcher/init); with RUNCVM_DATA_PLANE=supervisor, runcvm-supervisor runs the Node launcher for the start and then
       // the container's data plane itself (src/launcher/supervisor); Node's own warnings would
-      // land on the workload's stderr.
+      // land on the workload's stderr. The young generation is capped (1 MiB semi-spaces instead of
+      // up to 16): output the launcher holds while a slow log reader takes it survives scavenges,
+      // and V8 would grow the young generation to ~48 MiB for data that is never more than the
+      // flow-control window (the flood e2e saw the launcher grow by 40 MiB on a loaded host).
       args: [
         `${PREFIX_IN_CONTAINER}/bin/runcvm-init`,
         ...(ctx.supervisor ? [`${PREFIX_IN_CONTAINER}/bin/runcvm-supervisor`] : []),
         ctx.nodePath,
         '--no-warnings',
+        '--max-semi-space-size=1',
         `${PREFIX_IN_CONTAINER}/lib/runcvm.mjs`,
         'launcher',
       ],
