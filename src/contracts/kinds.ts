@@ -20,11 +20,17 @@ export type RootfsMode = (typeof ROOTFS_MODES)[number];
  */
 export const KERNELS = ['runcvm', 'debian'] as const;
 /**
- * Who runs a started container's data plane: the Node launcher (the default for now), or the
- * static C supervisor (src/launcher/supervisor) that takes over once QEMU runs.
+ * Who runs a started container's data plane: the static C supervisor (src/launcher/supervisor)
+ * that takes over once QEMU runs, or the Node launcher for the container's whole life.
  */
 export const DATA_PLANES = ['node', 'supervisor'] as const;
 export type DataPlane = (typeof DATA_PLANES)[number];
+/**
+ * The data plane when RUNCVM_DATA_PLANE is unset: the supervisor, since the whole e2e suite passes
+ * on it (docs/testing.md); node stays selectable and tested (run/exec/flood/network as the e2e-node
+ * stage of scripts/test.sh). Pod VMs, 9P volumes and Firecracker keep the Node launcher either way.
+ */
+export const DEFAULT_DATA_PLANE: DataPlane = 'supervisor';
 export type KernelName = (typeof KERNELS)[number];
 /**
  * The kernel a container boots when RUNCVM_KERNEL is unset: runcvm, since the whole e2e suite

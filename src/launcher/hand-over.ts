@@ -26,6 +26,8 @@ export function handOverToSupervisor(
   const pids = vm.pids;
   if (spec.hypervisor !== 'qemu' || !pids) return false;
   const paths = qemuPaths(RUN_DIR);
+  // From here on, what QEMU and virtiofsd write stays in the supervisor's pipes for it to read.
+  vm.releaseOutput?.();
   if (spec.network === 'own')
     saveNetWatch(
       net.guest.ifaces.map((i) => i.name),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { LaunchSpec } from '../contracts/launch-spec.ts';
-import { encodeHandover, HandoverFlag, HandoverTag } from './handover.ts';
+import { encodeHandover, HandoverFlag, HandoverTag, parseStderrPipes } from './handover.ts';
 
 const HEADER = readFileSync(new URL('./supervisor/handover.h', import.meta.url), 'utf8');
 
@@ -82,4 +82,12 @@ test('the state carries the VMM, the payloads, the flags and the net-sync comman
     vmmSpawnMs: 3,
   });
   assert.equal(one(HandoverTag.START)[0]?.includes(Buffer.from('sh')), true);
+});
+
+test("the supervisor's stderr pipes: four distinct descriptors above 2, or none outside the supervisor", () => {
+  assert.equal(parseStderrPipes(undefined), undefined);
+  assert.equal(parseStderrPipes(''), undefined);
+  assert.deepEqual(parseStderrPipes('4,5,6,7'), { vmm: { read: 4, write: 5 }, fileServer: { read: 6, write: 7 } });
+  for (const bad of ['4,5,6', '4,5,6,7,8', '2,5,6,7', '4,4,6,7', '4,5,6,x', '4,5,6,-7', '4,5,6,99999'])
+    assert.throws(() => parseStderrPipes(bad), /RUNCVM_SUPERVISOR_STDERR: .* is not four distinct descriptors/, bad);
 });

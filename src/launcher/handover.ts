@@ -10,7 +10,9 @@
 import { encodeConfig, encodeStart, type VmConfig } from '../agent-protocol/messages.ts';
 import { TlvWriter } from '../agent-protocol/tlv.ts';
 import { writeFileAtomic } from '../common/atomic-write.ts';
+import { RuncvmError } from '../contracts/errors.ts';
 import type { LaunchSpec } from '../contracts/launch-spec.ts';
+import type { StderrPipes } from '../vmm/vm-spec.ts';
 
 export const HandoverTag = {
   AGENT_SOCKET: 1,
@@ -39,6 +41,27 @@ export const HandoverFlag = {
 
 /** The environment variable the supervisor sets: where to write the state. */
 export const HANDOVER_ENV = 'RUNCVM_SUPERVISOR_STATE';
+
+/**
+ * The environment variable the supervisor sets: the four descriptors of its stderr pipes the
+ * launcher inherits, `VMM_READ,VMM_WRITE,FILE_SERVER_READ,FILE_SERVER_WRITE` (supervisor.c,
+ * STDERR_FD_FIRST). QEMU and virtiofsd write to them for their whole life, so the supervisor can
+ * keep their output in the host log after the launcher is gone.
+ */
+export const STDERR_PIPES_ENV = 'RUNCVM_SUPERVISOR_STDERR';
+
+/** The pipes named by STDERR_PIPES_ENV; undefined when it is unset (not under the supervisor). */
+export function parseStderrPipes(value: string | undefined): StderrPipes | undefined {
+  if (value === undefined || value === '') return undefined;
+  const fds = value.split(',').map((f) => (/^\d{1,4}$/.test(f) ? Number(f) : Number.NaN));
+  if (fds.length !== 4 || fds.some((f) => !(f > 2)) || new Set(fds).size !== 4)
+    throw new RuncvmError(
+      'internal',
+      `${STDERR_PIPES_ENV}: "${value.slice(0, 64)}" is not four distinct descriptors above 2 (runcvm-supervisor and the launcher of different installs?)`,
+    );
+  const [vr, vw, fr, fw] = fds as [number, number, number, number];
+  return { vmm: { read: vr, write: vw }, fileServer: { read: fr, write: fw } };
+}
 
 export interface Handover {
   spec: LaunchSpec;

@@ -37,7 +37,7 @@ import { EXEC_SOCKET, execIds, serveExec } from './exec-server.ts';
 import { serveGuestDns } from './guest-dns.ts';
 import { GuestLog, streamSink } from './guest-log.ts';
 import { handOverToSupervisor } from './hand-over.ts';
-import { HANDOVER_ENV } from './handover.ts';
+import { HANDOVER_ENV, parseStderrPipes, STDERR_PIPES_ENV } from './handover.ts';
 import { teeStderrToPodLog } from './pod-log.ts';
 import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
@@ -277,9 +277,12 @@ export async function runLauncher(): Promise<number> {
         debug: spec.runtimeDebug,
         output: (d) => hostLog?.output('diod', d.toString()),
       });
+    // Under runcvm-supervisor: its pipes, so the VMM's stderr outlives this process.
+    const stderrPipes = parseStderrPipes(process.env[STDERR_PIPES_ENV]);
     vm = await DRIVERS[spec.hypervisor].start({
       ...vmSpecFor(spec, RUN_DIR, disks, [...net.nics, ...(volumes ? [volumes.nic] : [])]),
       output: (source, d) => hostLog?.output(source, d.toString()),
+      ...(stderrPipes ? { stderrPipes } : {}),
     });
     const server = volumes;
     if (server) void vm.exited.then(() => server.stop());

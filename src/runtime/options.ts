@@ -12,6 +12,7 @@ import {
   type Accel,
   DATA_PLANES,
   type DataPlane,
+  DEFAULT_DATA_PLANE,
   DEFAULT_KERNEL,
   HYPERVISORS,
   type Hypervisor,
@@ -133,6 +134,6 @@ export function parseOptions(
     volumes,
     disks: parseDisks(get('RUNCVM_DISKS')),
     timing: bool('RUNCVM_TIMING', get('RUNCVM_TIMING')),
-    dataPlane: oneOf('RUNCVM_DATA_PLANE', get('RUNCVM_DATA_PLANE'), DATA_PLANES, 'node'),
+    dataPlane: oneOf('RUNCVM_DATA_PLANE', get('RUNCVM_DATA_PLANE'), DATA_PLANES, DEFAULT_DATA_PLANE),
   };
 }

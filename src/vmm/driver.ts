@@ -50,6 +50,11 @@ export interface RunningVm {
    * over once the launcher exits (runcvm-supervisor, docs/architecture.md). Absent: it cannot.
    */
   readonly pids?: { vmm: number; helpers: number[] };
+  /**
+   * Stops reading the VMM's and its helpers' stderr (VmSpec.stderrPipes), for the handover: what
+   * they write from now on stays in the pipes for the supervisor. Absent: nothing to release.
+   */
+  releaseOutput?(): void;
   /** Stop for when the guest did not power off by itself (a driver may try a gentler way first). */
   kill(): void | Promise<void>;
 }

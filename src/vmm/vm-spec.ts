@@ -47,6 +47,22 @@ export interface VmSpec {
   vmmBinary?: string;
   /** Also gets everything the VMM and its helpers write (the container's host log, common/host-log.ts). */
   output?: (source: 'qemu' | 'virtiofsd' | 'firecracker', chunk: Buffer) => void;
+  /**
+   * Pipes runcvm-supervisor made for the VMM's and the file servers' stderr (one per source, both
+   * ends inherited by the launcher): the children write to `write`, the launcher reads `read` until
+   * the handover, the supervisor after it (docs/architecture.md). Absent: the driver's own pipes.
+   */
+  stderrPipes?: StderrPipes;
+}
+
+export interface PipeFds {
+  read: number;
+  write: number;
+}
+
+export interface StderrPipes {
+  vmm: PipeFds;
+  fileServer: PipeFds;
 }
 
 /** Kernel command line shared by every backend. */

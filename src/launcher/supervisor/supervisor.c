@@ -42,6 +42,7 @@
 #include "hostlog.h"
 #include "loglimit.h"
 #include "queue.h"
+#include "vmmlog.h"
 #include "wireio.h"
 
 /* The few netlink definitions needed (musl ships no kernel headers): an rtnetlink socket that
@@ -56,7 +57,12 @@ struct sockaddr_nl {
 	uint32_t nl_groups;
 };
 
-#define SIGNAL_FD	     3
+#define SIGNAL_FD 3
+/* Where the launcher finds the stderr pipes (QEMU's, then the file servers'; read and write end
+ * of each), named to it by STDERR_ENV (src/launcher/handover.ts, STDERR_PIPES_ENV). */
+#define STDERR_FD_FIRST	     4
+#define STDERR_ENV	     "RUNCVM_SUPERVISOR_STDERR"
+#define STDERR_DRAIN_MAX     (256 * 1024)
 #define EXEC_SOCKET	     "/run/runcvm/exec.sock"
 #define WORKLOAD_ID	     1
 #define FIRST_EXEC_ID	     2
@@ -145,6 +151,8 @@ struct sv {
 	int exit_code;
 	long long t_agent_up, t_started, t_exit;
 	struct hostlog hlog;
+	struct vmmlog_src err[2]; /* QEMU's and virtiofsd's stderr (vmmlog.h) */
+	struct vmmlog_tail err_tail;
 };
 
 static struct sv S;
@@ -197,7 +205,8 @@ static long long since_launcher(long long t)
 }
 static void say(const char *fmt, ...)
 {
-	char buf[8192];
+	/* A failure report carries the VMM's stderr tail and the console's: room for both. */
+	static char buf[32768];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
@@ -257,6 +266,66 @@ static void console_tail(char *out, size_t cap)
 	if (*p == '\n')
 		p++;
 	snprintf(out, cap, "\nguest console (last lines):\n%s", p);
+}
+
+/* Every line of text as a record of the host log, the first one after prefix. */
+static void hlog_text(const char *source, const char *prefix, const char *text)
+{
+	for (int first = 1;; first = 0) {
+		const char *nl = strchr(text, '\n');
+		int len = nl ? (int)(nl - text) : (int)strlen(text);
+		hlog(source, "%s%.*s", first ? prefix : "", len, text);
+		if (!nl)
+			return;
+		text = nl + 1;
+	}
+}
+
+/* ---- QEMU's and virtiofsd's stderr (vmmlog.h) ---- */
+
+static void vmm_line(void *ctx, const char *source, const char *text, size_t len)
+{
+	(void)ctx;
+	hlog(source, "%.*s", (int)len, text);
+}
+
+static void err_close(struct vmmlog_src *e)
+{
+	vmmlog_flush(e, vmm_line, NULL);
+	xclose(e->fd, __func__);
+	e->fd = -1;
+}
+
+/* One read from a stderr pipe; returns the bytes read (0 at its end or when nothing waits). */
+static size_t err_readable(struct vmmlog_src *e)
+{
+	static char buf[16384];
+	if (e->fd < 0)
+		return 0;
+	ssize_t n = read(e->fd, buf, sizeof buf);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		if (n < 0)
+			hlog("launcher", "reading %s's stderr: %s", e->source, strerror(errno));
+		err_close(e);
+		return 0;
+	}
+	vmmlog_tail_push(&S.err_tail, buf, (size_t)n);
+	vmmlog_feed(e, buf, (size_t)n, vmm_line, NULL);
+	return (size_t)n;
+}
+
+/* What the VMM and the file servers wrote and nobody read yet (before a report or the end),
+ * bounded: a writer that never stops cannot hold the supervisor here. */
+static void err_drain(void)
+{
+	for (int i = 0; i < 2; i++) {
+		size_t total = 0, n;
+		while (total < STDERR_DRAIN_MAX && (n = err_readable(&S.err[i])) > 0)
+			total += n;
+		vmmlog_flush(&S.err[i], vmm_line, NULL);
+	}
 }
 
 static void restore_tty(void)
@@ -336,6 +405,7 @@ static void finish(int code) __attribute__((noreturn));
 static void finish(int code)
 {
 	restore_tty();
+	err_drain();
 	hlog("launcher", "exit status %d", code);
 	hostlog_close(&S.hlog);
 	print_timing();
@@ -349,13 +419,20 @@ static void reap(void);
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void fail(const char *fmt, ...)
 {
-	char msg[4096], tail[16384];
+	/* As the launcher's GuestFailure with its VM's diagnostics(): the message, the VMM's and
+	 * file servers' stderr, the guest console's last lines; on stderr and in the host log. */
+	static char msg[4096], console[16384], err[VMMLOG_TAIL_MAX + 1],
+		report[sizeof msg + sizeof err + sizeof console + 64];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	console_tail(tail, sizeof tail);
-	say("runcvm: %s%s", msg, tail);
+	err_drain();
+	vmmlog_tail_text(&S.err_tail, err, sizeof err);
+	console_tail(console, sizeof console);
+	snprintf(report, sizeof report, "%s\nqemu/virtiofsd stderr:\n%s%s", msg, err, console);
+	say("runcvm: %s", report);
+	hlog_text("launcher", "failed: ", report);
 	kill_vm(SIGKILL);
 	if (!S.vmm_exited && S.ho.vmm_pid > 0) {
 		int st;
@@ -1184,6 +1261,41 @@ static int status_code(int st)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* The stderr pipes of QEMU and the file servers, made before the launcher starts them: both ends
+ * go to the launcher (which reads until the handover), the read ends stay here for after it.
+ * Kept above the descriptors the launcher gets, close-on-exec, so no child inherits them. */
+static void make_stderr_pipes(int fds[4])
+{
+	for (int i = 0; i < 4; i += 2) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) != 0) {
+			fprintf(stderr, "runcvm: supervisor: pipe: %s\n", strerror(errno));
+			exit(1);
+		}
+		for (int k = 0; k < 2; k++) {
+			fds[i + k] = fcntl(p[k], F_DUPFD_CLOEXEC, STDERR_FD_FIRST + 4);
+			if (fds[i + k] < 0 || close(p[k]) != 0) {
+				fprintf(stderr, "runcvm: supervisor: stderr pipe: %s\n",
+					strerror(errno));
+				exit(1);
+			}
+		}
+	}
+}
+
+/* In the launcher's child: the pipes at STDERR_FD_FIRST.., inherited (dup2 clears
+ * close-on-exec), and named in its environment. */
+static int give_stderr_pipes(const int fds[4])
+{
+	char env[64];
+	for (int k = 0; k < 4; k++)
+		if (dup2(fds[k], STDERR_FD_FIRST + k) < 0)
+			return -1;
+	snprintf(env, sizeof env, "%d,%d,%d,%d", STDERR_FD_FIRST, STDERR_FD_FIRST + 1,
+		 STDERR_FD_FIRST + 2, STDERR_FD_FIRST + 3);
+	return setenv(STDERR_ENV, env, 1);
+}
+
 /* Runs the Node launcher; returns only when it handed over (its state is in S.ho). */
 static void run_control_plane(char **argv, const sigset_t *old)
 {
@@ -1192,6 +1304,8 @@ static void run_control_plane(char **argv, const sigset_t *old)
 			strerror(errno));
 		exit(1);
 	}
+	int pipes[4];
+	make_stderr_pipes(pipes);
 	pid_t pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "runcvm: supervisor: fork: %s\n", strerror(errno));
@@ -1200,7 +1314,8 @@ static void run_control_plane(char **argv, const sigset_t *old)
 	if (pid == 0) {
 		if (sigprocmask(SIG_SETMASK, old, NULL) != 0 ||
 		    signal(SIGPIPE, SIG_DFL) == SIG_ERR ||
-		    setenv("RUNCVM_SUPERVISOR_STATE", HANDOVER_PATH, 1) != 0) {
+		    setenv("RUNCVM_SUPERVISOR_STATE", HANDOVER_PATH, 1) != 0 ||
+		    give_stderr_pipes(pipes) != 0) {
 			fprintf(stderr, "runcvm: supervisor: prepare the launcher: %s\n",
 				strerror(errno));
 			_exit(125);
@@ -1209,6 +1324,11 @@ static void run_control_plane(char **argv, const sigset_t *old)
 		fprintf(stderr, "runcvm: supervisor: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	/* The write ends are the children's only; the read ends are for after the handover. */
+	xclose(pipes[1], __func__);
+	xclose(pipes[3], __func__);
+	S.err[0] = (struct vmmlog_src){.source = "qemu", .fd = pipes[0]};
+	S.err[1] = (struct vmmlog_src){.source = "virtiofsd", .fd = pipes[2]};
 	int st;
 	while (waitpid(pid, &st, 0) < 0) {
 		if (errno != EINTR) {
@@ -1248,7 +1368,20 @@ static void run_control_plane(char **argv, const sigset_t *old)
 
 /* ---- the loop ---- */
 
-enum slot { P_AGENT, P_STDIN, P_OUT1, P_OUT2, P_SIGPIPE, P_SFD, P_LISTEN, P_NL, P_NET, P_FIXED };
+enum slot {
+	P_AGENT,
+	P_STDIN,
+	P_OUT1,
+	P_OUT2,
+	P_SIGPIPE,
+	P_SFD,
+	P_LISTEN,
+	P_NL,
+	P_NET,
+	P_ERR0,
+	P_ERR1,
+	P_FIXED
+};
 
 static void on_signal(const struct signalfd_siginfo *si)
 {
@@ -1363,6 +1496,8 @@ static void loop(void)
 		pf[P_LISTEN] = (struct pollfd){S.listener, POLLIN, 0};
 		pf[P_NL] = (struct pollfd){S.nl, POLLIN, 0};
 		pf[P_NET] = (struct pollfd){S.net_out, POLLIN, 0};
+		pf[P_ERR0] = (struct pollfd){S.err[0].fd, POLLIN, 0};
+		pf[P_ERR1] = (struct pollfd){S.err[1].fd, POLLIN, 0};
 		int n = P_FIXED;
 		int nclients = S.nclients;
 		for (int i = 0; i < nclients; i++) {
@@ -1407,6 +1542,9 @@ static void loop(void)
 			netlink_readable();
 		if (pf[P_NET].revents)
 			net_sync_readable();
+		for (int i = 0; i < 2; i++)
+			if (pf[P_ERR0 + i].revents)
+				err_readable(&S.err[i]);
 		/* Clients and DNS sockets as they were when polled; handlers may reorder the
 		 * arrays, so each is matched by descriptor. */
 		for (int k = 0; k < nclients; k++) {
@@ -1482,6 +1620,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	S.agent = S.listener = S.nl = S.net_out = -1;
+	S.err[0].fd = S.err[1].fd = -1;
+	/* No host log until hostlog_init: a failure before it must not write a record anywhere. */
+	S.hlog.fd = -1;
+	S.hlog.failed = 1;
 	S.next_id = FIRST_EXEC_ID;
 	/* Every signal through the signalfd: SIGCHLD and SIGWINCH are ours, the rest is the
 	 * workload's. The launcher child gets the original mask back. */
@@ -1517,6 +1659,11 @@ int main(int argc, char **argv)
 	if (access(HOSTLOG_DIR, W_OK) != 0)
 		S.hlog.failed = 1;
 	setup_stdio();
+	for (int i = 0; i < 2; i++) {
+		int fl = fcntl(S.err[i].fd, F_GETFL);
+		if (fl < 0 || fcntl(S.err[i].fd, F_SETFL, fl | O_NONBLOCK) != 0)
+			die("fcntl %s's stderr pipe", S.err[i].source);
+	}
 	if (S.ho.flags & HOF_NET_WATCH)
 		open_netlink();
 	reap();

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { Tail } from '../../common/tail.ts';
 import { tryConnect } from '../../common/unix-socket.ts';
 import { waitUntil } from '../../common/wait.ts';
@@ -12,7 +12,7 @@ import { describeError, GuestFailure } from '../../contracts/errors.ts';
 import { pinThreads } from '../cpu-pinning.ts';
 import type { HostCheck, RunningVm, VmExit, VmmDriver } from '../driver.ts';
 import { VmmUnavailableError } from '../driver.ts';
-import type { VmSpec } from '../vm-spec.ts';
+import type { PipeFds, VmSpec } from '../vm-spec.ts';
 import { type QemuPaths, qemuArgv, qemuPaths } from './argv.ts';
 import { qemuControl } from './control.ts';
 import { Qmp } from './qmp.ts';
@@ -36,13 +36,55 @@ function exitOf(child: ChildProcess): Promise<VmExit> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-function startVirtiofsd(
-  binary: string,
-  source: string,
-  socketPath: string,
-  tail: Tail,
-  output?: VmSpec['output'],
-): ChildProcess {
+type Source = 'qemu' | 'virtiofsd';
+
+/**
+ * Where a child's stderr goes and who reads it: the driver's own pipe per child, or (under
+ * runcvm-supervisor) the supervisor's pipe for that source, read here until releaseOutput().
+ */
+class StderrSink {
+  private readers: Socket[] = [];
+
+  constructor(
+    private readonly tail: Tail,
+    private readonly output: VmSpec['output'],
+    private readonly pipes: VmSpec['stderrPipes'],
+  ) {
+    if (!pipes) return;
+    this.readers.push(this.read(pipes.vmm, 'qemu'), this.read(pipes.fileServer, 'virtiofsd'));
+  }
+
+  /** The child's stderr in spawn's stdio terms. */
+  stdio(source: Source): 'pipe' | number {
+    const p = this.pipes;
+    if (!p) return 'pipe';
+    return (source === 'qemu' ? p.vmm : p.fileServer).write;
+  }
+
+  /** A child spawned with stdio(source): its own pipe, when it has one, is read here. */
+  attach(child: ChildProcess, source: Source): void {
+    child.stderr?.on('data', (d: Buffer) => this.take(source, d));
+  }
+
+  release(): void {
+    for (const r of this.readers) r.pause();
+  }
+
+  private take(source: Source, d: Buffer): void {
+    this.tail.push(d);
+    this.output?.(source, d);
+  }
+
+  private read(fds: PipeFds, source: Source): Socket {
+    const s = new Socket({ fd: fds.read, readable: true, writable: false });
+    s.on('data', (d: Buffer) => this.take(source, d));
+    // The pipe stays the supervisor's: an error here costs the launcher's copy of the lines only.
+    s.on('error', () => {});
+    return s;
+  }
+}
+
+function startVirtiofsd(binary: string, source: string, socketPath: string, stderr: StderrSink): ChildProcess {
   // sandbox=chroot: the namespace sandbox needs CAP_SYS_ADMIN the launcher does not have
   // (and a --cap-drop ALL container would break it); announce_submounts lets the guest see volumes as their own mounts.
   // timeout=0: the guest revalidates names and attributes on every lookup. With cache=auto's
@@ -67,12 +109,9 @@ function startVirtiofsd(
       '-o',
       'xattr',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', stderr.stdio('virtiofsd')] },
   );
-  child.stderr?.on('data', (d: Buffer) => {
-    tail.push(d);
-    output?.('virtiofsd', d);
-  });
+  stderr.attach(child, 'virtiofsd');
   return child;
 }
 
@@ -85,6 +124,7 @@ class QemuVm implements RunningVm {
     private readonly helpers: ChildProcess[],
     private readonly paths: QemuPaths,
     private readonly stderrTail: Tail,
+    private readonly stderr: StderrSink,
   ) {
     this.exited = exitOf(qemu).then((e) => {
       this.done = true;
@@ -126,6 +166,10 @@ class QemuVm implements RunningVm {
       .join('\n');
   }
 
+  releaseOutput(): void {
+    this.stderr.release();
+  }
+
   kill(): void {
     if (!this.done) this.qemu.kill('SIGKILL');
     for (const h of this.helpers) h.kill('SIGKILL');
@@ -145,9 +189,8 @@ export const makeQemuDriver = (bin: QemuBinaries): VmmDriver => ({
   async start(vm: VmSpec): Promise<RunningVm> {
     const paths = qemuPaths(vm.runDir);
     const tail = new Tail();
-    const helpers = vm.fsShares.map((fs) =>
-      startVirtiofsd(bin.virtiofsd, fs.source, paths.fsSocket(fs.tag), tail, vm.output),
-    );
+    const stderr = new StderrSink(tail, vm.output, vm.stderrPipes);
+    const helpers = vm.fsShares.map((fs) => startVirtiofsd(bin.virtiofsd, fs.source, paths.fsSocket(fs.tag), stderr));
     try {
       for (const [i, fs] of vm.fsShares.entries()) {
         const h = helpers[i] as ChildProcess;
@@ -166,13 +209,10 @@ export const makeQemuDriver = (bin: QemuBinaries): VmmDriver => ({
       throw e;
     }
     const qemu = spawn(bin.qemu, qemuArgv(vm, paths), {
-      stdio: ['ignore', vm.consoleToStderr ? 2 : 'ignore', 'pipe'],
+      stdio: ['ignore', vm.consoleToStderr ? 2 : 'ignore', stderr.stdio('qemu')],
     });
-    qemu.stderr?.on('data', (d: Buffer) => {
-      tail.push(d);
-      vm.output?.('qemu', d);
-    });
-    const vmHandle = new QemuVm(qemu, helpers, paths, tail);
+    stderr.attach(qemu, 'qemu');
+    const vmHandle = new QemuVm(qemu, helpers, paths, tail, stderr);
     if (vm.hostCpus?.length) {
       try {
         await pinVcpus(paths.qmpSocket, vm.hostCpus, () => qemu.exitCode !== null || qemu.signalCode !== null);

@@ -1,6 +1,6 @@
 /* Host-side tests of the supervisor's pure parts: the byte queue and its credit, the flow-control
- * window, the handover state, SERVFAIL answers and the LOG bounds. The style of the guest agent's
- * tests (guest/agent/test/check.h). */
+ * window, the handover state, SERVFAIL answers, the LOG bounds and the VMM stderr lines and tail.
+ * The style of the guest agent's tests (guest/agent/test/check.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 #include "../hostlog.h"
 #include "../loglimit.h"
 #include "../queue.h"
+#include "../vmmlog.h"
 #include "../wireio.h"
 
 int failures;
@@ -233,6 +234,61 @@ static void hostlog_tests(void)
 	CHECK(rmdir(dir) == 0);
 }
 
+/* The VMM's stderr after the handover: lines split across reads, an endless line cut at a
+ * record's size, what is held flushed at the end, and a tail that keeps the newest bytes. */
+static char vl_seen[8][HOSTLOG_LINE_MAX + 1];
+static int vl_n;
+static void vl_line(void *ctx, const char *source, const char *text, size_t len)
+{
+	(void)ctx;
+	CHECK(strcmp(source, "qemu") == 0);
+	if (vl_n < 8) {
+		memcpy(vl_seen[vl_n], text, len);
+		vl_seen[vl_n][len] = 0;
+	}
+	vl_n++;
+}
+
+static void vmmlog_tests(void)
+{
+	struct vmmlog_src s = {.source = "qemu", .fd = -1};
+	vmmlog_feed(&s, "qemu-system: warn", 17, vl_line, NULL);
+	CHECK(vl_n == 0);
+	vmmlog_feed(&s, "ing\nsecond\n\nthird", 19, vl_line, NULL);
+	CHECK(vl_n == 3);
+	CHECK(strcmp(vl_seen[0], "qemu-system: warning") == 0);
+	CHECK(strcmp(vl_seen[1], "second") == 0);
+	CHECK(strcmp(vl_seen[2], "") == 0);
+	vmmlog_flush(&s, vl_line, NULL);
+	CHECK(vl_n == 4 && strcmp(vl_seen[3], "third") == 0);
+	vmmlog_flush(&s, vl_line, NULL);
+	CHECK(vl_n == 4);
+
+	static char big[HOSTLOG_LINE_MAX * 2 + 10];
+	memset(big, 'x', sizeof big);
+	vl_n = 0;
+	vmmlog_feed(&s, big, sizeof big, vl_line, NULL);
+	CHECK(vl_n == 2);
+	CHECK(strlen(vl_seen[0]) == HOSTLOG_LINE_MAX);
+	CHECK(s.plen == 10);
+	vmmlog_feed(&s, "\n", 1, vl_line, NULL);
+	CHECK(vl_n == 3 && strlen(vl_seen[2]) == 10);
+
+	static struct vmmlog_tail t;
+	char out[VMMLOG_TAIL_MAX + 1];
+	vmmlog_tail_push(&t, "\n  early\n", 9);
+	CHECK(vmmlog_tail_text(&t, out, sizeof out) == 5 && strcmp(out, "early") == 0);
+	static char many[VMMLOG_TAIL_MAX + 100];
+	memset(many, 'a', sizeof many);
+	memcpy(many + sizeof many - 4, "last", 4);
+	for (size_t i = 0; i < sizeof many; i += 7)
+		vmmlog_tail_push(&t, many + i, sizeof many - i < 7 ? sizeof many - i : 7);
+	CHECK(vmmlog_tail_text(&t, out, sizeof out) == VMMLOG_TAIL_MAX);
+	CHECK(memcmp(out + VMMLOG_TAIL_MAX - 4, "last", 4) == 0);
+	vmmlog_tail_push(&t, many, sizeof many);
+	CHECK(vmmlog_tail_text(&t, out, 9) == 8 && strcmp(out, "aaaalast") == 0);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -242,6 +298,7 @@ int main(void)
 	dns_tests();
 	log_tests();
 	hostlog_tests();
+	vmmlog_tests();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;
