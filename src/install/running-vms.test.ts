@@ -87,3 +87,41 @@ test("running VMs from a /proc tree: the launch spec, the descendants, the uptim
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a container under runcvm-supervisor (the default data plane) is one VM, while its launcher boots and after', () => {
+  const root = mkdtempSync(join(tmpdir(), 'runcvm-ps-'));
+  try {
+    const proc = join(root, 'proc');
+    const put = (pid: number, comm: string, ppid: number, argv: string[]) => {
+      mkdirSync(join(proc, String(pid)), { recursive: true });
+      writeFileSync(
+        join(proc, String(pid), 'stat'),
+        `${pid} (${comm}) S ${ppid} ${Array.from({ length: 17 }, () => '0').join(' ')} 1000 0`,
+      );
+      writeFileSync(join(proc, String(pid), 'cmdline'), `${argv.join('\0')}\0`);
+    };
+    mkdirSync(proc, { recursive: true });
+    writeFileSync(join(proc, 'uptime'), '130.50 100.00\n');
+    const launcher = ['/usr/bin/node', '--no-warnings', '/opt/runcvm/lib/runcvm.mjs', 'launcher'];
+    put(10, 'runcvm-init', 1, ['/opt/runcvm/bin/runcvm-init', '/opt/runcvm/bin/runcvm-supervisor', ...launcher]);
+    put(11, 'runcvm-supervis', 10, ['/opt/runcvm/bin/runcvm-supervisor', ...launcher]);
+    // Booting: the Node launcher is the supervisor's child and has started QEMU.
+    put(12, 'node', 11, launcher);
+    put(13, 'qemu-system-x86', 12, ['/usr/bin/qemu-system-x86_64']);
+    mkdirSync(join(proc, '11', 'root', '.runcvm'), { recursive: true });
+    writeFileSync(
+      join(proc, '11', 'root', '.runcvm', 'spec.json'),
+      JSON.stringify({ containerId: 'c1', hypervisor: 'qemu', accel: 'tcg', cpus: 1, memoryMiB: 512 }),
+    );
+    const names = () =>
+      runningVms(proc, join(root, 'docker')).map((v) => [v.launcherPid, v.processes.map((p) => p.name)]);
+    assert.deepEqual(names(), [[11, ['launcher', 'node', 'qemu-system-x86']]]);
+    // Handed over: the launcher is gone, QEMU and virtiofsd are the supervisor's (its child subreaper).
+    rmSync(join(proc, '12'), { recursive: true });
+    put(13, 'qemu-system-x86', 11, ['/usr/bin/qemu-system-x86_64']);
+    put(14, 'virtiofsd', 11, ['/usr/lib/qemu/virtiofsd']);
+    assert.deepEqual(names(), [[11, ['launcher', 'qemu-system-x86', 'virtiofsd']]]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

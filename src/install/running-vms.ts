@@ -1,6 +1,7 @@
 /**
- * The runcvm VMs running on this host, found from /proc: every launcher process (`node
- * <prefix>/lib/runcvm.mjs launcher`), its launch spec as the container sees it
+ * The runcvm VMs running on this host, found from /proc: every container's launcher process
+ * (`runcvm-supervisor node … <prefix>/lib/runcvm.mjs launcher`, the default data plane, or the Node
+ * launcher itself with RUNCVM_DATA_PLANE=node), its launch spec as the container sees it
  * (/proc/<pid>/root/.runcvm/spec.json, written by `create`), and its descendants (VMM, file
  * servers). For `runcvm ps`. Reads only; a process that ends while being read is skipped.
  */
@@ -155,6 +156,7 @@ export function runningVms(proc = '/proc', dockerRoot = '/var/lib/docker'): Runn
       memoryMiB: Number(spec.memoryMiB ?? 0),
       uptimeSeconds: Math.max(0, Math.round(uptime - p.startTicks / CLOCK_TICKS)),
       launcherPid: p.pid,
+      // 'launcher' names the container's own process by its role, Node or runcvm-supervisor.
       processes: mine.map((d) => ({ pid: d.pid, name: d === p ? 'launcher' : d.comm })),
       hostCpuSeconds: mine.reduce((t, d) => t + d.cpuTicks, 0) / CLOCK_TICKS,
       hostRssBytes: mine.reduce((t, d) => t + d.rssPages, 0) * PAGE_BYTES,
