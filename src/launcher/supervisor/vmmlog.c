@@ -9,7 +9,7 @@ void vmmlog_feed(struct vmmlog_src *s, const char *d, size_t n, vmmlog_line_fn f
 		const char *nl = memchr(d, '\n', n);
 		size_t take = nl ? (size_t)(nl - d) : n;
 		size_t room = sizeof s->part - s->plen;
-		if (take >= room) {
+		if (take > room) {
 			/* Longer than a record can be: what fits goes out now, the rest follows. */
 			memcpy(s->part + s->plen, d, room);
 			fn(ctx, s->source, s->part, sizeof s->part);

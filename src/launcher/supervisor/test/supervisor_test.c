@@ -273,6 +273,11 @@ static void vmmlog_tests(void)
 	CHECK(s.plen == 10);
 	vmmlog_feed(&s, "\n", 1, vl_line, NULL);
 	CHECK(vl_n == 3 && strlen(vl_seen[2]) == 10);
+	/* A line of exactly a record's size is one record, with its newline in the next read. */
+	vmmlog_feed(&s, big, HOSTLOG_LINE_MAX, vl_line, NULL);
+	CHECK(vl_n == 3);
+	vmmlog_feed(&s, "\nnext\n", 6, vl_line, NULL);
+	CHECK(vl_n == 5 && strlen(vl_seen[3]) == HOSTLOG_LINE_MAX && strcmp(vl_seen[4], "next") == 0);
 
 	static struct vmmlog_tail t;
 	char out[VMMLOG_TAIL_MAX + 1];
