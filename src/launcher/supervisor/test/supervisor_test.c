@@ -277,7 +277,8 @@ static void vmmlog_tests(void)
 	vmmlog_feed(&s, big, HOSTLOG_LINE_MAX, vl_line, NULL);
 	CHECK(vl_n == 3);
 	vmmlog_feed(&s, "\nnext\n", 6, vl_line, NULL);
-	CHECK(vl_n == 5 && strlen(vl_seen[3]) == HOSTLOG_LINE_MAX && strcmp(vl_seen[4], "next") == 0);
+	CHECK(vl_n == 5 && strlen(vl_seen[3]) == HOSTLOG_LINE_MAX &&
+	      strcmp(vl_seen[4], "next") == 0);
 
 	static struct vmmlog_tail t;
 	char out[VMMLOG_TAIL_MAX + 1];
