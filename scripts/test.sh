@@ -58,9 +58,8 @@ stage agent-coverage make -s -C guest/agent OUT="$RUNCVM_ROOT/build/agent-covera
 # The host supervisor's pure parts (queues, windows, handover state, DNS, LOG bounds).
 stage supervisor-unit make -s -C src/launcher/supervisor OUT="$RUNCVM_ROOT/build/supervisor-test" test || true
 stage e2e env NODE_V8_COVERAGE="$COVERAGE/v8" npm run test:e2e || true
-# The whole suite runs on the default data plane (the C supervisor after boot); the Node launcher
-# stays selectable (RUNCVM_DATA_PLANE=node), so the suites of the data plane run on it too.
-stage e2e-node env NODE_V8_COVERAGE="$COVERAGE/v8" RUNCVM_E2E_DATA_PLANE=node node --import tsx --test --test-concurrency=1 \
+# The data plane in C (RUNCVM_DATA_PLANE=supervisor, not yet the default): the suites it serves.
+stage e2e-supervisor env NODE_V8_COVERAGE="$COVERAGE/v8" RUNCVM_E2E_DATA_PLANE=supervisor node --import tsx --test --test-concurrency=1 \
   test/e2e/run.test.ts test/e2e/exec.test.ts test/e2e/flood.test.ts test/e2e/network.test.ts || true
 # The whole suite boots the default guest kernel (runcvm); the Debian kernel stays selectable
 # (RUNCVM_KERNEL=debian), so the core Docker behaviour is checked on it too (docs/testing.md).

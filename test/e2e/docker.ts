@@ -24,7 +24,7 @@ export function hypervisorArgs(): string[] {
     ...env('RUNCVM_KERNEL', E2E_KERNEL),
     ...env('RUNCVM_ROOTFS', process.env.RUNCVM_E2E_ROOTFS),
     ...env('RUNCVM_VOLUMES', process.env.RUNCVM_E2E_VOLUMES),
-    // RUNCVM_E2E_DATA_PLANE=node runs the suite with the Node launcher resident (default: the C supervisor).
+    // RUNCVM_E2E_DATA_PLANE=supervisor runs the suite with the C supervisor after boot.
     ...env('RUNCVM_DATA_PLANE', process.env.RUNCVM_E2E_DATA_PLANE),
   ];
 }
