@@ -105,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'install':
       return install(rest, bundleFile());
     case 'uninstall':
-      return uninstall(rest);
+      return uninstall(rest, defaultPrefix(bundleFile()));
     case 'doctor':
       return doctor(rest, defaultPrefix(bundleFile()));
     case 'cache':
