@@ -24,9 +24,9 @@ import { writeFileAtomic } from '../common/atomic-write.ts';
 import { resolveInRoot } from '../common/resolve-in-root.ts';
 import { OptionError, RuncvmError } from '../contracts/errors.ts';
 import { POD_LOG_DIR, POD_LOG_FILE, POD_SOCKET_DIR, PREFIX_IN_CONTAINER, RUN_DIR } from '../contracts/launch-spec.ts';
-import { envValue, type OciMount, type OciSpec } from '../oci/spec.ts';
+import { envValue, type OciMount, type OciProcess, type OciSpec } from '../oci/spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
-import { execClientProcess } from './exec-client.ts';
+import { EXEC_LOST_ENV, execClientProcess } from './exec-client.ts';
 import { lookupExecError } from './lookup-exec.ts';
 import type { PodRole } from './pod.ts';
 import { type RuncState, rootFlags, runcState } from './runc.ts';
@@ -256,6 +256,8 @@ export function createPodContainer(
   share: RunningShare,
   prefix: string,
   configPath: string,
+  /** A container joining a Docker container's VM (join.ts): what its client says when that VM goes. */
+  lost?: string,
 ): void {
   const id = checkId(args.containerId, 'pod container');
   // The CRI names the sandbox's PID namespace for shareProcessNamespace (mode POD), another
@@ -307,7 +309,7 @@ export function createPodContainer(
   mkdirSync(specDir, { recursive: true, mode: 0o700 });
   const marker: PodContainerMarker = { name: id, rootfs: spec.root.path };
   writeFileAtomic(join(specDir, CONTAINER_MARKER), JSON.stringify(marker), 0o600);
-  writeFileAtomic(configPath, JSON.stringify(clientSpec(spec, share, prefix, placement)), 0o600);
+  writeFileAtomic(configPath, JSON.stringify(clientSpec(spec, share, prefix, placement, lost)), 0o600);
 }
 
 /**
@@ -316,7 +318,13 @@ export function createPodContainer(
  * namespace and the container's cgroup (the kubelet's accounting and limits stay where they were;
  * the limits that matter are applied in the guest).
  */
-export function clientSpec(spec: OciSpec, share: PodShare, prefix: string, placement: PodPlacement): OciSpec {
+export function clientSpec(
+  spec: OciSpec,
+  share: PodShare,
+  prefix: string,
+  placement: PodPlacement,
+  lost?: string,
+): OciSpec {
   const ro = ['rbind', 'ro', 'nosuid', 'nodev', 'rprivate'];
   const linux = { ...(spec.linux ?? {}) };
   linux.devices = [];
@@ -337,7 +345,7 @@ export function clientSpec(spec: OciSpec, share: PodShare, prefix: string, place
   return {
     ...spec,
     root: { path: join(prefix, 'rt'), readonly: true },
-    process: { ...execClientProcess(spec.process, placement), noNewPrivileges: true },
+    process: withLostMessage({ ...execClientProcess(spec.process, placement), noNewPrivileges: true }, lost),
     hostname: undefined,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -359,6 +367,10 @@ export function clientSpec(spec: OciSpec, share: PodShare, prefix: string, place
     linux,
     annotations: { ...(spec.annotations ?? {}), 'org.runcvm.pod-container': '1' },
   };
+}
+
+function withLostMessage(p: OciProcess, lost: string | undefined): OciProcess {
+  return lost ? { ...p, env: [...(p.env ?? []), `${EXEC_LOST_ENV}=${lost}`] } : p;
 }
 
 /** The START payload of an exec into an app container of a pod VM. */
