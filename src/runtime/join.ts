@@ -17,7 +17,7 @@
  *   and the joiner becomes a pod container of X's "pod" (createPodContainer).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, type Stats, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { OptionError, RuncvmError } from '../contracts/errors.ts';
 import { POD_SOCKET_DIR, WORKLOAD_ROOT } from '../contracts/launch-spec.ts';
@@ -94,8 +94,34 @@ export function makeJoinShare(share: PodShare): void {
       throw new RuncvmError('internal', `making ${JOIN_BASE} a shared mount: ${stderr || (e as Error).message}`);
     }
   }
-  mkdirSync(share.root, { recursive: true, mode: 0o700 });
+  // sock/ first: a share without it is one whose container was deleted (pruneJoinShares).
   mkdirSync(share.sock, { recursive: true, mode: 0o700 });
+  mkdirSync(share.root, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * The dispatcher removes a deleted container's share dirs at its delete, except root/ while a
+ * joiner's root is still mounted there; the joiner's delete, once it unmounted that root, removes
+ * what is left of shares whose sock/ is gone. Never recursive: only empty dirs.
+ */
+export function pruneJoinShares(): void {
+  let ids: string[];
+  try {
+    ids = readdirSync(JOIN_BASE);
+  } catch {
+    return;
+  }
+  for (const id of ids.filter((i) => ID.test(i))) {
+    const share = joinShare(id);
+    if (existsSync(share.sock)) continue;
+    for (const d of [share.root, share.dir]) {
+      try {
+        rmdirSync(d);
+      } catch {
+        // Not empty (another joiner's root is still there) or already gone.
+      }
+    }
+  }
 }
 
 function statOrUndefined(path: string): Stats | undefined {
