@@ -30,7 +30,7 @@ import { containerOptions } from './container-options.ts';
 import { diskSerial } from './disks.ts';
 import { type HostConfig, readHostConfig } from './host-config.ts';
 import { type HostSettings, hostSettingsPath, readHostSettings } from './host-settings.ts';
-import { joinableMounts, joinShare, joinTarget, lostMessage, makeJoinShare } from './join.ts';
+import { imageProcIsJoinable, joinableMounts, joinShare, joinTarget, lostMessage, makeJoinShare } from './join.ts';
 import { lookupExecError } from './lookup-exec.ts';
 import { OptionError } from './options.ts';
 import { podRole } from './pod.ts';
@@ -224,7 +224,7 @@ export function planCreate(
     ...(ninep ? { skeleton: { dir: ninep.skeletonDir, entries: ninep.skeleton } } : {}),
     // A joiner's root reaches the guest through the virtiofs root and its client through the
     // Node launcher's pod socket: neither exists with an image root, Firecracker or the C supervisor.
-    joinable: opts.hypervisor === 'qemu' && !image && opts.dataPlane === 'node',
+    joinable: opts.hypervisor === 'qemu' && !image && opts.dataPlane === 'node' && imageProcIsJoinable(spec.root.path),
   };
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -7,7 +7,15 @@ import { OptionError } from '../contracts/errors.ts';
 import { POD_SOCKET_DIR, WORKLOAD_ROOT } from '../contracts/launch-spec.ts';
 import type { OciNamespace, OciSpec } from '../oci/spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
-import { checkJoinNamespaces, JOIN_BASE, joinableMounts, joinShare, joinTarget, lostMessage } from './join.ts';
+import {
+  checkJoinNamespaces,
+  imageProcIsJoinable,
+  JOIN_BASE,
+  joinableMounts,
+  joinShare,
+  joinTarget,
+  lostMessage,
+} from './join.ts';
 import { REWRITTEN_ANNOTATION } from './rewrite.ts';
 import type { RuncListEntry } from './runc.ts';
 
@@ -139,4 +147,21 @@ test("a joiner shares X's PID namespace or has its own; --pid host, another's, -
 
 test("the joiner's client names X when X's VM goes", () => {
   assert.match(lostMessage({ id: X }), /^container a{12} stopped: .*--network container:a{12}/);
+});
+
+test('an image whose /proc is a link or a file is not joinable (runc would mount the share where it points); a dir or none is', () => {
+  const root = mkdtempSync(join(tmpdir(), 'runcvm-join-root-'));
+  try {
+    assert.equal(imageProcIsJoinable(root), true, 'missing: runc makes a directory');
+    mkdirSync(join(root, 'proc'));
+    assert.equal(imageProcIsJoinable(root), true);
+    rmSync(join(root, 'proc'), { recursive: true });
+    symlinkSync('/usr/bin', join(root, 'proc'));
+    assert.equal(imageProcIsJoinable(root), false);
+    rmSync(join(root, 'proc'));
+    writeFileSync(join(root, 'proc'), '');
+    assert.equal(imageProcIsJoinable(root), false);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -17,7 +17,7 @@
  *   and the joiner becomes a pod container of X's "pod" (createPodContainer).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, type Stats, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { OptionError, RuncvmError } from '../contracts/errors.ts';
 import { POD_SOCKET_DIR, WORKLOAD_ROOT } from '../contracts/launch-spec.ts';
@@ -65,6 +65,19 @@ export function joinableMounts(share: PodShare): OciMount[] {
       options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'],
     },
   ];
+}
+
+/**
+ * runc resolves a mount destination through symlinks (inside the launcher's root): an image
+ * whose /proc is a link (or a file) would have the share mounted over whatever it points to, so
+ * such a container is not joinable. A missing /proc is made by runc as a directory.
+ */
+export function imageProcIsJoinable(rootPath: string): boolean {
+  try {
+    return lstatSync(join(rootPath, 'proc')).isDirectory();
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT';
+  }
 }
 
 /** Whether /run/runcvm/join is already a shared mount (mountinfo field 5 = mount point, then "shared:N"). */
