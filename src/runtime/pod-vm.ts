@@ -117,6 +117,17 @@ function detach(target: string): void {
   }
 }
 
+/** Where an app container's tree is assembled before it enters the pod share (createPodContainer). */
+const STAGE_DIR = '/run/runcvm/stage';
+
+/** A private mount of its own: on a host whose / is shared, what is staged would propagate everywhere. */
+function makeStageDir(): void {
+  mkdirSync(STAGE_DIR, { recursive: true, mode: 0o700 });
+  // Two creates racing may stack two binds: both private, so either is as good.
+  if (!mountPoints().has(STAGE_DIR)) mount(['--bind', STAGE_DIR, STAGE_DIR], 'pod staging dir');
+  mount(['--make-private', STAGE_DIR], 'pod staging dir');
+}
+
 /**
  * Sandbox `create` (pods = "vm"), computed without touching anything: `guest` is added to the
  * spec before the rewrite (it reaches the guest as a bind at /.runcvm-pod), `launcher` to the
@@ -290,17 +301,29 @@ export function createPodContainer(
     ...(sharePid ? { sharePid } : {}),
   };
   const target = join(share.root, id);
-  writeDeleteMarker(id, { unmount: [target], remove: [target] });
+  const stage = join(STAGE_DIR, id);
+  writeDeleteMarker(id, { unmount: [stage, target], remove: [stage, target] });
   try {
+    // Built in a private staging dir, then bound into the share in one go: a remount (read-only)
+    // never propagates, so a tree assembled in the share would reach the VM's launcher writable.
+    makeStageDir();
+    mkdirSync(stage, { mode: 0o700 });
     mkdirSync(target, { recursive: true, mode: 0o755 });
-    mount(['--rbind', spec.root.path, target], `root of ${id}`);
-    if (spec.root.readonly) mount(['-o', 'remount,bind,ro', target], `read-only root of ${id}`);
+    mount(['--rbind', spec.root.path, stage], `root of ${id}`);
+    // Docker's overlay sits in a shared mount: the bind is its peer, and what is mounted or
+    // unmounted below it would propagate back to Docker's view of the container's root.
+    mount(['--make-rprivate', stage], `root of ${id}`);
     for (const b of binds) {
-      const dst = join(target, b.inRoot);
+      const dst = join(stage, b.inRoot);
       mountPoint(dst, statSync(b.source).isDirectory());
       mount(['--rbind', b.source, dst], `mount ${b.inRoot} of ${id}`);
       if (b.readonly) mount(['-o', 'remount,bind,ro', dst], `read-only mount ${b.inRoot} of ${id}`);
     }
+    // Last, as runc does: the mount points above are made in the root while it is still writable.
+    if (spec.root.readonly) mount(['-o', 'remount,bind,ro', stage], `read-only root of ${id}`);
+    mount(['--rbind', stage, target], `root of ${id} into the pod share`);
+    detach(stage);
+    rmdirSync(stage);
   } catch (e) {
     deletePodMounts(id);
     throw e;

@@ -5,8 +5,9 @@
  */
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { release } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BUSYBOX, docker, hypervisorArgs, inspect, RUNTIME, runRunc, runVm, uniqueName, until } from './docker.ts';
 
@@ -58,6 +59,31 @@ describe('a runcvm container joining a runcvm container X runs in X VM', () => {
     assert.equal(reply, 'hello-from-x');
     assert.equal(boot, await bootId(x), 'the joiner runs in the same guest kernel as X');
     assert.doesNotMatch(r.stdout, /httpd|sleep 100000/, "X's processes are not in the joiner's PID namespace");
+  });
+
+  test('--read-only and volumes keep their flags in X guest: the root and a :ro volume refuse writes, a rw volume takes them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runcvm-e2e-njvol-'));
+    try {
+      writeFileSync(join(dir, 'f'), 'from-host\n');
+      const r = await runVm([
+        '--network',
+        `container:${x}`,
+        '--read-only',
+        '-v',
+        `${dir}:/ro:ro`,
+        '-v',
+        `${dir}:/rw`,
+        BUSYBOX,
+        'sh',
+        '-c',
+        'cat /ro/f; touch /root-w 2>/dev/null && echo root-writable; touch /ro/w 2>/dev/null && echo ro-writable; echo from-guest > /rw/g',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'from-host\n');
+      assert.equal(readFileSync(join(dir, 'g'), 'utf8'), 'from-guest\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('--pid container:X shares X processes', async () => {
