@@ -142,6 +142,14 @@ describe('a runcvm container joining a runcvm container X runs in X VM', () => {
     }
   });
 
+  test('a runcvm X whose VM cannot take containers (RUNCVM_DATA_PLANE=supervisor) is refused by name', async () => {
+    const sup = uniqueName('njsup');
+    await detached(sup, ['-e', 'RUNCVM_DATA_PLANE=supervisor', BUSYBOX, 'sleep', '100000']);
+    const r = await runVm(['--network', `container:${sup}`, BUSYBOX, 'true']);
+    assert.notEqual(r.code, 0, 'joined a supervisor VM');
+    assert.match(r.stderr, /--network container:[0-9a-f]{12}: .*cannot take other containers/);
+  });
+
   test("a runc container joining X gets X's host network namespace, not the guest's: X's 127.0.0.1 is not there", async () => {
     const r = await runRunc(['--network', `container:${x}`, BUSYBOX, 'sh', '-c', `${GET} 8080`]);
     assert.notEqual(r.code, 0);
