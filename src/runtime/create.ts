@@ -367,8 +367,6 @@ export function create(
       plan.config.mounts = [...(plan.config.mounts ?? []), ...pod.launcher];
       makeSandboxShare(args.containerId, pod.share);
     }
-    const share = role.kind === 'plain' && plan.joinable ? joinShare(args.containerId) : undefined;
-    if (share) plan.config.mounts = [...(plan.config.mounts ?? []), ...joinableMounts(share)];
     // Nothing refuses the container past this point: build, write, run.
     const warn = (m: string) => log('warning', `container ${args.containerId}: ${m}`);
     const hostLog = openContainerLog(args.containerId, plan.config, warn);
@@ -403,7 +401,17 @@ export function create(
     if (plan.skeleton) writeSkeleton(plan.skeleton.dir, plan.skeleton.entries);
     launch.timing.createEndMs = Date.now();
     writeFileAtomic(join(plan.specDir, 'spec.json'), JSON.stringify(launch), 0o600);
-    if (share) makeJoinShare(share);
+    // Other containers may join this one's VM (join.ts). Never a reason to refuse it: without the
+    // share it runs as before, and a joiner is refused with a message.
+    if (role.kind === 'plain' && plan.joinable) {
+      const share = joinShare(args.containerId);
+      try {
+        makeJoinShare(share);
+        plan.config.mounts = [...(plan.config.mounts ?? []), ...joinableMounts(share)];
+      } catch (e) {
+        warn(`other containers cannot join this one's VM (--network container:): ${describeError(e)}`);
+      }
+    }
     writeFileAtomic(configPath, JSON.stringify(plan.config), 0o600);
     if (plan.writeback) writeWritebackMarker(args.containerId, plan.writeback);
   }
