@@ -14,6 +14,8 @@
 #include "config.h"
 
 #define POD_ROOT "/.runcvm-pod"
+/* A VM joined by docker --network container:X: the host binds the join share over /proc. */
+#define JOIN_ROOT "/proc"
 
 /* Parent, before the fork of a CONTAINER start: refuses a name already running (EEXIST), makes
  * its cgroup with the memory limit. 0, or an errno with the reason in err. */

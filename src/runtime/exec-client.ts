@@ -10,6 +10,8 @@ import { workloadOf } from './workload.ts';
 
 /** The exec client's environment variable: the agent START payload (TLV), base64. */
 export const EXEC_START_ENV = 'RUNCVM_EXEC_START';
+/** What the client says instead of its own message when the launcher closes the connection. */
+export const EXEC_LOST_ENV = 'RUNCVM_EXEC_LOST';
 
 /**
  * runcvm-exec with no capabilities and cwd / (never created in the runtime root). The START

@@ -24,9 +24,9 @@ import { writeFileAtomic } from '../common/atomic-write.ts';
 import { resolveInRoot } from '../common/resolve-in-root.ts';
 import { OptionError, RuncvmError } from '../contracts/errors.ts';
 import { POD_LOG_DIR, POD_LOG_FILE, POD_SOCKET_DIR, PREFIX_IN_CONTAINER, RUN_DIR } from '../contracts/launch-spec.ts';
-import { envValue, type OciMount, type OciSpec } from '../oci/spec.ts';
+import { envValue, type OciMount, type OciProcess, type OciSpec } from '../oci/spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
-import { execClientProcess } from './exec-client.ts';
+import { EXEC_LOST_ENV, execClientProcess } from './exec-client.ts';
 import { lookupExecError } from './lookup-exec.ts';
 import type { PodRole } from './pod.ts';
 import { type RuncState, rootFlags, runcState } from './runc.ts';
@@ -115,6 +115,17 @@ function detach(target: string): void {
       throw new RuncvmError('internal', `unmount ${target}`, { cause: e });
     }
   }
+}
+
+/** Where an app container's tree is assembled before it enters the pod share (createPodContainer). */
+const STAGE_DIR = '/run/runcvm/stage';
+
+/** A private mount of its own: on a host whose / is shared, what is staged would propagate everywhere. */
+function makeStageDir(): void {
+  mkdirSync(STAGE_DIR, { recursive: true, mode: 0o700 });
+  // Two creates racing may stack two binds: both private, so either is as good.
+  if (!mountPoints().has(STAGE_DIR)) mount(['--bind', STAGE_DIR, STAGE_DIR], 'pod staging dir');
+  mount(['--make-private', STAGE_DIR], 'pod staging dir');
 }
 
 /**
@@ -256,6 +267,8 @@ export function createPodContainer(
   share: RunningShare,
   prefix: string,
   configPath: string,
+  /** A container joining a Docker container's VM (join.ts): what its client says when that VM goes. */
+  lost?: string,
 ): void {
   const id = checkId(args.containerId, 'pod container');
   // The CRI names the sandbox's PID namespace for shareProcessNamespace (mode POD), another
@@ -288,17 +301,29 @@ export function createPodContainer(
     ...(sharePid ? { sharePid } : {}),
   };
   const target = join(share.root, id);
-  writeDeleteMarker(id, { unmount: [target], remove: [target] });
+  const stage = join(STAGE_DIR, id);
+  writeDeleteMarker(id, { unmount: [stage, target], remove: [stage, target] });
   try {
+    // Built in a private staging dir, then bound into the share in one go: a remount (read-only)
+    // never propagates, so a tree assembled in the share would reach the VM's launcher writable.
+    makeStageDir();
+    mkdirSync(stage, { mode: 0o700 });
     mkdirSync(target, { recursive: true, mode: 0o755 });
-    mount(['--rbind', spec.root.path, target], `root of ${id}`);
-    if (spec.root.readonly) mount(['-o', 'remount,bind,ro', target], `read-only root of ${id}`);
+    mount(['--rbind', spec.root.path, stage], `root of ${id}`);
+    // Docker's overlay sits in a shared mount: the bind is its peer, and what is mounted or
+    // unmounted below it would propagate back to Docker's view of the container's root.
+    mount(['--make-rprivate', stage], `root of ${id}`);
     for (const b of binds) {
-      const dst = join(target, b.inRoot);
+      const dst = join(stage, b.inRoot);
       mountPoint(dst, statSync(b.source).isDirectory());
       mount(['--rbind', b.source, dst], `mount ${b.inRoot} of ${id}`);
       if (b.readonly) mount(['-o', 'remount,bind,ro', dst], `read-only mount ${b.inRoot} of ${id}`);
     }
+    // Last, as runc does: the mount points above are made in the root while it is still writable.
+    if (spec.root.readonly) mount(['-o', 'remount,bind,ro', stage], `read-only root of ${id}`);
+    mount(['--rbind', stage, target], `root of ${id} into the pod share`);
+    detach(stage);
+    rmdirSync(stage);
   } catch (e) {
     deletePodMounts(id);
     throw e;
@@ -307,7 +332,7 @@ export function createPodContainer(
   mkdirSync(specDir, { recursive: true, mode: 0o700 });
   const marker: PodContainerMarker = { name: id, rootfs: spec.root.path };
   writeFileAtomic(join(specDir, CONTAINER_MARKER), JSON.stringify(marker), 0o600);
-  writeFileAtomic(configPath, JSON.stringify(clientSpec(spec, share, prefix, placement)), 0o600);
+  writeFileAtomic(configPath, JSON.stringify(clientSpec(spec, share, prefix, placement, lost)), 0o600);
 }
 
 /**
@@ -316,7 +341,13 @@ export function createPodContainer(
  * namespace and the container's cgroup (the kubelet's accounting and limits stay where they were;
  * the limits that matter are applied in the guest).
  */
-export function clientSpec(spec: OciSpec, share: PodShare, prefix: string, placement: PodPlacement): OciSpec {
+export function clientSpec(
+  spec: OciSpec,
+  share: PodShare,
+  prefix: string,
+  placement: PodPlacement,
+  lost?: string,
+): OciSpec {
   const ro = ['rbind', 'ro', 'nosuid', 'nodev', 'rprivate'];
   const linux = { ...(spec.linux ?? {}) };
   linux.devices = [];
@@ -337,7 +368,7 @@ export function clientSpec(spec: OciSpec, share: PodShare, prefix: string, place
   return {
     ...spec,
     root: { path: join(prefix, 'rt'), readonly: true },
-    process: { ...execClientProcess(spec.process, placement), noNewPrivileges: true },
+    process: withLostMessage({ ...execClientProcess(spec.process, placement), noNewPrivileges: true }, lost),
     hostname: undefined,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -359,6 +390,10 @@ export function clientSpec(spec: OciSpec, share: PodShare, prefix: string, place
     linux,
     annotations: { ...(spec.annotations ?? {}), 'org.runcvm.pod-container': '1' },
   };
+}
+
+function withLostMessage(p: OciProcess, lost: string | undefined): OciProcess {
+  return lost ? { ...p, env: [...(p.env ?? []), `${EXEC_LOST_ENV}=${lost}`] } : p;
 }
 
 /** The START payload of an exec into an app container of a pod VM. */

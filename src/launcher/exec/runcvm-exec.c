@@ -26,6 +26,9 @@
 
 #define EXEC_SOCKET "/run/runcvm/exec.sock"
 #define START_ENV   "RUNCVM_EXEC_START"
+/* Set by the runtime for a container that runs in another container's VM (docker run --network
+ * container:X): what to say when that VM goes away. */
+#define LOST_ENV    "RUNCVM_EXEC_LOST"
 #define HEADER	    12
 #define MAX_PAYLOAD (1024 * 1024)
 #define DATA_CHUNK  (64 * 1024)
@@ -287,6 +290,7 @@ static int handle_frame(struct session *s, uint8_t type, const uint8_t *p, uint3
 int main(void)
 {
 	const char *start_b64 = getenv(START_ENV);
+	const char *lost = getenv(LOST_ENV);
 	if (!start_b64)
 		die(1, "%s is not set: this command is started by runcvm's runtime for docker exec",
 		    START_ENV);
@@ -335,6 +339,8 @@ int main(void)
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = read(s.sock, buf + have, HEADER + MAX_PAYLOAD - have);
+			if (n == 0 && lost)
+				die(1, "%.512s", lost);
 			if (n == 0)
 				die(1, "the container stopped during exec (the launcher closed the "
 				       "connection)");
