@@ -46,6 +46,7 @@ export const StartTag = {
   MEMORY_MAX: 13,
   JOIN: 14,
   SHARE_PID: 15,
+  PORT: 16,
 } as const;
 
 /** Largest program a START's TOOL may announce (guest/agent/config.h TOOL_MAX). */

@@ -90,6 +90,7 @@ enum start_tag {
 	ST_MEMORY_MAX = 13,
 	ST_JOIN = 14,
 	ST_SHARE_PID = 15,
+	ST_PORT = 16,
 };
 
 #endif

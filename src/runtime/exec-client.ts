@@ -4,12 +4,11 @@
  * every app container and every exec into one (pod-vm.ts).
  */
 import { encodeStart, type PodPlacement } from '../agent-protocol/messages.ts';
-import { PREFIX_IN_CONTAINER } from '../contracts/launch-spec.ts';
+import { EXEC_START_ENV, PREFIX_IN_CONTAINER } from '../contracts/launch-spec.ts';
 import type { OciProcess } from '../oci/spec.ts';
 import { workloadOf } from './workload.ts';
 
-/** The exec client's environment variable: the agent START payload (TLV), base64. */
-export const EXEC_START_ENV = 'RUNCVM_EXEC_START';
+export { EXEC_START_ENV } from '../contracts/launch-spec.ts';
 
 /**
  * runcvm-exec with no capabilities and cwd / (never created in the runtime root). The START

@@ -281,3 +281,15 @@ export async function removePod(cri: Cri, sandboxId: string): Promise<void> {
   await cri.call('StopPodSandbox', [[1, sandboxId]]);
   await cri.call('RemovePodSandbox', [[1, sandboxId]]);
 }
+
+/** PortForward: the streaming server's URL for this pod (PortForwardResponse.url). */
+export async function portForwardUrl(cri: Cri, sandboxId: string, port: number): Promise<string> {
+  const r = decode(
+    // repeated int32 port, sent unpacked (a varint per value), which every protobuf parser takes.
+    await cri.call('PortForward', [
+      [1, sandboxId],
+      [2, port],
+    ]),
+  );
+  return str(r.get(1)?.[0]);
+}

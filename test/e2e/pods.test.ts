@@ -16,6 +16,7 @@ import {
   execSync,
   type PodSpec,
   podIp,
+  portForwardUrl,
   removeContainer,
   removePod,
   runPodSandbox,
@@ -48,6 +49,32 @@ async function execOk(cri: Cri, id: string, cmd: string[], want = 0) {
   }
   assert.equal(e.exitCode, want, `exec ${cmd.join(' ')}: ${e.stdout}${e.stderr}`);
   return e;
+}
+
+const PF_CLIENT = new URL('./port-forward-client.ts', import.meta.url).pathname;
+
+/** A CRI PortForward stream to PORT of the pod, as kubectl port-forward makes one: the request's
+ * bytes in, what the pod answered out. The streaming server listens in containerd's netns. */
+async function portForward(c: Containerd, cri: Cri, sandbox: string, port: number, request: string) {
+  const url = await portForwardUrl(cri, sandbox, port);
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/portforward\//);
+  return run(
+    'nsenter',
+    [
+      '-t',
+      String(c.pid),
+      '-n',
+      process.execPath,
+      '--experimental-websocket',
+      '--no-warnings',
+      '--import',
+      'tsx',
+      PF_CLIENT,
+      url,
+      String(port),
+    ],
+    { input: request, timeoutMs: 150_000 },
+  );
 }
 
 /** Lines of `ps` naming this pod's sandbox (its launcher, QEMU, virtiofsd). */
@@ -144,6 +171,19 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
         if (!page.includes('hello-from')) await sleep(1000);
       }
       assert.match(page, /hello-from-web-init/, 'the pod IP did not reach the server');
+
+      // PortForward (kubectl port-forward): containerd dials localhost:8080 in the pod's netns on
+      // the host; the pod VM relays it to the guest's localhost. Twice: one stream per connection.
+      for (const _ of [0, 1]) {
+        const pf = await portForward(c, cri, sandbox, 8080, 'GET /index.html HTTP/1.0\r\n\r\n');
+        assert.equal(pf.code, 0, pf.stderr);
+        assert.match(pf.stdout, /^HTTP\/1\.[01] 200 OK/);
+        assert.match(pf.stdout, /hello-from-web-init/, `PortForward did not reach the server: ${pf.stderr}`);
+      }
+      // A port nothing listens on in the guest: the stream ends at once, empty (not hung).
+      const closed = await portForward(c, cri, sandbox, 8099, 'GET / HTTP/1.0\r\n\r\n');
+      assert.equal(closed.code, 0, closed.stderr);
+      assert.equal(closed.stdout, '');
 
       // The sidecar reaches it on 127.0.0.1: one network namespace, the guest's.
       const local = await execOk(cri, side, [

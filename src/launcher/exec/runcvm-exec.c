@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <time.h>
@@ -26,6 +27,14 @@
 
 #define EXEC_SOCKET "/run/runcvm/exec.sock"
 #define START_ENV   "RUNCVM_EXEC_START"
+/* Set by a pod VM's PortForward relay (src/launcher/port-forward.ts): stdin and stdout are a TCP
+ * connection that the pod netns's REDIRECT rule diverted, and the port it was meant for goes into
+ * the START (tag PORT, docs/agent-protocol.md). */
+#define PORT_ENV "RUNCVM_EXEC_PORT_OF_STDIN"
+#define ST_PORT	 16
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80 /* linux/netfilter_ipv4.h */
+#endif
 #define HEADER	    12
 #define MAX_PAYLOAD (1024 * 1024)
 #define DATA_CHUNK  (64 * 1024)
@@ -221,6 +230,23 @@ static int error_code(uint32_t err)
 	return err == ENOENT ? 127 : err == EACCES ? 126 : 1;
 }
 
+/* Appends PORT = the original destination port of the connection on stdin (8 bytes of room). */
+static long append_original_port(uint8_t *start, long len)
+{
+	struct sockaddr_in dst;
+	socklen_t n = sizeof dst;
+	if (getsockopt(0, IPPROTO_IP, SO_ORIGINAL_DST, &dst, &n) != 0)
+		die(1, "the forwarded connection's original port: %s", strerror(errno));
+	uint16_t port = ntohs(dst.sin_port);
+	uint8_t *p = start + len;
+	p[0] = ST_PORT;
+	p[1] = 0;
+	put_u32(p + 2, 2);
+	p[6] = (uint8_t)port;
+	p[7] = (uint8_t)(port >> 8);
+	return len + 8;
+}
+
 struct session {
 	int sock;
 	int started;
@@ -291,14 +317,16 @@ int main(void)
 		die(1, "%s is not set: this command is started by runcvm's runtime for docker exec",
 		    START_ENV);
 	size_t cap = strlen(start_b64) * 3 / 4 + 3;
-	uint8_t *start = malloc(cap);
+	uint8_t *start = malloc(cap + 8);
 	uint8_t *buf = malloc(HEADER + MAX_PAYLOAD);
 	uint8_t *in = malloc(DATA_CHUNK);
 	if (!start || !buf || !in)
 		die(1, "out of memory");
 	long start_len = b64_decode(start_b64, start, cap);
-	if (start_len < 0 || start_len > MAX_PAYLOAD)
+	if (start_len < 0 || start_len > MAX_PAYLOAD - 8)
 		die(1, "%s: not a valid START payload", START_ENV);
+	if (getenv(PORT_ENV))
+		start_len = append_original_port(start, start_len);
 
 	sigset_t set;
 	int sfd = signal_fd(&set);
