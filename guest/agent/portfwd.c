@@ -77,7 +77,9 @@ static int step(struct leg *l, short revents)
 static void poll_entry(const struct leg *l, struct pollfd *p)
 {
 	int done = l->eof && l->len == 0;
-	*p = (struct pollfd){done ? -1 : l->len ? l->to : l->from,
+	*p = (struct pollfd){done     ? -1
+			     : l->len ? l->to
+				      : l->from,
 			     (short)(l->len ? POLLOUT : POLLIN), 0};
 }
 

@@ -29,7 +29,11 @@ for arg in "$@"; do
     exec) eval "id=\${$#}"; [ -e "/run/runcvm/pod/$id" ] && exec "$NODE" "$LIB" runtime "$@"; exec "$EXEC_PREP" "$RUNC" "$@" ;;
     # An image-root container that may need its writable drive written back (runtime/writeback.ts),
     # or a pod VM's share or an app container's root in it to unmount (runtime/pod-vm.ts).
-    delete) eval "id=\${$#}"; { [ -e "/run/runcvm/writeback/$id" ] || [ -e "/run/runcvm/pod/$id" ]; } && exec "$NODE" "$LIB" runtime "$@"; break ;;
+    # From / : after a pod VM dies, containerd cleans the pod's containers up from the shim's cwd,
+    # the sandbox's bundle, which is gone by then, and Node cannot start in a deleted cwd
+    # (uv_cwd ENOENT: the delete failed, retried for ever, the containers stayed "running").
+    # delete reads its markers, never the cwd.
+    delete) eval "id=\${$#}"; { [ -e "/run/runcvm/writeback/$id" ] || [ -e "/run/runcvm/pod/$id" ]; } && cd / && exec "$NODE" "$LIB" runtime "$@"; break ;;
     *) break ;;
   esac
 done

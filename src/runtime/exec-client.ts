@@ -14,7 +14,7 @@ export { EXEC_START_ENV } from '../contracts/launch-spec.ts';
  * runcvm-exec with no capabilities and cwd / (never created in the runtime root). The START
  * payload is encoded here so the static client only has to decode base64.
  */
-export function execClientProcess(p: OciProcess, pod?: PodPlacement): OciProcess {
+export function execClientProcess(p: OciProcess, pod?: PodPlacement, extraEnv: string[] = []): OciProcess {
   return {
     ...p,
     args: [`${PREFIX_IN_CONTAINER}/bin/runcvm-exec`],
@@ -22,6 +22,7 @@ export function execClientProcess(p: OciProcess, pod?: PodPlacement): OciProcess
       'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
       'HOME=/run',
       `${EXEC_START_ENV}=${encodeStart(workloadOf(p), pod).toString('base64')}`,
+      ...extraEnv,
     ],
     cwd: '/',
     user: { uid: 0, gid: 0 },

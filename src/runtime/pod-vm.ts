@@ -23,7 +23,14 @@ import type { PodPlacement } from '../agent-protocol/messages.ts';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 import { resolveInRoot } from '../common/resolve-in-root.ts';
 import { OptionError, RuncvmError } from '../contracts/errors.ts';
-import { POD_LOG_DIR, POD_LOG_FILE, POD_SOCKET_DIR, PREFIX_IN_CONTAINER, RUN_DIR } from '../contracts/launch-spec.ts';
+import {
+  EXEC_OOM_ENV,
+  POD_LOG_DIR,
+  POD_LOG_FILE,
+  POD_SOCKET_DIR,
+  PREFIX_IN_CONTAINER,
+  RUN_DIR,
+} from '../contracts/launch-spec.ts';
 import { envValue, type OciMount, type OciSpec } from '../oci/spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
 import { execClientProcess } from './exec-client.ts';
@@ -44,6 +51,13 @@ export const POD_MARKER_DIR = '/run/runcvm/pod';
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** The CRI's mounts the guest makes itself, per container (agent's container.c). */
 const GUEST_MADE = ['/proc', '/dev', '/sys'];
+/**
+ * The host cgroup limit of a limited app container's exec client: its memory limit is enforced
+ * in the guest, and the client (static C) needs a few hundred KiB. Small, so that the client can
+ * end itself by the host's OOM killer when the guest reports the container OOM-killed, cheaply
+ * (EXEC_OOM_ENV).
+ */
+export const CLIENT_MEMORY_BYTES = 16 * 1024 * 1024;
 
 export interface PodShare {
   dir: string;
@@ -321,6 +335,17 @@ export function clientSpec(spec: OciSpec, share: PodShare, prefix: string, place
   const linux = { ...(spec.linux ?? {}) };
   linux.devices = [];
   linux.resources = { ...(linux.resources ?? {}), devices: deviceRules([]) };
+  const limit = placement.kind === 'container' ? placement.memoryMaxBytes : undefined;
+  const hostLimit = limit ? Math.min(limit, CLIENT_MEMORY_BYTES) : undefined;
+  if (hostLimit) {
+    const { reservation, ...memory } = linux.resources.memory ?? {};
+    linux.resources.memory = {
+      ...memory,
+      ...(reservation !== undefined && reservation <= hostLimit ? { reservation } : {}),
+      limit: hostLimit,
+      swap: hostLimit,
+    };
+  }
   linux.seccomp = launcherSeccomp();
   linux.maskedPaths = MASKED_PATHS;
   linux.readonlyPaths = READONLY_PATHS;
@@ -337,7 +362,10 @@ export function clientSpec(spec: OciSpec, share: PodShare, prefix: string, place
   return {
     ...spec,
     root: { path: join(prefix, 'rt'), readonly: true },
-    process: { ...execClientProcess(spec.process, placement), noNewPrivileges: true },
+    process: {
+      ...execClientProcess(spec.process, placement, hostLimit ? [`${EXEC_OOM_ENV}=${hostLimit}`] : []),
+      noNewPrivileges: true,
+    },
     hostname: undefined,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },

@@ -238,6 +238,9 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       await startContainer(cri, hog);
       const h = await waitState(cri, hog, EXITED);
       assert.equal(h.exitCode, 137, 'dd over the memory limit was not OOM-killed');
+      // containerd's own reason: the shim saw an OOM kill in the container's host cgroup, where
+      // the client ended itself the same way (runcvm-exec, EXEC_OOM_ENV).
+      assert.equal(h.reason, 'OOMKilled');
       assert.match(readFileSync(`${pod.logDirectory}/hog.log`, 'utf8'), / stdout F hogging\n/);
       assert.match(readFileSync(`${pod.logDirectory}/hog.log`, 'utf8'), /OOMKilled/);
       await removeContainer(cri, hog);
@@ -270,6 +273,82 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       await removePod(cri, sandbox);
     }
     // Stop and remove leave nothing: no task, no VM process, no mount of the pod share, no marker.
+    assert.deepEqual(readdirSync(bundles), [], 'tasks left after StopPodSandbox/RemovePodSandbox');
+    assert.deepEqual(await podProcesses(sandbox), []);
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('runcvm-pod') || ids.some((id) => l.includes(id)));
+    assert.deepEqual(mounts, [], 'mounts left behind');
+    for (const id of [sandbox, ...ids]) assert.ok(!existsSync(`/run/runcvm/pod/${id}`), `marker of ${id} left`);
+  });
+});
+
+/** Pids whose cgroup names this container id and whose command line is the VMM's. */
+function vmmPids(id: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (!readFileSync(`/proc/${p}/cgroup`, 'utf8').includes(id)) continue;
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0]?.includes('qemu-system')) out.push(Number(p));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+describe('pods: the pod VM dies', { timeout: 900_000 }, () => {
+  let c: Containerd;
+  let cri: Cri;
+  before(async () => {
+    c = await startContainerd('podvm-dies');
+    cri = new Cri(c.address);
+  });
+  after(async () => {
+    await c?.stop();
+  });
+
+  test("killing the pod VM's QEMU: its containers are reported exited, stop and remove of the pod complete, nothing left", async (t) => {
+    const pod: PodSpec = {
+      name: 'doomed',
+      uid: `uid-podvm-dies-${process.pid}`,
+      namespace: 'default',
+      logDirectory: `${c.dir}/pod-logs`,
+    };
+    const bundles = `${c.dir}/state/io.containerd.runtime.v2.task/k8s.io`;
+    const sandbox = await runPodSandbox(cri, pod, 'runcvm');
+    const ids: string[] = [];
+    let removed = false;
+    try {
+      for (const name of ['a', 'b']) {
+        const id = await createContainer(cri, sandbox, pod, name, BUSYBOX_REF, [
+          'sh',
+          '-c',
+          'echo up; exec sleep 100000',
+        ]);
+        ids.push(id);
+        await startContainer(cri, id);
+      }
+      for (const id of ids) await execOk(cri, id, ['true']);
+      const qemu = vmmPids(sandbox);
+      assert.equal(qemu.length, 1, `one QEMU for the pod, found ${qemu.join(',')}`);
+      process.kill(qemu[0] as number, 'SIGKILL');
+      for (const id of ids) {
+        const s = await waitState(cri, id, EXITED, 120_000);
+        assert.notEqual(s.exitCode, 0, `container ${id} exited 0 with its VM gone`);
+        t.diagnostic(`container ${id.slice(0, 12)}: exit code ${s.exitCode}, reason ${s.reason}`);
+      }
+      const t0 = Date.now();
+      // Each call has its own deadline: a hang fails the test instead of stalling it.
+      await cri.call('StopPodSandbox', [[1, sandbox]], 120_000);
+      for (const id of ids) await removeContainer(cri, id);
+      await cri.call('RemovePodSandbox', [[1, sandbox]], 120_000);
+      removed = true;
+      t.diagnostic(`StopPodSandbox, RemoveContainer x2, RemovePodSandbox: ${Date.now() - t0} ms`);
+    } finally {
+      if (!removed) await removePod(cri, sandbox).catch(() => undefined);
+    }
     assert.deepEqual(readdirSync(bundles), [], 'tasks left after StopPodSandbox/RemovePodSandbox');
     assert.deepEqual(await podProcesses(sandbox), []);
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8')

@@ -32,6 +32,9 @@
  * the START (tag PORT, docs/agent-protocol.md). */
 #define PORT_ENV "RUNCVM_EXEC_PORT_OF_STDIN"
 #define ST_PORT	 16
+/* Set for a pod VM's app container with a memory limit: the limit of this client's own host
+ * cgroup, in bytes (src/runtime/pod-vm.ts). */
+#define OOM_ENV "RUNCVM_EXEC_OOM_HOST_LIMIT"
 #ifndef SO_ORIGINAL_DST
 #define SO_ORIGINAL_DST 80 /* linux/netfilter_ipv4.h */
 #endif
@@ -230,6 +233,30 @@ static int error_code(uint32_t err)
 	return err == ENOENT ? 127 : err == EACCES ? 126 : 1;
 }
 
+/* The guest's OOM killer ended the container: end this client the same way in its own host
+ * cgroup (limit bytes), so that containerd's shim sees an OOM kill there and the CRI reports
+ * reason OOMKilled, with the same status 137. Bounded: touches at most twice the limit plus
+ * 8 MiB, then gives up and the caller exits 137 itself. */
+static void oom_in_host_cgroup(void)
+{
+	const char *v = getenv(OOM_ENV);
+	char *end;
+	unsigned long long limit = v ? strtoull(v, &end, 10) : 0;
+	if (!v || *end || limit == 0 || limit > (64ull << 20))
+		return;
+	fflush(stderr);
+	const size_t chunk = 1 << 20;
+	for (unsigned long long used = 0; used < 2 * limit + (8ull << 20); used += chunk) {
+		/* volatile: each page is really written, so charged to the cgroup (an optimiser may
+		 * drop a memset of memory nobody reads). */
+		volatile char *p = malloc(chunk);
+		if (!p)
+			return;
+		for (size_t i = 0; i < chunk; i += 4096)
+			p[i] = 1;
+	}
+}
+
 /* Appends PORT = the original destination port of the connection on stdin (8 bytes of room). */
 static long append_original_port(uint8_t *start, long len)
 {
@@ -296,6 +323,10 @@ static int handle_frame(struct session *s, uint8_t type, const uint8_t *p, uint3
 			fprintf(stderr,
 				"runcvm: OOMKilled: the container's memory limit was reached "
 				"and the guest's OOM killer killed a process of it\n");
+		if ((p[1] & 2) && p[0] == 1 && get_u32(p + 4) == 9) {
+			restore_tty();
+			oom_in_host_cgroup();
+		}
 		return p[0] == 1 ? 128 + (int)get_u32(p + 4) : (int)(get_u32(p + 4) & 0xff);
 	case ERROR_MSG:
 		if (len < 4)
