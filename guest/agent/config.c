@@ -307,6 +307,17 @@ static int start_record(struct start_req *s, uint16_t tag, const uint8_t *v, uin
 			return -1;
 		s->port = get_u16(v);
 		return 0;
+	case ST_CPU_MAX:
+		if (len != 16)
+			return -1;
+		s->cpu_quota = (uint64_t)get_u32(v) | (uint64_t)get_u32(v + 4) << 32;
+		s->cpu_period = (uint64_t)get_u32(v + 8) | (uint64_t)get_u32(v + 12) << 32;
+		/* The kernel's bounds (kernel/sched/core.c): period 1 ms to 1 s, quota at least 1
+		 * ms. */
+		return s->cpu_period >= 1000 && s->cpu_period <= 1000000 && s->cpu_quota >= 1000 &&
+				       s->cpu_quota <= (1ull << 40)
+			       ? 0
+			       : -1;
 	case ST_MEMORY_MAX:
 		if (len != 8)
 			return -1;

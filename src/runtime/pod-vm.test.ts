@@ -6,7 +6,15 @@ import { test } from 'node:test';
 import { EXEC_OOM_ENV, POD_LOG_DIR, POD_SOCKET_DIR, PREFIX_IN_CONTAINER, RUN_DIR } from '../contracts/launch-spec.ts';
 import { type OciSpec, parseOciSpec } from '../oci/spec.ts';
 import { EXEC_START_ENV } from './exec-client.ts';
-import { CLIENT_MEMORY_BYTES, clientSpec, hostBinds, POD_GUEST_ROOT, podShare, sandboxMounts } from './pod-vm.ts';
+import {
+  CLIENT_MEMORY_BYTES,
+  clientSpec,
+  cpuMaxOf,
+  hostBinds,
+  POD_GUEST_ROOT,
+  podShare,
+  sandboxMounts,
+} from './pod-vm.ts';
 
 /** config.json containerd 1.6's CRI wrote for an app container (see pod.test.ts). */
 function fixture(root: string): OciSpec {
@@ -125,4 +133,21 @@ test("a limited app container: its limit is the guest's; the client's host cgrou
     name: 'abc',
   });
   assert.ok(!none.process.env?.some((e) => e.startsWith(`${EXEC_OOM_ENV}=`)));
+});
+
+test('a CPU limit becomes cpu.max of the guest cgroup, within the kernel bounds', () => {
+  const withCpu = (cpu: { quota?: number; period?: number }) => {
+    const spec = fixture('/b/ctr/rootfs');
+    spec.linux = { ...(spec.linux ?? {}), resources: { cpu } };
+    return spec;
+  };
+  assert.deepEqual(cpuMaxOf(withCpu({ quota: 50_000, period: 100_000 })), { quotaUs: 50_000, periodUs: 100_000 });
+  assert.deepEqual(cpuMaxOf(withCpu({ quota: 20_000 })), { quotaUs: 20_000, periodUs: 100_000 });
+  assert.equal(cpuMaxOf(withCpu({ quota: -1, period: 100_000 })), undefined);
+  assert.equal(cpuMaxOf(withCpu({ period: 100_000 })), undefined);
+  assert.throws(() => cpuMaxOf(withCpu({ quota: 500, period: 100_000 })), /cpu.quota 500: allowed 1000/);
+  assert.throws(
+    () => cpuMaxOf(withCpu({ quota: 50_000, period: 2_000_000 })),
+    /cpu.period 2000000: allowed 1000 to 1000000/,
+  );
 });

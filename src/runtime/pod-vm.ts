@@ -245,6 +245,23 @@ export function hostBinds(spec: OciSpec): HostBind[] {
   return out;
 }
 
+/**
+ * The CPU limit of a container (the kubelet's resources.limits.cpu as CFS quota and period),
+ * applied as cpu.max of its guest cgroup. Bounds are the kernel's: period 1 ms to 1 s, quota at
+ * least 1 ms.
+ */
+export function cpuMaxOf(spec: OciSpec): { quotaUs: number; periodUs: number } | undefined {
+  const cpu = spec.linux?.resources?.cpu;
+  const quota = cpu?.quota;
+  if (quota === undefined || quota <= 0) return undefined;
+  const period = cpu?.period ?? 100_000;
+  if (!Number.isInteger(period) || period < 1000 || period > 1_000_000)
+    throw new OptionError(`linux.resources.cpu.period ${period}: allowed 1000 to 1000000 microseconds`);
+  if (!Number.isInteger(quota) || quota < 1000 || quota > 2 ** 40)
+    throw new OptionError(`linux.resources.cpu.quota ${quota}: allowed 1000 microseconds or more (or none)`);
+  return { quotaUs: quota, periodUs: period };
+}
+
 /** Creates the mount point of a bind as runc would: a dir for a dir, an empty file otherwise. */
 function mountPoint(target: string, sourceIsDir: boolean): void {
   let st: ReturnType<typeof lstatSync> | undefined;
@@ -294,11 +311,13 @@ export function createPodContainer(
   );
   if (err) throw new OptionError(`unable to start container process: ${err}`);
   const limit = spec.linux?.resources?.memory?.limit;
+  const cpuMax = cpuMaxOf(spec);
   const placement: PodPlacement = {
     kind: 'container',
     name: id,
     ...(spec.hostname ? { hostname: spec.hostname } : {}),
     ...(limit && limit > 0 ? { memoryMaxBytes: limit } : {}),
+    ...(cpuMax ? { cpuMax } : {}),
     ...(sharePid ? { sharePid } : {}),
   };
   const target = join(share.root, id);
@@ -374,6 +393,14 @@ export function clientSpec(spec: OciSpec, share: PodShare, prefix: string, place
         type: 'tmpfs',
         source: 'tmpfs',
         options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+      },
+      // A terminal for `tty: true` and `kubectl exec -t`: runc opens the console at /dev/ptmx, which
+      // it links to this instance's (the client relays it to a pty in the guest).
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
       },
       { destination: PREFIX_IN_CONTAINER, type: 'bind', source: prefix, options: ro },
       { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=1m'] },

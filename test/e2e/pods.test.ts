@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BUSYBOX_REF, type Containerd, startContainerd } from './containerd.ts';
 import {
   Cri,
+  containerStats,
   containerStatus,
   createContainer,
   execSync,
@@ -94,7 +95,7 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
     await c?.stop();
   });
 
-  test('a pod VM: init container first, server and sidecar share localhost, the pod IP reaches the server, restart, memory limit, nothing left behind', async () => {
+  test('a pod VM: init container first, server and sidecar share localhost, the pod IP reaches the server, restart, memory limit, nothing left behind', async (ctx) => {
     const pod: PodSpec = {
       name: 'web',
       uid: `uid-pods-${process.pid}`,
@@ -145,11 +146,16 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       );
       ids.push(web);
       await startContainer(cri, web);
-      const side = await createContainer(cri, sandbox, pod, 'side', BUSYBOX_REF, [
-        'sh',
-        '-c',
-        'echo side-started; exec sleep 100000',
-      ]);
+      // A CPU limit (the kubelet's resources.limits.cpu: 500m) is cpu.max of its guest cgroup.
+      const side = await createContainer(
+        cri,
+        sandbox,
+        pod,
+        'side',
+        BUSYBOX_REF,
+        ['sh', '-c', 'echo side-started; exec sleep 100000'],
+        { cpuQuota: 50_000, cpuPeriod: 100_000 },
+      );
       ids.push(side);
       await startContainer(cri, side);
       assert.equal((await waitState(cri, web, RUNNING)).state, RUNNING);
@@ -200,6 +206,34 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       assert.match(eth0 ?? '', new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`));
       const inSide = await execOk(cri, side, ['sh', '-c', 'uname -r; test -e /www && echo leaked; exit 4'], 4);
       assert.equal(inSide.stdout.trim(), guestKernel, "the sidecar sees the web container's root");
+      assert.equal((await execOk(cri, side, ['cat', '/sys/fs/cgroup/cpu.max'])).stdout.trim(), '50000 100000');
+      assert.equal((await execOk(cri, web, ['cat', '/sys/fs/cgroup/cpu.max'])).stdout.trim(), 'max 100000');
+
+      // ContainerStats answers, from the container's host cgroup (the exec client's: the guest
+      // cgroup's figures do not reach containerd), so the memory is the client's, not the workload's.
+      const stats = await containerStats(cri, web);
+      assert.ok(stats.workingSetBytes >= 0 && stats.cpuNs >= 0, JSON.stringify(stats));
+      ctx.diagnostic(`ContainerStats of web: ${JSON.stringify(stats)}`);
+
+      // tty: true: the container's process runs on a terminal in the guest, its output in the CRI log.
+      const tty = await createContainer(
+        cri,
+        sandbox,
+        pod,
+        'tty',
+        BUSYBOX_REF,
+        // Not `tty`: the terminal is the VM's devpts, not the container's own /dev/pts, so ttyname()
+        // finds no name for it (docs/engines.md).
+        ['sh', '-c', 'test -t 0 && test -t 1 && echo on-a-tty'],
+        { tty: true },
+      );
+      ids.push(tty);
+      await startContainer(cri, tty);
+      const ttyExit = (await waitState(cri, tty, EXITED)).exitCode;
+      const ttyLog = readFileSync(`${pod.logDirectory}/tty.log`, 'utf8');
+      assert.equal(ttyExit, 0, ttyLog);
+      assert.match(ttyLog, / stdout [FP] on-a-tty\r?\n/);
+      await removeContainer(cri, tty);
       // PID namespaces: web has its own (the kubelet's default); the sidecar shares the pod's
       // (shareProcessNamespace), where the sandbox's pause loop runs.
       const psWeb = await execOk(cri, web, ['ps', '-o', 'args']);

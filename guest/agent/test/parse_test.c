@@ -40,7 +40,7 @@ enum {
 /* Pod-VM containers (protocol 3); HOSTNAME is taken by CONFIG's enum above. */
 enum { CONTAINER = 11, CTR_HOSTNAME = 12, MEMORY_MAX = 13, JOIN = 14, SHARE_PID = 15 };
 /* A PortForward stream (START PORT). */
-enum { PORT = 16 };
+enum { PORT = 16, CPU_MAX = 17 };
 
 void tlv_add(struct tlv_buf *b, uint16_t tag, const void *value, uint32_t n)
 {
@@ -327,6 +327,20 @@ static void test_start_container(void)
 	tlv_add_str(&both, JOIN, "a");
 	CHECK(start_parse(both.data, both.len, &s, err, sizeof err) != 0 &&
 	      strstr(err, "CONTAINER and JOIN") != NULL);
+	start_free(&s);
+	struct tlv_buf cpu = {0};
+	tlv_add_str(&cpu, ARG, "sh");
+	tlv_add_str(&cpu, CONTAINER, "a");
+	uint8_t cm[16] = {0x50, 0xc3, 0, 0, 0, 0, 0, 0, 0xa0, 0x86, 0x01, 0, 0, 0, 0, 0};
+	tlv_add(&cpu, CPU_MAX, cm, 16); /* 50000 us per 100000 us */
+	CHECK(start_parse(cpu.data, cpu.len, &s, err, sizeof err) == 0 && s.cpu_quota == 50000 &&
+	      s.cpu_period == 100000);
+	start_free(&s);
+	struct tlv_buf cpu_bad = {0};
+	tlv_add_str(&cpu_bad, ARG, "sh");
+	uint8_t cb[16] = {0x10, 0, 0, 0, 0, 0, 0, 0, 0xa0, 0x86, 0x01, 0, 0, 0, 0, 0};
+	tlv_add(&cpu_bad, CPU_MAX, cb, 16); /* a 16 us quota: below the kernel's 1 ms */
+	CHECK(start_parse(cpu_bad.data, cpu_bad.len, &s, err, sizeof err) != 0);
 	start_free(&s);
 	struct tlv_buf short_mem = {0};
 	tlv_add_str(&short_mem, ARG, "sh");
