@@ -320,3 +320,15 @@ export async function containerStats(cri: Cri, id: string): Promise<{ cpuNs: num
   };
   return { cpuNs: inner(2, 2), workingSetBytes: inner(3, 2) };
 }
+
+/** Attach to a running container's stdout and stderr: the streaming server's URL (AttachResponse.url). */
+export async function attachUrl(cri: Cri, id: string): Promise<string> {
+  const r = decode(
+    await cri.call('Attach', [
+      [1, id],
+      [4, 1],
+      [5, 1],
+    ]),
+  );
+  return str(r.get(1)?.[0]);
+}

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BUSYBOX_REF, type Containerd, startContainerd } from './containerd.ts';
 import {
+  attachUrl,
   Cri,
   containerStats,
   containerStatus,
@@ -52,30 +53,20 @@ async function execOk(cri: Cri, id: string, cmd: string[], want = 0) {
   return e;
 }
 
-const PF_CLIENT = new URL('./port-forward-client.ts', import.meta.url).pathname;
+const STREAM_CLIENT = new URL('./cri-stream-client.ts', import.meta.url).pathname;
+
+/** The streaming client (cri-stream-client.ts) in containerd's netns, where the streaming server listens. */
+function streamClient(c: Containerd, args: string[], input = '') {
+  const node = [process.execPath, '--experimental-websocket', '--no-warnings', '--import', 'tsx'];
+  return run('nsenter', ['-t', String(c.pid), '-n', ...node, STREAM_CLIENT, ...args], { input, timeoutMs: 150_000 });
+}
 
 /** A CRI PortForward stream to PORT of the pod, as kubectl port-forward makes one: the request's
- * bytes in, what the pod answered out. The streaming server listens in containerd's netns. */
+ * bytes in, what the pod answered out. */
 async function portForward(c: Containerd, cri: Cri, sandbox: string, port: number, request: string) {
   const url = await portForwardUrl(cri, sandbox, port);
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/portforward\//);
-  return run(
-    'nsenter',
-    [
-      '-t',
-      String(c.pid),
-      '-n',
-      process.execPath,
-      '--experimental-websocket',
-      '--no-warnings',
-      '--import',
-      'tsx',
-      PF_CLIENT,
-      url,
-      String(port),
-    ],
-    { input: request, timeoutMs: 150_000 },
-  );
+  return streamClient(c, ['portforward', url, String(port)], request);
 }
 
 /** Lines of `ps` naming this pod's sandbox (its launcher, QEMU, virtiofsd). */
@@ -234,6 +225,22 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       assert.equal(ttyExit, 0, ttyLog);
       assert.match(ttyLog, / stdout [FP] on-a-tty\r?\n/);
       await removeContainer(cri, tty);
+
+      // Attach (kubectl attach): the streaming server reaches the shim's stdio of the container,
+      // which its exec client relays from the guest.
+      const ticker = await createContainer(cri, sandbox, pod, 'ticker', BUSYBOX_REF, [
+        'sh',
+        '-c',
+        'i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.3; done',
+      ]);
+      ids.push(ticker);
+      await startContainer(cri, ticker);
+      await waitState(cri, ticker, RUNNING);
+      const attached = await streamClient(c, ['attach', await attachUrl(cri, ticker), 'tick-']);
+      assert.equal(attached.code, 0, attached.stderr);
+      assert.match(attached.stdout, /tick-\d+\n/);
+      await stopContainer(cri, ticker, 5);
+      await removeContainer(cri, ticker);
       // PID namespaces: web has its own (the kubelet's default); the sidecar shares the pod's
       // (shareProcessNamespace), where the sandbox's pause loop runs.
       const psWeb = await execOk(cri, web, ['ps', '-o', 'args']);
