@@ -108,11 +108,11 @@ test("an app container's runc container: the exec client from the runtime root, 
   assert.equal(out.linux?.resources?.devices?.[0]?.allow, false);
 });
 
-test("a limited app container: its limit is the guest's; the client's host cgroup gets at most 16 MiB and knows it (OOMKilled reporting)", () => {
+test("a limited app container: its limit is the guest's; the client's host cgroup gets at most 32 MiB and knows it (OOMKilled reporting)", () => {
   const spec = fixture('/b/ctr/rootfs');
   spec.linux = {
     ...(spec.linux ?? {}),
-    resources: { memory: { limit: 64 << 20, swap: 64 << 20, reservation: 32 << 20 } },
+    resources: { memory: { limit: 64 << 20, swap: 64 << 20, reservation: 48 << 20 } },
   };
   const big = clientSpec(spec, podShare('/b/sb'), '/opt/runcvm', {
     kind: 'container',

@@ -52,12 +52,13 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** The CRI's mounts the guest makes itself, per container (agent's container.c). */
 const GUEST_MADE = ['/proc', '/dev', '/sys'];
 /**
- * The host cgroup limit of a limited app container's exec client: its memory limit is enforced
- * in the guest, and the client (static C) needs a few hundred KiB. Small, so that the client can
- * end itself by the host's OOM killer when the guest reports the container OOM-killed, cheaply
- * (EXEC_OOM_ENV).
+ * The host cgroup limit of a limited app container's exec clients: its memory limit is enforced
+ * in the guest, and a client (static C) needs a few hundred KiB, at most ~1.2 MiB with a full
+ * frame buffer; the container's `kubectl exec` and exec probes run their clients in the same
+ * cgroup, so this leaves room for about 25 at once. Small, so that the client can end itself by
+ * the host's OOM killer when the guest reports the container OOM-killed, cheaply (EXEC_OOM_ENV).
  */
-export const CLIENT_MEMORY_BYTES = 16 * 1024 * 1024;
+export const CLIENT_MEMORY_BYTES = 32 * 1024 * 1024;
 
 export interface PodShare {
   dir: string;
