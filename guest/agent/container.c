@@ -88,6 +88,22 @@ int container_prepare(const struct start_req *r, char *err, size_t errlen)
 		if (write_file(path, "0") != 0 && errno != ENOENT)
 			log_debug("set %s: %s", path, strerror(errno));
 	}
+	if (r->cpu_quota) {
+		/* Only when asked: a kernel without the cpu controller still runs unlimited pods.
+		 */
+		if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+cpu") != 0)
+			log_debug("enable the cpu controller: %s", strerror(errno));
+		char v[48];
+		snprintf(v, sizeof v, "%llu %llu", (unsigned long long)r->cpu_quota,
+			 (unsigned long long)r->cpu_period);
+		cgroup_path(path, sizeof path, r->container, "cpu.max");
+		if (write_file(path, v) != 0) {
+			int e = errno;
+			snprintf(err, errlen, "set %s to %s: %s", path, v, strerror(e));
+			container_discard(r->container);
+			return e;
+		}
+	}
 	return 0;
 }
 

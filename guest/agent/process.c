@@ -536,17 +536,17 @@ static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_re
 	 * container's (JOIN) or process 1's. */
 	int own_ns = id == 1 || (r->container && !r->share_pid);
 	int join_pidns = own_ns ? -1 : r->join ? container_pidns(r->join) : init_pidns;
-	pid_t pid = !ok ? -1 : r->debug ? fork() : fork_in_pidns(id, join_pidns);
+	pid_t pid = !ok ? -1 : r->debug || r->port ? fork() : fork_in_pidns(id, join_pidns);
 	if (pid == 0) {
 		log_port_enable(0);
-		struct child_spec cs = {r,
-					id == 1,
-					r->debug || own_ns || r->container || r->join ? -1
-										      : init_mntns,
-					{child[0], child[1], child[2]},
-					r->terminal,
-					rp[1],
-					tool_fd};
+		struct child_spec cs = {
+			r,
+			id == 1,
+			r->debug || r->port || own_ns || r->container || r->join ? -1 : init_mntns,
+			{child[0], child[1], child[2]},
+			r->terminal,
+			rp[1],
+			tool_fd};
 		child_run(&cs);
 	}
 	int err = errno;
@@ -704,9 +704,10 @@ int procs_start(uint32_t id, const uint8_t *payload, uint32_t len)
 	int pending = 0;
 	if (start_parse(payload, len, &r, rep.msg, sizeof rep.msg) != 0) {
 		rep.err = EINVAL;
-	} else if (id == 1 && (r.debug || r.tool_size)) {
+	} else if (id == 1 && (r.debug || r.tool_size || r.port)) {
 		rep.err = EINVAL;
-		snprintf(rep.msg, sizeof rep.msg, "process 1 cannot be a debug or TOOL process");
+		snprintf(rep.msg, sizeof rep.msg,
+			 "process 1 cannot be a debug, TOOL or PORT process");
 	} else if ((r.debug || r.tool_size) && (r.container || r.join)) {
 		rep.err = EINVAL;
 		snprintf(rep.msg, sizeof rep.msg,

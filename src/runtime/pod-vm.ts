@@ -23,7 +23,14 @@ import type { PodPlacement } from '../agent-protocol/messages.ts';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 import { resolveInRoot } from '../common/resolve-in-root.ts';
 import { OptionError, RuncvmError } from '../contracts/errors.ts';
-import { POD_LOG_DIR, POD_LOG_FILE, POD_SOCKET_DIR, PREFIX_IN_CONTAINER, RUN_DIR } from '../contracts/launch-spec.ts';
+import {
+  EXEC_OOM_ENV,
+  POD_LOG_DIR,
+  POD_LOG_FILE,
+  POD_SOCKET_DIR,
+  PREFIX_IN_CONTAINER,
+  RUN_DIR,
+} from '../contracts/launch-spec.ts';
 import { envValue, type OciMount, type OciProcess, type OciSpec } from '../oci/spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
 import { EXEC_LOST_ENV, execClientProcess } from './exec-client.ts';
@@ -44,6 +51,14 @@ export const POD_MARKER_DIR = '/run/runcvm/pod';
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** The CRI's mounts the guest makes itself, per container (agent's container.c). */
 const GUEST_MADE = ['/proc', '/dev', '/sys'];
+/**
+ * The host cgroup limit of a limited app container's exec clients: its memory limit is enforced
+ * in the guest, and a client (static C) needs a few hundred KiB, at most ~1.2 MiB with a full
+ * frame buffer; the container's `kubectl exec` and exec probes run their clients in the same
+ * cgroup, so this leaves room for about 25 at once. Small, so that the client can end itself by
+ * the host's OOM killer when the guest reports the container OOM-killed, cheaply (EXEC_OOM_ENV).
+ */
+export const CLIENT_MEMORY_BYTES = 32 * 1024 * 1024;
 
 export interface PodShare {
   dir: string;
@@ -242,6 +257,23 @@ export function hostBinds(spec: OciSpec): HostBind[] {
   return out;
 }
 
+/**
+ * The CPU limit of a container (the kubelet's resources.limits.cpu as CFS quota and period),
+ * applied as cpu.max of its guest cgroup. Bounds are the kernel's: period 1 ms to 1 s, quota at
+ * least 1 ms.
+ */
+export function cpuMaxOf(spec: OciSpec): { quotaUs: number; periodUs: number } | undefined {
+  const cpu = spec.linux?.resources?.cpu;
+  const quota = cpu?.quota;
+  if (quota === undefined || quota <= 0) return undefined;
+  const period = cpu?.period ?? 100_000;
+  if (!Number.isInteger(period) || period < 1000 || period > 1_000_000)
+    throw new OptionError(`linux.resources.cpu.period ${period}: allowed 1000 to 1000000 microseconds`);
+  if (!Number.isInteger(quota) || quota < 1000 || quota > 2 ** 40)
+    throw new OptionError(`linux.resources.cpu.quota ${quota}: allowed 1000 microseconds or more (or none)`);
+  return { quotaUs: quota, periodUs: period };
+}
+
 /** Creates the mount point of a bind as runc would: a dir for a dir, an empty file otherwise. */
 function mountPoint(target: string, sourceIsDir: boolean): void {
   let st: ReturnType<typeof lstatSync> | undefined;
@@ -293,11 +325,13 @@ export function createPodContainer(
   );
   if (err) throw new OptionError(`unable to start container process: ${err}`);
   const limit = spec.linux?.resources?.memory?.limit;
+  const cpuMax = cpuMaxOf(spec);
   const placement: PodPlacement = {
     kind: 'container',
     name: id,
     ...(spec.hostname ? { hostname: spec.hostname } : {}),
     ...(limit && limit > 0 ? { memoryMaxBytes: limit } : {}),
+    ...(cpuMax ? { cpuMax } : {}),
     ...(sharePid ? { sharePid } : {}),
   };
   const target = join(share.root, id);
@@ -352,6 +386,17 @@ export function clientSpec(
   const linux = { ...(spec.linux ?? {}) };
   linux.devices = [];
   linux.resources = { ...(linux.resources ?? {}), devices: deviceRules([]) };
+  const limit = placement.kind === 'container' ? placement.memoryMaxBytes : undefined;
+  const hostLimit = limit ? Math.min(limit, CLIENT_MEMORY_BYTES) : undefined;
+  if (hostLimit) {
+    const { reservation, ...memory } = linux.resources.memory ?? {};
+    linux.resources.memory = {
+      ...memory,
+      ...(reservation !== undefined && reservation <= hostLimit ? { reservation } : {}),
+      limit: hostLimit,
+      swap: hostLimit,
+    };
+  }
   linux.seccomp = launcherSeccomp();
   linux.maskedPaths = MASKED_PATHS;
   linux.readonlyPaths = READONLY_PATHS;
@@ -368,7 +413,13 @@ export function clientSpec(
   return {
     ...spec,
     root: { path: join(prefix, 'rt'), readonly: true },
-    process: withLostMessage({ ...execClientProcess(spec.process, placement), noNewPrivileges: true }, lost),
+    process: {
+      ...execClientProcess(spec.process, placement, [
+        ...(hostLimit ? [`${EXEC_OOM_ENV}=${hostLimit}`] : []),
+        ...(lost ? [`${EXEC_LOST_ENV}=${lost}`] : []),
+      ]),
+      noNewPrivileges: true,
+    },
     hostname: undefined,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -377,6 +428,14 @@ export function clientSpec(
         type: 'tmpfs',
         source: 'tmpfs',
         options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+      },
+      // A terminal for `tty: true` and `kubectl exec -t`: runc opens the console at /dev/ptmx, which
+      // it links to this instance's (the client relays it to a pty in the guest).
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
       },
       { destination: PREFIX_IN_CONTAINER, type: 'bind', source: prefix, options: ro },
       { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=1m'] },
@@ -390,10 +449,6 @@ export function clientSpec(
     linux,
     annotations: { ...(spec.annotations ?? {}), 'org.runcvm.pod-container': '1' },
   };
-}
-
-function withLostMessage(p: OciProcess, lost: string | undefined): OciProcess {
-  return lost ? { ...p, env: [...(p.env ?? []), `${EXEC_LOST_ENV}=${lost}`] } : p;
 }
 
 /** The START payload of an exec into an app container of a pod VM. */
