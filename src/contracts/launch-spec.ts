@@ -128,4 +128,11 @@ export interface LaunchSpec {
   timing: { createStartMs: number; createEndMs: number };
   /** RUNCVM_TIMING: print the phase timestamps on stderr at exit (npm run bench). */
   printTiming?: boolean;
+  /**
+   * A CRI pod VM: containerd's PortForward dials the pod netns's loopback, which the launcher
+   * diverts to the guest (launcher/port-forward.ts). Never for a Docker container, even one
+   * others may join: its netns's loopback carries Docker's embedded DNS (127.0.0.11) and is what a
+   * runc container joining it uses.
+   */
+  portForward?: boolean;
 }

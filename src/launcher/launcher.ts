@@ -144,9 +144,9 @@ async function runWorkload(
         },
         (e: Error) => process.stderr.write(`runcvm: the pod's containers cannot start: ${describeError(e)}\n`),
       );
-    // Only in a namespace the VM owns (the pod's): never a REDIRECT in a shared one, least of all
-    // the host's (a hostNetwork pod), whose loopback belongs to others.
-    if (existsSync(POD_SOCKET_DIR) && spec.network === 'own')
+    // Only a CRI pod VM, and only in a namespace the VM owns: never a REDIRECT in a shared one,
+    // least of all the host's (a hostNetwork pod), whose loopback belongs to others.
+    if (spec.portForward && spec.network === 'own')
       void forwardPorts(spec).then((f) => {
         portForward = f;
       });

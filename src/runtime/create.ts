@@ -396,7 +396,7 @@ export function create(
     }
     hostLog?.close();
     pruneContainerLogs(Date.now(), runningIds);
-    const launch = withImageRoot(plan, files);
+    const launch = { ...withImageRoot(plan, files), ...(pod ? { portForward: true } : {}) };
     mkdirSync(plan.specDir, { recursive: true, mode: 0o700 });
     if (plan.skeleton) writeSkeleton(plan.skeleton.dir, plan.skeleton.entries);
     launch.timing.createEndMs = Date.now();

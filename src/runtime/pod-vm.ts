@@ -31,7 +31,7 @@ import {
   PREFIX_IN_CONTAINER,
   RUN_DIR,
 } from '../contracts/launch-spec.ts';
-import { envValue, type OciMount, type OciProcess, type OciSpec } from '../oci/spec.ts';
+import { envValue, type OciMount, type OciSpec } from '../oci/spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
 import { EXEC_LOST_ENV, execClientProcess } from './exec-client.ts';
 import { lookupExecError } from './lookup-exec.ts';
