@@ -13,6 +13,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "../agenterr.h"
 #include "../channel.h"
 #include "../config.h"
 #include "../disks.h"
@@ -386,12 +387,33 @@ static void test_livewb(void)
 	close(host);
 }
 
+/* The one error type: the message as given, or with the reason of the errno, cut to fit. */
+static void test_agent_err(void)
+{
+	struct agent_err e = {0};
+	CHECK(agent_err_set(&e, EINVAL, "CONFIG: bad record %u", 7u) == -1);
+	CHECK(e.errnum == EINVAL && strcmp(e.msg, "CONFIG: bad record 7") == 0);
+	CHECK(agent_err_sys(&e, ENOENT, "mount %s", "/dev/vdb") == -1);
+	CHECK(e.errnum == ENOENT &&
+	      strcmp(e.msg, "mount /dev/vdb: No such file or directory") == 0);
+	char longpath[1000];
+	memset(longpath, 'a', sizeof longpath - 1);
+	longpath[sizeof longpath - 1] = 0;
+	agent_err_sys(&e, EACCES, "open %s", longpath);
+	/* The step is cut, the reason is kept. */
+	size_t n = strlen(e.msg);
+	CHECK(n < sizeof e.msg && strstr(e.msg, ": Permission denied") == e.msg + n - 19);
+	agent_err_set(&e, EIO, "%s", longpath);
+	CHECK(strlen(e.msg) == sizeof e.msg - 1);
+}
+
 int main(void)
 {
 	if (!mkdtemp(root)) {
 		perror("mkdtemp");
 		return 2;
 	}
+	test_agent_err();
 	test_transport_choice();
 	test_drive_order();
 	test_config_drive_order();
