@@ -135,9 +135,9 @@ static void boot(void)
  * mount the image root's drives and the host share, copy, report as process 1's EXIT. */
 static void writeback_only(const struct vm_config *c)
 {
-	struct setup_error e = {0};
+	struct agent_err e = {0};
 	if (mounts_setup_writeback(c, &e) != 0)
-		fatal_setup(e.err, e.msg);
+		fatal_setup(e.errnum, e.msg);
 	int rc = writeback_run();
 	log_info("write-back of the writable drive %s",
 		 rc == 0 ? "done" : "failed: the drive keeps the changes");
@@ -151,7 +151,7 @@ static void writeback_only(const struct vm_config *c)
 static void handle_config(const struct frame *f)
 {
 	struct vm_config c;
-	struct setup_error e = {0};
+	struct agent_err e = {0};
 	if (configured) {
 		log_warn("second CONFIG ignored");
 		return;
@@ -169,7 +169,7 @@ static void handle_config(const struct frame *f)
 		return;
 	}
 	if (mounts_setup_root(&c, &e) != 0)
-		fatal_setup(e.err, e.msg);
+		fatal_setup(e.errnum, e.msg);
 	disks_set_order(NULL, 0);
 	modprobe_install();
 	if (net_setup(&c.net, e.msg, sizeof e.msg) != 0)

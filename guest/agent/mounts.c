@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,20 +17,8 @@
 #define NEWROOT	      "/newroot"
 #define MS_USER_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
-int setup_fail(struct setup_error *e, int err, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	e->err = err;
-	snprintf(e->msg, sizeof e->msg, "%s: %s", what, strerror(err));
-	return -1;
-}
-
 /* Most failures here are the last syscall's. */
-#define fail(e, ...) setup_fail((e), errno, __VA_ARGS__)
+#define fail(e, ...) agent_err_sys((e), errno, __VA_ARGS__)
 
 static int do_mount(const char *src, const char *dst, const char *type, unsigned long flags,
 		    const char *data)
@@ -81,7 +68,7 @@ int mkdir_p(const char *path, mode_t mode)
 }
 
 /* The initramfs cannot be pivot_root'ed: move the new root over / and chroot into it. */
-static int switch_root(const struct vm_config *c, struct setup_error *e)
+static int switch_root(const struct vm_config *c, struct agent_err *e)
 {
 	if (c->nlowers > 0) {
 		if (mkdir_p(NEWROOT, 0755) != 0)
@@ -108,7 +95,7 @@ static int switch_root(const struct vm_config *c, struct setup_error *e)
 	return 0;
 }
 
-static int mount_at(struct setup_error *e, const char *src, const char *dst, const char *type,
+static int mount_at(struct agent_err *e, const char *src, const char *dst, const char *type,
 		    unsigned long flags, const char *data)
 {
 	if (mkdir_p(dst, 0755) != 0)
@@ -120,7 +107,7 @@ static int mount_at(struct setup_error *e, const char *src, const char *dst, con
 
 /* An image root lacks the mount points Docker made in the container's layer: make a dir, or an
  * empty file for a file bind (/etc/hosts), as the source is. */
-static int make_mount_point(const char *src, const char *dst, struct setup_error *e)
+static int make_mount_point(const char *src, const char *dst, struct agent_err *e)
 {
 	struct stat st;
 	if (lstat(dst, &st) == 0)
@@ -146,7 +133,7 @@ static int make_mount_point(const char *src, const char *dst, struct setup_error
 
 /* virtiofs submounts inherit the root's flags: give each volume its own (rootlab F6). With an
  * image root the volumes come from the host share of the container's root instead. */
-static int apply_bind(const struct mount_req *m, struct setup_error *e)
+static int apply_bind(const struct mount_req *m, struct agent_err *e)
 {
 	unsigned long fl = m->flags & MS_USER_FLAGS;
 	char src[4200];
@@ -166,7 +153,7 @@ static int apply_bind(const struct mount_req *m, struct setup_error *e)
 	return 0;
 }
 
-static int apply_mounts(const struct vm_config *c, struct setup_error *e)
+static int apply_mounts(const struct vm_config *c, struct agent_err *e)
 {
 	for (size_t i = 0; i < c->nmounts; i++) {
 		const struct mount_req *m = &c->mounts[i];
@@ -187,7 +174,7 @@ static int apply_mounts(const struct vm_config *c, struct setup_error *e)
 }
 
 /* RUNCVM_DISKS: after the volumes, so a disk may sit on a path below one. */
-static int mount_disks(const struct vm_config *c, struct setup_error *e)
+static int mount_disks(const struct vm_config *c, struct agent_err *e)
 {
 	for (size_t i = 0; i < c->ndisks; i++) {
 		const struct disk_req *d = &c->disks[i];
@@ -209,7 +196,7 @@ static void dev_symlink(const char *target, const char *path)
 		log_warn("symlink %s -> %s: %s", path, target, strerror(errno));
 }
 
-static int mount_dev(struct setup_error *e)
+static int mount_dev(struct agent_err *e)
 {
 	if (mount_at(e, "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") != 0)
 		return -1;
@@ -255,10 +242,10 @@ static void mount_cgroup2(void)
 	log_warn("mount cgroup2 on /sys/fs/cgroup: %s", strerror(errno));
 }
 
-int mounts_setup_writeback(const struct vm_config *c, struct setup_error *e)
+int mounts_setup_writeback(const struct vm_config *c, struct agent_err *e)
 {
 	if (c->nlowers == 0 || !c->root_upper)
-		return setup_fail(e, EINVAL, "write-back only: the root is not an image");
+		return agent_err_sys(e, EINVAL, "write-back only: the root is not an image");
 	if (c->vol_link.present && volumes_link_up(&c->vol_link, e) != 0)
 		return -1;
 	if (mkdir_p(NEWROOT, 0755) != 0)
@@ -266,7 +253,7 @@ int mounts_setup_writeback(const struct vm_config *c, struct setup_error *e)
 	return rootimg_mount(c, NEWROOT, e);
 }
 
-int mounts_setup_root(const struct vm_config *c, struct setup_error *e)
+int mounts_setup_root(const struct vm_config *c, struct agent_err *e)
 {
 	unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	/* The volume link first: an image root's write-back target may come over it too. */

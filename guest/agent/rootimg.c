@@ -25,14 +25,12 @@ int rootimg_host_fd(void)
 	return host_fd;
 }
 
-static int fail(struct setup_error *e, const char *what, const char *arg)
+static int fail(struct agent_err *e, const char *what, const char *arg)
 {
-	e->err = errno;
-	snprintf(e->msg, sizeof e->msg, "image root: %s %s: %s", what, arg, strerror(e->err));
-	return -1;
+	return agent_err_sys(e, errno, "image root: %s %s", what, arg);
 }
 
-static int mkdir_once(const char *path, struct setup_error *e)
+static int mkdir_once(const char *path, struct agent_err *e)
 {
 	if (mkdir(path, 0755) != 0 && errno != EEXIST)
 		return fail(e, "mkdir", path);
@@ -40,7 +38,7 @@ static int mkdir_once(const char *path, struct setup_error *e)
 }
 
 static int mount_drive(const char *serial, const char *dir, unsigned long flags, const char *data,
-		       struct setup_error *e)
+		       struct agent_err *e)
 {
 	char dev[64];
 	if (disks_find(serial, dev, sizeof dev) != 0)
@@ -54,7 +52,7 @@ static int mount_drive(const char *serial, const char *dir, unsigned long flags,
 }
 
 /* lowerdir=/layers/0:/layers/1:…, top layer first, as the host listed them. */
-static int lower_option(const struct vm_config *c, char *buf, size_t len, struct setup_error *e)
+static int lower_option(const struct vm_config *c, char *buf, size_t len, struct agent_err *e)
 {
 	if (mkdir_once(LAYERS_DIR, e) != 0)
 		return -1;
@@ -74,7 +72,7 @@ static int lower_option(const struct vm_config *c, char *buf, size_t len, struct
 	return 0;
 }
 
-int rootimg_mount(const struct vm_config *c, const char *target, struct setup_error *e)
+int rootimg_mount(const struct vm_config *c, const char *target, struct agent_err *e)
 {
 	char lowers[1024], opts[1400];
 	if (lower_option(c, lowers, sizeof lowers, e) != 0)
