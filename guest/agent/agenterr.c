@@ -19,7 +19,7 @@ int agent_err_set(struct agent_err *e, int errnum, const char *fmt, ...)
 int agent_err_sys(struct agent_err *e, int errnum, const char *fmt, ...)
 {
 	/* Shorter than msg, so the reason always fits after a step that was cut. */
-	char what[400];
+	char what[sizeof e->msg - 128];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);

@@ -8,11 +8,13 @@
 #ifndef RUNCVM_AGENTERR_H
 #define RUNCVM_AGENTERR_H
 
-#include <stddef.h>
+#include <stdint.h>
 
+/* 1024 bytes in all: a START child writes one to its report pipe in a single write below
+ * PIPE_BUF, so the parent reads it whole (exec.c, process.c). */
 struct agent_err {
-	int errnum;    /* an errno value; the host maps some to exit codes */
-	char msg[512]; /* "step path: reason", NUL-terminated, cut to fit */
+	int32_t errnum; /* an errno value; the host maps some to exit codes */
+	char msg[1020]; /* "step path: reason", NUL-terminated, cut to fit */
 };
 
 /* Sets errnum and the message fmt (no reason appended: the message says it). Returns -1, for

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
@@ -28,11 +29,13 @@ static const char *errtext(int err)
 	return buf;
 }
 
+_Static_assert(sizeof(struct agent_err) <= PIPE_BUF, "an exec report must be one atomic write");
+
 static void report(const struct child_spec *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
 static void report(const struct child_spec *c, int err, const char *fmt, ...)
 {
-	struct exec_report r = {.err = err};
+	struct agent_err r = {.errnum = err};
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(r.msg, sizeof r.msg, fmt, ap);

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "agenterr.h"
 #include "config.h"
 
 struct child_spec {
@@ -12,13 +13,8 @@ struct child_spec {
 	int join_mnt_fd;  /* exec processes: process 1's mount namespace, else -1 */
 	int stdio[3];	  /* child ends (all the pty slave with a terminal) */
 	int terminal;
-	int report_fd; /* CLOEXEC pipe: silent on success, one exec_report on failure */
+	int report_fd; /* CLOEXEC pipe: silent on success, one struct agent_err on failure */
 	int tool_fd;   /* the program to run (START's TOOL, a sealed memfd), else -1 */
-};
-
-struct exec_report {
-	int32_t err;
-	char msg[1020];
 };
 
 void child_run(const struct child_spec *c) __attribute__((noreturn));

@@ -494,7 +494,7 @@ static pid_t fork_in_pidns(uint32_t id, int join_fd)
 }
 
 /* Waits for the child to exec (EOF on the report pipe) or to report why it could not. */
-static int await_exec(int fd, pid_t pid, struct exec_report *rep)
+static int await_exec(int fd, pid_t pid, struct agent_err *rep)
 {
 	ssize_t n;
 	do
@@ -503,8 +503,8 @@ static int await_exec(int fd, pid_t pid, struct exec_report *rep)
 	if (n == 0)
 		return 0;
 	if (n != (ssize_t)sizeof *rep) {
-		rep->err = n < 0 ? errno : EIO;
-		snprintf(rep->msg, sizeof rep->msg, "read exec status: %s", strerror(rep->err));
+		rep->errnum = n < 0 ? errno : EIO;
+		snprintf(rep->msg, sizeof rep->msg, "read exec status: %s", strerror(rep->errnum));
 	}
 	rep->msg[sizeof rep->msg - 1] = 0;
 	/* The child has nothing more to say: collect it here, before the SIGCHLD loop does. */
@@ -525,7 +525,7 @@ static void remember_init_ns(pid_t pid)
 }
 
 /* tool_fd: the program to run (TOOL), else -1. A debug process stays in the agent's namespaces. */
-static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_report *rep,
+static struct proc *spawn(uint32_t id, const struct start_req *r, struct agent_err *rep,
 			  int tool_fd)
 {
 	int agent[3] = {-1, -1, -1}, child[3] = {-1, -1, -1}, rp[2] = {-1, -1};
@@ -555,7 +555,7 @@ static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_re
 		close(rp[1]);
 	if (pid < 0 || await_exec(rp[0], pid, rep) != 0) {
 		if (pid < 0) {
-			rep->err = err;
+			rep->errnum = err;
 			snprintf(rep->msg, sizeof rep->msg, "start process: %s", strerror(err));
 		}
 		if (rp[0] >= 0)
@@ -619,10 +619,10 @@ static void start_tool(struct proc *p)
 	if (fcntl(p->tool_fd, F_ADD_SEALS,
 		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
 		log_warn("seal the program of process %u: %s", p->id, strerror(errno));
-	struct exec_report rep = {0};
+	struct agent_err rep = {0};
 	struct proc *np = spawn(p->id, &p->req, &rep, p->tool_fd);
 	if (!np) {
-		tool_fail(p, rep.err, rep.msg);
+		tool_fail(p, rep.errnum, rep.msg);
 		return;
 	}
 	unlink_proc(p);
@@ -699,30 +699,30 @@ int procs_start(uint32_t id, const uint8_t *payload, uint32_t len)
 		return 0;
 	}
 	struct start_req r;
-	struct exec_report rep = {0};
+	struct agent_err rep = {0};
 	struct proc *p = NULL;
 	int pending = 0;
 	if (start_parse(payload, len, &r, rep.msg, sizeof rep.msg) != 0) {
-		rep.err = EINVAL;
+		rep.errnum = EINVAL;
 	} else if (id == 1 && (r.debug || r.tool_size)) {
-		rep.err = EINVAL;
+		rep.errnum = EINVAL;
 		snprintf(rep.msg, sizeof rep.msg, "process 1 cannot be a debug or TOOL process");
 	} else if ((r.debug || r.tool_size) && (r.container || r.join)) {
-		rep.err = EINVAL;
+		rep.errnum = EINVAL;
 		snprintf(rep.msg, sizeof rep.msg,
 			 "a debug process cannot be a pod container or join one");
 	} else if (r.tool_size) {
 		pending = add_pending(id, &r, rep.msg, sizeof rep.msg) == 0;
 		if (!pending)
-			rep.err = errno ? errno : ENOMEM;
+			rep.errnum = errno ? errno : ENOMEM;
 	} else if (id == 1 && (r.container || r.join)) {
-		rep.err = EINVAL;
+		rep.errnum = EINVAL;
 		snprintf(rep.msg, sizeof rep.msg, "process 1 cannot be a pod container");
 	} else if (r.join && container_pidns(r.join) < 0) {
-		rep.err = ESRCH;
+		rep.errnum = ESRCH;
 		snprintf(rep.msg, sizeof rep.msg, "container %s is not running", r.join);
 	} else if (!r.container ||
-		   (rep.err = container_prepare(&r, rep.msg, sizeof rep.msg)) == 0) {
+		   (rep.errnum = container_prepare(&r, rep.msg, sizeof rep.msg)) == 0) {
 		p = spawn(id, &r, &rep, -1);
 		if (p && r.container && !p->container) {
 			/* Without its name its exit could not be reported as its own: stop it. */
@@ -738,7 +738,7 @@ int procs_start(uint32_t id, const uint8_t *payload, uint32_t len)
 	if (pending)
 		return 0;
 	if (!p) {
-		proto_send_error(id, rep.err, rep.msg);
+		proto_send_error(id, rep.errnum, rep.msg);
 		return id == 1 ? -1 : 0;
 	}
 	add_started(p);

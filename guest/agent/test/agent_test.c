@@ -396,7 +396,7 @@ static void test_agent_err(void)
 	CHECK(agent_err_sys(&e, ENOENT, "mount %s", "/dev/vdb") == -1);
 	CHECK(e.errnum == ENOENT &&
 	      strcmp(e.msg, "mount /dev/vdb: No such file or directory") == 0);
-	char longpath[1000];
+	char longpath[2000];
 	memset(longpath, 'a', sizeof longpath - 1);
 	longpath[sizeof longpath - 1] = 0;
 	agent_err_sys(&e, EACCES, "open %s", longpath);
