@@ -156,8 +156,8 @@ static void handle_config(const struct frame *f)
 		log_warn("second CONFIG ignored");
 		return;
 	}
-	if (config_parse(f->payload, f->len, &c, e.msg, sizeof e.msg) != 0)
-		fatal_setup(EINVAL, e.msg);
+	if (config_parse(f->payload, f->len, &c, &e) != 0)
+		fatal_setup(e.errnum, e.msg);
 	if (c.debug)
 		log_set_debug(1);
 	disks_set_order(c.drive_order, c.ndrive_order);
@@ -179,9 +179,8 @@ static void handle_config(const struct frame *f)
 		dns_tcp_open();
 	}
 	/* After the NICs exist (net.ipv4.conf.eth0.* names one), before any START. */
-	int serr = sysctl_apply(c.sysctls, c.nsysctls, e.msg, sizeof e.msg);
-	if (serr)
-		fatal_setup(serr, e.msg);
+	if (sysctl_apply(c.sysctls, c.nsysctls, &e) != 0)
+		fatal_setup(e.errnum, e.msg);
 	log_debug("root %s mounted (%zu submounts, readonly %d)", c.root_tag, c.nmounts,
 		  c.root_readonly);
 	config_free(&c);

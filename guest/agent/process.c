@@ -702,8 +702,8 @@ int procs_start(uint32_t id, const uint8_t *payload, uint32_t len)
 	struct agent_err rep = {0};
 	struct proc *p = NULL;
 	int pending = 0;
-	if (start_parse(payload, len, &r, rep.msg, sizeof rep.msg) != 0) {
-		rep.errnum = EINVAL;
+	if (start_parse(payload, len, &r, &rep) != 0) {
+		/* rep is filled */
 	} else if (id == 1 && (r.debug || r.tool_size)) {
 		rep.errnum = EINVAL;
 		snprintf(rep.msg, sizeof rep.msg, "process 1 cannot be a debug or TOOL process");

@@ -120,15 +120,15 @@ static void test_config_drive_order(void)
 	tlv_add_str(&b, 22, "rootfs");
 	tlv_add_str(&b, 22, "disk0");
 	struct vm_config c;
-	char err[128];
-	CHECK(config_parse(b.data, b.len, &c, err, sizeof err) == 0);
+	struct agent_err err = {0};
+	CHECK(config_parse(b.data, b.len, &c, &err) == 0);
 	CHECK(c.ndrive_order == 2 && strcmp(c.drive_order[0], "rootfs") == 0 &&
 	      strcmp(c.drive_order[1], "disk0") == 0);
 	config_free(&c);
 	struct tlv_buf empty = {0};
 	tlv_add_str(&empty, 2, "root");
 	tlv_add_str(&empty, 22, "");
-	CHECK(config_parse(empty.data, empty.len, &c, err, sizeof err) != 0);
+	CHECK(config_parse(empty.data, empty.len, &c, &err) != 0);
 	config_free(&c);
 }
 
@@ -147,8 +147,8 @@ static void test_config_sysctl(void)
 	tlv_sysctl(&b, "net/ipv4/ping_group_range", "0 2147483647");
 	tlv_sysctl(&b, "kernel/msgmax", "65536");
 	struct vm_config c;
-	char err[128];
-	CHECK(config_parse(b.data, b.len, &c, err, sizeof err) == 0);
+	struct agent_err err = {0};
+	CHECK(config_parse(b.data, b.len, &c, &err) == 0);
 	CHECK(c.nsysctls == 2 && strcmp(c.sysctls[0].path, "net/ipv4/ping_group_range") == 0 &&
 	      strcmp(c.sysctls[0].value, "0 2147483647") == 0 &&
 	      strcmp(c.sysctls[1].value, "65536") == 0);
@@ -159,15 +159,15 @@ static void test_config_sysctl(void)
 		struct tlv_buf one = {0};
 		tlv_add_str(&one, 2, "root");
 		tlv_sysctl(&one, bad[i], "1");
-		CHECK(config_parse(one.data, one.len, &c, err, sizeof err) != 0);
+		CHECK(config_parse(one.data, one.len, &c, &err) != 0);
 		config_free(&c);
 	}
 	CHECK(sysctl_path_ok("net/ipv4/conf/eno2.100/rp_filter") &&
 	      sysctl_path_ok("kernel/msgmax"));
 	/* Applying: a missing key fails with the file and the reason. */
 	struct sysctl_req missing = {"runcvm-test/no-such-key", "1"};
-	CHECK(sysctl_apply(&missing, 1, err, sizeof err) == ENOENT &&
-	      strstr(err, "/proc/sys/runcvm-test/no-such-key") != NULL);
+	CHECK(sysctl_apply(&missing, 1, &err) == -1 && err.errnum == ENOENT &&
+	      strstr(err.msg, "/proc/sys/runcvm-test/no-such-key") != NULL);
 }
 
 static void test_vsock_listen(void)
