@@ -172,7 +172,8 @@ static void handle_config(const struct frame *f)
 		fatal_setup(e.errnum, e.msg);
 	disks_set_order(NULL, 0);
 	modprobe_install();
-	if (net_setup(&c.net, e.msg, sizeof e.msg) != 0)
+	/* The host has always been told EIO for a network that could not be set up. */
+	if (net_setup(&c.net, &e) != 0)
 		fatal_setup(EIO, e.msg);
 	if (c.net.dns_relay) {
 		dns_fd = dns_relay_open();
@@ -190,11 +191,11 @@ static void handle_config(const struct frame *f)
 /* docker network connect/disconnect on the running container: a failure is reported, not fatal. */
 static void net_frame(const struct frame *f)
 {
-	char err[256];
-	int rc = f->type == MSG_NET_ATTACH ? net_attach(f->payload, f->len, err, sizeof err)
-					   : net_detach(f->payload, f->len, err, sizeof err);
+	struct agent_err e;
+	int rc = f->type == MSG_NET_ATTACH ? net_attach(f->payload, f->len, &e)
+					   : net_detach(f->payload, f->len, &e);
 	if (rc != 0)
-		log_error("%s", err);
+		agent_err_log(&e);
 }
 
 static void dispatch(const struct frame *f)

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agenterr.h"
+
 struct nic_req {
 	uint8_t mac[6];
 	uint16_t mtu;
@@ -41,12 +43,12 @@ struct net_config {
  * not ours. */
 int net_config_record(struct net_config *n, uint16_t tag, const uint8_t *v, uint32_t len);
 void net_config_free(struct net_config *n);
-/* Brings lo up, configures each NIC and adds the routes. 0, or -1 with a message in err. */
-int net_setup(const struct net_config *n, char *err, size_t errlen);
+/* Brings lo up, configures each NIC and adds the routes. 0, or -1 with e filled. */
+int net_setup(const struct net_config *n, struct agent_err *e);
 /* A NIC outside the container's set (the volume link): found by MAC, named, configured, up. */
-int net_configure_link(const struct nic_req *r, char *err, size_t errlen);
-/* NET_ATTACH / NET_DETACH frames. 0, or -1 with a message in err. */
-int net_attach(const uint8_t *p, size_t len, char *err, size_t errlen);
-int net_detach(const uint8_t *p, size_t len, char *err, size_t errlen);
+int net_configure_link(const struct nic_req *r, struct agent_err *e);
+/* NET_ATTACH / NET_DETACH frames. 0, or -1 with e filled. */
+int net_attach(const uint8_t *p, size_t len, struct agent_err *e);
+int net_detach(const uint8_t *p, size_t len, struct agent_err *e);
 
 #endif

@@ -18,10 +18,9 @@
 
 int volumes_link_up(const struct vol_link *l, struct agent_err *e)
 {
-	char err[256];
-	if (net_configure_link(&l->nic, err, sizeof err) != 0) {
-		return agent_err_set(e, errno, "volume link: %s", err);
-	}
+	struct agent_err link;
+	if (net_configure_link(&l->nic, &link) != 0)
+		return agent_err_set(e, link.errnum, "volume link: %s", link.msg);
 	return 0;
 }
 
