@@ -202,9 +202,9 @@ static void dispatch(const struct frame *f)
 {
 	switch (f->type) {
 	case MSG_HELLO: {
-		char err[160];
-		if (proto_check_host_hello(f->payload, f->len, err, sizeof err) != 0)
-			fatal_setup(EPROTO, err);
+		struct agent_err e;
+		if (proto_check_host_hello(f->payload, f->len, &e) != 0)
+			fatal_setup(e.errnum, e.msg);
 		host_hello = 1;
 		break;
 	}

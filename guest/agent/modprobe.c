@@ -72,9 +72,9 @@ int modprobe_invoked(const char *argv0)
 
 static int load(const char *path)
 {
-	char err[300];
-	if (modules_insert(path, err, sizeof err) != 0) {
-		say("runcvm modprobe: %s", err);
+	struct agent_err e;
+	if (modules_insert(path, &e) != 0) {
+		say("runcvm modprobe: %s", e.msg);
 		return -1;
 	}
 	return 0;

@@ -142,22 +142,25 @@ int proto_send_error(uint32_t id, int err, const char *msg)
 	return proto_send(MSG_ERROR, id, e, 4, msg, strlen(msg));
 }
 
-int proto_check_host_hello(const uint8_t *payload, uint32_t len, char *err, size_t errlen)
+int proto_send_agent_err(uint32_t id, const struct agent_err *e)
 {
-	if (len < 4) {
-		snprintf(err, errlen,
-			 "host HELLO of %u bytes: a runtime of another protocol: reinstall runcvm",
-			 len);
-		return -1;
-	}
+	return proto_send_error(id, e->errnum, e->msg);
+}
+
+int proto_check_host_hello(const uint8_t *payload, uint32_t len, struct agent_err *e)
+{
+	if (len < 4)
+		return agent_err_set(
+			e, EPROTO,
+			"host HELLO of %u bytes: a runtime of another protocol: reinstall runcvm",
+			len);
 	uint32_t v = get_u32(payload);
 	if (v != PROTO_VERSION) {
 		int n = (int)(len - 4 > 64 ? 64 : len - 4);
-		snprintf(err, errlen,
-			 "the host (%.*s) speaks agent protocol %u, this agent speaks %u: "
-			 "reinstall runcvm",
-			 n, (const char *)payload + 4, v, PROTO_VERSION);
-		return -1;
+		return agent_err_set(e, EPROTO,
+				     "the host (%.*s) speaks agent protocol %u, this agent speaks "
+				     "%u: reinstall runcvm",
+				     n, (const char *)payload + 4, v, PROTO_VERSION);
 	}
 	return 0;
 }

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agenterr.h"
+
 /* Framing, message types and TLV tags: shared with the host (one source of truth). */
 #include "../../src/agent-protocol/wire.h"
 
@@ -29,8 +31,10 @@ int proto_host_gone(void);
 /* Writes one frame whose payload is a followed by b (either may be empty). */
 int proto_send(uint8_t type, uint32_t id, const void *a, size_t alen, const void *b, size_t blen);
 int proto_send_error(uint32_t id, int err, const char *msg);
-/* The host's HELLO: 0 when it speaks PROTO_VERSION, else -1 with the reason in err. */
-int proto_check_host_hello(const uint8_t *payload, uint32_t len, char *err, size_t errlen);
+/* The one report of an error for the host: an ERROR frame with e's errno and message. */
+int proto_send_agent_err(uint32_t id, const struct agent_err *e);
+/* The host's HELLO: 0 when it speaks PROTO_VERSION, else -1 with e filled (EPROTO). */
+int proto_check_host_hello(const uint8_t *payload, uint32_t len, struct agent_err *e);
 
 /* Reads what the port has; returns bytes read, 0 on EOF, -1 on error. */
 ssize_t proto_fill(void);
