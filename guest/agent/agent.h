@@ -1,0 +1,19 @@
+/*
+ * The agent's state, in one structure that main.c owns and passes down explicitly: each module
+ * gets the part it works on (the process table, the pod's containers, the network, the DNS relay)
+ * and keeps nothing of its own between calls. What stays module-wide, and why, is listed in
+ * docs/architecture.md ("The guest agent's C error model and state").
+ */
+#ifndef RUNCVM_AGENT_H
+#define RUNCVM_AGENT_H
+
+#include "process.h"
+
+struct agent {
+	int configured; /* CONFIG applied: START may run */
+	int host_hello; /* the host's HELLO of our protocol version arrived */
+	int dns_fd; /* 127.0.0.11:53 relay socket when the container uses Docker's DNS, else -1 */
+	struct procs procs;
+};
+
+#endif
