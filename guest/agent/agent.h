@@ -14,6 +14,7 @@ struct agent {
 	int host_hello; /* the host's HELLO of our protocol version arrived */
 	int dns_fd; /* 127.0.0.11:53 relay socket when the container uses Docker's DNS, else -1 */
 	struct procs procs;
+	struct ctrs ctrs; /* the pod's containers; procs borrows it */
 };
 
 #endif

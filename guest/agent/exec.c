@@ -68,7 +68,8 @@ static void enter_namespaces(const struct child_spec *c)
 	const struct start_req *r = c->req;
 	if (r->container || r->join) {
 		const char *step = "container";
-		if ((r->container ? container_enter(r, &step) : container_join(r, &step)) != 0)
+		if ((r->container ? container_enter(r, &step)
+				  : container_join(c->ctrs, r, &step)) != 0)
 			step_failed(c, step);
 		return;
 	}

@@ -6,6 +6,7 @@
 
 #include "agenterr.h"
 #include "config.h"
+#include "container.h"
 
 struct child_spec {
 	const struct start_req *req;
@@ -15,6 +16,7 @@ struct child_spec {
 	int terminal;
 	int report_fd; /* CLOEXEC pipe: silent on success, one struct agent_err on failure */
 	int tool_fd;   /* the program to run (START's TOOL, a sealed memfd), else -1 */
+	const struct ctrs *ctrs; /* the pod's running containers, for JOIN */
 };
 
 void child_run(const struct child_spec *c) __attribute__((noreturn));

@@ -126,7 +126,7 @@ static void boot(struct agent *a)
 		power_off("cannot send HELLO");
 	if (proto_set_nonblocking() != 0)
 		power_off("agent port setup failed");
-	if (procs_init(&a->procs) != 0)
+	if (procs_init(&a->procs, &a->ctrs) != 0)
 		power_off("cannot track processes");
 }
 

@@ -52,8 +52,9 @@ struct poll_ref {
 	int which; /* 0 stdin, 1 stdout, 2 stderr */
 };
 
-int procs_init(struct procs *t)
+int procs_init(struct procs *t, struct ctrs *ctrs)
 {
+	t->ctrs = ctrs;
 	t->list = NULL;
 	t->n = t->nrefs_cap = t->backlog = 0;
 	t->refs = NULL;
@@ -167,7 +168,7 @@ static void maybe_finish(struct procs *t, struct proc *p)
 	}
 	put_u32(b + 4, (uint32_t)value);
 	/* A pod-VM container's OOM kill is its own (its cgroup's), reported with its EXIT. */
-	if (p->container && container_exited(p->container))
+	if (p->container && container_exited(t->ctrs, p->container))
 		b[1] |= 2;
 	log_debug("process %u (pid %d) done: kind %u value %d", p->id, p->pid, b[0], value);
 	/* Before EXIT: the host stops the container once it has the status, and the container's
@@ -531,7 +532,7 @@ static struct proc *spawn(struct procs *t, uint32_t id, const struct start_req *
 	/* Process 1 and a pod-VM container get a PID namespace of their own; an exec joins its
 	 * container's (JOIN) or process 1's. */
 	int own_ns = id == 1 || (r->container && !r->share_pid);
-	int join_pidns = own_ns ? -1 : r->join ? container_pidns(r->join) : t->init_pidns;
+	int join_pidns = own_ns ? -1 : r->join ? container_pidns(t->ctrs, r->join) : t->init_pidns;
 	pid_t pid = !ok ? -1 : r->debug ? fork() : fork_in_pidns(t, id, join_pidns);
 	if (pid == 0) {
 		log_port_enable(0);
@@ -542,7 +543,8 @@ static struct proc *spawn(struct procs *t, uint32_t id, const struct start_req *
 			{child[0], child[1], child[2]},
 			r->terminal,
 			rp[1],
-			tool_fd};
+			tool_fd,
+			t->ctrs};
 		child_run(&cs);
 	}
 	int err = errno;
@@ -714,11 +716,10 @@ int procs_start(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t l
 	} else if (id == 1 && (r.container || r.join)) {
 		rep.errnum = EINVAL;
 		snprintf(rep.msg, sizeof rep.msg, "process 1 cannot be a pod container");
-	} else if (r.join && container_pidns(r.join) < 0) {
+	} else if (r.join && container_pidns(t->ctrs, r.join) < 0) {
 		rep.errnum = ESRCH;
 		snprintf(rep.msg, sizeof rep.msg, "container %s is not running", r.join);
-	} else if (!r.container ||
-		   (rep.errnum = container_prepare(&r, rep.msg, sizeof rep.msg)) == 0) {
+	} else if (!r.container || container_prepare(t->ctrs, &r, &rep) == 0) {
 		p = spawn(t, id, &r, &rep, -1);
 		if (p && r.container && !p->container) {
 			/* Without its name its exit could not be reported as its own: stop it. */
@@ -728,7 +729,7 @@ int procs_start(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t l
 		if (!p && r.container)
 			container_discard(r.container);
 		if (p && r.container)
-			container_started(r.container, p->pid);
+			container_started(t->ctrs, r.container, p->pid);
 	}
 	start_free(&r);
 	if (pending)
