@@ -414,37 +414,29 @@ void procs_resize(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t
 }
 
 /* The agent's ends go in agent[] (stdin, stdout, stderr), the child's in child[]. */
-static int make_pipes(int agent[3], int child[3])
+static int make_pipes(int agent[3], int child[3], struct agent_err *e)
 {
 	for (int i = 0; i < 3; i++) {
 		int p[2];
-		if (pipe2(p, O_CLOEXEC) != 0) {
-			log_error("pipe: %s", strerror(errno));
-			return -1;
-		}
+		if (pipe2(p, O_CLOEXEC) != 0)
+			return agent_err_sys(e, errno, "start process: pipe");
 		agent[i] = i == 0 ? p[1] : p[0];
 		child[i] = i == 0 ? p[0] : p[1];
-		if (fcntl(agent[i], F_SETFL, O_NONBLOCK) != 0) {
-			log_error("set pipe non-blocking: %s", strerror(errno));
-			return -1;
-		}
+		if (fcntl(agent[i], F_SETFL, O_NONBLOCK) != 0)
+			return agent_err_sys(e, errno, "start process: set pipe non-blocking");
 	}
 	return 0;
 }
 
-static int make_pty(const struct start_req *r, int agent[3], int child[3])
+static int make_pty(const struct start_req *r, int agent[3], int child[3], struct agent_err *e)
 {
 	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-	if (m < 0) {
-		log_error("posix_openpt: %s", strerror(errno));
-		return -1;
-	}
+	if (m < 0)
+		return agent_err_sys(e, errno, "start process: posix_openpt");
 	agent[1] = m;
 	struct winsize ws = {.ws_row = r->rows, .ws_col = r->cols};
-	if (grantpt(m) != 0 || unlockpt(m) != 0 || (r->rows && ioctl(m, TIOCSWINSZ, &ws) != 0)) {
-		log_error("set up pty: %s", strerror(errno));
-		return -1;
-	}
+	if (grantpt(m) != 0 || unlockpt(m) != 0 || (r->rows && ioctl(m, TIOCSWINSZ, &ws) != 0))
+		return agent_err_sys(e, errno, "start process: set up pty");
 	/* TIOCGPTPEER opens the slave of this very devpts instance, whatever /dev/pts is. */
 	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (s < 0) {
@@ -453,7 +445,7 @@ static int make_pty(const struct start_req *r, int agent[3], int child[3])
 	}
 	agent[0] = dup(m);
 	if (s < 0 || agent[0] < 0) {
-		log_error("open pty slave: %s", strerror(errno));
+		agent_err_sys(e, errno, "start process: open pty slave");
 		if (s >= 0)
 			close(s);
 		return -1;
@@ -475,18 +467,18 @@ static void close_all(int fds[3])
 
 /* Forks with pid_for_children set to the target namespace (join_fd < 0: a new one), then resets
  * it. */
-static pid_t fork_in_pidns(struct procs *t, uint32_t id, int join_fd)
+static pid_t fork_in_pidns(struct procs *t, int join_fd, struct agent_err *e)
 {
 	int rc = join_fd < 0 ? unshare(CLONE_NEWPID) : setns(join_fd, CLONE_NEWPID);
-	if (rc != 0) {
-		log_error("enter PID namespace for process %u: %s", id, strerror(errno));
-		return -1;
-	}
+	if (rc != 0)
+		return agent_err_sys(e, errno, "start process: enter PID namespace");
 	pid_t pid = fork();
 	int err = errno;
+	/* The process has started (or not) either way: a failed reset only affects later ones. */
 	if (pid != 0 && setns(t->root_pidns, CLONE_NEWPID) != 0)
 		log_error("reset PID namespace for children: %s", strerror(errno));
-	errno = err;
+	if (pid < 0)
+		agent_err_sys(e, err, "start process");
 	return pid;
 }
 
@@ -527,13 +519,16 @@ static struct proc *spawn(struct procs *t, uint32_t id, const struct start_req *
 {
 	int agent[3] = {-1, -1, -1}, child[3] = {-1, -1, -1}, rp[2] = {-1, -1};
 	struct proc *p = calloc(1, sizeof *p);
-	int ok = p && (r->terminal ? make_pty(r, agent, child) : make_pipes(agent, child)) == 0 &&
-		 pipe2(rp, O_CLOEXEC) == 0;
+	int ok = p ? (r->terminal ? make_pty(r, agent, child, rep)
+				  : make_pipes(agent, child, rep)) == 0
+		   : agent_err_sys(rep, ENOMEM, "start process") == 0;
+	if (ok && pipe2(rp, O_CLOEXEC) != 0)
+		ok = agent_err_sys(rep, errno, "start process: report pipe") == 0;
 	/* Process 1 and a pod-VM container get a PID namespace of their own; an exec joins its
 	 * container's (JOIN) or process 1's. */
 	int own_ns = id == 1 || (r->container && !r->share_pid);
 	int join_pidns = own_ns ? -1 : r->join ? container_pidns(t->ctrs, r->join) : t->init_pidns;
-	pid_t pid = !ok ? -1 : r->debug ? fork() : fork_in_pidns(t, id, join_pidns);
+	pid_t pid = !ok ? -1 : r->debug ? fork() : fork_in_pidns(t, join_pidns, rep);
 	if (pid == 0) {
 		log_port_enable(0);
 		struct child_spec cs = {
@@ -552,10 +547,8 @@ static struct proc *spawn(struct procs *t, uint32_t id, const struct start_req *
 	if (rp[1] >= 0)
 		close(rp[1]);
 	if (pid < 0 || await_exec(rp[0], pid, rep) != 0) {
-		if (pid < 0) {
-			rep->errnum = err;
-			snprintf(rep->msg, sizeof rep->msg, "start process: %s", strerror(err));
-		}
+		if (pid < 0 && ok && r->debug)
+			agent_err_sys(rep, err, "start process");
 		if (rp[0] >= 0)
 			close(rp[0]);
 		close_all(agent);
@@ -575,20 +568,18 @@ static struct proc *spawn(struct procs *t, uint32_t id, const struct start_req *
 	return p;
 }
 
-/* Why START id cannot run now, or NULL. */
-static const char *refusal(struct procs *t, uint32_t id, int *err)
+/* Whether START id can run now: 0, or -1 with the reason in e. */
+static int refusal(struct procs *t, uint32_t id, struct agent_err *e)
 {
-	*err = EEXIST;
 	if (id == 0)
-		return "process id 0 is reserved";
+		return agent_err_set(e, EEXIST, "process id 0 is reserved");
 	if (find(t, id) || (id == 1 && t->init_done))
-		return "process id already in use";
-	*err = ESRCH;
+		return agent_err_set(e, EEXIST, "process id already in use");
 	struct proc *init = find(t, 1);
 	/* Once process 1 is gone its PID namespace cannot take new members. */
 	if (id != 1 && (!init || init->exited || t->init_pidns < 0 || t->init_mntns < 0))
-		return "process 1 is not running";
-	return NULL;
+		return agent_err_set(e, ESRCH, "process 1 is not running");
+	return 0;
 }
 
 /* Registers a process that has started and tells the host its pid. */
@@ -605,9 +596,9 @@ static void add_started(struct procs *t, struct proc *p)
 	log_debug("process %u started: pid %d", p->id, p->pid);
 }
 
-static void tool_fail(struct procs *t, struct proc *p, int err, const char *msg)
+static void tool_fail(struct procs *t, struct proc *p, const struct agent_err *e)
 {
-	proto_send_error(p->id, err, msg);
+	proto_send_agent_err(p->id, e);
 	unlink_proc(t, p);
 }
 
@@ -620,7 +611,7 @@ static void start_tool(struct procs *t, struct proc *p)
 	struct agent_err rep = {0};
 	struct proc *np = spawn(t, p->id, &p->req, &rep, p->tool_fd);
 	if (!np) {
-		tool_fail(t, p, rep.errnum, rep.msg);
+		tool_fail(t, p, &rep);
 		return;
 	}
 	unlink_proc(t, p);
@@ -630,11 +621,12 @@ static void start_tool(struct procs *t, struct proc *p)
 /* A TOOL process's first tool_size STDIN bytes are its program; what follows is its stdin. */
 static void tool_stdin(struct procs *t, struct proc *p, const uint8_t *data, uint32_t len)
 {
-	char msg[128];
+	struct agent_err e;
 	if (len == 0) {
-		snprintf(msg, sizeof msg,
-			 "stdin ended %u bytes before the end of the program (TOOL)", p->tool_left);
-		tool_fail(t, p, EPIPE, msg);
+		agent_err_set(&e, EPIPE,
+			      "stdin ended %u bytes before the end of the program (TOOL)",
+			      p->tool_left);
+		tool_fail(t, p, &e);
 		return;
 	}
 	uint32_t id = p->id, take = len < p->tool_left ? len : p->tool_left;
@@ -643,9 +635,11 @@ static void tool_stdin(struct procs *t, struct proc *p, const uint8_t *data, uin
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			snprintf(msg, sizeof msg, "store the program (TOOL): %s",
-				 n < 0 ? strerror(errno) : "short write");
-			tool_fail(t, p, n < 0 ? errno : EIO, msg);
+			if (n < 0)
+				agent_err_sys(&e, errno, "store the program (TOOL)");
+			else
+				agent_err_set(&e, EIO, "store the program (TOOL): short write");
+			tool_fail(t, p, &e);
 			return;
 		}
 		off += (uint32_t)n;
@@ -659,12 +653,12 @@ static void tool_stdin(struct procs *t, struct proc *p, const uint8_t *data, uin
 }
 
 /* START with TOOL: nothing runs until the program has arrived on STDIN. */
-static int add_pending(struct procs *t, uint32_t id, struct start_req *r, char *msg, size_t msglen)
+static int add_pending(struct procs *t, uint32_t id, struct start_req *r, struct agent_err *e)
 {
 	struct proc *p = calloc(1, sizeof *p);
 	int fd = memfd_create("runcvm-tool", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (!p || fd < 0) {
-		snprintf(msg, msglen, "hold the program (TOOL): %s", strerror(errno));
+		agent_err_sys(e, errno ? errno : ENOMEM, "hold the program (TOOL)");
 		free(p);
 		if (fd >= 0)
 			close(fd);
@@ -689,41 +683,34 @@ static int add_pending(struct procs *t, uint32_t id, struct start_req *r, char *
 
 int procs_start(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t len)
 {
-	int refuse_err;
-	const char *refuse = refusal(t, id, &refuse_err);
-	if (refuse) {
+	struct agent_err rep = {0};
+	if (refusal(t, id, &rep) != 0) {
 		/* A refused START leaves the running processes (and the VM) alone. */
-		proto_send_error(id, refuse_err, refuse);
+		proto_send_agent_err(id, &rep);
 		return 0;
 	}
 	struct start_req r;
-	struct agent_err rep = {0};
 	struct proc *p = NULL;
 	int pending = 0;
 	if (start_parse(payload, len, &r, &rep) != 0) {
 		/* rep is filled */
 	} else if (id == 1 && (r.debug || r.tool_size)) {
-		rep.errnum = EINVAL;
-		snprintf(rep.msg, sizeof rep.msg, "process 1 cannot be a debug or TOOL process");
+		agent_err_set(&rep, EINVAL, "process 1 cannot be a debug or TOOL process");
 	} else if ((r.debug || r.tool_size) && (r.container || r.join)) {
-		rep.errnum = EINVAL;
-		snprintf(rep.msg, sizeof rep.msg,
-			 "a debug process cannot be a pod container or join one");
+		agent_err_set(&rep, EINVAL,
+			      "a debug process cannot be a pod container or join one");
 	} else if (r.tool_size) {
-		pending = add_pending(t, id, &r, rep.msg, sizeof rep.msg) == 0;
-		if (!pending)
-			rep.errnum = errno ? errno : ENOMEM;
+		pending = add_pending(t, id, &r, &rep) == 0;
 	} else if (id == 1 && (r.container || r.join)) {
-		rep.errnum = EINVAL;
-		snprintf(rep.msg, sizeof rep.msg, "process 1 cannot be a pod container");
+		agent_err_set(&rep, EINVAL, "process 1 cannot be a pod container");
 	} else if (r.join && container_pidns(t->ctrs, r.join) < 0) {
-		rep.errnum = ESRCH;
-		snprintf(rep.msg, sizeof rep.msg, "container %s is not running", r.join);
+		agent_err_set(&rep, ESRCH, "container %s is not running", r.join);
 	} else if (!r.container || container_prepare(t->ctrs, &r, &rep) == 0) {
 		p = spawn(t, id, &r, &rep, -1);
 		if (p && r.container && !p->container) {
 			/* Without its name its exit could not be reported as its own: stop it. */
-			kill(p->pid, SIGKILL);
+			if (kill(p->pid, SIGKILL) != 0)
+				log_error("kill pid %d: %s", p->pid, strerror(errno));
 			log_error("remember container %s: %s", r.container, strerror(ENOMEM));
 		}
 		if (!p && r.container)
@@ -735,7 +722,7 @@ int procs_start(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t l
 	if (pending)
 		return 0;
 	if (!p) {
-		proto_send_error(id, rep.errnum, rep.msg);
+		proto_send_agent_err(id, &rep);
 		return id == 1 ? -1 : 0;
 	}
 	add_started(t, p);
