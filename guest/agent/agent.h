@@ -7,6 +7,7 @@
 #ifndef RUNCVM_AGENT_H
 #define RUNCVM_AGENT_H
 
+#include "net.h"
 #include "process.h"
 
 struct agent {
@@ -15,6 +16,7 @@ struct agent {
 	int dns_fd; /* 127.0.0.11:53 relay socket when the container uses Docker's DNS, else -1 */
 	struct procs procs;
 	struct ctrs ctrs; /* the pod's containers; procs borrows it */
+	struct net_state net;
 };
 
 #endif

@@ -172,7 +172,7 @@ static void handle_config(struct agent *a, const struct frame *f)
 	disks_set_order(NULL, 0);
 	modprobe_install();
 	/* The host has always been told EIO for a network that could not be set up. */
-	if (net_setup(&c.net, &e) != 0)
+	if (net_setup(&a->net, &c.net, &e) != 0)
 		fatal_setup(EIO, e.msg);
 	if (c.net.dns_relay) {
 		a->dns_fd = dns_relay_open();
@@ -188,11 +188,11 @@ static void handle_config(struct agent *a, const struct frame *f)
 }
 
 /* docker network connect/disconnect on the running container: a failure is reported, not fatal. */
-static void net_frame(const struct frame *f)
+static void net_frame(struct agent *a, const struct frame *f)
 {
 	struct agent_err e;
 	int rc = f->type == MSG_NET_ATTACH ? net_attach(f->payload, f->len, &e)
-					   : net_detach(f->payload, f->len, &e);
+					   : net_detach(&a->net, f->payload, f->len, &e);
 	if (rc != 0)
 		agent_err_log(&e);
 }
@@ -231,7 +231,7 @@ static void dispatch(struct agent *a, const struct frame *f)
 	case MSG_WINDOW: procs_window(&a->procs, f->id, f->payload, f->len); break;
 	case MSG_DNS: dns_relay_answer(a->dns_fd, f->payload, f->len); break;
 	case MSG_NET_ATTACH:
-	case MSG_NET_DETACH: net_frame(f); break;
+	case MSG_NET_DETACH: net_frame(a, f); break;
 	case MSG_SHUTDOWN: power_off("SHUTDOWN from the host");
 	default: log_warn("skipping frame type 0x%02x id %u (%u bytes)", f->type, f->id, f->len);
 	}

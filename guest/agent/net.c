@@ -18,10 +18,6 @@
 #include "log.h"
 #include "proto.h"
 
-/* The spares from CONFIG, kept for NET_ATTACH/NET_DETACH. */
-static struct spare_req *spares;
-static size_t nspares;
-
 static int copy_name(char *dst, const uint8_t *src, size_t len)
 {
 	if (len == 0 || len >= IFNAMSIZ || memchr(src, 0, len))
@@ -288,7 +284,7 @@ static int add_route_entry(int s, const struct route_req *r, struct agent_err *e
 			     r->gw[1], r->gw[2], r->gw[3], r->dev);
 }
 
-int net_setup(const struct net_config *n, struct agent_err *e)
+int net_setup(struct net_state *st, const struct net_config *n, struct agent_err *e)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
@@ -307,10 +303,15 @@ int net_setup(const struct net_config *n, struct agent_err *e)
 	for (size_t i = 0; rc == 0 && i < n->nnics; i++)
 		rc = setup_nic(s, &n->nics[i], i, e);
 	if (rc == 0 && n->nspares) {
-		spares = calloc(n->nspares, sizeof *spares);
-		if (spares) {
-			memcpy(spares, n->spares, n->nspares * sizeof *spares);
-			nspares = n->nspares;
+		st->spares = calloc(n->nspares, sizeof *st->spares);
+		if (st->spares) {
+			memcpy(st->spares, n->spares, n->nspares * sizeof *st->spares);
+			st->nspares = n->nspares;
+		} else {
+			log_warn("keep the spare NICs: %s (docker network disconnect will leave "
+				 "them "
+				 "named as connected)",
+				 strerror(errno));
 		}
 	}
 	for (size_t i = 0; rc == 0 && i < n->nroutes; i++)
@@ -356,15 +357,15 @@ int net_attach(const uint8_t *p, size_t len, struct agent_err *e)
 	return rc;
 }
 
-static const struct spare_req *spare_by_mac(const uint8_t mac[6])
+static const struct spare_req *spare_by_mac(const struct net_state *st, const uint8_t mac[6])
 {
-	for (size_t i = 0; i < nspares; i++)
-		if (memcmp(spares[i].mac, mac, 6) == 0)
-			return &spares[i];
+	for (size_t i = 0; i < st->nspares; i++)
+		if (memcmp(st->spares[i].mac, mac, 6) == 0)
+			return &st->spares[i];
 	return NULL;
 }
 
-int net_detach(const uint8_t *p, size_t len, struct agent_err *e)
+int net_detach(const struct net_state *st, const uint8_t *p, size_t len, struct agent_err *e)
 {
 	char name[IFNAMSIZ];
 	if (len < 7 || copy_name(name, p + 6, len - 6) != 0)
@@ -380,7 +381,7 @@ int net_detach(const uint8_t *p, size_t len, struct agent_err *e)
 	set_sin(&ifr.ifr_addr, zero);
 	if (rc == 0 && ioctl(s, SIOCSIFADDR, &ifr) != 0 && errno != EADDRNOTAVAIL)
 		rc = ifreq_call(s, SIOCSIFADDR, &ifr, "remove address", e);
-	const struct spare_req *sp = spare_by_mac(p);
+	const struct spare_req *sp = spare_by_mac(st, p);
 	if (rc == 0 && sp)
 		rc = set_mac(s, name, sp->mac, e);
 	if (rc == 0 && sp)
