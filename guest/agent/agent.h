@@ -7,16 +7,17 @@
 #ifndef RUNCVM_AGENT_H
 #define RUNCVM_AGENT_H
 
+#include "dns.h"
 #include "net.h"
 #include "process.h"
 
 struct agent {
 	int configured; /* CONFIG applied: START may run */
 	int host_hello; /* the host's HELLO of our protocol version arrived */
-	int dns_fd; /* 127.0.0.11:53 relay socket when the container uses Docker's DNS, else -1 */
 	struct procs procs;
 	struct ctrs ctrs; /* the pod's containers; procs borrows it */
 	struct net_state net;
+	struct dns_relay dns;
 };
 
 #endif

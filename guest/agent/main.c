@@ -175,8 +175,8 @@ static void handle_config(struct agent *a, const struct frame *f)
 	if (net_setup(&a->net, &c.net, &e) != 0)
 		fatal_setup(EIO, e.msg);
 	if (c.net.dns_relay) {
-		a->dns_fd = dns_relay_open();
-		dns_tcp_open();
+		dns_relay_open(&a->dns);
+		dns_tcp_open(&a->dns);
 	}
 	/* After the NICs exist (net.ipv4.conf.eth0.* names one), before any START. */
 	if (sysctl_apply(c.sysctls, c.nsysctls, &e) != 0)
@@ -229,7 +229,7 @@ static void dispatch(struct agent *a, const struct frame *f)
 		break;
 	case MSG_RESIZE: procs_resize(&a->procs, f->id, f->payload, f->len); break;
 	case MSG_WINDOW: procs_window(&a->procs, f->id, f->payload, f->len); break;
-	case MSG_DNS: dns_relay_answer(a->dns_fd, f->payload, f->len); break;
+	case MSG_DNS: dns_relay_answer(&a->dns, f->payload, f->len); break;
 	case MSG_NET_ATTACH:
 	case MSG_NET_DETACH: net_frame(a, f); break;
 	case MSG_SHUTDOWN: power_off("SHUTDOWN from the host");
@@ -301,9 +301,9 @@ static void serve(struct agent *a, int sfd)
 		pfd[0] = (struct pollfd){proto_port(),
 					 procs_stdin_backlogged(&a->procs) ? 0 : POLLIN, 0};
 		pfd[1] = (struct pollfd){sfd, POLLIN, 0};
-		pfd[2] = (struct pollfd){a->dns_fd, POLLIN,
-					 0}; /* a negative fd is ignored by poll */
-		size_t nd = dns_tcp_fill_poll(pfd + 3, DNS_TCP_POLL_MAX);
+		/* A negative fd (no DNS relay) is ignored by poll. */
+		pfd[2] = (struct pollfd){a->dns.udp_fd, POLLIN, 0};
+		size_t nd = dns_tcp_fill_poll(&a->dns, pfd + 3, DNS_TCP_POLL_MAX);
 		size_t n = procs_fill_poll(&a->procs, pfd + 3 + nd, max - 3 - nd);
 		if (deadline < 0 && procs_init_done(&a->procs))
 			deadline = clock_ms() + SHUTDOWN_WAIT_MS;
@@ -313,9 +313,9 @@ static void serve(struct agent *a, int sfd)
 		if (poll(pfd, n + nd + 3, timeout) < 0 && errno != EINTR)
 			log_error("poll: %s", strerror(errno));
 		procs_handle_poll(&a->procs, pfd + 3 + nd, n);
-		dns_tcp_handle_poll(pfd + 3, nd);
+		dns_tcp_handle_poll(&a->dns, pfd + 3, nd);
 		if (pfd[2].revents)
-			dns_relay_readable(a->dns_fd);
+			dns_relay_readable(&a->dns);
 		if (pfd[1].revents)
 			drain_signalfd(a, sfd);
 		if (pfd[0].revents)
@@ -335,7 +335,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "runcvm-agent: not PID 1: refusing to run\n");
 		return 1;
 	}
-	agent.dns_fd = -1;
+	dns_relay_init(&agent.dns);
 	boot(&agent);
 	serve(&agent, blocked_sigchld_fd());
 	return 0;
