@@ -12,8 +12,9 @@
 #include "process.h"
 
 struct agent {
-	int configured; /* CONFIG applied: START may run */
-	int host_hello; /* the host's HELLO of our protocol version arrived */
+	int configured;	  /* CONFIG applied: START may run */
+	int host_hello;	  /* the host's HELLO of our protocol version arrived */
+	struct chan chan; /* to the host; procs, dns and the log borrow it */
 	struct procs procs;
 	struct ctrs ctrs; /* the pod's containers; procs borrows it */
 	struct net_state net;

@@ -15,9 +15,10 @@
 #define MAX_DNS	    DNS_MAX
 #define TCP_CLIENTS DNS_TCP_CLIENTS
 
-void dns_relay_init(struct dns_relay *d)
+void dns_relay_init(struct dns_relay *d, struct chan *ch)
 {
 	memset(d, 0, sizeof *d);
+	d->ch = ch;
 	d->udp_fd = d->tcp_listener = -1;
 	d->next_token = d->tcp_seq = 1;
 	for (int i = 0; i < TCP_CLIENTS; i++)
@@ -81,7 +82,7 @@ void dns_relay_readable(struct dns_relay *d)
 		d->slots[token % SLOTS].token = token;
 		d->slots[token % SLOTS].client = from;
 		put_u32(buf, token);
-		if (proto_send(MSG_DNS, 0, buf, 4 + (size_t)n, NULL, 0) != 0)
+		if (proto_send(d->ch, MSG_DNS, 0, buf, 4 + (size_t)n, NULL, 0) != 0)
 			log_error("dns relay: cannot forward a query to the host");
 	}
 }
@@ -186,7 +187,7 @@ static void tcp_readable(struct dns_relay *d, int i)
 	d->tcp[i].token = token;
 	uint8_t t[4];
 	put_u32(t, token);
-	if (proto_send(MSG_DNS, 0, t, 4, d->tcp[i].buf + 2, want) != 0) {
+	if (proto_send(d->ch, MSG_DNS, 0, t, 4, d->tcp[i].buf + 2, want) != 0) {
 		log_error("dns relay: cannot forward a query to the host");
 		tcp_close(d, i);
 	}

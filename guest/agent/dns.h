@@ -18,7 +18,9 @@
 #define DNS_TCP_CLIENTS (DNS_TCP_POLL_MAX - 1)
 
 /* The relay's sockets and the queries in flight. One per agent, in struct agent (agent.h). */
+struct chan;
 struct dns_relay {
+	struct chan *ch;  /* borrowed: the channel to the host */
 	int udp_fd;	  /* 127.0.0.11:53 UDP when the container uses Docker's DNS, else -1 */
 	int tcp_listener; /* 127.0.0.11:53 TCP, else -1 */
 	uint32_t next_token, tcp_seq;
@@ -36,8 +38,8 @@ struct dns_relay {
 	} tcp[DNS_TCP_CLIENTS];
 };
 
-/* No sockets, no queries. */
-void dns_relay_init(struct dns_relay *d);
+/* No sockets, no queries; queries go to the host over ch (borrowed). */
+void dns_relay_init(struct dns_relay *d, struct chan *ch);
 /* Binds 127.0.0.11:53 (UDP) into d->udp_fd; 0, or -1 (logged). lo must be up. */
 int dns_relay_open(struct dns_relay *d);
 /* The UDP socket is readable: forward each waiting query to the host as a DNS frame. */

@@ -77,9 +77,9 @@ static void read_cmdline(char *buf, size_t len)
 		close(fd);
 }
 
-static void fatal_setup(int err, const char *msg)
+static void fatal_setup(struct agent *a, int err, const char *msg)
 {
-	proto_send_error(0, err, msg);
+	proto_send_error(&a->chan, 0, err, msg);
 	power_off("fatal setup error");
 }
 
@@ -116,17 +116,18 @@ static void boot(struct agent *a)
 	int fd = channel_open(AGENT_PORT_NAME, PORT_WAIT_MS);
 	if (fd < 0)
 		power_off("no agent channel");
-	proto_set_port(fd);
+	proto_init(&a->chan, fd);
+	log_set_chan(&a->chan);
 	log_port_enable(1);
 	static const char ver[] = "runcvm-agent " RUNCVM_AGENT_VERSION;
 	uint8_t v[4];
 	put_u32(v, PROTO_VERSION);
 	/* Blocks until the host connects, so the rest of the stream cannot be lost. */
-	if (proto_send(MSG_HELLO, 0, v, 4, ver, strlen(ver)) != 0)
+	if (proto_send(&a->chan, MSG_HELLO, 0, v, 4, ver, strlen(ver)) != 0)
 		power_off("cannot send HELLO");
-	if (proto_set_nonblocking() != 0)
+	if (proto_set_nonblocking(&a->chan) != 0)
 		power_off("agent port setup failed");
-	if (procs_init(&a->procs, &a->ctrs) != 0)
+	if (procs_init(&a->procs, &a->ctrs, &a->chan) != 0)
 		power_off("cannot track processes");
 }
 
@@ -136,13 +137,13 @@ static void writeback_only(struct agent *a, const struct vm_config *c)
 {
 	struct agent_err e = {0};
 	if (mounts_setup_writeback(c, &e) != 0)
-		fatal_setup(e.errnum, e.msg);
+		fatal_setup(a, e.errnum, e.msg);
 	int rc = writeback_run();
 	log_info("write-back of the writable drive %s",
 		 rc == 0 ? "done" : "failed: the drive keeps the changes");
 	uint8_t b[8] = {0};
 	put_u32(b + 4, rc == 0 ? 0 : 1);
-	if (proto_send(MSG_EXIT, 1, b, sizeof b, NULL, 0) != 0)
+	if (proto_send(&a->chan, MSG_EXIT, 1, b, sizeof b, NULL, 0) != 0)
 		power_off("cannot send the write-back's EXIT");
 	procs_set_init_done(&a->procs);
 }
@@ -156,7 +157,7 @@ static void handle_config(struct agent *a, const struct frame *f)
 		return;
 	}
 	if (config_parse(f->payload, f->len, &c, &e) != 0)
-		fatal_setup(e.errnum, e.msg);
+		fatal_setup(a, e.errnum, e.msg);
 	if (c.debug)
 		log_set_debug(1);
 	disks_set_order(c.drive_order, c.ndrive_order);
@@ -168,19 +169,19 @@ static void handle_config(struct agent *a, const struct frame *f)
 		return;
 	}
 	if (mounts_setup_root(&c, &e) != 0)
-		fatal_setup(e.errnum, e.msg);
+		fatal_setup(a, e.errnum, e.msg);
 	disks_set_order(NULL, 0);
 	modprobe_install();
 	/* The host has always been told EIO for a network that could not be set up. */
 	if (net_setup(&a->net, &c.net, &e) != 0)
-		fatal_setup(EIO, e.msg);
+		fatal_setup(a, EIO, e.msg);
 	if (c.net.dns_relay) {
 		dns_relay_open(&a->dns);
 		dns_tcp_open(&a->dns);
 	}
 	/* After the NICs exist (net.ipv4.conf.eth0.* names one), before any START. */
 	if (sysctl_apply(c.sysctls, c.nsysctls, &e) != 0)
-		fatal_setup(e.errnum, e.msg);
+		fatal_setup(a, e.errnum, e.msg);
 	log_debug("root %s mounted (%zu submounts, readonly %d)", c.root_tag, c.nmounts,
 		  c.root_readonly);
 	config_free(&c);
@@ -203,19 +204,20 @@ static void dispatch(struct agent *a, const struct frame *f)
 	case MSG_HELLO: {
 		struct agent_err e;
 		if (proto_check_host_hello(f->payload, f->len, &e) != 0)
-			fatal_setup(e.errnum, e.msg);
+			fatal_setup(a, e.errnum, e.msg);
 		a->host_hello = 1;
 		break;
 	}
 	case MSG_CONFIG:
 		if (!a->host_hello)
-			fatal_setup(EPROTO, "the host sent CONFIG without HELLO: a runtime older "
-					    "than agent protocol 2: reinstall runcvm");
+			fatal_setup(a, EPROTO,
+				    "the host sent CONFIG without HELLO: a runtime older "
+				    "than agent protocol 2: reinstall runcvm");
 		handle_config(a, f);
 		break;
 	case MSG_START:
 		if (!a->configured)
-			proto_send_error(f->id, EINVAL, "START before CONFIG");
+			proto_send_error(&a->chan, f->id, EINVAL, "START before CONFIG");
 		else if (procs_start(&a->procs, f->id, f->payload, f->len) != 0)
 			power_off("process 1 could not start");
 		break;
@@ -239,7 +241,7 @@ static void dispatch(struct agent *a, const struct frame *f)
 
 static void read_port(struct agent *a)
 {
-	ssize_t n = proto_fill();
+	ssize_t n = proto_fill(&a->chan);
 	if (n == 0) {
 		log_port_enable(0);
 		power_off("host disconnected");
@@ -248,7 +250,7 @@ static void read_port(struct agent *a)
 		power_off("agent port failed");
 	struct frame f;
 	int r;
-	while ((r = proto_next(&f)) == 1)
+	while ((r = proto_next(&a->chan, &f)) == 1)
 		dispatch(a, &f);
 	if (r < 0)
 		power_off("protocol error");
@@ -298,7 +300,7 @@ static void serve(struct agent *a, int sfd)
 		if (!np)
 			power_off("out of memory for the poll table");
 		pfd = np;
-		pfd[0] = (struct pollfd){proto_port(),
+		pfd[0] = (struct pollfd){proto_port(&a->chan),
 					 procs_stdin_backlogged(&a->procs) ? 0 : POLLIN, 0};
 		pfd[1] = (struct pollfd){sfd, POLLIN, 0};
 		/* A negative fd (no DNS relay) is ignored by poll. */
@@ -320,7 +322,7 @@ static void serve(struct agent *a, int sfd)
 			drain_signalfd(a, sfd);
 		if (pfd[0].revents)
 			read_port(a);
-		if (proto_host_gone())
+		if (proto_host_gone(&a->chan))
 			power_off("host disconnected");
 	}
 }
@@ -335,7 +337,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "runcvm-agent: not PID 1: refusing to run\n");
 		return 1;
 	}
-	dns_relay_init(&agent.dns);
+	proto_init(&agent.chan, -1);
+	dns_relay_init(&agent.dns, &agent.chan);
 	boot(&agent);
 	serve(&agent, blocked_sigchld_fd());
 	return 0;

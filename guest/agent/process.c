@@ -52,9 +52,10 @@ struct poll_ref {
 	int which; /* 0 stdin, 1 stdout, 2 stderr */
 };
 
-int procs_init(struct procs *t, struct ctrs *ctrs)
+int procs_init(struct procs *t, struct ctrs *ctrs, struct chan *ch)
 {
 	t->ctrs = ctrs;
+	t->ch = ch;
 	t->list = NULL;
 	t->n = t->nrefs_cap = t->backlog = 0;
 	t->refs = NULL;
@@ -130,11 +131,11 @@ static void unlink_proc(struct procs *t, struct proc *p)
 	free(p);
 }
 
-static void send_eof(struct proc *p, int which)
+static void send_eof(struct procs *t, struct proc *p, int which)
 {
 	int *sent = which == 1 ? &p->out_eof_sent : &p->err_eof_sent;
 	if (!*sent)
-		proto_send(which == 1 ? MSG_STDOUT : MSG_STDERR, p->id, NULL, 0, NULL, 0);
+		proto_send(t->ch, which == 1 ? MSG_STDOUT : MSG_STDERR, p->id, NULL, 0, NULL, 0);
 	*sent = 1;
 }
 
@@ -153,8 +154,8 @@ static void maybe_finish(struct procs *t, struct proc *p)
 {
 	if (!p->exited || p->out_fd >= 0 || p->err_fd >= 0)
 		return;
-	send_eof(p, 1);
-	send_eof(p, 2);
+	send_eof(t, p, 1);
+	send_eof(t, p, 2);
 	uint8_t b[8] = {0};
 	int32_t value;
 	if (p->id == 1 && pidns_rebooted(p->status)) {
@@ -176,7 +177,7 @@ static void maybe_finish(struct procs *t, struct proc *p)
 	if (p->id == 1 && writeback_run() != 0)
 		b[1] = 1; /* the drive keeps the changes: the host's delete writes them back again
 			   */
-	proto_send(MSG_EXIT, p->id, b, sizeof b, NULL, 0);
+	proto_send(t->ch, MSG_EXIT, p->id, b, sizeof b, NULL, 0);
 	if (p->id == 1) {
 		t->init_done = 1;
 		close_fd(&t->init_pidns);
@@ -291,7 +292,8 @@ static void read_output(struct procs *t, struct proc *p, int which)
 		return;
 	if (n > 0) {
 		*credit -= (uint32_t)n;
-		proto_send(which == 1 ? MSG_STDOUT : MSG_STDERR, p->id, buf, (size_t)n, NULL, 0);
+		proto_send(t->ch, which == 1 ? MSG_STDOUT : MSG_STDERR, p->id, buf, (size_t)n, NULL,
+			   0);
 		return;
 	}
 	/* A pty master reports the last slave close as EIO: that is its EOF. */
@@ -300,7 +302,7 @@ static void read_output(struct procs *t, struct proc *p, int which)
 	close_fd(fd);
 	if (p->terminal)
 		drop_stdin(t, p); /* its fd is a dup of the same master */
-	send_eof(p, which);
+	send_eof(t, p, which);
 }
 
 size_t procs_fill_poll(struct procs *t, struct pollfd *pfd, size_t max)
@@ -362,7 +364,7 @@ void procs_signal(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t
 		/* Not forked yet: SIGKILL (the client went away) cancels it, anything else waits
 		 * for nobody. */
 		if (sig == SIGKILL) {
-			proto_send_error(id, EINTR, "killed before its program arrived");
+			proto_send_error(t->ch, id, EINTR, "killed before its program arrived");
 			unlink_proc(t, p);
 		}
 		return;
@@ -592,13 +594,13 @@ static void add_started(struct procs *t, struct proc *p)
 		remember_init_ns(t, p->pid);
 	uint8_t b[4];
 	put_u32(b, (uint32_t)p->pid);
-	proto_send(MSG_STARTED, p->id, b, 4, NULL, 0);
+	proto_send(t->ch, MSG_STARTED, p->id, b, 4, NULL, 0);
 	log_debug("process %u started: pid %d", p->id, p->pid);
 }
 
 static void tool_fail(struct procs *t, struct proc *p, const struct agent_err *e)
 {
-	proto_send_agent_err(p->id, e);
+	proto_send_agent_err(t->ch, p->id, e);
 	unlink_proc(t, p);
 }
 
@@ -686,7 +688,7 @@ int procs_start(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t l
 	struct agent_err rep = {0};
 	if (refusal(t, id, &rep) != 0) {
 		/* A refused START leaves the running processes (and the VM) alone. */
-		proto_send_agent_err(id, &rep);
+		proto_send_agent_err(t->ch, id, &rep);
 		return 0;
 	}
 	struct start_req r;
@@ -722,7 +724,7 @@ int procs_start(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t l
 	if (pending)
 		return 0;
 	if (!p) {
-		proto_send_agent_err(id, &rep);
+		proto_send_agent_err(t->ch, id, &rep);
 		return id == 1 ? -1 : 0;
 	}
 	add_started(t, p);
