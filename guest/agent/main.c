@@ -15,7 +15,6 @@
 #include "channel.h"
 #include "clock.h"
 #include "config.h"
-#include "disks.h"
 #include "dns.h"
 #include "flush.h"
 #include "log.h"
@@ -160,17 +159,14 @@ static void handle_config(struct agent *a, const struct frame *f)
 		fatal_setup(a, e.errnum, e.msg);
 	if (c.debug)
 		log_set_debug(1);
-	disks_set_order(c.drive_order, c.ndrive_order);
 	if (c.writeback_only) {
 		writeback_only(a, &c);
-		disks_set_order(NULL, 0);
 		config_free(&c);
 		a->configured = 1;
 		return;
 	}
 	if (mounts_setup_root(&c, &e) != 0)
 		fatal_setup(a, e.errnum, e.msg);
-	disks_set_order(NULL, 0);
 	modprobe_install();
 	/* The host has always been told EIO for a network that could not be set up. */
 	if (net_setup(&a->net, &c.net, &e) != 0)

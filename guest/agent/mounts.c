@@ -179,7 +179,7 @@ static int mount_disks(const struct vm_config *c, struct agent_err *e)
 	for (size_t i = 0; i < c->ndisks; i++) {
 		const struct disk_req *d = &c->disks[i];
 		char dev[64];
-		if (disks_find(d->serial, dev, sizeof dev) != 0)
+		if (disks_find(c->drive_order, c->ndrive_order, d->serial, dev, sizeof dev) != 0)
 			return fail(e, "RUNCVM_DISKS: no disk with serial %s for %s", d->serial,
 				    d->dest);
 		if (mount_at(e, dev, d->dest, d->fstype, (d->flags & MS_USER_FLAGS) | MS_NOATIME,

@@ -37,11 +37,11 @@ static int mkdir_once(const char *path, struct agent_err *e)
 	return 0;
 }
 
-static int mount_drive(const char *serial, const char *dir, unsigned long flags, const char *data,
-		       struct agent_err *e)
+static int mount_drive(const struct vm_config *c, const char *serial, const char *dir,
+		       unsigned long flags, const char *data, struct agent_err *e)
 {
 	char dev[64];
-	if (disks_find(serial, dev, sizeof dev) != 0)
+	if (disks_find(c->drive_order, c->ndrive_order, serial, dev, sizeof dev) != 0)
 		return fail(e, "no drive with serial", serial);
 	if (mkdir_once(dir, e) != 0)
 		return -1;
@@ -62,7 +62,8 @@ static int lower_option(const struct vm_config *c, char *buf, size_t len, struct
 		snprintf(dir, sizeof dir, LAYERS_DIR "/%zu", i);
 		/* noload: a read-only layer shared by many VMs must never have its journal
 		 * replayed. */
-		if (mount_drive(c->root_lowers[i], dir, MS_RDONLY | MS_NOATIME, "noload", e) != 0)
+		if (mount_drive(c, c->root_lowers[i], dir, MS_RDONLY | MS_NOATIME, "noload", e) !=
+		    0)
 			return -1;
 		int n = snprintf(buf + off, len - off, "%s%s", i ? ":" : "", dir);
 		if (n < 0 || (size_t)n >= len - off)
@@ -80,7 +81,7 @@ int rootimg_mount(const struct vm_config *c, const char *target, struct agent_er
 	/* noinit_itable: the drive is a sparse file; lazy inode-table zeroing would fill it.
 	 * commit=1: metadata-only changes (create, rename, unlink, chmod) reach the drive within 1
 	 * s (ext4's default is 5 s); data goes with the flusher's syncs (flush.c). */
-	if (mount_drive(c->root_upper, RW_DIR, MS_NOATIME, "noinit_itable,commit=1", e) != 0)
+	if (mount_drive(c, c->root_upper, RW_DIR, MS_NOATIME, "noinit_itable,commit=1", e) != 0)
 		return -1;
 	if (mkdir_once(RW_DIR "/upper", e) != 0 || mkdir_once(RW_DIR "/work", e) != 0)
 		return -1;
