@@ -10,6 +10,7 @@
 #include "dns.h"
 #include "net.h"
 #include "process.h"
+#include "writeback.h"
 
 struct agent {
 	int configured;	  /* CONFIG applied: START may run */
@@ -19,6 +20,7 @@ struct agent {
 	struct ctrs ctrs; /* the pod's containers; procs borrows it */
 	struct net_state net;
 	struct dns_relay dns;
+	struct imgroot img; /* the image root's write-back; procs borrows it */
 };
 
 #endif

@@ -126,7 +126,7 @@ static void boot(struct agent *a)
 		power_off("cannot send HELLO");
 	if (proto_set_nonblocking(&a->chan) != 0)
 		power_off("agent port setup failed");
-	if (procs_init(&a->procs, &a->ctrs, &a->chan) != 0)
+	if (procs_init(&a->procs, &a->ctrs, &a->chan, &a->img) != 0)
 		power_off("cannot track processes");
 }
 
@@ -135,9 +135,9 @@ static void boot(struct agent *a)
 static void writeback_only(struct agent *a, const struct vm_config *c)
 {
 	struct agent_err e = {0};
-	if (mounts_setup_writeback(c, &e) != 0)
+	if (mounts_setup_writeback(&a->img, c, &e) != 0)
 		fatal_setup(a, e.errnum, e.msg);
-	int rc = writeback_run();
+	int rc = writeback_run(&a->img);
 	log_info("write-back of the writable drive %s",
 		 rc == 0 ? "done" : "failed: the drive keeps the changes");
 	uint8_t b[8] = {0};
@@ -165,7 +165,7 @@ static void handle_config(struct agent *a, const struct frame *f)
 		a->configured = 1;
 		return;
 	}
-	if (mounts_setup_root(&c, &e) != 0)
+	if (mounts_setup_root(&a->img, &c, &e) != 0)
 		fatal_setup(a, e.errnum, e.msg);
 	modprobe_install();
 	/* The host has always been told EIO for a network that could not be set up. */
@@ -222,7 +222,7 @@ static void dispatch(struct agent *a, const struct frame *f)
 		/* A signal for the workload may be Docker's stop signal, and the kill may follow at
 		 * once: the image root's writes go to the drive now (a no-op for other roots). */
 		if (f->id == 1)
-			flush_now();
+			flush_now(&a->img);
 		procs_signal(&a->procs, f->id, f->payload, f->len);
 		break;
 	case MSG_RESIZE: procs_resize(&a->procs, f->id, f->payload, f->len); break;
@@ -334,6 +334,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	proto_init(&agent.chan, -1);
+	imgroot_init(&agent.img);
 	dns_relay_init(&agent.dns, &agent.chan);
 	boot(&agent);
 	serve(&agent, blocked_sigchld_fd());

@@ -68,12 +68,12 @@ int mkdir_p(const char *path, mode_t mode)
 }
 
 /* The initramfs cannot be pivot_root'ed: move the new root over / and chroot into it. */
-static int switch_root(const struct vm_config *c, struct agent_err *e)
+static int switch_root(struct imgroot *ir, const struct vm_config *c, struct agent_err *e)
 {
 	if (c->nlowers > 0) {
 		if (mkdir_p(NEWROOT, 0755) != 0)
 			return fail(e, "create %s", NEWROOT);
-		if (rootimg_mount(c, NEWROOT, e) != 0)
+		if (rootimg_mount(ir, c, NEWROOT, e) != 0)
 			return -1;
 	} else if (mount(c->root_tag, NEWROOT, "virtiofs", 0, NULL) != 0) {
 		return fail(e, "mount virtiofs %s on %s", c->root_tag, NEWROOT);
@@ -133,11 +133,11 @@ static int make_mount_point(const char *src, const char *dst, struct agent_err *
 
 /* virtiofs submounts inherit the root's flags: give each volume its own (rootlab F6). With an
  * image root the volumes come from the host share of the container's root instead. */
-static int apply_bind(const struct mount_req *m, struct agent_err *e)
+static int apply_bind(const struct imgroot *ir, const struct mount_req *m, struct agent_err *e)
 {
 	unsigned long fl = m->flags & MS_USER_FLAGS;
 	char src[4200];
-	int host = rootimg_host_fd();
+	int host = ir->host_fd;
 	if (host >= 0) {
 		snprintf(src, sizeof src, "/proc/self/fd/%d%s", host, m->dest);
 		if (make_mount_point(src, m->dest, e) != 0)
@@ -153,7 +153,7 @@ static int apply_bind(const struct mount_req *m, struct agent_err *e)
 	return 0;
 }
 
-static int apply_mounts(const struct vm_config *c, struct agent_err *e)
+static int apply_mounts(const struct imgroot *ir, const struct vm_config *c, struct agent_err *e)
 {
 	for (size_t i = 0; i < c->nmounts; i++) {
 		const struct mount_req *m = &c->mounts[i];
@@ -162,7 +162,7 @@ static int apply_mounts(const struct vm_config *c, struct agent_err *e)
 				return -1;
 			continue;
 		}
-		if (!m->tmpfs && apply_bind(m, e) != 0)
+		if (!m->tmpfs && apply_bind(ir, m, e) != 0)
 			return -1;
 		if (!m->tmpfs)
 			continue;
@@ -242,7 +242,7 @@ static void mount_cgroup2(void)
 	log_warn("mount cgroup2 on /sys/fs/cgroup: %s", strerror(errno));
 }
 
-int mounts_setup_writeback(const struct vm_config *c, struct agent_err *e)
+int mounts_setup_writeback(struct imgroot *ir, const struct vm_config *c, struct agent_err *e)
 {
 	if (c->nlowers == 0 || !c->root_upper)
 		return agent_err_sys(e, EINVAL, "write-back only: the root is not an image");
@@ -250,17 +250,17 @@ int mounts_setup_writeback(const struct vm_config *c, struct agent_err *e)
 		return -1;
 	if (mkdir_p(NEWROOT, 0755) != 0)
 		return fail(e, "create %s", NEWROOT);
-	return rootimg_mount(c, NEWROOT, e);
+	return rootimg_mount(ir, c, NEWROOT, e);
 }
 
-int mounts_setup_root(const struct vm_config *c, struct agent_err *e)
+int mounts_setup_root(struct imgroot *ir, const struct vm_config *c, struct agent_err *e)
 {
 	unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	/* The volume link first: an image root's write-back target may come over it too. */
 	if (c->vol_link.present && volumes_link_up(&c->vol_link, e) != 0)
 		return -1;
 	/* Switching first makes image symlinks in mount destinations resolve inside the root. */
-	if (switch_root(c, e) != 0)
+	if (switch_root(ir, c, e) != 0)
 		return -1;
 	if (mount_at(e, "proc", "/proc", "proc", safe, NULL) != 0)
 		return -1;
@@ -270,7 +270,7 @@ int mounts_setup_root(const struct vm_config *c, struct agent_err *e)
 		return -1;
 	mount_cgroup2();
 	/* Volumes last, so that one below /dev or /sys is not hidden by those mounts. */
-	if (apply_mounts(c, e) != 0)
+	if (apply_mounts(ir, c, e) != 0)
 		return -1;
 	if (mount_disks(c, e) != 0)
 		return -1;

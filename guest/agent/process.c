@@ -52,8 +52,9 @@ struct poll_ref {
 	int which; /* 0 stdin, 1 stdout, 2 stderr */
 };
 
-int procs_init(struct procs *t, struct ctrs *ctrs, struct chan *ch)
+int procs_init(struct procs *t, struct ctrs *ctrs, struct chan *ch, struct imgroot *ir)
 {
+	t->ir = ir;
 	t->ctrs = ctrs;
 	t->ch = ch;
 	t->list = NULL;
@@ -174,7 +175,7 @@ static void maybe_finish(struct procs *t, struct proc *p)
 	log_debug("process %u (pid %d) done: kind %u value %d", p->id, p->pid, b[0], value);
 	/* Before EXIT: the host stops the container once it has the status, and the container's
 	 * layer must hold the guest's changes by then (image root). */
-	if (p->id == 1 && writeback_run() != 0)
+	if (p->id == 1 && writeback_run(t->ir) != 0)
 		b[1] = 1; /* the drive keeps the changes: the host's delete writes them back again
 			   */
 	proto_send(t->ch, MSG_EXIT, p->id, b, sizeof b, NULL, 0);
@@ -200,7 +201,7 @@ void procs_reap(struct procs *t)
 		struct proc *p = t->list;
 		while (p && !(p->pid == pid && !p->exited))
 			p = p->next;
-		if (!p && (flush_reaped(pid, st) || livewb_reaped(pid, st)))
+		if (!p && (flush_reaped(t->ir, pid, st) || livewb_reaped(t->ir, pid, st)))
 			continue;
 		if (!p) {
 			log_debug("reaped orphan pid %d", pid);

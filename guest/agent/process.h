@@ -8,6 +8,7 @@
 
 #include "container.h"
 #include "proto.h"
+#include "writeback.h"
 
 struct proc;
 struct poll_ref;
@@ -25,10 +26,11 @@ struct procs {
 	int init_done;		    /* EXIT of process 1 sent */
 	struct ctrs *ctrs;	    /* borrowed: the pod's containers (struct agent) */
 	struct chan *ch;	    /* borrowed: the channel to the host */
-	uint8_t out_buf[DATA_MAX];  /* one read of a process's stdout or stderr */
+	struct imgroot *ir; /* borrowed: the image root's write-back, run at process 1's exit */
+	uint8_t out_buf[DATA_MAX]; /* one read of a process's stdout or stderr */
 };
 
-int procs_init(struct procs *t, struct ctrs *ctrs, struct chan *ch);
+int procs_init(struct procs *t, struct ctrs *ctrs, struct chan *ch, struct imgroot *ir);
 /* START id: returns -1 when the VM must power off (process 1 could not start). */
 int procs_start(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t len);
 void procs_stdin(struct procs *t, uint32_t id, const uint8_t *data, uint32_t len);

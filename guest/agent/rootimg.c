@@ -17,14 +17,6 @@
 #define RW_DIR	   "/rw"
 #define HOSTFS_DIR "/hostfs"
 
-/* The host share of the container's root, kept open across the switch into the new root. */
-static int host_fd = -1;
-
-int rootimg_host_fd(void)
-{
-	return host_fd;
-}
-
 static int fail(struct agent_err *e, const char *what, const char *arg)
 {
 	return agent_err_sys(e, errno, "image root: %s %s", what, arg);
@@ -73,8 +65,10 @@ static int lower_option(const struct vm_config *c, char *buf, size_t len, struct
 	return 0;
 }
 
-int rootimg_mount(const struct vm_config *c, const char *target, struct agent_err *e)
+int rootimg_mount(struct imgroot *ir, const struct vm_config *c, const char *target,
+		  struct agent_err *e)
 {
+	int host_fd = -1;
 	char lowers[1024], opts[1400];
 	if (lower_option(c, lowers, sizeof lowers, e) != 0)
 		return -1;
@@ -107,7 +101,7 @@ int rootimg_mount(const struct vm_config *c, const char *target, struct agent_er
 			  strerror(errno));
 	/* Before the host share is open, so the flusher holds nothing of it. Not fatal: without it
 	 * the guest's writes reach the drive at the kernel's pace, as the error says. */
-	flush_start(upper, cue[1]);
+	flush_start(ir, upper, cue[1]);
 	/* The host share of the container's root: volumes are bound from it and the write-back
 	 * writes into it. Without one (no virtiofs), changes stay on the writable drive only. */
 	if (has_share) {
@@ -128,11 +122,11 @@ int rootimg_mount(const struct vm_config *c, const char *target, struct agent_er
 		if (host_fd < 0)
 			return fail(e, "open", HOSTFS_DIR);
 	}
-	if (writeback_prepare(upper, host_fd, c) != 0)
+	if (writeback_prepare(ir, upper, host_fd, c) != 0)
 		return fail(e, "prepare the write-back of", RW_DIR "/upper");
 	if (cue[0] >= 0) {
 		writeback_live_start(
-			cue[0]); /* not fatal: it logs, and the stop still writes back */
+			ir, cue[0]); /* not fatal: it logs, and the stop still writes back */
 		close(cue[0]);
 		close(cue[1]);
 	}

@@ -273,8 +273,10 @@ static void test_writeback(void)
 	struct vm_config c;
 	memset(&c, 0, sizeof c);
 	int up = dir_fd("up"), host = dir_fd("host");
-	CHECK(up >= 0 && host >= 0 && writeback_prepare(up, host, &c) == 0);
-	CHECK(writeback_run() == 0);
+	struct imgroot ir;
+	imgroot_init(&ir);
+	CHECK(up >= 0 && host >= 0 && writeback_prepare(&ir, up, host, &c) == 0);
+	CHECK(writeback_run(&ir) == 0);
 	struct stat a = st_of("host/d/a"), b = st_of("host/d/b"), e = st_of("host/e/c");
 	CHECK(a.st_ino != 0 && a.st_ino == b.st_ino && a.st_ino == e.st_ino && a.st_nlink == 3);
 	CHECK(st_of("host/d/solo").st_nlink == 1);
@@ -320,10 +322,10 @@ static void mv_rel(const char *from, const char *to)
 
 /* A pass after the entries have settled (a change within 20 ms is copied again at the next pass).
  */
-static int settled_pass(int up, int host, int rw)
+static int settled_pass(const struct imgroot *ir)
 {
 	usleep(50000);
-	return livewb_pass(up, host, rw);
+	return livewb_pass(ir);
 }
 
 /* Live passes: create, overwrite, delete, whiteout, rename a dir; what another writer put in the
@@ -344,21 +346,25 @@ static void test_livewb(void)
 	struct vm_config c;
 	memset(&c, 0, sizeof c);
 	int up = dir_fd("lv/up"), host = dir_fd("lv/host"), rw = dir_fd("lv");
-	CHECK(up >= 0 && host >= 0 && rw >= 0 && writeback_prepare(up, host, &c) == 0);
-	CHECK(settled_pass(up, host, rw) == 0);
+	struct imgroot ir;
+	imgroot_init(&ir);
+	CHECK(up >= 0 && host >= 0 && rw >= 0 && writeback_prepare(&ir, up, host, &c) == 0);
+	/* The writable drive's root is the upper dir's parent, as on the drive. */
+	CHECK(ir.rw_fd >= 0);
+	CHECK(settled_pass(&ir) == 0);
 	CHECK(has_text("lv/host/new", "one\n") && has_text("lv/host/d/f", "x\n"));
 	CHECK(st_of("lv/host/img").st_ino == 0 && st_of("lv/host/" LIVEWB_TMP).st_ino == 0);
 	put("lv/host/img", "docker cp after the whiteout\n");
 	put("lv/host/cp", "docker cp\n");
 	put("lv/host/d/extra", "docker cp into a dir a pass made\n");
 	put("lv/up/new", "two, longer\n");
-	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(settled_pass(&ir) == 0);
 	CHECK(has_text("lv/host/new", "two, longer\n"));
 	CHECK(has_text("lv/host/img", "docker cp after the whiteout\n") &&
 	      has_text("lv/host/cp", "docker cp\n"));
 	rm_rel("lv/up/new");
 	mv_rel("lv/up/d", "lv/up/d2");
-	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(settled_pass(&ir) == 0);
 	CHECK(st_of("lv/host/new").st_ino == 0 && has_text("lv/host/d2/f", "x\n"));
 	CHECK(st_of("lv/host/d/f").st_ino == 0 &&
 	      has_text("lv/host/d/extra", "docker cp into a dir a pass made\n"));
@@ -368,15 +374,15 @@ static void test_livewb(void)
 	rm_rel("lv/up/d2/f");
 	rm_rel("lv/up/d2");
 	put("lv/up/d2/g", "g\n");
-	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(settled_pass(&ir) == 0);
 	CHECK(has_text("lv/host/d2/g", "g\n") && st_of("lv/host/d2/f").st_ino == 0);
 	rm_rel("lv/up/d2/g");
 	rm_rel("lv/up/d2");
-	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(settled_pass(&ir) == 0);
 	CHECK(st_of("lv/host/d2").st_ino == 0);
 	/* Killed before the next pass: the stop's prune removes what the guest removed since. */
 	put("lv/up/p/q", "q\n");
-	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(settled_pass(&ir) == 0);
 	CHECK(has_text("lv/host/p/q", "q\n"));
 	rm_rel("lv/up/p/q");
 	rm_rel("lv/up/p");
