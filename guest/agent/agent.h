@@ -15,6 +15,7 @@
 struct agent {
 	int configured;	  /* CONFIG applied: START may run */
 	int host_hello;	  /* the host's HELLO of our protocol version arrived */
+	int initramfs_fd; /* O_PATH on the initramfs root for the module helper, else -1 */
 	struct chan chan; /* to the host; procs, dns and the log borrow it */
 	struct procs procs;
 	struct ctrs ctrs; /* the pod's containers; procs borrows it */

@@ -108,7 +108,7 @@ static void boot(struct agent *a)
 	 */
 	if (reboot(RB_DISABLE_CAD) != 0)
 		log_warn("disable Ctrl-Alt-Del reboot: %s", strerror(errno));
-	modprobe_keep_initramfs();
+	a->initramfs_fd = modprobe_keep_initramfs();
 	sysctl_writeback_timing();
 	if (modules_load("/modules.list") != 0)
 		log_warn("some kernel modules failed to load");
@@ -167,7 +167,7 @@ static void handle_config(struct agent *a, const struct frame *f)
 	}
 	if (mounts_setup_root(&a->img, &c, &e) != 0)
 		fatal_setup(a, e.errnum, e.msg);
-	modprobe_install();
+	modprobe_install(a->initramfs_fd);
 	/* The host has always been told EIO for a network that could not be set up. */
 	if (net_setup(&a->net, &c.net, &e) != 0)
 		fatal_setup(a, EIO, e.msg);
