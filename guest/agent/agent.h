@@ -2,7 +2,7 @@
  * The agent's state, in one structure that main.c owns and passes down explicitly: each module
  * gets the part it works on (the process table, the pod's containers, the network, the DNS relay)
  * and keeps nothing of its own between calls. What stays module-wide, and why, is listed in
- * docs/architecture.md ("The guest agent's C error model and state").
+ * docs/architecture.md ("C: the guest agent's error model and state").
  */
 #ifndef RUNCVM_AGENT_H
 #define RUNCVM_AGENT_H

@@ -3,7 +3,7 @@
  * caller's struct agent_err once, at the failure, with the errno value and a message that names
  * the step and the file or device; callers pass it up unchanged and the top (main.c's dispatch,
  * the process table) reports it exactly once: an ERROR frame for the host, or a log line on the
- * console and as a LOG frame (docs/architecture.md, "The guest agent's C error model").
+ * console and as a LOG frame (docs/architecture.md, "C: the guest agent's error model and state").
  */
 #ifndef RUNCVM_AGENTERR_H
 #define RUNCVM_AGENTERR_H
