@@ -1,4 +1,5 @@
-/* Host-side tests of the agent's pure pieces: transport choice, drive order, CONFIG records,
+/* Host-side tests of the agent's pure pieces: the error type, the pod's container table,
+ * transport choice, drive order, CONFIG records,
  * the vsock listener, the flusher's meminfo reading, the write-back's hard links and xattrs; the
  * CONFIG/START decoders in parse_test.c. Built and run by `make test`
  * (src/vmm/firecracker/guest-agent.test.ts). */
@@ -16,6 +17,7 @@
 #include "../agenterr.h"
 #include "../channel.h"
 #include "../config.h"
+#include "../container.h"
 #include "../disks.h"
 #include "../flush.h"
 #include "../livewb.h"
@@ -413,6 +415,24 @@ static void test_agent_err(void)
 	CHECK(strlen(e.msg) == sizeof e.msg - 1);
 }
 
+/* The pod's container table is the caller's (struct ctrs), so it can be exercised here: a name
+ * already running is refused before any cgroup is touched, and an exit forgets it. */
+static void test_container_table(void)
+{
+/* Exiting removes /sys/fs/cgroup/pod-NAME if it exists: a name no host has. */
+#define NAME "runcvm-agent-test-web"
+	struct ctrs t = {0};
+	struct start_req r = {.container = NAME};
+	struct agent_err e = {0};
+	container_started(&t, NAME, getpid());
+	CHECK(container_pidns(&t, NAME) >= 0 && container_pidns(&t, "runcvm-agent-test-db") < 0);
+	CHECK(container_prepare(&t, &r, &e) == -1 && e.errnum == EEXIST &&
+	      strcmp(e.msg, "container " NAME " is already running in this pod VM") == 0);
+	CHECK(container_exited(&t, NAME) == 0 && t.list == NULL);
+	CHECK(container_pidns(&t, NAME) < 0);
+#undef NAME
+}
+
 int main(void)
 {
 	if (!mkdtemp(root)) {
@@ -420,6 +440,7 @@ int main(void)
 		return 2;
 	}
 	test_agent_err();
+	test_container_table();
 	test_transport_choice();
 	test_drive_order();
 	test_config_drive_order();
