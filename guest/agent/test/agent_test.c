@@ -1,7 +1,7 @@
 /* Host-side tests of the agent's pure pieces: the error type, the pod's container table,
- * transport choice, drive order, CONFIG records,
- * the vsock listener, the flusher's meminfo reading, the write-back's hard links and xattrs; the
- * CONFIG/START decoders in parse_test.c. Built and run by `make test`
+ * transport choice, drive order, CONFIG records, the vsock listener, the flusher's meminfo reading,
+ * the write-back's hard links and xattrs; the CONFIG/START decoders in parse_test.c, the channel's
+ * framing and the HELLO check in flow_test.c. Built and run by `make test`
  * (src/vmm/firecracker/guest-agent.test.ts). */
 #include <errno.h>
 #include <stdio.h>
