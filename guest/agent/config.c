@@ -297,6 +297,22 @@ static int start_record(struct start_req *s, uint16_t tag, const uint8_t *v, uin
 			return -1;
 		s->share_pid = v[0] != 0;
 		return 0;
+	case ST_PORT:
+		if (len != 2 || get_u16(v) == 0)
+			return -1;
+		s->port = get_u16(v);
+		return 0;
+	case ST_CPU_MAX:
+		if (len != 16)
+			return -1;
+		s->cpu_quota = (uint64_t)get_u32(v) | (uint64_t)get_u32(v + 4) << 32;
+		s->cpu_period = (uint64_t)get_u32(v + 8) | (uint64_t)get_u32(v + 12) << 32;
+		/* The kernel's bounds (kernel/sched/core.c): period 1 ms to 1 s, quota at least 1
+		 * ms. */
+		return s->cpu_period >= 1000 && s->cpu_period <= 1000000 && s->cpu_quota >= 1000 &&
+				       s->cpu_quota <= (1ull << 40)
+			       ? 0
+			       : -1;
 	case ST_MEMORY_MAX:
 		if (len != 8)
 			return -1;
@@ -333,6 +349,9 @@ int start_parse(const uint8_t *p, size_t len, struct start_req *s, struct agent_
 		return agent_err_set(e, EINVAL,
 				     "start: container name \"%s\" is not [A-Za-z0-9_.-]{1,128}",
 				     s->container ? s->container : s->join);
+	if (s->port && (s->container || s->join || s->debug || s->tool_size || s->terminal))
+		return agent_err_set(e, EINVAL,
+				     "start: PORT with CONTAINER, JOIN, DEBUG, TOOL or TERMINAL");
 	if (s->hostname && strlen(s->hostname) > 64)
 		return agent_err_set(e, EINVAL, "start: HOSTNAME longer than 64 bytes");
 	return 0;

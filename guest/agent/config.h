@@ -91,6 +91,11 @@ struct start_req {
 	int share_pid;
 	/* JOIN: an exec in that running container's namespaces and cgroup. */
 	char *join;
+	/* PORT: a PortForward stream to localhost:port in the VM's network namespace (portfwd.h).
+	 */
+	uint16_t port;
+	/* CPU_MAX: cpu.max of the CONTAINER's cgroup, microseconds (quota 0 = no limit). */
+	uint64_t cpu_quota, cpu_period;
 };
 
 /* Largest program START may carry in its STDIN (TOOL): a static busybox is about 2 MiB. */

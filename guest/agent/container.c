@@ -80,6 +80,21 @@ int container_prepare(const struct ctrs *t, const struct start_req *r, struct ag
 		if (write_file(path, "0") != 0 && errno != ENOENT)
 			log_debug("set %s: %s", path, strerror(errno));
 	}
+	if (r->cpu_quota) {
+		/* Only when asked: a kernel without the cpu controller still runs unlimited pods.
+		 */
+		if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+cpu") != 0)
+			log_debug("enable the cpu controller: %s", strerror(errno));
+		char v[48];
+		snprintf(v, sizeof v, "%llu %llu", (unsigned long long)r->cpu_quota,
+			 (unsigned long long)r->cpu_period);
+		cgroup_path(path, sizeof path, r->container, "cpu.max");
+		if (write_file(path, v) != 0) {
+			agent_err_sys(e, errno, "set %s to %s", path, v);
+			container_discard(r->container);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -227,16 +242,40 @@ static int make_dev(const char **step)
 	return 0;
 }
 
+/* Where the container's root is: the pod share (a pod VM), else the join share of a VM that
+ * `docker run --network container:X` joined, which the host bound over the virtiofs root's /proc
+ * so that every guest /proc mount hides it from X's own processes. Called in the container's
+ * own mount namespace: uncovering the share there changes nothing for the rest of the VM. */
+static int container_root(const char *name, char *root, size_t n, int *joined, const char **step)
+{
+	snprintf(root, n, "%s/%s", POD_ROOT, name);
+	*joined = 0;
+	if (access(root, F_OK) == 0)
+		return 0;
+	*joined = 1;
+	STEP("uncover the join share (unmount /proc)", umount2("/proc", MNT_DETACH));
+	snprintf(root, n, "%s/%s", JOIN_ROOT, name);
+	*step = "find the container's root in the join share";
+	return access(root, F_OK);
+}
+
 int container_enter(const struct start_req *r, const char **step)
 {
 	char root[256];
-	snprintf(root, sizeof root, "%s/%s", POD_ROOT, r->container);
+	int joined;
 	/* While /sys/fs/cgroup is still the VM's: the namespace below is rooted here. */
 	STEP("join the container's cgroup", join_cgroup(r->container));
 	STEP("unshare mount, UTS and cgroup namespaces",
 	     unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWCGROUP));
 	STEP("make / private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	if (container_root(r->container, root, sizeof root, &joined, step) != 0)
+		return -1;
 	STEP("bind the container's root", mount(root, root, NULL, MS_BIND | MS_REC, NULL));
+	/* A bind copies its source's flags: X's read-only root (--read-only) is not the joiner's,
+	 * whose own read-only root the host already enforces. */
+	if (joined)
+		STEP("make the container's root writable",
+		     mount(NULL, root, NULL, MS_BIND | MS_REMOUNT, NULL));
 	STEP("enter the container's root", chdir(root));
 	/* pivot_root, then detach the VM's root: the pod VM's other containers, its /dev and
 	 * /proc are unreachable from here, even with CAP_SYS_CHROOT. */

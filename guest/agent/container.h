@@ -14,6 +14,8 @@
 #include "config.h"
 
 #define POD_ROOT "/.runcvm-pod"
+/* A VM joined by docker --network container:X: the host binds the join share over /proc. */
+#define JOIN_ROOT "/proc"
 
 struct ctr;
 /* The pod VM's running containers (their names and namespaces), for JOIN. One per agent, in

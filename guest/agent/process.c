@@ -531,18 +531,19 @@ static struct proc *spawn(struct procs *t, uint32_t id, const struct start_req *
 	 * container's (JOIN) or process 1's. */
 	int own_ns = id == 1 || (r->container && !r->share_pid);
 	int join_pidns = own_ns ? -1 : r->join ? container_pidns(t->ctrs, r->join) : t->init_pidns;
-	pid_t pid = !ok ? -1 : r->debug ? fork() : fork_in_pidns(t, join_pidns, rep);
+	pid_t pid = !ok ? -1 : r->debug || r->port ? fork() : fork_in_pidns(t, join_pidns, rep);
 	if (pid == 0) {
 		log_port_enable(0);
-		struct child_spec cs = {
-			r,
-			id == 1,
-			r->debug || own_ns || r->container || r->join ? -1 : t->init_mntns,
-			{child[0], child[1], child[2]},
-			r->terminal,
-			rp[1],
-			tool_fd,
-			t->ctrs};
+		struct child_spec cs = {r,
+					id == 1,
+					r->debug || r->port || own_ns || r->container || r->join
+						? -1
+						: t->init_mntns,
+					{child[0], child[1], child[2]},
+					r->terminal,
+					rp[1],
+					tool_fd,
+					t->ctrs};
 		child_run(&cs);
 	}
 	int err = errno;
@@ -697,8 +698,8 @@ int procs_start(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t l
 	int pending = 0;
 	if (start_parse(payload, len, &r, &rep) != 0) {
 		/* rep is filled */
-	} else if (id == 1 && (r.debug || r.tool_size)) {
-		agent_err_set(&rep, EINVAL, "process 1 cannot be a debug or TOOL process");
+	} else if (id == 1 && (r.debug || r.tool_size || r.port)) {
+		agent_err_set(&rep, EINVAL, "process 1 cannot be a debug, TOOL or PORT process");
 	} else if ((r.debug || r.tool_size) && (r.container || r.join)) {
 		agent_err_set(&rep, EINVAL,
 			      "a debug process cannot be a pod container or join one");

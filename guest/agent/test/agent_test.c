@@ -21,6 +21,7 @@
 #include "../disks.h"
 #include "../flush.h"
 #include "../livewb.h"
+#include "../portfwd.h"
 #include "../sysctl.h"
 #include "../writeback.h"
 #include "check.h"
@@ -433,6 +434,29 @@ static void test_container_table(void)
 #undef NAME
 }
 
+/* The PORT relay: the client's bytes reach the server, then its EOF; the server's answer reaches
+ * the client and the server's EOF ends the stream. */
+static void test_portfwd_relay(void)
+{
+	int in[2], out[2], sv[2];
+	CHECK(pipe(in) == 0 && pipe(out) == 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHECK(write(in[1], "request", 7) == 7 && close(in[1]) == 0);
+	CHECK(write(sv[1], "answer", 6) == 6 && shutdown(sv[1], SHUT_WR) == 0);
+	CHECK(portfwd_relay(in[0], out[1], sv[0]) == 0);
+	close(out[1]);
+	char buf[32] = "";
+	CHECK(read(out[0], buf, sizeof buf) == 6 && memcmp(buf, "answer", 6) == 0);
+	CHECK(read(out[0], buf, sizeof buf) == 0);
+	/* What the client sent before the server ended got through, and its EOF too. */
+	ssize_t n = read(sv[1], buf, sizeof buf);
+	CHECK(n == 7 && memcmp(buf, "request", 7) == 0);
+	CHECK(read(sv[1], buf, sizeof buf) == 0);
+	close(in[0]);
+	close(out[0]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	if (!mkdtemp(root)) {
@@ -449,6 +473,7 @@ int main(void)
 	test_meminfo();
 	test_writeback();
 	test_livewb();
+	test_portfwd_relay();
 	parse_tests();
 	flow_tests();
 	char cmd[600];

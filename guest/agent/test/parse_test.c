@@ -40,6 +40,8 @@ enum {
 };
 /* Pod-VM containers (protocol 3); HOSTNAME is taken by CONFIG's enum above. */
 enum { CONTAINER = 11, CTR_HOSTNAME = 12, MEMORY_MAX = 13, JOIN = 14, SHARE_PID = 15 };
+/* A PortForward stream (START PORT). */
+enum { PORT = 16, CPU_MAX = 17 };
 
 void tlv_add(struct tlv_buf *b, uint16_t tag, const void *value, uint32_t n)
 {
@@ -325,6 +327,20 @@ static void test_start_container(void)
 	CHECK(start_parse(both.data, both.len, &s, &err) != 0 &&
 	      strstr(err.msg, "CONTAINER and JOIN") != NULL);
 	start_free(&s);
+	struct tlv_buf cpu = {0};
+	tlv_add_str(&cpu, ARG, "sh");
+	tlv_add_str(&cpu, CONTAINER, "a");
+	uint8_t cm[16] = {0x50, 0xc3, 0, 0, 0, 0, 0, 0, 0xa0, 0x86, 0x01, 0, 0, 0, 0, 0};
+	tlv_add(&cpu, CPU_MAX, cm, 16); /* 50000 us per 100000 us */
+	CHECK(start_parse(cpu.data, cpu.len, &s, &err) == 0 && s.cpu_quota == 50000 &&
+	      s.cpu_period == 100000);
+	start_free(&s);
+	struct tlv_buf cpu_bad = {0};
+	tlv_add_str(&cpu_bad, ARG, "sh");
+	uint8_t cb[16] = {0x10, 0, 0, 0, 0, 0, 0, 0, 0xa0, 0x86, 0x01, 0, 0, 0, 0, 0};
+	tlv_add(&cpu_bad, CPU_MAX, cb, 16); /* a 16 us quota: below the kernel's 1 ms */
+	CHECK(start_parse(cpu_bad.data, cpu_bad.len, &s, &err) != 0);
+	start_free(&s);
 	struct tlv_buf short_mem = {0};
 	tlv_add_str(&short_mem, ARG, "sh");
 	tlv_add(&short_mem, MEMORY_MAX, "\1\0\0\0", 4);
@@ -356,8 +372,47 @@ static void test_start_hostname(void)
 	start_free(&s);
 }
 
+/* PORT is a u16 other than 0, and a stream, never a container, exec into one, debug or tty. */
+static void test_start_port(void)
+{
+	struct start_req s;
+	struct agent_err err = {0};
+	struct tlv_buf b = {0};
+	tlv_add_str(&b, ARG, "port-forward");
+	tlv_add(&b, PORT, "\x90\x1f", 2); /* 8080 */
+	CHECK(start_parse(b.data, b.len, &s, &err) == 0 && s.port == 8080);
+	start_free(&s);
+	const char *other[] = {"container", "join", "terminal"};
+	for (size_t i = 0; i < 3; i++) {
+		struct tlv_buf n = {0};
+		tlv_add_str(&n, ARG, "port-forward");
+		tlv_add(&n, PORT, "\x90\x1f", 2);
+		if (i == 0)
+			tlv_add_str(&n, CONTAINER, "a");
+		else if (i == 1)
+			tlv_add_str(&n, JOIN, "a");
+		else
+			tlv_add(&n, TERMINAL, "\1", 1);
+		CHECK(start_parse(n.data, n.len, &s, &err) != 0 &&
+		      strstr(err.msg, "PORT with") != NULL);
+		if (strstr(err.msg, "PORT with") == NULL)
+			fprintf(stderr, "PORT with %s: %s\n", other[i], err.msg);
+		start_free(&s);
+	}
+	struct tlv_buf zero = {0}, wide = {0};
+	tlv_add_str(&zero, ARG, "port-forward");
+	tlv_add(&zero, PORT, "\0\0", 2);
+	CHECK(start_parse(zero.data, zero.len, &s, &err) != 0);
+	start_free(&s);
+	tlv_add_str(&wide, ARG, "port-forward");
+	tlv_add(&wide, PORT, "\x90\x1f\0\0", 4);
+	CHECK(start_parse(wide.data, wide.len, &s, &err) != 0);
+	start_free(&s);
+}
+
 void parse_tests(void)
 {
+	test_start_port();
 	test_config_fields();
 	test_config_image_root();
 	test_config_refusals();
