@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
@@ -30,11 +31,13 @@ static const char *errtext(int err)
 	return buf;
 }
 
+_Static_assert(sizeof(struct agent_err) <= PIPE_BUF, "an exec report must be one atomic write");
+
 static void report(const struct child_spec *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
 static void report(const struct child_spec *c, int err, const char *fmt, ...)
 {
-	struct exec_report r = {.err = err};
+	struct agent_err r = {.errnum = err};
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(r.msg, sizeof r.msg, fmt, ap);
@@ -67,7 +70,8 @@ static void enter_namespaces(const struct child_spec *c)
 	const struct start_req *r = c->req;
 	if (r->container || r->join) {
 		const char *step = "container";
-		if ((r->container ? container_enter(r, &step) : container_join(r, &step)) != 0)
+		if ((r->container ? container_enter(r, &step)
+				  : container_join(c->ctrs, r, &step)) != 0)
 			step_failed(c, step);
 		return;
 	}

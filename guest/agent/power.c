@@ -9,6 +9,8 @@
 #include "log.h"
 #include "mounts.h"
 
+/* Module-wide by design, set once at boot from the kernel command line: power_off is the end of
+ * every fatal path, at any depth, and must not depend on state the failing caller may lack. */
 static int reset_to_exit;
 
 void power_set_reset(int on)

@@ -61,6 +61,8 @@ enum {
 	LOG_MSG = 0x0d
 };
 
+/* The terminal's settings before raw mode, restored by die() and at the end. File-scope by design:
+ * die() ends the process from any depth and must put the user's terminal back. */
 static struct termios saved_tty;
 static int tty_raw;
 
