@@ -21,6 +21,7 @@ import { podsBench } from './pods.ts';
 import { qemuMemoryBench } from './qemu-memory.ts';
 import { resourcesBench } from './resources.ts';
 import { rootfsBench } from './rootfs.ts';
+import { snapshotBench } from './snapshot.ts';
 import { storageBench } from './storage.ts';
 import { systemBench } from './system.ts';
 
@@ -275,6 +276,8 @@ async function main(): Promise<void> {
   if (process.env.BENCH_RESOURCES !== '0') await resourcesBench();
   if (process.env.BENCH_SYSTEM !== '0') await systemBench();
   if (process.env.BENCH_PODS !== '0') await podsBench();
+  // A prototype, not a product path (issue 14's stretch item): only when asked for.
+  if (process.env.BENCH_SNAPSHOT === '1') await snapshotBench();
 }
 
 await main();
