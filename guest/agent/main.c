@@ -25,6 +25,7 @@
 #include "power.h"
 #include "process.h"
 #include "proto.h"
+#include "rcu.h"
 #include "sysctl.h"
 #include "writeback.h"
 
@@ -102,6 +103,8 @@ static void boot(struct agent *a)
 		log_error("make /dev/console stdio: %s", strerror(cerr));
 	log_set_debug(cmdline_has(cmdline, "runcvm.debug=1"));
 	log_debug("runcvm-agent %s starting", RUNCVM_AGENT_VERSION);
+	/* Until the workload starts (dispatch, MSG_START): rcu.h says why. */
+	rcu_expedite(1);
 	/* Firecracker (x86) ends only on a guest reset, not on a power-off (power.c). */
 	power_set_reset(cmdline_has(cmdline, "runcvm.exit=reset"));
 	/* Ctrl-Alt-Del (Firecracker's SendCtrlAltDel) becomes SIGINT for a clean power-off (serve).
@@ -216,6 +219,8 @@ static void dispatch(struct agent *a, const struct frame *f)
 			proto_send_error(&a->chan, f->id, EINVAL, "START before CONFIG");
 		else if (procs_start(&a->procs, f->id, f->payload, f->len) != 0)
 			power_off("process 1 could not start");
+		else if (f->id == 1)
+			rcu_expedite(0);
 		break;
 	case MSG_STDIN: procs_stdin(&a->procs, f->id, f->payload, f->len); break;
 	case MSG_SIGNAL:
