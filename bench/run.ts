@@ -21,6 +21,7 @@ import { podsBench } from './pods.ts';
 import { qemuMemoryBench } from './qemu-memory.ts';
 import { resourcesBench } from './resources.ts';
 import { rootfsBench } from './rootfs.ts';
+import { snapshotBench } from './snapshot.ts';
 import { storageBench } from './storage.ts';
 import { systemBench } from './system.ts';
 
@@ -160,40 +161,75 @@ function execBench(): void {
   }
 }
 
-/** `docker run --rm IMAGE true`: runc, runcvm with each kernel and the bare VMs, interleaved. */
+/** BENCH_KERNELS=runcvm (comma-separated): only those guest kernels; default both. */
+function benchKernels(): KernelName[] {
+  const want = process.env.BENCH_KERNELS?.split(',').filter(Boolean);
+  if (!want) return [...KERNELS];
+  const bad = want.filter((k) => !(KERNELS as readonly string[]).includes(k));
+  if (bad.length) throw new Error(`BENCH_KERNELS: unknown kernel ${bad.join(', ')} (allowed: ${KERNELS.join(', ')})`);
+  return want as KernelName[];
+}
+
+type PhaseSamples = Record<string, number[]>;
+
+function addPhases(samples: PhaseSamples, r: ReturnType<typeof dockerRun>): void {
+  const line = r.stderr.split('\n').find((l) => l.startsWith('runcvm-timing '));
+  if (!line) return;
+  for (const [key, v] of Object.entries(phases(JSON.parse(line.slice(14)) as Timing, r.startMs, r.endMs)))
+    (samples[key] ??= []).push(v);
+}
+
+function printPhases(title: string, samples: PhaseSamples, total: number): void {
+  console.log(title);
+  for (const [k, xs] of Object.entries(samples)) {
+    const m = median(xs);
+    console.log(`  ${k.padEnd(56)} ${String(m).padStart(6)} ms  ${((100 * m) / total).toFixed(0).padStart(3)}%`);
+  }
+}
+
+/**
+ * `docker run --rm IMAGE true`: runc, runcvm with each kernel and the bare VMs, interleaved.
+ * BENCH_RUN_BASELINE=NAME adds another installed runcvm runtime (e.g. a build of main before a
+ * change) with the default kernel to the same rounds, so before/after come from one run.
+ */
 function runBench(): void {
+  const kernels = benchKernels();
+  const baseline = process.env.BENCH_RUN_BASELINE;
   dockerRun('runc');
-  for (const k of KERNELS) dockerRun(RUNCVM, k);
+  for (const k of kernels) dockerRun(RUNCVM, k);
+  if (baseline) dockerRun(baseline, DEFAULT_KERNEL);
   const runc: number[] = [];
   const vm: Record<string, number[]> = {};
   const bare: Record<string, number[]> = {};
   const bareCpu: Record<string, number[]> = {};
-  const phaseSamples: Record<string, number[]> = {};
+  const phaseSamples: PhaseSamples = {};
+  const base: number[] = [];
+  const basePhases: PhaseSamples = {};
   for (let i = 0; i < N; i++) {
     runc.push(dockerRun('runc').ms);
+    if (baseline) {
+      const r = dockerRun(baseline, DEFAULT_KERNEL);
+      base.push(r.ms);
+      addPhases(basePhases, r);
+    }
     // Both kernels in every round: their ratio comes from the same minutes of host load.
-    for (const k of KERNELS) {
+    for (const k of kernels) {
       const r = dockerRun(RUNCVM, k);
       (vm[k] ??= []).push(r.ms);
-      const line = r.stderr.split('\n').find((l) => l.startsWith('runcvm-timing '));
-      if (line && k === DEFAULT_KERNEL) {
-        for (const [key, v] of Object.entries(phases(JSON.parse(line.slice(14)) as Timing, r.startMs, r.endMs)))
-          (phaseSamples[key] ??= []).push(v);
-      }
+      if (k === DEFAULT_KERNEL) addPhases(phaseSamples, r);
       const b = bareVm(k);
       (bare[k] ??= []).push(b.ms);
       (bareCpu[k] ??= []).push(b.cpuMs);
     }
     process.stderr.write(
-      `round ${i + 1}/${N}: runc ${runc.at(-1)} ms, ${KERNELS.map((k) => `${k}: runcvm ${vm[k]!.at(-1)} ms, bare VM ${bare[k]!.at(-1)} ms (CPU ${bareCpu[k]!.at(-1)} ms)`).join('; ')}\n`,
+      `round ${i + 1}/${N}: runc ${runc.at(-1)} ms, ${baseline ? `${baseline} ${base.at(-1)} ms, ` : ''}${kernels.map((k) => `${k}: runcvm ${vm[k]!.at(-1)} ms, bare VM ${bare[k]!.at(-1)} ms (CPU ${bareCpu[k]!.at(-1)} ms)`).join('; ')}\n`,
     );
   }
   const mRunc = median(runc);
-  const mVm = median(vm[DEFAULT_KERNEL]!);
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`docker run --rm ${IMAGE} true, ${N} interleaved rounds (load ${load})`);
   console.log(`  runc                                  median ${mRunc} ms`);
-  for (const k of KERNELS) {
+  for (const k of kernels) {
     const m = median(vm[k]!);
     const mb = median(bare[k]!);
     console.log(
@@ -202,22 +238,28 @@ function runBench(): void {
     console.log(
       `  bare VM, ${k.padEnd(6)} kernel (agent powers off at once)  median ${mb} ms   (runcvm - runc)/bare ${((m - mRunc) / mb).toFixed(2)}x`,
     );
+    if (baseline && k === DEFAULT_KERNEL) {
+      const mBase = median(base);
+      console.log(
+        `  baseline ${baseline}, ${k} kernel  median ${mBase} ms   runcvm/runc ${(mBase / mRunc).toFixed(2)}x   (runcvm - runc)/bare ${((mBase - mRunc) / mb).toFixed(2)}x   ${RUNCVM}/${baseline} ${(m / mBase).toFixed(2)}x`,
+      );
+    }
   }
-  const [a, b] = KERNELS;
-  console.log(
-    `  bare boot ${a}/${b}: ${(median(bare[a]!) / median(bare[b]!)).toFixed(2)}x   docker run ${a}/${b}: ${(median(vm[a]!) / median(vm[b]!)).toFixed(2)}x`,
-  );
-  console.log(
-    `  bare boot QEMU CPU time: ${KERNELS.map((k) => `${k} ${median(bareCpu[k]!)} ms`).join(', ')}   ${a}/${b}: ${(median(bareCpu[a]!) / median(bareCpu[b]!)).toFixed(2)}x`,
-  );
-  console.log(
-    `  initramfs: ${KERNELS.map((k) => `${k} ${(statSync(join(PREFIX, `kernels/${k}/initramfs.cpio`)).size / 1e6).toFixed(2)} MB`).join(', ')}`,
-  );
-  console.log(`runcvm phases (${DEFAULT_KERNEL} kernel, medians):`);
-  for (const [k, xs] of Object.entries(phaseSamples)) {
-    const m = median(xs);
-    console.log(`  ${k.padEnd(56)} ${String(m).padStart(6)} ms  ${((100 * m) / mVm).toFixed(0).padStart(3)}%`);
+  const [a, b] = kernels;
+  if (a && b) {
+    console.log(
+      `  bare boot ${a}/${b}: ${(median(bare[a]!) / median(bare[b]!)).toFixed(2)}x   docker run ${a}/${b}: ${(median(vm[a]!) / median(vm[b]!)).toFixed(2)}x`,
+    );
+    console.log(
+      `  bare boot QEMU CPU time: ${kernels.map((k) => `${k} ${median(bareCpu[k]!)} ms`).join(', ')}   ${a}/${b}: ${(median(bareCpu[a]!) / median(bareCpu[b]!)).toFixed(2)}x`,
+    );
   }
+  console.log(
+    `  initramfs: ${kernels.map((k) => `${k} ${(statSync(join(PREFIX, `kernels/${k}/initramfs.cpio`)).size / 1e6).toFixed(2)} MB`).join(', ')}`,
+  );
+  if (vm[DEFAULT_KERNEL])
+    printPhases(`runcvm phases (${DEFAULT_KERNEL} kernel, medians):`, phaseSamples, median(vm[DEFAULT_KERNEL]));
+  if (baseline) printPhases(`${baseline} phases (${DEFAULT_KERNEL} kernel, medians):`, basePhases, median(base));
 }
 
 async function main(): Promise<void> {
@@ -234,6 +276,8 @@ async function main(): Promise<void> {
   if (process.env.BENCH_RESOURCES !== '0') await resourcesBench();
   if (process.env.BENCH_SYSTEM !== '0') await systemBench();
   if (process.env.BENCH_PODS !== '0') await podsBench();
+  // A prototype, not a product path (issue 14's stretch item): only when asked for.
+  if (process.env.BENCH_SNAPSHOT === '1') await snapshotBench();
 }
 
 await main();

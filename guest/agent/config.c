@@ -173,7 +173,7 @@ static int config_record(struct vm_config *c, uint16_t tag, const uint8_t *v, ui
 /* Feeds every record of a TLV payload to `record`; what names the payload in errors. */
 static int tlv_walk(const uint8_t *p, size_t len,
 		    int (*record)(void *, uint16_t, const uint8_t *, uint32_t), void *ctx,
-		    const char *what, char *err, size_t errlen)
+		    const char *what, struct agent_err *e)
 {
 	struct tlv_iter it = {p, len};
 	uint16_t tag;
@@ -181,15 +181,12 @@ static int tlv_walk(const uint8_t *p, size_t len,
 	uint32_t vlen;
 	int r;
 	while ((r = tlv_next(&it, &tag, &v, &vlen)) == 1) {
-		if (record(ctx, tag, v, vlen) != 0) {
-			snprintf(err, errlen, "%s: bad record tag %u (%u bytes)", what, tag, vlen);
-			return -1;
-		}
+		if (record(ctx, tag, v, vlen) != 0)
+			return agent_err_set(e, EINVAL, "%s: bad record tag %u (%u bytes)", what,
+					     tag, vlen);
 	}
-	if (r < 0) {
-		snprintf(err, errlen, "%s: truncated TLV record", what);
-		return -1;
-	}
+	if (r < 0)
+		return agent_err_set(e, EINVAL, "%s: truncated TLV record", what);
 	return 0;
 }
 
@@ -198,17 +195,15 @@ static int config_record_cb(void *ctx, uint16_t tag, const uint8_t *v, uint32_t 
 	return config_record(ctx, tag, v, len);
 }
 
-int config_parse(const uint8_t *p, size_t len, struct vm_config *c, char *err, size_t errlen)
+int config_parse(const uint8_t *p, size_t len, struct vm_config *c, struct agent_err *e)
 {
 	memset(c, 0, sizeof *c);
-	if (tlv_walk(p, len, config_record_cb, c, "config", err, errlen) != 0)
+	if (tlv_walk(p, len, config_record_cb, c, "config", e) != 0)
 		return -1;
-	if (c->nlowers > 0 ? !c->root_upper : (!c->root_tag || !c->root_tag[0])) {
-		snprintf(err, errlen,
-			 c->nlowers > 0 ? "config: ROOT_LOWER without ROOT_UPPER"
-					: "config: no ROOT_TAG");
-		return -1;
-	}
+	if (c->nlowers > 0 ? !c->root_upper : (!c->root_tag || !c->root_tag[0]))
+		return agent_err_set(e, EINVAL, "%s",
+				     c->nlowers > 0 ? "config: ROOT_LOWER without ROOT_UPPER"
+						    : "config: no ROOT_TAG");
 	return 0;
 }
 
@@ -302,6 +297,22 @@ static int start_record(struct start_req *s, uint16_t tag, const uint8_t *v, uin
 			return -1;
 		s->share_pid = v[0] != 0;
 		return 0;
+	case ST_PORT:
+		if (len != 2 || get_u16(v) == 0)
+			return -1;
+		s->port = get_u16(v);
+		return 0;
+	case ST_CPU_MAX:
+		if (len != 16)
+			return -1;
+		s->cpu_quota = (uint64_t)get_u32(v) | (uint64_t)get_u32(v + 4) << 32;
+		s->cpu_period = (uint64_t)get_u32(v + 8) | (uint64_t)get_u32(v + 12) << 32;
+		/* The kernel's bounds (kernel/sched/core.c): period 1 ms to 1 s, quota at least 1
+		 * ms. */
+		return s->cpu_period >= 1000 && s->cpu_period <= 1000000 && s->cpu_quota >= 1000 &&
+				       s->cpu_quota <= (1ull << 40)
+			       ? 0
+			       : -1;
 	case ST_MEMORY_MAX:
 		if (len != 8)
 			return -1;
@@ -316,39 +327,33 @@ static int start_record_cb(void *ctx, uint16_t tag, const uint8_t *v, uint32_t l
 	return start_record(ctx, tag, v, len);
 }
 
-int start_parse(const uint8_t *p, size_t len, struct start_req *s, char *err, size_t errlen)
+int start_parse(const uint8_t *p, size_t len, struct start_req *s, struct agent_err *e)
 {
 	memset(s, 0, sizeof *s);
-	if (tlv_walk(p, len, start_record_cb, s, "start", err, errlen) != 0)
+	if (tlv_walk(p, len, start_record_cb, s, "start", e) != 0)
 		return -1;
-	if (s->argc == 0 || s->argv[0][0] == 0) {
-		snprintf(err, errlen, "start: no ARG");
-		return -1;
-	}
+	if (s->argc == 0 || s->argv[0][0] == 0)
+		return agent_err_set(e, EINVAL, "start: no ARG");
 	/* execve wants a non-NULL envp even when the host sent no ENV. */
 	if (!s->envp && push_str(&s->envp, &s->envc, (const uint8_t *)"", 0) == 0) {
 		free(s->envp[0]);
 		s->envp[0] = NULL;
 		s->envc = 0;
 	}
-	if (!s->envp || (!s->cwd && !(s->cwd = strdup("/")))) {
-		snprintf(err, errlen, "start: %s", strerror(ENOMEM));
-		return -1;
-	}
-	if (s->container && s->join) {
-		snprintf(err, errlen, "start: CONTAINER and JOIN together");
-		return -1;
-	}
+	if (!s->envp || (!s->cwd && !(s->cwd = strdup("/"))))
+		return agent_err_sys(e, ENOMEM, "start");
+	if (s->container && s->join)
+		return agent_err_set(e, EINVAL, "start: CONTAINER and JOIN together");
 	if ((s->container && !container_name_ok(s->container)) ||
-	    (s->join && !container_name_ok(s->join))) {
-		snprintf(err, errlen, "start: container name \"%s\" is not [A-Za-z0-9_.-]{1,128}",
-			 s->container ? s->container : s->join);
-		return -1;
-	}
-	if (s->hostname && strlen(s->hostname) > 64) {
-		snprintf(err, errlen, "start: HOSTNAME longer than 64 bytes");
-		return -1;
-	}
+	    (s->join && !container_name_ok(s->join)))
+		return agent_err_set(e, EINVAL,
+				     "start: container name \"%s\" is not [A-Za-z0-9_.-]{1,128}",
+				     s->container ? s->container : s->join);
+	if (s->port && (s->container || s->join || s->debug || s->tool_size || s->terminal))
+		return agent_err_set(e, EINVAL,
+				     "start: PORT with CONTAINER, JOIN, DEBUG, TOOL or TERMINAL");
+	if (s->hostname && strlen(s->hostname) > 64)
+		return agent_err_set(e, EINVAL, "start: HOSTNAME longer than 64 bytes");
 	return 0;
 }
 

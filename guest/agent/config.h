@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agenterr.h"
 #include "net.h"
 #include "sysctl.h"
 
@@ -90,6 +91,11 @@ struct start_req {
 	int share_pid;
 	/* JOIN: an exec in that running container's namespaces and cgroup. */
 	char *join;
+	/* PORT: a PortForward stream to localhost:port in the VM's network namespace (portfwd.h).
+	 */
+	uint16_t port;
+	/* CPU_MAX: cpu.max of the CONTAINER's cgroup, microseconds (quota 0 = no limit). */
+	uint64_t cpu_quota, cpu_period;
 };
 
 /* Largest program START may carry in its STDIN (TOOL): a static busybox is about 2 MiB. */
@@ -98,10 +104,10 @@ struct start_req {
 /* A container name is one path component: [A-Za-z0-9_.-], 1 to 128 bytes, not . or .. */
 int container_name_ok(const char *name);
 
-/* Both return 0, or -1 with a message in err. */
-int config_parse(const uint8_t *p, size_t len, struct vm_config *c, char *err, size_t errlen);
+/* Both return 0, or -1 with e filled (EINVAL, or ENOMEM). */
+int config_parse(const uint8_t *p, size_t len, struct vm_config *c, struct agent_err *e);
 void config_free(struct vm_config *c);
-int start_parse(const uint8_t *p, size_t len, struct start_req *s, char *err, size_t errlen);
+int start_parse(const uint8_t *p, size_t len, struct start_req *s, struct agent_err *e);
 void start_free(struct start_req *s);
 
 #endif

@@ -26,11 +26,9 @@ struct ctr {
 	struct ctr *next;
 };
 
-static struct ctr *ctrs;
-
-static struct ctr *find(const char *name)
+static struct ctr *find(const struct ctrs *t, const char *name)
 {
-	for (struct ctr *c = ctrs; c; c = c->next)
+	for (struct ctr *c = t->list; c; c = c->next)
 		if (strcmp(c->name, name) == 0)
 			return c;
 	return NULL;
@@ -55,38 +53,47 @@ static void cgroup_path(char *buf, size_t n, const char *name, const char *file)
 	snprintf(buf, n, CGROUP_FMT "%s%s", name, file ? "/" : "", file ? file : "");
 }
 
-int container_prepare(const struct start_req *r, char *err, size_t errlen)
+int container_prepare(const struct ctrs *t, const struct start_req *r, struct agent_err *e)
 {
-	if (find(r->container)) {
-		snprintf(err, errlen, "container %s is already running in this pod VM",
-			 r->container);
-		return EEXIST;
-	}
+	if (find(t, r->container))
+		return agent_err_set(e, EEXIST, "container %s is already running in this pod VM",
+				     r->container);
 	/* The root may hand memory and pids to its children; once is enough, failures say why
 	 * below (mkdir or memory.max). */
 	if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory +pids") != 0)
 		log_debug("enable memory and pids controllers: %s", strerror(errno));
 	char path[512];
 	cgroup_path(path, sizeof path, r->container, NULL);
-	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-		int e = errno;
-		snprintf(err, errlen, "create cgroup %s: %s", path, strerror(e));
-		return e;
-	}
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		return agent_err_sys(e, errno, "create cgroup %s", path);
 	if (r->memory_max) {
 		char v[32];
 		snprintf(v, sizeof v, "%llu", (unsigned long long)r->memory_max);
 		cgroup_path(path, sizeof path, r->container, "memory.max");
 		if (write_file(path, v) != 0) {
-			int e = errno;
-			snprintf(err, errlen, "set %s to %s: %s", path, v, strerror(e));
+			agent_err_sys(e, errno, "set %s to %s", path, v);
 			container_discard(r->container);
-			return e;
+			return -1;
 		}
 		/* No swap in the guest either way; the limit is the memory the container gets. */
 		cgroup_path(path, sizeof path, r->container, "memory.swap.max");
 		if (write_file(path, "0") != 0 && errno != ENOENT)
 			log_debug("set %s: %s", path, strerror(errno));
+	}
+	if (r->cpu_quota) {
+		/* Only when asked: a kernel without the cpu controller still runs unlimited pods.
+		 */
+		if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+cpu") != 0)
+			log_debug("enable the cpu controller: %s", strerror(errno));
+		char v[48];
+		snprintf(v, sizeof v, "%llu %llu", (unsigned long long)r->cpu_quota,
+			 (unsigned long long)r->cpu_period);
+		cgroup_path(path, sizeof path, r->container, "cpu.max");
+		if (write_file(path, v) != 0) {
+			agent_err_sys(e, errno, "set %s to %s", path, v);
+			container_discard(r->container);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -118,7 +125,7 @@ static void close_ns(int *fd)
 	*fd = -1;
 }
 
-void container_started(const char *name, pid_t pid)
+void container_started(struct ctrs *t, const char *name, pid_t pid)
 {
 	struct ctr *c = calloc(1, sizeof *c);
 	if (!c || !(c->name = strdup(name))) {
@@ -132,8 +139,8 @@ void container_started(const char *name, pid_t pid)
 	c->mntns = open_ns(pid, "mnt");
 	c->utsns = open_ns(pid, "uts");
 	c->cgns = open_ns(pid, "cgroup");
-	c->next = ctrs;
-	ctrs = c;
+	c->next = t->list;
+	t->list = c;
 }
 
 static int oom_killed(const char *name)
@@ -151,10 +158,10 @@ static int oom_killed(const char *name)
 	return n > 0;
 }
 
-int container_exited(const char *name)
+int container_exited(struct ctrs *t, const char *name)
 {
 	int oom = oom_killed(name);
-	for (struct ctr **pp = &ctrs; *pp; pp = &(*pp)->next) {
+	for (struct ctr **pp = &t->list; *pp; pp = &(*pp)->next) {
 		struct ctr *c = *pp;
 		if (strcmp(c->name, name) != 0)
 			continue;
@@ -171,9 +178,9 @@ int container_exited(const char *name)
 	return oom;
 }
 
-int container_pidns(const char *name)
+int container_pidns(const struct ctrs *t, const char *name)
 {
-	struct ctr *c = find(name);
+	struct ctr *c = find(t, name);
 	return c && c->pidns >= 0 && c->mntns >= 0 && c->utsns >= 0 ? c->pidns : -1;
 }
 
@@ -235,16 +242,40 @@ static int make_dev(const char **step)
 	return 0;
 }
 
+/* Where the container's root is: the pod share (a pod VM), else the join share of a VM that
+ * `docker run --network container:X` joined, which the host bound over the virtiofs root's /proc
+ * so that every guest /proc mount hides it from X's own processes. Called in the container's
+ * own mount namespace: uncovering the share there changes nothing for the rest of the VM. */
+static int container_root(const char *name, char *root, size_t n, int *joined, const char **step)
+{
+	snprintf(root, n, "%s/%s", POD_ROOT, name);
+	*joined = 0;
+	if (access(root, F_OK) == 0)
+		return 0;
+	*joined = 1;
+	STEP("uncover the join share (unmount /proc)", umount2("/proc", MNT_DETACH));
+	snprintf(root, n, "%s/%s", JOIN_ROOT, name);
+	*step = "find the container's root in the join share";
+	return access(root, F_OK);
+}
+
 int container_enter(const struct start_req *r, const char **step)
 {
 	char root[256];
-	snprintf(root, sizeof root, "%s/%s", POD_ROOT, r->container);
+	int joined;
 	/* While /sys/fs/cgroup is still the VM's: the namespace below is rooted here. */
 	STEP("join the container's cgroup", join_cgroup(r->container));
 	STEP("unshare mount, UTS and cgroup namespaces",
 	     unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWCGROUP));
 	STEP("make / private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	if (container_root(r->container, root, sizeof root, &joined, step) != 0)
+		return -1;
 	STEP("bind the container's root", mount(root, root, NULL, MS_BIND | MS_REC, NULL));
+	/* A bind copies its source's flags: X's read-only root (--read-only) is not the joiner's,
+	 * whose own read-only root the host already enforces. */
+	if (joined)
+		STEP("make the container's root writable",
+		     mount(NULL, root, NULL, MS_BIND | MS_REMOUNT, NULL));
 	STEP("enter the container's root", chdir(root));
 	/* pivot_root, then detach the VM's root: the pod VM's other containers, its /dev and
 	 * /proc are unreachable from here, even with CAP_SYS_CHROOT. */
@@ -264,9 +295,9 @@ int container_enter(const struct start_req *r, const char **step)
 	return 0;
 }
 
-int container_join(const struct start_req *r, const char **step)
+int container_join(const struct ctrs *t, const struct start_req *r, const char **step)
 {
-	struct ctr *c = find(r->join);
+	struct ctr *c = find(t, r->join);
 	*step = "find the container";
 	if (!c) {
 		errno = ESRCH;

@@ -14,23 +14,32 @@
 #include "config.h"
 
 #define POD_ROOT "/.runcvm-pod"
+/* A VM joined by docker --network container:X: the host binds the join share over /proc. */
+#define JOIN_ROOT "/proc"
+
+struct ctr;
+/* The pod VM's running containers (their names and namespaces), for JOIN. One per agent, in
+ * struct agent (agent.h); starts empty (zeroed). */
+struct ctrs {
+	struct ctr *list;
+};
 
 /* Parent, before the fork of a CONTAINER start: refuses a name already running (EEXIST), makes
- * its cgroup with the memory limit. 0, or an errno with the reason in err. */
-int container_prepare(const struct start_req *r, char *err, size_t errlen);
+ * its cgroup with the memory limit. 0, or -1 with e filled. */
+int container_prepare(const struct ctrs *t, const struct start_req *r, struct agent_err *e);
 /* Parent, after a failed start or an exit: removes the cgroup (best effort). */
 void container_discard(const char *name);
 /* Parent, once the container's first process runs: keeps its namespaces for JOIN. */
-void container_started(const char *name, pid_t pid);
+void container_started(struct ctrs *t, const char *name, pid_t pid);
 /* Parent, at the exit of the container's first process: 1 when the cgroup's OOM killer killed a
  * process of it (memory.events oom_kill), else 0; forgets the container. */
-int container_exited(const char *name);
+int container_exited(struct ctrs *t, const char *name);
 /* The PID namespace fd of a running container for JOIN, or -1 (ESRCH). */
-int container_pidns(const char *name);
+int container_pidns(const struct ctrs *t, const char *name);
 
 /* Child steps (after the fork in the new PID namespace). Both return 0, or -1 with errno set and
  * *step naming what failed. */
 int container_enter(const struct start_req *r, const char **step);
-int container_join(const struct start_req *r, const char **step);
+int container_join(const struct ctrs *t, const struct start_req *r, const char **step);
 
 #endif

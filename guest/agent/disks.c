@@ -16,16 +16,6 @@
 #define FIND_WAIT_MS 2000
 #define MAX_DISKS    64
 
-/* DRIVE_ORDER from CONFIG: set only while CONFIG is applied (drives identified by order). */
-static char *const *drive_order;
-static size_t ndrive_order;
-
-void disks_set_order(char *const *serials, size_t n)
-{
-	drive_order = serials;
-	ndrive_order = n;
-}
-
 /* Reads /sys/block/<name>/serial without its trailing newline. */
 static int read_serial(const char *name, char *buf, size_t len)
 {
@@ -146,11 +136,12 @@ int disks_nth(const char *sys_block, const char *iomem, size_t index, char *name
 }
 
 /* Firecracker drives have no serial: the host listed the serials in attach order instead. */
-static int find_by_order(const char *serial, char *dev, size_t devlen)
+static int find_by_order(char *const *order, size_t norder, const char *serial, char *dev,
+			 size_t devlen)
 {
-	for (size_t i = 0; i < ndrive_order; i++) {
+	for (size_t i = 0; i < norder; i++) {
 		char name[64];
-		if (strcmp(drive_order[i], serial) != 0)
+		if (strcmp(order[i], serial) != 0)
 			continue;
 		if (disks_nth("/sys/block", "/proc/iomem", i, name, sizeof name) != 0)
 			return -1;
@@ -159,12 +150,12 @@ static int find_by_order(const char *serial, char *dev, size_t devlen)
 	return -1;
 }
 
-int disks_find(const char *serial, char *dev, size_t devlen)
+int disks_find(char *const *order, size_t norder, const char *serial, char *dev, size_t devlen)
 {
 	/* virtio-blk probes when its module loads; the wait covers a slow probe, not hotplug. */
 	for (int waited = 0;; waited += 20) {
-		int r = ndrive_order > 0 ? find_by_order(serial, dev, devlen)
-					 : scan(serial, dev, devlen);
+		int r = norder > 0 ? find_by_order(order, norder, serial, dev, devlen)
+				   : scan(serial, dev, devlen);
 		if (r == 0 && access(dev, F_OK) == 0) {
 			log_debug("disk %s is %s", serial, dev);
 			return 0;

@@ -6,13 +6,10 @@
 #include <stddef.h>
 
 /* Writes "/dev/vdX" for the disk whose /sys/block/vd*\/serial is `serial` into dev.
+ * With a DRIVE_ORDER (CONFIG tag 22; norder > 0), looks `serial` up in that list of serials in
+ * the order the VMM attached the drives instead, and takes the disk at that position.
  * Waits up to 2 s for the device to appear. Returns 0, or -1 with errno ENOENT. */
-int disks_find(const char *serial, char *dev, size_t devlen);
-
-/* DRIVE_ORDER (CONFIG tag 22): while set (n > 0), disks_find looks `serial` up in this list of
- * serials in the order the VMM attached the drives, and takes the disk at that position. The
- * strings are not copied: clear the order (NULL, 0) before freeing them. */
-void disks_set_order(char *const *serials, size_t n);
+int disks_find(char *const *order, size_t norder, const char *serial, char *dev, size_t devlen);
 
 /* The name ("vdb") of the index-th virtio-blk disk under sys_block (/sys/block), counting in
  * MMIO address order from iomem (/proc/iomem), else in virtioN order. 0, or -1 if none. */

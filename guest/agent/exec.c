@@ -1,9 +1,11 @@
 #include "exec.h"
 
 #include "container.h"
+#include "portfwd.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
@@ -15,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -28,11 +31,13 @@ static const char *errtext(int err)
 	return buf;
 }
 
+_Static_assert(sizeof(struct agent_err) <= PIPE_BUF, "an exec report must be one atomic write");
+
 static void report(const struct child_spec *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
 static void report(const struct child_spec *c, int err, const char *fmt, ...)
 {
-	struct exec_report r = {.err = err};
+	struct agent_err r = {.errnum = err};
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(r.msg, sizeof r.msg, fmt, ap);
@@ -65,7 +70,8 @@ static void enter_namespaces(const struct child_spec *c)
 	const struct start_req *r = c->req;
 	if (r->container || r->join) {
 		const char *step = "container";
-		if ((r->container ? container_enter(r, &step) : container_join(r, &step)) != 0)
+		if ((r->container ? container_enter(r, &step)
+				  : container_join(c->ctrs, r, &step)) != 0)
 			step_failed(c, step);
 		return;
 	}
@@ -207,10 +213,36 @@ static const char *look_path(const struct child_spec *c, char *const *envp)
 	report(c, ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
 }
 
+/* START with PORT: no program, the child is the relay (in the agent's namespaces: the VM's
+ * network namespace is the pod's). A refused connection is the START's ERROR. */
+static void forward_port(const struct child_spec *c) __attribute__((noreturn));
+static void forward_port(const struct child_spec *c)
+{
+	uint16_t port = c->req->port;
+	/* No exec to close the agent's descriptors: without this the child would hold its own
+	 * stdin's write end (no EOF ever) and the agent's channel. */
+	unsigned keep = (unsigned)c->report_fd;
+	if ((keep > 3 && syscall(SYS_close_range, 3u, keep - 1, 0u) != 0) ||
+	    syscall(SYS_close_range, keep + 1, ~0u, 0u) != 0)
+		step_failed(c, "close the agent's descriptors");
+	int sock = portfwd_dial(port);
+	if (sock < 0) {
+		int err = errno;
+		report(c, err, "connect to localhost:%u in the pod VM: %s", port, errtext(err));
+	}
+	/* Connected: EOF on the report pipe tells the agent the process started. */
+	close(c->report_fd);
+	_exit(portfwd_relay(0, 1, sock) == 0 ? 0 : 1);
+}
+
 void child_run(const struct child_spec *c)
 {
 	const struct start_req *r = c->req;
 	reset_signals(c);
+	if (r->port) {
+		setup_stdio(c);
+		forward_port(c);
+	}
 	enter_namespaces(c);
 	setup_stdio(c);
 	char **envp = env_with_home(c);

@@ -4,7 +4,9 @@
 
 #include <stdint.h>
 
+#include "agenterr.h"
 #include "config.h"
+#include "container.h"
 
 struct child_spec {
 	const struct start_req *req;
@@ -12,13 +14,9 @@ struct child_spec {
 	int join_mnt_fd;  /* exec processes: process 1's mount namespace, else -1 */
 	int stdio[3];	  /* child ends (all the pty slave with a terminal) */
 	int terminal;
-	int report_fd; /* CLOEXEC pipe: silent on success, one exec_report on failure */
+	int report_fd; /* CLOEXEC pipe: silent on success, one struct agent_err on failure */
 	int tool_fd;   /* the program to run (START's TOOL, a sealed memfd), else -1 */
-};
-
-struct exec_report {
-	int32_t err;
-	char msg[1020];
+	const struct ctrs *ctrs; /* the pod's running containers, for JOIN */
 };
 
 void child_run(const struct child_spec *c) __attribute__((noreturn));

@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "writeback.h"
 
 /* How long the flusher lets a change settle before it syncs. */
 #define FLUSH_SETTLE_MS 50
@@ -18,10 +19,6 @@
  * utimes, xattrs). Overlayfs opens its upper files FMODE_NONOTIFY, so writes raise no event here:
  * they show up as dirty pages instead. */
 #define METADATA_EVENTS (FAN_CREATE | FAN_DELETE | FAN_MOVE | FAN_ATTRIB | FAN_ONDIR)
-
-static pid_t flusher_pid = -1;
-/* Write end of the pipe the flusher waits on (non-blocking: a full pipe is a pending poke). */
-static int poke_fd = -1;
 
 static int write_sysctl(const char *path, unsigned value)
 {
@@ -160,7 +157,7 @@ static int watch_metadata(int upper_fd)
 	return fan;
 }
 
-int flush_start(int upper_fd, int notify_fd)
+int flush_start(struct imgroot *ir, int upper_fd, int notify_fd)
 {
 	/* A bounded backlog makes the time a flush takes bounded too; start writing early. */
 	int rc = write_sysctl("/proc/sys/vm/dirty_background_bytes", FLUSH_DIRTY_BACKGROUND_BYTES);
@@ -196,32 +193,33 @@ int flush_start(int upper_fd, int notify_fd)
 			close(p[1]);
 		return -1;
 	}
-	flusher_pid = pid;
-	poke_fd = p[1];
+	ir->flusher_pid = pid;
+	/* Non-blocking: a full pipe is a pending poke. */
+	ir->poke_fd = p[1];
 	log_debug("flush: flusher pid %d, period %d ms, dirty_bytes %u", pid, FLUSH_PERIOD_MS,
 		  FLUSH_DIRTY_BYTES);
 	return rc == 0 ? 0 : -1;
 }
 
-void flush_now(void)
+void flush_now(const struct imgroot *ir)
 {
-	if (poke_fd < 0)
+	if (ir->poke_fd < 0)
 		return;
 	static const char b = 1;
-	if (write(poke_fd, &b, 1) != 1 && errno != EAGAIN)
+	if (write(ir->poke_fd, &b, 1) != 1 && errno != EAGAIN)
 		log_error("flush: poke the flusher: %s", strerror(errno));
 }
 
-int flush_reaped(pid_t pid, int status)
+int flush_reaped(struct imgroot *ir, pid_t pid, int status)
 {
-	if (flusher_pid < 0 || pid != flusher_pid)
+	if (ir->flusher_pid < 0 || pid != ir->flusher_pid)
 		return 0;
 	log_error("flush: the flusher (pid %d) ended (status 0x%x): writes now reach the writable "
 		  "drive only at the kernel's pace",
 		  pid, status);
-	flusher_pid = -1;
-	if (poke_fd >= 0)
-		close(poke_fd);
-	poke_fd = -1;
+	ir->flusher_pid = -1;
+	if (ir->poke_fd >= 0 && close(ir->poke_fd) != 0)
+		log_debug("flush: close the poke pipe: %s", strerror(errno));
+	ir->poke_fd = -1;
 	return 1;
 }

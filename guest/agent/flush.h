@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+struct imgroot; /* writeback.h: the flusher's pid and poke pipe are kept there */
+
 /* Checking period of the flusher: data dirty in the guest is on the drive at most this long
  * (plus the time to write it) after the write returned. */
 #define FLUSH_PERIOD_MS 500
@@ -21,12 +23,12 @@
  * After each sync it writes a byte to notify_fd (non-blocking; -1: none), the live write-back's
  * cue that something changed (livewb.h). Needs /proc/sys and /proc/meminfo. Returns 0, or -1 after
  * logging what failed (the guest then runs without it, or without the fanotify part). */
-int flush_start(int upper_fd, int notify_fd);
+int flush_start(struct imgroot *ir, int upper_fd, int notify_fd);
 /* Makes the flusher sync now (a stop signal for process 1). Never blocks; a no-op without a
  * flusher. */
-void flush_now(void);
+void flush_now(const struct imgroot *ir);
 /* True when pid was the flusher (reaped by the caller): logs that the bound no longer holds. */
-int flush_reaped(pid_t pid, int status);
+int flush_reaped(struct imgroot *ir, pid_t pid, int status);
 
 /* The Dirty + Writeback figures of a /proc/meminfo text, in KiB (-1 when neither is there). Pure.
  */

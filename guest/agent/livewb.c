@@ -50,12 +50,12 @@ static size_t tab_cap, tab_used, tab_bytes;
 static unsigned cur_gen, tmp_counter;
 static int record_fd = -1;
 static size_t record_size;
-static pid_t live_pid = -1;
 
 struct pass {
-	int host;	    /* the host share's root */
-	int tmp;	    /* LIVEWB_TMP in it, -1 until a pass needs it */
-	struct timespec t0; /* CLOCK_REALTIME at the start of the pass */
+	const struct imgroot *ir; /* the paths left out */
+	int host;		  /* the host share's root */
+	int tmp;		  /* LIVEWB_TMP in it, -1 until a pass needs it */
+	struct timespec t0;	  /* CLOCK_REALTIME at the start of the pass */
 	unsigned copied, removed;
 	int retry, errors, full;
 };
@@ -468,7 +468,7 @@ static void live_dir(struct pass *ps, int up, int host, char *path, size_t plen,
 		}
 		path[plen] = '/';
 		memcpy(path + plen + 1, de->d_name, n + 1);
-		if (!wb_is_excluded(path))
+		if (!wb_is_excluded(ps->ir, path))
 			live_entry(ps, up, host, de->d_name, path, plen + 1 + n, changed);
 		path[plen] = 0;
 	}
@@ -528,11 +528,12 @@ static void sweep(struct pass *ps)
 	free(stale);
 }
 
-int livewb_pass(int upper_fd, int host_fd, int rw_fd)
+int livewb_pass(const struct imgroot *ir)
 {
+	int upper_fd = ir->upper_fd, host_fd = ir->host_fd, rw_fd = ir->rw_fd;
 	if (record_fd < 0 && record_open(rw_fd) != 0)
 		return -1;
-	struct pass ps = {.host = host_fd, .tmp = -1};
+	struct pass ps = {.ir = ir, .host = host_fd, .tmp = -1};
 	if (clock_gettime(CLOCK_REALTIME, &ps.t0) != 0) {
 		log_error("live write-back: clock_gettime: %s", strerror(errno));
 		return -1;
@@ -706,8 +707,9 @@ static void drain(int fd)
 }
 
 /* Waits for a change (a byte from the flusher), then for the pacing, then runs a pass. */
-static void __attribute__((noreturn)) live_main(int wake, int up, int host, int rw)
+static void __attribute__((noreturn)) live_main(int wake, const struct imgroot *ir)
 {
+	int host = ir->host_fd;
 	long long last_start = -LIVEWB_MIN_INTERVAL_MS, last_end = 0, last_dur = 0;
 	int pending = 1; /* a first pass: the drive may hold a previous run's changes */
 	if (wb_remove_at(host, LIVEWB_TMP) != 0)
@@ -728,7 +730,7 @@ static void __attribute__((noreturn)) live_main(int wake, int up, int host, int 
 			usleep((useconds_t)((next - now) * 1000));
 		drain(wake); /* changes from now on call for another pass */
 		last_start = clock_ms();
-		int r = livewb_pass(up, host, rw);
+		int r = livewb_pass(ir);
 		last_end = clock_ms();
 		last_dur = last_end - last_start;
 		if (r < 0)
@@ -737,12 +739,12 @@ static void __attribute__((noreturn)) live_main(int wake, int up, int host, int 
 	}
 }
 
-int livewb_start(int wake_fd, int upper_fd, int host_fd, int rw_fd)
+int livewb_start(struct imgroot *ir, int wake_fd)
 {
-	if (upper_fd < 0 || host_fd < 0 || rw_fd < 0) {
+	if (ir->upper_fd < 0 || ir->host_fd < 0 || ir->rw_fd < 0) {
 		log_error("live write-back: not started (no %s): docker cp and diff see the "
 			  "guest's changes when it stops",
-			  host_fd < 0 ? "host share" : "writable drive");
+			  ir->host_fd < 0 ? "host share" : "writable drive");
 		return -1;
 	}
 	pid_t pid = fork();
@@ -755,16 +757,17 @@ int livewb_start(int wake_fd, int upper_fd, int host_fd, int rw_fd)
 	if (pid == 0) {
 		log_port_enable(
 			0); /* the port belongs to PID 1: this process logs to the console */
-		live_main(wake_fd, upper_fd, host_fd, rw_fd);
+		live_main(wake_fd, ir);
 	}
-	live_pid = pid;
+	ir->live_pid = pid;
 	log_debug("live write-back: pid %d, every >= %d ms and >= %dx the last pass", pid,
 		  LIVEWB_MIN_INTERVAL_MS, LIVEWB_COST_FACTOR);
 	return 0;
 }
 
-void livewb_stop(void)
+void livewb_stop(struct imgroot *ir)
 {
+	pid_t live_pid = ir->live_pid;
 	if (live_pid < 0)
 		return;
 	if (kill(live_pid, SIGKILL) != 0 && errno != ESRCH)
@@ -778,17 +781,17 @@ void livewb_stop(void)
 				  strerror(errno));
 		break;
 	}
-	live_pid = -1;
+	ir->live_pid = -1;
 }
 
-int livewb_reaped(pid_t pid, int status)
+int livewb_reaped(struct imgroot *ir, pid_t pid, int status)
 {
-	if (live_pid < 0 || pid != live_pid)
+	if (ir->live_pid < 0 || pid != ir->live_pid)
 		return 0;
 	log_error("live write-back: the process (pid %d) ended (status 0x%x): docker cp and diff "
 		  "of the running container "
 		  "no longer see the guest's changes; the layer gets them when it stops",
 		  pid, status);
-	live_pid = -1;
+	ir->live_pid = -1;
 	return 1;
 }

@@ -23,22 +23,23 @@
  * those the guest has removed since. */
 #define LIVEWB_RECORD "live-written"
 
-/* Forks the live write-back process. It waits for a byte on wake_fd (the flusher writes one after
- * each sync: something changed) and then runs a pass. upper_fd, host_fd and rw_fd (the writable
- * drive's root) are borrowed. Returns 0, or -1 after logging (the container then runs without it,
- * and Docker sees the guest's changes at the stop only). */
-int livewb_start(int wake_fd, int upper_fd, int host_fd, int rw_fd);
+struct imgroot;
+/* Forks the live write-back process of ir (writeback.h: its upper dir, host share and writable
+ * drive's root, borrowed). It waits for a byte on wake_fd (the flusher writes one after each sync:
+ * something changed) and then runs a pass. Returns 0, or -1 after logging (the container then
+ * runs without it, and Docker sees the guest's changes at the stop only). */
+int livewb_start(struct imgroot *ir, int wake_fd);
 /* Kills the live process and waits for it: the stop's write-back must not race a pass. A no-op
  * without one. Whatever a killed pass left is redone or removed by the write-back that follows. */
-void livewb_stop(void);
+void livewb_stop(struct imgroot *ir);
 /* True when pid was the live process (reaped by the caller); logs that it ended. */
-int livewb_reaped(pid_t pid, int status);
+int livewb_reaped(struct imgroot *ir, pid_t pid, int status);
 
-/* One pass in the calling process (the live process's loop, and tests): copies into host_fd what
- * changed in upper_fd since the last pass and removes what an earlier pass wrote that is gone
- * from the upper dir. Returns 1 when an entry changed while it was copied (run again soon), 0,
- * or -1 when the live write-back must stop (logged). */
-int livewb_pass(int upper_fd, int host_fd, int rw_fd);
+/* One pass in the calling process (the live process's loop, and tests): copies into ir's host
+ * share what changed in its upper dir since the last pass and removes what an earlier pass wrote
+ * that is gone from the upper dir. Returns 1 when an entry changed while it was copied (run again
+ * soon), 0, or -1 when the live write-back must stop (logged). */
+int livewb_pass(const struct imgroot *ir);
 /* For the final write-back: removes from host_fd each entry of the record that the upper dir no
  * longer has, if it is still the inode a pass created. Returns 0, or -1 after logging. */
 int livewb_prune(int upper_fd, int host_fd, int rw_fd);

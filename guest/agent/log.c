@@ -10,10 +10,13 @@
 
 #include "proto.h"
 
+/* Module-wide by design: logging is reachable from every function of the agent, including those
+ * that get no state (the log is the agent's stderr). The channel is borrowed from struct agent. */
 static int console_fd = 2;
 static int debug_on;
 static int port_on;
 static int in_port_write;
+static struct chan *log_chan;
 
 void log_init(void)
 {
@@ -30,6 +33,10 @@ void log_set_debug(int on)
 int log_debug_enabled(void)
 {
 	return debug_on;
+}
+void log_set_chan(struct chan *ch)
+{
+	log_chan = ch;
 }
 void log_port_enable(int on)
 {
@@ -69,11 +76,11 @@ void logmsg(int level, const char *fmt, ...)
 		if (n > 0)
 			console_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 	}
-	if (port_on && !in_port_write) {
+	if (port_on && log_chan && !in_port_write) {
 		/* A failing port write logs again; the flag stops the recursion. */
 		in_port_write = 1;
 		uint8_t lv = (uint8_t)level;
-		proto_send(MSG_LOG, 0, &lv, 1, msg, strlen(msg));
+		proto_send(log_chan, MSG_LOG, 0, &lv, 1, msg, strlen(msg));
 		in_port_write = 0;
 	}
 	errno = saved;

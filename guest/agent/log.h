@@ -7,6 +7,9 @@ enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 void log_init(void);
 void log_set_debug(int on);
 int log_debug_enabled(void);
+struct chan;
+/* The channel LOG frames go to (borrowed; NULL: none). */
+void log_set_chan(struct chan *ch);
 /* Frames may only be written by the agent process itself, never by a forked child. */
 void log_port_enable(int on);
 void logmsg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -15,10 +15,10 @@
 #define MISSING_LIST  "/modules.missing"
 #define HELPER	      "/sbin/modprobe"
 
-/* O_PATH fd on the initramfs root, held by PID 1 for the VM's life; -1 until kept. */
-static int initramfs_fd = -1;
 /* The helper's console and kernel log, opened before it chroots into the initramfs, whose /dev
- * is empty by then (its devtmpfs moved into the workload's root); -1 when not available. */
+ * is empty by then (its devtmpfs moved into the workload's root); -1 when not available.
+ * Module-wide in the helper process only (the kernel runs it, modprobe_main is its main), where
+ * they are its stderr; PID 1 never sets them. */
 static int console_fd = -1, kmsg_fd = -1;
 
 /* The kernel starts the helper with no stdio: errors go to the console (RUNCVM_KERNEL_DEBUG=1). */
@@ -42,14 +42,15 @@ static void say(const char *fmt, ...)
 	}
 }
 
-void modprobe_keep_initramfs(void)
+int modprobe_keep_initramfs(void)
 {
-	initramfs_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int initramfs_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (initramfs_fd < 0)
 		log_warn("open the initramfs root: %s (no modules on demand)", strerror(errno));
+	return initramfs_fd;
 }
 
-void modprobe_install(void)
+void modprobe_install(int initramfs_fd)
 {
 	if (initramfs_fd < 0)
 		return;
@@ -59,8 +60,8 @@ void modprobe_install(void)
 	int fd = open("/proc/sys/kernel/modprobe", O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, path, (size_t)n) != n)
 		log_warn("set /proc/sys/kernel/modprobe to %s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	if (fd >= 0 && close(fd) != 0)
+		log_warn("set /proc/sys/kernel/modprobe: close: %s", strerror(errno));
 }
 
 int modprobe_invoked(const char *argv0)
@@ -72,9 +73,9 @@ int modprobe_invoked(const char *argv0)
 
 static int load(const char *path)
 {
-	char err[300];
-	if (modules_insert(path, err, sizeof err) != 0) {
-		say("runcvm modprobe: %s", err);
+	struct agent_err e;
+	if (modules_insert(path, &e) != 0) {
+		say("runcvm modprobe: %s", e.msg);
 		return -1;
 	}
 	return 0;

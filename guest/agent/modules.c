@@ -9,29 +9,25 @@
 
 #include "log.h"
 
-int modules_insert(const char *path, char *err, size_t errlen)
+int modules_insert(const char *path, struct agent_err *e)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "open module %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return agent_err_sys(e, errno, "open module %s", path);
 	long rc = syscall(SYS_finit_module, fd, "", 0);
-	int e = errno;
-	close(fd);
+	int err = errno;
+	close(fd); /* read-only: nothing to lose */
 	/* Already loaded (shared dependencies, a racing request) counts as loaded. */
-	if (rc != 0 && e != EEXIST) {
-		snprintf(err, errlen, "load module %s: %s", path, strerror(e));
-		return -1;
-	}
+	if (rc != 0 && err != EEXIST)
+		return agent_err_sys(e, err, "load module %s", path);
 	return 0;
 }
 
 static int load_one(const char *path)
 {
-	char err[300];
-	if (modules_insert(path, err, sizeof err) != 0) {
-		log_error("%s", err);
+	struct agent_err e;
+	if (modules_insert(path, &e) != 0) {
+		agent_err_log(&e);
 		return -1;
 	}
 	/* The initramfs lives in RAM for the VM's lifetime: drop what is no longer needed. */

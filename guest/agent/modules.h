@@ -2,10 +2,10 @@
 #ifndef RUNCVM_MODULES_H
 #define RUNCVM_MODULES_H
 
-#include <stddef.h>
+#include "agenterr.h"
 
-/* Inserts one module file; an already loaded module is success. 0, or -1 with a message in err. */
-int modules_insert(const char *path, char *err, size_t errlen);
+/* Inserts one module file; an already loaded module is success. 0, or -1 with e filled. */
+int modules_insert(const char *path, struct agent_err *e);
 /* list: a file with one module path per line. Returns the number of failures. */
 int modules_load(const char *list);
 

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,20 +17,8 @@
 #define NEWROOT	      "/newroot"
 #define MS_USER_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
-int setup_fail(struct setup_error *e, int err, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	e->err = err;
-	snprintf(e->msg, sizeof e->msg, "%s: %s", what, strerror(err));
-	return -1;
-}
-
 /* Most failures here are the last syscall's. */
-#define fail(e, ...) setup_fail((e), errno, __VA_ARGS__)
+#define fail(e, ...) agent_err_sys((e), errno, __VA_ARGS__)
 
 static int do_mount(const char *src, const char *dst, const char *type, unsigned long flags,
 		    const char *data)
@@ -81,12 +68,12 @@ int mkdir_p(const char *path, mode_t mode)
 }
 
 /* The initramfs cannot be pivot_root'ed: move the new root over / and chroot into it. */
-static int switch_root(const struct vm_config *c, struct setup_error *e)
+static int switch_root(struct imgroot *ir, const struct vm_config *c, struct agent_err *e)
 {
 	if (c->nlowers > 0) {
 		if (mkdir_p(NEWROOT, 0755) != 0)
 			return fail(e, "create %s", NEWROOT);
-		if (rootimg_mount(c, NEWROOT, e) != 0)
+		if (rootimg_mount(ir, c, NEWROOT, e) != 0)
 			return -1;
 	} else if (mount(c->root_tag, NEWROOT, "virtiofs", 0, NULL) != 0) {
 		return fail(e, "mount virtiofs %s on %s", c->root_tag, NEWROOT);
@@ -108,7 +95,7 @@ static int switch_root(const struct vm_config *c, struct setup_error *e)
 	return 0;
 }
 
-static int mount_at(struct setup_error *e, const char *src, const char *dst, const char *type,
+static int mount_at(struct agent_err *e, const char *src, const char *dst, const char *type,
 		    unsigned long flags, const char *data)
 {
 	if (mkdir_p(dst, 0755) != 0)
@@ -120,7 +107,7 @@ static int mount_at(struct setup_error *e, const char *src, const char *dst, con
 
 /* An image root lacks the mount points Docker made in the container's layer: make a dir, or an
  * empty file for a file bind (/etc/hosts), as the source is. */
-static int make_mount_point(const char *src, const char *dst, struct setup_error *e)
+static int make_mount_point(const char *src, const char *dst, struct agent_err *e)
 {
 	struct stat st;
 	if (lstat(dst, &st) == 0)
@@ -146,11 +133,11 @@ static int make_mount_point(const char *src, const char *dst, struct setup_error
 
 /* virtiofs submounts inherit the root's flags: give each volume its own (rootlab F6). With an
  * image root the volumes come from the host share of the container's root instead. */
-static int apply_bind(const struct mount_req *m, struct setup_error *e)
+static int apply_bind(const struct imgroot *ir, const struct mount_req *m, struct agent_err *e)
 {
 	unsigned long fl = m->flags & MS_USER_FLAGS;
 	char src[4200];
-	int host = rootimg_host_fd();
+	int host = ir->host_fd;
 	if (host >= 0) {
 		snprintf(src, sizeof src, "/proc/self/fd/%d%s", host, m->dest);
 		if (make_mount_point(src, m->dest, e) != 0)
@@ -166,7 +153,7 @@ static int apply_bind(const struct mount_req *m, struct setup_error *e)
 	return 0;
 }
 
-static int apply_mounts(const struct vm_config *c, struct setup_error *e)
+static int apply_mounts(const struct imgroot *ir, const struct vm_config *c, struct agent_err *e)
 {
 	for (size_t i = 0; i < c->nmounts; i++) {
 		const struct mount_req *m = &c->mounts[i];
@@ -175,7 +162,7 @@ static int apply_mounts(const struct vm_config *c, struct setup_error *e)
 				return -1;
 			continue;
 		}
-		if (!m->tmpfs && apply_bind(m, e) != 0)
+		if (!m->tmpfs && apply_bind(ir, m, e) != 0)
 			return -1;
 		if (!m->tmpfs)
 			continue;
@@ -187,12 +174,12 @@ static int apply_mounts(const struct vm_config *c, struct setup_error *e)
 }
 
 /* RUNCVM_DISKS: after the volumes, so a disk may sit on a path below one. */
-static int mount_disks(const struct vm_config *c, struct setup_error *e)
+static int mount_disks(const struct vm_config *c, struct agent_err *e)
 {
 	for (size_t i = 0; i < c->ndisks; i++) {
 		const struct disk_req *d = &c->disks[i];
 		char dev[64];
-		if (disks_find(d->serial, dev, sizeof dev) != 0)
+		if (disks_find(c->drive_order, c->ndrive_order, d->serial, dev, sizeof dev) != 0)
 			return fail(e, "RUNCVM_DISKS: no disk with serial %s for %s", d->serial,
 				    d->dest);
 		if (mount_at(e, dev, d->dest, d->fstype, (d->flags & MS_USER_FLAGS) | MS_NOATIME,
@@ -209,7 +196,7 @@ static void dev_symlink(const char *target, const char *path)
 		log_warn("symlink %s -> %s: %s", path, target, strerror(errno));
 }
 
-static int mount_dev(struct setup_error *e)
+static int mount_dev(struct agent_err *e)
 {
 	if (mount_at(e, "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") != 0)
 		return -1;
@@ -255,25 +242,25 @@ static void mount_cgroup2(void)
 	log_warn("mount cgroup2 on /sys/fs/cgroup: %s", strerror(errno));
 }
 
-int mounts_setup_writeback(const struct vm_config *c, struct setup_error *e)
+int mounts_setup_writeback(struct imgroot *ir, const struct vm_config *c, struct agent_err *e)
 {
 	if (c->nlowers == 0 || !c->root_upper)
-		return setup_fail(e, EINVAL, "write-back only: the root is not an image");
+		return agent_err_sys(e, EINVAL, "write-back only: the root is not an image");
 	if (c->vol_link.present && volumes_link_up(&c->vol_link, e) != 0)
 		return -1;
 	if (mkdir_p(NEWROOT, 0755) != 0)
 		return fail(e, "create %s", NEWROOT);
-	return rootimg_mount(c, NEWROOT, e);
+	return rootimg_mount(ir, c, NEWROOT, e);
 }
 
-int mounts_setup_root(const struct vm_config *c, struct setup_error *e)
+int mounts_setup_root(struct imgroot *ir, const struct vm_config *c, struct agent_err *e)
 {
 	unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	/* The volume link first: an image root's write-back target may come over it too. */
 	if (c->vol_link.present && volumes_link_up(&c->vol_link, e) != 0)
 		return -1;
 	/* Switching first makes image symlinks in mount destinations resolve inside the root. */
-	if (switch_root(c, e) != 0)
+	if (switch_root(ir, c, e) != 0)
 		return -1;
 	if (mount_at(e, "proc", "/proc", "proc", safe, NULL) != 0)
 		return -1;
@@ -283,7 +270,7 @@ int mounts_setup_root(const struct vm_config *c, struct setup_error *e)
 		return -1;
 	mount_cgroup2();
 	/* Volumes last, so that one below /dev or /sys is not hidden by those mounts. */
-	if (apply_mounts(c, e) != 0)
+	if (apply_mounts(ir, c, e) != 0)
 		return -1;
 	if (mount_disks(c, e) != 0)
 		return -1;

@@ -5,23 +5,17 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "agenterr.h"
 #include "config.h"
 
-struct setup_error {
-	int err;
-	char msg[512];
-};
-
-/* Fills e with the message and err (an errno value); returns -1 for `return setup_fail(…)`. */
-int setup_fail(struct setup_error *e, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+struct imgroot; /* writeback.h: the image root's write-back state, filled for an image root */
 
 /* /proc, /sys and /dev of the initramfs. Returns -1 (logged) on failure. */
 int mounts_early(void);
 /* Mounts the root share, switches into it and builds the container's mounts. */
-int mounts_setup_root(const struct vm_config *c, struct setup_error *e);
+int mounts_setup_root(struct imgroot *ir, const struct vm_config *c, struct agent_err *e);
 /* Write-back only (no workload): the image root's drives and the host share, no switch of root. */
-int mounts_setup_writeback(const struct vm_config *c, struct setup_error *e);
+int mounts_setup_writeback(struct imgroot *ir, const struct vm_config *c, struct agent_err *e);
 /* mkdir -p that creates only what is missing. 0, or -1 with errno. */
 int mkdir_p(const char *path, mode_t mode);
 /* Best-effort lazy unmount of everything but /, deepest first. */

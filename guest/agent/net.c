@@ -3,9 +3,9 @@
 #include "net.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <net/if_arp.h>
 #include <net/route.h>
 #include <stdio.h>
@@ -17,10 +17,6 @@
 
 #include "log.h"
 #include "proto.h"
-
-/* The spares from CONFIG, kept for NET_ATTACH/NET_DETACH. */
-static struct spare_req *spares;
-static size_t nspares;
 
 static int copy_name(char *dst, const uint8_t *src, size_t len)
 {
@@ -116,41 +112,47 @@ void net_config_free(struct net_config *n)
 }
 
 /* The kernel names NICs eth0, eth1... in probe order; the host's order may differ, so match MACs.
- */
+ * Asks the kernel (a netlink dump and one ioctl per link) rather than reading each link's sysfs
+ * address file: under TCG a scan of /sys/class/net cost ~3 ms, several times per start. */
 static int find_by_mac(const uint8_t mac[6], char name[IFNAMSIZ])
 {
-	char want[18];
-	snprintf(want, sizeof want, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-		 mac[4], mac[5]);
-	DIR *d = opendir("/sys/class/net");
-	if (!d)
+	struct if_nameindex *links = if_nameindex();
+	if (!links) {
+		log_error("network: list links: %s", strerror(errno));
 		return -1;
-	struct dirent *de;
+	}
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		log_error("network: socket: %s", strerror(errno));
 	int found = -1;
-	while (found != 0 && (de = readdir(d)) != NULL) {
-		char path[300], buf[32] = "";
-		snprintf(path, sizeof path, "/sys/class/net/%s/address", de->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
+	for (struct if_nameindex *l = links; s >= 0 && found != 0 && l->if_index != 0; l++) {
+		struct ifreq ifr = {0};
+		if (strlen(l->if_name) >= IFNAMSIZ)
 			continue;
-		if (fgets(buf, sizeof buf, f) && strncmp(buf, want, 17) == 0 &&
-		    strlen(de->d_name) < IFNAMSIZ) {
-			strcpy(name, de->d_name);
+		strcpy(ifr.ifr_name, l->if_name);
+		if (ioctl(s, SIOCGIFHWADDR, &ifr) != 0) {
+			/* Gone since the dump (e.g. a veth Docker just moved out): not ours. */
+			log_debug("network: MAC of %s: %s", l->if_name, strerror(errno));
+			continue;
+		}
+		if (ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER &&
+		    memcmp(ifr.ifr_hwaddr.sa_data, mac, 6) == 0) {
+			strcpy(name, l->if_name);
 			found = 0;
 		}
-		fclose(f);
 	}
-	closedir(d);
+	if (s >= 0 && close(s) != 0)
+		log_error("network: close socket: %s", strerror(errno));
+	if_freenameindex(links);
 	return found;
 }
 
-static int ifreq_call(int s, unsigned long req, struct ifreq *ifr, const char *what, char *err,
-		      size_t errlen)
+static int ifreq_call(int s, unsigned long req, struct ifreq *ifr, const char *what,
+		      struct agent_err *e)
 {
 	if (ioctl(s, req, ifr) == 0)
 		return 0;
-	snprintf(err, errlen, "network: %s of %s: %s", what, ifr->ifr_name, strerror(errno));
-	return -1;
+	return agent_err_sys(e, errno, "network: %s of %s", what, ifr->ifr_name);
 }
 
 static void set_sin(struct sockaddr *sa, const uint8_t ip[4])
@@ -161,46 +163,44 @@ static void set_sin(struct sockaddr *sa, const uint8_t ip[4])
 	memcpy(&sin->sin_addr, ip, 4);
 }
 
-static int set_flags_up(int s, const char *name, char *err, size_t errlen)
+static int set_flags_up(int s, const char *name, struct agent_err *e)
 {
 	struct ifreq ifr = {0};
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-	if (ifreq_call(s, SIOCGIFFLAGS, &ifr, "read flags", err, errlen) != 0)
+	if (ifreq_call(s, SIOCGIFFLAGS, &ifr, "read flags", e) != 0)
 		return -1;
 	ifr.ifr_flags |= IFF_UP;
-	return ifreq_call(s, SIOCSIFFLAGS, &ifr, "bring up", err, errlen);
+	return ifreq_call(s, SIOCSIFFLAGS, &ifr, "bring up", e);
 }
 
-static int rename_nic(int s, const char *from, const char *to, char *err, size_t errlen)
+static int rename_nic(int s, const char *from, const char *to, struct agent_err *e)
 {
 	if (strcmp(from, to) == 0)
 		return 0;
 	struct ifreq ifr = {0};
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", from);
 	snprintf(ifr.ifr_newname, IFNAMSIZ, "%s", to);
-	return ifreq_call(s, SIOCSIFNAME, &ifr, "rename", err, errlen);
+	return ifreq_call(s, SIOCSIFNAME, &ifr, "rename", e);
 }
 
 /* The kernel's eth0 may be the NIC the host calls eth1: park every NIC under a unique name
  * first so that the final renames cannot collide. */
-static int find_nic(const uint8_t mac[6], const char *what, char cur[IFNAMSIZ], char *err,
-		    size_t errlen)
+static int find_nic(const uint8_t mac[6], const char *what, char cur[IFNAMSIZ], struct agent_err *e)
 {
 	if (find_by_mac(mac, cur) == 0)
 		return 0;
-	snprintf(err, errlen, "network: no NIC with MAC %02x:%02x:%02x:%02x:%02x:%02x for %s",
-		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], what);
-	return -1;
+	return agent_err_set(e, ENODEV,
+			     "network: no NIC with MAC %02x:%02x:%02x:%02x:%02x:%02x for %s",
+			     mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], what);
 }
 
-static int park_nic(int s, const uint8_t mac[6], const char *what, size_t i, char *err,
-		    size_t errlen)
+static int park_nic(int s, const uint8_t mac[6], const char *what, size_t i, struct agent_err *e)
 {
 	char cur[IFNAMSIZ], tmp[IFNAMSIZ];
-	if (find_nic(mac, what, cur, err, errlen) != 0)
+	if (find_nic(mac, what, cur, e) != 0)
 		return -1;
 	snprintf(tmp, sizeof tmp, "rcvm%u", (unsigned)(i % 1000));
-	return rename_nic(s, cur, tmp, err, errlen);
+	return rename_nic(s, cur, tmp, e);
 }
 
 /* Docker disables IPv6 on container interfaces unless the network has it, and the host side
@@ -217,60 +217,60 @@ static void disable_ipv6(const char *name)
 }
 
 /* The NIC is already named r->name: MTU, address, up. */
-static int configure_nic(int s, const struct nic_req *r, char *err, size_t errlen)
+static int configure_nic(int s, const struct nic_req *r, struct agent_err *e)
 {
 	disable_ipv6(r->name);
 	struct ifreq ifr = {0};
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", r->name);
 	ifr.ifr_mtu = r->mtu;
-	if (r->mtu && ifreq_call(s, SIOCSIFMTU, &ifr, "set MTU", err, errlen) != 0)
+	if (r->mtu && ifreq_call(s, SIOCSIFMTU, &ifr, "set MTU", e) != 0)
 		return -1;
 	static const uint8_t none[4];
 	if (memcmp(r->ip, none, 4) != 0) {
 		set_sin(&ifr.ifr_addr, r->ip);
-		if (ifreq_call(s, SIOCSIFADDR, &ifr, "set address", err, errlen) != 0)
+		if (ifreq_call(s, SIOCSIFADDR, &ifr, "set address", e) != 0)
 			return -1;
 		uint32_t mask = r->prefix ? htonl(~0u << (32 - r->prefix)) : 0;
 		set_sin(&ifr.ifr_netmask, (const uint8_t *)&mask);
-		if (ifreq_call(s, SIOCSIFNETMASK, &ifr, "set netmask", err, errlen) != 0)
+		if (ifreq_call(s, SIOCSIFNETMASK, &ifr, "set netmask", e) != 0)
 			return -1;
 	}
-	if (set_flags_up(s, r->name, err, errlen) != 0)
+	if (set_flags_up(s, r->name, e) != 0)
 		return -1;
 	log_debug("nic %s: mtu %u, %u.%u.%u.%u/%u", r->name, r->mtu, r->ip[0], r->ip[1], r->ip[2],
 		  r->ip[3], r->prefix);
 	return 0;
 }
 
-static int setup_nic(int s, const struct nic_req *r, size_t i, char *err, size_t errlen)
+static int setup_nic(int s, const struct nic_req *r, size_t i, struct agent_err *e)
 {
 	char tmp[IFNAMSIZ];
 	snprintf(tmp, sizeof tmp, "rcvm%u", (unsigned)(i % 1000));
-	if (rename_nic(s, tmp, r->name, err, errlen) != 0)
+	if (rename_nic(s, tmp, r->name, e) != 0)
 		return -1;
-	return configure_nic(s, r, err, errlen);
+	return configure_nic(s, r, e);
 }
 
-static int set_down(int s, const char *name, char *err, size_t errlen)
+static int set_down(int s, const char *name, struct agent_err *e)
 {
 	struct ifreq ifr = {0};
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-	if (ifreq_call(s, SIOCGIFFLAGS, &ifr, "read flags", err, errlen) != 0)
+	if (ifreq_call(s, SIOCGIFFLAGS, &ifr, "read flags", e) != 0)
 		return -1;
 	ifr.ifr_flags &= ~IFF_UP;
-	return ifreq_call(s, SIOCSIFFLAGS, &ifr, "take down", err, errlen);
+	return ifreq_call(s, SIOCSIFFLAGS, &ifr, "take down", e);
 }
 
-static int set_mac(int s, const char *name, const uint8_t mac[6], char *err, size_t errlen)
+static int set_mac(int s, const char *name, const uint8_t mac[6], struct agent_err *e)
 {
 	struct ifreq ifr = {0};
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
 	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
 	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
-	return ifreq_call(s, SIOCSIFHWADDR, &ifr, "set MAC", err, errlen);
+	return ifreq_call(s, SIOCSIFHWADDR, &ifr, "set MAC", e);
 }
 
-static int add_route_entry(int s, const struct route_req *r, char *err, size_t errlen)
+static int add_route_entry(int s, const struct route_req *r, struct agent_err *e)
 {
 	struct rtentry rt;
 	memset(&rt, 0, sizeof rt);
@@ -286,121 +286,137 @@ static int add_route_entry(int s, const struct route_req *r, char *err, size_t e
 	rt.rt_dev = dev;
 	if (ioctl(s, SIOCADDRT, &rt) == 0 || errno == EEXIST)
 		return 0;
-	snprintf(err, errlen, "network: add route %u.%u.%u.%u/%u via %u.%u.%u.%u dev %s: %s",
-		 r->dst[0], r->dst[1], r->dst[2], r->dst[3], r->prefix, r->gw[0], r->gw[1],
-		 r->gw[2], r->gw[3], r->dev, strerror(errno));
-	return -1;
+	return agent_err_sys(e, errno, "network: add route %u.%u.%u.%u/%u via %u.%u.%u.%u dev %s",
+			     r->dst[0], r->dst[1], r->dst[2], r->dst[3], r->prefix, r->gw[0],
+			     r->gw[1], r->gw[2], r->gw[3], r->dev);
 }
 
-int net_setup(const struct net_config *n, char *err, size_t errlen)
+/* True when the kernel already named each of the container's NICs as the host does (it names them
+ * in probe order, which is the host's order): then nothing needs parking, and every rename saved
+ * is a grace period saved (rcu.h). */
+static int names_in_place(const struct net_config *n)
+{
+	for (size_t i = 0; i < n->nnics; i++) {
+		char cur[IFNAMSIZ];
+		if (find_by_mac(n->nics[i].mac, cur) != 0 || strcmp(cur, n->nics[i].name) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* A spare goes from wherever it is to its own name; the NICs are already in place. */
+static int name_spare(int s, const struct spare_req *sp, struct agent_err *e)
+{
+	char cur[IFNAMSIZ];
+	if (find_nic(sp->mac, sp->name, cur, e) != 0)
+		return -1;
+	return rename_nic(s, cur, sp->name, e);
+}
+
+int net_setup(struct net_state *st, const struct net_config *n, struct agent_err *e)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0) {
-		snprintf(err, errlen, "network: socket: %s", strerror(errno));
-		return -1;
-	}
-	int rc = set_flags_up(s, "lo", err, errlen);
+	if (s < 0)
+		return agent_err_sys(e, errno, "network: socket");
+	int rc = set_flags_up(s, "lo", e);
+	int in_place = rc == 0 && names_in_place(n);
 	size_t total = n->nnics + n->nspares;
-	for (size_t i = 0; rc == 0 && i < total; i++)
-		rc = i < n->nnics ? park_nic(s, n->nics[i].mac, n->nics[i].name, i, err, errlen)
+	for (size_t i = 0; rc == 0 && !in_place && i < total; i++)
+		rc = i < n->nnics ? park_nic(s, n->nics[i].mac, n->nics[i].name, i, e)
 				  : park_nic(s, n->spares[i - n->nnics].mac,
-					     n->spares[i - n->nnics].name, i, err, errlen);
+					     n->spares[i - n->nnics].name, i, e);
 	for (size_t i = n->nnics; rc == 0 && i < total; i++) {
 		char tmp[IFNAMSIZ];
 		snprintf(tmp, sizeof tmp, "rcvm%u", (unsigned)(i % 1000));
-		rc = rename_nic(s, tmp, n->spares[i - n->nnics].name, err, errlen);
+		rc = in_place ? name_spare(s, &n->spares[i - n->nnics], e)
+			      : rename_nic(s, tmp, n->spares[i - n->nnics].name, e);
 	}
 	for (size_t i = 0; rc == 0 && i < n->nnics; i++)
-		rc = setup_nic(s, &n->nics[i], i, err, errlen);
+		rc = in_place ? configure_nic(s, &n->nics[i], e) : setup_nic(s, &n->nics[i], i, e);
 	if (rc == 0 && n->nspares) {
-		spares = calloc(n->nspares, sizeof *spares);
-		if (spares) {
-			memcpy(spares, n->spares, n->nspares * sizeof *spares);
-			nspares = n->nspares;
+		st->spares = calloc(n->nspares, sizeof *st->spares);
+		if (st->spares) {
+			memcpy(st->spares, n->spares, n->nspares * sizeof *st->spares);
+			st->nspares = n->nspares;
+		} else {
+			log_warn("keep the spare NICs: %s (docker network disconnect will leave "
+				 "them "
+				 "named as connected)",
+				 strerror(errno));
 		}
 	}
 	for (size_t i = 0; rc == 0 && i < n->nroutes; i++)
-		rc = add_route_entry(s, &n->routes[i], err, errlen);
+		rc = add_route_entry(s, &n->routes[i], e);
 	close(s);
 	return rc;
 }
 
-int net_configure_link(const struct nic_req *r, char *err, size_t errlen)
+int net_configure_link(const struct nic_req *r, struct agent_err *e)
 {
 	char cur[IFNAMSIZ];
-	if (find_nic(r->mac, r->name, cur, err, errlen) != 0)
+	if (find_nic(r->mac, r->name, cur, e) != 0)
 		return -1;
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0) {
-		snprintf(err, errlen, "network: socket: %s", strerror(errno));
-		return -1;
-	}
-	int rc = rename_nic(s, cur, r->name, err, errlen);
+	if (s < 0)
+		return agent_err_sys(e, errno, "network: socket");
+	int rc = rename_nic(s, cur, r->name, e);
 	if (rc == 0)
-		rc = configure_nic(s, r, err, errlen);
+		rc = configure_nic(s, r, e);
 	close(s);
 	return rc;
 }
 
-int net_attach(const uint8_t *p, size_t len, char *err, size_t errlen)
+int net_attach(const uint8_t *p, size_t len, struct agent_err *e)
 {
 	struct nic_req r;
 	char cur[IFNAMSIZ];
-	if (len < 6 || parse_nic(&r, p + 6, len - 6) != 0) {
-		snprintf(err, errlen, "network: bad NET_ATTACH frame (%zu bytes)", len);
-		return -1;
-	}
-	if (find_nic(p, r.name, cur, err, errlen) != 0)
+	if (len < 6 || parse_nic(&r, p + 6, len - 6) != 0)
+		return agent_err_set(e, EINVAL, "network: bad NET_ATTACH frame (%zu bytes)", len);
+	if (find_nic(p, r.name, cur, e) != 0)
 		return -1;
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0) {
-		snprintf(err, errlen, "network: socket: %s", strerror(errno));
-		return -1;
-	}
-	int rc = set_down(s, cur, err, errlen);
+	if (s < 0)
+		return agent_err_sys(e, errno, "network: socket");
+	int rc = set_down(s, cur, e);
 	if (rc == 0)
-		rc = set_mac(s, cur, r.mac, err, errlen);
+		rc = set_mac(s, cur, r.mac, e);
 	if (rc == 0)
-		rc = rename_nic(s, cur, r.name, err, errlen);
+		rc = rename_nic(s, cur, r.name, e);
 	if (rc == 0)
-		rc = configure_nic(s, &r, err, errlen);
+		rc = configure_nic(s, &r, e);
 	close(s);
 	return rc;
 }
 
-static const struct spare_req *spare_by_mac(const uint8_t mac[6])
+static const struct spare_req *spare_by_mac(const struct net_state *st, const uint8_t mac[6])
 {
-	for (size_t i = 0; i < nspares; i++)
-		if (memcmp(spares[i].mac, mac, 6) == 0)
-			return &spares[i];
+	for (size_t i = 0; i < st->nspares; i++)
+		if (memcmp(st->spares[i].mac, mac, 6) == 0)
+			return &st->spares[i];
 	return NULL;
 }
 
-int net_detach(const uint8_t *p, size_t len, char *err, size_t errlen)
+int net_detach(const struct net_state *st, const uint8_t *p, size_t len, struct agent_err *e)
 {
 	char name[IFNAMSIZ];
-	if (len < 7 || copy_name(name, p + 6, len - 6) != 0) {
-		snprintf(err, errlen, "network: bad NET_DETACH frame (%zu bytes)", len);
-		return -1;
-	}
+	if (len < 7 || copy_name(name, p + 6, len - 6) != 0)
+		return agent_err_set(e, EINVAL, "network: bad NET_DETACH frame (%zu bytes)", len);
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0) {
-		snprintf(err, errlen, "network: socket: %s", strerror(errno));
-		return -1;
-	}
-	int rc = set_down(s, name, err, errlen);
+	if (s < 0)
+		return agent_err_sys(e, errno, "network: socket");
+	int rc = set_down(s, name, e);
 	/* Setting 0.0.0.0 removes the interface's address (and its routes). */
 	struct ifreq ifr = {0};
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
 	static const uint8_t zero[4];
 	set_sin(&ifr.ifr_addr, zero);
 	if (rc == 0 && ioctl(s, SIOCSIFADDR, &ifr) != 0 && errno != EADDRNOTAVAIL)
-		rc = ifreq_call(s, SIOCSIFADDR, &ifr, "remove address", err, errlen);
-	const struct spare_req *sp = spare_by_mac(p);
+		rc = ifreq_call(s, SIOCSIFADDR, &ifr, "remove address", e);
+	const struct spare_req *sp = spare_by_mac(st, p);
 	if (rc == 0 && sp)
-		rc = set_mac(s, name, sp->mac, err, errlen);
+		rc = set_mac(s, name, sp->mac, e);
 	if (rc == 0 && sp)
-		rc = rename_nic(s, name, sp->name, err, errlen);
+		rc = rename_nic(s, name, sp->name, e);
 	close(s);
 	return rc;
 }

@@ -8,7 +8,10 @@
 
 #include "log.h"
 #include "mounts.h"
+#include "rcu.h"
 
+/* Module-wide by design, set once at boot from the kernel command line: power_off is the end of
+ * every fatal path, at any depth, and must not depend on state the failing caller may lack. */
 static int reset_to_exit;
 
 void power_set_reset(int on)
@@ -19,6 +22,8 @@ void power_set_reset(int on)
 void power_off(const char *why)
 {
 	log_info("powering off: %s", why);
+	/* Unmounting waits for grace periods too (rcu.h). */
+	rcu_expedite(1);
 	/* As PID 1, kill(-1) reaches everyone but us; their files then unmount cleanly. */
 	if (kill(-1, SIGKILL) != 0 && errno != ESRCH)
 		log_warn("kill all processes: %s", strerror(errno));

@@ -52,47 +52,46 @@ struct poll_ref {
 	int which; /* 0 stdin, 1 stdout, 2 stderr */
 };
 
-static struct proc *procs;
-static size_t nprocs;
-static struct poll_ref *refs;
-static size_t nrefs_cap;
-static size_t backlog;
-static int root_pidns = -1;
-static int init_pidns = -1, init_mntns = -1;
-static int init_done;
-
-int procs_init(void)
+int procs_init(struct procs *t, struct ctrs *ctrs, struct chan *ch, struct imgroot *ir)
 {
+	t->ir = ir;
+	t->ctrs = ctrs;
+	t->ch = ch;
+	t->list = NULL;
+	t->n = t->nrefs_cap = t->backlog = 0;
+	t->refs = NULL;
+	t->init_pidns = t->init_mntns = -1;
+	t->init_done = 0;
 	/* Kept so pid_for_children can be reset after forking into another PID namespace. */
-	root_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-	if (root_pidns < 0) {
+	t->root_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (t->root_pidns < 0) {
 		log_error("open /proc/self/ns/pid: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-int procs_init_done(void)
+int procs_init_done(struct procs *t)
 {
-	return init_done;
+	return t->init_done;
 }
 
-void procs_set_init_done(void)
+void procs_set_init_done(struct procs *t)
 {
-	init_done = 1;
+	t->init_done = 1;
 }
-int procs_stdin_backlogged(void)
+int procs_stdin_backlogged(struct procs *t)
 {
-	return backlog > STDIN_BACKLOG_MAX;
+	return t->backlog > STDIN_BACKLOG_MAX;
 }
-size_t procs_poll_max(void)
+size_t procs_poll_max(struct procs *t)
 {
-	return nprocs * 3;
+	return t->n * 3;
 }
 
-static struct proc *find(uint32_t id)
+static struct proc *find(struct procs *t, uint32_t id)
 {
-	for (struct proc *p = procs; p; p = p->next)
+	for (struct proc *p = t->list; p; p = p->next)
 		if (p->id == id)
 			return p;
 	return NULL;
@@ -105,24 +104,24 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static void drop_stdin(struct proc *p)
+static void drop_stdin(struct procs *t, struct proc *p)
 {
-	backlog -= p->inq_len - p->inq_off;
+	t->backlog -= p->inq_len - p->inq_off;
 	free(p->inq);
 	p->inq = NULL;
 	p->inq_len = p->inq_off = 0;
 	close_fd(&p->in_fd);
 }
 
-static void unlink_proc(struct proc *p)
+static void unlink_proc(struct procs *t, struct proc *p)
 {
-	for (struct proc **pp = &procs; *pp; pp = &(*pp)->next)
+	for (struct proc **pp = &t->list; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
 			*pp = p->next;
 			break;
 		}
-	nprocs--;
-	drop_stdin(p);
+	t->n--;
+	drop_stdin(t, p);
 	close_fd(&p->out_fd);
 	close_fd(&p->err_fd);
 	if (p->pending) {
@@ -133,11 +132,11 @@ static void unlink_proc(struct proc *p)
 	free(p);
 }
 
-static void send_eof(struct proc *p, int which)
+static void send_eof(struct procs *t, struct proc *p, int which)
 {
 	int *sent = which == 1 ? &p->out_eof_sent : &p->err_eof_sent;
 	if (!*sent)
-		proto_send(which == 1 ? MSG_STDOUT : MSG_STDERR, p->id, NULL, 0, NULL, 0);
+		proto_send(t->ch, which == 1 ? MSG_STDOUT : MSG_STDERR, p->id, NULL, 0, NULL, 0);
 	*sent = 1;
 }
 
@@ -152,12 +151,12 @@ static int pidns_rebooted(int status)
 }
 
 /* EXIT goes out only after both EOFs: the host may then drop its side of the process. */
-static void maybe_finish(struct proc *p)
+static void maybe_finish(struct procs *t, struct proc *p)
 {
 	if (!p->exited || p->out_fd >= 0 || p->err_fd >= 0)
 		return;
-	send_eof(p, 1);
-	send_eof(p, 2);
+	send_eof(t, p, 1);
+	send_eof(t, p, 2);
 	uint8_t b[8] = {0};
 	int32_t value;
 	if (p->id == 1 && pidns_rebooted(p->status)) {
@@ -171,24 +170,24 @@ static void maybe_finish(struct proc *p)
 	}
 	put_u32(b + 4, (uint32_t)value);
 	/* A pod-VM container's OOM kill is its own (its cgroup's), reported with its EXIT. */
-	if (p->container && container_exited(p->container))
+	if (p->container && container_exited(t->ctrs, p->container))
 		b[1] |= 2;
 	log_debug("process %u (pid %d) done: kind %u value %d", p->id, p->pid, b[0], value);
 	/* Before EXIT: the host stops the container once it has the status, and the container's
 	 * layer must hold the guest's changes by then (image root). */
-	if (p->id == 1 && writeback_run() != 0)
+	if (p->id == 1 && writeback_run(t->ir) != 0)
 		b[1] = 1; /* the drive keeps the changes: the host's delete writes them back again
 			   */
-	proto_send(MSG_EXIT, p->id, b, sizeof b, NULL, 0);
+	proto_send(t->ch, MSG_EXIT, p->id, b, sizeof b, NULL, 0);
 	if (p->id == 1) {
-		init_done = 1;
-		close_fd(&init_pidns);
-		close_fd(&init_mntns);
+		t->init_done = 1;
+		close_fd(&t->init_pidns);
+		close_fd(&t->init_mntns);
 	}
-	unlink_proc(p);
+	unlink_proc(t, p);
 }
 
-void procs_reap(void)
+void procs_reap(struct procs *t)
 {
 	for (;;) {
 		int st;
@@ -199,10 +198,10 @@ void procs_reap(void)
 			log_error("waitpid: %s", strerror(errno));
 		if (pid <= 0)
 			break;
-		struct proc *p = procs;
+		struct proc *p = t->list;
 		while (p && !(p->pid == pid && !p->exited))
 			p = p->next;
-		if (!p && (flush_reaped(pid, st) || livewb_reaped(pid, st)))
+		if (!p && (flush_reaped(t->ir, pid, st) || livewb_reaped(t->ir, pid, st)))
 			continue;
 		if (!p) {
 			log_debug("reaped orphan pid %d", pid);
@@ -211,14 +210,14 @@ void procs_reap(void)
 		p->exited = 1;
 		p->status = st;
 	}
-	for (struct proc *p = procs, *next; p; p = next) {
+	for (struct proc *p = t->list, *next; p; p = next) {
 		next = p->next;
-		maybe_finish(p);
+		maybe_finish(t, p);
 	}
 }
 
 /* Writes as much queued stdin as the pipe or pty takes now; never blocks. */
-static void flush_stdin(struct proc *p)
+static void flush_stdin(struct procs *t, struct proc *p)
 {
 	while (p->in_fd >= 0 && p->inq_off < p->inq_len) {
 		ssize_t n = write(p->in_fd, p->inq + p->inq_off, p->inq_len - p->inq_off);
@@ -229,11 +228,11 @@ static void flush_stdin(struct proc *p)
 		if (n < 0) {
 			/* EPIPE: the process closed its stdin; the rest has nowhere to go. */
 			log_debug("process %u stdin: %s", p->id, strerror(errno));
-			drop_stdin(p);
+			drop_stdin(t, p);
 			return;
 		}
 		p->inq_off += (size_t)n;
-		backlog -= (size_t)n;
+		t->backlog -= (size_t)n;
 	}
 	free(p->inq);
 	p->inq = NULL;
@@ -244,13 +243,13 @@ static void flush_stdin(struct proc *p)
 		close_fd(&p->in_fd);
 }
 
-static void tool_stdin(struct proc *p, const uint8_t *data, uint32_t len);
+static void tool_stdin(struct procs *t, struct proc *p, const uint8_t *data, uint32_t len);
 
-void procs_stdin(uint32_t id, const uint8_t *data, uint32_t len)
+void procs_stdin(struct procs *t, uint32_t id, const uint8_t *data, uint32_t len)
 {
-	struct proc *p = find(id);
+	struct proc *p = find(t, id);
 	if (p && p->pending) {
-		tool_stdin(p, data, len);
+		tool_stdin(t, p, data, len);
 		return;
 	}
 	if (!p || p->in_fd < 0) {
@@ -259,7 +258,7 @@ void procs_stdin(uint32_t id, const uint8_t *data, uint32_t len)
 	}
 	if (len == 0) {
 		p->in_eof = 1;
-		flush_stdin(p);
+		flush_stdin(t, p);
 		return;
 	}
 	size_t pending = p->inq_len - p->inq_off;
@@ -274,16 +273,16 @@ void procs_stdin(uint32_t id, const uint8_t *data, uint32_t len)
 	p->inq = q;
 	p->inq_off = 0;
 	p->inq_len = pending + len;
-	backlog += len;
-	flush_stdin(p);
+	t->backlog += len;
+	flush_stdin(t, p);
 }
 
-static void read_output(struct proc *p, int which)
+static void read_output(struct procs *t, struct proc *p, int which)
 {
-	static uint8_t buf[DATA_MAX];
+	uint8_t *buf = t->out_buf;
 	int *fd = which == 1 ? &p->out_fd : &p->err_fd;
 	uint32_t *credit = which == 1 ? &p->out_credit : &p->err_credit;
-	size_t want = *credit < sizeof buf ? *credit : sizeof buf;
+	size_t want = *credit < sizeof t->out_buf ? *credit : sizeof t->out_buf;
 	if (want == 0)
 		return; /* no credit: the pipe keeps the rest until the host grants more */
 	ssize_t n;
@@ -294,7 +293,8 @@ static void read_output(struct proc *p, int which)
 		return;
 	if (n > 0) {
 		*credit -= (uint32_t)n;
-		proto_send(which == 1 ? MSG_STDOUT : MSG_STDERR, p->id, buf, (size_t)n, NULL, 0);
+		proto_send(t->ch, which == 1 ? MSG_STDOUT : MSG_STDERR, p->id, buf, (size_t)n, NULL,
+			   0);
 		return;
 	}
 	/* A pty master reports the last slave close as EIO: that is its EOF. */
@@ -302,60 +302,60 @@ static void read_output(struct proc *p, int which)
 		log_error("read output of process %u: %s", p->id, strerror(errno));
 	close_fd(fd);
 	if (p->terminal)
-		drop_stdin(p); /* its fd is a dup of the same master */
-	send_eof(p, which);
+		drop_stdin(t, p); /* its fd is a dup of the same master */
+	send_eof(t, p, which);
 }
 
-size_t procs_fill_poll(struct pollfd *pfd, size_t max)
+size_t procs_fill_poll(struct procs *t, struct pollfd *pfd, size_t max)
 {
-	if (nrefs_cap < max) {
-		struct poll_ref *r = realloc(refs, max * sizeof *refs);
+	if (t->nrefs_cap < max) {
+		struct poll_ref *r = realloc(t->refs, max * sizeof *t->refs);
 		if (!r) {
 			log_error("grow poll table: %s", strerror(errno));
 			return 0;
 		}
-		refs = r;
-		nrefs_cap = max;
+		t->refs = r;
+		t->nrefs_cap = max;
 	}
 	size_t n = 0;
-	for (struct proc *p = procs; p && n + 3 <= max; p = p->next) {
+	for (struct proc *p = t->list; p && n + 3 <= max; p = p->next) {
 		int fds[3] = {p->inq_len > p->inq_off ? p->in_fd : -1,
 			      p->out_credit ? p->out_fd : -1, p->err_credit ? p->err_fd : -1};
 		for (int w = 0; w < 3; w++) {
 			if (fds[w] < 0)
 				continue;
 			pfd[n] = (struct pollfd){fds[w], (short)(w == 0 ? POLLOUT : POLLIN), 0};
-			refs[n++] = (struct poll_ref){p, w};
+			t->refs[n++] = (struct poll_ref){p, w};
 		}
 	}
 	return n;
 }
 
-void procs_handle_poll(const struct pollfd *pfd, size_t n)
+void procs_handle_poll(struct procs *t, const struct pollfd *pfd, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!pfd[i].revents)
 			continue;
-		struct poll_ref r = refs[i];
+		struct poll_ref r = t->refs[i];
 		/* An earlier entry may have closed this fd (pty stdin/stdout share a master). */
 		int cur = r.which == 0 ? r.p->in_fd : r.which == 1 ? r.p->out_fd : r.p->err_fd;
 		if (cur != pfd[i].fd)
 			continue;
 		if (r.which == 0)
-			flush_stdin(r.p);
+			flush_stdin(t, r.p);
 		else
-			read_output(r.p, r.which);
+			read_output(t, r.p, r.which);
 	}
 	/* Finishing frees processes, so it waits until every ref has been used. */
-	for (struct proc *p = procs, *next; p; p = next) {
+	for (struct proc *p = t->list, *next; p; p = next) {
 		next = p->next;
-		maybe_finish(p);
+		maybe_finish(t, p);
 	}
 }
 
-void procs_signal(uint32_t id, const uint8_t *payload, uint32_t len)
+void procs_signal(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t len)
 {
-	struct proc *p = find(id);
+	struct proc *p = find(t, id);
 	if (len != 4) {
 		log_warn("SIGNAL for process %u with %u byte payload", id, len);
 		return;
@@ -365,8 +365,8 @@ void procs_signal(uint32_t id, const uint8_t *payload, uint32_t len)
 		/* Not forked yet: SIGKILL (the client went away) cancels it, anything else waits
 		 * for nobody. */
 		if (sig == SIGKILL) {
-			proto_send_error(id, EINTR, "killed before its program arrived");
-			unlink_proc(p);
+			proto_send_error(t->ch, id, EINTR, "killed before its program arrived");
+			unlink_proc(t, p);
 		}
 		return;
 	}
@@ -389,9 +389,9 @@ static void add_credit(uint32_t *credit, uint32_t grant)
 	*credit += grant < room ? grant : room;
 }
 
-void procs_window(uint32_t id, const uint8_t *payload, uint32_t len)
+void procs_window(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t len)
 {
-	struct proc *p = find(id);
+	struct proc *p = find(t, id);
 	if (len < 8) {
 		log_warn("WINDOW for process %u with %u byte payload", id, len);
 		return;
@@ -404,9 +404,9 @@ void procs_window(uint32_t id, const uint8_t *payload, uint32_t len)
 	add_credit(&p->err_credit, get_u32(payload + 4));
 }
 
-void procs_resize(uint32_t id, const uint8_t *payload, uint32_t len)
+void procs_resize(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t len)
 {
-	struct proc *p = find(id);
+	struct proc *p = find(t, id);
 	if (len != 4 || !p || !p->terminal || p->out_fd < 0) {
 		log_debug("RESIZE for process %u ignored", id);
 		return;
@@ -417,37 +417,29 @@ void procs_resize(uint32_t id, const uint8_t *payload, uint32_t len)
 }
 
 /* The agent's ends go in agent[] (stdin, stdout, stderr), the child's in child[]. */
-static int make_pipes(int agent[3], int child[3])
+static int make_pipes(int agent[3], int child[3], struct agent_err *e)
 {
 	for (int i = 0; i < 3; i++) {
 		int p[2];
-		if (pipe2(p, O_CLOEXEC) != 0) {
-			log_error("pipe: %s", strerror(errno));
-			return -1;
-		}
+		if (pipe2(p, O_CLOEXEC) != 0)
+			return agent_err_sys(e, errno, "start process: pipe");
 		agent[i] = i == 0 ? p[1] : p[0];
 		child[i] = i == 0 ? p[0] : p[1];
-		if (fcntl(agent[i], F_SETFL, O_NONBLOCK) != 0) {
-			log_error("set pipe non-blocking: %s", strerror(errno));
-			return -1;
-		}
+		if (fcntl(agent[i], F_SETFL, O_NONBLOCK) != 0)
+			return agent_err_sys(e, errno, "start process: set pipe non-blocking");
 	}
 	return 0;
 }
 
-static int make_pty(const struct start_req *r, int agent[3], int child[3])
+static int make_pty(const struct start_req *r, int agent[3], int child[3], struct agent_err *e)
 {
 	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-	if (m < 0) {
-		log_error("posix_openpt: %s", strerror(errno));
-		return -1;
-	}
+	if (m < 0)
+		return agent_err_sys(e, errno, "start process: posix_openpt");
 	agent[1] = m;
 	struct winsize ws = {.ws_row = r->rows, .ws_col = r->cols};
-	if (grantpt(m) != 0 || unlockpt(m) != 0 || (r->rows && ioctl(m, TIOCSWINSZ, &ws) != 0)) {
-		log_error("set up pty: %s", strerror(errno));
-		return -1;
-	}
+	if (grantpt(m) != 0 || unlockpt(m) != 0 || (r->rows && ioctl(m, TIOCSWINSZ, &ws) != 0))
+		return agent_err_sys(e, errno, "start process: set up pty");
 	/* TIOCGPTPEER opens the slave of this very devpts instance, whatever /dev/pts is. */
 	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (s < 0) {
@@ -456,7 +448,7 @@ static int make_pty(const struct start_req *r, int agent[3], int child[3])
 	}
 	agent[0] = dup(m);
 	if (s < 0 || agent[0] < 0) {
-		log_error("open pty slave: %s", strerror(errno));
+		agent_err_sys(e, errno, "start process: open pty slave");
 		if (s >= 0)
 			close(s);
 		return -1;
@@ -478,23 +470,23 @@ static void close_all(int fds[3])
 
 /* Forks with pid_for_children set to the target namespace (join_fd < 0: a new one), then resets
  * it. */
-static pid_t fork_in_pidns(uint32_t id, int join_fd)
+static pid_t fork_in_pidns(struct procs *t, int join_fd, struct agent_err *e)
 {
 	int rc = join_fd < 0 ? unshare(CLONE_NEWPID) : setns(join_fd, CLONE_NEWPID);
-	if (rc != 0) {
-		log_error("enter PID namespace for process %u: %s", id, strerror(errno));
-		return -1;
-	}
+	if (rc != 0)
+		return agent_err_sys(e, errno, "start process: enter PID namespace");
 	pid_t pid = fork();
 	int err = errno;
-	if (pid != 0 && setns(root_pidns, CLONE_NEWPID) != 0)
+	/* The process has started (or not) either way: a failed reset only affects later ones. */
+	if (pid != 0 && setns(t->root_pidns, CLONE_NEWPID) != 0)
 		log_error("reset PID namespace for children: %s", strerror(errno));
-	errno = err;
+	if (pid < 0)
+		agent_err_sys(e, err, "start process");
 	return pid;
 }
 
 /* Waits for the child to exec (EOF on the report pipe) or to report why it could not. */
-static int await_exec(int fd, pid_t pid, struct exec_report *rep)
+static int await_exec(int fd, pid_t pid, struct agent_err *rep)
 {
 	ssize_t n;
 	do
@@ -503,8 +495,8 @@ static int await_exec(int fd, pid_t pid, struct exec_report *rep)
 	if (n == 0)
 		return 0;
 	if (n != (ssize_t)sizeof *rep) {
-		rep->err = n < 0 ? errno : EIO;
-		snprintf(rep->msg, sizeof rep->msg, "read exec status: %s", strerror(rep->err));
+		rep->errnum = n < 0 ? errno : EIO;
+		snprintf(rep->msg, sizeof rep->msg, "read exec status: %s", strerror(rep->errnum));
 	}
 	rep->msg[sizeof rep->msg - 1] = 0;
 	/* The child has nothing more to say: collect it here, before the SIGCHLD loop does. */
@@ -513,40 +505,45 @@ static int await_exec(int fd, pid_t pid, struct exec_report *rep)
 	return -1;
 }
 
-static void remember_init_ns(pid_t pid)
+static void remember_init_ns(struct procs *t, pid_t pid)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/ns/pid", pid);
-	init_pidns = open(path, O_RDONLY | O_CLOEXEC);
+	t->init_pidns = open(path, O_RDONLY | O_CLOEXEC);
 	snprintf(path, sizeof path, "/proc/%d/ns/mnt", pid);
-	init_mntns = open(path, O_RDONLY | O_CLOEXEC);
-	if (init_pidns < 0 || init_mntns < 0)
+	t->init_mntns = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->init_pidns < 0 || t->init_mntns < 0)
 		log_warn("open namespaces of process 1 (pid %d): %s", pid, strerror(errno));
 }
 
 /* tool_fd: the program to run (TOOL), else -1. A debug process stays in the agent's namespaces. */
-static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_report *rep,
-			  int tool_fd)
+static struct proc *spawn(struct procs *t, uint32_t id, const struct start_req *r,
+			  struct agent_err *rep, int tool_fd)
 {
 	int agent[3] = {-1, -1, -1}, child[3] = {-1, -1, -1}, rp[2] = {-1, -1};
 	struct proc *p = calloc(1, sizeof *p);
-	int ok = p && (r->terminal ? make_pty(r, agent, child) : make_pipes(agent, child)) == 0 &&
-		 pipe2(rp, O_CLOEXEC) == 0;
+	int ok = p ? (r->terminal ? make_pty(r, agent, child, rep)
+				  : make_pipes(agent, child, rep)) == 0
+		   : agent_err_sys(rep, ENOMEM, "start process") == 0;
+	if (ok && pipe2(rp, O_CLOEXEC) != 0)
+		ok = agent_err_sys(rep, errno, "start process: report pipe") == 0;
 	/* Process 1 and a pod-VM container get a PID namespace of their own; an exec joins its
 	 * container's (JOIN) or process 1's. */
 	int own_ns = id == 1 || (r->container && !r->share_pid);
-	int join_pidns = own_ns ? -1 : r->join ? container_pidns(r->join) : init_pidns;
-	pid_t pid = !ok ? -1 : r->debug ? fork() : fork_in_pidns(id, join_pidns);
+	int join_pidns = own_ns ? -1 : r->join ? container_pidns(t->ctrs, r->join) : t->init_pidns;
+	pid_t pid = !ok ? -1 : r->debug || r->port ? fork() : fork_in_pidns(t, join_pidns, rep);
 	if (pid == 0) {
 		log_port_enable(0);
 		struct child_spec cs = {r,
 					id == 1,
-					r->debug || own_ns || r->container || r->join ? -1
-										      : init_mntns,
+					r->debug || r->port || own_ns || r->container || r->join
+						? -1
+						: t->init_mntns,
 					{child[0], child[1], child[2]},
 					r->terminal,
 					rp[1],
-					tool_fd};
+					tool_fd,
+					t->ctrs};
 		child_run(&cs);
 	}
 	int err = errno;
@@ -554,10 +551,8 @@ static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_re
 	if (rp[1] >= 0)
 		close(rp[1]);
 	if (pid < 0 || await_exec(rp[0], pid, rep) != 0) {
-		if (pid < 0) {
-			rep->err = err;
-			snprintf(rep->msg, sizeof rep->msg, "start process: %s", strerror(err));
-		}
+		if (pid < 0 && ok && r->debug)
+			agent_err_sys(rep, err, "start process");
 		if (rp[0] >= 0)
 			close(rp[0]);
 		close_all(agent);
@@ -577,66 +572,65 @@ static struct proc *spawn(uint32_t id, const struct start_req *r, struct exec_re
 	return p;
 }
 
-/* Why START id cannot run now, or NULL. */
-static const char *refusal(uint32_t id, int *err)
+/* Whether START id can run now: 0, or -1 with the reason in e. */
+static int refusal(struct procs *t, uint32_t id, struct agent_err *e)
 {
-	*err = EEXIST;
 	if (id == 0)
-		return "process id 0 is reserved";
-	if (find(id) || (id == 1 && init_done))
-		return "process id already in use";
-	*err = ESRCH;
-	struct proc *init = find(1);
+		return agent_err_set(e, EEXIST, "process id 0 is reserved");
+	if (find(t, id) || (id == 1 && t->init_done))
+		return agent_err_set(e, EEXIST, "process id already in use");
+	struct proc *init = find(t, 1);
 	/* Once process 1 is gone its PID namespace cannot take new members. */
-	if (id != 1 && (!init || init->exited || init_pidns < 0 || init_mntns < 0))
-		return "process 1 is not running";
-	return NULL;
+	if (id != 1 && (!init || init->exited || t->init_pidns < 0 || t->init_mntns < 0))
+		return agent_err_set(e, ESRCH, "process 1 is not running");
+	return 0;
 }
 
 /* Registers a process that has started and tells the host its pid. */
-static void add_started(struct proc *p)
+static void add_started(struct procs *t, struct proc *p)
 {
-	p->next = procs;
-	procs = p;
-	nprocs++;
+	p->next = t->list;
+	t->list = p;
+	t->n++;
 	if (p->id == 1)
-		remember_init_ns(p->pid);
+		remember_init_ns(t, p->pid);
 	uint8_t b[4];
 	put_u32(b, (uint32_t)p->pid);
-	proto_send(MSG_STARTED, p->id, b, 4, NULL, 0);
+	proto_send(t->ch, MSG_STARTED, p->id, b, 4, NULL, 0);
 	log_debug("process %u started: pid %d", p->id, p->pid);
 }
 
-static void tool_fail(struct proc *p, int err, const char *msg)
+static void tool_fail(struct procs *t, struct proc *p, const struct agent_err *e)
 {
-	proto_send_error(p->id, err, msg);
-	unlink_proc(p);
+	proto_send_agent_err(t->ch, p->id, e);
+	unlink_proc(t, p);
 }
 
 /* The program is complete: seal it (the process cannot change what runs), start it in p's place. */
-static void start_tool(struct proc *p)
+static void start_tool(struct procs *t, struct proc *p)
 {
 	if (fcntl(p->tool_fd, F_ADD_SEALS,
 		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
 		log_warn("seal the program of process %u: %s", p->id, strerror(errno));
-	struct exec_report rep = {0};
-	struct proc *np = spawn(p->id, &p->req, &rep, p->tool_fd);
+	struct agent_err rep = {0};
+	struct proc *np = spawn(t, p->id, &p->req, &rep, p->tool_fd);
 	if (!np) {
-		tool_fail(p, rep.err, rep.msg);
+		tool_fail(t, p, &rep);
 		return;
 	}
-	unlink_proc(p);
-	add_started(np);
+	unlink_proc(t, p);
+	add_started(t, np);
 }
 
 /* A TOOL process's first tool_size STDIN bytes are its program; what follows is its stdin. */
-static void tool_stdin(struct proc *p, const uint8_t *data, uint32_t len)
+static void tool_stdin(struct procs *t, struct proc *p, const uint8_t *data, uint32_t len)
 {
-	char msg[128];
+	struct agent_err e;
 	if (len == 0) {
-		snprintf(msg, sizeof msg,
-			 "stdin ended %u bytes before the end of the program (TOOL)", p->tool_left);
-		tool_fail(p, EPIPE, msg);
+		agent_err_set(&e, EPIPE,
+			      "stdin ended %u bytes before the end of the program (TOOL)",
+			      p->tool_left);
+		tool_fail(t, p, &e);
 		return;
 	}
 	uint32_t id = p->id, take = len < p->tool_left ? len : p->tool_left;
@@ -645,9 +639,11 @@ static void tool_stdin(struct proc *p, const uint8_t *data, uint32_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			snprintf(msg, sizeof msg, "store the program (TOOL): %s",
-				 n < 0 ? strerror(errno) : "short write");
-			tool_fail(p, n < 0 ? errno : EIO, msg);
+			if (n < 0)
+				agent_err_sys(&e, errno, "store the program (TOOL)");
+			else
+				agent_err_set(&e, EIO, "store the program (TOOL): short write");
+			tool_fail(t, p, &e);
 			return;
 		}
 		off += (uint32_t)n;
@@ -655,18 +651,18 @@ static void tool_stdin(struct proc *p, const uint8_t *data, uint32_t len)
 	p->tool_left -= take;
 	if (p->tool_left > 0)
 		return;
-	start_tool(p);
+	start_tool(t, p);
 	if (take < len)
-		procs_stdin(id, data + take, len - take);
+		procs_stdin(t, id, data + take, len - take);
 }
 
 /* START with TOOL: nothing runs until the program has arrived on STDIN. */
-static int add_pending(uint32_t id, struct start_req *r, char *msg, size_t msglen)
+static int add_pending(struct procs *t, uint32_t id, struct start_req *r, struct agent_err *e)
 {
 	struct proc *p = calloc(1, sizeof *p);
 	int fd = memfd_create("runcvm-tool", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (!p || fd < 0) {
-		snprintf(msg, msglen, "hold the program (TOOL): %s", strerror(errno));
+		agent_err_sys(e, errno ? errno : ENOMEM, "hold the program (TOOL)");
 		free(p);
 		if (fd >= 0)
 			close(fd);
@@ -682,65 +678,57 @@ static int add_pending(uint32_t id, struct start_req *r, char *msg, size_t msgle
 			   .tool_left = r->tool_size,
 			   .req = *r};
 	memset(r, 0, sizeof *r); /* the request now belongs to p */
-	p->next = procs;
-	procs = p;
-	nprocs++;
+	p->next = t->list;
+	t->list = p;
+	t->n++;
 	log_debug("process %u waits for its %u-byte program", id, p->tool_left);
 	return 0;
 }
 
-int procs_start(uint32_t id, const uint8_t *payload, uint32_t len)
+int procs_start(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t len)
 {
-	int refuse_err;
-	const char *refuse = refusal(id, &refuse_err);
-	if (refuse) {
+	struct agent_err rep = {0};
+	if (refusal(t, id, &rep) != 0) {
 		/* A refused START leaves the running processes (and the VM) alone. */
-		proto_send_error(id, refuse_err, refuse);
+		proto_send_agent_err(t->ch, id, &rep);
 		return 0;
 	}
 	struct start_req r;
-	struct exec_report rep = {0};
 	struct proc *p = NULL;
 	int pending = 0;
-	if (start_parse(payload, len, &r, rep.msg, sizeof rep.msg) != 0) {
-		rep.err = EINVAL;
-	} else if (id == 1 && (r.debug || r.tool_size)) {
-		rep.err = EINVAL;
-		snprintf(rep.msg, sizeof rep.msg, "process 1 cannot be a debug or TOOL process");
+	if (start_parse(payload, len, &r, &rep) != 0) {
+		/* rep is filled */
+	} else if (id == 1 && (r.debug || r.tool_size || r.port)) {
+		agent_err_set(&rep, EINVAL, "process 1 cannot be a debug, TOOL or PORT process");
 	} else if ((r.debug || r.tool_size) && (r.container || r.join)) {
-		rep.err = EINVAL;
-		snprintf(rep.msg, sizeof rep.msg,
-			 "a debug process cannot be a pod container or join one");
+		agent_err_set(&rep, EINVAL,
+			      "a debug process cannot be a pod container or join one");
 	} else if (r.tool_size) {
-		pending = add_pending(id, &r, rep.msg, sizeof rep.msg) == 0;
-		if (!pending)
-			rep.err = errno ? errno : ENOMEM;
+		pending = add_pending(t, id, &r, &rep) == 0;
 	} else if (id == 1 && (r.container || r.join)) {
-		rep.err = EINVAL;
-		snprintf(rep.msg, sizeof rep.msg, "process 1 cannot be a pod container");
-	} else if (r.join && container_pidns(r.join) < 0) {
-		rep.err = ESRCH;
-		snprintf(rep.msg, sizeof rep.msg, "container %s is not running", r.join);
-	} else if (!r.container ||
-		   (rep.err = container_prepare(&r, rep.msg, sizeof rep.msg)) == 0) {
-		p = spawn(id, &r, &rep, -1);
+		agent_err_set(&rep, EINVAL, "process 1 cannot be a pod container");
+	} else if (r.join && container_pidns(t->ctrs, r.join) < 0) {
+		agent_err_set(&rep, ESRCH, "container %s is not running", r.join);
+	} else if (!r.container || container_prepare(t->ctrs, &r, &rep) == 0) {
+		p = spawn(t, id, &r, &rep, -1);
 		if (p && r.container && !p->container) {
 			/* Without its name its exit could not be reported as its own: stop it. */
-			kill(p->pid, SIGKILL);
+			if (kill(p->pid, SIGKILL) != 0)
+				log_error("kill pid %d: %s", p->pid, strerror(errno));
 			log_error("remember container %s: %s", r.container, strerror(ENOMEM));
 		}
 		if (!p && r.container)
 			container_discard(r.container);
 		if (p && r.container)
-			container_started(r.container, p->pid);
+			container_started(t->ctrs, r.container, p->pid);
 	}
 	start_free(&r);
 	if (pending)
 		return 0;
 	if (!p) {
-		proto_send_error(id, rep.err, rep.msg);
+		proto_send_agent_err(t->ch, id, &rep);
 		return id == 1 ? -1 : 0;
 	}
-	add_started(p);
+	add_started(t, p);
 	return 0;
 }

@@ -12,12 +12,6 @@
 
 #include "log.h"
 
-static int port_fd = -1;
-static int host_gone;
-static uint8_t *rbuf;
-static size_t rhave;  /* bytes in rbuf */
-static size_t rstart; /* start of the unconsumed bytes */
-
 uint32_t get_u32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -36,23 +30,23 @@ void put_u32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
-void proto_set_port(int fd)
+void proto_init(struct chan *ch, int fd)
 {
-	port_fd = fd;
+	*ch = (struct chan){.fd = fd};
 }
-int proto_port(void)
+int proto_port(const struct chan *ch)
 {
-	return port_fd;
+	return ch->fd;
 }
-int proto_host_gone(void)
+int proto_host_gone(const struct chan *ch)
 {
-	return host_gone;
+	return ch->host_gone;
 }
 
-int proto_set_nonblocking(void)
+int proto_set_nonblocking(struct chan *ch)
 {
-	int fl = fcntl(port_fd, F_GETFL);
-	if (fl < 0 || fcntl(port_fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+	int fl = fcntl(ch->fd, F_GETFL);
+	if (fl < 0 || fcntl(ch->fd, F_SETFL, fl | O_NONBLOCK) != 0) {
 		log_error("set agent port non-blocking: %s", strerror(errno));
 		return -1;
 	}
@@ -64,9 +58,9 @@ int proto_set_nonblocking(void)
  * would hang the agent for good. So wait in poll: POLLHUP without POLLOUT means the host
  * is gone. Returns 0 when writable.
  */
-static int wait_writable(void)
+static int wait_writable(struct chan *ch)
 {
-	struct pollfd p = {port_fd, POLLOUT, 0};
+	struct pollfd p = {ch->fd, POLLOUT, 0};
 	for (;;) {
 		int r = poll(&p, 1, -1);
 		if (r < 0 && errno == EINTR)
@@ -76,20 +70,20 @@ static int wait_writable(void)
 		if (p.revents & POLLOUT)
 			return 0;
 		if (p.revents & (POLLHUP | POLLERR)) {
-			host_gone = 1;
+			ch->host_gone = 1;
 			errno = EPIPE;
 			return -1;
 		}
 	}
 }
 
-static int write_all(struct iovec *iov, int cnt)
+static int write_all(struct chan *ch, struct iovec *iov, int cnt)
 {
 	while (cnt > 0) {
-		ssize_t n = writev(port_fd, iov, cnt);
+		ssize_t n = writev(ch->fd, iov, cnt);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN && wait_writable() == 0)
+		if (n < 0 && errno == EAGAIN && wait_writable(ch) == 0)
 			continue;
 		if (n < 0)
 			return -1;
@@ -107,10 +101,11 @@ static int write_all(struct iovec *iov, int cnt)
 	return 0;
 }
 
-int proto_send(uint8_t type, uint32_t id, const void *a, size_t alen, const void *b, size_t blen)
+int proto_send(struct chan *ch, uint8_t type, uint32_t id, const void *a, size_t alen,
+	       const void *b, size_t blen)
 {
-	if (port_fd < 0 || host_gone) {
-		errno = port_fd < 0 ? EBADF : EPIPE;
+	if (ch->fd < 0 || ch->host_gone) {
+		errno = ch->fd < 0 ? EBADF : EPIPE;
 		return -1;
 	}
 	uint8_t hdr[FRAME_HDR] = {0};
@@ -122,9 +117,9 @@ int proto_send(uint8_t type, uint32_t id, const void *a, size_t alen, const void
 		{(void *)a, alen},
 		{(void *)b, blen},
 	};
-	if (write_all(iov, 3) < 0) {
+	if (write_all(ch, iov, 3) < 0) {
 		int err = errno;
-		if (host_gone)
+		if (ch->host_gone)
 			log_port_enable(0);
 		log_error("write frame type %u to port: %s", type, strerror(err));
 		errno = err;
@@ -133,53 +128,56 @@ int proto_send(uint8_t type, uint32_t id, const void *a, size_t alen, const void
 	return 0;
 }
 
-int proto_send_error(uint32_t id, int err, const char *msg)
+int proto_send_error(struct chan *ch, uint32_t id, int err, const char *msg)
 {
 	uint8_t e[4];
 	put_u32(e, (uint32_t)err);
 	/* A process that cannot start is the host's news, not an agent failure. */
 	logmsg(id == 0 ? LOG_ERROR : LOG_DEBUG, "error id=%u: %s", id, msg);
-	return proto_send(MSG_ERROR, id, e, 4, msg, strlen(msg));
+	return proto_send(ch, MSG_ERROR, id, e, 4, msg, strlen(msg));
 }
 
-int proto_check_host_hello(const uint8_t *payload, uint32_t len, char *err, size_t errlen)
+int proto_send_agent_err(struct chan *ch, uint32_t id, const struct agent_err *e)
 {
-	if (len < 4) {
-		snprintf(err, errlen,
-			 "host HELLO of %u bytes: a runtime of another protocol: reinstall runcvm",
-			 len);
-		return -1;
-	}
+	return proto_send_error(ch, id, e->errnum, e->msg);
+}
+
+int proto_check_host_hello(const uint8_t *payload, uint32_t len, struct agent_err *e)
+{
+	if (len < 4)
+		return agent_err_set(
+			e, EPROTO,
+			"host HELLO of %u bytes: a runtime of another protocol: reinstall runcvm",
+			len);
 	uint32_t v = get_u32(payload);
 	if (v != PROTO_VERSION) {
 		int n = (int)(len - 4 > 64 ? 64 : len - 4);
-		snprintf(err, errlen,
-			 "the host (%.*s) speaks agent protocol %u, this agent speaks %u: "
-			 "reinstall runcvm",
-			 n, (const char *)payload + 4, v, PROTO_VERSION);
-		return -1;
+		return agent_err_set(e, EPROTO,
+				     "the host (%.*s) speaks agent protocol %u, this agent speaks "
+				     "%u: reinstall runcvm",
+				     n, (const char *)payload + 4, v, PROTO_VERSION);
 	}
 	return 0;
 }
 
-ssize_t proto_fill(void)
+ssize_t proto_fill(struct chan *ch)
 {
 	size_t cap = FRAME_HDR + FRAME_MAX;
-	if (!rbuf) {
-		rbuf = malloc(cap);
-		if (!rbuf) {
+	if (!ch->rbuf) {
+		ch->rbuf = malloc(cap);
+		if (!ch->rbuf) {
 			log_error("allocate port buffer: %s", strerror(errno));
 			return -1;
 		}
 	}
-	if (rstart > 0) {
-		memmove(rbuf, rbuf + rstart, rhave - rstart);
-		rhave -= rstart;
-		rstart = 0;
+	if (ch->rstart > 0) {
+		memmove(ch->rbuf, ch->rbuf + ch->rstart, ch->rhave - ch->rstart);
+		ch->rhave -= ch->rstart;
+		ch->rstart = 0;
 	}
 	ssize_t n;
 	do
-		n = read(port_fd, rbuf + rhave, cap - rhave);
+		n = read(ch->fd, ch->rbuf + ch->rhave, cap - ch->rhave);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		if (errno == EAGAIN)
@@ -187,16 +185,16 @@ ssize_t proto_fill(void)
 		log_error("read port: %s", strerror(errno));
 		return -1;
 	}
-	rhave += (size_t)n;
+	ch->rhave += (size_t)n;
 	return n;
 }
 
-int proto_next(struct frame *f)
+int proto_next(struct chan *ch, struct frame *f)
 {
-	size_t avail = rhave - rstart;
+	size_t avail = ch->rhave - ch->rstart;
 	if (avail < FRAME_HDR)
 		return 0;
-	const uint8_t *h = rbuf + rstart;
+	const uint8_t *h = ch->rbuf + ch->rstart;
 	uint32_t len = get_u32(h);
 	if (len > FRAME_MAX) {
 		log_error("frame of %u bytes exceeds the %u byte limit", len, FRAME_MAX);
@@ -208,7 +206,7 @@ int proto_next(struct frame *f)
 	f->id = get_u32(h + 8);
 	f->payload = h + FRAME_HDR;
 	f->len = len;
-	rstart += FRAME_HDR + len;
+	ch->rstart += FRAME_HDR + len;
 	return 1;
 }
 

@@ -17,33 +17,23 @@
 #define RW_DIR	   "/rw"
 #define HOSTFS_DIR "/hostfs"
 
-/* The host share of the container's root, kept open across the switch into the new root. */
-static int host_fd = -1;
-
-int rootimg_host_fd(void)
+static int fail(struct agent_err *e, const char *what, const char *arg)
 {
-	return host_fd;
+	return agent_err_sys(e, errno, "image root: %s %s", what, arg);
 }
 
-static int fail(struct setup_error *e, const char *what, const char *arg)
-{
-	e->err = errno;
-	snprintf(e->msg, sizeof e->msg, "image root: %s %s: %s", what, arg, strerror(e->err));
-	return -1;
-}
-
-static int mkdir_once(const char *path, struct setup_error *e)
+static int mkdir_once(const char *path, struct agent_err *e)
 {
 	if (mkdir(path, 0755) != 0 && errno != EEXIST)
 		return fail(e, "mkdir", path);
 	return 0;
 }
 
-static int mount_drive(const char *serial, const char *dir, unsigned long flags, const char *data,
-		       struct setup_error *e)
+static int mount_drive(const struct vm_config *c, const char *serial, const char *dir,
+		       unsigned long flags, const char *data, struct agent_err *e)
 {
 	char dev[64];
-	if (disks_find(serial, dev, sizeof dev) != 0)
+	if (disks_find(c->drive_order, c->ndrive_order, serial, dev, sizeof dev) != 0)
 		return fail(e, "no drive with serial", serial);
 	if (mkdir_once(dir, e) != 0)
 		return -1;
@@ -54,7 +44,7 @@ static int mount_drive(const char *serial, const char *dir, unsigned long flags,
 }
 
 /* lowerdir=/layers/0:/layers/1:…, top layer first, as the host listed them. */
-static int lower_option(const struct vm_config *c, char *buf, size_t len, struct setup_error *e)
+static int lower_option(const struct vm_config *c, char *buf, size_t len, struct agent_err *e)
 {
 	if (mkdir_once(LAYERS_DIR, e) != 0)
 		return -1;
@@ -64,7 +54,8 @@ static int lower_option(const struct vm_config *c, char *buf, size_t len, struct
 		snprintf(dir, sizeof dir, LAYERS_DIR "/%zu", i);
 		/* noload: a read-only layer shared by many VMs must never have its journal
 		 * replayed. */
-		if (mount_drive(c->root_lowers[i], dir, MS_RDONLY | MS_NOATIME, "noload", e) != 0)
+		if (mount_drive(c, c->root_lowers[i], dir, MS_RDONLY | MS_NOATIME, "noload", e) !=
+		    0)
 			return -1;
 		int n = snprintf(buf + off, len - off, "%s%s", i ? ":" : "", dir);
 		if (n < 0 || (size_t)n >= len - off)
@@ -74,15 +65,17 @@ static int lower_option(const struct vm_config *c, char *buf, size_t len, struct
 	return 0;
 }
 
-int rootimg_mount(const struct vm_config *c, const char *target, struct setup_error *e)
+int rootimg_mount(struct imgroot *ir, const struct vm_config *c, const char *target,
+		  struct agent_err *e)
 {
+	int host_fd = -1;
 	char lowers[1024], opts[1400];
 	if (lower_option(c, lowers, sizeof lowers, e) != 0)
 		return -1;
 	/* noinit_itable: the drive is a sparse file; lazy inode-table zeroing would fill it.
 	 * commit=1: metadata-only changes (create, rename, unlink, chmod) reach the drive within 1
 	 * s (ext4's default is 5 s); data goes with the flusher's syncs (flush.c). */
-	if (mount_drive(c->root_upper, RW_DIR, MS_NOATIME, "noinit_itable,commit=1", e) != 0)
+	if (mount_drive(c, c->root_upper, RW_DIR, MS_NOATIME, "noinit_itable,commit=1", e) != 0)
 		return -1;
 	if (mkdir_once(RW_DIR "/upper", e) != 0 || mkdir_once(RW_DIR "/work", e) != 0)
 		return -1;
@@ -108,7 +101,7 @@ int rootimg_mount(const struct vm_config *c, const char *target, struct setup_er
 			  strerror(errno));
 	/* Before the host share is open, so the flusher holds nothing of it. Not fatal: without it
 	 * the guest's writes reach the drive at the kernel's pace, as the error says. */
-	flush_start(upper, cue[1]);
+	flush_start(ir, upper, cue[1]);
 	/* The host share of the container's root: volumes are bound from it and the write-back
 	 * writes into it. Without one (no virtiofs), changes stay on the writable drive only. */
 	if (has_share) {
@@ -129,11 +122,11 @@ int rootimg_mount(const struct vm_config *c, const char *target, struct setup_er
 		if (host_fd < 0)
 			return fail(e, "open", HOSTFS_DIR);
 	}
-	if (writeback_prepare(upper, host_fd, c) != 0)
+	if (writeback_prepare(ir, upper, host_fd, c) != 0)
 		return fail(e, "prepare the write-back of", RW_DIR "/upper");
 	if (cue[0] >= 0) {
 		writeback_live_start(
-			cue[0]); /* not fatal: it logs, and the stop still writes back */
+			ir, cue[0]); /* not fatal: it logs, and the stop still writes back */
 		close(cue[0]);
 		close(cue[1]);
 	}

@@ -5,12 +5,13 @@
 
 #include "config.h"
 #include "mounts.h"
+#include "writeback.h"
 
 /* Mounts the layer drives (found by serial), the writable drive and the overlay on target.
- * Keeps a descriptor of the overlay's upper dir for the write-back at exit. */
-int rootimg_mount(const struct vm_config *c, const char *target, struct setup_error *e);
-
-/* The host share of the container's root (volumes are bound from it), or -1 without one. */
-int rootimg_host_fd(void);
+ * Keeps in ir a descriptor of the overlay's upper dir for the write-back at exit, and of the host
+ * share of the container's root (ir->host_fd, kept open across the switch into the new root:
+ * volumes are bound from it), and starts the flusher and the live write-back. */
+int rootimg_mount(struct imgroot *ir, const struct vm_config *c, const char *target,
+		  struct agent_err *e);
 
 #endif

@@ -81,16 +81,14 @@ static int write_proc_sys(const char *path, const char *text, const char **step)
 	return err;
 }
 
-int sysctl_apply(const struct sysctl_req *s, size_t n, char *err, size_t errlen)
+int sysctl_apply(const struct sysctl_req *s, size_t n, struct agent_err *e)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *step = "";
-		int e = write_proc_sys(s[i].path, s[i].value, &step);
-		if (e) {
-			snprintf(err, errlen, "sysctl %s=%s: %s /proc/sys/%s: %s", s[i].path,
-				 s[i].value, step, s[i].path, strerror(e));
-			return e;
-		}
+		int err = write_proc_sys(s[i].path, s[i].value, &step);
+		if (err)
+			return agent_err_sys(e, err, "sysctl %s=%s: %s /proc/sys/%s", s[i].path,
+					     s[i].value, step, s[i].path);
 		log_debug("sysctl %s = %s", s[i].path, s[i].value);
 	}
 	return 0;

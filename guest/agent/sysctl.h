@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agenterr.h"
+
 /* A dirty page is written back once it is this old (vm.dirty_expire_centisecs; kernel default
  * 3000)... */
 #define SYSCTL_DIRTY_EXPIRE_CS 50
@@ -28,9 +30,9 @@ void sysctl_free(struct sysctl_req *arr, size_t n);
 /* True for a relative path of plain names: no empty, "." or ".." component (it stays in /proc/sys).
  * Pure. */
 int sysctl_path_ok(const char *path);
-/* Writes each sysctl under /proc/sys in order. The first failure stops: 0, or an errno with the
- * key, the file and the reason in err (runc fails the container's start the same way). */
-int sysctl_apply(const struct sysctl_req *s, size_t n, char *err, size_t errlen);
+/* Writes each sysctl under /proc/sys in order. The first failure stops: 0, or -1 with e naming
+ * the key, the file and the reason (runc fails the container's start the same way). */
+int sysctl_apply(const struct sysctl_req *s, size_t n, struct agent_err *e);
 /* Sets the writeback timing above; 0, or -1 after logging what failed (the kernel's 30 s then
  * apply). */
 int sysctl_writeback_timing(void);

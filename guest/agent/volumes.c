@@ -16,14 +16,11 @@
 /* On the guest's own devtmpfs: never in the image, never seen by the host. */
 #define STAGE "/dev/.runcvm-vol"
 
-int volumes_link_up(const struct vol_link *l, struct setup_error *e)
+int volumes_link_up(const struct vol_link *l, struct agent_err *e)
 {
-	char err[256];
-	if (net_configure_link(&l->nic, err, sizeof err) != 0) {
-		e->err = errno;
-		snprintf(e->msg, sizeof e->msg, "volume link: %s", err);
-		return -1;
-	}
+	struct agent_err link;
+	if (net_configure_link(&l->nic, &link) != 0)
+		return agent_err_set(e, link.errnum, "volume link: %s", link.msg);
 	return 0;
 }
 
@@ -31,12 +28,12 @@ int volumes_link_up(const struct vol_link *l, struct setup_error *e)
  * staging point, the file bound at its destination, and the staging mount detached (the bind
  * keeps the 9P superblock alive). */
 static int mount_file(const char *server, const struct mount_req *m, unsigned long fl,
-		      struct setup_error *e)
+		      struct agent_err *e)
 {
 	if (mkdir(STAGE, 0700) != 0 && errno != EEXIST)
-		return setup_fail(e, errno, "create %s", STAGE);
+		return agent_err_sys(e, errno, "create %s", STAGE);
 	if (mount(server, STAGE, "9p", MS_NOSUID | MS_NODEV | MS_NOEXEC, m->data) != 0)
-		return setup_fail(e, errno, "mount 9p %s (%s) for %s", server, m->data, m->dest);
+		return agent_err_sys(e, errno, "mount 9p %s (%s) for %s", server, m->data, m->dest);
 	int rc = 0;
 	struct stat st;
 	if (stat(m->dest, &st) != 0) {
@@ -50,14 +47,14 @@ static int mount_file(const char *server, const struct mount_req *m, unsigned lo
 		    (fd = open(m->dest, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) >= 0)
 			close(fd);
 		else
-			rc = setup_fail(e, errno, "create mount point %s", m->dest);
+			rc = agent_err_sys(e, errno, "create mount point %s", m->dest);
 	}
 	char src[300];
 	snprintf(src, sizeof src, STAGE "/%s", m->file);
 	if (rc == 0 && mount(src, m->dest, NULL, MS_BIND, NULL) != 0)
-		rc = setup_fail(e, errno, "bind %s on %s", src, m->dest);
+		rc = agent_err_sys(e, errno, "bind %s on %s", src, m->dest);
 	if (rc == 0 && mount(NULL, m->dest, NULL, MS_BIND | MS_REMOUNT | fl, NULL) != 0)
-		rc = setup_fail(e, errno, "remount %s with flags 0x%lx", m->dest, fl);
+		rc = agent_err_sys(e, errno, "remount %s with flags 0x%lx", m->dest, fl);
 	if (umount2(STAGE, MNT_DETACH) != 0)
 		log_warn("detach %s: %s", STAGE, strerror(errno));
 	if (rmdir(STAGE) != 0)
@@ -65,10 +62,10 @@ static int mount_file(const char *server, const struct mount_req *m, unsigned lo
 	return rc;
 }
 
-int volumes_mount(const struct vol_link *l, const struct mount_req *m, struct setup_error *e)
+int volumes_mount(const struct vol_link *l, const struct mount_req *m, struct agent_err *e)
 {
 	if (!l->present)
-		return setup_fail(e, EINVAL, "9p volume %s without a VOLUME_LINK", m->dest);
+		return agent_err_sys(e, EINVAL, "9p volume %s without a VOLUME_LINK", m->dest);
 	char server[16];
 	snprintf(server, sizeof server, "%u.%u.%u.%u", l->server[0], l->server[1], l->server[2],
 		 l->server[3]);
@@ -78,10 +75,10 @@ int volumes_mount(const struct vol_link *l, const struct mount_req *m, struct se
 			return -1;
 	} else {
 		if (mkdir_p(m->dest, 0755) != 0)
-			return setup_fail(e, errno, "create mount point %s for 9p", m->dest);
+			return agent_err_sys(e, errno, "create mount point %s for 9p", m->dest);
 		if (mount(server, m->dest, "9p", fl, m->data) != 0)
-			return setup_fail(e, errno, "mount 9p %s (%s) on %s", server, m->data,
-					  m->dest);
+			return agent_err_sys(e, errno, "mount 9p %s (%s) on %s", server, m->data,
+					     m->dest);
 	}
 	log_debug("9p %s%s on %s flags 0x%lx", m->data, m->file[0] ? " (file)" : "", m->dest, fl);
 	return 0;

@@ -6,8 +6,8 @@
 #include "mounts.h"
 
 /* Names and configures the link NIC (found by MAC). 0, or -1 with e filled. */
-int volumes_link_up(const struct vol_link *l, struct setup_error *e);
+int volumes_link_up(const struct vol_link *l, struct agent_err *e);
 /* Mounts one VOLUME_9P record at its destination with its own flags. 0, or -1 with e filled. */
-int volumes_mount(const struct vol_link *l, const struct mount_req *m, struct setup_error *e);
+int volumes_mount(const struct vol_link *l, const struct mount_req *m, struct agent_err *e);
 
 #endif

@@ -21,13 +21,9 @@
  * past this, only their number is. */
 #define LOSSES_LOGGED 20
 
-static int upper_fd = -1;
-static int host_fd = -1;
-/* The writable drive's root, where the live write-back keeps its record (livewb.h). */
-static int rw_fd = -1;
-/* Mount points: their contents live elsewhere and their own inodes belong to the host. */
-static char **excluded;
-static size_t nexcluded;
+/* Scratch of the one write-back running in this process (the agent is single-threaded; the live
+ * write-back process has its own copy): the copy buffer, the losses of this run and, below, its
+ * hard-link table. Reset at the start of each run; nothing here outlives it. */
 static char copy_buf[1 << 18];
 static unsigned losses;
 
@@ -105,43 +101,53 @@ static void links_forget(void)
 	links_cap = links_used = 0;
 }
 
-static int add_excluded(const char *path)
+void imgroot_init(struct imgroot *ir)
 {
-	char **n = realloc(excluded, (nexcluded + 1) * sizeof *n);
+	*ir = (struct imgroot){.upper_fd = -1,
+			       .host_fd = -1,
+			       .rw_fd = -1,
+			       .flusher_pid = -1,
+			       .poke_fd = -1,
+			       .live_pid = -1};
+}
+
+static int add_excluded(struct imgroot *ir, const char *path)
+{
+	char **n = realloc(ir->excluded, (ir->nexcluded + 1) * sizeof *n);
 	if (!n)
 		return -1;
-	excluded = n;
-	if (!(excluded[nexcluded] = strdup(path)))
+	ir->excluded = n;
+	if (!(ir->excluded[ir->nexcluded] = strdup(path)))
 		return -1;
-	nexcluded++;
+	ir->nexcluded++;
 	return 0;
 }
 
-int writeback_prepare(int up, int host, const struct vm_config *c)
+int writeback_prepare(struct imgroot *ir, int up, int host, const struct vm_config *c)
 {
 	static const char *const always[] = {"/proc", "/sys", "/dev", "/" LIVEWB_TMP};
-	upper_fd = up;
-	host_fd = host;
+	ir->upper_fd = up;
+	ir->host_fd = host;
 	/* The writable drive's root (the upper dir's parent) holds the live write-back's record. */
-	rw_fd = openat(up, "..", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (rw_fd < 0)
+	ir->rw_fd = openat(up, "..", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (ir->rw_fd < 0)
 		log_error("write-back: open the writable drive's root: %s", strerror(errno));
 	for (size_t i = 0; i < sizeof always / sizeof *always; i++)
-		if (add_excluded(always[i]) != 0)
+		if (add_excluded(ir, always[i]) != 0)
 			return -1;
 	for (size_t i = 0; i < c->nmounts; i++)
-		if (add_excluded(c->mounts[i].dest) != 0)
+		if (add_excluded(ir, c->mounts[i].dest) != 0)
 			return -1;
 	for (size_t i = 0; i < c->ndisks; i++)
-		if (add_excluded(c->disks[i].dest) != 0)
+		if (add_excluded(ir, c->disks[i].dest) != 0)
 			return -1;
 	return 0;
 }
 
-int wb_is_excluded(const char *path)
+int wb_is_excluded(const struct imgroot *ir, const char *path)
 {
-	for (size_t i = 0; i < nexcluded; i++)
-		if (strcmp(excluded[i], path) == 0)
+	for (size_t i = 0; i < ir->nexcluded; i++)
+		if (strcmp(ir->excluded[i], path) == 0)
 			return 1;
 	return 0;
 }
@@ -287,9 +293,10 @@ static int copy_special(int up, const char *name, int host, const char *hname,
 
 /* A further name of an inode already written back: a hard link to its first copy. 1 when linked,
  * 0 when it must be copied after all (the loss is logged), -1 on error. */
-static int link_again(int host, const char *name, const char *first, const char *path)
+static int link_again(const struct imgroot *ir, int host, const char *name, const char *first,
+		      const char *path)
 {
-	if (linkat(host_fd, first, host, name, 0) == 0)
+	if (linkat(ir->host_fd, first, host, name, 0) == 0)
 		return 1;
 	if (errno == ENOENT || errno == EEXIST)
 		return -1;
@@ -319,7 +326,7 @@ int wb_is_opaque(int dirfd)
 	return fgetxattr(dirfd, OPAQUE_XATTR, v, sizeof v) == 1 && v[0] == 'y';
 }
 
-static int sync_dir(int up, int host, char *path, size_t plen);
+static int sync_dir(const struct imgroot *ir, int up, int host, char *path, size_t plen);
 
 int wb_dir_meta(int cup, int chost, const struct stat *st, int existed, const char *path)
 {
@@ -336,8 +343,8 @@ int wb_dir_meta(int cup, int chost, const struct stat *st, int existed, const ch
 
 /* A directory of the upper dir: replace what the host has if the guest replaced it (opaque, or
  * not a directory there), recurse, then set its owner, mode and times (after its children). */
-static int copy_dir(int up, int host, const char *name, const struct stat *st, char *path,
-		    size_t plen)
+static int copy_dir(const struct imgroot *ir, int up, int host, const char *name,
+		    const struct stat *st, char *path, size_t plen)
 {
 	int cup = openat(up, name, O_DIRECTORY | O_NOFOLLOW | O_RDONLY | O_CLOEXEC);
 	if (cup < 0)
@@ -356,7 +363,7 @@ static int copy_dir(int up, int host, const char *name, const struct stat *st, c
 	int chost = openat(host, name, O_DIRECTORY | O_NOFOLLOW | O_RDONLY | O_CLOEXEC);
 	if (chost < 0)
 		goto out;
-	rc = sync_dir(cup, chost, path, plen);
+	rc = sync_dir(ir, cup, chost, path, plen);
 	if (wb_dir_meta(cup, chost, st, existed, path) != 0)
 		rc = -1;
 	close(chost);
@@ -365,13 +372,14 @@ out:
 	return rc;
 }
 
-static int sync_entry(int up, int host, const char *name, char *path, size_t plen)
+static int sync_entry(const struct imgroot *ir, int up, int host, const char *name, char *path,
+		      size_t plen)
 {
 	struct stat st;
 	if (fstatat(up, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return -1;
 	if (S_ISDIR(st.st_mode))
-		return copy_dir(up, host, name, &st, path, plen);
+		return copy_dir(ir, up, host, name, &st, path, plen);
 	/* A whiteout (0:0 character device) records a deletion. */
 	if (wb_remove_at(host, name) != 0)
 		return -1;
@@ -381,7 +389,7 @@ static int sync_entry(int up, int host, const char *name, char *path, size_t ple
 		return copy_nondir(up, host, name, &st, path);
 	const char *first = link_first(&st);
 	if (first) {
-		int r = link_again(host, name, first, path);
+		int r = link_again(ir, host, name, first, path);
 		return r != 0 ? (r > 0 ? 0 : -1) : copy_nondir(up, host, name, &st, path);
 	}
 	if (copy_nondir(up, host, name, &st, path) != 0)
@@ -393,7 +401,7 @@ static int sync_entry(int up, int host, const char *name, char *path, size_t ple
 }
 
 /* path holds the guest path of the dir (plen bytes, "" for the root) for exclusions and logs. */
-static int sync_dir(int up, int host, char *path, size_t plen)
+static int sync_dir(const struct imgroot *ir, int up, int host, char *path, size_t plen)
 {
 	DIR *d = wb_open_dir(up);
 	if (!d)
@@ -411,8 +419,8 @@ static int sync_dir(int up, int host, char *path, size_t plen)
 		}
 		path[plen] = '/';
 		memcpy(path + plen + 1, de->d_name, n + 1);
-		if (!wb_is_excluded(path) &&
-		    sync_entry(up, host, de->d_name, path, plen + 1 + n) != 0) {
+		if (!wb_is_excluded(ir, path) &&
+		    sync_entry(ir, up, host, de->d_name, path, plen + 1 + n) != 0) {
 			log_error("write-back: %s: %s", path, strerror(errno));
 			rc = -1;
 		}
@@ -426,17 +434,18 @@ static int sync_dir(int up, int host, char *path, size_t plen)
 	return rc;
 }
 
-int writeback_live_start(int wake_fd)
+int writeback_live_start(struct imgroot *ir, int wake_fd)
 {
-	return livewb_start(wake_fd, upper_fd, host_fd, rw_fd);
+	return livewb_start(ir, wake_fd);
 }
 
-int writeback_run(void)
+int writeback_run(struct imgroot *ir)
 {
+	int upper_fd = ir->upper_fd, host_fd = ir->host_fd, rw_fd = ir->rw_fd;
 	if (upper_fd < 0 || host_fd < 0)
 		return 0;
 	/* The live passes stop first: nothing else writes the layer while this runs. */
-	livewb_stop();
+	livewb_stop(ir);
 	char path[4096] = "";
 	losses = 0;
 	int rc = 0;
@@ -446,7 +455,7 @@ int writeback_run(void)
 	}
 	if (livewb_prune(upper_fd, host_fd, rw_fd) != 0)
 		rc = -1;
-	if (sync_dir(upper_fd, host_fd, path, 0) != 0)
+	if (sync_dir(ir, upper_fd, host_fd, path, 0) != 0)
 		rc = -1;
 	links_forget();
 	if (losses > LOSSES_LOGGED)

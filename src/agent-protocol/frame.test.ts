@@ -74,6 +74,10 @@ test('START of a pod-VM container (protocol 3): CONTAINER, HOSTNAME, MEMORY_MAX 
   assert.equal(value(StartTag.MEMORY_MAX)?.readBigUInt64LE(0), 2n ** 33n);
   assert.deepEqual([...(value(StartTag.SHARE_PID) ?? [])], [1]);
   assert.equal(value(StartTag.JOIN), undefined);
+  const cpu = readTlv(
+    encodeStart(p, { kind: 'container', name: 'abc', cpuMax: { quotaUs: 50_000, periodUs: 100_000 } }),
+  ).find((r) => r.tag === StartTag.CPU_MAX)?.value;
+  assert.deepEqual([cpu?.readBigUInt64LE(0), cpu?.readBigUInt64LE(8)], [50_000n, 100_000n]);
   const plain = readTlv(encodeStart(p, { kind: 'container', name: 'abc' }));
   assert.deepEqual(
     plain.filter((r) => r.tag >= StartTag.CONTAINER).map((r) => r.tag),

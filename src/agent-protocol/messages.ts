@@ -46,6 +46,8 @@ export const StartTag = {
   MEMORY_MAX: 13,
   JOIN: 14,
   SHARE_PID: 15,
+  PORT: 16,
+  CPU_MAX: 17,
 } as const;
 
 /** Largest program a START's TOOL may announce (guest/agent/config.h TOOL_MAX). */
@@ -56,7 +58,15 @@ export const TOOL_MAX = 16 * 1024 * 1024;
  * /.runcvm-pod/<name> in the guest), or as an exec joining one.
  */
 export type PodPlacement =
-  | { kind: 'container'; name: string; hostname?: string; memoryMaxBytes?: number; sharePid?: boolean }
+  | {
+      kind: 'container';
+      name: string;
+      hostname?: string;
+      memoryMaxBytes?: number;
+      /** cpu.max of its guest cgroup: quota and period in microseconds (CRI cpu_quota, cpu_period). */
+      cpuMax?: { quotaUs: number; periodUs: number };
+      sharePid?: boolean;
+    }
   | { kind: 'join'; name: string };
 
 export interface VmConfig {
@@ -187,6 +197,12 @@ export function encodeStart(p: WorkloadProcess, pod?: PodPlacement): Buffer {
       const b = Buffer.alloc(8);
       b.writeBigUInt64LE(BigInt(pod.memoryMaxBytes), 0);
       w.bytes(StartTag.MEMORY_MAX, b);
+    }
+    if (pod.cpuMax) {
+      const b = Buffer.alloc(16);
+      b.writeBigUInt64LE(BigInt(pod.cpuMax.quotaUs), 0);
+      b.writeBigUInt64LE(BigInt(pod.cpuMax.periodUs), 8);
+      w.bytes(StartTag.CPU_MAX, b);
     }
   }
   return w.finish();

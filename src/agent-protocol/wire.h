@@ -90,6 +90,8 @@ enum start_tag {
 	ST_MEMORY_MAX = 13,
 	ST_JOIN = 14,
 	ST_SHARE_PID = 15,
+	ST_PORT = 16,
+	ST_CPU_MAX = 17,
 };
 
 #endif

@@ -33,7 +33,7 @@ export const COMMANDS: Readonly<Record<string, CommandHelp>> = {
     summary: 'unregister runcvm from dockerd (and containerd) and remove its prefix',
     usage: 'runcvm uninstall [--prefix DIR] [--name NAME] [--containerd-config FILE]',
     details: [
-      '--prefix DIR, --name NAME   as given to install',
+      '--prefix DIR, --name NAME   as given to install (default: the install this command runs from, under the name it recorded)',
       '--containerd-config FILE     the containerd config to remove the handler from (default /etc/containerd/config.toml)',
     ],
   },

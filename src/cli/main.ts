@@ -20,6 +20,7 @@ import { parseRuntimeArgs } from '../runtime/cli-args.ts';
 import { create } from '../runtime/create.ts';
 import { execInPod } from '../runtime/exec.ts';
 import { readHostConfig } from '../runtime/host-config.ts';
+import { pruneJoinShares } from '../runtime/join.ts';
 import { deletePodMounts, hasPodMounts } from '../runtime/pod-vm.ts';
 import { runcLog } from '../runtime/runc-log.ts';
 import { update } from '../runtime/update.ts';
@@ -56,7 +57,11 @@ async function runtime(argv: string[]): Promise<number> {
         log.write('warning', `runcvm: container ${args.containerId.slice(0, 12)}: ${m}`),
       );
       // A pod VM's share, or an app container's root in it (runtime/pod-vm.ts).
-      if (code === 0 && hasPodMounts(args.containerId)) deletePodMounts(args.containerId);
+      if (code === 0 && hasPodMounts(args.containerId)) {
+        deletePodMounts(args.containerId);
+        // A joiner deleted after the container whose VM it ran in (runtime/join.ts).
+        pruneJoinShares();
+      }
       return code;
     }
     throw new RuncvmError('internal', `runcvm runtime: unexpected command ${args.verb}`);
@@ -105,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'install':
       return install(rest, bundleFile());
     case 'uninstall':
-      return uninstall(rest);
+      return uninstall(rest, defaultPrefix(bundleFile()));
     case 'doctor':
       return doctor(rest, defaultPrefix(bundleFile()));
     case 'cache':

@@ -16,6 +16,16 @@ export const SPEC_PATH = `${SPEC_DIR}/spec.json`;
 export const PREFIX_IN_CONTAINER = '/opt/runcvm';
 /** The launcher's private run dir (VMM sockets, console log); docker update reaches it through a relay run inside the sandbox. */
 export const RUN_DIR = '/run/runcvm';
+/** The exec client's (runcvm-exec) environment variable: the agent START payload (TLV), base64. */
+export const EXEC_START_ENV = 'RUNCVM_EXEC_START';
+/** Set for a pod VM's PortForward stream (launcher/port-forward.ts): stdin and stdout are the
+ * diverted TCP connection, and runcvm-exec adds its original port to the START. */
+export const EXEC_PORT_ENV = 'RUNCVM_EXEC_PORT_OF_STDIN';
+/** Set for a pod VM's app container (runtime/pod-vm.ts): the memory limit (bytes) of the exec
+ * client's own host cgroup. When the guest reports the container OOM-killed, the client touches
+ * memory until the host's OOM killer ends it there, so containerd's shim sees an OOM kill in the
+ * container's cgroup and the CRI reports reason OOMKilled. */
+export const EXEC_OOM_ENV = 'RUNCVM_EXEC_OOM_HOST_LIMIT';
 /** Where the workload's root filesystem appears inside the launcher's root. */
 export const WORKLOAD_ROOT = '/vm';
 /**
@@ -118,4 +128,11 @@ export interface LaunchSpec {
   timing: { createStartMs: number; createEndMs: number };
   /** RUNCVM_TIMING: print the phase timestamps on stderr at exit (npm run bench). */
   printTiming?: boolean;
+  /**
+   * A CRI pod VM: containerd's PortForward dials the pod netns's loopback, which the launcher
+   * diverts to the guest (launcher/port-forward.ts). Never for a Docker container, even one
+   * others may join: its netns's loopback carries Docker's embedded DNS (127.0.0.11) and is what a
+   * runc container joining it uses.
+   */
+  portForward?: boolean;
 }

@@ -60,6 +60,7 @@ const TOP: Check[] = [
     'a process (args, env, cwd, uid, gid)',
   ],
   ['timing', isObject, 'an object'],
+  ['portForward', optional(isBool), 'a boolean'],
 ];
 
 /** Validates parsed spec.json content; `file` names it in errors. */

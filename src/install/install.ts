@@ -18,6 +18,7 @@ import { formatDaemonJson, parseDaemonJson, withoutRuntime, withRuntime } from '
 import { reloadDockerd } from './dockerd.ts';
 import { probeKvm } from './kvm-probe.ts';
 import { podmanConfig } from './podman.ts';
+import { STANDARD_PREFIX } from './prefix.ts';
 import { buildRuntimeRoot } from './runtime-root.ts';
 
 export const RUNTIME_NAME = 'runcvm';
@@ -141,7 +142,7 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   const { values } = parseArgs({
     args: argv,
     options: {
-      prefix: { type: 'string', default: '/opt/runcvm' },
+      prefix: { type: 'string', default: STANDARD_PREFIX },
       // A second install under another name and prefix lets a development tree be tested
       // without replacing the runcvm that other containers on the host use.
       name: { type: 'string', default: RUNTIME_NAME },
@@ -182,6 +183,7 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
     tscKhz: hostTscKhz(),
     iptables: iptablesCommand(),
     hostDirs: rt.hostDirs,
+    runtimeName: name,
     ...(values['coverage-dir'] !== undefined ? { coverageDir: coverageDir(values['coverage-dir']) } : {}),
   };
   const dispatcher = readFileSync(join(bundleDir, 'dispatcher.sh'), 'utf8')
@@ -253,20 +255,42 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   return 0;
 }
 
-export async function uninstall(argv: string[]): Promise<number> {
+/**
+ * Removes the install at `prefix` (default: the one this command runs from, so a side install's
+ * own `bin/runcvm uninstall` never removes the standard one) under the runtime name that install
+ * recorded; a --name that contradicts the record is refused before anything changes.
+ */
+/** The runtime name an install recorded in its host.json (installs before the record: none). */
+function recordedRuntimeName(prefix: string): string | undefined {
+  const text = readOr(hostConfigPath(prefix))?.toString('utf8');
+  if (text === undefined) return undefined;
+  try {
+    const name = (JSON.parse(text) as Partial<HostConfig>).runtimeName;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function uninstall(argv: string[], ownPrefix = STANDARD_PREFIX): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      prefix: { type: 'string', default: '/opt/runcvm' },
-      name: { type: 'string', default: RUNTIME_NAME },
+      prefix: { type: 'string', default: ownPrefix },
+      name: { type: 'string' },
       'containerd-config': { type: 'string' },
     },
   });
-  const name = runtimeName(values.name as string);
+  const prefix = values.prefix as string;
+  const recorded = recordedRuntimeName(prefix);
+  if (values.name !== undefined && recorded !== undefined && values.name !== recorded)
+    throw new OptionError(
+      `uninstall --name ${values.name}: ${prefix} is installed as runtime "${recorded}" (pass --name ${recorded}, or the --prefix of the install named ${values.name})`,
+    );
+  const name = runtimeName(values.name ?? recorded ?? RUNTIME_NAME);
   const containerdFile = values['containerd-config'] ?? DEFAULT_CONTAINERD_CONFIG;
   if (unconfigureContainerd(containerdFile))
     console.log(`${containerdFile}: removed CRI runtime handler "runcvm" (restart containerd)`);
-  const prefix = values.prefix as string;
   const current = readOr(DAEMON_JSON)?.toString('utf8');
   if (current !== undefined) {
     const cfg = parseDaemonJson(current, DAEMON_JSON);

@@ -39,6 +39,7 @@ import { GuestLog, streamSink } from './guest-log.ts';
 import { handOverToSupervisor } from './hand-over.ts';
 import { HANDOVER_ENV, parseStderrPipes, STDERR_PIPES_ENV } from './handover.ts';
 import { teeStderrToPodLog } from './pod-log.ts';
+import { type PortForward, servePortForward } from './port-forward.ts';
 import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 
@@ -117,6 +118,7 @@ async function runWorkload(
 
   let execServer: Server | undefined;
   let podServer: Server | undefined;
+  let portForward: PortForward | undefined;
   let stopWatching = () => {};
   let started!: () => void;
   const startedOrDone = new Promise<void>((resolve) => {
@@ -142,6 +144,12 @@ async function runWorkload(
         },
         (e: Error) => process.stderr.write(`runcvm: the pod's containers cannot start: ${describeError(e)}\n`),
       );
+    // Only a CRI pod VM, and only in a namespace the VM owns: never a REDIRECT in a shared one,
+    // least of all the host's (a hostNetwork pod), whose loopback belongs to others.
+    if (spec.portForward && spec.network === 'own')
+      void forwardPorts(spec).then((f) => {
+        portForward = f;
+      });
     if (spec.network === 'own') stopWatching = watchNetwork(spec, session, net);
   });
   attached.then(started, started);
@@ -166,6 +174,7 @@ async function runWorkload(
   stopWatching();
   execServer?.close();
   podServer?.close();
+  portForward?.close();
   if (result.kind === 'error') throw new GuestFailure(result.error.message, { exitStatus: outcomeCode(result) });
   // The agent wrote the image root's changes back before this EXIT: the runtime's delete need
   // not start a write-back VM (runtime/writeback.ts).
@@ -174,6 +183,29 @@ async function runWorkload(
   const off = await Promise.race([vm.exited.then(() => true), sleep(POWEROFF_TIMEOUT_MS).then(() => false)]);
   if (!off) await vm.kill();
   return outcomeCode(result);
+}
+
+/** A pod VM: CRI PortForward streams, which containerd dials in this netns, reach the guest. */
+async function forwardPorts(spec: LaunchSpec): Promise<PortForward | undefined> {
+  const [iptables, ...applet] = spec.iptables ?? [];
+  const problem = (m: string) => process.stderr.write(`runcvm: ${m}\n`);
+  if (!iptables) {
+    problem('PortForward into this pod is unavailable: runcvm install found no iptables on this host');
+    return undefined;
+  }
+  try {
+    return await servePortForward({
+      iptables: (args) =>
+        execFileSync(iptables, [...applet, '-w', '5', ...args], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      problem,
+    });
+  } catch (e) {
+    problem(`PortForward into this pod is unavailable: ${describeError(e)}`);
+    return undefined;
+  }
 }
 
 function markWrittenBack(): void {

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { displacedMac, handOff, handoffCommands } from './handoff.ts';
-import { parseIfaces, parseRoutes, readNetns } from './netns.ts';
+import { displacedMac, handoffCommands, handoffSteps, runIpSteps } from './handoff.ts';
+import { spareSteps } from './hotplug.ts';
+import {
+  batchFailure,
+  batchSafe,
+  IpBatchFailure,
+  type IpRunner,
+  parseIfaces,
+  parseRoutes,
+  readNetns,
+} from './netns.ts';
 
 // Captured from `ip -json addr show` / `ip -4 -json route show` in a Docker 20.10 container.
 const ADDR =
@@ -47,7 +56,7 @@ test('a failing ip command names the interface and the command', () => {
     return '';
   };
   assert.throws(
-    () => handOff([{ name: 'eth0', mac: '02:42:ac:11:00:04', mtu: 1500 }], ip),
+    () => runIpSteps(handoffSteps([{ name: 'eth0', mac: '02:42:ac:11:00:04', mtu: 1500 }]), ip),
     /network handoff of eth0: ip tuntap add dev tap-eth0 mode tap failed: ioctl\(TUNSETIFF\): Operation not permitted/,
   );
   assert.deepEqual(
@@ -73,4 +82,49 @@ test('a netns whose interfaces another VM already took gets the user-mode networ
     ran.every((c) => c.includes('-json')),
     'nothing is changed in a netns another VM uses',
   );
+});
+
+test('the handoff and the spare taps run as one ip -batch; a failing line names its step', () => {
+  const batches: string[][][] = [];
+  const single: string[] = [];
+  const ip: IpRunner = Object.assign(
+    (a: string[]) => {
+      single.push(a.join(' '));
+      return '';
+    },
+    {
+      batch: (cmds: string[][]) => {
+        batches.push(cmds);
+        const k = cmds.findIndex((c) => c.join(' ') === 'tuntap add dev tap-spare1 mode tap');
+        if (k >= 0 && batches.length === 2) throw new IpBatchFailure(k, 'ioctl(TUNSETIFF): Device or resource busy');
+      },
+    },
+  );
+  const steps = [...handoffSteps([{ name: 'eth0', mac: '02:42:ac:11:00:04', mtu: 1500 }]), ...spareSteps()];
+  runIpSteps(steps, ip);
+  assert.equal(batches.length, 1);
+  assert.deepEqual(single, []);
+  assert.deepEqual(
+    batches[0],
+    steps.map((s) => s.args),
+  );
+  assert.throws(
+    () => runIpSteps(steps, ip),
+    /^Error: spare NIC 1: ip tuntap add dev tap-spare1 mode tap failed: ioctl\(TUNSETIFF\): Device or resource busy$/,
+  );
+  // A word ip's batch parser would split or drop (a blank, a quote, a comment) runs one by one.
+  runIpSteps(handoffSteps([{ name: 'eth#0', mac: '02:42:ac:11:00:04', mtu: 1500 }]), ip);
+  assert.equal(batches.length, 2);
+  assert.equal(single[0], 'addr flush dev eth#0');
+  assert.equal(batchSafe([['link', 'set', 'eth0', 'up']]), true);
+  assert.equal(batchSafe([['link', 'set', 'a b', 'up']]), false);
+});
+
+test("ip -batch's report of its failing line is read back", () => {
+  const f = batchFailure('Cannot find device "nosuch"\nCommand failed -:3\n', 4);
+  assert.equal(f?.index, 2);
+  assert.equal(f?.stderr, 'Cannot find device "nosuch"');
+  // A line number outside the batch, or no report at all, is not trusted.
+  assert.equal(batchFailure('Command failed -:9\n', 4), undefined);
+  assert.equal(batchFailure('Segmentation fault\n', 4), undefined);
 });

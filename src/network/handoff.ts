@@ -7,7 +7,7 @@
 
 import type { NetIface } from '../contracts/guest-network.ts';
 import type { Nic } from '../vmm/vm-spec.ts';
-import type { IpRunner } from './netns.ts';
+import { batchSafe, IpBatchFailure, type IpRunner } from './netns.ts';
 
 /**
  * The container-side interface must stop using the MAC the guest takes over: a bridge delivers
@@ -47,24 +47,47 @@ export function handoffCommands(i: NetIface, existingTap?: string): string[][] {
   return existingTap ? cmds.filter((c) => c[0] !== 'tuntap') : cmds;
 }
 
-export function runIpCommands(what: string, cmds: string[][], ip: IpRunner): void {
-  for (const cmd of cmds) {
+/** One `ip` change and what it is for, named in its error. */
+export interface IpStep {
+  what: string;
+  args: string[];
+}
+
+/** Runs the steps in order, in one `ip -batch` when the runner can; the first failure stops them. */
+export function runIpSteps(steps: IpStep[], ip: IpRunner): void {
+  const failed = (step: IpStep, stderr: string | undefined, e: unknown) =>
+    new Error(`${step.what}: ip ${step.args.join(' ')} failed: ${stderr || (e as Error).message}`);
+  const cmds = steps.map((s) => s.args);
+  if (ip.batch && steps.length > 1 && batchSafe(cmds)) {
     try {
-      ip(cmd);
+      ip.batch(cmds);
+      return;
     } catch (e) {
-      const stderr = (e as { stderr?: string }).stderr?.trim();
-      throw new Error(`${what}: ip ${cmd.join(' ')} failed: ${stderr || (e as Error).message}`);
+      const step = e instanceof IpBatchFailure ? steps[e.index] : undefined;
+      if (step) throw failed(step, (e as IpBatchFailure).stderr, e);
+      throw new Error(`${steps[0]?.what}: ip -batch failed: ${(e as Error).message}`);
     }
   }
+  for (const step of steps) {
+    try {
+      ip(step.args);
+    } catch (e) {
+      throw failed(step, (e as { stderr?: string }).stderr?.trim(), e);
+    }
+  }
+}
+
+export function runIpCommands(what: string, cmds: string[][], ip: IpRunner): void {
+  runIpSteps(
+    cmds.map((args) => ({ what, args })),
+    ip,
+  );
 }
 
 export function nicFor(i: NetIface, index: number): Nic {
   return { id: `net${index}`, mac: i.mac, backend: { kind: 'tap', tap: tapName(i.name) } };
 }
 
-export function handOff(ifaces: NetIface[], ip: IpRunner): Nic[] {
-  return ifaces.map((i, n) => {
-    runIpCommands(`network handoff of ${i.name}`, handoffCommands(i), ip);
-    return nicFor(i, n);
-  });
-}
+/** The steps handing every interface over, in order (setup.ts runs them with the spares'). */
+export const handoffSteps = (ifaces: NetIface[]): IpStep[] =>
+  ifaces.flatMap((i) => handoffCommands(i).map((args) => ({ what: `network handoff of ${i.name}`, args })));

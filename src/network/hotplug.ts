@@ -10,7 +10,7 @@
 
 import type { NetIface } from '../contracts/guest-network.ts';
 import type { Nic } from '../vmm/vm-spec.ts';
-import { bridgeName, handoffCommands, runIpCommands } from './handoff.ts';
+import { bridgeName, handoffCommands, type IpStep, runIpCommands } from './handoff.ts';
 import { type IpRunner, parseIfaces } from './netns.ts';
 
 export const SPARE_NICS = 2;
@@ -24,19 +24,19 @@ export interface Spare {
   mac: string;
 }
 
-export function createSpares(ip: IpRunner, count = SPARE_NICS): Nic[] {
-  return Array.from({ length: count }, (_, i) => {
-    runIpCommands(
-      `spare NIC ${i}`,
-      [
-        ['tuntap', 'add', 'dev', spareTap(i), 'mode', 'tap'],
-        ['link', 'set', spareTap(i), 'up'],
-      ],
-      ip,
-    );
-    return { id: spareName(i), mac: spareMac(i), backend: { kind: 'tap', tap: spareTap(i) } };
-  });
-}
+/** The taps of the spare NICs (setup.ts runs these steps with the handoff's). */
+export const spareSteps = (count = SPARE_NICS): IpStep[] =>
+  Array.from({ length: count }, (_, i) => [
+    { what: `spare NIC ${i}`, args: ['tuntap', 'add', 'dev', spareTap(i), 'mode', 'tap'] },
+    { what: `spare NIC ${i}`, args: ['link', 'set', spareTap(i), 'up'] },
+  ]).flat();
+
+export const spareNics = (count = SPARE_NICS): Nic[] =>
+  Array.from({ length: count }, (_, i) => ({
+    id: spareName(i),
+    mac: spareMac(i),
+    backend: { kind: 'tap', tap: spareTap(i) },
+  }));
 
 export interface GuestNetControl {
   attach(spare: Spare, iface: NetIface): void;

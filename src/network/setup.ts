@@ -9,8 +9,8 @@ import type { GuestNetwork } from '../contracts/guest-network.ts';
 import type { NetworkMode } from '../contracts/kinds.ts';
 import type { Nic } from '../vmm/vm-spec.ts';
 import { resolvConfUsesDockerDns } from './dns-relay.ts';
-import { handOff } from './handoff.ts';
-import { createSpares } from './hotplug.ts';
+import { handoffSteps, nicFor, runIpSteps } from './handoff.ts';
+import { SPARE_NICS, spareNics, spareSteps } from './hotplug.ts';
 import { type IpRunner, readNetns, runIp } from './netns.ts';
 
 export interface NetworkPlan {
@@ -43,11 +43,13 @@ export function setUpNetwork(mode: NetworkMode, resolvConf: string, ip: IpRunner
   // addresses: this guest can only go out through the launcher, like a shared namespace.
   if (all.ifaces.some((i) => /^(br|tap)-/.test(i.name))) return userNetwork(dnsRelay);
   const { ifaces, routes } = all;
-  const nics = handOff(ifaces, ip);
   // No interface at all is --network none, which Docker never connects to a network later.
-  const spares = ifaces.length > 0 ? createSpares(ip) : [];
+  const spareCount = ifaces.length > 0 ? SPARE_NICS : 0;
+  // One `ip -batch` for the handoff and the spares' taps (netns.ts, IpRunner.batch).
+  runIpSteps([...handoffSteps(ifaces), ...spareSteps(spareCount)], ip);
+  const spares = spareNics(spareCount);
   return {
-    nics: [...nics, ...spares],
+    nics: [...ifaces.map(nicFor), ...spares],
     guest: { ifaces, routes, dnsRelay, spares: spares.map((s) => ({ name: s.id, mac: s.mac })) },
   };
 }

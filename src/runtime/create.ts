@@ -30,6 +30,7 @@ import { containerOptions } from './container-options.ts';
 import { diskSerial } from './disks.ts';
 import { type HostConfig, readHostConfig } from './host-config.ts';
 import { type HostSettings, hostSettingsPath, readHostSettings } from './host-settings.ts';
+import { imageProcIsJoinable, joinableMounts, joinShare, joinTarget, lostMessage, makeJoinShare } from './join.ts';
 import { lookupExecError } from './lookup-exec.ts';
 import { OptionError } from './options.ts';
 import { podRole } from './pod.ts';
@@ -92,6 +93,8 @@ export interface CreatePlan {
   rootHost9pOptions?: string;
   writeback?: { bundle: string; drivesDir: string };
   skeleton?: { dir: string; entries: SkeletonEntry[] };
+  /** Other containers can run in this one's VM (docker run --network container:X, join.ts). */
+  joinable: boolean;
 }
 
 /**
@@ -219,6 +222,9 @@ export function planCreate(
     ...(ninep?.rootOptions ? { rootHost9pOptions: ninep.rootOptions } : {}),
     ...(writeback ? { writeback } : {}),
     ...(ninep ? { skeleton: { dir: ninep.skeletonDir, entries: ninep.skeleton } } : {}),
+    // A joiner's root reaches the guest through the virtiofs root and its client through the
+    // Node launcher's pod socket: neither exists with an image root, Firecracker or the C supervisor.
+    joinable: opts.hypervisor === 'qemu' && !image && opts.dataPlane === 'node' && imageProcIsJoinable(spec.root.path),
   };
 }
 
@@ -332,6 +338,12 @@ export function create(
   spec.root.path = resolve(args.bundle, spec.root.path);
   const role = isRewritten(spec) ? ({ kind: 'plain' } as const) : podRole(spec);
   const podVm = host.settings.pods === 'vm';
+  // docker run --network container:X with a runcvm X: a container in X's VM (join.ts).
+  const joined = role.kind === 'plain' && !isRewritten(spec) ? joinTarget(spec, args, host.runc) : undefined;
+  if (joined) {
+    createPodContainer(spec, args, joined.share, prefix, configPath, lostMessage(joined));
+    return runRunc(host.runc, argv);
+  }
   // An app container of a pod VM runs in that VM (pod-vm.ts); a sandbox of a runc pod stays runc.
   if (role.kind === 'container' && podVm) {
     const share = sandboxShare(host.runc, args, role);
@@ -384,11 +396,22 @@ export function create(
     }
     hostLog?.close();
     pruneContainerLogs(Date.now(), runningIds);
-    const launch = withImageRoot(plan, files);
+    const launch = { ...withImageRoot(plan, files), ...(pod ? { portForward: true } : {}) };
     mkdirSync(plan.specDir, { recursive: true, mode: 0o700 });
     if (plan.skeleton) writeSkeleton(plan.skeleton.dir, plan.skeleton.entries);
     launch.timing.createEndMs = Date.now();
     writeFileAtomic(join(plan.specDir, 'spec.json'), JSON.stringify(launch), 0o600);
+    // Other containers may join this one's VM (join.ts). Never a reason to refuse it: without the
+    // share it runs as before, and a joiner is refused with a message.
+    if (role.kind === 'plain' && plan.joinable) {
+      const share = joinShare(args.containerId);
+      try {
+        makeJoinShare(share);
+        plan.config.mounts = [...(plan.config.mounts ?? []), ...joinableMounts(share)];
+      } catch (e) {
+        warn(`other containers cannot join this one's VM (--network container:): ${describeError(e)}`);
+      }
+    }
     writeFileAtomic(configPath, JSON.stringify(plan.config), 0o600);
     if (plan.writeback) writeWritebackMarker(args.containerId, plan.writeback);
   }

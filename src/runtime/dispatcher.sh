@@ -29,7 +29,16 @@ for arg in "$@"; do
     exec) eval "id=\${$#}"; [ -e "/run/runcvm/pod/$id" ] && exec "$NODE" "$LIB" runtime "$@"; exec "$EXEC_PREP" "$RUNC" "$@" ;;
     # An image-root container that may need its writable drive written back (runtime/writeback.ts),
     # or a pod VM's share or an app container's root in it to unmount (runtime/pod-vm.ts).
-    delete) eval "id=\${$#}"; { [ -e "/run/runcvm/writeback/$id" ] || [ -e "/run/runcvm/pod/$id" ]; } && exec "$NODE" "$LIB" runtime "$@"; break ;;
+    # A VM other containers could join (runtime/join.ts): its share dirs, empty once its joiners
+    # are deleted (never a mount point of their own, so no Node is needed to undo them).
+    # From / : after a pod VM dies, containerd cleans the pod's containers up from the shim's cwd,
+    # the sandbox's bundle, which is gone by then, and Node cannot start in a deleted cwd
+    # (uv_cwd ENOENT: the delete failed, retried for ever, the containers stayed "running").
+    # delete reads its markers, never the cwd.
+    delete) eval "id=\${$#}"
+      case "$id" in ''|.*|*[!A-Za-z0-9_.-]*) ;; *) j="/run/runcvm/join/$id"
+        [ -d "$j" ] && { rm -f "$j/sock/exec.sock"; rmdir "$j/sock" "$j/root" "$j" 2>/dev/null; } ;; esac
+      { [ -e "/run/runcvm/writeback/$id" ] || [ -e "/run/runcvm/pod/$id" ]; } && cd / && exec "$NODE" "$LIB" runtime "$@"; break ;;
     *) break ;;
   esac
 done

@@ -27,6 +27,8 @@ export interface HostConfig {
    * inside its container included, writes V8 coverage here (docs/testing.md, "Coverage").
    */
   coverageDir?: string;
+  /** The runtime name dockerd knows this install by: what `uninstall` run from it removes. */
+  runtimeName?: string;
 }
 
 export function hostConfigPath(prefix: string): string {
@@ -56,5 +58,6 @@ export function readHostConfig(prefix: string): HostConfig {
     iptables: c.iptables,
     hostDirs: c.hostDirs ?? [],
     ...(typeof c.coverageDir === 'string' ? { coverageDir: c.coverageDir } : {}),
+    ...(typeof c.runtimeName === 'string' ? { runtimeName: c.runtimeName } : {}),
   };
 }

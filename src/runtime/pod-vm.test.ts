@@ -3,10 +3,18 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { POD_LOG_DIR, POD_SOCKET_DIR, PREFIX_IN_CONTAINER, RUN_DIR } from '../contracts/launch-spec.ts';
+import { EXEC_OOM_ENV, POD_LOG_DIR, POD_SOCKET_DIR, PREFIX_IN_CONTAINER, RUN_DIR } from '../contracts/launch-spec.ts';
 import { type OciSpec, parseOciSpec } from '../oci/spec.ts';
 import { EXEC_START_ENV } from './exec-client.ts';
-import { clientSpec, hostBinds, POD_GUEST_ROOT, podShare, sandboxMounts } from './pod-vm.ts';
+import {
+  CLIENT_MEMORY_BYTES,
+  clientSpec,
+  cpuMaxOf,
+  hostBinds,
+  POD_GUEST_ROOT,
+  podShare,
+  sandboxMounts,
+} from './pod-vm.ts';
 
 /** config.json containerd 1.6's CRI wrote for an app container (see pod.test.ts). */
 function fixture(root: string): OciSpec {
@@ -98,4 +106,48 @@ test("an app container's runc container: the exec client from the runtime root, 
   // None of the CRI's binds reach the host side: they are the guest container's.
   assert.ok(!out.mounts?.some((m) => m.destination === '/etc/hosts'));
   assert.equal(out.linux?.resources?.devices?.[0]?.allow, false);
+});
+
+test("a limited app container: its limit is the guest's; the client's host cgroup gets at most 32 MiB and knows it (OOMKilled reporting)", () => {
+  const spec = fixture('/b/ctr/rootfs');
+  spec.linux = {
+    ...(spec.linux ?? {}),
+    resources: { memory: { limit: 64 << 20, swap: 64 << 20, reservation: 48 << 20 } },
+  };
+  const big = clientSpec(spec, podShare('/b/sb'), '/opt/runcvm', {
+    kind: 'container',
+    name: 'abc',
+    memoryMaxBytes: 64 << 20,
+  });
+  assert.deepEqual(big.linux?.resources?.memory, { limit: CLIENT_MEMORY_BYTES, swap: CLIENT_MEMORY_BYTES });
+  assert.ok(big.process.env?.includes(`${EXEC_OOM_ENV}=${CLIENT_MEMORY_BYTES}`));
+  const small = clientSpec(spec, podShare('/b/sb'), '/opt/runcvm', {
+    kind: 'container',
+    name: 'abc',
+    memoryMaxBytes: 8 << 20,
+  });
+  assert.equal(small.linux?.resources?.memory?.limit, 8 << 20);
+  assert.ok(small.process.env?.includes(`${EXEC_OOM_ENV}=${8 << 20}`));
+  const none = clientSpec(fixture('/b/ctr/rootfs'), podShare('/b/sb'), '/opt/runcvm', {
+    kind: 'container',
+    name: 'abc',
+  });
+  assert.ok(!none.process.env?.some((e) => e.startsWith(`${EXEC_OOM_ENV}=`)));
+});
+
+test('a CPU limit becomes cpu.max of the guest cgroup, within the kernel bounds', () => {
+  const withCpu = (cpu: { quota?: number; period?: number }) => {
+    const spec = fixture('/b/ctr/rootfs');
+    spec.linux = { ...(spec.linux ?? {}), resources: { cpu } };
+    return spec;
+  };
+  assert.deepEqual(cpuMaxOf(withCpu({ quota: 50_000, period: 100_000 })), { quotaUs: 50_000, periodUs: 100_000 });
+  assert.deepEqual(cpuMaxOf(withCpu({ quota: 20_000 })), { quotaUs: 20_000, periodUs: 100_000 });
+  assert.equal(cpuMaxOf(withCpu({ quota: -1, period: 100_000 })), undefined);
+  assert.equal(cpuMaxOf(withCpu({ period: 100_000 })), undefined);
+  assert.throws(() => cpuMaxOf(withCpu({ quota: 500, period: 100_000 })), /cpu.quota 500: allowed 1000/);
+  assert.throws(
+    () => cpuMaxOf(withCpu({ quota: 50_000, period: 2_000_000 })),
+    /cpu.period 2000000: allowed 1000 to 1000000/,
+  );
 });

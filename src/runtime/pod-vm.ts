@@ -23,10 +23,17 @@ import type { PodPlacement } from '../agent-protocol/messages.ts';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 import { resolveInRoot } from '../common/resolve-in-root.ts';
 import { OptionError, RuncvmError } from '../contracts/errors.ts';
-import { POD_LOG_DIR, POD_LOG_FILE, POD_SOCKET_DIR, PREFIX_IN_CONTAINER, RUN_DIR } from '../contracts/launch-spec.ts';
+import {
+  EXEC_OOM_ENV,
+  POD_LOG_DIR,
+  POD_LOG_FILE,
+  POD_SOCKET_DIR,
+  PREFIX_IN_CONTAINER,
+  RUN_DIR,
+} from '../contracts/launch-spec.ts';
 import { envValue, type OciMount, type OciSpec } from '../oci/spec.ts';
 import type { RuntimeArgs } from './cli-args.ts';
-import { execClientProcess } from './exec-client.ts';
+import { EXEC_LOST_ENV, execClientProcess } from './exec-client.ts';
 import { lookupExecError } from './lookup-exec.ts';
 import type { PodRole } from './pod.ts';
 import { type RuncState, rootFlags, runcState } from './runc.ts';
@@ -44,6 +51,14 @@ export const POD_MARKER_DIR = '/run/runcvm/pod';
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** The CRI's mounts the guest makes itself, per container (agent's container.c). */
 const GUEST_MADE = ['/proc', '/dev', '/sys'];
+/**
+ * The host cgroup limit of a limited app container's exec clients: its memory limit is enforced
+ * in the guest, and a client (static C) needs a few hundred KiB, at most ~1.2 MiB with a full
+ * frame buffer; the container's `kubectl exec` and exec probes run their clients in the same
+ * cgroup, so this leaves room for about 25 at once. Small, so that the client can end itself by
+ * the host's OOM killer when the guest reports the container OOM-killed, cheaply (EXEC_OOM_ENV).
+ */
+export const CLIENT_MEMORY_BYTES = 32 * 1024 * 1024;
 
 export interface PodShare {
   dir: string;
@@ -115,6 +130,17 @@ function detach(target: string): void {
       throw new RuncvmError('internal', `unmount ${target}`, { cause: e });
     }
   }
+}
+
+/** Where an app container's tree is assembled before it enters the pod share (createPodContainer). */
+const STAGE_DIR = '/run/runcvm/stage';
+
+/** A private mount of its own: on a host whose / is shared, what is staged would propagate everywhere. */
+function makeStageDir(): void {
+  mkdirSync(STAGE_DIR, { recursive: true, mode: 0o700 });
+  // Two creates racing may stack two binds: both private, so either is as good.
+  if (!mountPoints().has(STAGE_DIR)) mount(['--bind', STAGE_DIR, STAGE_DIR], 'pod staging dir');
+  mount(['--make-private', STAGE_DIR], 'pod staging dir');
 }
 
 /**
@@ -231,6 +257,23 @@ export function hostBinds(spec: OciSpec): HostBind[] {
   return out;
 }
 
+/**
+ * The CPU limit of a container (the kubelet's resources.limits.cpu as CFS quota and period),
+ * applied as cpu.max of its guest cgroup. Bounds are the kernel's: period 1 ms to 1 s, quota at
+ * least 1 ms.
+ */
+export function cpuMaxOf(spec: OciSpec): { quotaUs: number; periodUs: number } | undefined {
+  const cpu = spec.linux?.resources?.cpu;
+  const quota = cpu?.quota;
+  if (quota === undefined || quota <= 0) return undefined;
+  const period = cpu?.period ?? 100_000;
+  if (!Number.isInteger(period) || period < 1000 || period > 1_000_000)
+    throw new OptionError(`linux.resources.cpu.period ${period}: allowed 1000 to 1000000 microseconds`);
+  if (!Number.isInteger(quota) || quota < 1000 || quota > 2 ** 40)
+    throw new OptionError(`linux.resources.cpu.quota ${quota}: allowed 1000 microseconds or more (or none)`);
+  return { quotaUs: quota, periodUs: period };
+}
+
 /** Creates the mount point of a bind as runc would: a dir for a dir, an empty file otherwise. */
 function mountPoint(target: string, sourceIsDir: boolean): void {
   let st: ReturnType<typeof lstatSync> | undefined;
@@ -256,6 +299,8 @@ export function createPodContainer(
   share: RunningShare,
   prefix: string,
   configPath: string,
+  /** A container joining a Docker container's VM (join.ts): what its client says when that VM goes. */
+  lost?: string,
 ): void {
   const id = checkId(args.containerId, 'pod container');
   // The CRI names the sandbox's PID namespace for shareProcessNamespace (mode POD), another
@@ -280,25 +325,39 @@ export function createPodContainer(
   );
   if (err) throw new OptionError(`unable to start container process: ${err}`);
   const limit = spec.linux?.resources?.memory?.limit;
+  const cpuMax = cpuMaxOf(spec);
   const placement: PodPlacement = {
     kind: 'container',
     name: id,
     ...(spec.hostname ? { hostname: spec.hostname } : {}),
     ...(limit && limit > 0 ? { memoryMaxBytes: limit } : {}),
+    ...(cpuMax ? { cpuMax } : {}),
     ...(sharePid ? { sharePid } : {}),
   };
   const target = join(share.root, id);
-  writeDeleteMarker(id, { unmount: [target], remove: [target] });
+  const stage = join(STAGE_DIR, id);
+  writeDeleteMarker(id, { unmount: [stage, target], remove: [stage, target] });
   try {
+    // Built in a private staging dir, then bound into the share in one go: a remount (read-only)
+    // never propagates, so a tree assembled in the share would reach the VM's launcher writable.
+    makeStageDir();
+    mkdirSync(stage, { mode: 0o700 });
     mkdirSync(target, { recursive: true, mode: 0o755 });
-    mount(['--rbind', spec.root.path, target], `root of ${id}`);
-    if (spec.root.readonly) mount(['-o', 'remount,bind,ro', target], `read-only root of ${id}`);
+    mount(['--rbind', spec.root.path, stage], `root of ${id}`);
+    // Docker's overlay sits in a shared mount: the bind is its peer, and what is mounted or
+    // unmounted below it would propagate back to Docker's view of the container's root.
+    mount(['--make-rprivate', stage], `root of ${id}`);
     for (const b of binds) {
-      const dst = join(target, b.inRoot);
+      const dst = join(stage, b.inRoot);
       mountPoint(dst, statSync(b.source).isDirectory());
       mount(['--rbind', b.source, dst], `mount ${b.inRoot} of ${id}`);
       if (b.readonly) mount(['-o', 'remount,bind,ro', dst], `read-only mount ${b.inRoot} of ${id}`);
     }
+    // Last, as runc does: the mount points above are made in the root while it is still writable.
+    if (spec.root.readonly) mount(['-o', 'remount,bind,ro', stage], `read-only root of ${id}`);
+    mount(['--rbind', stage, target], `root of ${id} into the pod share`);
+    detach(stage);
+    rmdirSync(stage);
   } catch (e) {
     deletePodMounts(id);
     throw e;
@@ -307,7 +366,7 @@ export function createPodContainer(
   mkdirSync(specDir, { recursive: true, mode: 0o700 });
   const marker: PodContainerMarker = { name: id, rootfs: spec.root.path };
   writeFileAtomic(join(specDir, CONTAINER_MARKER), JSON.stringify(marker), 0o600);
-  writeFileAtomic(configPath, JSON.stringify(clientSpec(spec, share, prefix, placement)), 0o600);
+  writeFileAtomic(configPath, JSON.stringify(clientSpec(spec, share, prefix, placement, lost)), 0o600);
 }
 
 /**
@@ -316,11 +375,28 @@ export function createPodContainer(
  * namespace and the container's cgroup (the kubelet's accounting and limits stay where they were;
  * the limits that matter are applied in the guest).
  */
-export function clientSpec(spec: OciSpec, share: PodShare, prefix: string, placement: PodPlacement): OciSpec {
+export function clientSpec(
+  spec: OciSpec,
+  share: PodShare,
+  prefix: string,
+  placement: PodPlacement,
+  lost?: string,
+): OciSpec {
   const ro = ['rbind', 'ro', 'nosuid', 'nodev', 'rprivate'];
   const linux = { ...(spec.linux ?? {}) };
   linux.devices = [];
   linux.resources = { ...(linux.resources ?? {}), devices: deviceRules([]) };
+  const limit = placement.kind === 'container' ? placement.memoryMaxBytes : undefined;
+  const hostLimit = limit ? Math.min(limit, CLIENT_MEMORY_BYTES) : undefined;
+  if (hostLimit) {
+    const { reservation, ...memory } = linux.resources.memory ?? {};
+    linux.resources.memory = {
+      ...memory,
+      ...(reservation !== undefined && reservation <= hostLimit ? { reservation } : {}),
+      limit: hostLimit,
+      swap: hostLimit,
+    };
+  }
   linux.seccomp = launcherSeccomp();
   linux.maskedPaths = MASKED_PATHS;
   linux.readonlyPaths = READONLY_PATHS;
@@ -337,7 +413,13 @@ export function clientSpec(spec: OciSpec, share: PodShare, prefix: string, place
   return {
     ...spec,
     root: { path: join(prefix, 'rt'), readonly: true },
-    process: { ...execClientProcess(spec.process, placement), noNewPrivileges: true },
+    process: {
+      ...execClientProcess(spec.process, placement, [
+        ...(hostLimit ? [`${EXEC_OOM_ENV}=${hostLimit}`] : []),
+        ...(lost ? [`${EXEC_LOST_ENV}=${lost}`] : []),
+      ]),
+      noNewPrivileges: true,
+    },
     hostname: undefined,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -346,6 +428,14 @@ export function clientSpec(spec: OciSpec, share: PodShare, prefix: string, place
         type: 'tmpfs',
         source: 'tmpfs',
         options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+      },
+      // A terminal for `tty: true` and `kubectl exec -t`: runc opens the console at /dev/ptmx, which
+      // it links to this instance's (the client relays it to a pty in the guest).
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
       },
       { destination: PREFIX_IN_CONTAINER, type: 'bind', source: prefix, options: ro },
       { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=1m'] },

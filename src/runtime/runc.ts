@@ -28,6 +28,23 @@ export function runcState(runc: string, globals: readonly string[], containerId:
   return JSON.parse(r.stdout) as RuncState;
 }
 
+/** One entry of `runc list --format json`. */
+export interface RuncListEntry extends RuncState {
+  id: string;
+}
+
+/** `runc [globals] list --format json`: the containers of that state root (runc prints null for none). */
+export function runcList(runc: string, globals: readonly string[]): RuncListEntry[] {
+  const r = spawnSync(runc, [...globals, 'list', '--format', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) {
+    throw new RuncvmError('internal', `runc list: ${(r.stderr ?? '').trim() || `exit ${r.status}`}`, {
+      context: { step: 'runc list' },
+    });
+  }
+  const list = JSON.parse(r.stdout) as RuncListEntry[] | null;
+  return Array.isArray(list) ? list : [];
+}
+
 /**
  * Runs runc with `argv` and our stdio (stdin replaced by `input` when given); returns its exit
  * status, 137 when a signal killed it.

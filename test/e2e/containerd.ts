@@ -100,9 +100,21 @@ export async function startContainerd(
   if (runcvm) configureContainerd(`${dir}/config.toml`, RUNTIME_BINARY);
   const address = `${dir}/containerd.sock`;
   const log = openSync(`${dir}/containerd.log`, 'a');
+  // lo up: containerd's CRI streaming server (Exec, Attach, PortForward URLs) listens on its 127.0.0.1.
   const child: ChildProcess = spawn(
     'unshare',
-    ['--net', 'containerd', '--config', `${dir}/config.toml`, '--log-level', 'warn'],
+    [
+      '--net',
+      'sh',
+      '-c',
+      'ip link set lo up && exec "$@"',
+      'sh',
+      'containerd',
+      '--config',
+      `${dir}/config.toml`,
+      '--log-level',
+      'warn',
+    ],
     { stdio: ['ignore', log, log], detached: false },
   );
   const ctr = (args: string[], opts: { timeoutMs?: number; ns?: string } = {}) =>

@@ -174,6 +174,11 @@ export interface ContainerOptions {
   /** Host bind mounts (CRI Mount: container_path, host_path, readonly). */
   mounts?: { containerPath: string; hostPath: string; readonly?: boolean }[];
   attempt?: number;
+  /** LinuxContainerResources.cpu_quota / cpu_period (microseconds). */
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  /** ContainerConfig.tty (and stdin, as the kubelet sets both for `tty: true`). */
+  tty?: boolean;
   /** NamespaceOption.pid: 0 POD (shareProcessNamespace), 1 CONTAINER (the kubelet's default). */
   pidMode?: number;
 }
@@ -208,10 +213,21 @@ export async function createContainer(
       ],
     ),
     [11, `${name}${opts.attempt ? `.${opts.attempt}` : ''}.log`],
+    [12, opts.tty ? 1 : undefined],
+    [14, opts.tty ? 1 : undefined],
     [
       15,
       [
-        [1, opts.memoryLimit ? [[4, opts.memoryLimit]] : undefined],
+        [
+          1,
+          opts.memoryLimit || opts.cpuQuota
+            ? [
+                [1, opts.cpuPeriod],
+                [2, opts.cpuQuota],
+                [4, opts.memoryLimit],
+              ]
+            : undefined,
+        ],
         [2, [[3, [[2, opts.pidMode ?? 0]]]]],
       ],
     ],
@@ -280,4 +296,39 @@ export async function execSync(
 export async function removePod(cri: Cri, sandboxId: string): Promise<void> {
   await cri.call('StopPodSandbox', [[1, sandboxId]]);
   await cri.call('RemovePodSandbox', [[1, sandboxId]]);
+}
+
+/** PortForward: the streaming server's URL for this pod (PortForwardResponse.url). */
+export async function portForwardUrl(cri: Cri, sandboxId: string, port: number): Promise<string> {
+  const r = decode(
+    // repeated int32 port, sent unpacked (a varint per value), which every protobuf parser takes.
+    await cri.call('PortForward', [
+      [1, sandboxId],
+      [2, port],
+    ]),
+  );
+  return str(r.get(1)?.[0]);
+}
+
+/** ContainerStats: CPU (usage_core_nano_seconds) and memory (working_set_bytes) as containerd reports them. */
+export async function containerStats(cri: Cri, id: string): Promise<{ cpuNs: number; workingSetBytes: number }> {
+  const stats = decode(decode(await cri.call('ContainerStats', [[1, id]])).get(1)?.[0] as Buffer);
+  const inner = (field: number, value: number) => {
+    const m = decode((stats.get(field)?.[0] as Buffer | undefined) ?? Buffer.alloc(0));
+    const v = decode((m.get(value)?.[0] as Buffer | undefined) ?? Buffer.alloc(0));
+    return (v.get(1)?.[0] as number | undefined) ?? -1;
+  };
+  return { cpuNs: inner(2, 2), workingSetBytes: inner(3, 2) };
+}
+
+/** Attach to a running container's stdout and stderr: the streaming server's URL (AttachResponse.url). */
+export async function attachUrl(cri: Cri, id: string): Promise<string> {
+  const r = decode(
+    await cri.call('Attach', [
+      [1, id],
+      [4, 1],
+      [5, 1],
+    ]),
+  );
+  return str(r.get(1)?.[0]);
 }

@@ -5,7 +5,8 @@
  */
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,24 @@ async function runtimes(): Promise<string[]> {
   const r = await docker(['info', '--format', '{{json .Runtimes}}']);
   return Object.keys(JSON.parse(r.stdout) as object);
 }
+
+test("a side install's own uninstall removes that install only, never the one under test", async () => {
+  const side = mkdtempSync(join(tmpdir(), 'runcvm-e2e-side-'));
+  const sideName = 'runcvm-e2e-side';
+  try {
+    const r = await run('node', [CLI, 'install', '--prefix', side, '--name', sideName, '--allow-tcg']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await runtimes()).includes(sideName));
+    const un = await run(join(side, 'bin', 'runcvm'), ['uninstall']);
+    assert.equal(un.code, 0, un.stderr);
+    assert.equal(existsSync(side), false);
+    const names = await runtimes();
+    assert.ok(!names.includes(sideName) && names.includes(RUNTIME), names.join(' '));
+    assert.ok(existsSync(join(PREFIX, 'bin', 'runcvm-runtime')), `${PREFIX} still installed`);
+  } finally {
+    if (existsSync(side)) await run('node', [CLI, 'uninstall', '--prefix', side, '--name', sideName]);
+  }
+});
 
 after(async () => {
   if (original !== undefined) writeFileSync(DAEMON_JSON, original);
@@ -59,7 +78,17 @@ test('install keeps other daemon.json keys, a second install changes nothing, un
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stdout, /nothing changed/);
 
-  const un = await run('node', [CLI, 'uninstall', ...target]);
+  // The install's own command, without flags: it removes the install it runs from, under the
+  // name that install recorded; a contradicting --name is refused before anything changes.
+  const own = join(PREFIX, 'bin', 'runcvm');
+  const wrong = await run(own, ['uninstall', '--name', 'runcvm-e2e-wrong']);
+  assert.notEqual(wrong.code, 0);
+  assert.match(
+    wrong.stderr,
+    new RegExp(`uninstall --name runcvm-e2e-wrong: ${PREFIX} is installed as runtime "${RUNTIME}"`),
+  );
+  assert.ok(existsSync(PREFIX) && (await runtimes()).includes(RUNTIME));
+  const un = await run(own, ['uninstall']);
   assert.equal(un.code, 0, un.stderr);
   const after2 = JSON.parse(readFileSync(DAEMON_JSON, 'utf8'));
   assert.equal(after2.runtimes[RUNTIME], undefined);

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUSYBOX, docker, inspect, leftovers, RUNTIME, run, runVm, uniqueName } from './docker.ts';
+import { BUSYBOX, docker, inspect, leftovers, RUNTIME, run, runVm, uniqueName, until } from './docker.ts';
 import { Terminal } from './terminal.ts';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -29,6 +29,17 @@ async function withContainer(tag: string, args: string[], body: (name: string) =
 async function booted(name: string): Promise<void> {
   const r = await docker(['exec', name, 'true']);
   assert.equal(r.code, 0, r.stderr);
+}
+
+/**
+ * The workload's shell has run its `trap` (it prints "trapped" right after): the workload is PID 1
+ * of its PID namespace, so a signal it has no handler for yet is ignored, with runc as here, and
+ * `docker exec` answering only says the VM is up.
+ */
+async function trapped(name: string): Promise<void> {
+  await until(`${name} to install its trap`, async () =>
+    (await docker(['logs', name])).stdout.startsWith('trapped\n') ? true : undefined,
+  );
 }
 
 /** docker logs stdout once it equals `want` (the workload may still be writing when exec answers). */
@@ -145,13 +156,13 @@ describe('stop and kill', () => {
   test('a workload that traps SIGTERM exits with its own code on docker stop', async () => {
     await withContainer(
       'trap',
-      [BUSYBOX, 'sh', '-c', 'trap "echo got-term; exit 7" TERM; while true; do sleep 0.1; done'],
+      [BUSYBOX, 'sh', '-c', 'trap "echo got-term; exit 7" TERM; echo trapped; while true; do sleep 0.1; done'],
       async (name) => {
-        await booted(name);
+        await trapped(name);
         const r = await docker(['stop', name]);
         assert.equal(r.code, 0);
         assert.equal(await inspect(name, '{{.State.ExitCode}}'), '7');
-        assert.equal((await docker(['logs', name])).stdout, 'got-term\n');
+        assert.equal((await docker(['logs', name])).stdout, 'trapped\ngot-term\n');
       },
     );
   });
@@ -169,9 +180,16 @@ describe('stop and kill', () => {
   test('--stop-signal and the image STOPSIGNAL are what docker stop sends', async () => {
     await withContainer(
       'stopsig',
-      ['--stop-signal', 'USR1', BUSYBOX, 'sh', '-c', 'trap "exit 11" USR1; while true; do sleep 0.1; done'],
+      [
+        '--stop-signal',
+        'USR1',
+        BUSYBOX,
+        'sh',
+        '-c',
+        'trap "exit 11" USR1; echo trapped; while true; do sleep 0.1; done',
+      ],
       async (name) => {
-        await booted(name);
+        await trapped(name);
         await docker(['stop', name]);
         assert.equal(await inspect(name, '{{.State.ExitCode}}'), '11');
       },
@@ -182,9 +200,9 @@ describe('stop and kill', () => {
     try {
       await withContainer(
         'imgstopsig',
-        [image, 'sh', '-c', 'trap "exit 12" USR2; while true; do sleep 0.1; done'],
+        [image, 'sh', '-c', 'trap "exit 12" USR2; echo trapped; while true; do sleep 0.1; done'],
         async (name) => {
-          await booted(name);
+          await trapped(name);
           await docker(['stop', name]);
           assert.equal(await inspect(name, '{{.State.ExitCode}}'), '12');
         },
@@ -197,14 +215,14 @@ describe('stop and kill', () => {
   test('docker kill -s USR1 reaches the workload and it keeps running', async () => {
     await withContainer(
       'usr1',
-      [BUSYBOX, 'sh', '-c', 'trap "echo usr1" USR1; while true; do sleep 0.1; done'],
+      [BUSYBOX, 'sh', '-c', 'trap "echo usr1" USR1; echo trapped; while true; do sleep 0.1; done'],
       async (name) => {
-        await booted(name);
+        await trapped(name);
         await docker(['kill', '-s', 'USR1', name]);
         await sleep(1000);
         await docker(['kill', '-s', 'USR1', name]);
         await sleep(1000);
-        assert.equal((await docker(['logs', name])).stdout, 'usr1\nusr1\n');
+        assert.equal((await docker(['logs', name])).stdout, 'trapped\nusr1\nusr1\n');
         assert.equal(await inspect(name, '{{.State.Status}}'), 'running');
       },
     );
@@ -213,12 +231,12 @@ describe('stop and kill', () => {
   test('real-time signals reach the workload too (systemd stops on SIGRTMIN+3)', async () => {
     await withContainer(
       'rtsig',
-      [BUSYBOX, 'sh', '-c', 'trap "echo got-rtmin3; exit 9" 37; while true; do sleep 0.1; done'],
+      [BUSYBOX, 'sh', '-c', 'trap "echo got-rtmin3; exit 9" 37; echo trapped; while true; do sleep 0.1; done'],
       async (name) => {
-        await booted(name);
+        await trapped(name);
         await docker(['kill', '-s', '37', name]);
         assert.equal(await waitState(name, /^exited /, 60_000), 'exited 0 9');
-        assert.equal((await docker(['logs', name])).stdout, 'got-rtmin3\n');
+        assert.equal((await docker(['logs', name])).stdout, 'trapped\ngot-rtmin3\n');
       },
     );
   });

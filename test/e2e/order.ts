@@ -15,6 +15,7 @@ export const E2E_ORDER: readonly string[] = [
   'image.test.ts',
   'kernel.test.ts',
   'lifecycle.test.ts',
+  'netjoin.test.ts',
   'network.test.ts',
   'options.test.ts',
   'pods.test.ts',

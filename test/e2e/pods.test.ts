@@ -10,12 +10,15 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BUSYBOX_REF, type Containerd, startContainerd } from './containerd.ts';
 import {
+  attachUrl,
   Cri,
+  containerStats,
   containerStatus,
   createContainer,
   execSync,
   type PodSpec,
   podIp,
+  portForwardUrl,
   removeContainer,
   removePod,
   runPodSandbox,
@@ -50,6 +53,22 @@ async function execOk(cri: Cri, id: string, cmd: string[], want = 0) {
   return e;
 }
 
+const STREAM_CLIENT = new URL('./cri-stream-client.ts', import.meta.url).pathname;
+
+/** The streaming client (cri-stream-client.ts) in containerd's netns, where the streaming server listens. */
+function streamClient(c: Containerd, args: string[], input = '') {
+  const node = [process.execPath, '--experimental-websocket', '--no-warnings', '--import', 'tsx'];
+  return run('nsenter', ['-t', String(c.pid), '-n', ...node, STREAM_CLIENT, ...args], { input, timeoutMs: 150_000 });
+}
+
+/** A CRI PortForward stream to PORT of the pod, as kubectl port-forward makes one: the request's
+ * bytes in, what the pod answered out. */
+async function portForward(c: Containerd, cri: Cri, sandbox: string, port: number, request: string) {
+  const url = await portForwardUrl(cri, sandbox, port);
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/portforward\//);
+  return streamClient(c, ['portforward', url, String(port)], request);
+}
+
 /** Lines of `ps` naming this pod's sandbox (its launcher, QEMU, virtiofsd). */
 async function podProcesses(sandbox: string): Promise<string[]> {
   const r = await run('ps', ['-eo', 'pid=,args=']);
@@ -67,7 +86,7 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
     await c?.stop();
   });
 
-  test('a pod VM: init container first, server and sidecar share localhost, the pod IP reaches the server, restart, memory limit, nothing left behind', async () => {
+  test('a pod VM: init container first, server and sidecar share localhost, the pod IP reaches the server, restart, memory limit, nothing left behind', async (ctx) => {
     const pod: PodSpec = {
       name: 'web',
       uid: `uid-pods-${process.pid}`,
@@ -118,11 +137,16 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       );
       ids.push(web);
       await startContainer(cri, web);
-      const side = await createContainer(cri, sandbox, pod, 'side', BUSYBOX_REF, [
-        'sh',
-        '-c',
-        'echo side-started; exec sleep 100000',
-      ]);
+      // A CPU limit (the kubelet's resources.limits.cpu: 500m) is cpu.max of its guest cgroup.
+      const side = await createContainer(
+        cri,
+        sandbox,
+        pod,
+        'side',
+        BUSYBOX_REF,
+        ['sh', '-c', 'echo side-started; exec sleep 100000'],
+        { cpuQuota: 50_000, cpuPeriod: 100_000 },
+      );
       ids.push(side);
       await startContainer(cri, side);
       assert.equal((await waitState(cri, web, RUNNING)).state, RUNNING);
@@ -145,6 +169,19 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       }
       assert.match(page, /hello-from-web-init/, 'the pod IP did not reach the server');
 
+      // PortForward (kubectl port-forward): containerd dials localhost:8080 in the pod's netns on
+      // the host; the pod VM relays it to the guest's localhost. Twice: one stream per connection.
+      for (const _ of [0, 1]) {
+        const pf = await portForward(c, cri, sandbox, 8080, 'GET /index.html HTTP/1.0\r\n\r\n');
+        assert.equal(pf.code, 0, pf.stderr);
+        assert.match(pf.stdout, /^HTTP\/1\.[01] 200 OK/);
+        assert.match(pf.stdout, /hello-from-web-init/, `PortForward did not reach the server: ${pf.stderr}`);
+      }
+      // A port nothing listens on in the guest: the stream ends at once, empty (not hung).
+      const closed = await portForward(c, cri, sandbox, 8099, 'GET / HTTP/1.0\r\n\r\n');
+      assert.equal(closed.code, 0, closed.stderr);
+      assert.equal(closed.stdout, '');
+
       // The sidecar reaches it on 127.0.0.1: one network namespace, the guest's.
       const local = await execOk(cri, side, [
         'sh',
@@ -160,6 +197,50 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       assert.match(eth0 ?? '', new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`));
       const inSide = await execOk(cri, side, ['sh', '-c', 'uname -r; test -e /www && echo leaked; exit 4'], 4);
       assert.equal(inSide.stdout.trim(), guestKernel, "the sidecar sees the web container's root");
+      assert.equal((await execOk(cri, side, ['cat', '/sys/fs/cgroup/cpu.max'])).stdout.trim(), '50000 100000');
+      assert.equal((await execOk(cri, web, ['cat', '/sys/fs/cgroup/cpu.max'])).stdout.trim(), 'max 100000');
+
+      // ContainerStats answers, from the container's host cgroup (the exec client's: the guest
+      // cgroup's figures do not reach containerd), so the memory is the client's, not the workload's.
+      const stats = await containerStats(cri, web);
+      assert.ok(stats.workingSetBytes >= 0 && stats.cpuNs >= 0, JSON.stringify(stats));
+      ctx.diagnostic(`ContainerStats of web: ${JSON.stringify(stats)}`);
+
+      // tty: true: the container's process runs on a terminal in the guest, its output in the CRI log.
+      const tty = await createContainer(
+        cri,
+        sandbox,
+        pod,
+        'tty',
+        BUSYBOX_REF,
+        // Not `tty`: the terminal is the VM's devpts, not the container's own /dev/pts, so ttyname()
+        // finds no name for it (docs/engines.md).
+        ['sh', '-c', 'test -t 0 && test -t 1 && echo on-a-tty'],
+        { tty: true },
+      );
+      ids.push(tty);
+      await startContainer(cri, tty);
+      const ttyExit = (await waitState(cri, tty, EXITED)).exitCode;
+      const ttyLog = readFileSync(`${pod.logDirectory}/tty.log`, 'utf8');
+      assert.equal(ttyExit, 0, ttyLog);
+      assert.match(ttyLog, / stdout [FP] on-a-tty\r?\n/);
+      await removeContainer(cri, tty);
+
+      // Attach (kubectl attach): the streaming server reaches the shim's stdio of the container,
+      // which its exec client relays from the guest.
+      const ticker = await createContainer(cri, sandbox, pod, 'ticker', BUSYBOX_REF, [
+        'sh',
+        '-c',
+        'i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.3; done',
+      ]);
+      ids.push(ticker);
+      await startContainer(cri, ticker);
+      await waitState(cri, ticker, RUNNING);
+      const attached = await streamClient(c, ['attach', await attachUrl(cri, ticker), 'tick-']);
+      assert.equal(attached.code, 0, attached.stderr);
+      assert.match(attached.stdout, /tick-\d+\n/);
+      await stopContainer(cri, ticker, 5);
+      await removeContainer(cri, ticker);
       // PID namespaces: web has its own (the kubelet's default); the sidecar shares the pod's
       // (shareProcessNamespace), where the sandbox's pause loop runs.
       const psWeb = await execOk(cri, web, ['ps', '-o', 'args']);
@@ -198,6 +279,9 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       await startContainer(cri, hog);
       const h = await waitState(cri, hog, EXITED);
       assert.equal(h.exitCode, 137, 'dd over the memory limit was not OOM-killed');
+      // containerd's own reason: the shim saw an OOM kill in the container's host cgroup, where
+      // the client ended itself the same way (runcvm-exec, EXEC_OOM_ENV).
+      assert.equal(h.reason, 'OOMKilled');
       assert.match(readFileSync(`${pod.logDirectory}/hog.log`, 'utf8'), / stdout F hogging\n/);
       assert.match(readFileSync(`${pod.logDirectory}/hog.log`, 'utf8'), /OOMKilled/);
       await removeContainer(cri, hog);
@@ -230,6 +314,82 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       await removePod(cri, sandbox);
     }
     // Stop and remove leave nothing: no task, no VM process, no mount of the pod share, no marker.
+    assert.deepEqual(readdirSync(bundles), [], 'tasks left after StopPodSandbox/RemovePodSandbox');
+    assert.deepEqual(await podProcesses(sandbox), []);
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('runcvm-pod') || ids.some((id) => l.includes(id)));
+    assert.deepEqual(mounts, [], 'mounts left behind');
+    for (const id of [sandbox, ...ids]) assert.ok(!existsSync(`/run/runcvm/pod/${id}`), `marker of ${id} left`);
+  });
+});
+
+/** Pids whose cgroup names this container id and whose command line is the VMM's. */
+function vmmPids(id: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (!readFileSync(`/proc/${p}/cgroup`, 'utf8').includes(id)) continue;
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0]?.includes('qemu-system')) out.push(Number(p));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+describe('pods: the pod VM dies', { timeout: 900_000 }, () => {
+  let c: Containerd;
+  let cri: Cri;
+  before(async () => {
+    c = await startContainerd('podvm-dies');
+    cri = new Cri(c.address);
+  });
+  after(async () => {
+    await c?.stop();
+  });
+
+  test("killing the pod VM's QEMU: its containers are reported exited, stop and remove of the pod complete, nothing left", async (t) => {
+    const pod: PodSpec = {
+      name: 'doomed',
+      uid: `uid-podvm-dies-${process.pid}`,
+      namespace: 'default',
+      logDirectory: `${c.dir}/pod-logs`,
+    };
+    const bundles = `${c.dir}/state/io.containerd.runtime.v2.task/k8s.io`;
+    const sandbox = await runPodSandbox(cri, pod, 'runcvm');
+    const ids: string[] = [];
+    let removed = false;
+    try {
+      for (const name of ['a', 'b']) {
+        const id = await createContainer(cri, sandbox, pod, name, BUSYBOX_REF, [
+          'sh',
+          '-c',
+          'echo up; exec sleep 100000',
+        ]);
+        ids.push(id);
+        await startContainer(cri, id);
+      }
+      for (const id of ids) await execOk(cri, id, ['true']);
+      const qemu = vmmPids(sandbox);
+      assert.equal(qemu.length, 1, `one QEMU for the pod, found ${qemu.join(',')}`);
+      process.kill(qemu[0] as number, 'SIGKILL');
+      for (const id of ids) {
+        const s = await waitState(cri, id, EXITED, 120_000);
+        assert.notEqual(s.exitCode, 0, `container ${id} exited 0 with its VM gone`);
+        t.diagnostic(`container ${id.slice(0, 12)}: exit code ${s.exitCode}, reason ${s.reason}`);
+      }
+      const t0 = Date.now();
+      // Each call has its own deadline: a hang fails the test instead of stalling it.
+      await cri.call('StopPodSandbox', [[1, sandbox]], 120_000);
+      for (const id of ids) await removeContainer(cri, id);
+      await cri.call('RemovePodSandbox', [[1, sandbox]], 120_000);
+      removed = true;
+      t.diagnostic(`StopPodSandbox, RemoveContainer x2, RemovePodSandbox: ${Date.now() - t0} ms`);
+    } finally {
+      if (!removed) await removePod(cri, sandbox).catch(() => undefined);
+    }
     assert.deepEqual(readdirSync(bundles), [], 'tasks left after StopPodSandbox/RemovePodSandbox');
     assert.deepEqual(await podProcesses(sandbox), []);
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8')

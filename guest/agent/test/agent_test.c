@@ -1,6 +1,7 @@
-/* Host-side tests of the agent's pure pieces: transport choice, drive order, CONFIG records,
- * the vsock listener, the flusher's meminfo reading, the write-back's hard links and xattrs; the
- * CONFIG/START decoders in parse_test.c. Built and run by `make test`
+/* Host-side tests of the agent's pure pieces: the error type, the pod's container table,
+ * transport choice, drive order, CONFIG records, the vsock listener, the flusher's meminfo reading,
+ * the write-back's hard links and xattrs; the CONFIG/START decoders in parse_test.c, the channel's
+ * framing and the HELLO check in flow_test.c. Built and run by `make test`
  * (src/vmm/firecracker/guest-agent.test.ts). */
 #include <errno.h>
 #include <stdio.h>
@@ -13,11 +14,14 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "../agenterr.h"
 #include "../channel.h"
 #include "../config.h"
+#include "../container.h"
 #include "../disks.h"
 #include "../flush.h"
 #include "../livewb.h"
+#include "../portfwd.h"
 #include "../sysctl.h"
 #include "../writeback.h"
 #include "check.h"
@@ -119,15 +123,15 @@ static void test_config_drive_order(void)
 	tlv_add_str(&b, 22, "rootfs");
 	tlv_add_str(&b, 22, "disk0");
 	struct vm_config c;
-	char err[128];
-	CHECK(config_parse(b.data, b.len, &c, err, sizeof err) == 0);
+	struct agent_err err = {0};
+	CHECK(config_parse(b.data, b.len, &c, &err) == 0);
 	CHECK(c.ndrive_order == 2 && strcmp(c.drive_order[0], "rootfs") == 0 &&
 	      strcmp(c.drive_order[1], "disk0") == 0);
 	config_free(&c);
 	struct tlv_buf empty = {0};
 	tlv_add_str(&empty, 2, "root");
 	tlv_add_str(&empty, 22, "");
-	CHECK(config_parse(empty.data, empty.len, &c, err, sizeof err) != 0);
+	CHECK(config_parse(empty.data, empty.len, &c, &err) != 0);
 	config_free(&c);
 }
 
@@ -146,8 +150,8 @@ static void test_config_sysctl(void)
 	tlv_sysctl(&b, "net/ipv4/ping_group_range", "0 2147483647");
 	tlv_sysctl(&b, "kernel/msgmax", "65536");
 	struct vm_config c;
-	char err[128];
-	CHECK(config_parse(b.data, b.len, &c, err, sizeof err) == 0);
+	struct agent_err err = {0};
+	CHECK(config_parse(b.data, b.len, &c, &err) == 0);
 	CHECK(c.nsysctls == 2 && strcmp(c.sysctls[0].path, "net/ipv4/ping_group_range") == 0 &&
 	      strcmp(c.sysctls[0].value, "0 2147483647") == 0 &&
 	      strcmp(c.sysctls[1].value, "65536") == 0);
@@ -158,15 +162,15 @@ static void test_config_sysctl(void)
 		struct tlv_buf one = {0};
 		tlv_add_str(&one, 2, "root");
 		tlv_sysctl(&one, bad[i], "1");
-		CHECK(config_parse(one.data, one.len, &c, err, sizeof err) != 0);
+		CHECK(config_parse(one.data, one.len, &c, &err) != 0);
 		config_free(&c);
 	}
 	CHECK(sysctl_path_ok("net/ipv4/conf/eno2.100/rp_filter") &&
 	      sysctl_path_ok("kernel/msgmax"));
 	/* Applying: a missing key fails with the file and the reason. */
 	struct sysctl_req missing = {"runcvm-test/no-such-key", "1"};
-	CHECK(sysctl_apply(&missing, 1, err, sizeof err) == ENOENT &&
-	      strstr(err, "/proc/sys/runcvm-test/no-such-key") != NULL);
+	CHECK(sysctl_apply(&missing, 1, &err) == -1 && err.errnum == ENOENT &&
+	      strstr(err.msg, "/proc/sys/runcvm-test/no-such-key") != NULL);
 }
 
 static void test_vsock_listen(void)
@@ -272,8 +276,10 @@ static void test_writeback(void)
 	struct vm_config c;
 	memset(&c, 0, sizeof c);
 	int up = dir_fd("up"), host = dir_fd("host");
-	CHECK(up >= 0 && host >= 0 && writeback_prepare(up, host, &c) == 0);
-	CHECK(writeback_run() == 0);
+	struct imgroot ir;
+	imgroot_init(&ir);
+	CHECK(up >= 0 && host >= 0 && writeback_prepare(&ir, up, host, &c) == 0);
+	CHECK(writeback_run(&ir) == 0);
 	struct stat a = st_of("host/d/a"), b = st_of("host/d/b"), e = st_of("host/e/c");
 	CHECK(a.st_ino != 0 && a.st_ino == b.st_ino && a.st_ino == e.st_ino && a.st_nlink == 3);
 	CHECK(st_of("host/d/solo").st_nlink == 1);
@@ -319,10 +325,10 @@ static void mv_rel(const char *from, const char *to)
 
 /* A pass after the entries have settled (a change within 20 ms is copied again at the next pass).
  */
-static int settled_pass(int up, int host, int rw)
+static int settled_pass(const struct imgroot *ir)
 {
 	usleep(50000);
-	return livewb_pass(up, host, rw);
+	return livewb_pass(ir);
 }
 
 /* Live passes: create, overwrite, delete, whiteout, rename a dir; what another writer put in the
@@ -343,21 +349,25 @@ static void test_livewb(void)
 	struct vm_config c;
 	memset(&c, 0, sizeof c);
 	int up = dir_fd("lv/up"), host = dir_fd("lv/host"), rw = dir_fd("lv");
-	CHECK(up >= 0 && host >= 0 && rw >= 0 && writeback_prepare(up, host, &c) == 0);
-	CHECK(settled_pass(up, host, rw) == 0);
+	struct imgroot ir;
+	imgroot_init(&ir);
+	CHECK(up >= 0 && host >= 0 && rw >= 0 && writeback_prepare(&ir, up, host, &c) == 0);
+	/* The writable drive's root is the upper dir's parent, as on the drive. */
+	CHECK(ir.rw_fd >= 0);
+	CHECK(settled_pass(&ir) == 0);
 	CHECK(has_text("lv/host/new", "one\n") && has_text("lv/host/d/f", "x\n"));
 	CHECK(st_of("lv/host/img").st_ino == 0 && st_of("lv/host/" LIVEWB_TMP).st_ino == 0);
 	put("lv/host/img", "docker cp after the whiteout\n");
 	put("lv/host/cp", "docker cp\n");
 	put("lv/host/d/extra", "docker cp into a dir a pass made\n");
 	put("lv/up/new", "two, longer\n");
-	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(settled_pass(&ir) == 0);
 	CHECK(has_text("lv/host/new", "two, longer\n"));
 	CHECK(has_text("lv/host/img", "docker cp after the whiteout\n") &&
 	      has_text("lv/host/cp", "docker cp\n"));
 	rm_rel("lv/up/new");
 	mv_rel("lv/up/d", "lv/up/d2");
-	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(settled_pass(&ir) == 0);
 	CHECK(st_of("lv/host/new").st_ino == 0 && has_text("lv/host/d2/f", "x\n"));
 	CHECK(st_of("lv/host/d/f").st_ino == 0 &&
 	      has_text("lv/host/d/extra", "docker cp into a dir a pass made\n"));
@@ -367,15 +377,15 @@ static void test_livewb(void)
 	rm_rel("lv/up/d2/f");
 	rm_rel("lv/up/d2");
 	put("lv/up/d2/g", "g\n");
-	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(settled_pass(&ir) == 0);
 	CHECK(has_text("lv/host/d2/g", "g\n") && st_of("lv/host/d2/f").st_ino == 0);
 	rm_rel("lv/up/d2/g");
 	rm_rel("lv/up/d2");
-	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(settled_pass(&ir) == 0);
 	CHECK(st_of("lv/host/d2").st_ino == 0);
 	/* Killed before the next pass: the stop's prune removes what the guest removed since. */
 	put("lv/up/p/q", "q\n");
-	CHECK(settled_pass(up, host, rw) == 0);
+	CHECK(settled_pass(&ir) == 0);
 	CHECK(has_text("lv/host/p/q", "q\n"));
 	rm_rel("lv/up/p/q");
 	rm_rel("lv/up/p");
@@ -386,12 +396,75 @@ static void test_livewb(void)
 	close(host);
 }
 
+/* The one error type: the message as given, or with the reason of the errno, cut to fit. */
+static void test_agent_err(void)
+{
+	struct agent_err e = {0};
+	CHECK(agent_err_set(&e, EINVAL, "CONFIG: bad record %u", 7u) == -1);
+	CHECK(e.errnum == EINVAL && strcmp(e.msg, "CONFIG: bad record 7") == 0);
+	CHECK(agent_err_sys(&e, ENOENT, "mount %s", "/dev/vdb") == -1);
+	CHECK(e.errnum == ENOENT &&
+	      strcmp(e.msg, "mount /dev/vdb: No such file or directory") == 0);
+	char longpath[2000];
+	memset(longpath, 'a', sizeof longpath - 1);
+	longpath[sizeof longpath - 1] = 0;
+	agent_err_sys(&e, EACCES, "open %s", longpath);
+	/* The step is cut, the reason is kept. */
+	size_t n = strlen(e.msg);
+	CHECK(n < sizeof e.msg && strstr(e.msg, ": Permission denied") == e.msg + n - 19);
+	agent_err_set(&e, EIO, "%s", longpath);
+	CHECK(strlen(e.msg) == sizeof e.msg - 1);
+}
+
+/* The pod's container table is the caller's (struct ctrs), so it can be exercised here: a name
+ * already running is refused before any cgroup is touched, and an exit forgets it. */
+static void test_container_table(void)
+{
+/* Exiting removes /sys/fs/cgroup/pod-NAME if it exists: a name no host has. */
+#define NAME "runcvm-agent-test-web"
+	struct ctrs t = {0};
+	struct start_req r = {.container = NAME};
+	struct agent_err e = {0};
+	container_started(&t, NAME, getpid());
+	CHECK(container_pidns(&t, NAME) >= 0 && container_pidns(&t, "runcvm-agent-test-db") < 0);
+	CHECK(container_prepare(&t, &r, &e) == -1 && e.errnum == EEXIST &&
+	      strcmp(e.msg, "container " NAME " is already running in this pod VM") == 0);
+	CHECK(container_exited(&t, NAME) == 0 && t.list == NULL);
+	CHECK(container_pidns(&t, NAME) < 0);
+#undef NAME
+}
+
+/* The PORT relay: the client's bytes reach the server, then its EOF; the server's answer reaches
+ * the client and the server's EOF ends the stream. */
+static void test_portfwd_relay(void)
+{
+	int in[2], out[2], sv[2];
+	CHECK(pipe(in) == 0 && pipe(out) == 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHECK(write(in[1], "request", 7) == 7 && close(in[1]) == 0);
+	CHECK(write(sv[1], "answer", 6) == 6 && shutdown(sv[1], SHUT_WR) == 0);
+	CHECK(portfwd_relay(in[0], out[1], sv[0]) == 0);
+	close(out[1]);
+	char buf[32] = "";
+	CHECK(read(out[0], buf, sizeof buf) == 6 && memcmp(buf, "answer", 6) == 0);
+	CHECK(read(out[0], buf, sizeof buf) == 0);
+	/* What the client sent before the server ended got through, and its EOF too. */
+	ssize_t n = read(sv[1], buf, sizeof buf);
+	CHECK(n == 7 && memcmp(buf, "request", 7) == 0);
+	CHECK(read(sv[1], buf, sizeof buf) == 0);
+	close(in[0]);
+	close(out[0]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	if (!mkdtemp(root)) {
 		perror("mkdtemp");
 		return 2;
 	}
+	test_agent_err();
+	test_container_table();
 	test_transport_choice();
 	test_drive_order();
 	test_config_drive_order();
@@ -400,6 +473,7 @@ int main(void)
 	test_meminfo();
 	test_writeback();
 	test_livewb();
+	test_portfwd_relay();
 	parse_tests();
 	flow_tests();
 	char cmd[600];

@@ -1,6 +1,7 @@
 /* The CONFIG and START decoders (config.c) on well-formed and malformed payloads: every field
  * lands where the agent reads it, and a record the host could not have meant is refused with a
  * message naming its tag, never half-applied. */
+#include <errno.h>
 #include <string.h>
 #include <sys/mount.h>
 
@@ -39,6 +40,8 @@ enum {
 };
 /* Pod-VM containers (protocol 3); HOSTNAME is taken by CONFIG's enum above. */
 enum { CONTAINER = 11, CTR_HOSTNAME = 12, MEMORY_MAX = 13, JOIN = 14, SHARE_PID = 15 };
+/* A PortForward stream (START PORT). */
+enum { PORT = 16, CPU_MAX = 17 };
 
 void tlv_add(struct tlv_buf *b, uint16_t tag, const void *value, uint32_t n)
 {
@@ -70,9 +73,9 @@ static void tlv_add_flagged(struct tlv_buf *b, uint16_t tag, uint32_t flags, con
 	tlv_add(b, tag, v, (uint32_t)(4 + n));
 }
 
-static int parse_config(const struct tlv_buf *b, struct vm_config *c, char *err, size_t errlen)
+static int parse_config(const struct tlv_buf *b, struct vm_config *c, struct agent_err *err)
 {
-	return config_parse(b->data, b->len, c, err, errlen);
+	return config_parse(b->data, b->len, c, err);
 }
 
 static void test_config_fields(void)
@@ -89,8 +92,8 @@ static void test_config_fields(void)
 	tlv_add_flagged(&b, DISK, 0, "disk0\0/mnt/d\0ext4", 17);
 	tlv_add_str(&b, 999, "a tag from a newer host is skipped");
 	struct vm_config c;
-	char err[128] = "";
-	CHECK(parse_config(&b, &c, err, sizeof err) == 0);
+	struct agent_err err = {0};
+	CHECK(parse_config(&b, &c, &err) == 0);
 	CHECK(c.hostname && strcmp(c.hostname, "web") == 0);
 	CHECK(c.root_tag && strcmp(c.root_tag, "rootfs") == 0);
 	CHECK(c.root_readonly == 1 && c.debug == 1 && c.writeback_only == 0);
@@ -121,8 +124,8 @@ static void test_config_image_root(void)
 	tlv_add_str(&b, ROOT_HOST_9P, "trans=tcp,port=564,aname=/");
 	tlv_add(&b, WRITEBACK_ONLY, &one, 1);
 	struct vm_config c;
-	char err[128] = "";
-	CHECK(parse_config(&b, &c, err, sizeof err) == 0);
+	struct agent_err err = {0};
+	CHECK(parse_config(&b, &c, &err) == 0);
 	CHECK(c.nlowers == 2 && strcmp(c.root_lowers[0], "layer-top") == 0 &&
 	      strcmp(c.root_lowers[1], "layer-base") == 0);
 	CHECK(c.root_upper && strcmp(c.root_upper, "upper") == 0);
@@ -133,8 +136,7 @@ static void test_config_image_root(void)
 	/* Lower drives need the writable one on top. */
 	struct tlv_buf no_upper = {0};
 	tlv_add_str(&no_upper, ROOT_LOWER, "layer-top");
-	CHECK(parse_config(&no_upper, &c, err, sizeof err) != 0 &&
-	      strstr(err, "ROOT_UPPER") != NULL);
+	CHECK(parse_config(&no_upper, &c, &err) != 0 && strstr(err.msg, "ROOT_UPPER") != NULL);
 	config_free(&c);
 }
 
@@ -145,12 +147,13 @@ static void expect_refused(const char *name, uint16_t tag, const void *value, ui
 	tlv_add_str(&b, ROOT_TAG, "rootfs");
 	tlv_add(&b, tag, value, n);
 	struct vm_config c;
-	char err[128] = "", want[32];
-	int r = parse_config(&b, &c, err, sizeof err);
+	struct agent_err err = {0};
+	char want[32];
+	int r = parse_config(&b, &c, &err);
 	snprintf(want, sizeof want, "tag %u ", tag);
-	if (r == 0 || strstr(err, want) == NULL) {
+	if (r == 0 || strstr(err.msg, want) == NULL || err.errnum != EINVAL) {
 		fprintf(stderr, "config record %s: want refusal naming \"%s\", got %d \"%s\"\n",
-			name, want, r, err);
+			name, want, r, err.msg);
 		failures++;
 	}
 	config_free(&c);
@@ -186,22 +189,21 @@ static void test_config_truncated(void)
 	struct tlv_buf b = {0};
 	tlv_add_str(&b, ROOT_TAG, "rootfs");
 	struct vm_config c;
-	char err[128] = "";
+	struct agent_err err = {0};
 	/* The record's length runs past the payload, or its header is cut. */
 	for (size_t cut = 1; cut < b.len; cut++) {
-		err[0] = 0;
-		int r = config_parse(b.data, cut, &c, err, sizeof err);
-		if (r == 0 || strstr(err, "truncated") == NULL) {
+		err.msg[0] = 0;
+		int r = config_parse(b.data, cut, &c, &err);
+		if (r == 0 || strstr(err.msg, "truncated") == NULL) {
 			fprintf(stderr,
 				"config cut at %zu of %zu bytes: want \"truncated\", got %d "
 				"\"%s\"\n",
-				cut, b.len, r, err);
+				cut, b.len, r, err.msg);
 			failures++;
 		}
 		config_free(&c);
 	}
-	CHECK(config_parse(b.data, 0, &c, err, sizeof err) != 0 &&
-	      strstr(err, "no ROOT_TAG") != NULL);
+	CHECK(config_parse(b.data, 0, &c, &err) != 0 && strstr(err.msg, "no ROOT_TAG") != NULL);
 	config_free(&c);
 }
 
@@ -227,8 +229,8 @@ static void test_start(void)
 	rc[0] = 24, rc[1] = 0, rc[2] = 80, rc[3] = 0;
 	tlv_add(&b, ROWS_COLS, rc, 4);
 	struct start_req s;
-	char err[128] = "";
-	CHECK(start_parse(b.data, b.len, &s, err, sizeof err) == 0);
+	struct agent_err err = {0};
+	CHECK(start_parse(b.data, b.len, &s, &err) == 0);
 	CHECK(s.argc == 3 && strcmp(s.argv[2], "echo hi") == 0 && s.argv[3] == NULL);
 	CHECK(s.envc == 1 && strcmp(s.envp[0], "PATH=/bin") == 0 && s.envp[1] == NULL);
 	CHECK(strcmp(s.cwd, "/srv") == 0 && s.uid == 1000 && s.gid == 100);
@@ -239,30 +241,30 @@ static void test_start(void)
 	/* The defaults execve needs: an empty but non-NULL environment, "/" as the directory. */
 	struct tlv_buf bare = {0};
 	tlv_add_str(&bare, ARG, "true");
-	CHECK(start_parse(bare.data, bare.len, &s, err, sizeof err) == 0);
+	CHECK(start_parse(bare.data, bare.len, &s, &err) == 0);
 	CHECK(s.envc == 0 && s.envp && s.envp[0] == NULL && strcmp(s.cwd, "/") == 0 && s.uid == 0);
 	start_free(&s);
 
 	struct tlv_buf none = {0};
 	tlv_add_str(&none, ENV, "A=1");
-	CHECK(start_parse(none.data, none.len, &s, err, sizeof err) != 0 &&
-	      strstr(err, "no ARG") != NULL);
+	CHECK(start_parse(none.data, none.len, &s, &err) != 0 &&
+	      strstr(err.msg, "no ARG") != NULL && err.errnum == EINVAL);
 	start_free(&s);
 	struct tlv_buf empty_arg = {0};
 	tlv_add_str(&empty_arg, ARG, "");
-	CHECK(start_parse(empty_arg.data, empty_arg.len, &s, err, sizeof err) != 0);
+	CHECK(start_parse(empty_arg.data, empty_arg.len, &s, &err) != 0);
 	start_free(&s);
 	struct tlv_buf bad_uid = {0};
 	tlv_add_str(&bad_uid, ARG, "true");
 	tlv_add(&bad_uid, UID, "\1\0", 2);
-	CHECK(start_parse(bad_uid.data, bad_uid.len, &s, err, sizeof err) != 0 &&
-	      strstr(err, "tag 4 ") != NULL);
+	CHECK(start_parse(bad_uid.data, bad_uid.len, &s, &err) != 0 &&
+	      strstr(err.msg, "tag 4 ") != NULL);
 	start_free(&s);
 	struct tlv_buf bad_size = {0};
 	tlv_add_str(&bad_size, ARG, "true");
 	tlv_add(&bad_size, ROWS_COLS, "\1\0\1", 3);
-	CHECK(start_parse(bad_size.data, bad_size.len, &s, err, sizeof err) != 0 &&
-	      strstr(err, "tag 8 ") != NULL);
+	CHECK(start_parse(bad_size.data, bad_size.len, &s, &err) != 0 &&
+	      strstr(err.msg, "tag 8 ") != NULL);
 	start_free(&s);
 
 	/* runcvm debug: the agent's namespaces, and a program sent on stdin (at most TOOL_MAX). */
@@ -272,18 +274,17 @@ static void test_start(void)
 	tlv_add(&dbg, DEBUG_NS, &on, 1);
 	put_u32(size, 2000000);
 	tlv_add(&dbg, TOOL, size, 4);
-	CHECK(start_parse(dbg.data, dbg.len, &s, err, sizeof err) == 0);
+	CHECK(start_parse(dbg.data, dbg.len, &s, &err) == 0);
 	CHECK(s.debug == 1 && s.tool_size == 2000000);
 	start_free(&s);
-	CHECK(start_parse(bare.data, bare.len, &s, err, sizeof err) == 0);
+	CHECK(start_parse(bare.data, bare.len, &s, &err) == 0);
 	CHECK(s.debug == 0 && s.tool_size == 0);
 	start_free(&s);
 	struct tlv_buf big = {0};
 	tlv_add_str(&big, ARG, "sh");
 	put_u32(size, TOOL_MAX + 1);
 	tlv_add(&big, TOOL, size, 4);
-	CHECK(start_parse(big.data, big.len, &s, err, sizeof err) != 0 &&
-	      strstr(err, "tag 10 ") != NULL);
+	CHECK(start_parse(big.data, big.len, &s, &err) != 0 && strstr(err.msg, "tag 10 ") != NULL);
 	start_free(&s);
 }
 
@@ -297,8 +298,8 @@ static void test_start_container(void)
 	tlv_add(&b, MEMORY_MAX, mem, 8);
 	tlv_add(&b, SHARE_PID, "\1", 1);
 	struct start_req s;
-	char err[160] = "";
-	CHECK(start_parse(b.data, b.len, &s, err, sizeof err) == 0);
+	struct agent_err err = {0};
+	CHECK(start_parse(b.data, b.len, &s, &err) == 0);
 	CHECK(strcmp(s.container, "abc_1.2-x") == 0 && strcmp(s.hostname, "web") == 0);
 	CHECK(s.memory_max == 0x104000000ULL && s.share_pid == 1 && s.join == NULL);
 	start_free(&s);
@@ -306,7 +307,7 @@ static void test_start_container(void)
 	struct tlv_buf j = {0};
 	tlv_add_str(&j, ARG, "sh");
 	tlv_add_str(&j, JOIN, "abc");
-	CHECK(start_parse(j.data, j.len, &s, err, sizeof err) == 0 && strcmp(s.join, "abc") == 0);
+	CHECK(start_parse(j.data, j.len, &s, &err) == 0 && strcmp(s.join, "abc") == 0);
 	start_free(&s);
 
 	/* A name is one path component of the pod share: no slash, no dot-dot, not empty. */
@@ -315,30 +316,108 @@ static void test_start_container(void)
 		struct tlv_buf n = {0};
 		tlv_add_str(&n, ARG, "sh");
 		tlv_add_str(&n, CONTAINER, bad[i]);
-		CHECK(start_parse(n.data, n.len, &s, err, sizeof err) != 0 &&
-		      strstr(err, "container name") != NULL);
+		CHECK(start_parse(n.data, n.len, &s, &err) != 0 &&
+		      strstr(err.msg, "container name") != NULL);
 		start_free(&s);
 	}
 	struct tlv_buf both = {0};
 	tlv_add_str(&both, ARG, "sh");
 	tlv_add_str(&both, CONTAINER, "a");
 	tlv_add_str(&both, JOIN, "a");
-	CHECK(start_parse(both.data, both.len, &s, err, sizeof err) != 0 &&
-	      strstr(err, "CONTAINER and JOIN") != NULL);
+	CHECK(start_parse(both.data, both.len, &s, &err) != 0 &&
+	      strstr(err.msg, "CONTAINER and JOIN") != NULL);
+	start_free(&s);
+	struct tlv_buf cpu = {0};
+	tlv_add_str(&cpu, ARG, "sh");
+	tlv_add_str(&cpu, CONTAINER, "a");
+	uint8_t cm[16] = {0x50, 0xc3, 0, 0, 0, 0, 0, 0, 0xa0, 0x86, 0x01, 0, 0, 0, 0, 0};
+	tlv_add(&cpu, CPU_MAX, cm, 16); /* 50000 us per 100000 us */
+	CHECK(start_parse(cpu.data, cpu.len, &s, &err) == 0 && s.cpu_quota == 50000 &&
+	      s.cpu_period == 100000);
+	start_free(&s);
+	struct tlv_buf cpu_bad = {0};
+	tlv_add_str(&cpu_bad, ARG, "sh");
+	uint8_t cb[16] = {0x10, 0, 0, 0, 0, 0, 0, 0, 0xa0, 0x86, 0x01, 0, 0, 0, 0, 0};
+	tlv_add(&cpu_bad, CPU_MAX, cb, 16); /* a 16 us quota: below the kernel's 1 ms */
+	CHECK(start_parse(cpu_bad.data, cpu_bad.len, &s, &err) != 0);
 	start_free(&s);
 	struct tlv_buf short_mem = {0};
 	tlv_add_str(&short_mem, ARG, "sh");
 	tlv_add(&short_mem, MEMORY_MAX, "\1\0\0\0", 4);
-	CHECK(start_parse(short_mem.data, short_mem.len, &s, err, sizeof err) != 0);
+	CHECK(start_parse(short_mem.data, short_mem.len, &s, &err) != 0);
+	start_free(&s);
+}
+
+/* A pod container's HOSTNAME is at most 64 bytes (the kernel's limit), refused with EINVAL. */
+static void test_start_hostname(void)
+{
+	char name[66];
+	memset(name, 'h', sizeof name - 1);
+	name[sizeof name - 1] = 0;
+	struct tlv_buf b = {0};
+	tlv_add_str(&b, ARG, "sh");
+	tlv_add_str(&b, CONTAINER, "c");
+	tlv_add_str(&b, CTR_HOSTNAME, name);
+	struct start_req s;
+	struct agent_err err = {0};
+	CHECK(start_parse(b.data, b.len, &s, &err) != 0 && err.errnum == EINVAL &&
+	      strcmp(err.msg, "start: HOSTNAME longer than 64 bytes") == 0);
+	start_free(&s);
+	name[64] = 0;
+	struct tlv_buf ok = {0};
+	tlv_add_str(&ok, ARG, "sh");
+	tlv_add_str(&ok, CONTAINER, "c");
+	tlv_add_str(&ok, CTR_HOSTNAME, name);
+	CHECK(start_parse(ok.data, ok.len, &s, &err) == 0 && strlen(s.hostname) == 64);
+	start_free(&s);
+}
+
+/* PORT is a u16 other than 0, and a stream, never a container, exec into one, debug or tty. */
+static void test_start_port(void)
+{
+	struct start_req s;
+	struct agent_err err = {0};
+	struct tlv_buf b = {0};
+	tlv_add_str(&b, ARG, "port-forward");
+	tlv_add(&b, PORT, "\x90\x1f", 2); /* 8080 */
+	CHECK(start_parse(b.data, b.len, &s, &err) == 0 && s.port == 8080);
+	start_free(&s);
+	const char *other[] = {"container", "join", "terminal"};
+	for (size_t i = 0; i < 3; i++) {
+		struct tlv_buf n = {0};
+		tlv_add_str(&n, ARG, "port-forward");
+		tlv_add(&n, PORT, "\x90\x1f", 2);
+		if (i == 0)
+			tlv_add_str(&n, CONTAINER, "a");
+		else if (i == 1)
+			tlv_add_str(&n, JOIN, "a");
+		else
+			tlv_add(&n, TERMINAL, "\1", 1);
+		CHECK(start_parse(n.data, n.len, &s, &err) != 0 &&
+		      strstr(err.msg, "PORT with") != NULL);
+		if (strstr(err.msg, "PORT with") == NULL)
+			fprintf(stderr, "PORT with %s: %s\n", other[i], err.msg);
+		start_free(&s);
+	}
+	struct tlv_buf zero = {0}, wide = {0};
+	tlv_add_str(&zero, ARG, "port-forward");
+	tlv_add(&zero, PORT, "\0\0", 2);
+	CHECK(start_parse(zero.data, zero.len, &s, &err) != 0);
+	start_free(&s);
+	tlv_add_str(&wide, ARG, "port-forward");
+	tlv_add(&wide, PORT, "\x90\x1f\0\0", 4);
+	CHECK(start_parse(wide.data, wide.len, &s, &err) != 0);
 	start_free(&s);
 }
 
 void parse_tests(void)
 {
+	test_start_port();
 	test_config_fields();
 	test_config_image_root();
 	test_config_refusals();
 	test_config_truncated();
 	test_start();
 	test_start_container();
+	test_start_hostname();
 }

@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <time.h>
@@ -26,6 +27,20 @@
 
 #define EXEC_SOCKET "/run/runcvm/exec.sock"
 #define START_ENV   "RUNCVM_EXEC_START"
+/* Set by the runtime for a container that runs in another container's VM (docker run --network
+ * container:X): what to say when that VM goes away. */
+#define LOST_ENV "RUNCVM_EXEC_LOST"
+/* Set by a pod VM's PortForward relay (src/launcher/port-forward.ts): stdin and stdout are a TCP
+ * connection that the pod netns's REDIRECT rule diverted, and the port it was meant for goes into
+ * the START (tag PORT, docs/agent-protocol.md). */
+#define PORT_ENV "RUNCVM_EXEC_PORT_OF_STDIN"
+#define ST_PORT	 16
+/* Set for a pod VM's app container with a memory limit: the limit of this client's own host
+ * cgroup, in bytes (src/runtime/pod-vm.ts). */
+#define OOM_ENV "RUNCVM_EXEC_OOM_HOST_LIMIT"
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80 /* linux/netfilter_ipv4.h */
+#endif
 #define HEADER	    12
 #define MAX_PAYLOAD (1024 * 1024)
 #define DATA_CHUNK  (64 * 1024)
@@ -46,6 +61,8 @@ enum {
 	LOG_MSG = 0x0d
 };
 
+/* The terminal's settings before raw mode, restored by die() and at the end. File-scope by design:
+ * die() ends the process from any depth and must put the user's terminal back. */
 static struct termios saved_tty;
 static int tty_raw;
 
@@ -221,6 +238,47 @@ static int error_code(uint32_t err)
 	return err == ENOENT ? 127 : err == EACCES ? 126 : 1;
 }
 
+/* The guest's OOM killer ended the container: end this client the same way in its own host
+ * cgroup (limit bytes), so that containerd's shim sees an OOM kill there and the CRI reports
+ * reason OOMKilled, with the same status 137. Bounded: touches at most twice the limit plus
+ * 8 MiB, then gives up and the caller exits 137 itself. */
+static void oom_in_host_cgroup(void)
+{
+	const char *v = getenv(OOM_ENV);
+	char *end;
+	unsigned long long limit = v ? strtoull(v, &end, 10) : 0;
+	if (!v || *end || limit == 0 || limit > (64ull << 20))
+		return;
+	fflush(stderr);
+	const size_t chunk = 1 << 20;
+	for (unsigned long long used = 0; used < 2 * limit + (8ull << 20); used += chunk) {
+		/* volatile: each page is really written, so charged to the cgroup (an optimiser may
+		 * drop a memset of memory nobody reads). */
+		volatile char *p = malloc(chunk);
+		if (!p)
+			return;
+		for (size_t i = 0; i < chunk; i += 4096)
+			p[i] = 1;
+	}
+}
+
+/* Appends PORT = the original destination port of the connection on stdin (8 bytes of room). */
+static long append_original_port(uint8_t *start, long len)
+{
+	struct sockaddr_in dst;
+	socklen_t n = sizeof dst;
+	if (getsockopt(0, IPPROTO_IP, SO_ORIGINAL_DST, &dst, &n) != 0)
+		die(1, "the forwarded connection's original port: %s", strerror(errno));
+	uint16_t port = ntohs(dst.sin_port);
+	uint8_t *p = start + len;
+	p[0] = ST_PORT;
+	p[1] = 0;
+	put_u32(p + 2, 2);
+	p[6] = (uint8_t)port;
+	p[7] = (uint8_t)(port >> 8);
+	return len + 8;
+}
+
 struct session {
 	int sock;
 	int started;
@@ -270,6 +328,10 @@ static int handle_frame(struct session *s, uint8_t type, const uint8_t *p, uint3
 			fprintf(stderr,
 				"runcvm: OOMKilled: the container's memory limit was reached "
 				"and the guest's OOM killer killed a process of it\n");
+		if ((p[1] & 2) && p[0] == 1 && get_u32(p + 4) == 9) {
+			restore_tty();
+			oom_in_host_cgroup();
+		}
 		return p[0] == 1 ? 128 + (int)get_u32(p + 4) : (int)(get_u32(p + 4) & 0xff);
 	case ERROR_MSG:
 		if (len < 4)
@@ -287,18 +349,21 @@ static int handle_frame(struct session *s, uint8_t type, const uint8_t *p, uint3
 int main(void)
 {
 	const char *start_b64 = getenv(START_ENV);
+	const char *lost = getenv(LOST_ENV);
 	if (!start_b64)
 		die(1, "%s is not set: this command is started by runcvm's runtime for docker exec",
 		    START_ENV);
 	size_t cap = strlen(start_b64) * 3 / 4 + 3;
-	uint8_t *start = malloc(cap);
+	uint8_t *start = malloc(cap + 8);
 	uint8_t *buf = malloc(HEADER + MAX_PAYLOAD);
 	uint8_t *in = malloc(DATA_CHUNK);
 	if (!start || !buf || !in)
 		die(1, "out of memory");
 	long start_len = b64_decode(start_b64, start, cap);
-	if (start_len < 0 || start_len > MAX_PAYLOAD)
+	if (start_len < 0 || start_len > MAX_PAYLOAD - 8)
 		die(1, "%s: not a valid START payload", START_ENV);
+	if (getenv(PORT_ENV))
+		start_len = append_original_port(start, start_len);
 
 	sigset_t set;
 	int sfd = signal_fd(&set);
@@ -335,6 +400,8 @@ int main(void)
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = read(s.sock, buf + have, HEADER + MAX_PAYLOAD - have);
+			if (n == 0 && lost)
+				die(1, "%.512s", lost);
 			if (n == 0)
 				die(1, "the container stopped during exec (the launcher closed the "
 				       "connection)");
