@@ -53,6 +53,19 @@ async function execOk(cri: Cri, id: string, cmd: string[], want = 0) {
   return e;
 }
 
+/** A private containerd and its CRI client for the enclosing describe block, stopped after it. */
+function privateContainerd(name: string): { c: Containerd; cri: Cri } {
+  const env = {} as { c: Containerd; cri: Cri };
+  before(async () => {
+    env.c = await startContainerd(name);
+    env.cri = new Cri(env.c.address);
+  });
+  after(async () => {
+    await env.c?.stop();
+  });
+  return env;
+}
+
 const STREAM_CLIENT = new URL('./cri-stream-client.ts', import.meta.url).pathname;
 
 /** The streaming client (cri-stream-client.ts) in containerd's netns, where the streaming server listens. */
@@ -76,17 +89,10 @@ async function podProcesses(sandbox: string): Promise<string[]> {
 }
 
 describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
-  let c: Containerd;
-  let cri: Cri;
-  before(async () => {
-    c = await startContainerd('pods');
-    cri = new Cri(c.address);
-  });
-  after(async () => {
-    await c?.stop();
-  });
+  const env = privateContainerd('pods');
 
   test('a pod VM: init container first, server and sidecar share localhost, the pod IP reaches the server, restart, memory limit, nothing left behind', async (ctx) => {
+    const { c, cri } = env;
     const pod: PodSpec = {
       name: 'web',
       uid: `uid-pods-${process.pid}`,
@@ -340,17 +346,10 @@ function vmmPids(id: string): number[] {
 }
 
 describe('pods: the pod VM dies', { timeout: 900_000 }, () => {
-  let c: Containerd;
-  let cri: Cri;
-  before(async () => {
-    c = await startContainerd('podvm-dies');
-    cri = new Cri(c.address);
-  });
-  after(async () => {
-    await c?.stop();
-  });
+  const env = privateContainerd('podvm-dies');
 
   test("killing the pod VM's QEMU: its containers are reported exited, stop and remove of the pod complete, nothing left", async (t) => {
+    const { c, cri } = env;
     const pod: PodSpec = {
       name: 'doomed',
       uid: `uid-podvm-dies-${process.pid}`,
