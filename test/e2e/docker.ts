@@ -92,20 +92,61 @@ function containerOf(pid: string): string | undefined {
 }
 
 /**
- * Launchers, qemu/virtiofsd using a container run dir, and volume servers, whose container is not running any
- * more. Processes of containers still running (another test's) are not leftovers.
+ * The install a container process belongs to: the runtime bind-mounts its prefix, and the prefix's `rt` below it,
+ * into every container, so both are mount points in the process's mount namespace. Undefined when it cannot be
+ * told (virtiofsd sandboxes itself in a namespace of its own; a process gone meanwhile).
+ */
+function installOf(pid: string): string | undefined {
+  let points: Set<string>;
+  try {
+    points = new Set(
+      readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+        .split('\n')
+        .map((l) => l.split(' ')[4] ?? ''),
+    );
+  } catch {
+    return undefined;
+  }
+  return [...points].find((p) => p !== '' && points.has(`${p}/rt`));
+}
+
+function cgroupOf(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Launchers, qemu/virtiofsd using a container run dir, and volume servers of a Docker container that is gone or
+ * stopped. Processes of containers still live (another test's), of another engine (Podman, CRI) and of another
+ * install (a second runtime name) are not this suite's: a process counts unless it, or a process sharing its
+ * cgroup, is known to belong to another install.
  */
 export async function leftovers(): Promise<string[]> {
   const r = await run('ps', ['-eo', 'pid=,args=']);
-  const running = new Set((await docker(['ps', '-q', '--no-trunc'])).stdout.split('\n').filter(Boolean));
+  // "created" too: a container still starting (another test's `docker run`) has its VM booting before Docker
+  // calls it running.
+  const live = ['created', 'running', 'restarting', 'paused'].flatMap((s) => ['--filter', `status=${s}`]);
+  const running = new Set((await docker(['ps', '-aq', '--no-trunc', ...live])).stdout.split('\n').filter(Boolean));
   // diod: a RUNCVM_VOLUMES=9p container's volume server (src/volumes/server.ts).
-  return r.stdout
+  const candidates = r.stdout
     .split('\n')
     .filter((l) => /runcvm\.mjs launcher|\/run\/runcvm\/|diod -f -n -N -L stderr -l 169\.254\./.test(l))
-    .filter((l) => {
-      const id = containerOf(l.trim().split(/\s+/)[0] as string);
-      return !id || !running.has(id);
+    .map((line) => {
+      const pid = line.trim().split(/\s+/)[0] as string;
+      return { line, pid, install: installOf(pid), cgroup: cgroupOf(pid) };
     });
+  const foreign = new Set(candidates.filter((c) => c.install && c.install !== PREFIX).map((c) => c.cgroup));
+  return candidates
+    .filter((c) => (c.install ? c.install === PREFIX : !(c.cgroup && foreign.has(c.cgroup))))
+    .filter((c) => {
+      // Only Docker's containers: a process of another engine (a Podman or CRI container) is not this suite's.
+      const id = containerOf(c.pid);
+      return id !== undefined && !running.has(id);
+    })
+    .map((c) => c.line);
 }
 
 export function uniqueName(tag: string): string {
