@@ -48,6 +48,8 @@ export const StartTag = {
   SHARE_PID: 15,
   PORT: 16,
   CPU_MAX: 17,
+  CPU_WEIGHT: 18,
+  UPDATE: 19,
 } as const;
 
 /** Largest program a START's TOOL may announce (guest/agent/config.h TOOL_MAX). */
