@@ -353,11 +353,13 @@ int start_parse(const uint8_t *p, size_t len, struct start_req *s, struct agent_
 	if (!s->envp || (!s->cwd && !(s->cwd = strdup("/"))))
 		return agent_err_sys(e, ENOMEM, "start");
 	if (!!s->container + !!s->join + !!s->update > 1)
-		return agent_err_set(e, EINVAL, "start: two of CONTAINER, JOIN and UPDATE together");
+		return agent_err_set(e, EINVAL,
+				     "start: two of CONTAINER, JOIN and UPDATE together");
 	const char *name = s->container ? s->container : s->join ? s->join : s->update;
 	if (name && !container_name_ok(name))
 		return agent_err_set(e, EINVAL,
-				     "start: container name \"%s\" is not [A-Za-z0-9_.-]{1,128}", name);
+				     "start: container name \"%s\" is not [A-Za-z0-9_.-]{1,128}",
+				     name);
 	if (s->update && (s->debug || s->tool_size || s->terminal || s->port))
 		return agent_err_set(e, EINVAL, "start: UPDATE with DEBUG, TOOL, TERMINAL or PORT");
 	if (s->port && (s->container || s->join || s->debug || s->tool_size || s->terminal))

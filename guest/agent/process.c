@@ -565,10 +565,9 @@ static struct proc *spawn(struct procs *t, uint32_t id, const struct start_req *
 	struct proc *p = calloc(1, sizeof *p);
 	/* A pod-VM container's terminal is opened by the child in the container's devpts. */
 	int own_pty = r->terminal && (r->container || r->join);
-	int ok = !p ? agent_err_sys(rep, ENOMEM, "start process") == 0
-		 : own_pty
-		     ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ps) == 0 ||
-			   agent_err_sys(rep, errno, "start process: pty socket") == 0
+	int ok = !p	   ? agent_err_sys(rep, ENOMEM, "start process") == 0
+		 : own_pty ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ps) == 0 ||
+				     agent_err_sys(rep, errno, "start process: pty socket") == 0
 		 : r->terminal ? make_pty(r, agent, child, rep) == 0
 			       : make_pipes(agent, child, rep) == 0;
 	if (ok && pipe2(rp, O_CLOEXEC) != 0)

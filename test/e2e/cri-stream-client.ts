@@ -8,12 +8,14 @@
  *   stderr, exit 0 once the server closed the stream.
  * - `attach URL TEXT`: channel 1 stdout, 2 stderr; prints the container's stdout until it holds
  *   TEXT, then closes (exit 0).
+ * - `exec URL TEXT`: the same for an Exec's stream (kubectl exec), which the server closes when
+ *   the command ends (channel 3 carries its status).
  */
 import { readFileSync } from 'node:fs';
 
 const [mode, url, arg] = process.argv.slice(2);
-if (!url || !arg || (mode !== 'portforward' && mode !== 'attach'))
-  throw new Error('usage: cri-stream-client portforward URL PORT < request | attach URL TEXT');
+if (!url || !arg || (mode !== 'portforward' && mode !== 'attach' && mode !== 'exec'))
+  throw new Error('usage: cri-stream-client portforward URL PORT < request | attach|exec URL TEXT');
 const target = mode === 'portforward' ? `${url.replace(/^http/, 'ws')}?port=${arg}` : url.replace(/^http/, 'ws');
 const ws = new WebSocket(target, ['v4.channel.k8s.io']);
 ws.binaryType = 'arraybuffer';

@@ -177,10 +177,34 @@ export interface ContainerOptions {
   /** LinuxContainerResources.cpu_quota / cpu_period (microseconds). */
   cpuQuota?: number;
   cpuPeriod?: number;
+  /** LinuxContainerResources.cpu_shares (the kubelet's resources.requests.cpu: 1 CPU = 1024). */
+  cpuShares?: number;
   /** ContainerConfig.tty (and stdin, as the kubelet sets both for `tty: true`). */
   tty?: boolean;
   /** NamespaceOption.pid: 0 POD (shareProcessNamespace), 1 CONTAINER (the kubelet's default). */
   pidMode?: number;
+}
+
+/** LinuxContainerResources: cpu_period 1, cpu_quota 2, cpu_shares 3, memory_limit_in_bytes 4. */
+function linuxResources(r: Pick<ContainerOptions, 'cpuPeriod' | 'cpuQuota' | 'cpuShares' | 'memoryLimit'>): Field[] {
+  return [
+    [1, r.cpuPeriod],
+    [2, r.cpuQuota],
+    [3, r.cpuShares],
+    [4, r.memoryLimit],
+  ];
+}
+
+/** UpdateContainerResources (the kubelet's in-place resize): new CPU and memory limits. */
+export async function updateContainerResources(
+  cri: Cri,
+  id: string,
+  r: Pick<ContainerOptions, 'cpuPeriod' | 'cpuQuota' | 'cpuShares' | 'memoryLimit'>,
+): Promise<void> {
+  await cri.call('UpdateContainerResources', [
+    [1, id],
+    [2, linuxResources(r)],
+  ]);
 }
 
 export async function createContainer(
@@ -220,13 +244,7 @@ export async function createContainer(
       [
         [
           1,
-          opts.memoryLimit || opts.cpuQuota
-            ? [
-                [1, opts.cpuPeriod],
-                [2, opts.cpuQuota],
-                [4, opts.memoryLimit],
-              ]
-            : undefined,
+          opts.memoryLimit || opts.cpuQuota || opts.cpuShares ? linuxResources(opts) : undefined,
         ],
         [2, [[3, [[2, opts.pidMode ?? 0]]]]],
       ],
@@ -328,6 +346,20 @@ export async function attachUrl(cri: Cri, id: string): Promise<string> {
       [1, id],
       [4, 1],
       [5, 1],
+    ]),
+  );
+  return str(r.get(1)?.[0]);
+}
+
+/** Exec (kubectl exec): the streaming server's URL (ExecResponse.url). With `tty`, stdout only (the CRI refuses a tty with stderr). */
+export async function execUrl(cri: Cri, id: string, cmd: string[], tty: boolean): Promise<string> {
+  const r = decode(
+    await cri.call('Exec', [
+      [1, id],
+      ...cmd.map((c): Field => [2, c]),
+      [3, tty ? 1 : undefined],
+      [5, 1],
+      [6, tty ? undefined : 1],
     ]),
   );
   return str(r.get(1)?.[0]);

@@ -381,7 +381,8 @@ static void test_start_update(void)
 		tlv_add_str(&n, ARG, "sh");
 		tlv_add_str(&n, CONTAINER, "a");
 		tlv_add(&n, CPU_WEIGHT, bad_w[i], 4);
-		CHECK(start_parse(n.data, n.len, &s, &err) != 0 && strstr(err.msg, "tag 18 ") != NULL);
+		CHECK(start_parse(n.data, n.len, &s, &err) != 0 &&
+		      strstr(err.msg, "tag 18 ") != NULL);
 		start_free(&s);
 	}
 	struct tlv_buf both = {0};
@@ -395,7 +396,8 @@ static void test_start_update(void)
 	tlv_add_str(&tty, ARG, "update");
 	tlv_add_str(&tty, UPDATE, "a");
 	tlv_add(&tty, TERMINAL, "\1", 1);
-	CHECK(start_parse(tty.data, tty.len, &s, &err) != 0 && strstr(err.msg, "UPDATE with") != NULL);
+	CHECK(start_parse(tty.data, tty.len, &s, &err) != 0 &&
+	      strstr(err.msg, "UPDATE with") != NULL);
 	start_free(&s);
 	struct tlv_buf badname = {0};
 	tlv_add_str(&badname, ARG, "update");
