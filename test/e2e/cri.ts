@@ -242,10 +242,7 @@ export async function createContainer(
     [
       15,
       [
-        [
-          1,
-          opts.memoryLimit || opts.cpuQuota || opts.cpuShares ? linuxResources(opts) : undefined,
-        ],
+        [1, opts.memoryLimit || opts.cpuQuota || opts.cpuShares ? linuxResources(opts) : undefined],
         [2, [[3, [[2, opts.pidMode ?? 0]]]]],
       ],
     ],
