@@ -8,8 +8,9 @@
  *   stderr, exit 0 once the server closed the stream.
  * - `attach URL TEXT`: channel 1 stdout, 2 stderr; prints the container's stdout until it holds
  *   TEXT, then closes (exit 0).
- * - `exec URL TEXT`: the same for an Exec's stream (kubectl exec), which the server closes when
- *   the command ends (channel 3 carries its status).
+ * - `exec URL TEXT < stdin`: the same for an Exec's stream (kubectl exec), which the server
+ *   closes when the command ends (channel 3 carries its status); stdin, when not empty, is sent
+ *   on channel 0 first.
  */
 import { readFileSync } from 'node:fs';
 
@@ -29,6 +30,10 @@ const finish = (code: number) => {
 };
 ws.onopen = () => {
   if (mode === 'portforward') ws.send(Buffer.concat([Buffer.from([0]), readFileSync(0)]));
+  if (mode === 'exec') {
+    const input = readFileSync(0);
+    if (input.length) ws.send(Buffer.concat([Buffer.from([0]), input]));
+  }
 };
 ws.onmessage = (e: MessageEvent) => {
   const b = Buffer.from(e.data as ArrayBuffer);

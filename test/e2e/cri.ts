@@ -348,15 +348,25 @@ export async function attachUrl(cri: Cri, id: string): Promise<string> {
   return str(r.get(1)?.[0]);
 }
 
-/** Exec (kubectl exec): the streaming server's URL (ExecResponse.url). With `tty`, stdout only (the CRI refuses a tty with stderr). */
-export async function execUrl(cri: Cri, id: string, cmd: string[], tty: boolean): Promise<string> {
+/**
+ * Exec (kubectl exec): the streaming server's URL (ExecResponse.url). `tty` (kubectl exec -t)
+ * takes stdout only (the CRI refuses a tty with stderr); containerd's stream of a tty exec
+ * carries its output only with stdin open too (kubectl exec -it), with runc as well.
+ */
+export async function execUrl(
+  cri: Cri,
+  id: string,
+  cmd: string[],
+  o: { tty?: boolean; stdin?: boolean } = {},
+): Promise<string> {
   const r = decode(
     await cri.call('Exec', [
       [1, id],
       ...cmd.map((c): Field => [2, c]),
-      [3, tty ? 1 : undefined],
+      [3, o.tty ? 1 : undefined],
+      [4, o.stdin ? 1 : undefined],
       [5, 1],
-      [6, tty ? undefined : 1],
+      [6, o.tty ? undefined : 1],
     ]),
   );
   return str(r.get(1)?.[0]);

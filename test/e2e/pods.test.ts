@@ -278,10 +278,14 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       assert.match(ttyLog, / stdout [FP] \/dev\/pts\/\d+\r?\n/);
       await removeContainer(cri, tty);
 
-      // kubectl exec -t: the exec's terminal is the container's too.
-      const ttyExec = await streamClient(c, ['exec', await execUrl(cri, web, ['tty'], true), '/dev/pts/']);
+      // kubectl exec -it: the exec's terminal is the container's too, and what is typed reaches it.
+      const ttyExec = await streamClient(
+        c,
+        ['exec', await execUrl(cri, web, ['sh'], { tty: true, stdin: true }), 'typed-3'],
+        'tty\necho typed-$((1+2))\nexit\n',
+      );
       assert.equal(ttyExec.code, 0, `${ttyExec.stdout}${ttyExec.stderr}`);
-      assert.match(ttyExec.stdout, /^\/dev\/pts\/\d+\r?\n/);
+      assert.match(ttyExec.stdout, /\r?\n\/dev\/pts\/\d+\r?\n/);
 
       // Attach (kubectl attach): the streaming server reaches the shim's stdio of the container,
       // which its exec client relays from the guest.
