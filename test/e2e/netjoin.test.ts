@@ -61,6 +61,18 @@ describe('a runcvm container joining a runcvm container X runs in X VM', () => {
     assert.doesNotMatch(r.stdout, /httpd|sleep 100000/, "X's processes are not in the joiner's PID namespace");
   });
 
+  test("-t: the joiner's terminal and an exec -t's are its own devpts, as under runc (tty names them)", async () => {
+    const r = await runVm(['-t', '--network', `container:${x}`, BUSYBOX, 'tty']);
+    assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /^\/dev\/pts\/\d+\r?\n/);
+    const j = uniqueName('njtty');
+    await detached(j, ['--network', `container:${x}`, BUSYBOX, 'sleep', '100000']);
+    const e = await docker(['exec', '-t', j, 'tty']);
+    assert.equal(e.code, 0, `${e.stdout}${e.stderr}`);
+    assert.match(e.stdout, /^\/dev\/pts\/\d+\r?\n/);
+    await docker(['rm', '-f', j]);
+  });
+
   test('--read-only and volumes keep their flags in X guest: the root and a :ro volume refuse writes, a rw volume takes them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'runcvm-e2e-njvol-'));
     try {
