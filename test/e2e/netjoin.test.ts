@@ -73,6 +73,40 @@ describe('a runcvm container joining a runcvm container X runs in X VM', () => {
     await docker(['rm', '-f', j]);
   });
 
+  test("--cpu-shares is the joiner's cpu.weight in X's guest; docker update changes its guest cgroup, not its client's host memory limit", async () => {
+    const j = uniqueName('njupd');
+    await detached(j, ['--network', `container:${x}`, '--cpu-shares', '512', BUSYBOX, 'sleep', '100000']);
+    const cat = ['exec', j, 'cat', '/sys/fs/cgroup/cpu.weight', '/sys/fs/cgroup/cpu.max', '/sys/fs/cgroup/memory.max'];
+    const before = await until('the joiner runs', async () => {
+      const r = await docker(cat);
+      return r.code === 0 ? r.stdout : undefined;
+    });
+    assert.deepEqual(before.trim().split('\n'), ['20', 'max 100000', 'max']);
+    const id = (await inspect(j, '{{.Id}}')).trim();
+    const hostLimit = [
+      `/sys/fs/cgroup/memory/docker/${id}/memory.limit_in_bytes`,
+      `/sys/fs/cgroup/docker/${id}/memory.max`,
+    ].find((f) => existsSync(f));
+    const hostBefore = hostLimit && readFileSync(hostLimit, 'utf8');
+    const u = await docker([
+      'update',
+      '--memory',
+      '64m',
+      '--memory-swap',
+      '64m',
+      '--cpus',
+      '0.5',
+      '--cpu-shares',
+      '1024',
+      j,
+    ]);
+    assert.equal(u.code, 0, u.stderr);
+    const after = await docker(cat);
+    assert.deepEqual(after.stdout.trim().split('\n'), ['39', '50000 100000', String(64 * 1024 * 1024)]);
+    if (hostLimit) assert.equal(readFileSync(hostLimit, 'utf8'), hostBefore, "the client's host memory limit changed");
+    await docker(['rm', '-f', j]);
+  });
+
   test('--read-only and volumes keep their flags in X guest: the root and a :ro volume refuse writes, a rw volume takes them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'runcvm-e2e-njvol-'));
     try {
