@@ -21,7 +21,7 @@ import { DRIVERS } from '../vmm/drivers.ts';
 import type { RuntimeArgs, UpdateFlags } from './cli-args.ts';
 import type { HostConfig } from './host-config.ts';
 import { hostResources, podUpdateOf, sendPodUpdate } from './pod-update.ts';
-import { readPodContainerMarker } from './pod-vm.ts';
+import { type PodContainerMarker, readPodContainerMarker } from './pod-vm.ts';
 import { rootFlags, runcState, runRunc } from './runc.ts';
 import { sandboxRelay } from './sandbox-relay.ts';
 import { parseRam, planUpdate } from './update-plan.ts';
@@ -133,7 +133,7 @@ async function updatePodContainer(
   args: RuntimeArgs,
   host: HostConfig,
   status: string,
-  pod: { name: string; sock?: string },
+  pod: PodContainerMarker,
 ): Promise<number> {
   const req = requestedResources(readResources(args.resources), args.updateFlags);
   const guest = podUpdateOf(pod.name, req);
@@ -142,11 +142,13 @@ async function updatePodContainer(
     throw new OptionError(
       `update of ${pod.name}: the container is ${status}; a pod VM's container takes new CPU and memory limits only while it runs`,
     );
-  if (changes && !pod.sock)
-    throw new OptionError(
-      `update of ${pod.name}: created by an older runcvm without the pod socket's path (recreate it)`,
-    );
-  if (changes && pod.sock) await sendPodUpdate(pod.sock, guest);
+  if (changes) {
+    if (!pod.sock)
+      throw new OptionError(
+        `update of ${pod.name}: created by an older runcvm without the pod socket's path (recreate it)`,
+      );
+    await sendPodUpdate(pod.sock, guest);
+  }
   const { memory: _m, 'memory-swap': _s, ...flags } = args.updateFlags ?? {};
   const hostArgv = [
     ...args.globalArgv,
