@@ -6,11 +6,10 @@
  * - `portforward URL PORT < request`: channel 0 data, 1 error, each starting with the port (u16
  *   little-endian); sends stdin on channel 0, prints what came back on 0 to stdout and 1 to
  *   stderr, exit 0 once the server closed the stream.
- * - `attach URL TEXT`: channel 1 stdout, 2 stderr; prints the container's stdout until it holds
- *   TEXT, then closes (exit 0).
+ * - `attach URL TEXT < stdin`: channel 1 stdout, 2 stderr; sends stdin, when not empty, on
+ *   channel 0 first, prints the container's stdout until it holds TEXT, then closes (exit 0).
  * - `exec URL TEXT < stdin`: the same for an Exec's stream (kubectl exec), which the server
- *   closes when the command ends (channel 3 carries its status); stdin, when not empty, is sent
- *   on channel 0 first.
+ *   closes when the command ends (channel 3 carries its status).
  */
 import { readFileSync } from 'node:fs';
 
@@ -30,7 +29,7 @@ const finish = (code: number) => {
 };
 ws.onopen = () => {
   if (mode === 'portforward') ws.send(Buffer.concat([Buffer.from([0]), readFileSync(0)]));
-  if (mode === 'exec') {
+  if (mode !== 'portforward') {
     const input = readFileSync(0);
     if (input.length) ws.send(Buffer.concat([Buffer.from([0]), input]));
   }

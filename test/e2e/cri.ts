@@ -336,13 +336,18 @@ export async function containerStats(cri: Cri, id: string): Promise<{ cpuNs: num
   return { cpuNs: inner(2, 2), workingSetBytes: inner(3, 2) };
 }
 
-/** Attach to a running container's stdout and stderr: the streaming server's URL (AttachResponse.url). */
-export async function attachUrl(cri: Cri, id: string): Promise<string> {
+/**
+ * Attach to a running container: the streaming server's URL (AttachResponse.url). Its stdout and
+ * stderr; with `tty` (a `tty: true` container, kubectl attach -it) its stdin and terminal instead.
+ */
+export async function attachUrl(cri: Cri, id: string, o: { tty?: boolean } = {}): Promise<string> {
   const r = decode(
     await cri.call('Attach', [
       [1, id],
+      [2, o.tty ? 1 : undefined],
+      [3, o.tty ? 1 : undefined],
       [4, 1],
-      [5, 1],
+      [5, o.tty ? undefined : 1],
     ]),
   );
   return str(r.get(1)?.[0]);

@@ -278,6 +278,21 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       assert.match(ttyLog, / stdout [FP] \/dev\/pts\/\d+\r?\n/);
       await removeContainer(cri, tty);
 
+      // kubectl attach -it to a `tty: true` shell: typed input reaches it, on its own terminal.
+      const shell = await createContainer(cri, sandbox, pod, 'shell', BUSYBOX_REF, ['sh'], { tty: true });
+      ids.push(shell);
+      await startContainer(cri, shell);
+      await waitState(cri, shell, RUNNING);
+      const attachedTty = await streamClient(
+        c,
+        ['attach', await attachUrl(cri, shell, { tty: true }), 'attached-5'],
+        'tty; echo attached-$((2+3))\n',
+      );
+      assert.equal(attachedTty.code, 0, `${attachedTty.stdout}${attachedTty.stderr}`);
+      assert.match(attachedTty.stdout, /\/dev\/pts\/\d+\r?\n/);
+      await stopContainer(cri, shell, 5);
+      await removeContainer(cri, shell);
+
       // kubectl exec -it: the exec's terminal is the container's too, and what is typed reaches it.
       const ttyExec = await streamClient(
         c,
