@@ -500,6 +500,21 @@ static void adopt_pty(int m, int agent[3])
 		log_warn("dup the container's pty: %s (its stdin is lost)", strerror(errno));
 }
 
+/* The process's stdio: pipes, a pty of the VM's devpts, or, for a pod-VM container's terminal,
+ * a socket pair on which the child sends the pty it opens in the container's own devpts
+ * (receive_pty). 0, or -1 with e filled. */
+static int make_stdio(const struct start_req *r, int agent[3], int child[3], int ps[2],
+		      struct agent_err *e)
+{
+	if (!r->terminal)
+		return make_pipes(agent, child, e);
+	if (!r->container && !r->join)
+		return make_pty(r, agent, child, e);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ps) != 0)
+		return agent_err_sys(e, errno, "start process: pty socket");
+	return 0;
+}
+
 static void close_all(int fds[3])
 {
 	for (int i = 0; i < 3; i++) {
@@ -563,13 +578,8 @@ static struct proc *spawn(struct procs *t, uint32_t id, const struct start_req *
 {
 	int agent[3] = {-1, -1, -1}, child[3] = {-1, -1, -1}, rp[2] = {-1, -1}, ps[2] = {-1, -1};
 	struct proc *p = calloc(1, sizeof *p);
-	/* A pod-VM container's terminal is opened by the child in the container's devpts. */
-	int own_pty = r->terminal && (r->container || r->join);
-	int ok = !p	   ? agent_err_sys(rep, ENOMEM, "start process") == 0
-		 : own_pty ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ps) == 0 ||
-				     agent_err_sys(rep, errno, "start process: pty socket") == 0
-		 : r->terminal ? make_pty(r, agent, child, rep) == 0
-			       : make_pipes(agent, child, rep) == 0;
+	int ok = p ? make_stdio(r, agent, child, ps, rep) == 0
+		   : agent_err_sys(rep, ENOMEM, "start process") == 0;
 	if (ok && pipe2(rp, O_CLOEXEC) != 0)
 		ok = agent_err_sys(rep, errno, "start process: report pipe") == 0;
 	/* Process 1 and a pod-VM container get a PID namespace of their own; an exec joins its
