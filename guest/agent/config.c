@@ -307,16 +307,26 @@ static int start_record(struct start_req *s, uint16_t tag, const uint8_t *v, uin
 			return -1;
 		s->cpu_quota = (uint64_t)get_u32(v) | (uint64_t)get_u32(v + 4) << 32;
 		s->cpu_period = (uint64_t)get_u32(v + 8) | (uint64_t)get_u32(v + 12) << 32;
+		s->has_cpu_max = 1;
 		/* The kernel's bounds (kernel/sched/core.c): period 1 ms to 1 s, quota at least 1
-		 * ms. */
-		return s->cpu_period >= 1000 && s->cpu_period <= 1000000 && s->cpu_quota >= 1000 &&
-				       s->cpu_quota <= (1ull << 40)
+		 * ms, or 0 for none ("max"). */
+		return s->cpu_period >= 1000 && s->cpu_period <= 1000000 &&
+				       (s->cpu_quota == 0 ||
+					(s->cpu_quota >= 1000 && s->cpu_quota <= (1ull << 40)))
 			       ? 0
 			       : -1;
+	case ST_CPU_WEIGHT:
+		/* cgroup v2's range (CGROUP_WEIGHT_MIN..MAX). */
+		if (len != 4 || get_u32(v) < 1 || get_u32(v) > 10000)
+			return -1;
+		s->cpu_weight = get_u32(v);
+		return 0;
+	case ST_UPDATE: free(s->update); return (s->update = dupn(v, len)) ? 0 : -1;
 	case ST_MEMORY_MAX:
 		if (len != 8)
 			return -1;
 		s->memory_max = (uint64_t)get_u32(v) | (uint64_t)get_u32(v + 4) << 32;
+		s->has_memory_max = 1;
 		return 0;
 	default: return 0;
 	}
@@ -342,13 +352,16 @@ int start_parse(const uint8_t *p, size_t len, struct start_req *s, struct agent_
 	}
 	if (!s->envp || (!s->cwd && !(s->cwd = strdup("/"))))
 		return agent_err_sys(e, ENOMEM, "start");
-	if (s->container && s->join)
-		return agent_err_set(e, EINVAL, "start: CONTAINER and JOIN together");
-	if ((s->container && !container_name_ok(s->container)) ||
-	    (s->join && !container_name_ok(s->join)))
+	if (!!s->container + !!s->join + !!s->update > 1)
+		return agent_err_set(e, EINVAL,
+				     "start: two of CONTAINER, JOIN and UPDATE together");
+	const char *name = s->container ? s->container : s->join ? s->join : s->update;
+	if (name && !container_name_ok(name))
 		return agent_err_set(e, EINVAL,
 				     "start: container name \"%s\" is not [A-Za-z0-9_.-]{1,128}",
-				     s->container ? s->container : s->join);
+				     name);
+	if (s->update && (s->debug || s->tool_size || s->terminal || s->port))
+		return agent_err_set(e, EINVAL, "start: UPDATE with DEBUG, TOOL, TERMINAL or PORT");
 	if (s->port && (s->container || s->join || s->debug || s->tool_size || s->terminal))
 		return agent_err_set(e, EINVAL,
 				     "start: PORT with CONTAINER, JOIN, DEBUG, TOOL or TERMINAL");
@@ -370,6 +383,7 @@ void start_free(struct start_req *s)
 	free(s->container);
 	free(s->hostname);
 	free(s->join);
+	free(s->update);
 	memset(s, 0, sizeof *s);
 }
 

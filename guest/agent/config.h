@@ -96,6 +96,13 @@ struct start_req {
 	uint16_t port;
 	/* CPU_MAX: cpu.max of the CONTAINER's cgroup, microseconds (quota 0 = no limit). */
 	uint64_t cpu_quota, cpu_period;
+	/* CPU_WEIGHT: cpu.weight of the CONTAINER's cgroup (1 to 10000; 0 = the kernel's 100). */
+	uint32_t cpu_weight;
+	/* Which of MEMORY_MAX and CPU_MAX were sent: UPDATE changes only those (0 then means no
+	 * limit). */
+	int has_memory_max, has_cpu_max;
+	/* UPDATE: no process; the limits above replace those of this running container. */
+	char *update;
 };
 
 /* Largest program START may carry in its STDIN (TOOL): a static busybox is about 2 MiB. */

@@ -53,6 +53,57 @@ static void cgroup_path(char *buf, size_t n, const char *name, const char *file)
 	snprintf(buf, n, CGROUP_FMT "%s%s", name, file ? "/" : "", file ? file : "");
 }
 
+/* Writes one limit file of a container's cgroup; on failure, fills e naming file and value. */
+static int set_limit(const char *name, const char *file, const char *value, struct agent_err *e)
+{
+	char path[512];
+	cgroup_path(path, sizeof path, name, file);
+	if (write_file(path, value) != 0)
+		return agent_err_sys(e, errno, "set %s to %s", path, value);
+	return 0;
+}
+
+/* The limits r carries, written to the container's cgroup: at its start (absent or 0 = none
+ * set, the kernel's defaults stay) and at UPDATE (only the ones sent; 0 = no limit). */
+static int apply_limits(const char *name, const struct start_req *r, int update,
+			struct agent_err *e)
+{
+	char v[48];
+	if (r->memory_max || (update && r->has_memory_max)) {
+		if (r->memory_max)
+			snprintf(v, sizeof v, "%llu", (unsigned long long)r->memory_max);
+		else
+			snprintf(v, sizeof v, "max");
+		if (set_limit(name, "memory.max", v, e) != 0)
+			return -1;
+		/* No swap in the guest either way; the limit is the memory the container gets. */
+		char path[512];
+		cgroup_path(path, sizeof path, name, "memory.swap.max");
+		if (write_file(path, "0") != 0 && errno != ENOENT)
+			log_debug("set %s: %s", path, strerror(errno));
+	}
+	int cpu_max = r->cpu_quota || (update && r->has_cpu_max);
+	/* Only when asked: a kernel without the cpu controller still runs unlimited pods. */
+	if ((cpu_max || r->cpu_weight) &&
+	    write_file(CGROUP_ROOT "/cgroup.subtree_control", "+cpu") != 0)
+		log_debug("enable the cpu controller: %s", strerror(errno));
+	if (cpu_max) {
+		if (r->cpu_quota)
+			snprintf(v, sizeof v, "%llu %llu", (unsigned long long)r->cpu_quota,
+				 (unsigned long long)r->cpu_period);
+		else
+			snprintf(v, sizeof v, "max %llu", (unsigned long long)r->cpu_period);
+		if (set_limit(name, "cpu.max", v, e) != 0)
+			return -1;
+	}
+	if (r->cpu_weight) {
+		snprintf(v, sizeof v, "%u", (unsigned)r->cpu_weight);
+		if (set_limit(name, "cpu.weight", v, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int container_prepare(const struct ctrs *t, const struct start_req *r, struct agent_err *e)
 {
 	if (find(t, r->container))
@@ -66,36 +117,19 @@ int container_prepare(const struct ctrs *t, const struct start_req *r, struct ag
 	cgroup_path(path, sizeof path, r->container, NULL);
 	if (mkdir(path, 0755) != 0 && errno != EEXIST)
 		return agent_err_sys(e, errno, "create cgroup %s", path);
-	if (r->memory_max) {
-		char v[32];
-		snprintf(v, sizeof v, "%llu", (unsigned long long)r->memory_max);
-		cgroup_path(path, sizeof path, r->container, "memory.max");
-		if (write_file(path, v) != 0) {
-			agent_err_sys(e, errno, "set %s to %s", path, v);
-			container_discard(r->container);
-			return -1;
-		}
-		/* No swap in the guest either way; the limit is the memory the container gets. */
-		cgroup_path(path, sizeof path, r->container, "memory.swap.max");
-		if (write_file(path, "0") != 0 && errno != ENOENT)
-			log_debug("set %s: %s", path, strerror(errno));
-	}
-	if (r->cpu_quota) {
-		/* Only when asked: a kernel without the cpu controller still runs unlimited pods.
-		 */
-		if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+cpu") != 0)
-			log_debug("enable the cpu controller: %s", strerror(errno));
-		char v[48];
-		snprintf(v, sizeof v, "%llu %llu", (unsigned long long)r->cpu_quota,
-			 (unsigned long long)r->cpu_period);
-		cgroup_path(path, sizeof path, r->container, "cpu.max");
-		if (write_file(path, v) != 0) {
-			agent_err_sys(e, errno, "set %s to %s", path, v);
-			container_discard(r->container);
-			return -1;
-		}
+	if (apply_limits(r->container, r, 0, e) != 0) {
+		container_discard(r->container);
+		return -1;
 	}
 	return 0;
+}
+
+int container_update(const struct ctrs *t, const struct start_req *r, struct agent_err *e)
+{
+	if (!find(t, r->update))
+		return agent_err_set(e, ESRCH, "container %s is not running in this pod VM",
+				     r->update);
+	return apply_limits(r->update, r, 1, e);
 }
 
 void container_discard(const char *name)

@@ -27,6 +27,9 @@ struct ctrs {
 /* Parent, before the fork of a CONTAINER start: refuses a name already running (EEXIST), makes
  * its cgroup with the memory limit. 0, or -1 with e filled. */
 int container_prepare(const struct ctrs *t, const struct start_req *r, struct agent_err *e);
+/* START with UPDATE: writes the limits it carries to that running container's cgroup (runc
+ * update). 0, or -1 with e filled (ESRCH: no such container running). */
+int container_update(const struct ctrs *t, const struct start_req *r, struct agent_err *e);
 /* Parent, after a failed start or an exit: removes the cgroup (best effort). */
 void container_discard(const char *name);
 /* Parent, once the container's first process runs: keeps its namespaces for JOIN. */

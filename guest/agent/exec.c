@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -90,15 +91,65 @@ static void enter_namespaces(const struct child_spec *c)
 		step_failed(c, "mount /proc");
 }
 
-static void setup_stdio(const struct child_spec *c)
+static void setup_stdio(const struct child_spec *c, const int stdio[3])
 {
 	if (setsid() < 0)
 		step_failed(c, "setsid");
-	if (c->terminal && ioctl(c->stdio[0], TIOCSCTTY, 0) != 0)
+	if (c->terminal && ioctl(stdio[0], TIOCSCTTY, 0) != 0)
 		step_failed(c, "set controlling terminal");
 	for (int i = 0; i < 3; i++)
-		if (dup2(c->stdio[i], i) < 0)
+		if (dup2(stdio[i], i) < 0)
 			step_failed(c, "set up stdio");
+}
+
+/* A pod-VM container's terminal comes from its own devpts (as runc makes it in the container's
+ * /dev/pts), so `tty` and ttyname() name it: opened here, inside the container's namespaces,
+ * and the master handed to the agent. The slave belongs to the process's user, as runc does. */
+static void own_pty(const struct child_spec *c, int stdio[3])
+{
+	const struct start_req *r = c->req;
+	int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0)
+		step_failed(c, "open the container's /dev/ptmx");
+	if (unlockpt(m) != 0)
+		step_failed(c, "unlock the container's pty");
+	struct winsize ws = {.ws_row = r->rows, .ws_col = r->cols};
+	if (r->rows && ioctl(m, TIOCSWINSZ, &ws) != 0)
+		step_failed(c, "set the terminal's window size");
+	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0) {
+		char *name = ptsname(m);
+		s = name ? open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+	}
+	if (s < 0)
+		step_failed(c, "open the container's pty");
+	if (fchown(s, r->uid, (gid_t)-1) != 0)
+		step_failed(c, "give the pty to the process's user");
+	char byte = 0;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof u.buf};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &m, sizeof m);
+	ssize_t n;
+	do
+		n = sendmsg(c->pty_sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		step_failed(c, "hand the pty to the agent");
+	if (close(m) != 0 || close(c->pty_sock) != 0)
+		step_failed(c, "close the pty master");
+	stdio[0] = stdio[1] = stdio[2] = s;
 }
 
 static int has_env(char *const *envp, const char *key)
@@ -239,12 +290,15 @@ void child_run(const struct child_spec *c)
 {
 	const struct start_req *r = c->req;
 	reset_signals(c);
+	int stdio[3] = {c->stdio[0], c->stdio[1], c->stdio[2]};
 	if (r->port) {
-		setup_stdio(c);
+		setup_stdio(c, stdio);
 		forward_port(c);
 	}
 	enter_namespaces(c);
-	setup_stdio(c);
+	if (c->pty_sock >= 0)
+		own_pty(c, stdio);
+	setup_stdio(c, stdio);
 	char **envp = env_with_home(c);
 	set_credentials(c);
 	if (chdir(r->cwd) != 0) {

@@ -17,6 +17,10 @@ struct child_spec {
 	int report_fd; /* CLOEXEC pipe: silent on success, one struct agent_err on failure */
 	int tool_fd;   /* the program to run (START's TOOL, a sealed memfd), else -1 */
 	const struct ctrs *ctrs; /* the pod's running containers, for JOIN */
+	/* A terminal of a pod-VM container (CONTAINER or JOIN): the child opens the pty in the
+	 * container's own devpts, once inside its namespaces, and sends the master over this
+	 * socket (SCM_RIGHTS); stdio[] is then unused. Else -1. */
+	int pty_sock;
 };
 
 void child_run(const struct child_spec *c) __attribute__((noreturn));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -459,6 +460,61 @@ static int make_pty(const struct start_req *r, int agent[3], int child[3], struc
 	return 0;
 }
 
+/* The master of a pty the child opened in its container (exec.c own_pty), or -1 when the child
+ * ended first (its report says why). */
+static int receive_pty(int sock)
+{
+	char byte;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof u.buf};
+	ssize_t n;
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	struct cmsghdr *cm = n == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (n < 0)
+		log_warn("receive the container's pty: %s", strerror(errno));
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -1;
+	int m;
+	memcpy(&m, CMSG_DATA(cm), sizeof m);
+	if (fcntl(m, F_SETFL, O_NONBLOCK) != 0)
+		log_warn("set the container's pty non-blocking: %s", strerror(errno));
+	return m;
+}
+
+/* Takes the master of the child's pty as the agent's stdin and stdout ends (as make_pty). */
+static void adopt_pty(int m, int agent[3])
+{
+	agent[1] = m;
+	agent[0] = fcntl(m, F_DUPFD_CLOEXEC, 0);
+	if (agent[0] < 0)
+		log_warn("dup the container's pty: %s (its stdin is lost)", strerror(errno));
+}
+
+/* The process's stdio: pipes, a pty of the VM's devpts, or, for a pod-VM container's terminal,
+ * a socket pair on which the child sends the pty it opens in the container's own devpts
+ * (receive_pty). 0, or -1 with e filled. */
+static int make_stdio(const struct start_req *r, int agent[3], int child[3], int ps[2],
+		      struct agent_err *e)
+{
+	if (!r->terminal)
+		return make_pipes(agent, child, e);
+	if (!r->container && !r->join)
+		return make_pty(r, agent, child, e);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ps) != 0)
+		return agent_err_sys(e, errno, "start process: pty socket");
+	return 0;
+}
+
 static void close_all(int fds[3])
 {
 	for (int i = 0; i < 3; i++) {
@@ -520,10 +576,9 @@ static void remember_init_ns(struct procs *t, pid_t pid)
 static struct proc *spawn(struct procs *t, uint32_t id, const struct start_req *r,
 			  struct agent_err *rep, int tool_fd)
 {
-	int agent[3] = {-1, -1, -1}, child[3] = {-1, -1, -1}, rp[2] = {-1, -1};
+	int agent[3] = {-1, -1, -1}, child[3] = {-1, -1, -1}, rp[2] = {-1, -1}, ps[2] = {-1, -1};
 	struct proc *p = calloc(1, sizeof *p);
-	int ok = p ? (r->terminal ? make_pty(r, agent, child, rep)
-				  : make_pipes(agent, child, rep)) == 0
+	int ok = p ? make_stdio(r, agent, child, ps, rep) == 0
 		   : agent_err_sys(rep, ENOMEM, "start process") == 0;
 	if (ok && pipe2(rp, O_CLOEXEC) != 0)
 		ok = agent_err_sys(rep, errno, "start process: report pipe") == 0;
@@ -543,13 +598,23 @@ static struct proc *spawn(struct procs *t, uint32_t id, const struct start_req *
 					r->terminal,
 					rp[1],
 					tool_fd,
-					t->ctrs};
+					t->ctrs,
+					ps[1]};
 		child_run(&cs);
 	}
 	int err = errno;
 	close_all(child);
 	if (rp[1] >= 0)
 		close(rp[1]);
+	if (ps[1] >= 0)
+		close(ps[1]);
+	if (pid > 0 && ps[0] >= 0) {
+		int m = receive_pty(ps[0]);
+		if (m >= 0)
+			adopt_pty(m, agent);
+	}
+	if (ps[0] >= 0)
+		close(ps[0]);
 	if (pid < 0 || await_exec(rp[0], pid, rep) != 0) {
 		if (pid < 0 && ok && r->debug)
 			agent_err_sys(rep, err, "start process");
@@ -705,8 +770,17 @@ int procs_start(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t l
 			      "a debug process cannot be a pod container or join one");
 	} else if (r.tool_size) {
 		pending = add_pending(t, id, &r, &rep) == 0;
-	} else if (id == 1 && (r.container || r.join)) {
+	} else if (id == 1 && (r.container || r.join || r.update)) {
 		agent_err_set(&rep, EINVAL, "process 1 cannot be a pod container");
+	} else if (r.update) {
+		/* No process: the answer is EXIT 0 once the limits are written, else ERROR. */
+		if (container_update(t->ctrs, &r, &rep) == 0) {
+			log_debug("container %s: limits updated (process %u)", r.update, id);
+			uint8_t b[8] = {0};
+			proto_send(t->ch, MSG_EXIT, id, b, sizeof b, NULL, 0);
+			start_free(&r);
+			return 0;
+		}
 	} else if (r.join && container_pidns(t->ctrs, r.join) < 0) {
 		agent_err_set(&rep, ESRCH, "container %s is not running", r.join);
 	} else if (!r.container || container_prepare(t->ctrs, &r, &rep) == 0) {

@@ -8,6 +8,7 @@ import {
   encodeNic,
   encodeRoute,
   encodeStart,
+  encodeUpdate,
   exitCode,
   StartTag,
 } from './messages.ts';
@@ -87,6 +88,26 @@ test('START of a pod-VM container (protocol 3): CONTAINER, HOSTNAME, MEMORY_MAX 
   assert.deepEqual(
     join.filter((r) => r.tag >= StartTag.CONTAINER).map((r) => [r.tag, r.value.toString()]),
     [[StartTag.JOIN, 'abc']],
+  );
+});
+
+test('START with CPU_WEIGHT (u32) for a container; UPDATE carries only the limits that change, 0 lifting one', () => {
+  const p = { args: ['httpd'], env: [], cwd: '/', uid: 0, gid: 0, groups: [], terminal: false };
+  const w = readTlv(encodeStart(p, { kind: 'container', name: 'abc', cpuWeight: 39 })).find(
+    (r) => r.tag === StartTag.CPU_WEIGHT,
+  )?.value;
+  assert.equal(w?.readUInt32LE(0), 39);
+  const recs = readTlv(encodeUpdate({ name: 'abc', memoryMaxBytes: 0, cpuMax: { quotaUs: 0, periodUs: 100_000 } }));
+  assert.deepEqual(
+    recs.map((r) => r.tag),
+    [StartTag.ARG, StartTag.UPDATE, StartTag.MEMORY_MAX, StartTag.CPU_MAX],
+  );
+  assert.equal(recs[1]?.value.toString(), 'abc');
+  assert.equal(recs[2]?.value.readBigUInt64LE(0), 0n);
+  const weightOnly = readTlv(encodeUpdate({ name: 'abc', cpuWeight: 100 }));
+  assert.deepEqual(
+    weightOnly.map((r) => r.tag),
+    [StartTag.ARG, StartTag.UPDATE, StartTag.CPU_WEIGHT],
   );
 });
 

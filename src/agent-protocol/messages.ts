@@ -48,6 +48,8 @@ export const StartTag = {
   SHARE_PID: 15,
   PORT: 16,
   CPU_MAX: 17,
+  CPU_WEIGHT: 18,
+  UPDATE: 19,
 } as const;
 
 /** Largest program a START's TOOL may announce (guest/agent/config.h TOOL_MAX). */
@@ -65,9 +67,22 @@ export type PodPlacement =
       memoryMaxBytes?: number;
       /** cpu.max of its guest cgroup: quota and period in microseconds (CRI cpu_quota, cpu_period). */
       cpuMax?: { quotaUs: number; periodUs: number };
+      /** cpu.weight of its guest cgroup, 1 to 10000 (the CRI's cpu_shares as runc converts them). */
+      cpuWeight?: number;
       sharePid?: boolean;
     }
   | { kind: 'join'; name: string };
+
+/**
+ * `runc update` of a running pod-VM container (START with UPDATE): only what is present changes.
+ * `memoryMaxBytes` 0 and `cpuMax.quotaUs` 0 lift the limit ("max").
+ */
+export interface PodUpdate {
+  name: string;
+  memoryMaxBytes?: number;
+  cpuMax?: { quotaUs: number; periodUs: number };
+  cpuWeight?: number;
+}
 
 export interface VmConfig {
   hostname: string;
@@ -193,18 +208,31 @@ export function encodeStart(p: WorkloadProcess, pod?: PodPlacement): Buffer {
     w.string(StartTag.CONTAINER, pod.name);
     if (pod.hostname) w.string(StartTag.HOSTNAME, pod.hostname);
     if (pod.sharePid) w.u8(StartTag.SHARE_PID, 1);
-    if (pod.memoryMaxBytes) {
-      const b = Buffer.alloc(8);
-      b.writeBigUInt64LE(BigInt(pod.memoryMaxBytes), 0);
-      w.bytes(StartTag.MEMORY_MAX, b);
-    }
-    if (pod.cpuMax) {
-      const b = Buffer.alloc(16);
-      b.writeBigUInt64LE(BigInt(pod.cpuMax.quotaUs), 0);
-      b.writeBigUInt64LE(BigInt(pod.cpuMax.periodUs), 8);
-      w.bytes(StartTag.CPU_MAX, b);
-    }
+    writeLimits(w, pod);
   }
+  return w.finish();
+}
+
+function writeLimits(w: TlvWriter, l: Omit<PodUpdate, 'name'>): void {
+  if (l.memoryMaxBytes !== undefined) {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(l.memoryMaxBytes), 0);
+    w.bytes(StartTag.MEMORY_MAX, b);
+  }
+  if (l.cpuMax) {
+    const b = Buffer.alloc(16);
+    b.writeBigUInt64LE(BigInt(l.cpuMax.quotaUs), 0);
+    b.writeBigUInt64LE(BigInt(l.cpuMax.periodUs), 8);
+    w.bytes(StartTag.CPU_MAX, b);
+  }
+  if (l.cpuWeight !== undefined) w.u32(StartTag.CPU_WEIGHT, l.cpuWeight);
+}
+
+/** START with UPDATE: no process runs; the agent answers EXIT 0 or ERROR (ARG is still required). */
+export function encodeUpdate(u: PodUpdate): Buffer {
+  const w = new TlvWriter();
+  w.string(StartTag.ARG, 'update').string(StartTag.UPDATE, u.name);
+  writeLimits(w, u);
   return w.finish();
 }
 

@@ -92,6 +92,8 @@ enum start_tag {
 	ST_SHARE_PID = 15,
 	ST_PORT = 16,
 	ST_CPU_MAX = 17,
+	ST_CPU_WEIGHT = 18,
+	ST_UPDATE = 19,
 };
 
 #endif

@@ -36,6 +36,7 @@ import type { RuntimeArgs } from './cli-args.ts';
 import { EXEC_LOST_ENV, execClientProcess } from './exec-client.ts';
 import { lookupExecError } from './lookup-exec.ts';
 import type { PodRole } from './pod.ts';
+import { cpuWeightOfShares } from './pod-update.ts';
 import { type RuncState, rootFlags, runcState } from './runc.ts';
 import { deviceRules, launcherSeccomp, MASKED_PATHS, READONLY_PATHS } from './sandbox.ts';
 import { workloadOf } from './workload.ts';
@@ -203,15 +204,22 @@ export interface PodContainerMarker {
   name: string;
   /** Its rootfs on the host, for exec's command lookup. */
   rootfs: string;
+  /** The pod socket's dir on the host, for update (absent: created by an older runcvm). */
+  sock?: string;
 }
 
 export function readPodContainerMarker(bundle: string): PodContainerMarker | undefined {
   const file = join(bundle, 'runcvm', CONTAINER_MARKER);
   if (!existsSync(file)) return undefined;
   const m = JSON.parse(readFileSync(file, 'utf8')) as Partial<PodContainerMarker>;
-  if (typeof m.name !== 'string' || typeof m.rootfs !== 'string' || !ID.test(m.name))
+  if (
+    typeof m.name !== 'string' ||
+    typeof m.rootfs !== 'string' ||
+    !ID.test(m.name) ||
+    (m.sock !== undefined && typeof m.sock !== 'string')
+  )
     throw new RuncvmError('internal', `${file}: malformed`);
-  return { name: m.name, rootfs: m.rootfs };
+  return { name: m.name, rootfs: m.rootfs, ...(m.sock !== undefined ? { sock: m.sock } : {}) };
 }
 
 /** The sandbox's pod share when the sandbox is a pod VM, else undefined (a runc sandbox). */
@@ -326,12 +334,14 @@ export function createPodContainer(
   if (err) throw new OptionError(`unable to start container process: ${err}`);
   const limit = spec.linux?.resources?.memory?.limit;
   const cpuMax = cpuMaxOf(spec);
+  const cpuWeight = cpuWeightOfShares(spec.linux?.resources?.cpu?.shares);
   const placement: PodPlacement = {
     kind: 'container',
     name: id,
     ...(spec.hostname ? { hostname: spec.hostname } : {}),
     ...(limit && limit > 0 ? { memoryMaxBytes: limit } : {}),
     ...(cpuMax ? { cpuMax } : {}),
+    ...(cpuWeight ? { cpuWeight } : {}),
     ...(sharePid ? { sharePid } : {}),
   };
   const target = join(share.root, id);
@@ -364,7 +374,7 @@ export function createPodContainer(
   }
   const specDir = join(args.bundle, 'runcvm');
   mkdirSync(specDir, { recursive: true, mode: 0o700 });
-  const marker: PodContainerMarker = { name: id, rootfs: spec.root.path };
+  const marker: PodContainerMarker = { name: id, rootfs: spec.root.path, sock: share.sock };
   writeFileAtomic(join(specDir, CONTAINER_MARKER), JSON.stringify(marker), 0o600);
   writeFileAtomic(configPath, JSON.stringify(clientSpec(spec, share, prefix, placement, lost)), 0o600);
 }

@@ -20,6 +20,8 @@ import type { VmControl } from '../vmm/driver.ts';
 import { DRIVERS } from '../vmm/drivers.ts';
 import type { RuntimeArgs, UpdateFlags } from './cli-args.ts';
 import type { HostConfig } from './host-config.ts';
+import { hostResources, podUpdateOf, sendPodUpdate } from './pod-update.ts';
+import { type PodContainerMarker, readPodContainerMarker } from './pod-vm.ts';
 import { rootFlags, runcState, runRunc } from './runc.ts';
 import { sandboxRelay } from './sandbox-relay.ts';
 import { parseRam, planUpdate } from './update-plan.ts';
@@ -73,6 +75,8 @@ function readResources(path: string | undefined): OciResources | undefined {
 
 export async function update(args: RuntimeArgs, argv: string[], host: HostConfig): Promise<number> {
   const state = runcState(host.runc, rootFlags(args.root), args.containerId);
+  const pod = readPodContainerMarker(state.bundle);
+  if (pod) return updatePodContainer(args, host, state.status, pod);
   const launchFile = join(state.bundle, 'runcvm', 'spec.json');
   // Not a VM (a Kubernetes pod sandbox left to runc, pod.ts): plain runc, stdin untouched.
   if (!existsSync(launchFile)) return runRunc(host.runc, argv);
@@ -115,6 +119,46 @@ export async function update(args: RuntimeArgs, argv: string[], host: HostConfig
   } finally {
     control.close();
   }
+  return 0;
+}
+
+/**
+ * An app container of a pod VM (the kubelet's UpdateContainerResources): its limits are its
+ * guest cgroup's, changed by the agent (START with UPDATE); runc changes the client's host
+ * cgroup for everything but memory, whose host limit stays the client's own (pod-update.ts).
+ * Everything is checked before anything changes; the guest goes first, so a refusal there
+ * leaves the host untouched too.
+ */
+async function updatePodContainer(
+  args: RuntimeArgs,
+  host: HostConfig,
+  status: string,
+  pod: PodContainerMarker,
+): Promise<number> {
+  const req = requestedResources(readResources(args.resources), args.updateFlags);
+  const guest = podUpdateOf(pod.name, req);
+  const changes = Object.keys(guest).length > 1;
+  if (changes && status !== 'running')
+    throw new OptionError(
+      `update of ${pod.name}: the container is ${status}; a pod VM's container takes new CPU and memory limits only while it runs`,
+    );
+  if (changes) {
+    if (!pod.sock)
+      throw new OptionError(
+        `update of ${pod.name}: created by an older runcvm without the pod socket's path (recreate it)`,
+      );
+    await sendPodUpdate(pod.sock, guest);
+  }
+  const { memory: _m, 'memory-swap': _s, ...flags } = args.updateFlags ?? {};
+  const hostArgv = [
+    ...args.globalArgv,
+    'update',
+    '--resources=-',
+    ...Object.entries(flags).map(([k, v]) => `--${k}=${v}`),
+    args.containerId,
+  ];
+  const code = runRunc(host.runc, hostArgv, JSON.stringify(hostResources(req)));
+  if (code !== 0) throw new Error(`runc update exited with ${code}`);
   return 0;
 }
 

@@ -6,14 +6,16 @@
  * - `portforward URL PORT < request`: channel 0 data, 1 error, each starting with the port (u16
  *   little-endian); sends stdin on channel 0, prints what came back on 0 to stdout and 1 to
  *   stderr, exit 0 once the server closed the stream.
- * - `attach URL TEXT`: channel 1 stdout, 2 stderr; prints the container's stdout until it holds
- *   TEXT, then closes (exit 0).
+ * - `attach URL TEXT < stdin`: channel 1 stdout, 2 stderr; sends stdin, when not empty, on
+ *   channel 0 first, prints the container's stdout until it holds TEXT, then closes (exit 0).
+ * - `exec URL TEXT < stdin`: the same for an Exec's stream (kubectl exec), which the server
+ *   closes when the command ends (channel 3 carries its status).
  */
 import { readFileSync } from 'node:fs';
 
 const [mode, url, arg] = process.argv.slice(2);
-if (!url || !arg || (mode !== 'portforward' && mode !== 'attach'))
-  throw new Error('usage: cri-stream-client portforward URL PORT < request | attach URL TEXT');
+if (!url || !arg || (mode !== 'portforward' && mode !== 'attach' && mode !== 'exec'))
+  throw new Error('usage: cri-stream-client portforward URL PORT < request | attach|exec URL TEXT');
 const target = mode === 'portforward' ? `${url.replace(/^http/, 'ws')}?port=${arg}` : url.replace(/^http/, 'ws');
 const ws = new WebSocket(target, ['v4.channel.k8s.io']);
 ws.binaryType = 'arraybuffer';
@@ -27,6 +29,10 @@ const finish = (code: number) => {
 };
 ws.onopen = () => {
   if (mode === 'portforward') ws.send(Buffer.concat([Buffer.from([0]), readFileSync(0)]));
+  if (mode !== 'portforward') {
+    const input = readFileSync(0);
+    if (input.length) ws.send(Buffer.concat([Buffer.from([0]), input]));
+  }
 };
 ws.onmessage = (e: MessageEvent) => {
   const b = Buffer.from(e.data as ArrayBuffer);

@@ -177,10 +177,34 @@ export interface ContainerOptions {
   /** LinuxContainerResources.cpu_quota / cpu_period (microseconds). */
   cpuQuota?: number;
   cpuPeriod?: number;
+  /** LinuxContainerResources.cpu_shares (the kubelet's resources.requests.cpu: 1 CPU = 1024). */
+  cpuShares?: number;
   /** ContainerConfig.tty (and stdin, as the kubelet sets both for `tty: true`). */
   tty?: boolean;
   /** NamespaceOption.pid: 0 POD (shareProcessNamespace), 1 CONTAINER (the kubelet's default). */
   pidMode?: number;
+}
+
+/** LinuxContainerResources: cpu_period 1, cpu_quota 2, cpu_shares 3, memory_limit_in_bytes 4. */
+function linuxResources(r: Pick<ContainerOptions, 'cpuPeriod' | 'cpuQuota' | 'cpuShares' | 'memoryLimit'>): Field[] {
+  return [
+    [1, r.cpuPeriod],
+    [2, r.cpuQuota],
+    [3, r.cpuShares],
+    [4, r.memoryLimit],
+  ];
+}
+
+/** UpdateContainerResources (the kubelet's in-place resize): new CPU and memory limits. */
+export async function updateContainerResources(
+  cri: Cri,
+  id: string,
+  r: Pick<ContainerOptions, 'cpuPeriod' | 'cpuQuota' | 'cpuShares' | 'memoryLimit'>,
+): Promise<void> {
+  await cri.call('UpdateContainerResources', [
+    [1, id],
+    [2, linuxResources(r)],
+  ]);
 }
 
 export async function createContainer(
@@ -218,16 +242,7 @@ export async function createContainer(
     [
       15,
       [
-        [
-          1,
-          opts.memoryLimit || opts.cpuQuota
-            ? [
-                [1, opts.cpuPeriod],
-                [2, opts.cpuQuota],
-                [4, opts.memoryLimit],
-              ]
-            : undefined,
-        ],
+        [1, opts.memoryLimit || opts.cpuQuota || opts.cpuShares ? linuxResources(opts) : undefined],
         [2, [[3, [[2, opts.pidMode ?? 0]]]]],
       ],
     ],
@@ -321,13 +336,42 @@ export async function containerStats(cri: Cri, id: string): Promise<{ cpuNs: num
   return { cpuNs: inner(2, 2), workingSetBytes: inner(3, 2) };
 }
 
-/** Attach to a running container's stdout and stderr: the streaming server's URL (AttachResponse.url). */
-export async function attachUrl(cri: Cri, id: string): Promise<string> {
+/**
+ * Attach to a running container: the streaming server's URL (AttachResponse.url). Its stdout and
+ * stderr; with `tty` (a `tty: true` container, kubectl attach -it) its stdin and terminal instead.
+ */
+export async function attachUrl(cri: Cri, id: string, o: { tty?: boolean } = {}): Promise<string> {
   const r = decode(
     await cri.call('Attach', [
       [1, id],
+      [2, o.tty ? 1 : undefined],
+      [3, o.tty ? 1 : undefined],
       [4, 1],
+      [5, o.tty ? undefined : 1],
+    ]),
+  );
+  return str(r.get(1)?.[0]);
+}
+
+/**
+ * Exec (kubectl exec): the streaming server's URL (ExecResponse.url). `tty` (kubectl exec -t)
+ * takes stdout only (the CRI refuses a tty with stderr); containerd's stream of a tty exec
+ * carries its output only with stdin open too (kubectl exec -it), with runc as well.
+ */
+export async function execUrl(
+  cri: Cri,
+  id: string,
+  cmd: string[],
+  o: { tty?: boolean; stdin?: boolean } = {},
+): Promise<string> {
+  const r = decode(
+    await cri.call('Exec', [
+      [1, id],
+      ...cmd.map((c): Field => [2, c]),
+      [3, o.tty ? 1 : undefined],
+      [4, o.stdin ? 1 : undefined],
       [5, 1],
+      [6, o.tty ? undefined : 1],
     ]),
   );
   return str(r.get(1)?.[0]);

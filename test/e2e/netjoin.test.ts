@@ -61,6 +61,52 @@ describe('a runcvm container joining a runcvm container X runs in X VM', () => {
     assert.doesNotMatch(r.stdout, /httpd|sleep 100000/, "X's processes are not in the joiner's PID namespace");
   });
 
+  test("-t: the joiner's terminal and an exec -t's are its own devpts, as under runc (tty names them)", async () => {
+    const r = await runVm(['-t', '--network', `container:${x}`, BUSYBOX, 'tty']);
+    assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /^\/dev\/pts\/\d+\r?\n/);
+    const j = uniqueName('njtty');
+    await detached(j, ['--network', `container:${x}`, BUSYBOX, 'sleep', '100000']);
+    const e = await docker(['exec', '-t', j, 'tty']);
+    assert.equal(e.code, 0, `${e.stdout}${e.stderr}`);
+    assert.match(e.stdout, /^\/dev\/pts\/\d+\r?\n/);
+    await docker(['rm', '-f', j]);
+  });
+
+  test("--cpu-shares is the joiner's cpu.weight in X's guest; docker update changes its guest cgroup, not its client's host memory limit", async () => {
+    const j = uniqueName('njupd');
+    await detached(j, ['--network', `container:${x}`, '--cpu-shares', '512', BUSYBOX, 'sleep', '100000']);
+    const cat = ['exec', j, 'cat', '/sys/fs/cgroup/cpu.weight', '/sys/fs/cgroup/cpu.max', '/sys/fs/cgroup/memory.max'];
+    const before = await until('the joiner runs', async () => {
+      const r = await docker(cat);
+      return r.code === 0 ? r.stdout : undefined;
+    });
+    assert.deepEqual(before.trim().split('\n'), ['20', 'max 100000', 'max']);
+    const id = (await inspect(j, '{{.Id}}')).trim();
+    const hostLimit = [
+      `/sys/fs/cgroup/memory/docker/${id}/memory.limit_in_bytes`,
+      `/sys/fs/cgroup/docker/${id}/memory.max`,
+    ].find((f) => existsSync(f));
+    const hostBefore = hostLimit && readFileSync(hostLimit, 'utf8');
+    const u = await docker([
+      'update',
+      '--memory',
+      '64m',
+      '--memory-swap',
+      '64m',
+      '--cpus',
+      '0.5',
+      '--cpu-shares',
+      '1024',
+      j,
+    ]);
+    assert.equal(u.code, 0, u.stderr);
+    const after = await docker(cat);
+    assert.deepEqual(after.stdout.trim().split('\n'), ['39', '50000 100000', String(64 * 1024 * 1024)]);
+    if (hostLimit) assert.equal(readFileSync(hostLimit, 'utf8'), hostBefore, "the client's host memory limit changed");
+    await docker(['rm', '-f', j]);
+  });
+
   test('--read-only and volumes keep their flags in X guest: the root and a :ro volume refuse writes, a rw volume takes them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'runcvm-e2e-njvol-'));
     try {

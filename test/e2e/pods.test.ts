@@ -16,6 +16,7 @@ import {
   containerStatus,
   createContainer,
   execSync,
+  execUrl,
   type PodSpec,
   podIp,
   portForwardUrl,
@@ -24,6 +25,7 @@ import {
   runPodSandbox,
   startContainer,
   stopContainer,
+  updateContainerResources,
 } from './cri.ts';
 import { run } from './docker.ts';
 
@@ -151,7 +153,8 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
         'side',
         BUSYBOX_REF,
         ['sh', '-c', 'echo side-started; exec sleep 100000'],
-        { cpuQuota: 50_000, cpuPeriod: 100_000 },
+        // requests.cpu 500m: shares 512, cpu.weight 20 by runc's conversion.
+        { cpuQuota: 50_000, cpuPeriod: 100_000, cpuShares: 512 },
       );
       ids.push(side);
       await startContainer(cri, side);
@@ -205,12 +208,55 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       assert.equal(inSide.stdout.trim(), guestKernel, "the sidecar sees the web container's root");
       assert.equal((await execOk(cri, side, ['cat', '/sys/fs/cgroup/cpu.max'])).stdout.trim(), '50000 100000');
       assert.equal((await execOk(cri, web, ['cat', '/sys/fs/cgroup/cpu.max'])).stdout.trim(), 'max 100000');
+      // CPU requests (cpu.shares) are cpu.weight of the guest cgroup, converted as runc converts them
+      // for the client's host cgroup; a container without shares keeps the kernel's 100.
+      const sideWeight = (await execOk(cri, side, ['cat', '/sys/fs/cgroup/cpu.weight'])).stdout.trim();
+      assert.equal(sideWeight, '20');
+      if (HOST_CGROUP_V2)
+        assert.equal(sideWeight, hostCgroupFile(side, 'cpu', 'cpu.weight'), "the guest's weight is not runc's");
+      else
+        ctx.diagnostic(
+          `cgroup v1 host: the client's cpu.shares ${hostCgroupFile(side, 'cpu', 'cpu.shares')}, the guest's weight checked against runc's formula only`,
+        );
+      assert.equal((await execOk(cri, web, ['cat', '/sys/fs/cgroup/cpu.weight'])).stdout.trim(), '100');
+
+      // UpdateContainerResources (the kubelet's in-place resize) changes the guest cgroup of the
+      // running container; its exec client's host memory limit stays what create gave it.
+      const hostMemoryFile = HOST_CGROUP_V2 ? 'memory.max' : 'memory.limit_in_bytes';
+      const hostMemoryBefore = hostCgroupFile(side, 'memory', hostMemoryFile);
+      assert.ok(hostMemoryBefore !== undefined, "the client's host cgroup was not found");
+      await updateContainerResources(cri, side, {
+        cpuPeriod: 100_000,
+        cpuQuota: 20_000,
+        cpuShares: 1024,
+        memoryLimit: 96 * 1024 * 1024,
+      });
+      const resized = await execOk(cri, side, [
+        'cat',
+        '/sys/fs/cgroup/cpu.max',
+        '/sys/fs/cgroup/cpu.weight',
+        '/sys/fs/cgroup/memory.max',
+      ]);
+      assert.deepEqual(resized.stdout.trim().split('\n'), ['20000 100000', '39', String(96 * 1024 * 1024)]);
+      assert.equal(
+        hostCgroupFile(side, 'memory', hostMemoryFile),
+        hostMemoryBefore,
+        "the client's host memory limit changed",
+      );
 
       // ContainerStats answers, from the container's host cgroup (the exec client's: the guest
       // cgroup's figures do not reach containerd), so the memory is the client's, not the workload's.
       const stats = await containerStats(cri, web);
       assert.ok(stats.workingSetBytes >= 0 && stats.cpuNs >= 0, JSON.stringify(stats));
-      ctx.diagnostic(`ContainerStats of web: ${JSON.stringify(stats)}`);
+      // The workload's own figures are in its guest cgroup, the root of its cgroup namespace.
+      const guestStats = await execOk(cri, web, [
+        'sh',
+        '-c',
+        'cat /sys/fs/cgroup/memory.current; grep usage_usec /sys/fs/cgroup/cpu.stat',
+      ]);
+      ctx.diagnostic(
+        `ContainerStats of web (its client's host cgroup): ${JSON.stringify(stats)}; its guest cgroup: ${guestStats.stdout.trim().replace(/\n/g, ', ')}`,
+      );
 
       // tty: true: the container's process runs on a terminal in the guest, its output in the CRI log.
       const tty = await createContainer(
@@ -219,9 +265,8 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
         pod,
         'tty',
         BUSYBOX_REF,
-        // Not `tty`: the terminal is the VM's devpts, not the container's own /dev/pts, so ttyname()
-        // finds no name for it (docs/engines.md).
-        ['sh', '-c', 'test -t 0 && test -t 1 && echo on-a-tty'],
+        // `tty` names the terminal: it is the container's own devpts, as runc's console is.
+        ['sh', '-c', 'tty; test -t 0 && test -t 1 && echo on-a-tty'],
         { tty: true },
       );
       ids.push(tty);
@@ -230,7 +275,32 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       const ttyLog = readFileSync(`${pod.logDirectory}/tty.log`, 'utf8');
       assert.equal(ttyExit, 0, ttyLog);
       assert.match(ttyLog, / stdout [FP] on-a-tty\r?\n/);
+      assert.match(ttyLog, / stdout [FP] \/dev\/pts\/\d+\r?\n/);
       await removeContainer(cri, tty);
+
+      // kubectl attach -it to a `tty: true` shell: typed input reaches it, on its own terminal.
+      const shell = await createContainer(cri, sandbox, pod, 'shell', BUSYBOX_REF, ['sh'], { tty: true });
+      ids.push(shell);
+      await startContainer(cri, shell);
+      await waitState(cri, shell, RUNNING);
+      const attachedTty = await streamClient(
+        c,
+        ['attach', await attachUrl(cri, shell, { tty: true }), 'attached-5'],
+        'tty; echo attached-$((2+3))\n',
+      );
+      assert.equal(attachedTty.code, 0, `${attachedTty.stdout}${attachedTty.stderr}`);
+      assert.match(attachedTty.stdout, /\/dev\/pts\/\d+\r?\n/);
+      await stopContainer(cri, shell, 5);
+      await removeContainer(cri, shell);
+
+      // kubectl exec -it: the exec's terminal is the container's too, and what is typed reaches it.
+      const ttyExec = await streamClient(
+        c,
+        ['exec', await execUrl(cri, web, ['sh'], { tty: true, stdin: true }), 'typed-3'],
+        'tty\necho typed-$((1+2))\nexit\n',
+      );
+      assert.equal(ttyExec.code, 0, `${ttyExec.stdout}${ttyExec.stderr}`);
+      assert.match(ttyExec.stdout, /\r?\n\/dev\/pts\/\d+\r?\n/);
 
       // Attach (kubectl attach): the streaming server reaches the shim's stdio of the container,
       // which its exec client relays from the guest.
@@ -329,6 +399,30 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
     for (const id of [sandbox, ...ids]) assert.ok(!existsSync(`/run/runcvm/pod/${id}`), `marker of ${id} left`);
   });
 });
+
+const HOST_CGROUP_V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+
+/**
+ * A file of the host cgroup of a container's runc container (its exec client's), if there is
+ * one: under the controller's hierarchy on a cgroup v1 host.
+ */
+function hostCgroupFile(id: string, controller: string, file: string): string | undefined {
+  const walk = (dir: string, depth: number): string | undefined => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      if (e.name.includes(id)) return `${dir}/${e.name}`;
+      if (depth > 0) {
+        const found = walk(`${dir}/${e.name}`, depth - 1);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  const base = HOST_CGROUP_V2 ? '/sys/fs/cgroup' : `/sys/fs/cgroup/${controller}`;
+  const dir = existsSync(base) ? walk(base, 4) : undefined;
+  if (!dir || !existsSync(`${dir}/${file}`)) return undefined;
+  return readFileSync(`${dir}/${file}`, 'utf8').trim();
+}
 
 /** Pids whose cgroup names this container id and whose command line is the VMM's. */
 function vmmPids(id: string): number[] {

@@ -431,6 +431,10 @@ static void test_container_table(void)
 	      strcmp(e.msg, "container " NAME " is already running in this pod VM") == 0);
 	CHECK(container_exited(&t, NAME) == 0 && t.list == NULL);
 	CHECK(container_pidns(&t, NAME) < 0);
+	/* UPDATE of a container that is not running touches no cgroup file. */
+	struct start_req u = {.update = NAME, .has_memory_max = 1};
+	CHECK(container_update(&t, &u, &e) == -1 && e.errnum == ESRCH &&
+	      strcmp(e.msg, "container " NAME " is not running in this pod VM") == 0);
 #undef NAME
 }
 

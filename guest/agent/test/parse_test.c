@@ -41,7 +41,7 @@ enum {
 /* Pod-VM containers (protocol 3); HOSTNAME is taken by CONFIG's enum above. */
 enum { CONTAINER = 11, CTR_HOSTNAME = 12, MEMORY_MAX = 13, JOIN = 14, SHARE_PID = 15 };
 /* A PortForward stream (START PORT). */
-enum { PORT = 16, CPU_MAX = 17 };
+enum { PORT = 16, CPU_MAX = 17, CPU_WEIGHT = 18, UPDATE = 19 };
 
 void tlv_add(struct tlv_buf *b, uint16_t tag, const void *value, uint32_t n)
 {
@@ -325,7 +325,7 @@ static void test_start_container(void)
 	tlv_add_str(&both, CONTAINER, "a");
 	tlv_add_str(&both, JOIN, "a");
 	CHECK(start_parse(both.data, both.len, &s, &err) != 0 &&
-	      strstr(err.msg, "CONTAINER and JOIN") != NULL);
+	      strstr(err.msg, "two of CONTAINER, JOIN and UPDATE") != NULL);
 	start_free(&s);
 	struct tlv_buf cpu = {0};
 	tlv_add_str(&cpu, ARG, "sh");
@@ -345,6 +345,65 @@ static void test_start_container(void)
 	tlv_add_str(&short_mem, ARG, "sh");
 	tlv_add(&short_mem, MEMORY_MAX, "\1\0\0\0", 4);
 	CHECK(start_parse(short_mem.data, short_mem.len, &s, &err) != 0);
+	start_free(&s);
+}
+
+/* UPDATE (runc update of a pod-VM container): only the limits sent, 0 = none; CPU_WEIGHT in
+ * cgroup v2's range; no terminal, and not with CONTAINER. */
+static void test_start_update(void)
+{
+	struct start_req s;
+	struct agent_err err = {0};
+	struct tlv_buf b = {0};
+	tlv_add_str(&b, ARG, "update");
+	tlv_add_str(&b, UPDATE, "web");
+	uint8_t zero[8] = {0};
+	tlv_add(&b, MEMORY_MAX, zero, 8);
+	uint8_t cm[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0xa0, 0x86, 0x01, 0, 0, 0, 0, 0};
+	tlv_add(&b, CPU_MAX, cm, 16); /* quota 0: no limit ("max 100000") */
+	uint8_t w[4] = {39, 0, 0, 0};
+	tlv_add(&b, CPU_WEIGHT, w, 4);
+	CHECK(start_parse(b.data, b.len, &s, &err) == 0 && strcmp(s.update, "web") == 0);
+	CHECK(s.has_memory_max && s.memory_max == 0 && s.has_cpu_max && s.cpu_quota == 0 &&
+	      s.cpu_period == 100000 && s.cpu_weight == 39);
+	start_free(&s);
+
+	struct tlv_buf none = {0};
+	tlv_add_str(&none, ARG, "update");
+	tlv_add_str(&none, UPDATE, "web");
+	CHECK(start_parse(none.data, none.len, &s, &err) == 0 && !s.has_memory_max &&
+	      !s.has_cpu_max && s.cpu_weight == 0);
+	start_free(&s);
+
+	uint8_t bad_w[][4] = {{0, 0, 0, 0}, {0x11, 0x27, 0, 0}}; /* 0 and 10001 */
+	for (size_t i = 0; i < 2; i++) {
+		struct tlv_buf n = {0};
+		tlv_add_str(&n, ARG, "sh");
+		tlv_add_str(&n, CONTAINER, "a");
+		tlv_add(&n, CPU_WEIGHT, bad_w[i], 4);
+		CHECK(start_parse(n.data, n.len, &s, &err) != 0 &&
+		      strstr(err.msg, "tag 18 ") != NULL);
+		start_free(&s);
+	}
+	struct tlv_buf both = {0};
+	tlv_add_str(&both, ARG, "update");
+	tlv_add_str(&both, UPDATE, "a");
+	tlv_add_str(&both, CONTAINER, "a");
+	CHECK(start_parse(both.data, both.len, &s, &err) != 0 &&
+	      strstr(err.msg, "two of CONTAINER, JOIN and UPDATE") != NULL);
+	start_free(&s);
+	struct tlv_buf tty = {0};
+	tlv_add_str(&tty, ARG, "update");
+	tlv_add_str(&tty, UPDATE, "a");
+	tlv_add(&tty, TERMINAL, "\1", 1);
+	CHECK(start_parse(tty.data, tty.len, &s, &err) != 0 &&
+	      strstr(err.msg, "UPDATE with") != NULL);
+	start_free(&s);
+	struct tlv_buf badname = {0};
+	tlv_add_str(&badname, ARG, "update");
+	tlv_add_str(&badname, UPDATE, "../x");
+	CHECK(start_parse(badname.data, badname.len, &s, &err) != 0 &&
+	      strstr(err.msg, "container name") != NULL);
 	start_free(&s);
 }
 
@@ -419,5 +478,6 @@ void parse_tests(void)
 	test_config_truncated();
 	test_start();
 	test_start_container();
+	test_start_update();
 	test_start_hostname();
 }
