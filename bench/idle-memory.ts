@@ -43,6 +43,7 @@ type Part =
   | 'qemu tcg cache'
   | 'qemu anon'
   | 'qemu file'
+  | 'qemu kernel file'
   | 'virtiofsd'
   | 'guest RAM';
 const PARTS: Part[] = [
@@ -52,12 +53,13 @@ const PARTS: Part[] = [
   'qemu tcg cache',
   'qemu anon',
   'qemu file',
+  'qemu kernel file',
   'virtiofsd',
   'guest RAM',
 ];
-/** The TCG translation cache is one anonymous mapping of tb-size (32 MiB, vmm/qemu/argv.ts);
- * nothing else QEMU maps anonymously comes near this size (guest RAM is the memfd). */
-const TB_MAPPING_MIN_KB = 16 * 1024;
+/** The TCG translation cache is QEMU's one anonymous mapping that is writable and executable (the
+ * JIT's code buffer, tb-size long: vmm/qemu/argv.ts); nothing else QEMU maps is both. */
+const TB_MAPPING_PERMS = /^rwx/;
 
 /** A container to measure: an install, and the data plane it is asked for (none: its default). */
 interface Variant {
@@ -84,17 +86,16 @@ function measure(name: string): { kb: Record<Part, number>; procs: string[]; qem
       const rollup = readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
       const total = pss(rollup);
       let guest = 0;
-      const qemu = { tb: 0, anon: 0, file: 0 };
+      const qemu = { tb: 0, anon: 0, file: 0, kernel: 0 };
       for (const block of readFileSync(`/proc/${p}/smaps`, 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
-        const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/m.exec(block);
-        const path = head?.[3] ?? '';
+        const head = /^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/m.exec(block);
+        const path = head?.[2] ?? '';
         if (/memfd:mem/.test(path)) guest += pss(block);
-        else if (path.startsWith('/')) qemu.file += pss(block);
-        else if (
-          head &&
-          (Number.parseInt(head[2] as string, 16) - Number.parseInt(head[1] as string, 16)) / 1024 >= TB_MAPPING_MIN_KB
-        )
-          qemu.tb += pss(block);
+        else if (path.startsWith('/')) {
+          qemu.file += pss(block);
+          // The guest kernel and initramfs QEMU keeps mapped after loading them (kernels/<name>/).
+          if (path.includes('/kernels/')) qemu.kernel += pss(block);
+        } else if (head && TB_MAPPING_PERMS.test(head[1] as string)) qemu.tb += pss(block);
         else qemu.anon += pss(block);
       }
       procs.push(comm);
@@ -105,6 +106,7 @@ function measure(name: string): { kb: Record<Part, number>; procs: string[]; qem
         kb['qemu tcg cache'] += qemu.tb;
         kb['qemu anon'] += qemu.anon;
         kb['qemu file'] += qemu.file;
+        kb['qemu kernel file'] += qemu.kernel;
       } else if (comm === 'virtiofsd') kb.virtiofsd += total;
       else {
         // runcvm-init, the launcher (node) or runcvm-supervisor. PSS splits pages shared with
@@ -188,7 +190,7 @@ function medians(xs: Record<Part, number>[]): Record<Part, number> {
 function report(label: string, m: Record<Part, number>, procs: string): number {
   const host = m['data plane'] + m['qemu own'] + m.virtiofsd;
   console.log(
-    `  ${label.padEnd(28)} data plane ${mib(m['data plane'])} MiB (RSS ${mib(m['data plane RSS'])})   QEMU own ${mib(m['qemu own'])} MiB (TCG cache ${mib(m['qemu tcg cache'])}, other anon ${mib(m['qemu anon'])}, files ${mib(m['qemu file'])})   virtiofsd ${mib(m.virtiofsd)} MiB   host total ${mib(host)} MiB   (guest RAM ${mib(m['guest RAM'])} MiB${procs})`,
+    `  ${label.padEnd(28)} data plane ${mib(m['data plane'])} MiB (RSS ${mib(m['data plane RSS'])})   QEMU own ${mib(m['qemu own'])} MiB (TCG cache ${mib(m['qemu tcg cache'])}, other anon ${mib(m['qemu anon'])}, files ${mib(m['qemu file'])} of which the kernel ${mib(m['qemu kernel file'])})   virtiofsd ${mib(m.virtiofsd)} MiB   host total ${mib(host)} MiB   (guest RAM ${mib(m['guest RAM'])} MiB${procs})`,
   );
   return host;
 }
