@@ -31,7 +31,7 @@ test('kvm guests use the host cpu; tcg guests a bounded translation cache', () =
 
 test('the translation cache is sized per installed kernel, and never reaches KVM', () => {
   const accel = (vm: Partial<VmSpec>) => flagValues(qemuArgv({ ...base, ...vm }, qemuPaths(base.runDir)), '-accel');
-  assert.deepEqual(accel({ accel: 'tcg', kernelName: 'runcvm' }), ['tcg,tb-size=16']);
+  assert.deepEqual(accel({ accel: 'tcg', kernelName: 'runcvm' }), ['tcg,tb-size=24']);
   assert.deepEqual(accel({ accel: 'tcg', kernelName: 'debian' }), ['tcg,tb-size=32']);
   assert.deepEqual(accel({ accel: 'tcg' }), [`tcg,tb-size=${TCG_CACHE_DEFAULT_MIB}`]);
   for (const kernelName of ['runcvm', 'debian'] as const) {
