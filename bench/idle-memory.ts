@@ -6,7 +6,8 @@
  * (BENCH_DATA_PLANES, default node,supervisor: RUNCVM_DATA_PLANE per container) and, when
  * BENCH_BASELINE_RUNTIME names another install, that one too, in interleaved rounds, and prints
  * medians side by side. BENCH_RUNTIMES=a,b,… instead compares those installs (each with
- * BENCH_DATA_PLANE when set), e.g. the same build with different QEMU settings.
+ * BENCH_DATA_PLANE when set), e.g. the same build with different QEMU settings. BENCH_KERNEL sets
+ * RUNCVM_KERNEL for every container.
  * BENCH_CONTAINERS=N runs N containers of a variant at once and reports the per-container median
  * (PSS splits the file pages the N QEMUs share). BENCH_WORKLOAD=1 then runs a workload in the
  * first one (docker exec loop, a shell script in the guest), reports its wall time and QEMU's CPU
@@ -25,6 +26,8 @@ const BASELINE = process.env.BENCH_BASELINE_RUNTIME;
 const DATA_PLANES = (process.env.BENCH_DATA_PLANES ?? 'node,supervisor').split(',').filter(Boolean);
 const RUNTIMES = (process.env.BENCH_RUNTIMES ?? '').split(',').filter(Boolean);
 const DATA_PLANE = process.env.BENCH_DATA_PLANE;
+/** RUNCVM_KERNEL for every container (unset: the runtime's default kernel). */
+const KERNEL = process.env.BENCH_KERNEL;
 const CONTAINERS = Number(process.env.BENCH_CONTAINERS ?? 1);
 const WORKLOAD = process.env.BENCH_WORKLOAD === '1';
 const EXEC_LOOP = 10;
@@ -160,7 +163,10 @@ function once(v: Variant, round: number): Sample {
     { length: CONTAINERS },
     (_, k) => `runcvm-bench-idle-${process.pid}-${round}-${k}-${v.runtime}-${v.dataPlane ?? 'default'}`,
   );
-  const plane = v.dataPlane ? ['-e', `RUNCVM_DATA_PLANE=${v.dataPlane}`] : [];
+  const plane = [
+    ...(v.dataPlane ? ['-e', `RUNCVM_DATA_PLANE=${v.dataPlane}`] : []),
+    ...(KERNEL ? ['-e', `RUNCVM_KERNEL=${KERNEL}`] : []),
+  ];
   try {
     for (const name of names) {
       docker(['run', '-d', '--name', name, `--runtime=${v.runtime}`, ...plane, IMAGE, 'sleep', '3600']);
