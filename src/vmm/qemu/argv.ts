@@ -32,8 +32,8 @@ export function qemuPaths(runDir: string): QemuPaths {
  * whole size and stays (QEMU's default: 1 GiB). Measured on an idle container plus a workload
  * after boot (docs/performance.md, "QEMU's own memory"): the runcvm kernel at 24 MiB costs no
  * measurable time against 32 and saves 8 MiB; 16 MiB cost ~1.1x QEMU CPU on a varied shell
- * script (twice), 8 MiB 3.6x on a docker exec loop. Debian's boot alone fills ~38 MiB and paid
- * 1.19x boot CPU at 16, so it keeps 32.
+ * script (twice), 8 MiB 3.6x on a docker exec loop. Debian's boot alone fills ~38 MiB, and at 24
+ * it cost 1.12x QEMU CPU on both workloads, so it keeps 32.
  */
 export const TCG_CACHE_MIB: Record<KernelName, number> = { runcvm: 24, debian: 32 };
 /** Any other kernel: the size measured no slower than 64 MiB with both installed ones. */
