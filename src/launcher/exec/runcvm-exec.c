@@ -44,7 +44,7 @@
 /* The container counts as running while its VM may still be booting (TCG: tens of seconds). */
 #define CONNECT_TIMEOUT_MS 300000
 /* The id of this client's one process in its frames on the exec socket; the data plane maps it
- * to a guest process id of its own (docs/agent-protocol.md, exec relay). */
+ * to a guest process id of its own (docs/agent-protocol.md, "docker exec"). */
 #define CLIENT_ID 1
 
 /* The terminal's settings before raw mode, restored by die() and at the end. File-scope by design:
