@@ -21,7 +21,7 @@ import { median } from './common.ts';
 
 const PREFIX = process.env.RUNCVM_PREFIX ?? '/opt/runcvm';
 const ROUNDS = Number(process.env.BENCH_QEMU_MEMORY_N ?? 3);
-const TB_SIZES = (process.env.BENCH_TB_SIZES ?? '16,32,64,128').split(',').map(Number);
+const TB_SIZES = (process.env.BENCH_TB_SIZES ?? '16,24,32,64').split(',').map(Number);
 const KERNEL = (process.env.BENCH_QEMU_MEMORY_KERNEL ?? DEFAULT_KERNEL) as KernelName;
 if (!KERNELS.includes(KERNEL))
   throw new Error(`BENCH_QEMU_MEMORY_KERNEL: ${KERNEL} (expected ${KERNELS.join(' or ')})`);

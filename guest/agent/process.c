@@ -164,7 +164,7 @@ static void maybe_finish(struct procs *t, struct proc *p)
 		log_info("process 1 powered off or rebooted its PID namespace: exit status 0");
 		value = 0;
 	} else if (WIFSIGNALED(p->status)) {
-		b[0] = 1;
+		b[0] = EXIT_KIND_SIGNALED;
 		value = WTERMSIG(p->status);
 	} else {
 		value = WEXITSTATUS(p->status);
@@ -172,13 +172,13 @@ static void maybe_finish(struct procs *t, struct proc *p)
 	put_u32(b + 4, (uint32_t)value);
 	/* A pod-VM container's OOM kill is its own (its cgroup's), reported with its EXIT. */
 	if (p->container && container_exited(t->ctrs, p->container))
-		b[1] |= 2;
+		b[1] |= EXIT_FLAG_OOM_KILLED;
 	log_debug("process %u (pid %d) done: kind %u value %d", p->id, p->pid, b[0], value);
 	/* Before EXIT: the host stops the container once it has the status, and the container's
-	 * layer must hold the guest's changes by then (image root). */
+	 * layer must hold the guest's changes by then (image root). When that fails, the drive
+	 * keeps the changes and the host's delete writes them back again. */
 	if (p->id == 1 && writeback_run(t->ir) != 0)
-		b[1] = 1; /* the drive keeps the changes: the host's delete writes them back again
-			   */
+		b[1] = EXIT_FLAG_WRITEBACK_FAILED;
 	proto_send(t->ch, MSG_EXIT, p->id, b, sizeof b, NULL, 0);
 	if (p->id == 1) {
 		t->init_done = 1;

@@ -266,6 +266,15 @@ export function decodeHello(p: Buffer): Hello {
   return { version: p.readUInt32LE(0), agent: p.subarray(4).toString('utf8') };
 }
 
+/** EXIT payload: u8 kind, u8 flags, u8[2] 0, i32 value (wire.h). */
+export const EXIT_KIND_SIGNALED = 1;
+export const ExitFlag = {
+  /** Process 1's image-root write-back failed: the writable drive keeps the changes. */
+  WRITEBACK_FAILED: 1,
+  /** A pod-VM container's first process ended after its cgroup's OOM killer killed a process of it. */
+  OOM_KILLED: 2,
+} as const;
+
 /** writebackFailed: process 1 of an image root whose changes did not all reach the layer. */
 export type ExitStatus = ({ kind: 'exited'; code: number } | { kind: 'signaled'; signal: number }) & {
   writebackFailed?: boolean;
@@ -275,8 +284,8 @@ export function decodeExit(p: Buffer): ExitStatus {
   if (p.length < 8) throw new Error('EXIT: payload shorter than 8 bytes');
   const value = p.readInt32LE(4);
   const status: ExitStatus =
-    p.readUInt8(0) === 1 ? { kind: 'signaled', signal: value } : { kind: 'exited', code: value };
-  return p.readUInt8(1) === 1 ? { ...status, writebackFailed: true } : status;
+    p.readUInt8(0) === EXIT_KIND_SIGNALED ? { kind: 'signaled', signal: value } : { kind: 'exited', code: value };
+  return p.readUInt8(1) & ExitFlag.WRITEBACK_FAILED ? { ...status, writebackFailed: true } : status;
 }
 
 /** Exit status the container reports, as runc does: 128+N for a signal death. */

@@ -8,9 +8,11 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { GRANT_BATCH, STREAM_WINDOW } from './flow.ts';
 import { HEADER_SIZE, MAX_DATA_CHUNK, MAX_PAYLOAD, MsgType, PROTOCOL_VERSION } from './frame.ts';
-import { ConfigTag, DNS_TOKEN_TCP, StartTag } from './messages.ts';
+import { ConfigTag, DNS_TOKEN_TCP, EXIT_KIND_SIGNALED, ExitFlag, StartTag } from './messages.ts';
 
 const HEADER = readFileSync(new URL('./wire.h', import.meta.url), 'utf8');
+/** The C programs that include wire.h instead of defining the protocol themselves. */
+const C_USERS = ['../launcher/exec/runcvm-exec.c', '../launcher/supervisor/wireio.h', '../../guest/agent/proto.h'];
 
 /** A C integer expression of the forms the header uses: 12, 0x0A, (1024u * 1024). */
 function evalC(expr: string): number {
@@ -40,15 +42,23 @@ function cEnum(name: string, prefix: string): Record<string, number> {
   return out;
 }
 
-test('wire.h: the protocol version, frame and flow-control sizes are the TypeScript ones', () => {
-  const d = defines();
-  assert.equal(d.get('PROTO_VERSION'), PROTOCOL_VERSION);
-  assert.equal(d.get('FRAME_HDR'), HEADER_SIZE);
-  assert.equal(d.get('FRAME_MAX'), MAX_PAYLOAD);
-  assert.equal(d.get('DATA_MAX'), MAX_DATA_CHUNK);
-  assert.equal(d.get('STREAM_WINDOW'), STREAM_WINDOW);
-  assert.equal(d.get('GRANT_BATCH'), GRANT_BATCH);
-  assert.equal(d.get('DNS_TOKEN_TCP'), DNS_TOKEN_TCP);
+test('wire.h: every constant (version, frame and flow-control sizes, EXIT fields) is the TypeScript one', () => {
+  const d = Object.fromEntries(defines());
+  // MSG_PROCESS_EXT_FIRST has no TypeScript counterpart: it bounds the message types (next test).
+  delete d.MSG_PROCESS_EXT_FIRST;
+  // Every #define of the header is compared: a constant added there without its TypeScript side fails.
+  assert.deepEqual(d, {
+    PROTO_VERSION: PROTOCOL_VERSION,
+    FRAME_HDR: HEADER_SIZE,
+    FRAME_MAX: MAX_PAYLOAD,
+    DATA_MAX: MAX_DATA_CHUNK,
+    STREAM_WINDOW,
+    GRANT_BATCH,
+    DNS_TOKEN_TCP,
+    EXIT_KIND_SIGNALED,
+    EXIT_FLAG_WRITEBACK_FAILED: ExitFlag.WRITEBACK_FAILED,
+    EXIT_FLAG_OOM_KILLED: ExitFlag.OOM_KILLED,
+  });
 });
 
 test('wire.h: every message type, with the same number on both sides', () => {
@@ -68,4 +78,24 @@ test('wire.h: every CONFIG and START tag, with the same number on both sides', (
 test('the header parser is not vacuous: it reads every enum member', () => {
   assert.equal(Object.keys(cEnum('msg_type', 'MSG_')).length, 17);
   assert.throws(() => evalC('1 << 20'), /cannot evaluate/);
+});
+
+test('the C sides include wire.h and define none of its names themselves', () => {
+  const names = [
+    ...defines().keys(),
+    ...Object.keys(cEnum('msg_type', '')),
+    ...Object.keys(cEnum('config_tag', '')),
+    ...Object.keys(cEnum('start_tag', '')),
+  ];
+  assert.ok(names.length > 50, 'the header parser found the names');
+  for (const file of C_USERS) {
+    const src = readFileSync(new URL(file, import.meta.url), 'utf8');
+    assert.match(src, /#include "(\.\.\/)+(src\/)?agent-protocol\/wire\.h"/, `${file} includes wire.h`);
+    for (const name of names)
+      assert.doesNotMatch(
+        src,
+        new RegExp(`(#define\\s+|\\b)${name}\\s*=(?!=)|#define\\s+${name}\\b`),
+        `${file} defines ${name} itself`,
+      );
+  }
 });

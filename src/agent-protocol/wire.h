@@ -50,6 +50,14 @@ enum msg_type {
  * TCP too, so an answer too large for UDP (truncated there) still arrives whole. */
 #define DNS_TOKEN_TCP 0x80000000u
 
+/* EXIT payload: u8 kind, u8 flags, u8[2] 0, i32 value (the exit code, or the signal number when
+ * the kind is EXIT_KIND_SIGNALED; any other kind is an exit code). */
+#define EXIT_KIND_SIGNALED 1
+/* Process 1's image-root write-back failed: the writable drive keeps the changes. */
+#define EXIT_FLAG_WRITEBACK_FAILED 1
+/* A pod-VM container's first process ended after its cgroup's OOM killer killed a process of it. */
+#define EXIT_FLAG_OOM_KILLED 2
+
 /* CONFIG payload TLV tags. */
 enum config_tag {
 	CFG_HOSTNAME = 1,

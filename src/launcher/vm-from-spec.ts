@@ -1,12 +1,19 @@
 /** LaunchSpec → the hypervisor-neutral VM description and the guest's CONFIG. */
 import type { VmConfig } from '../agent-protocol/messages.ts';
 import type { GuestNetwork } from '../contracts/guest-network.ts';
+import { KERNELS, type KernelName } from '../contracts/kinds.ts';
 import { guestRootOf, IMAGE_DISKS_DIR, type LaunchSpec, WORKLOAD_ROOT } from '../contracts/launch-spec.ts';
 import { type BlockDevice, guestCmdline, type Nic, type VmSpec } from '../vmm/vm-spec.ts';
 
 export const ROOT_TAG = 'root';
 const LOWER_SERIAL = (i: number) => `runcvm-layer${i}`;
 const UPPER_SERIAL = 'runcvm-upper';
+
+/** The installed kernel a path names (`.../kernels/<name>/vmlinux`, the runtime's layout), if any. */
+export function installedKernelOf(vmlinux: string): KernelName | undefined {
+  const m = /\/kernels\/([^/]+)\/vmlinux$/.exec(vmlinux);
+  return KERNELS.find((k) => k === m?.[1]);
+}
 
 /** The root tree is shared over virtiofs (the image tree, or an image root's merged view) unless it comes over 9P. */
 function rootShared(spec: LaunchSpec): boolean {
@@ -36,6 +43,7 @@ export function vmSpecFor(
   blockDevices: BlockDevice[] = [],
   nics: Nic[] = [],
 ): VmSpec {
+  const kernelName = installedKernelOf(spec.kernel.vmlinux);
   return {
     name: `runcvm-${spec.containerId.slice(0, 12)}`,
     accel: spec.accel,
@@ -43,6 +51,7 @@ export function vmSpecFor(
     memoryMiB: spec.memoryMiB,
     ...(spec.hostCpus ? { hostCpus: spec.hostCpus } : {}),
     kernel: spec.kernel.vmlinux,
+    ...(kernelName ? { kernelName } : {}),
     initrd: spec.kernel.initramfs,
     cmdline: guestCmdline({
       accel: spec.accel,

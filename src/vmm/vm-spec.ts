@@ -2,7 +2,7 @@
  * The one VM description every hypervisor driver consumes. Drivers turn it into a command
  * line (QEMU) or API calls (Firecracker); nothing else about a VM is hypervisor-specific.
  */
-import type { Accel } from '../contracts/kinds.ts';
+import type { Accel, KernelName } from '../contracts/kinds.ts';
 
 export interface FsShare {
   /** Tag the guest mounts (virtiofs). */
@@ -32,6 +32,8 @@ export interface VmSpec {
   cpus: number;
   memoryMiB: number;
   kernel: string;
+  /** Which of the installed kernels `kernel` is (kernels/<name>/vmlinux); absent: another one. */
+  kernelName?: KernelName;
   initrd: string;
   cmdline: string[];
   fsShares: FsShare[];

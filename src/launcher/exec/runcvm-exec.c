@@ -6,7 +6,6 @@
  * with the guest process's status. Static C rather than Node: it runs once per docker exec, and
  * a Node start would be most of the exec's latency.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../agent-protocol/wire.h"
+
 #define EXEC_SOCKET "/run/runcvm/exec.sock"
 #define START_ENV   "RUNCVM_EXEC_START"
 /* Set by the runtime for a container that runs in another container's VM (docker run --network
@@ -34,32 +35,17 @@
  * connection that the pod netns's REDIRECT rule diverted, and the port it was meant for goes into
  * the START (tag PORT, docs/agent-protocol.md). */
 #define PORT_ENV "RUNCVM_EXEC_PORT_OF_STDIN"
-#define ST_PORT	 16
 /* Set for a pod VM's app container with a memory limit: the limit of this client's own host
  * cgroup, in bytes (src/runtime/pod-vm.ts). */
 #define OOM_ENV "RUNCVM_EXEC_OOM_HOST_LIMIT"
 #ifndef SO_ORIGINAL_DST
 #define SO_ORIGINAL_DST 80 /* linux/netfilter_ipv4.h */
 #endif
-#define HEADER	    12
-#define MAX_PAYLOAD (1024 * 1024)
-#define DATA_CHUNK  (64 * 1024)
 /* The container counts as running while its VM may still be booting (TCG: tens of seconds). */
 #define CONNECT_TIMEOUT_MS 300000
-#define CLIENT_ID	   1
-
-enum {
-	START = 0x03,
-	STDIN_MSG = 0x04,
-	STDOUT_MSG = 0x05,
-	STDERR_MSG = 0x06,
-	SIGNAL_MSG = 0x07,
-	RESIZE = 0x08,
-	STARTED = 0x09,
-	EXIT_MSG = 0x0a,
-	ERROR_MSG = 0x0b,
-	LOG_MSG = 0x0d
-};
+/* The id of this client's one process in its frames on the exec socket; the data plane maps it
+ * to a guest process id of its own (docs/agent-protocol.md, "docker exec"). */
+#define CLIENT_ID 1
 
 /* The terminal's settings before raw mode, restored by die() and at the end. File-scope by design:
  * die() ends the process from any depth and must put the user's terminal back. */
@@ -112,11 +98,11 @@ static void write_all(int fd, const void *buf, size_t len, const char *what)
 
 static void send_frame(int sock, uint8_t type, const void *payload, size_t len)
 {
-	uint8_t h[HEADER] = {0};
+	uint8_t h[FRAME_HDR] = {0};
 	put_u32(h, (uint32_t)len);
 	h[4] = type;
 	put_u32(h + 8, CLIENT_ID);
-	write_all(sock, h, HEADER, "to the exec socket");
+	write_all(sock, h, FRAME_HDR, "to the exec socket");
 	if (len)
 		write_all(sock, payload, len, "to the exec socket");
 }
@@ -194,7 +180,7 @@ static void send_resize(int sock)
 		return;
 	uint8_t p[4] = {(uint8_t)ws.ws_row, (uint8_t)(ws.ws_row >> 8), (uint8_t)ws.ws_col,
 			(uint8_t)(ws.ws_col >> 8)};
-	send_frame(sock, RESIZE, p, sizeof p);
+	send_frame(sock, MSG_RESIZE, p, sizeof p);
 }
 
 /* Every signal runc's exec process can be sent is forwarded; SIGWINCH becomes a resize. */
@@ -300,45 +286,47 @@ static void deliver_signal(struct session *s, uint32_t signo)
 	}
 	uint8_t p[4];
 	put_u32(p, signo);
-	send_frame(s->sock, SIGNAL_MSG, p, sizeof p);
+	send_frame(s->sock, MSG_SIGNAL, p, sizeof p);
 }
 
 /* Handles one frame from the launcher; returns an exit code once the process is done, else -1. */
 static int handle_frame(struct session *s, uint8_t type, const uint8_t *p, uint32_t len)
 {
 	switch (type) {
-	case STDOUT_MSG:
-	case STDERR_MSG:
+	case MSG_STDOUT:
+	case MSG_STDERR:
 		if (len)
-			write_all(type == STDOUT_MSG ? 1 : 2, p, len,
-				  type == STDOUT_MSG ? "stdout" : "stderr");
+			write_all(type == MSG_STDOUT ? 1 : 2, p, len,
+				  type == MSG_STDOUT ? "stdout" : "stderr");
 		return -1;
-	case STARTED:
+	case MSG_STARTED:
 		s->started = 1;
 		send_resize(s->sock);
 		for (size_t i = 0; i < s->npending; i++)
 			deliver_signal(s, s->pending[i]);
 		s->npending = 0;
 		return -1;
-	case EXIT_MSG:
+	case MSG_EXIT:
 		if (len < 8)
 			die(1, "protocol error: short EXIT frame");
-		/* Flag 2: a pod-VM container's cgroup hit its memory limit (protocol 3). */
-		if (p[1] & 2)
+		/* A pod-VM container's cgroup hit its memory limit (protocol 3). */
+		if (p[1] & EXIT_FLAG_OOM_KILLED)
 			fprintf(stderr,
 				"runcvm: OOMKilled: the container's memory limit was reached "
 				"and the guest's OOM killer killed a process of it\n");
-		if ((p[1] & 2) && p[0] == 1 && get_u32(p + 4) == 9) {
+		if ((p[1] & EXIT_FLAG_OOM_KILLED) && p[0] == EXIT_KIND_SIGNALED &&
+		    get_u32(p + 4) == SIGKILL) {
 			restore_tty();
 			oom_in_host_cgroup();
 		}
-		return p[0] == 1 ? 128 + (int)get_u32(p + 4) : (int)(get_u32(p + 4) & 0xff);
-	case ERROR_MSG:
+		return p[0] == EXIT_KIND_SIGNALED ? 128 + (int)get_u32(p + 4)
+						  : (int)(get_u32(p + 4) & 0xff);
+	case MSG_ERROR:
 		if (len < 4)
 			die(1, "protocol error: short ERROR frame");
 		fprintf(stderr, "runcvm: %.*s\n", (int)(len - 4), (const char *)p + 4);
 		return error_code(get_u32(p));
-	case LOG_MSG:
+	case MSG_LOG:
 		if (len >= 1)
 			fprintf(stderr, "runcvm: %.*s\n", (int)(len - 1), (const char *)p + 1);
 		return -1;
@@ -355,12 +343,12 @@ int main(void)
 		    START_ENV);
 	size_t cap = strlen(start_b64) * 3 / 4 + 3;
 	uint8_t *start = malloc(cap + 8);
-	uint8_t *buf = malloc(HEADER + MAX_PAYLOAD);
-	uint8_t *in = malloc(DATA_CHUNK);
+	uint8_t *buf = malloc(FRAME_HDR + FRAME_MAX);
+	uint8_t *in = malloc(DATA_MAX);
 	if (!start || !buf || !in)
 		die(1, "out of memory");
 	long start_len = b64_decode(start_b64, start, cap);
-	if (start_len < 0 || start_len > MAX_PAYLOAD - 8)
+	if (start_len < 0 || start_len > FRAME_MAX - 8)
 		die(1, "%s: not a valid START payload", START_ENV);
 	if (getenv(PORT_ENV))
 		start_len = append_original_port(start, start_len);
@@ -369,7 +357,7 @@ int main(void)
 	int sfd = signal_fd(&set);
 	struct session s = {.sock = connect_launcher()};
 	make_raw();
-	send_frame(s.sock, START, start, (size_t)start_len);
+	send_frame(s.sock, MSG_START, start, (size_t)start_len);
 
 	size_t have = 0;
 	int stdin_open = 1;
@@ -390,16 +378,16 @@ int main(void)
 				die(1, "read signalfd: %s", strerror(errno));
 		}
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
-			ssize_t n = pfd[2].revents & POLLNVAL ? 0 : read(0, in, DATA_CHUNK);
+			ssize_t n = pfd[2].revents & POLLNVAL ? 0 : read(0, in, DATA_MAX);
 			if (n > 0) {
-				send_frame(s.sock, STDIN_MSG, in, (size_t)n);
+				send_frame(s.sock, MSG_STDIN, in, (size_t)n);
 			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-				send_frame(s.sock, STDIN_MSG, NULL, 0); /* empty = EOF */
+				send_frame(s.sock, MSG_STDIN, NULL, 0); /* empty = EOF */
 				stdin_open = 0;
 			}
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = read(s.sock, buf + have, HEADER + MAX_PAYLOAD - have);
+			ssize_t n = read(s.sock, buf + have, FRAME_HDR + FRAME_MAX - have);
 			if (n == 0 && lost)
 				die(1, "%.512s", lost);
 			if (n == 0)
@@ -412,18 +400,19 @@ int main(void)
 			}
 			have += (size_t)n;
 			size_t off = 0;
-			while (have - off >= HEADER) {
+			while (have - off >= FRAME_HDR) {
 				uint32_t len = get_u32(buf + off);
-				if (len > MAX_PAYLOAD)
+				if (len > FRAME_MAX)
 					die(1, "protocol error: frame of %u bytes", len);
-				if (have - off < HEADER + len)
+				if (have - off < FRAME_HDR + len)
 					break;
-				int code = handle_frame(&s, buf[off + 4], buf + off + HEADER, len);
+				int code =
+					handle_frame(&s, buf[off + 4], buf + off + FRAME_HDR, len);
 				if (code >= 0) {
 					restore_tty();
 					return code;
 				}
-				off += HEADER + len;
+				off += FRAME_HDR + len;
 			}
 			memmove(buf, buf + off, have - off);
 			have -= off;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { VmSpec } from '../vm-spec.ts';
-import { qemuArgv, qemuPaths } from './argv.ts';
+import { qemuArgv, qemuPaths, TCG_CACHE_DEFAULT_MIB } from './argv.ts';
 
 const base: VmSpec = {
   name: 'c1',
@@ -27,6 +27,18 @@ test('kvm guests use the host cpu; tcg guests a bounded translation cache', () =
   const tcg = qemuArgv({ ...base, accel: 'tcg' }, qemuPaths(base.runDir));
   assert.deepEqual(flagValues(tcg, '-accel'), ['tcg,tb-size=32']);
   assert.deepEqual(flagValues(tcg, '-cpu'), ['max']);
+});
+
+test('the translation cache is sized per installed kernel, and never reaches KVM', () => {
+  const accel = (vm: Partial<VmSpec>) => flagValues(qemuArgv({ ...base, ...vm }, qemuPaths(base.runDir)), '-accel');
+  assert.deepEqual(accel({ accel: 'tcg', kernelName: 'runcvm' }), ['tcg,tb-size=24']);
+  assert.deepEqual(accel({ accel: 'tcg', kernelName: 'debian' }), ['tcg,tb-size=32']);
+  assert.deepEqual(accel({ accel: 'tcg' }), [`tcg,tb-size=${TCG_CACHE_DEFAULT_MIB}`]);
+  for (const kernelName of ['runcvm', 'debian'] as const) {
+    const kvm = qemuArgv({ ...base, kernelName }, qemuPaths(base.runDir));
+    assert.deepEqual(flagValues(kvm, '-accel'), ['kvm']);
+    assert.ok(!kvm.some((a) => a.includes('tb-size') || a.includes('tcg')), 'no TCG option under KVM');
+  }
 });
 
 test('memory is a shared memfd of the requested size, as vhost-user-fs needs', () => {
