@@ -24,7 +24,7 @@ export function hypervisorArgs(): string[] {
     ...env('RUNCVM_KERNEL', E2E_KERNEL),
     ...env('RUNCVM_ROOTFS', process.env.RUNCVM_E2E_ROOTFS),
     ...env('RUNCVM_VOLUMES', process.env.RUNCVM_E2E_VOLUMES),
-    // RUNCVM_E2E_DATA_PLANE=supervisor runs the suite with the C supervisor after boot.
+    // RUNCVM_E2E_DATA_PLANE=node runs the suite with the Node launcher resident (the default is the C supervisor).
     ...env('RUNCVM_DATA_PLANE', process.env.RUNCVM_E2E_DATA_PLANE),
   ];
 }
