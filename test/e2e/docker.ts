@@ -3,8 +3,9 @@
  * Each call has its own timeout because a TCG boot on a loaded 2-core host can take 10x longer.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PREFIX_IN_CONTAINER } from '../../src/contracts/launch-spec.ts';
 
 export const RUNTIME = process.env.RUNCVM_RUNTIME ?? 'runcvm';
 export const BUSYBOX = 'runcvm-test/busybox';
@@ -92,8 +93,24 @@ function containerOf(pid: string): string | undefined {
 }
 
 /**
+ * Whether a process belongs to another runcvm install than the one under test: its container
+ * sees that install's prefix at PREFIX_IN_CONTAINER (a bind of the host prefix), which is not
+ * PREFIX's directory. On a host shared with other installs, their pod containers (under a
+ * private containerd, outside Docker's cgroups) are theirs, not this run's leftovers.
+ */
+function otherInstall(pid: string): boolean {
+  try {
+    const theirs = statSync(`/proc/${pid}/root${PREFIX_IN_CONTAINER}`);
+    const ours = statSync(PREFIX);
+    return theirs.dev !== ours.dev || theirs.ino !== ours.ino;
+  } catch {
+    return false; // gone, or not in a runcvm container: counted as before
+  }
+}
+
+/**
  * Launchers, qemu/virtiofsd using a container run dir, and volume servers, whose container is not running any
- * more. Processes of containers still running (another test's) are not leftovers.
+ * more. Processes of containers still running (another test's) and of other installs are not leftovers.
  */
 export async function leftovers(): Promise<string[]> {
   const r = await run('ps', ['-eo', 'pid=,args=']);
@@ -103,8 +120,9 @@ export async function leftovers(): Promise<string[]> {
     .split('\n')
     .filter((l) => /runcvm\.mjs launcher|\/run\/runcvm\/|diod -f -n -N -L stderr -l 169\.254\./.test(l))
     .filter((l) => {
-      const id = containerOf(l.trim().split(/\s+/)[0] as string);
-      return !id || !running.has(id);
+      const pid = l.trim().split(/\s+/)[0] as string;
+      const id = containerOf(pid);
+      return (!id || !running.has(id)) && !otherInstall(pid);
     });
 }
 
