@@ -3,7 +3,7 @@
  * Each call has its own timeout because a TCG boot on a loaded 2-core host can take 10x longer.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PREFIX_IN_CONTAINER } from '../../src/contracts/launch-spec.ts';
 
@@ -93,18 +93,21 @@ function containerOf(pid: string): string | undefined {
 }
 
 /**
- * Whether a process belongs to another runcvm install than the one under test: its container
- * sees that install's prefix at PREFIX_IN_CONTAINER (a bind of the host prefix), which is not
- * PREFIX's directory. On a host shared with other installs, their pod containers (under a
- * private containerd, outside Docker's cgroups) are theirs, not this run's leftovers.
+ * Whether a process is not one this run could have left: gone since ps listed it, or of another
+ * runcvm install than the one under test (its container sees that install's prefix at
+ * PREFIX_IN_CONTAINER, a bind of the host prefix, which is not PREFIX's directory). On a host
+ * shared with other installs, their pod containers (under a private containerd, outside
+ * Docker's cgroups) are theirs, not this run's leftovers.
  */
-function otherInstall(pid: string): boolean {
+function notOurs(pid: string): boolean {
   try {
     const theirs = statSync(`/proc/${pid}/root${PREFIX_IN_CONTAINER}`);
     const ours = statSync(PREFIX);
     return theirs.dev !== ours.dev || theirs.ino !== ours.ino;
   } catch {
-    return false; // gone, or not in a runcvm container: counted as before
+    // Not in a runcvm container (counted as before), or gone since ps listed it: a container
+    // that stopped between ps and docker ps, whose process the kernel was killing then.
+    return !existsSync(`/proc/${pid}`);
   }
 }
 
@@ -122,7 +125,7 @@ export async function leftovers(): Promise<string[]> {
     .filter((l) => {
       const pid = l.trim().split(/\s+/)[0] as string;
       const id = containerOf(pid);
-      return (!id || !running.has(id)) && !otherInstall(pid);
+      return (!id || !running.has(id)) && !notOurs(pid);
     });
 }
 
