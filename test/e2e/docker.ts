@@ -111,22 +111,43 @@ function notOurs(pid: string): boolean {
   }
 }
 
-/**
- * Launchers, qemu/virtiofsd using a container run dir, and volume servers, whose container is not running any
- * more. Processes of containers still running (another test's) and of other installs are not leftovers.
- */
-export async function leftovers(): Promise<string[]> {
+/** State, parent and container of a process, for the message of a leak check. */
+function describeProcess(pid: string): string {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '?';
+    return `[state ${field('State')}, ppid ${field('PPid')}, container ${containerOf(pid)?.slice(0, 12) ?? 'none'}]`;
+  } catch {
+    return '[gone]';
+  }
+}
+
+/** One look: the candidate processes, by pid. */
+async function leftoverCandidates(): Promise<Map<string, string>> {
   const r = await run('ps', ['-eo', 'pid=,args=']);
   const running = new Set((await docker(['ps', '-q', '--no-trunc'])).stdout.split('\n').filter(Boolean));
   // diod: a RUNCVM_VOLUMES=9p container's volume server (src/volumes/server.ts).
-  return r.stdout
-    .split('\n')
-    .filter((l) => /runcvm\.mjs launcher|\/run\/runcvm\/|diod -f -n -N -L stderr -l 169\.254\./.test(l))
-    .filter((l) => {
-      const pid = l.trim().split(/\s+/)[0] as string;
-      const id = containerOf(pid);
-      return (!id || !running.has(id)) && !notOurs(pid);
-    });
+  const out = new Map<string, string>();
+  for (const l of r.stdout.split('\n')) {
+    if (!/runcvm\.mjs launcher|\/run\/runcvm\/|diod -f -n -N -L stderr -l 169\.254\./.test(l)) continue;
+    const pid = l.trim().split(/\s+/)[0] as string;
+    const id = containerOf(pid);
+    if ((!id || !running.has(id)) && !notOurs(pid)) out.set(pid, l);
+  }
+  return out;
+}
+
+/**
+ * Launchers, qemu/virtiofsd using a container run dir, and volume servers, whose container is not running any
+ * more. Processes of containers still running (another test's) and of other installs are not leftovers, nor is
+ * one that is gone a second later (a container of another test or install being torn down as ps looked).
+ */
+export async function leftovers(): Promise<string[]> {
+  const first = await leftoverCandidates();
+  if (first.size === 0) return [];
+  await sleep(1000);
+  const second = await leftoverCandidates();
+  return [...first.keys()].filter((pid) => second.has(pid)).map((pid) => `${first.get(pid)} ${describeProcess(pid)}`);
 }
 
 export function uniqueName(tag: string): string {
