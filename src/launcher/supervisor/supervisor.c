@@ -61,12 +61,10 @@ struct sockaddr_nl {
 #define SIGNAL_FD 3
 /* Where the launcher finds the stderr pipes (QEMU's, then the file servers'; read and write end
  * of each), named to it by STDERR_ENV (src/launcher/handover.ts, STDERR_PIPES_ENV). */
-#define STDERR_FD_FIRST	 4
-#define STDERR_ENV	 "RUNCVM_SUPERVISOR_STDERR"
-#define STDERR_DRAIN_MAX (256 * 1024)
-#define EXEC_SOCKET	 "/run/runcvm/exec.sock"
-/* Bound in from the host for a VM other containers join (src/runtime/join.ts): their runcvm-exec
- * clients start and exec their processes here, with the exec socket's protocol and bounds. */
+#define STDERR_FD_FIRST	     4
+#define STDERR_ENV	     "RUNCVM_SUPERVISOR_STDERR"
+#define STDERR_DRAIN_MAX     (256 * 1024)
+#define EXEC_SOCKET	     "/run/runcvm/exec.sock"
 #define POD_SOCKET	     "/run/runcvm-pod/exec.sock"
 #define WORKLOAD_ID	     1
 #define FIRST_EXEC_ID	     2
@@ -644,6 +642,9 @@ static int client_read(struct client *c)
 	return 0;
 }
 
+/* The exec socket, and the pod socket, bound in from the host for a VM other containers join
+ * (src/runtime/join.ts): their runcvm-exec clients start and exec their processes there, with the
+ * exec socket's protocol and bounds (HOF_POD_SOCKET). */
 static const char *const LISTEN_PATH[2] = {EXEC_SOCKET, POD_SOCKET};
 /* What a listener that cannot open means, as the Node launcher says it. */
 static const char *const LISTEN_LOST[2] = {"docker exec is unavailable",
