@@ -123,19 +123,27 @@ function timed(args: string[]): number {
 /**
  * `docker exec CTR true` latency and 64 MiB of exec stdout, runcvm vs runc, in one container each.
  * BENCH_EXEC_BASELINE=NAME adds another installed runcvm runtime (e.g. a build of the previous
- * design) to the same interleaved rounds, so before/after ratios come from one run.
+ * design) to the same interleaved rounds, so before/after ratios come from one run;
+ * BENCH_EXEC_DATA_PLANES=node adds a container of the same runtime on that data plane
+ * (RUNCVM_DATA_PLANE, the default being the supervisor).
  */
 function execBench(): void {
   const baseline = process.env.BENCH_EXEC_BASELINE;
-  const runtimes: Record<string, string> = {
-    runc: 'runc',
-    [RUNCVM]: RUNCVM,
-    ...(baseline ? { [baseline]: baseline } : {}),
+  const planes = (process.env.BENCH_EXEC_DATA_PLANES ?? '').split(',').filter(Boolean);
+  const runtimes: Record<string, { runtime: string; env: string[] }> = {
+    runc: { runtime: 'runc', env: [] },
+    [RUNCVM]: { runtime: RUNCVM, env: [] },
+    ...Object.fromEntries(
+      planes.map((p) => [`${RUNCVM} ${p}`, { runtime: RUNCVM, env: ['-e', `RUNCVM_DATA_PLANE=${p}`] }]),
+    ),
+    ...(baseline ? { [baseline]: { runtime: baseline, env: [] } } : {}),
   };
   const names = Object.fromEntries(Object.keys(runtimes).map((rt, i) => [rt, `runcvm-bench-exec-${i}-${process.pid}`]));
   try {
-    for (const [rt, name] of Object.entries(names))
-      timed(['docker', 'run', '-d', '--name', name, `--runtime=${rt}`, IMAGE, 'sleep', '3600']);
+    for (const [rt, name] of Object.entries(names)) {
+      const { runtime, env } = runtimes[rt]!;
+      timed(['docker', 'run', '-d', '--name', name, `--runtime=${runtime}`, ...env, IMAGE, 'sleep', '3600']);
+    }
     for (const name of Object.values(names)) timed(['docker', 'exec', name, 'true']);
     const lat: Record<string, number[]> = {};
     const thr: Record<string, number[]> = {};

@@ -2,7 +2,8 @@
 # Run the whole runcvm test suite on this machine (as root):
 #   scripts/setup.sh --no-demo -> scripts/build-test-images.sh
 #   -> scripts/lint.sh -> npm run test:unit -> make -C guest/agent coverage -> the supervisor's C tests
-#   -> npm run test:e2e (runcvm kernel) -> run/exec/lifecycle on the Debian kernel -> storage with the image root
+#   -> npm run test:e2e (runcvm kernel, C supervisor) -> run/exec/network/netjoin on the Node data plane
+#   -> run/exec/lifecycle on the Debian kernel -> storage with the image root
 #   -> the same e2e suites on Firecracker where it can run
 #   -> the coverage of src/ by all of it (the install writes V8 coverage during the run, then is put back as it was)
 # Both test stages always run; exits non-zero if any stage failed.
@@ -58,9 +59,10 @@ stage agent-coverage make -s -C guest/agent OUT="$RUNCVM_ROOT/build/agent-covera
 # The host supervisor's pure parts (queues, windows, handover state, DNS, LOG bounds).
 stage supervisor-unit make -s -C src/launcher/supervisor OUT="$RUNCVM_ROOT/build/supervisor-test" test || true
 stage e2e env NODE_V8_COVERAGE="$COVERAGE/v8" npm run test:e2e || true
-# The data plane in C (RUNCVM_DATA_PLANE=supervisor, not yet the default): the suites it serves.
-stage e2e-supervisor env NODE_V8_COVERAGE="$COVERAGE/v8" RUNCVM_E2E_DATA_PLANE=supervisor node --import tsx --test --test-concurrency=1 \
-  test/e2e/run.test.ts test/e2e/exec.test.ts test/e2e/flood.test.ts test/e2e/network.test.ts || true
+# The Node launcher as the data plane (RUNCVM_DATA_PLANE=node; the default is the C supervisor):
+# the suites it serves, joined containers included. flood.test.ts stays on the default: its bounds are the supervisor's.
+stage e2e-node env NODE_V8_COVERAGE="$COVERAGE/v8" RUNCVM_E2E_DATA_PLANE=node node --import tsx --test --test-concurrency=1 \
+  test/e2e/run.test.ts test/e2e/exec.test.ts test/e2e/network.test.ts test/e2e/netjoin.test.ts || true
 # The whole suite boots the default guest kernel (runcvm); the Debian kernel stays selectable
 # (RUNCVM_KERNEL=debian), so the core Docker behaviour is checked on it too (docs/testing.md).
 stage e2e-debian env NODE_V8_COVERAGE="$COVERAGE/v8" RUNCVM_E2E_KERNEL=debian node --import tsx --test --test-concurrency=1 \

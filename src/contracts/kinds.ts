@@ -26,13 +26,13 @@ export const KERNELS = ['runcvm', 'debian'] as const;
 export const DATA_PLANES = ['node', 'supervisor'] as const;
 export type DataPlane = (typeof DATA_PLANES)[number];
 /**
- * The data plane when RUNCVM_DATA_PLANE is unset: still the Node launcher, until the whole e2e
- * suite has run again on the supervisor with its last fix (docs/testing.md: the one failure of
- * the last whole run, a busy loop while the guest boots, fixed after it); the supervisor is
- * tested by the e2e-supervisor stage of scripts/test.sh. Pod VMs, 9P volumes and Firecracker
- * keep the Node launcher either way.
+ * The data plane when RUNCVM_DATA_PLANE is unset: the C supervisor, so that no Node process stays
+ * per container once it runs (the whole e2e suite passes on it, docs/testing.md). The Node
+ * launcher stays selectable (RUNCVM_DATA_PLANE=node, tested by the e2e-node stage of
+ * scripts/test.sh). Which containers keep the Node launcher whatever this says: dataPlaneFor
+ * (src/runtime/data-plane.ts).
  */
-export const DEFAULT_DATA_PLANE: DataPlane = 'node';
+export const DEFAULT_DATA_PLANE: DataPlane = 'supervisor';
 export type KernelName = (typeof KERNELS)[number];
 /**
  * The kernel a container boots when RUNCVM_KERNEL is unset: runcvm, since the whole e2e suite

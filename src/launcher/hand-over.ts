@@ -1,10 +1,17 @@
 /**
  * The launcher's last step under runcvm-supervisor: the state for the supervisor (handover.ts)
- * and the network watch's first state (net-sync.ts), for a VMM whose processes the supervisor
- * can take over (QEMU). Returns false when this VM cannot be handed over: the launcher then
- * stays and runs the container itself.
+ * and the network watch's first state (net-sync.ts). Which containers get the supervisor is
+ * decided once, at create (runtime/data-plane.ts); this only refuses a VM whose processes the
+ * supervisor could not take over (no QEMU pids), and the launcher then runs the container itself.
  */
-import { IMAGE_DISKS_DIR, type LaunchSpec, RUN_DIR, WRITTEN_BACK_MARKER } from '../contracts/launch-spec.ts';
+import { existsSync } from 'node:fs';
+import {
+  IMAGE_DISKS_DIR,
+  type LaunchSpec,
+  POD_SOCKET_DIR,
+  RUN_DIR,
+  WRITTEN_BACK_MARKER,
+} from '../contracts/launch-spec.ts';
 import type { NetworkPlan } from '../network/setup.ts';
 import type { RunningVm } from '../vmm/driver.ts';
 import { qemuPaths } from '../vmm/qemu/argv.ts';
@@ -44,6 +51,8 @@ export function handOverToSupervisor(
     helloTimeoutMs: HELLO_TIMEOUT_MS[spec.accel],
     startedTimeoutMs: STARTED_TIMEOUT_MS[spec.accel],
     dnsRelay: net.guest.dnsRelay,
+    // Bound in by create for a joinable container (runtime/join.ts): its joiners' clients connect there.
+    podSocket: existsSync(POD_SOCKET_DIR),
     writtenBackMarker: `${IMAGE_DISKS_DIR}/${WRITTEN_BACK_MARKER}`,
     netSync: [process.execPath, ...process.execArgv, process.argv[1] as string, 'launcher', NET_SYNC_FLAG],
     timing,

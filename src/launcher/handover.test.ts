@@ -57,6 +57,7 @@ test('the state carries the VMM, the payloads, the flags and the net-sync comman
     helloTimeoutMs: 1000,
     startedTimeoutMs: 2000,
     dnsRelay: true,
+    podSocket: true,
     writtenBackMarker: '/.runcvm-disks/written-back',
     netSync: ['/usr/bin/node', '/x/runcvm.mjs', 'launcher', '--net-sync'],
     timing: { vmmSpawnMs: 3 },
@@ -70,7 +71,11 @@ test('the state carries the VMM, the payloads, the flags and the net-sync comman
   );
   assert.equal(
     one(HandoverTag.FLAGS)[0]?.readUInt32LE(0),
-    HandoverFlag.TERMINAL | HandoverFlag.DNS_RELAY | HandoverFlag.NET_WATCH | HandoverFlag.PRINT_TIMING,
+    HandoverFlag.TERMINAL |
+      HandoverFlag.DNS_RELAY |
+      HandoverFlag.NET_WATCH |
+      HandoverFlag.PRINT_TIMING |
+      HandoverFlag.POD_SOCKET,
   );
   assert.deepEqual(
     one(HandoverTag.NET_SYNC_ARG).map((v) => v.toString()),

@@ -37,6 +37,8 @@ export const HandoverFlag = {
   ROOT_IMAGE: 8,
   NET_WATCH: 16,
   PRINT_TIMING: 32,
+  /** Serve the pod socket too: other containers run in this VM (runtime/join.ts). */
+  POD_SOCKET: 64,
 } as const;
 
 /** The environment variable the supervisor sets: where to write the state. */
@@ -74,6 +76,8 @@ export interface Handover {
   helloTimeoutMs: number;
   startedTimeoutMs: number;
   dnsRelay: boolean;
+  /** Other containers run in this VM through the pod socket (runtime/join.ts). */
+  podSocket: boolean;
   writtenBackMarker: string;
   /** The launcher's own command line with `--net-sync`, run on netlink events (net-sync.ts). */
   netSync: string[];
@@ -88,7 +92,8 @@ function flags(h: Handover): number {
     (h.dnsRelay ? HandoverFlag.DNS_RELAY : 0) |
     (s.rootImage ? HandoverFlag.ROOT_IMAGE : 0) |
     (s.network === 'own' ? HandoverFlag.NET_WATCH : 0) |
-    (s.printTiming ? HandoverFlag.PRINT_TIMING : 0)
+    (s.printTiming ? HandoverFlag.PRINT_TIMING : 0) |
+    (h.podSocket ? HandoverFlag.POD_SOCKET : 0)
   );
 }
 

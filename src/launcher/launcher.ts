@@ -320,12 +320,12 @@ export async function runLauncher(): Promise<number> {
     if (server) void vm.exited.then(() => server.stop());
     timing.vmmSpawnMs = Date.now();
     hostLog?.line('launcher', `${spec.hypervisor} started, ${since(timing, 'vmmSpawnMs')}`);
-    // Under runcvm-supervisor (QEMU, no volume server, not a pod VM whose pod socket this process
-    // serves): the data plane is its job from here on.
+    // Under runcvm-supervisor (create chose it, runtime/data-plane.ts): the data plane is its job
+    // from here on.
     const handover = process.env[HANDOVER_ENV];
     // What virtiofsd and QEMU printed so far is read into the host log before their pipes go.
     if (handover) await new Promise((resolve) => setImmediate(resolve));
-    if (handover && !volumes && !existsSync(POD_SOCKET_DIR) && handOverToSupervisor(handover, spec, vm, net, timing)) {
+    if (handover && handOverToSupervisor(handover, spec, vm, net, timing)) {
       hostLog?.line('launcher', 'handed the data plane over to runcvm-supervisor');
       return 0;
     }

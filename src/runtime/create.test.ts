@@ -108,6 +108,26 @@ test('a valid container is planned from its inputs: options, accelerator, mounts
   }
 });
 
+test('the data plane: the supervisor runs the launcher by default, the Node launcher alone for a pod VM or on request', () => {
+  const f = fixture();
+  try {
+    const supervised = (p: ReturnType<typeof planCreate>) =>
+      p.config.process?.args?.some((a) => a.endsWith('/bin/runcvm-supervisor')) ?? false;
+    const plain = planCreate(ociSpec(f, []), runtimeArgs(f), f.prefix, HOST, 1, probes([]));
+    assert.deepEqual(plain.dataPlane, { plane: 'supervisor' });
+    assert.equal(supervised(plain), true);
+    assert.equal(plain.joinable, true, 'the supervisor serves the pod socket of a joinable VM');
+    const pod = planCreate(ociSpec(f, []), runtimeArgs(f), f.prefix, HOST, 1, probes([]), true);
+    assert.equal(pod.dataPlane.plane, 'node');
+    assert.equal(supervised(pod), false);
+    const node = planCreate(ociSpec(f, ['RUNCVM_DATA_PLANE=node']), runtimeArgs(f), f.prefix, HOST, 1, probes([]));
+    assert.equal(supervised(node), false);
+    assert.equal(node.joinable, true);
+  } finally {
+    rmSync(f.dir, { recursive: true });
+  }
+});
+
 test('RUNCVM_ROOTFS=image: the drives are planned, not built; spec.json gets them once built', () => {
   const f = fixture();
   try {

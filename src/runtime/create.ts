@@ -27,6 +27,7 @@ import type { SkeletonEntry } from '../volumes/plan.ts';
 import type { RuntimeArgs } from './cli-args.ts';
 import { openContainerLog, pruneContainerLogs } from './container-log.ts';
 import { containerOptions } from './container-options.ts';
+import { type DataPlaneChoice, dataPlaneFor } from './data-plane.ts';
 import { diskSerial } from './disks.ts';
 import { type HostConfig, readHostConfig } from './host-config.ts';
 import { type HostSettings, hostSettingsPath, readHostSettings } from './host-settings.ts';
@@ -95,6 +96,8 @@ export interface CreatePlan {
   skeleton?: { dir: string; entries: SkeletonEntry[] };
   /** Other containers can run in this one's VM (docker run --network container:X, join.ts). */
   joinable: boolean;
+  /** Who runs the data plane after boot (data-plane.ts). */
+  dataPlane: DataPlaneChoice;
 }
 
 /**
@@ -109,8 +112,16 @@ export function planCreate(
   host: HostConfig & { settings: HostSettings },
   now: number,
   probes: CreateProbes,
+  /** A CRI pod sandbox: its VM runs the pod's containers (pod-vm.ts). */
+  podSandbox = false,
 ): CreatePlan {
   const opts = containerOptions(spec, args.containerId, hostSettingsPath(prefix));
+  const dataPlane = dataPlaneFor({
+    requested: opts.dataPlane,
+    hypervisor: opts.hypervisor,
+    volumes: opts.volumes,
+    podSandbox,
+  });
   // Checked against the namespaces Docker asked for (the rewrite makes the launcher's private), and
   // like every check here, before anything is written (create builds the image root only after planCreate).
   const sysctls = guestSysctls(spec.linux, { isHostNetns });
@@ -151,7 +162,7 @@ export function planCreate(
     resolve: (dest) => resolveInRoot(spec.root.path, dest),
     imageRoot: image && { dir: image.dir, baseFile: image.baseFile },
     coverageDir: host.coverageDir,
-    supervisor: opts.dataPlane === 'supervisor',
+    supervisor: dataPlane.plane === 'supervisor',
   });
   const vmmBinary = ready?.vmmBinary ? vmmBinaryInContainer(opts.hypervisor) : undefined;
   if (ready?.vmmBinary && vmmBinary) {
@@ -222,9 +233,11 @@ export function planCreate(
     ...(ninep?.rootOptions ? { rootHost9pOptions: ninep.rootOptions } : {}),
     ...(writeback ? { writeback } : {}),
     ...(ninep ? { skeleton: { dir: ninep.skeletonDir, entries: ninep.skeleton } } : {}),
-    // A joiner's root reaches the guest through the virtiofs root and its client through the
-    // Node launcher's pod socket: neither exists with an image root, Firecracker or the C supervisor.
-    joinable: opts.hypervisor === 'qemu' && !image && opts.dataPlane === 'node' && imageProcIsJoinable(spec.root.path),
+    // A joiner's root reaches the guest through the virtiofs root and its client through the pod
+    // socket (served by the supervisor or the Node launcher): no virtiofs root with an image root
+    // or on Firecracker.
+    joinable: opts.hypervisor === 'qemu' && !image && imageProcIsJoinable(spec.root.path),
+    dataPlane,
   };
 }
 
@@ -362,7 +375,7 @@ export function create(
       spec.root.readonly = false;
     }
     const cache = new ImageCache();
-    const plan = planCreate(spec, args, prefix, host, start, hostProbes(spec, args, cache));
+    const plan = planCreate(spec, args, prefix, host, start, hostProbes(spec, args, cache), pod !== undefined);
     if (pod) {
       plan.config.mounts = [...(plan.config.mounts ?? []), ...pod.launcher];
       makeSandboxShare(args.containerId, pod.share);
@@ -373,7 +386,7 @@ export function create(
     const l = plan.launch;
     hostLog?.line(
       'runtime',
-      `create: ${l.hypervisor} (${l.accel}), ${l.cpus} vCPU(s), ${l.memoryMiB} MiB, kernel ${l.kernel.vmlinux.split('/').at(-2)}, root ${plan.image ? 'image' : 'virtiofs'}`,
+      `create: ${l.hypervisor} (${l.accel}), ${l.cpus} vCPU(s), ${l.memoryMiB} MiB, kernel ${l.kernel.vmlinux.split('/').at(-2)}, root ${plan.image ? 'image' : 'virtiofs'}, data plane ${plan.dataPlane.plane}${plan.dataPlane.keptNode ? ` (${plan.dataPlane.keptNode})` : ''}`,
     );
     if (plan.accel === 'tcg') warn('no usable /dev/kvm, the VM runs under TCG software emulation (slow)');
     let files: ImageRootFiles | undefined;

@@ -4,11 +4,12 @@
  * as an app container of a Kubernetes pod runs in its pod VM (pod-vm.ts, whose mechanism this
  * reuses whole), so it shares X's guest network namespace, loopback included.
  *
- * - X's side, at X's create (QEMU, virtiofs root, Node data plane): `/run/runcvm/join/<X>/root` is
+ * - X's side, at X's create (QEMU, virtiofs root, either data plane): `/run/runcvm/join/<X>/root` is
  *   bound (rslave) over the image's /proc in X's launcher (/vm/proc), so virtiofsd serves it to
  *   the guest at /proc, where every /proc mount of the guest hides it from X's own processes (no
  *   file is added to X's image, unlike a new mount point would be); `/run/runcvm/join/<X>/sock` is
- *   bound at the pod socket dir, so X's launcher serves the pod socket. /run/runcvm/join is one
+ *   bound at the pod socket dir, so X's data plane (runcvm-supervisor, or the Node launcher)
+ *   serves the pod socket. /run/runcvm/join is one
  *   shared mount for the whole host (made once), so a joiner's root mounted below it later
  *   propagates into X's running launcher, and no per-container host mount needs undoing at X's
  *   delete (the dispatcher removes the empty dirs).
@@ -211,7 +212,7 @@ export function joinTarget(
   const share = joinShare(x.id);
   if (!existsSync(share.sock) || !existsSync(share.root))
     throw new OptionError(
-      `--network container:${short(x.id)}: ${short(x.id)} is a runcvm container whose VM cannot take other containers (it runs on Firecracker, with RUNCVM_ROOTFS=image, with RUNCVM_DATA_PLANE=supervisor, or was started by an older runcvm); restart it without those options, or run this container with the runc runtime`,
+      `--network container:${short(x.id)}: ${short(x.id)} is a runcvm container whose VM cannot take other containers (it runs on Firecracker, with RUNCVM_ROOTFS=image, or was started by an older runcvm); restart it without those options, or run this container with the runc runtime`,
     );
   const target = { id: x.id, pid: x.pid, share: { ...share, sandboxPid: x.pid } };
   checkJoinNamespaces(spec, target);

@@ -57,7 +57,7 @@ export interface RewriteContext {
   imageRoot?: { dir: string; baseFile: string };
   /** The host's coverage dir (HostConfig.coverageDir): bound writable, the launcher writes V8 coverage there. */
   coverageDir?: string;
-  /** RUNCVM_DATA_PLANE=supervisor: runcvm-supervisor runs the launcher and takes over after boot. */
+  /** The supervisor data plane (runtime/data-plane.ts): runcvm-supervisor runs the launcher and takes over after boot. */
   supervisor?: boolean;
 }
 
@@ -239,7 +239,7 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
     process: {
       ...p,
       // runcvm-init is PID 1 so that every signal, real-time ones included, reaches the launcher
-      // (src/launcher/init); with RUNCVM_DATA_PLANE=supervisor, runcvm-supervisor runs the Node launcher for the start and then
+      // (src/launcher/init); on the supervisor data plane, runcvm-supervisor runs the Node launcher for the start and then
       // the container's data plane itself (src/launcher/supervisor); Node's own warnings would
       // land on the workload's stderr. The young generation is capped (1 MiB semi-spaces instead of
       // up to 16): output the launcher holds while a slow log reader takes it survives scavenges,

@@ -3,8 +3,9 @@
  * Each call has its own timeout because a TCG boot on a loaded 2-core host can take 10x longer.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PREFIX_IN_CONTAINER } from '../../src/contracts/launch-spec.ts';
 
 export const RUNTIME = process.env.RUNCVM_RUNTIME ?? 'runcvm';
 export const BUSYBOX = 'runcvm-test/busybox';
@@ -24,7 +25,7 @@ export function hypervisorArgs(): string[] {
     ...env('RUNCVM_KERNEL', E2E_KERNEL),
     ...env('RUNCVM_ROOTFS', process.env.RUNCVM_E2E_ROOTFS),
     ...env('RUNCVM_VOLUMES', process.env.RUNCVM_E2E_VOLUMES),
-    // RUNCVM_E2E_DATA_PLANE=supervisor runs the suite with the C supervisor after boot.
+    // RUNCVM_E2E_DATA_PLANE=node runs the suite with the Node launcher resident (the default is the C supervisor).
     ...env('RUNCVM_DATA_PLANE', process.env.RUNCVM_E2E_DATA_PLANE),
   ];
 }
@@ -92,22 +93,18 @@ function containerOf(pid: string): string | undefined {
 }
 
 /**
- * The install a container process belongs to: the runtime bind-mounts its prefix, and the prefix's `rt` below it,
- * into every container, so both are mount points in the process's mount namespace. Undefined when it cannot be
- * told (virtiofsd sandboxes itself in a namespace of its own; a process gone meanwhile).
+ * Whether a container process is of the install under test: every runcvm container sees its install's prefix at
+ * PREFIX_IN_CONTAINER (a bind of the host prefix), so that path and PREFIX are the same directory. Undefined when it
+ * cannot be told (virtiofsd sandboxes itself in a root of its own; a process gone meanwhile).
  */
-function installOf(pid: string): string | undefined {
-  let points: Set<string>;
+function ofThisInstall(pid: string): boolean | undefined {
   try {
-    points = new Set(
-      readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
-        .split('\n')
-        .map((l) => l.split(' ')[4] ?? ''),
-    );
+    const theirs = statSync(`/proc/${pid}/root${PREFIX_IN_CONTAINER}`);
+    const ours = statSync(PREFIX);
+    return theirs.dev === ours.dev && theirs.ino === ours.ino;
   } catch {
     return undefined;
   }
-  return [...points].find((p) => p !== '' && points.has(`${p}/rt`));
 }
 
 function cgroupOf(pid: string): string {
@@ -118,13 +115,24 @@ function cgroupOf(pid: string): string {
   }
 }
 
+/** State, parent and container of a process, for the message of a leak check. */
+function describeProcess(pid: string): string {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '?';
+    return `[state ${field('State')}, ppid ${field('PPid')}, container ${containerOf(pid)?.slice(0, 12) ?? 'none'}]`;
+  } catch {
+    return '[gone]';
+  }
+}
+
 /**
- * Launchers, qemu/virtiofsd using a container run dir, and volume servers of a Docker container that is gone or
- * stopped. Processes of containers still live (another test's), of another engine (Podman, CRI) and of another
- * install (a second runtime name) are not this suite's: a process counts unless it, or a process sharing its
- * cgroup, is known to belong to another install.
+ * One look: launchers, qemu/virtiofsd using a container run dir, and volume servers of a Docker container that is
+ * gone or stopped, by pid. Processes of containers still live (another test's), of another engine (Podman, CRI) and
+ * of another install (a second runtime name) are not this suite's: a process counts unless it, or a process sharing
+ * its cgroup, is known to belong to another install.
  */
-export async function leftovers(): Promise<string[]> {
+async function leftoverCandidates(): Promise<Map<string, string>> {
   const r = await run('ps', ['-eo', 'pid=,args=']);
   // "created" too: a container still starting (another test's `docker run`) has its VM booting before Docker
   // calls it running.
@@ -136,17 +144,29 @@ export async function leftovers(): Promise<string[]> {
     .filter((l) => /runcvm\.mjs launcher|\/run\/runcvm\/|diod -f -n -N -L stderr -l 169\.254\./.test(l))
     .map((line) => {
       const pid = line.trim().split(/\s+/)[0] as string;
-      return { line, pid, install: installOf(pid), cgroup: cgroupOf(pid) };
+      return { line, pid, ours: ofThisInstall(pid), cgroup: cgroupOf(pid) };
     });
-  const foreign = new Set(candidates.filter((c) => c.install && c.install !== PREFIX).map((c) => c.cgroup));
-  return candidates
-    .filter((c) => (c.install ? c.install === PREFIX : !(c.cgroup && foreign.has(c.cgroup))))
-    .filter((c) => {
-      // Only Docker's containers: a process of another engine (a Podman or CRI container) is not this suite's.
-      const id = containerOf(c.pid);
-      return id !== undefined && !running.has(id);
-    })
-    .map((c) => c.line);
+  const foreign = new Set(candidates.filter((c) => c.ours === false).map((c) => c.cgroup));
+  const out = new Map<string, string>();
+  for (const c of candidates) {
+    if (c.ours === false || (c.ours === undefined && c.cgroup !== '' && foreign.has(c.cgroup))) continue;
+    // Only Docker's containers: a process of another engine (a Podman or CRI container) is not this suite's.
+    const id = containerOf(c.pid);
+    if (id !== undefined && !running.has(id)) out.set(c.pid, c.line);
+  }
+  return out;
+}
+
+/**
+ * The leftovers of containers this suite could have created; a process gone a second later is not one (a
+ * container of another test or install being torn down as ps looked).
+ */
+export async function leftovers(): Promise<string[]> {
+  const first = await leftoverCandidates();
+  if (first.size === 0) return [];
+  await sleep(1000);
+  const second = await leftoverCandidates();
+  return [...first.keys()].filter((pid) => second.has(pid)).map((pid) => `${first.get(pid)} ${describeProcess(pid)}`);
 }
 
 export function uniqueName(tag: string): string {

@@ -1,20 +1,25 @@
 /**
  * Flood tests (docs/agent-protocol.md, Flow control): a guest that produces more than its
  * readers take, or floods DNS, slows itself and never grows the host. Memory and descriptors are
- * measured on THIS container's launcher only (the child of the container's PID 1, runcvm-init).
- * Bounds asserted: launcher RSS grows by less than RSS_GROWTH_MAX over its idle value while a
- * reader is stopped or the log is not followed (the protocol bound is one 1 MiB window per
- * stream; the rest is V8 heap churn); open descriptors grow by at most the DNS cap (64) + 32 (exec connections, the
- * launcher's own `ip`/`iptables` polls).
+ * measured on THIS container's data-plane process only (the child of the container's PID 1,
+ * runcvm-init): runcvm-supervisor on the default data plane, the Node launcher with
+ * RUNCVM_E2E_DATA_PLANE=node. Bounds asserted: its RSS grows by less than RSS_GROWTH_MAX over its
+ * idle value while a reader is stopped or the log is not followed (the protocol bound is one
+ * 1 MiB window per stream; the supervisor adds at most a 1 MiB frame buffer per exec client and
+ * 1 MiB towards the guest, Node adds V8 heap churn); open descriptors grow by at most the DNS cap
+ * (64) + 32 (exec connections, the net-sync step's pipe or the Node launcher's `ip`/`iptables` polls).
  */
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_DATA_PLANE } from '../../src/contracts/kinds.ts';
 import { BUSYBOX, docker, hypervisorArgs, inspect, RUNTIME, run, uniqueName, until } from './docker.ts';
 
-const RSS_GROWTH_MAX_KIB = 32 * 1024;
+const SUPERVISOR = (process.env.RUNCVM_E2E_DATA_PLANE || DEFAULT_DATA_PLANE) === 'supervisor';
+/** The supervisor's bounds (docs/architecture.md, "Bounds") with room for one exec client's buffer; Node's with its heap. */
+const RSS_GROWTH_MAX_KIB = (SUPERVISOR ? 8 : 32) * 1024;
 const DNS_CAP = 64;
 const FD_SLACK = 32;
 
@@ -23,12 +28,25 @@ const vm = uniqueName('flood-vm');
 const neighbour = uniqueName('flood-neighbour');
 const logger = uniqueName('flood-logs');
 
+function childComms(pid: number): string[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return children.map((c) => {
+    try {
+      return readFileSync(`/proc/${c}/comm`, 'utf8').trim();
+    } catch {
+      return ''; // gone since
+    }
+  });
+}
+
 function launcherOf(name: string): Promise<number> {
   return until(`the launcher of ${name}`, async () => {
     const init = await inspect(name, '{{.State.Pid}}');
     if (!init || init === '0') return undefined;
     const children = readFileSync(`/proc/${init}/task/${init}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    return children.map(Number).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('launcher'));
+    const pid = children.map(Number).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('launcher'));
+    // Once started, the data plane is the supervisor itself: the Node launcher under it has gone.
+    return pid !== undefined && !(SUPERVISOR && childComms(pid).includes('node')) ? pid : undefined;
   });
 }
 
@@ -94,6 +112,12 @@ before(async () => {
 after(async () => {
   await docker(['rm', '-f', vm, neighbour, logger]);
   await docker(['network', 'rm', net]);
+});
+
+test('the data plane of a started container is the one asked for', async () => {
+  const pid = await launcherOf(vm);
+  const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  assert.equal(comm, SUPERVISOR ? 'runcvm-supervis' : 'node');
 });
 
 test('a stopped exec reader pauses the guest process; the launcher stays bounded and everything else flows', async () => {

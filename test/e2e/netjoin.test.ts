@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DEFAULT_DATA_PLANE } from '../../src/contracts/kinds.ts';
 import { BUSYBOX, docker, hypervisorArgs, inspect, RUNTIME, runRunc, runVm, uniqueName, until } from './docker.ts';
 
 const x = uniqueName('njx');
@@ -22,6 +23,20 @@ async function detached(name: string, args: string[]): Promise<void> {
   cleanup.push(name);
   const r = await docker(['run', '-d', '--name', name, `--runtime=${RUNTIME}`, ...hypervisorArgs(), ...args]);
   assert.equal(r.code, 0, r.stderr);
+}
+
+/** The data plane X runs on: the suite's (RUNCVM_E2E_DATA_PLANE) or the default. */
+const PLANE = process.env.RUNCVM_E2E_DATA_PLANE || DEFAULT_DATA_PLANE;
+
+/** The commands of a container's host processes (`docker top`, its cgroup): who serves its pod socket. */
+async function hostCommands(name: string): Promise<string[]> {
+  const r = await docker(['top', name, '-eo', 'pid,comm']);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/)[1] ?? '')
+    .filter(Boolean);
 }
 
 /** The id of X's running kernel: the same in every container of its VM, new at every boot. */
@@ -58,6 +73,15 @@ describe('a runcvm container joining a runcvm container X runs in X VM', () => {
     const [reply, boot] = r.stdout.split('\n');
     assert.equal(reply, 'hello-from-x');
     assert.equal(boot, await bootId(x), 'the joiner runs in the same guest kernel as X');
+    // The joiner's client went through X's data plane: on the supervisor, no Node process in X.
+    const procs = await hostCommands(x);
+    if (PLANE === 'supervisor') {
+      assert.ok(
+        procs.some((c) => c.startsWith('runcvm-supervis')),
+        `X has no runcvm-supervisor: ${procs.join(' ')}`,
+      );
+      assert.ok(!procs.includes('node'), `a Node process runs in X: ${procs.join(' ')}`);
+    } else assert.ok(procs.includes('node'), `X has no Node launcher: ${procs.join(' ')}`);
     assert.doesNotMatch(r.stdout, /httpd|sleep 100000/, "X's processes are not in the joiner's PID namespace");
   });
 
@@ -188,11 +212,11 @@ describe('a runcvm container joining a runcvm container X runs in X VM', () => {
     }
   });
 
-  test('a runcvm X whose VM cannot take containers (RUNCVM_DATA_PLANE=supervisor) is refused by name', async () => {
-    const sup = uniqueName('njsup');
-    await detached(sup, ['-e', 'RUNCVM_DATA_PLANE=supervisor', BUSYBOX, 'sleep', '100000']);
-    const r = await runVm(['--network', `container:${sup}`, BUSYBOX, 'true']);
-    assert.notEqual(r.code, 0, 'joined a supervisor VM');
+  test('a runcvm X whose VM cannot take containers (RUNCVM_ROOTFS=image) is refused by name', async () => {
+    const img = uniqueName('njimg');
+    await detached(img, ['-e', 'RUNCVM_ROOTFS=image', BUSYBOX, 'sleep', '100000']);
+    const r = await runVm(['--network', `container:${img}`, BUSYBOX, 'true']);
+    assert.notEqual(r.code, 0, 'joined a VM with an image root');
     assert.match(r.stderr, /--network container:[0-9a-f]{12}: .*cannot take other containers/);
   });
 

@@ -397,7 +397,7 @@ describe('host log', { timeout: 300_000 }, () => {
     assert.equal(log.stdout, readFileSync(file, 'utf8'));
     const at = '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z ';
     for (const re of [
-      'runtime: create: qemu \\((kvm|tcg)\\), 1 vCPU\\(s\\), 512 MiB, kernel \\w+, root image$',
+      'runtime: create: qemu \\((kvm|tcg)\\), 1 vCPU\\(s\\), 512 MiB, kernel \\w+, root image, data plane (supervisor|node)$',
       'runtime: image cache: built [0-9a-f]{12} \\(cold\\) in \\d+\\.\\d s: ',
       'launcher: starting: qemu ',
       'launcher: qemu started, \\d+ ms after the launcher started$',

@@ -38,6 +38,7 @@ enum handover_flag {
 	HOF_ROOT_IMAGE = 8,
 	HOF_NET_WATCH = 16,
 	HOF_PRINT_TIMING = 32,
+	HOF_POD_SOCKET = 64, /* serve the pod socket too: other containers run in this VM */
 };
 
 struct handover {

@@ -6,9 +6,10 @@
  * the handover state (handover.h) and exits; QEMU and virtiofsd, orphaned, come back to this
  * process (a child subreaper), which then holds the container for its whole life: the agent
  * channel (HELLO, CONFIG, START, flow control), the container's stdio, the signals runcvm-init
- * passes on fd 3, the exec socket, the DNS relay, network hot-plug (netlink events), guest LOG
- * lines, the exit status and the teardown. A launcher that does not hand over (another VMM)
- * simply runs to the end, and its status is the container's.
+ * passes on fd 3, the exec socket (and the pod socket of a VM other containers join), the DNS
+ * relay, network hot-plug (netlink events), guest LOG lines, the exit status and the teardown. A
+ * launcher that does not hand over (another VMM) simply runs to the end, and its status is the
+ * container's.
  *
  * One poll loop, no threads, no signal handlers (signalfd). Every queue is bounded: guest output
  * by the flow-control window per stream, frames towards the guest by pausing their sources above
@@ -64,6 +65,7 @@ struct sockaddr_nl {
 #define STDERR_ENV	     "RUNCVM_SUPERVISOR_STDERR"
 #define STDERR_DRAIN_MAX     (256 * 1024)
 #define EXEC_SOCKET	     "/run/runcvm/exec.sock"
+#define POD_SOCKET	     "/run/runcvm-pod/exec.sock"
 #define WORKLOAD_ID	     1
 #define FIRST_EXEC_ID	     2
 #define MAX_CLIENTS	     1024
@@ -129,7 +131,7 @@ struct sv {
 	int tty;
 	struct termios saved_tty;
 	int sfd;
-	int listener;
+	int listener[2]; /* the exec socket, the pod socket (LISTEN_PATH) */
 	struct client *clients[MAX_CLIENTS];
 	int nclients;
 	uint32_t next_id;
@@ -640,13 +642,22 @@ static int client_read(struct client *c)
 	return 0;
 }
 
-static void accept_clients(void)
+/* The exec socket, and the pod socket, bound in from the host for a VM other containers join
+ * (src/runtime/join.ts): their runcvm-exec clients start and exec their processes there, with the
+ * exec socket's protocol and bounds (HOF_POD_SOCKET). */
+static const char *const LISTEN_PATH[2] = {EXEC_SOCKET, POD_SOCKET};
+/* What a listener that cannot open means, as the Node launcher says it. */
+static const char *const LISTEN_LOST[2] = {"docker exec is unavailable",
+					   "the containers joining this one cannot start"};
+
+/* Both sockets share the client table, its MAX_CLIENTS bound and the process ids. */
+static void accept_clients(int k)
 {
 	for (;;) {
-		int fd = accept4(S.listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(S.listener[k], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				say("runcvm: exec socket: accept: %s", strerror(errno));
+				say("runcvm: %s: accept: %s", LISTEN_PATH[k], strerror(errno));
 			return;
 		}
 		struct client *c = S.nclients < MAX_CLIENTS ? calloc(1, sizeof *c) : NULL;
@@ -660,20 +671,41 @@ static void accept_clients(void)
 	}
 }
 
+static void open_listener(int k)
+{
+	const char *path = LISTEN_PATH[k];
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+	/* A socket file left by the container's previous run (docker restart). */
+	if (unlink(path) != 0 && errno != ENOENT)
+		say("runcvm: %s: unlink %s: %s", LISTEN_LOST[k], path, strerror(errno));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 256) != 0) {
+		say("runcvm: %s: %s: %s", LISTEN_LOST[k], path, strerror(errno));
+		if (fd >= 0)
+			xclose(fd, __func__);
+		fd = -1;
+	}
+	S.listener[k] = fd;
+}
+
 static void open_exec_server(void)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	snprintf(a.sun_path, sizeof a.sun_path, "%s", EXEC_SOCKET);
-	if (unlink(EXEC_SOCKET) != 0 && errno != ENOENT)
-		say("runcvm: docker exec is unavailable: unlink %s: %s", EXEC_SOCKET,
-		    strerror(errno));
-	S.listener = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (S.listener < 0 || bind(S.listener, (struct sockaddr *)&a, sizeof a) != 0 ||
-	    listen(S.listener, 256) != 0) {
-		say("runcvm: docker exec is unavailable: %s: %s", EXEC_SOCKET, strerror(errno));
-		if (S.listener >= 0)
-			xclose(S.listener, __func__);
-		S.listener = -1;
+	open_listener(0);
+	if (S.ho.flags & HOF_POD_SOCKET)
+		open_listener(1);
+}
+
+/* No new client once the workload is done; the socket files go, as the Node launcher's do. */
+static void close_listeners(void)
+{
+	for (int k = 0; k < 2; k++) {
+		if (S.listener[k] < 0)
+			continue;
+		xclose(S.listener[k], __func__);
+		S.listener[k] = -1;
+		if (unlink(LISTEN_PATH[k]) != 0 && errno != ENOENT)
+			say("runcvm: unlink %s: %s", LISTEN_PATH[k], strerror(errno));
 	}
 }
 
@@ -1012,10 +1044,7 @@ static void workload_outcome(uint8_t type, const uint8_t *p, uint32_t len)
 		     (const char *)p + 4);
 	}
 	/* The workload is done: no new exec, no more network changes, power off. */
-	if (S.listener >= 0) {
-		xclose(S.listener, __func__);
-		S.listener = -1;
-	}
+	close_listeners();
 	if (S.nl >= 0) {
 		xclose(S.nl, __func__);
 		S.nl = -1;
@@ -1376,6 +1405,7 @@ enum slot {
 	P_SIGPIPE,
 	P_SFD,
 	P_LISTEN,
+	P_LISTEN_POD,
 	P_NL,
 	P_NET,
 	P_ERR0,
@@ -1497,7 +1527,8 @@ static void loop(void)
 		pf[P_SIGPIPE] = (struct pollfd){
 			S.sigpipe_open && reading && !paused ? SIGNAL_FD : -1, POLLIN, 0};
 		pf[P_SFD] = (struct pollfd){S.sfd, POLLIN, 0};
-		pf[P_LISTEN] = (struct pollfd){S.listener, POLLIN, 0};
+		pf[P_LISTEN] = (struct pollfd){S.listener[0], POLLIN, 0};
+		pf[P_LISTEN_POD] = (struct pollfd){S.listener[1], POLLIN, 0};
 		pf[P_NL] = (struct pollfd){S.nl, POLLIN, 0};
 		pf[P_NET] = (struct pollfd){S.net_out, POLLIN, 0};
 		pf[P_ERR0] = (struct pollfd){S.err[0].fd, POLLIN, 0};
@@ -1540,8 +1571,9 @@ static void loop(void)
 			stdin_readable();
 		if (pf[P_SIGPIPE].revents)
 			sigpipe_readable();
-		if (pf[P_LISTEN].revents & POLLIN)
-			accept_clients();
+		for (int k = 0; k < 2; k++)
+			if (pf[P_LISTEN + k].revents & POLLIN)
+				accept_clients(k);
 		if (pf[P_NL].revents & POLLIN)
 			netlink_readable();
 		if (pf[P_NET].revents)
@@ -1623,7 +1655,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: runcvm-supervisor LAUNCHER [ARG...]\n");
 		return 2;
 	}
-	S.agent = S.listener = S.nl = S.net_out = -1;
+	S.agent = S.listener[0] = S.listener[1] = S.nl = S.net_out = -1;
 	S.err[0].fd = S.err[1].fd = -1;
 	/* No host log until hostlog_init: a failure before it must not write a record anywhere. */
 	S.hlog.fd = -1;

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type DataPlaneInputs, dataPlaneFor } from './data-plane.ts';
+
+const base: DataPlaneInputs = { requested: 'supervisor', hypervisor: 'qemu', volumes: 'virtiofs', podSandbox: false };
+
+test('a QEMU container with virtiofs volumes gets the supervisor it asked for', () => {
+  assert.deepEqual(dataPlaneFor(base), { plane: 'supervisor' });
+});
+
+test('RUNCVM_DATA_PLANE=node keeps the Node launcher, with no reason to report', () => {
+  assert.deepEqual(dataPlaneFor({ ...base, requested: 'node' }), { plane: 'node' });
+  assert.deepEqual(dataPlaneFor({ ...base, requested: 'node', hypervisor: 'firecracker' }), { plane: 'node' });
+});
+
+test('Firecracker, 9P volumes and a pod VM keep the Node launcher and say why', () => {
+  const cases: [Partial<DataPlaneInputs>, RegExp][] = [
+    [{ hypervisor: 'firecracker' }, /firecracker runs under the Node launcher/],
+    [{ volumes: '9p' }, /9P volume server/],
+    [{ podSandbox: true }, /pod VM's launcher serves the pod log and PortForward/],
+  ];
+  for (const [change, why] of cases) {
+    const c = dataPlaneFor({ ...base, ...change });
+    assert.equal(c.plane, 'node', JSON.stringify(change));
+    assert.match(c.keptNode ?? '', why);
+  }
+});
