@@ -48,9 +48,11 @@ type Timing = Record<string, number>;
 
 function phases(t: Timing, startMs: number, endMs: number): Record<string, number> {
   return {
-    'docker → runtime create (CLI, dockerd, shim, node start)': t.createStartMs! - startMs,
+    'docker → runtime create exec (CLI, dockerd, shim)': t.createNodeMs! - startMs,
+    'runtime create: Node start and bundle load': t.createStartMs! - t.createNodeMs!,
     'runtime create (rewrite, checks)': t.createEndMs! - t.createStartMs!,
-    'runc create + start → launcher running': t.launcherStartMs! - t.createEndMs!,
+    'runc create + start → launcher exec': t.launcherNodeMs! - t.createEndMs!,
+    'launcher: Node start and bundle load': t.launcherStartMs! - t.launcherNodeMs!,
     'launcher until VMM exec (virtiofsd up)': t.vmmSpawnMs! - t.launcherStartMs!,
     'VMM start → agent up (kernel boot)': t.agentUpMs! - t.vmmSpawnMs!,
     'agent up → workload exit (mounts, exec)': t.workloadExitMs! - t.agentUpMs!,

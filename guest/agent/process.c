@@ -18,6 +18,7 @@
 #include "exec.h"
 #include "flush.h"
 #include "livewb.h"
+#include "clock.h"
 #include "log.h"
 #include "writeback.h"
 #include "proto.h"
@@ -179,6 +180,8 @@ static void maybe_finish(struct procs *t, struct proc *p)
 		b[1] = 1; /* the drive keeps the changes: the host's delete writes them back again
 			   */
 	proto_send(t->ch, MSG_EXIT, p->id, b, sizeof b, NULL, 0);
+	if (p->id == 1)
+		clock_mark("process 1 EXIT sent");
 	if (p->id == 1) {
 		t->init_done = 1;
 		close_fd(&t->init_pidns);
@@ -209,6 +212,8 @@ void procs_reap(struct procs *t)
 		}
 		p->exited = 1;
 		p->status = st;
+		if (p->id == 1)
+			clock_mark("process 1 reaped");
 	}
 	for (struct proc *p = t->list, *next; p; p = next) {
 		next = p->next;
@@ -598,6 +603,8 @@ static void add_started(struct procs *t, struct proc *p)
 	put_u32(b, (uint32_t)p->pid);
 	proto_send(t->ch, MSG_STARTED, p->id, b, 4, NULL, 0);
 	log_debug("process %u started: pid %d", p->id, p->pid);
+	if (p->id == 1)
+		clock_mark("process 1 started");
 }
 
 static void tool_fail(struct procs *t, struct proc *p, const struct agent_err *e)
