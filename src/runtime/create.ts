@@ -152,6 +152,7 @@ export function planCreate(
     imageRoot: image && { dir: image.dir, baseFile: image.baseFile },
     coverageDir: host.coverageDir,
     supervisor: opts.dataPlane === 'supervisor',
+    thpOff: accel === 'tcg',
   });
   const vmmBinary = ready?.vmmBinary ? vmmBinaryInContainer(opts.hypervisor) : undefined;
   if (ready?.vmmBinary && vmmBinary) {
