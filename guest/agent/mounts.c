@@ -288,11 +288,11 @@ int mounts_setup_root(struct imgroot *ir, const struct vm_config *c, struct agen
  * (docs/performance.md, "Start path"). */
 static int memory_only_fs(const char *type)
 {
-	static const char *const types[] = {"proc",	 "sysfs",     "devtmpfs",   "devpts",
-					    "mqueue",	 "cgroup2",   "cgroup",	    "tmpfs",
-					    "ramfs",	 "bpf",	      "tracefs",    "debugfs",
-					    "securityfs", "pstore",    "configfs",   "binfmt_misc",
-					    "hugetlbfs", "fusectl",   "nsfs",	    NULL};
+	static const char *const types[] = {"proc",	  "sysfs",   "devtmpfs", "devpts",
+					    "mqueue",	  "cgroup2", "cgroup",	 "tmpfs",
+					    "ramfs",	  "bpf",     "tracefs",	 "debugfs",
+					    "securityfs", "pstore",  "configfs", "binfmt_misc",
+					    "hugetlbfs",  "fusectl", "nsfs",	 NULL};
 	for (size_t i = 0; types[i]; i++)
 		if (strcmp(type, types[i]) == 0)
 			return 1;
