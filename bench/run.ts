@@ -46,13 +46,18 @@ function dockerRun(
 
 type Timing = Record<string, number>;
 
+/** The "of which" rows need the Node start times, which a runtime older than them does not record. */
+function nodeRows(key: string, v: number | undefined): Record<string, number> {
+  return v === undefined || Number.isNaN(v) ? {} : { [key]: v };
+}
+
 function phases(t: Timing, startMs: number, endMs: number): Record<string, number> {
   return {
-    'docker → runtime create exec (CLI, dockerd, shim)': t.createNodeMs! - startMs,
-    'runtime create: Node start and bundle load': t.createStartMs! - t.createNodeMs!,
+    'docker → runtime create (CLI, dockerd, shim, Node start)': t.createStartMs! - startMs,
+    ...nodeRows('  of which Node start and bundle load', t.createStartMs! - t.createNodeMs!),
     'runtime create (rewrite, checks)': t.createEndMs! - t.createStartMs!,
-    'runc create + start → launcher exec': t.launcherNodeMs! - t.createEndMs!,
-    'launcher: Node start and bundle load': t.launcherStartMs! - t.launcherNodeMs!,
+    'runc create + start → launcher running': t.launcherStartMs! - t.createEndMs!,
+    ...nodeRows("  of which the launcher's Node start and bundle load", t.launcherStartMs! - t.launcherNodeMs!),
     'launcher until VMM exec (virtiofsd up)': t.vmmSpawnMs! - t.launcherStartMs!,
     'VMM start → agent up (kernel boot)': t.agentUpMs! - t.vmmSpawnMs!,
     'agent up → workload exit (mounts, exec)': t.workloadExitMs! - t.agentUpMs!,
