@@ -100,11 +100,15 @@ function bareVm(kernel: KernelName): { ms: number; cpuMs: number } {
       qemuPaths(runDir),
     );
     const t0 = Date.now();
-    // The shell's `times` prints its children's CPU time: QEMU's, once it has exited.
-    const r = spawnSync('sh', ['-c', '"$@"; rc=$?; times; exit $rc', 'sh', QEMU_BINARY, ...argv], {
+    // The shell's `times` prints its children's CPU time: QEMU's, once it has exited. Under TCG
+    // QEMU runs as in a container, through runcvm-init without transparent huge pages
+    // (runtime/rewrite.ts, thpOff), so the baseline gets what the product gets.
+    const wrap = accel === 'tcg' ? [join(PREFIX, 'bin/runcvm-init')] : [];
+    const r = spawnSync('sh', ['-c', '"$@"; rc=$?; times; exit $rc', 'sh', ...wrap, QEMU_BINARY, ...argv], {
       stdio: ['ignore', 'pipe', 'ignore'],
       encoding: 'utf8',
       timeout: 120_000,
+      env: { ...process.env, ...(accel === 'tcg' ? { RUNCVM_THP_DISABLE: '1' } : {}) },
     });
     const ms = Date.now() - t0;
     if (r.status !== 0) throw new Error(`bare VM failed: ${r.status ?? r.signal}`);
