@@ -107,15 +107,12 @@ async function runWorkload(
   });
   const guard = <T>(p: Promise<T>) => Promise.race([p, vmDied, sessionFailed]);
 
-  const hello = session.waitHello().then((h) => {
-    timing.agentUpMs = Date.now();
-    return h;
-  });
-  // HELLO, CONFIG and START go out at once, before the guest's HELLO: the guest reads them when it
-  // has booted, so its setup does not wait for this process to be scheduled and answer (one host
-  // round trip off the start path, 10-60 ms under load; docs/performance.md). The stream is
-  // ordered and buffered until the guest reads (docs/agent-protocol.md); a guest of another
-  // protocol version still fails clearly on either side (Versioning).
+  const hello = session.waitHello();
+  const h = await guard(withTimeout(hello, HELLO_TIMEOUT_MS[spec.accel], 'waiting for the guest agent'));
+  timing.agentUpMs = Date.now();
+  hostLog?.line('launcher', `guest agent up: ${h.agent} (protocol ${h.version}), ${since(timing, 'agentUpMs')}`);
+  // Which agent answered, for the operator comparing it with `runcvm version` (docs/troubleshooting.md).
+  if (spec.runtimeDebug) process.stderr.write(`runcvm: guest agent: ${h.agent} (protocol ${h.version})\n`);
   if (net.guest.dnsRelay) serveGuestDns(session, guestLog);
   session.configure({ ...guestConfigFor(spec, net.guest), ...(vm.driveOrder ? { driveOrder: vm.driveOrder } : {}) });
 
@@ -156,10 +153,6 @@ async function runWorkload(
     if (spec.network === 'own') stopWatching = watchNetwork(spec, session, net);
   });
   attached.then(started, started);
-  const h = await guard(withTimeout(hello, HELLO_TIMEOUT_MS[spec.accel], 'waiting for the guest agent'));
-  hostLog?.line('launcher', `guest agent up: ${h.agent} (protocol ${h.version}), ${since(timing, 'agentUpMs')}`);
-  // Which agent answered, for the operator comparing it with `runcvm version` (docs/troubleshooting.md).
-  if (spec.runtimeDebug) process.stderr.write(`runcvm: guest agent: ${h.agent} (protocol ${h.version})\n`);
   const startDeadline = withTimeout(
     startedOrDone,
     STARTED_TIMEOUT_MS[spec.accel],
