@@ -60,7 +60,7 @@ export interface RewriteContext {
   /**
    * TCG: runcvm-init turns transparent huge pages off for everything it starts (launcher,
    * virtiofsd, QEMU). QEMU asks for huge pages on its translation cache, so every 2 MiB of it the
-   * boot reaches is zeroed whole at once: 6-11 % of QEMU's CPU time to boot (docs/performance.md,
+   * boot reaches is zeroed whole at once: 2-11 % of QEMU's CPU time to boot (docs/performance.md,
    * "Start path"). Not with KVM, where guest RAM may want huge pages and there is no such cache.
    */
   thpOff?: boolean;

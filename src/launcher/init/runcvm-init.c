@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 	}
 	/* Under TCG create asks (RUNCVM_THP_DISABLE=1): no transparent huge pages for the launcher,
 	 * virtiofsd and QEMU, which inherit it. QEMU madvises its translation cache for huge pages,
-	 * and zeroing each 2 MiB page the boot touches cost 6-11 % of its CPU time to boot
+	 * and zeroing each 2 MiB page the boot touches cost 2-11 % of its CPU time to boot
 	 * (docs/performance.md, "Start path"). Only speed is at stake: a failure is said, not
 	 * fatal. */
 	const char *thp = getenv("RUNCVM_THP_DISABLE");
