@@ -13,3 +13,9 @@ long long clock_ms(void)
 		log_error("clock_gettime: %s", strerror(errno));
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+void clock_mark(const char *what)
+{
+	if (log_debug_enabled())
+		log_debug("timing: %s at %lld ms", what, clock_ms());
+}

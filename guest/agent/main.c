@@ -103,6 +103,7 @@ static void boot(struct agent *a)
 		log_error("make /dev/console stdio: %s", strerror(cerr));
 	log_set_debug(cmdline_has(cmdline, "runcvm.debug=1"));
 	log_debug("runcvm-agent %s starting", RUNCVM_AGENT_VERSION);
+	clock_mark("agent started");
 	/* Until the workload starts (dispatch, MSG_START): rcu.h says why. */
 	rcu_expedite(1);
 	/* Firecracker (x86) ends only on a guest reset, not on a power-off (power.c). */
@@ -115,6 +116,7 @@ static void boot(struct agent *a)
 	sysctl_writeback_timing();
 	if (modules_load("/modules.list") != 0)
 		log_warn("some kernel modules failed to load");
+	clock_mark("modules loaded");
 	int fd = channel_open(AGENT_PORT_NAME, PORT_WAIT_MS);
 	if (fd < 0)
 		power_off("no agent channel");
@@ -127,6 +129,7 @@ static void boot(struct agent *a)
 	/* Blocks until the host connects, so the rest of the stream cannot be lost. */
 	if (proto_send(&a->chan, MSG_HELLO, 0, v, 4, ver, strlen(ver)) != 0)
 		power_off("cannot send HELLO");
+	clock_mark("HELLO sent");
 	if (proto_set_nonblocking(&a->chan) != 0)
 		power_off("agent port setup failed");
 	if (procs_init(&a->procs, &a->ctrs, &a->chan, &a->img) != 0)
@@ -168,12 +171,15 @@ static void handle_config(struct agent *a, const struct frame *f)
 		a->configured = 1;
 		return;
 	}
+	clock_mark("CONFIG received");
 	if (mounts_setup_root(&a->img, &c, &e) != 0)
 		fatal_setup(a, e.errnum, e.msg);
+	clock_mark("root mounted");
 	modprobe_install(a->initramfs_fd);
 	/* The host has always been told EIO for a network that could not be set up. */
 	if (net_setup(&a->net, &c.net, &e) != 0)
 		fatal_setup(a, EIO, e.msg);
+	clock_mark("network set up");
 	if (c.net.dns_relay) {
 		dns_relay_open(&a->dns);
 		dns_tcp_open(&a->dns);
@@ -185,6 +191,7 @@ static void handle_config(struct agent *a, const struct frame *f)
 		  c.root_readonly);
 	config_free(&c);
 	a->configured = 1;
+	clock_mark("CONFIG done");
 }
 
 /* docker network connect/disconnect on the running container: a failure is reported, not fatal. */
@@ -215,6 +222,8 @@ static void dispatch(struct agent *a, const struct frame *f)
 		handle_config(a, f);
 		break;
 	case MSG_START:
+		if (f->id == 1)
+			clock_mark("START 1 received");
 		if (!a->configured)
 			proto_send_error(&a->chan, f->id, EINVAL, "START before CONFIG");
 		else if (procs_start(&a->procs, f->id, f->payload, f->len) != 0)

@@ -18,7 +18,8 @@ int mounts_setup_root(struct imgroot *ir, const struct vm_config *c, struct agen
 int mounts_setup_writeback(struct imgroot *ir, const struct vm_config *c, struct agent_err *e);
 /* mkdir -p that creates only what is missing. 0, or -1 with errno. */
 int mkdir_p(const char *path, mode_t mode);
-/* Best-effort lazy unmount of everything but /, deepest first. */
+/* Best-effort lazy unmount of everything but / and the memory-only filesystems (proc, sysfs,
+ * tmpfs...), deepest first. */
 void mounts_unmount_all(void);
 
 #endif

@@ -6,6 +6,7 @@
 #include <sys/reboot.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "mounts.h"
 #include "rcu.h"
@@ -22,14 +23,18 @@ void power_set_reset(int on)
 void power_off(const char *why)
 {
 	log_info("powering off: %s", why);
+	clock_mark("power-off");
 	/* Unmounting waits for grace periods too (rcu.h). */
 	rcu_expedite(1);
 	/* As PID 1, kill(-1) reaches everyone but us; their files then unmount cleanly. */
 	if (kill(-1, SIGKILL) != 0 && errno != ESRCH)
 		log_warn("kill all processes: %s", strerror(errno));
 	sync();
+	clock_mark("power-off: killed, synced");
 	mounts_unmount_all();
+	clock_mark("power-off: unmounted");
 	sync();
+	clock_mark("power-off: synced again");
 	/* With reboot=k on the command line a reset goes through the keyboard controller, which
 	 * Firecracker turns into its own clean exit. */
 	reboot(reset_to_exit ? RB_AUTOBOOT : RB_POWER_OFF);

@@ -19,6 +19,7 @@
 #include "exec.h"
 #include "flush.h"
 #include "livewb.h"
+#include "clock.h"
 #include "log.h"
 #include "writeback.h"
 #include "proto.h"
@@ -180,6 +181,8 @@ static void maybe_finish(struct procs *t, struct proc *p)
 	if (p->id == 1 && writeback_run(t->ir) != 0)
 		b[1] = EXIT_FLAG_WRITEBACK_FAILED;
 	proto_send(t->ch, MSG_EXIT, p->id, b, sizeof b, NULL, 0);
+	if (p->id == 1)
+		clock_mark("process 1 EXIT sent");
 	if (p->id == 1) {
 		t->init_done = 1;
 		close_fd(&t->init_pidns);
@@ -210,6 +213,8 @@ void procs_reap(struct procs *t)
 		}
 		p->exited = 1;
 		p->status = st;
+		if (p->id == 1)
+			clock_mark("process 1 reaped");
 	}
 	for (struct proc *p = t->list, *next; p; p = next) {
 		next = p->next;
@@ -663,6 +668,8 @@ static void add_started(struct procs *t, struct proc *p)
 	put_u32(b, (uint32_t)p->pid);
 	proto_send(t->ch, MSG_STARTED, p->id, b, 4, NULL, 0);
 	log_debug("process %u started: pid %d", p->id, p->pid);
+	if (p->id == 1)
+		clock_mark("process 1 started");
 }
 
 static void tool_fail(struct procs *t, struct proc *p, const struct agent_err *e)

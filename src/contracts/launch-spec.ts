@@ -124,8 +124,12 @@ export interface LaunchSpec {
   /** The install prefix on the host (inside, it is PREFIX_IN_CONTAINER): which install a running VM belongs to. */
   hostPrefix?: string;
   process: WorkloadProcess;
-  /** Epoch milliseconds, for the benchmark's phase breakdown. */
-  timing: { createStartMs: number; createEndMs: number };
+  /**
+   * Epoch milliseconds, for the benchmark's phase breakdown. createNodeMs: when the Node process
+   * running `create` started (its boot and the bundle's load end at createStartMs); absent in
+   * specs written before it existed.
+   */
+  timing: { createNodeMs?: number; createStartMs: number; createEndMs: number };
   /** RUNCVM_TIMING: print the phase timestamps on stderr at exit (npm run bench). */
   printTiming?: boolean;
   /**

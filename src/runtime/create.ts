@@ -163,6 +163,7 @@ export function planCreate(
     imageRoot: image && { dir: image.dir, baseFile: image.baseFile },
     coverageDir: host.coverageDir,
     supervisor: dataPlane.plane === 'supervisor',
+    thpOff: accel === 'tcg',
   });
   const vmmBinary = ready?.vmmBinary ? vmmBinaryInContainer(opts.hypervisor) : undefined;
   if (ready?.vmmBinary && vmmBinary) {
@@ -219,7 +220,9 @@ export function planCreate(
     ...(vmmBinary ? { vmmBinary } : {}),
     hostPrefix: prefix,
     process: p,
-    timing: { createStartMs: now, createEndMs: 0 },
+    // performance.timeOrigin: when this Node process started, so the benchmark can tell Node's
+    // own start from the work before it (docs/performance.md, "Start path").
+    timing: { createNodeMs: Math.round(performance.timeOrigin), createStartMs: now, createEndMs: 0 },
     printTiming: opts.timing,
   };
   // A killed container's changes are written back at delete (writeback.ts); none with --read-only.

@@ -57,6 +57,13 @@ export interface RewriteContext {
   imageRoot?: { dir: string; baseFile: string };
   /** The host's coverage dir (HostConfig.coverageDir): bound writable, the launcher writes V8 coverage there. */
   coverageDir?: string;
+  /**
+   * TCG: runcvm-init turns transparent huge pages off for everything it starts (launcher,
+   * virtiofsd, QEMU). QEMU asks for huge pages on its translation cache, so every 2 MiB of it the
+   * boot reaches is zeroed whole at once: 2-11 % of QEMU's CPU time to boot (docs/performance.md,
+   * "Start path"). Not with KVM, where guest RAM may want huge pages and there is no such cache.
+   */
+  thpOff?: boolean;
   /** The supervisor data plane (runtime/data-plane.ts): runcvm-supervisor runs the launcher and takes over after boot. */
   supervisor?: boolean;
 }
@@ -257,6 +264,7 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
       env: [
         'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
         'HOME=/run',
+        ...(ctx.thpOff ? ['RUNCVM_THP_DISABLE=1'] : []),
         ...(ctx.coverageDir ? [`NODE_V8_COVERAGE=${COVERAGE_IN_CONTAINER}`] : []),
       ],
       // runc would mkdir a missing cwd inside the shared runtime root on the host.

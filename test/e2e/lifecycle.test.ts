@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUSYBOX, docker, inspect, leftovers, RUNTIME, run, runVm, uniqueName, until } from './docker.ts';
+import { BUSYBOX, docker, hostConfig, inspect, leftovers, RUNTIME, run, runVm, uniqueName, until } from './docker.ts';
 import { Terminal } from './terminal.ts';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -318,12 +318,18 @@ describe('restart', () => {
 });
 
 describe('observing the container', () => {
-  test('docker top lists the launcher and the VMM; docker stats reports memory; pause freezes the VM', async () => {
+  test('docker top lists the launcher and the VMM (under TCG without transparent huge pages); docker stats reports memory; pause freezes the VM', async () => {
     await withContainer('top', [BUSYBOX, 'sleep', '600'], async (name) => {
       await booted(name);
       const top = await docker(['top', name]);
       assert.match(top.stdout, /runcvm\.mjs launcher/);
       assert.match(top.stdout, /qemu-system-x86_64/);
+      // runcvm-init turns them off under TCG, for QEMU's translation cache (docs/performance.md).
+      const pids = await docker(['top', name, '-eo', 'pid,comm']);
+      const qemu = pids.stdout.split('\n').find((l) => /\bqemu-system-x86/.test(l));
+      assert.ok(qemu, pids.stdout);
+      const status = readFileSync(`/proc/${qemu.trim().split(/\s+/)[0]}/status`, 'utf8');
+      assert.equal(/^THP_enabled:\s+(\d)$/m.exec(status)?.[1], hostConfig().kvm.usable ? '1' : '0');
       const stats = await docker(['stats', '--no-stream', '--format', '{{.MemUsage}}', name]);
       assert.match(stats.stdout, /^\d+(\.\d+)?MiB \//);
       assert.equal((await docker(['pause', name])).code, 0);
