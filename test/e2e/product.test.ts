@@ -168,7 +168,10 @@ describe('ps and metrics', { timeout: 300_000 }, () => {
         const r = await run(RUNCVM, ['ps', '--json']);
         assert.equal(r.code, 0, r.stderr);
         const v = (JSON.parse(r.stdout) as Vm[]).find((x) => x.containerId === id);
-        return v?.processes.some((p) => p.name.startsWith('qemu')) ? v : undefined;
+        // On the supervisor, the Node launcher runs as its child until the VM is handed over: wait for that too,
+        // so every process listed is still there when checked below.
+        const up = v?.processes.some((p) => p.name.startsWith('qemu')) && !v.processes.some((p) => p.name === 'node');
+        return up ? v : undefined;
       });
       assert.equal(vm.name, name);
       // The install it runs from, on the host (the launcher itself sees the prefix at /opt/runcvm).
