@@ -20,8 +20,8 @@ import { NET_SYNC_FLAG, saveNetWatch } from './net-sync.ts';
 import { guestConfigFor } from './vm-from-spec.ts';
 
 /** As the launcher's own budgets (launcher.ts): TCG on a loaded host boots 3-10x slower than KVM. */
-const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;
-const STARTED_TIMEOUT_MS = { kvm: 60_000, tcg: 300_000 } as const;
+export const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;
+export const STARTED_TIMEOUT_MS = { kvm: 60_000, tcg: 300_000 } as const;
 
 export function handOverToSupervisor(
   path: string,
