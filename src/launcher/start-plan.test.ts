@@ -87,7 +87,10 @@ test('a shared namespace gets user networking; RUNCVM_KERNEL_DEBUG puts the cons
   assert.ok(p.vmmArgv.includes('user,id=net0'));
   assert.ok(p.vmmArgv.includes('stdio,id=con,signal=off'));
   assert.equal(p.consoleToStderr, true);
-  const flags = records(encodeStartPlan(p)).find(([t]) => t === HandoverTag.FLAGS)?.[1].readUInt32LE(0) ?? 0;
+  const flags =
+    records(encodeStartPlan(p))
+      .find(([t]) => t === HandoverTag.FLAGS)?.[1]
+      .readUInt32LE(0) ?? 0;
   assert.equal(
     flags,
     HandoverFlag.DNS_RELAY | HandoverFlag.PRINT_TIMING | HandoverFlag.POD_SOCKET | HandoverFlag.CONSOLE_STDERR,

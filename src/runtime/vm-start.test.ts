@@ -1,13 +1,22 @@
 /** create's VM start without the launcher (vm-start.ts): the handoff through an IpRunner, the files, the undo. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { LaunchSpec } from '../contracts/launch-spec.ts';
 import { HandoverTag } from '../launcher/handover.ts';
-import { ipInNetnsOf, type IpRunner, runIp } from '../network/netns.ts';
+import { type IpRunner, ipInNetnsOf, runIp } from '../network/netns.ts';
 import { setUpNetwork } from '../network/setup.ts';
 import type { OciSpec } from '../oci/spec.ts';
 import { containerResolvConf, netSyncArgv, prepareVmStart } from './vm-start.ts';
@@ -60,7 +69,8 @@ function fakeIp(failBatch = false): { ip: IpRunner; changes: string[][]; links: 
     return '';
   }) as IpRunner;
   ip.batch = (cmds) => {
-    for (const c of cmds) if (c[0] === 'tuntap' || c.includes('bridge')) links.push(c[c.indexOf('dev') + 1] ?? c[2] ?? '');
+    for (const c of cmds)
+      if (c[0] === 'tuntap' || c.includes('bridge')) links.push(c[c.indexOf('dev') + 1] ?? c[2] ?? '');
     if (failBatch) throw new Error('RTNETLINK answers: Operation not permitted');
     changes.push(...cmds);
   };
@@ -169,32 +179,30 @@ test("resolv.conf: Docker's bind-mounted file, else the image's resolved inside 
 });
 
 // A namespace of the test's own (unshare), never the host's: the runner really enters it.
-test(
-  "ipInNetnsOf: the handoff runs in another process's network namespace, not the caller's",
-  { skip: process.getuid?.() !== 0 && 'needs root to make a network namespace' },
-  async () => {
-    const child = spawn('unshare', ['--net', 'sleep', '30'], { stdio: 'ignore' });
-    try {
-      await new Promise((r) => setTimeout(r, 200));
-      const ip = ipInNetnsOf(child.pid as number);
-      ip(['link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
-      ip(['addr', 'add', '192.0.2.5/24', 'dev', 'v0']);
-      ip(['link', 'set', 'v0', 'up']);
-      const net = setUpNetwork('own', '', ip);
-      assert.deepEqual(
-        net.guest.ifaces.map((i) => [i.name, i.ipv4?.address]),
-        [
-          ['v1', undefined],
-          ['v0', '192.0.2.5'],
-        ],
-      );
-      const links = (JSON.parse(ip(['-json', 'link', 'show'])) as { ifname: string }[]).map((l) => l.ifname).sort();
-      assert.deepEqual(links, ['br-v0', 'br-v1', 'lo', 'tap-spare0', 'tap-spare1', 'tap-v0', 'tap-v1', 'v0', 'v1']);
-      // The caller's own namespace is untouched.
-      assert.equal(runIp(['-json', 'link', 'show']).includes('tap-v0'), false);
-    } finally {
-      child.kill('SIGKILL');
-    }
-    assert.throws(() => ipInNetnsOf(1), /not a process id/);
-  },
-);
+test("ipInNetnsOf: the handoff runs in another process's network namespace, not the caller's", {
+  skip: process.getuid?.() !== 0 && 'needs root to make a network namespace',
+}, async () => {
+  const child = spawn('unshare', ['--net', 'sleep', '30'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 200));
+    const ip = ipInNetnsOf(child.pid as number);
+    ip(['link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
+    ip(['addr', 'add', '192.0.2.5/24', 'dev', 'v0']);
+    ip(['link', 'set', 'v0', 'up']);
+    const net = setUpNetwork('own', '', ip);
+    assert.deepEqual(
+      net.guest.ifaces.map((i) => [i.name, i.ipv4?.address]),
+      [
+        ['v1', undefined],
+        ['v0', '192.0.2.5'],
+      ],
+    );
+    const links = (JSON.parse(ip(['-json', 'link', 'show'])) as { ifname: string }[]).map((l) => l.ifname).sort();
+    assert.deepEqual(links, ['br-v0', 'br-v1', 'lo', 'tap-spare0', 'tap-spare1', 'tap-v0', 'tap-v1', 'v0', 'v1']);
+    // The caller's own namespace is untouched.
+    assert.equal(runIp(['-json', 'link', 'show']).includes('tap-v0'), false);
+  } finally {
+    child.kill('SIGKILL');
+  }
+  assert.throws(() => ipInNetnsOf(1), /not a process id/);
+});

@@ -51,7 +51,8 @@ int startplan_parse(const uint8_t *buf, size_t len, struct startplan *p, char *e
 			bad = add_word(p, &used, p->fs_argv, &p->nfs, STARTPLAN_FS_ARGS, v, vlen);
 			break;
 		case HO_VMM_ARG:
-			bad = add_word(p, &used, p->vmm_argv, &p->nvmm, STARTPLAN_VMM_ARGS, v, vlen);
+			bad = add_word(p, &used, p->vmm_argv, &p->nvmm, STARTPLAN_VMM_ARGS, v,
+				       vlen);
 			break;
 		case HO_FS_SOCKET:
 			bad = copy_str(p->fs_socket, sizeof p->fs_socket, v, vlen);
@@ -62,7 +63,8 @@ int startplan_parse(const uint8_t *buf, size_t len, struct startplan *p, char *e
 		default: break; /* the handover's records */
 		}
 		if (bad) {
-			snprintf(err, errlen, "start plan: bad record (tag %u, %u bytes)", tag, vlen);
+			snprintf(err, errlen, "start plan: bad record (tag %u, %u bytes)", tag,
+				 vlen);
 			return -1;
 		}
 	}
@@ -75,7 +77,8 @@ int startplan_parse(const uint8_t *buf, size_t len, struct startplan *p, char *e
 		return -1;
 	}
 	if ((p->nfs > 0) != (p->fs_socket[0] != 0) || (p->nfs > 0 && p->fs_argv[0][0] != '/')) {
-		snprintf(err, errlen, "start plan: virtiofsd needs an absolute binary and its socket");
+		snprintf(err, errlen,
+			 "start plan: virtiofsd needs an absolute binary and its socket");
 		return -1;
 	}
 	return 0;

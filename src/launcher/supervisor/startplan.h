@@ -9,12 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define START_PLAN_PATH	      "/run/runcvm/supervisor.start"
-#define STARTPLAN_FS_ARGS     32
-#define STARTPLAN_VMM_ARGS    256
-#define STARTPLAN_BUF	      (64 * 1024)
-#define STARTPLAN_LINE_MAX    512
-#define STARTPLAN_SOCKET_MAX  108
+#define START_PLAN_PATH	     "/run/runcvm/supervisor.start"
+#define STARTPLAN_FS_ARGS    32
+#define STARTPLAN_VMM_ARGS   256
+#define STARTPLAN_BUF	     (64 * 1024)
+#define STARTPLAN_LINE_MAX   512
+#define STARTPLAN_SOCKET_MAX 108
 
 struct startplan {
 	char buf[STARTPLAN_BUF]; /* every argv word, NUL-terminated */

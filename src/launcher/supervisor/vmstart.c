@@ -61,8 +61,7 @@ pid_t vmstart_spawn(char *const argv[], int out_fd, int err_fd, const sigset_t *
 	execv(argv[0], argv);
 	step = "exec";
 fail:
-	dprintf(2, "runcvm: supervisor: %s %s: %s\n", step, argv[0],
-		strerror(errno));
+	dprintf(2, "runcvm: supervisor: %s %s: %s\n", step, argv[0], strerror(errno));
 	_exit(127);
 }
 
