@@ -17,6 +17,7 @@ import {
   PREFIX_IN_CONTAINER,
   vmmBinaryInContainer,
 } from '../contracts/launch-spec.ts';
+import type { StartVm, VmStartInputs } from '../contracts/vm-start.ts';
 import { envValue, type OciSpec, parseOciSpec } from '../oci/spec.ts';
 import { ImageCache } from '../rootfs/cache.ts';
 import { buildImageRoot, type ImageRootFiles, type ImageRootPlan, planImageRoot } from '../rootfs/image-root.ts';
@@ -37,11 +38,11 @@ import { lookupExecError } from './lookup-exec.ts';
 import { OptionError } from './options.ts';
 import { podRole } from './pod.ts';
 import { createPodContainer, makeSandboxShare, sandboxMounts, sandboxShare } from './pod-vm.ts';
+import { containerResolvConf } from './resolv-conf.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
 import { rootFlags, runcState, runRunc } from './runc.ts';
 import { guestSysctls } from './sysctl.ts';
 import { vmSize } from './vm-size.ts';
-import { containerResolvConf, prepareVmStart, type VmStartInputs } from './vm-start.ts';
 import { writeWritebackMarker } from './writeback.ts';
 
 const VMM_DEVICES = ['/dev/kvm', '/dev/net/tun', '/dev/vhost-net'];
@@ -349,6 +350,8 @@ export function create(
   log: (level: 'warning' | 'error', msg: string) => void,
   /** Ids of the runcvm VMs running on the host, whose logs are never pruned (install/running-vms.ts). */
   runningIds: () => Set<string> = () => new Set(),
+  /** The launcher's pre-VM step for a VM runcvm-supervisor starts (launcher/vm-start.ts, passed by the CLI). */
+  startVm?: StartVm,
 ): number {
   const start = Date.now();
   const configPath = join(args.bundle, 'config.json');
@@ -437,9 +440,10 @@ export function create(
     writeFileAtomic(configPath, JSON.stringify(plan.config), 0o600);
     if (plan.writeback) writeWritebackMarker(args.containerId, plan.writeback);
     if (plan.dataPlane.vmStart === 'supervisor') {
+      if (!startVm) throw new RuncvmError('internal', 'create: no VM start step for a supervisor-started VM');
       const code = runRunc(host.runc, argv);
       if (code !== 0) return code;
-      startWithoutLauncher(args, host.runc, () => ({
+      startWithoutLauncher(args, host.runc, startVm, () => ({
         containerId: args.containerId,
         launch,
         pid: sandboxPid(args, host.runc),
@@ -472,9 +476,9 @@ function sandboxPid(args: RuntimeArgs, runc: string): number {
  * After `runc create`: the network handoff and the start plan (vm-start.ts). A failure removes
  * the sandbox runc made too (the plan and taps are already undone), so nothing half-created stays.
  */
-function startWithoutLauncher(args: RuntimeArgs, runc: string, inputs: () => VmStartInputs): void {
+function startWithoutLauncher(args: RuntimeArgs, runc: string, startVm: StartVm, inputs: () => VmStartInputs): void {
   try {
-    prepareVmStart(inputs());
+    startVm(inputs());
   } catch (e) {
     const r = spawnSync(runc, [...args.globalArgv, 'delete', '--force', args.containerId], {
       stdio: ['ignore', 'ignore', 'pipe'],

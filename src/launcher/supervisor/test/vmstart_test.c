@@ -25,7 +25,8 @@ static void u32rec(struct tlv_buf *b, uint16_t tag, uint32_t v)
 	tlv_add(b, tag, x, 4);
 }
 
-/* The records create writes (src/launcher/start-plan.ts): the handover's without pids, then the start's. */
+/* The records create writes (src/launcher/start-plan.ts): the handover's without pids, then the
+ * start's. */
 static void plan_records(struct tlv_buf *b)
 {
 	tlv_add_str(b, HO_AGENT_SOCKET, "/run/runcvm/agent.sock");
@@ -61,7 +62,8 @@ static void startplan_tests(void)
 	      p.vmm_argv[3] == NULL && p.fs_argv[2] == NULL &&
 	      strcmp(p.fs_socket, "/run/runcvm/fs-root.sock") == 0 &&
 	      strncmp(p.start_line, "starting: qemu", 14) == 0);
-	/* Truncated; a word with a NUL; an empty word; a relative binary; virtiofsd without socket. */
+	/* Truncated; a word with a NUL; an empty word; a relative binary; virtiofsd without socket.
+	 */
 	CHECK(startplan_parse(b.data, b.len - 1, &p, err, sizeof err) == -1 &&
 	      strstr(err, "truncated") != NULL);
 	static struct tlv_buf bad;

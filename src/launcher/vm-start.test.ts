@@ -15,11 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { LaunchSpec } from '../contracts/launch-spec.ts';
-import { HandoverTag } from '../launcher/handover.ts';
 import { type IpRunner, ipInNetnsOf, runIp } from '../network/netns.ts';
 import { setUpNetwork } from '../network/setup.ts';
-import type { OciSpec } from '../oci/spec.ts';
-import { containerResolvConf, netSyncArgv, prepareVmStart } from './vm-start.ts';
+import { HandoverTag } from './handover.ts';
+import { netSyncArgv, prepareVmStart } from './vm-start.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'runcvm-vm-start-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -87,17 +86,17 @@ test('own network: the handoff runs through the runner, the plan and the network
   mkdirSync(join(tmp, 'ok'));
   const f = fakeIp();
   let t = 100;
-  prepareVmStart({
-    containerId: 'c0ffee',
-    launch: LAUNCH,
-    pid: 4242,
-    launcherArgs: ARGS,
-    podSocket: false,
-    resolvConf: 'nameserver 127.0.0.11\n',
-    ip: f.ip,
-    runDir,
-    now: () => t++,
-  });
+  prepareVmStart(
+    {
+      containerId: 'c0ffee',
+      launch: LAUNCH,
+      pid: 4242,
+      launcherArgs: ARGS,
+      podSocket: false,
+      resolvConf: 'nameserver 127.0.0.11\n',
+    },
+    { ip: f.ip, runDir, now: () => t++ },
+  );
   assert.deepEqual(readdirSync(runDir).sort(), ['net-watch.json', 'supervisor.start']);
   assert.ok(f.changes.some((c) => c.join(' ') === 'tuntap add dev tap-eth0 mode tap'));
   assert.deepEqual(JSON.parse(readFileSync(join(runDir, 'net-watch.json'), 'utf8')).known, ['eth0']);
@@ -114,16 +113,17 @@ test('a failed handoff removes the bridges and taps it made and leaves no file; 
   const f = fakeIp(true);
   assert.throws(
     () =>
-      prepareVmStart({
-        containerId: 'c0ffee',
-        launch: LAUNCH,
-        pid: 4242,
-        launcherArgs: ARGS,
-        podSocket: false,
-        resolvConf: '',
-        ip: f.ip,
-        runDir,
-      }),
+      prepareVmStart(
+        {
+          containerId: 'c0ffee',
+          launch: LAUNCH,
+          pid: 4242,
+          launcherArgs: ARGS,
+          podSocket: false,
+          resolvConf: '',
+        },
+        { ip: f.ip, runDir },
+      ),
     (e: Error & { context?: { containerId?: string; step?: string } }) =>
       /starting the VM without the launcher: network handoff/.test(e.message) &&
       e.context?.containerId === 'c0ffee' &&
@@ -144,38 +144,20 @@ test('a run dir that is a symlink is refused and nothing is written through it',
   symlinkSync(elsewhere, join(tmp, 'link', 'runcvm'));
   assert.throws(
     () =>
-      prepareVmStart({
-        containerId: 'c0ffee',
-        launch: { ...LAUNCH, network: 'shared' },
-        pid: 4242,
-        launcherArgs: ARGS,
-        podSocket: false,
-        resolvConf: '',
-        ip: fakeIp().ip,
-        runDir: join(tmp, 'link', 'runcvm'),
-      }),
+      prepareVmStart(
+        {
+          containerId: 'c0ffee',
+          launch: { ...LAUNCH, network: 'shared' },
+          pid: 4242,
+          launcherArgs: ARGS,
+          podSocket: false,
+          resolvConf: '',
+        },
+        { ip: fakeIp().ip, runDir: join(tmp, 'link', 'runcvm') },
+      ),
     /writing the start plan/,
   );
   assert.deepEqual(readdirSync(elsewhere), []);
-});
-
-test("resolv.conf: Docker's bind-mounted file, else the image's resolved inside its root, never through a symlink", () => {
-  const root = join(tmp, 'root');
-  mkdirSync(join(root, 'etc'), { recursive: true });
-  writeFileSync(join(tmp, 'docker-resolv.conf'), 'nameserver 127.0.0.11\n');
-  writeFileSync(join(tmp, 'host-secret'), 'secret\n');
-  const spec = (mounts: OciSpec['mounts']) => ({ ociVersion: '1', root: { path: root }, mounts }) as OciSpec;
-  assert.equal(
-    containerResolvConf(
-      spec([{ destination: '/etc/resolv.conf', type: 'bind', source: join(tmp, 'docker-resolv.conf') }]),
-    ),
-    'nameserver 127.0.0.11\n',
-  );
-  writeFileSync(join(root, 'etc', 'resolv.conf'), 'nameserver 10.0.0.1\n');
-  assert.equal(containerResolvConf(spec([])), 'nameserver 10.0.0.1\n');
-  rmSync(join(root, 'etc', 'resolv.conf'));
-  symlinkSync(join(tmp, 'host-secret'), join(root, 'etc', 'resolv.conf'));
-  assert.equal(containerResolvConf(spec([])), '');
 });
 
 // A namespace of the test's own (unshare), never the host's: the runner really enters it.

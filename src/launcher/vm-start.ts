@@ -1,5 +1,5 @@
 /**
- * `create`'s part of a VM start without the Node launcher (runtime/data-plane.ts, vmStart
+ * The launcher's pre-VM work, run by `create` (through the CLI's StartVm) for a VM start without the Node launcher (runtime/data-plane.ts, vmStart
  * 'supervisor'): once `runc create` made the launcher's sandbox, its network namespace is what
  * the VM gets (Docker's prestart hook configured it during `runc create`; Podman's and a CRI
  * pod's existed before, runc joined them). From the host, create hands the interfaces to taps in
@@ -8,35 +8,22 @@
  * sandbox's private run dir. runcvm-supervisor then spawns virtiofsd and QEMU from it. Anything
  * that fails undoes what it made and fails the create, naming the container and the step.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.ts';
-import { resolveInRoot } from '../common/resolve-in-root.ts';
 import { describeError, RuncvmError } from '../contracts/errors.ts';
-import { type LaunchSpec, RUN_DIR } from '../contracts/launch-spec.ts';
-import { NET_SYNC_FLAG, saveNetWatch } from '../launcher/net-sync.ts';
-import { encodeStartPlan, planStart, START_PLAN_FILE } from '../launcher/start-plan.ts';
+import { RUN_DIR } from '../contracts/launch-spec.ts';
+import type { VmStartInputs } from '../contracts/vm-start.ts';
 import { type IpRunner, ipInNetnsOf } from '../network/netns.ts';
 import { setUpNetwork } from '../network/setup.ts';
-import type { OciSpec } from '../oci/spec.ts';
+import { NET_SYNC_FLAG, saveNetWatch } from './net-sync.ts';
+import { encodeStartPlan, planStart, START_PLAN_FILE } from './start-plan.ts';
 
 /** The network watch's state file in the run dir (launcher/net-sync.ts, NET_WATCH_STATE). */
 const NET_WATCH_FILE = 'net-watch.json';
-const RESOLV_CONF_MAX = 64 * 1024;
 
-export interface VmStartInputs {
-  containerId: string;
-  /** spec.json as written for the sandbox. */
-  launch: LaunchSpec;
-  /** The sandbox's init (runc's pid file). */
-  pid: number;
-  /** The launcher's command line as the sandbox runs it (the rewritten process args). */
-  launcherArgs: readonly string[];
-  /** The pod socket's directory is bound in (runtime/join.ts). */
-  podSocket: boolean;
-  /** Docker's resolv.conf for the container (containerResolvConf). */
-  resolvConf: string;
-  /** Tests: `ip` in the sandbox's namespace and the host path of its run dir. */
+/** Tests: `ip` in the sandbox's namespace, the host path of its run dir, the clock. */
+export interface VmStartHooks {
   ip?: IpRunner;
   runDir?: string;
   now?: () => number;
@@ -99,10 +86,10 @@ function makeRunDir(dir: string): void {
   if (!st.isDirectory() || st.uid !== 0) throw new Error(`${dir} is not a directory of root's`);
 }
 
-export function prepareVmStart(i: VmStartInputs): void {
-  const now = i.now ?? Date.now;
-  const runDir = i.runDir ?? `/proc/${i.pid}/root${RUN_DIR}`;
-  const t = tracking(i.ip ?? ipInNetnsOf(i.pid));
+export function prepareVmStart(i: VmStartInputs, hooks: VmStartHooks = {}): void {
+  const now = hooks.now ?? Date.now;
+  const runDir = hooks.runDir ?? `/proc/${i.pid}/root${RUN_DIR}`;
+  const t = tracking(hooks.ip ?? ipInNetnsOf(i.pid));
   const made: string[] = [];
   let step = 'network handoff';
   try {
@@ -134,43 +121,10 @@ export function prepareVmStart(i: VmStartInputs): void {
     writeFileAtomic(file, encodeStartPlan(plan), 0o600);
   } catch (e) {
     for (const f of made) rmSync(f, { force: true });
-    const undo = t.changed() ? undoHandoff(i.ip ?? ipInNetnsOf(i.pid)) : undefined;
+    const undo = t.changed() ? undoHandoff(hooks.ip ?? ipInNetnsOf(i.pid)) : undefined;
     throw new RuncvmError('internal', `starting the VM without the launcher: ${step}`, {
       cause: e,
       context: { containerId: i.containerId, step: undo ? `${step}; removing its taps failed: ${undo}` : step },
     });
-  }
-}
-
-/** At most RESOLV_CONF_MAX bytes of a regular file, never through a symlink; '' when there is none. */
-function readSmallFile(path: string): string {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return '';
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return '';
-    const buf = Buffer.alloc(RESOLV_CONF_MAX);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * The resolv.conf the guest will see, as the launcher reads it at /vm/etc/resolv.conf: Docker's
- * bind-mounted file, else the image's own (resolved inside the image root, no symlink out of it).
- */
-export function containerResolvConf(spec: OciSpec): string {
-  const bind = [...(spec.mounts ?? [])].reverse().find((m) => m.destination === '/etc/resolv.conf');
-  if (bind?.source && (bind.type === 'bind' || bind.options?.some((o) => o === 'bind' || o === 'rbind')))
-    return readSmallFile(bind.source);
-  try {
-    return readSmallFile(join(spec.root.path, resolveInRoot(spec.root.path, '/etc/resolv.conf')));
-  } catch {
-    return '';
   }
 }
