@@ -1,10 +1,13 @@
 /*
  * runcvm-supervisor: the host data plane of a running container (docs/architecture.md).
  *
- * runcvm-init (PID 1) starts it with the launcher's command line. It runs that Node launcher as
- * its child for the control plane (launch spec, network, virtiofsd, QEMU). The launcher writes
- * the handover state (handover.h) and exits; QEMU and virtiofsd, orphaned, come back to this
- * process (a child subreaper), which then holds the container for its whole life: the agent
+ * runcvm-init (PID 1) starts it with the launcher's command line. When `runtime create` wrote a
+ * start plan (startplan.h: it handed the network over and computed the argv), the supervisor
+ * spawns virtiofsd and QEMU itself (vmstart.h) and no Node launcher runs at all. Otherwise it runs
+ * that Node launcher as its child for the start (launch spec, disks, network, virtiofsd, QEMU,
+ * pinning); the launcher writes the handover state (handover.h) and exits, and QEMU and
+ * virtiofsd, orphaned, come back to this process (a child subreaper). Either way it then holds
+ * the container for its whole life: the agent
  * channel (HELLO, CONFIG, START, flow control), the container's stdio, the signals runcvm-init
  * passes on fd 3, the exec socket (and the pod socket of a VM other containers join), the DNS
  * relay, network hot-plug (netlink events), guest LOG lines, the exit status and the teardown. A
