@@ -466,7 +466,8 @@ function vmStartNote(c: DataPlaneChoice): string {
 /** The sandbox's init: runc's pid file (containerd and Podman pass one), else `runc state`. */
 function sandboxPid(args: RuntimeArgs, runc: string): number {
   if (args.pidFile) {
-    const pid = Number(readFileSync(resolve(args.bundle, args.pidFile), 'utf8').trim());
+    // Relative to the cwd, as runc resolves it (containerd and Podman pass an absolute path).
+    const pid = Number(readFileSync(resolve(args.pidFile), 'utf8').trim());
     if (Number.isInteger(pid) && pid > 1) return pid;
   }
   return runcState(runc, rootFlags(args.root), args.containerId).pid;
