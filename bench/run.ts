@@ -57,6 +57,8 @@ function phases(t: Timing, startMs: number, endMs: number): Record<string, numbe
     'runtime create (rewrite, checks)': t.createEndMs! - t.createStartMs!,
     'runc create + start → launcher running': t.launcherStartMs! - t.createEndMs!,
     ...nodeRows("  of which the launcher's Node start and bundle load", t.launcherStartMs! - t.launcherNodeMs!),
+    // No Node launcher (runtime/data-plane.ts, vmStart): create hands the network over after runc create.
+    ...nodeRows("  of which create's network handoff and start plan", t.startPlanMs! - t.runcCreatedMs!),
     'launcher until VMM exec (virtiofsd up)': t.vmmSpawnMs! - t.launcherStartMs!,
     'VMM start → agent up (kernel boot)': t.agentUpMs! - t.vmmSpawnMs!,
     'agent up → workload exit (mounts, exec)': t.workloadExitMs! - t.agentUpMs!,
