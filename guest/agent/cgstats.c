@@ -123,12 +123,9 @@ static const struct keyed_field MEMORY_STAT[] = {
 };
 
 static const struct keyed_field CPU_STAT[] = {
-	{"usage_usec", STAT_CPU_USAGE_USEC},
-	{"user_usec", STAT_CPU_USER_USEC},
-	{"system_usec", STAT_CPU_SYSTEM_USEC},
-	{"nr_periods", STAT_CPU_NR_PERIODS},
-	{"nr_throttled", STAT_CPU_NR_THROTTLED},
-	{"throttled_usec", STAT_CPU_THROTTLED_USEC},
+	{"usage_usec", STAT_CPU_USAGE_USEC},	 {"user_usec", STAT_CPU_USER_USEC},
+	{"system_usec", STAT_CPU_SYSTEM_USEC},	 {"nr_periods", STAT_CPU_NR_PERIODS},
+	{"nr_throttled", STAT_CPU_NR_THROTTLED}, {"throttled_usec", STAT_CPU_THROTTLED_USEC},
 };
 
 static const struct keyed_field MEMORY_EVENTS[] = {

@@ -12,7 +12,13 @@ import { ConfigTag, DNS_TOKEN_TCP, EXIT_KIND_SIGNALED, ExitFlag, StartTag, Stats
 
 const HEADER = readFileSync(new URL('./wire.h', import.meta.url), 'utf8');
 /** The C programs that include wire.h instead of defining the protocol themselves. */
-const C_USERS = ['../launcher/exec/runcvm-exec.c', '../launcher/supervisor/wireio.h', '../../guest/agent/proto.h'];
+const C_USERS = [
+  '../launcher/exec/runcvm-exec.c',
+  '../launcher/supervisor/wireio.h',
+  '../../guest/agent/proto.h',
+  '../shim/guest.c',
+  '../shim/stats.c',
+];
 
 /** A C integer expression of the forms the header uses: 12, 0x0A, (1024u * 1024). */
 function evalC(expr: string): number {

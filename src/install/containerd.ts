@@ -1,7 +1,10 @@
 /**
  * Registering runcvm with containerd's CRI plugin: a runtime handler `runcvm` that is the runc
  * shim with `BinaryName` = runcvm-runtime (what a Kubernetes RuntimeClass with handler runcvm
- * selects). The block is appended between markers, so uninstall removes exactly what install
+ * selects), started through runcvm's shim (`runtime_path` = containerd-shim-runcvm-v2, a proxy in
+ * front of containerd-shim-runc-v2 that answers Task.Stats of pod-VM containers from the guest;
+ * `runtime_type` stays the runc shim's, so the CRI plugin treats the handler as runc in every
+ * other respect). The block is appended between markers, so uninstall removes exactly what install
  * added; the rest of config.toml is never rewritten. containerd reads its config only at start.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -25,9 +28,12 @@ export function configVersion(text: string): number {
   return m ? Number(m[1]) : 1;
 }
 
-export function runtimeBlock(version: number, name: string, binary: string): string {
+/** The shim binary install puts next to runcvm-runtime (src/shim). */
+export const SHIM_BINARY = 'containerd-shim-runcvm-v2';
+
+export function runtimeBlock(version: number, name: string, binary: string, shim: string): string {
   const t = `${criRuntimesTable(version)}.${name}`;
-  return `${BEGIN}\n[${t}]\n  runtime_type = "io.containerd.runc.v2"\n  [${t}.options]\n    BinaryName = "${binary}"\n${END}\n`;
+  return `${BEGIN}\n[${t}]\n  runtime_type = "io.containerd.runc.v2"\n  runtime_path = "${shim}"\n  [${t}.options]\n    BinaryName = "${binary}"\n${END}\n`;
 }
 
 export function withoutRuncvm(text: string): string {
@@ -36,7 +42,7 @@ export function withoutRuncvm(text: string): string {
 }
 
 /** config.toml with the runcvm handler (replacing an older block of ours); refuses a hand-written one. */
-export function withRuncvm(text: string | undefined, name: string, binary: string, file: string): string {
+export function withRuncvm(text: string | undefined, name: string, binary: string, shim: string, file: string): string {
   const base = text === undefined || text.trim() === '' ? 'version = 2\n' : withoutRuncvm(text);
   const version = configVersion(base);
   const table = `${criRuntimesTable(version)}.${name}`;
@@ -50,7 +56,7 @@ export function withRuncvm(text: string | undefined, name: string, binary: strin
       `${file} disables containerd's CRI plugin (disabled_plugins): enable it for Kubernetes, then re-run install`,
     );
   }
-  return `${base.replace(/\n*$/, '\n')}\n${runtimeBlock(version, name, binary)}`;
+  return `${base.replace(/\n*$/, '\n')}\n${runtimeBlock(version, name, binary, shim)}`;
 }
 
 /** What doctor reports about one containerd config file. */
@@ -67,9 +73,9 @@ function escapeRegExp(s: string): string {
 }
 
 /** install: adds (or refreshes) the handler in FILE; returns whether the file changed. */
-export function configureContainerd(file: string, binary: string): boolean {
+export function configureContainerd(file: string, binary: string, shim: string): boolean {
   const cur = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-  const next = withRuncvm(cur, 'runcvm', binary, file);
+  const next = withRuncvm(cur, 'runcvm', binary, shim, file);
   if (next === cur) return false;
   mkdirSync(dirname(file), { recursive: true });
   writeFileAtomic(file, next, 0o644);

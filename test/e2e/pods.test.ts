@@ -244,19 +244,50 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
         "the client's host memory limit changed",
       );
 
-      // ContainerStats answers, from the container's host cgroup (the exec client's: the guest
-      // cgroup's figures do not reach containerd), so the memory is the client's, not the workload's.
-      const stats = await containerStats(cri, web);
-      assert.ok(stats.workingSetBytes >= 0 && stats.cpuNs >= 0, JSON.stringify(stats));
-      // The workload's own figures are in its guest cgroup, the root of its cgroup namespace.
-      const guestStats = await execOk(cri, web, [
-        'sh',
-        '-c',
-        'cat /sys/fs/cgroup/memory.current; grep usage_usec /sys/fs/cgroup/cpu.stat',
-      ]);
-      ctx.diagnostic(
-        `ContainerStats of web (its client's host cgroup): ${JSON.stringify(stats)}; its guest cgroup: ${guestStats.stdout.trim().replace(/\n/g, ', ')}`,
+      // ContainerStats reports each container's guest cgroup (runcvm's shim answers Task.Stats from
+      // the pod VM), not the host cgroup of its exec client (a few hundred KiB, milliseconds of CPU).
+      // A container that fills 64 MiB of its /dev/shm (shmem: charged to it, never inactive_file)
+      // and then spins (at most 20 % of a vCPU, so the pod VM stays responsive under TCG).
+      const hog = await createContainer(
+        cri,
+        sandbox,
+        pod,
+        'hog',
+        BUSYBOX_REF,
+        ['sh', '-c', 'head -c 67108864 /dev/zero > /dev/shm/fill && echo filled && while :; do :; done'],
+        { cpuQuota: 20_000, cpuPeriod: 100_000 },
       );
+      ids.push(hog);
+      await startContainer(cri, hog);
+      const hogLog = `${pod.logDirectory}/hog.log`;
+      for (let i = 0; i < 120 && !(existsSync(hogLog) && readFileSync(hogLog, 'utf8').includes('filled')); i++)
+        await sleep(500);
+      assert.match(readFileSync(hogLog, 'utf8'), /filled/, 'hog did not fill its 64 MiB');
+      const hog1 = await containerStats(cri, hog);
+      await sleep(3000);
+      const hog2 = await containerStats(cri, hog);
+      const sideStats = await containerStats(cri, side);
+      const webStats = await containerStats(cri, web);
+      ctx.diagnostic(
+        `ContainerStats: hog ${JSON.stringify(hog1)} then ${JSON.stringify(hog2)}, side ${JSON.stringify(sideStats)}, web ${JSON.stringify(webStats)}`,
+      );
+      assert.ok(hog1.workingSetBytes > 64 * 1024 * 1024, `hog's working set: ${JSON.stringify(hog1)}`);
+      assert.ok(hog2.cpuNs > hog1.cpuNs, `hog's CPU usage did not grow: ${hog1.cpuNs} then ${hog2.cpuNs}`);
+      // Each container its own figures: the sidecar (a sleep) is far below the hog.
+      assert.ok(
+        sideStats.workingSetBytes > 0 && sideStats.workingSetBytes < 16 * 1024 * 1024,
+        `side's working set: ${JSON.stringify(sideStats)}`,
+      );
+      assert.ok(sideStats.cpuNs < hog2.cpuNs, `side's CPU: ${sideStats.cpuNs}, hog's: ${hog2.cpuNs}`);
+      // They are the guest cgroup's: web's memory.current, read in the container, is near its
+      // working set (the exec that reads it adds a little).
+      const webGuest = Number((await execOk(cri, web, ['cat', '/sys/fs/cgroup/memory.current'])).stdout.trim());
+      assert.ok(
+        Math.abs(webGuest - webStats.workingSetBytes) < 8 * 1024 * 1024 && webGuest > 1024 * 1024,
+        `web: guest memory.current ${webGuest}, ContainerStats working set ${webStats.workingSetBytes}`,
+      );
+      await stopContainer(cri, hog, 5);
+      await removeContainer(cri, hog);
 
       // tty: true: the container's process runs on a terminal in the guest, its output in the CRI log.
       const tty = await createContainer(

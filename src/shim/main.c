@@ -1,0 +1,277 @@
+/*
+ * containerd-shim-runcvm-v2: the shim containerd starts for the CRI runtime handler runcvm
+ * (runtime_path in containerd's config; docs/engines.md, "ContainerStats"). It is
+ * containerd's own runc shim (containerd-shim-runc-v2, with runcvm-runtime as its runc) plus a
+ * small ttrpc proxy in front of it that answers Task.Stats for the containers of a pod VM from
+ * the guest; everything else reaches the runc shim unchanged.
+ *
+ * - `start` (containerd runs it in the task's bundle): runs the runc shim's start, which prints
+ *   its socket's address (one runc shim per pod), then serves a socket of its own next to it
+ *   (the same path + ".runcvm") with a proxy process that lives as long as that runc shim,
+ *   prints that address instead and writes it to the bundle's `address` file (what containerd
+ *   reconnects to after a restart). A second task of the same pod finds the proxy there.
+ * - every other command (`delete`, the shim's own daemon): the runc shim, exec'd unchanged.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proxy.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+#define RUNC_SHIM "containerd-shim-runc-v2"
+#define SUFFIX ".runcvm"
+/* What a shim's start prints: one address. */
+#define START_OUT_MAX 4096
+
+static const char *runc_shim(char *buf, size_t cap)
+{
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (const char *p = path; *p;) {
+		size_t n = strcspn(p, ":");
+		if (n > 0 && p[0] == '/' && snprintf(buf, cap, "%.*s/" RUNC_SHIM, (int)n, p) < (int)cap &&
+		    access(buf, X_OK) == 0)
+			return buf;
+		p += n + (p[n] == ':');
+	}
+	return NULL;
+}
+
+/* The first argument that is not a flag or a flag's value: containerd passes Go-style flags
+ * (-namespace NS -address A -publish-binary B -id ID [-debug] [-bundle DIR]) then the command. */
+static const char *action(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-')
+			return a;
+		const char *name = a + (a[1] == '-' ? 2 : 1);
+		if (strchr(name, '=') || strcmp(name, "debug") == 0 || strcmp(name, "v") == 0)
+			continue;
+		i++; /* the flag's value */
+	}
+	return "";
+}
+
+static int bind_listen(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, path, strlen(path));
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			if (chmod(path, 0600) != 0 || listen(fd, 64) != 0) {
+				int e = errno;
+				close(fd);
+				unlink(path);
+				errno = e;
+				return -1;
+			}
+			return fd;
+		}
+		int e = errno;
+		close(fd);
+		if (e != EADDRINUSE) {
+			errno = e;
+			return -1;
+		}
+		/* In use: a live proxy (another task of this pod got there first), or a stale
+		 * socket file of a dead one. */
+		int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c < 0)
+			return -1;
+		int live = connect(c, (struct sockaddr *)&sa, sizeof sa) == 0;
+		close(c);
+		if (live)
+			return -2;
+		if (unlink(path) != 0 && errno != ENOENT)
+			return -1;
+	}
+	errno = EADDRINUSE;
+	return -1;
+}
+
+/* pid of the process serving the socket at path (the runc shim's daemon). */
+static pid_t peer_pid(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, path, strlen(path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	pid_t pid = -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		pid = cred.pid;
+	close(fd);
+	return pid;
+}
+
+/* Replaces the bundle's address file atomically. */
+static int write_address(const char *addr)
+{
+	int fd = open("address.runcvm-tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		      0600);
+	if (fd < 0)
+		return -1;
+	size_t n = strlen(addr);
+	ssize_t w = write(fd, addr, n);
+	int e = errno;
+	if (close(fd) != 0 || w != (ssize_t)n) {
+		unlink("address.runcvm-tmp");
+		errno = w != (ssize_t)n ? e : errno;
+		return -1;
+	}
+	return rename("address.runcvm-tmp", "address");
+}
+
+/* Runs the runc shim's start with our arguments; its stdout (the address) into out. Its exit
+ * status, or -1. */
+static int run_start(const char *shim, char **argv, char *out, size_t cap)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (dup2(p[1], 1) < 0)
+			_exit(127);
+		argv[0] = (char *)shim;
+		execv(shim, argv);
+		fprintf(stderr, "runcvm-shim: exec %s: %s\n", shim, strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(p[0], out + got, cap - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (got += (size_t)n) == cap - 1)
+			break;
+	}
+	out[got] = 0;
+	close(p[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int start(const char *shim, char **argv)
+{
+	char out[START_OUT_MAX];
+	int rc = run_start(shim, argv, out, sizeof out);
+	if (rc != 0) {
+		/* containerd reports what the runc shim said. */
+		fputs(out, stdout);
+		fprintf(stderr, "runcvm-shim: %s start failed (status %d)\n", RUNC_SHIM, rc);
+		return rc < 0 ? 1 : rc;
+	}
+	out[strcspn(out, "\r\n")] = 0;
+	const char *upstream = strncmp(out, "unix://", 7) == 0 ? out + 7 : NULL;
+	char own[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	/* An address this shim cannot put a proxy in front of (abstract, too long): containerd
+	 * talks to the runc shim directly, and ContainerStats reports the host's figures. */
+	if (!upstream || upstream[0] != '/' ||
+	    snprintf(own, sizeof own, "%s" SUFFIX, upstream) >= (int)sizeof own) {
+		fputs(out, stdout);
+		return 0;
+	}
+	int lfd = bind_listen(own);
+	if (lfd == -1) {
+		fprintf(stderr, "runcvm-shim: listen on %s: %s\n", own, strerror(errno));
+		return 1;
+	}
+	char addr[sizeof own + 8];
+	snprintf(addr, sizeof addr, "unix://%s", own);
+	if (lfd >= 0) {
+		pid_t rpid = peer_pid(upstream);
+		int pidfd = rpid > 0 ? (int)syscall(SYS_pidfd_open, rpid, 0) : -1;
+		int nsdir = open("..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (pidfd < 0 || nsdir < 0) {
+			fprintf(stderr, "runcvm-shim: watch the runc shim (pid %d) of %s: %s\n",
+				(int)rpid, upstream, strerror(errno));
+			close(lfd);
+			unlink(own);
+			return 1;
+		}
+		/* containerd's shim log (a fifo it reads), for the proxy's errors. */
+		int log_fd = open("log", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		pid_t pid = fork();
+		if (pid < 0) {
+			perror("runcvm-shim: fork");
+			close(lfd);
+			unlink(own);
+			return 1;
+		}
+		if (pid == 0) {
+			/* The proxy: its own session, no tie to containerd's pipe (containerd
+			 * waits for start's output to end). */
+			int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+				_exit(1);
+			if (setsid() < 0 || chdir("/") != 0)
+				_exit(1);
+			signal(SIGPIPE, SIG_IGN);
+			struct proxy_cfg cfg = {.listen_fd = lfd,
+						.upstream = upstream,
+						.pidfd = pidfd,
+						.nsdir = nsdir,
+						.log_fd = log_fd};
+			int r = proxy_run(&cfg);
+			unlink(own);
+			_exit(r == 0 ? 0 : 1);
+		}
+		close(lfd);
+		close(pidfd);
+		close(nsdir);
+		if (log_fd >= 0)
+			close(log_fd);
+	}
+	if (write_address(addr) != 0) {
+		fprintf(stderr, "runcvm-shim: write the bundle's address file: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	fputs(addr, stdout);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	char path[PATH_MAX];
+	const char *shim = runc_shim(path, sizeof path);
+	if (!shim) {
+		fprintf(stderr, "runcvm-shim: %s not found in PATH\n", RUNC_SHIM);
+		return 1;
+	}
+	if (strcmp(action(argc, argv), "start") == 0)
+		return start(shim, argv);
+	argv[0] = (char *)shim;
+	execv(shim, argv);
+	fprintf(stderr, "runcvm-shim: exec %s: %s\n", shim, strerror(errno));
+	return 1;
+}

@@ -1,0 +1,26 @@
+/*
+ * The shim's resident part: a ttrpc proxy between containerd and the pod's runc shim
+ * (containerd-shim-runc-v2). Every frame is passed through whole, in order, both ways, except
+ * a Task.Stats request for a container of a pod VM, which it answers itself from the guest
+ * (stats.h, guest.h). One upstream connection per containerd connection.
+ */
+#ifndef RUNCVM_SHIM_PROXY_H
+#define RUNCVM_SHIM_PROXY_H
+
+struct proxy_cfg {
+	/* Listening socket containerd connects to. */
+	int listen_fd;
+	/* The runc shim's socket path. */
+	const char *upstream;
+	/* pidfd of the runc shim: when it exits, so does the proxy. */
+	int pidfd;
+	/* containerd's task dir of the namespace: <nsdir>/<task id> is a task's bundle. */
+	int nsdir;
+	/* Where errors are written (containerd's shim log), or -1. */
+	int log_fd;
+};
+
+/* Runs until the runc shim exits. 0, or -1 when poll itself fails. */
+int proxy_run(const struct proxy_cfg *c);
+
+#endif
