@@ -248,37 +248,37 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
       // the pod VM), not the host cgroup of its exec client (a few hundred KiB, milliseconds of CPU).
       // A container that fills 64 MiB of its /dev/shm (shmem: charged to it, never inactive_file)
       // and then spins (at most 20 % of a vCPU, so the pod VM stays responsive under TCG).
-      const hog = await createContainer(
+      const busy = await createContainer(
         cri,
         sandbox,
         pod,
-        'hog',
+        'busy',
         BUSYBOX_REF,
         ['sh', '-c', 'head -c 67108864 /dev/zero > /dev/shm/fill && echo filled && while :; do :; done'],
         { cpuQuota: 20_000, cpuPeriod: 100_000 },
       );
-      ids.push(hog);
-      await startContainer(cri, hog);
-      const hogLog = `${pod.logDirectory}/hog.log`;
-      for (let i = 0; i < 120 && !(existsSync(hogLog) && readFileSync(hogLog, 'utf8').includes('filled')); i++)
+      ids.push(busy);
+      await startContainer(cri, busy);
+      const busyLog = `${pod.logDirectory}/busy.log`;
+      for (let i = 0; i < 120 && !(existsSync(busyLog) && readFileSync(busyLog, 'utf8').includes('filled')); i++)
         await sleep(500);
-      assert.match(readFileSync(hogLog, 'utf8'), /filled/, 'hog did not fill its 64 MiB');
-      const hog1 = await containerStats(cri, hog);
+      assert.match(readFileSync(busyLog, 'utf8'), /filled/, 'busy did not fill its 64 MiB');
+      const busy1 = await containerStats(cri, busy);
       await sleep(3000);
-      const hog2 = await containerStats(cri, hog);
+      const busy2 = await containerStats(cri, busy);
       const sideStats = await containerStats(cri, side);
       const webStats = await containerStats(cri, web);
       ctx.diagnostic(
-        `ContainerStats: hog ${JSON.stringify(hog1)} then ${JSON.stringify(hog2)}, side ${JSON.stringify(sideStats)}, web ${JSON.stringify(webStats)}`,
+        `ContainerStats: busy ${JSON.stringify(busy1)} then ${JSON.stringify(busy2)}, side ${JSON.stringify(sideStats)}, web ${JSON.stringify(webStats)}`,
       );
-      assert.ok(hog1.workingSetBytes > 64 * 1024 * 1024, `hog's working set: ${JSON.stringify(hog1)}`);
-      assert.ok(hog2.cpuNs > hog1.cpuNs, `hog's CPU usage did not grow: ${hog1.cpuNs} then ${hog2.cpuNs}`);
-      // Each container its own figures: the sidecar (a sleep) is far below the hog.
+      assert.ok(busy1.workingSetBytes > 64 * 1024 * 1024, `busy's working set: ${JSON.stringify(busy1)}`);
+      assert.ok(busy2.cpuNs > busy1.cpuNs, `busy's CPU usage did not grow: ${busy1.cpuNs} then ${busy2.cpuNs}`);
+      // Each container its own figures: the sidecar (a sleep) is far below busy.
       assert.ok(
         sideStats.workingSetBytes > 0 && sideStats.workingSetBytes < 16 * 1024 * 1024,
         `side's working set: ${JSON.stringify(sideStats)}`,
       );
-      assert.ok(sideStats.cpuNs < hog2.cpuNs, `side's CPU: ${sideStats.cpuNs}, hog's: ${hog2.cpuNs}`);
+      assert.ok(sideStats.cpuNs < busy2.cpuNs, `side's CPU: ${sideStats.cpuNs}, busy's: ${busy2.cpuNs}`);
       // They are the guest cgroup's: web's memory.current, read in the container, is near its
       // working set (the exec that reads it adds a little).
       const webGuest = Number((await execOk(cri, web, ['cat', '/sys/fs/cgroup/memory.current'])).stdout.trim());
@@ -286,8 +286,8 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
         Math.abs(webGuest - webStats.workingSetBytes) < 8 * 1024 * 1024 && webGuest > 1024 * 1024,
         `web: guest memory.current ${webGuest}, ContainerStats working set ${webStats.workingSetBytes}`,
       );
-      await stopContainer(cri, hog, 5);
-      await removeContainer(cri, hog);
+      await stopContainer(cri, busy, 5);
+      await removeContainer(cri, busy);
 
       // tty: true: the container's process runs on a terminal in the guest, its output in the CRI log.
       const tty = await createContainer(
