@@ -33,7 +33,7 @@
 #endif
 
 #define RUNC_SHIM "containerd-shim-runc-v2"
-#define SUFFIX ".runcvm"
+#define SUFFIX	  ".runcvm"
 /* What a shim's start prints: one address. */
 #define START_OUT_MAX 4096
 
@@ -44,7 +44,8 @@ static const char *runc_shim(char *buf, size_t cap)
 		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	for (const char *p = path; *p;) {
 		size_t n = strcspn(p, ":");
-		if (n > 0 && p[0] == '/' && snprintf(buf, cap, "%.*s/" RUNC_SHIM, (int)n, p) < (int)cap &&
+		if (n > 0 && p[0] == '/' &&
+		    snprintf(buf, cap, "%.*s/" RUNC_SHIM, (int)n, p) < (int)cap &&
 		    access(buf, X_OK) == 0)
 			return buf;
 		p += n + (p[n] == ':');

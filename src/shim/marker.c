@@ -101,7 +101,8 @@ int marker_read(int nsdir, const char *id, struct pod_marker *m, char *err, size
 		got += (size_t)n;
 		if (got == sizeof buf) {
 			close(fd);
-			snprintf(err, errlen, "%s's marker is longer than %d bytes", id, MARKER_MAX);
+			snprintf(err, errlen, "%s's marker is longer than %d bytes", id,
+				 MARKER_MAX);
 			return -1;
 		}
 	}

@@ -131,15 +131,16 @@ static int intercept(const struct proxy_cfg *cfg, struct conn *k, const struct t
 		uint8_t tlv[4096];
 		size_t tlen;
 		int errnum;
-		if (guest_stats(m.sock, m.name, GUEST_TIMEOUT_MS, tlv, sizeof tlv, &tlen, &errnum, err,
-				sizeof err) != 0) {
+		if (guest_stats(m.sock, m.name, GUEST_TIMEOUT_MS, tlv, sizeof tlv, &tlen, &errnum,
+				err, sizeof err) != 0) {
 			/* Not running in the guest (created, exited): its client's host cgroup is
 			 * what there is, as for a runc container that has exited. */
 			if (errnum == ESRCH)
 				return 0;
 			logf_(cfg->log_fd, "runcvm-shim: stats of %s from its pod VM: %s", id, err);
 			char msg[700];
-			snprintf(msg, sizeof msg, "runcvm: stats of %s from its pod VM: %s", id, err);
+			snprintf(msg, sizeof msg, "runcvm: stats of %s from its pod VM: %s", id,
+				 err);
 			n = ttrpc_error(out, sizeof out, h->stream, CODE_UNAVAILABLE, msg);
 		} else {
 			uint8_t resp[8192];
@@ -257,8 +258,8 @@ int proxy_run(const struct proxy_cfg *cfg)
 					free_slot = i;
 			int u = free_slot < 0 ? -1 : dial(cfg->upstream);
 			if (u < 0) {
-				logf_(cfg->log_fd, "runcvm-shim: %s", free_slot < 0 ? "too many connections"
-										 : strerror(errno));
+				logf_(cfg->log_fd, "runcvm-shim: %s",
+				      free_slot < 0 ? "too many connections" : strerror(errno));
 				close(c);
 				continue;
 			}

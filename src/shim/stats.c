@@ -12,7 +12,8 @@ int task_id_ok(const char *id)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = id[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		int alnum =
+			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
 			return 0;
 	}

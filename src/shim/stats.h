@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define METRICS_V2_URL "io.containerd.cgroups.v2.Metrics"
-#define TASK_SERVICE "containerd.task.v2.Task"
+#define TASK_SERVICE   "containerd.task.v2.Task"
 
 /* A container id as containerd allows it and runcvm's runtime uses it: [A-Za-z0-9_.-], 1 to
  * 128 bytes, starting with a letter or digit. */

@@ -70,8 +70,7 @@ static size_t frame(uint8_t *out, size_t cap, uint32_t stream, struct pb_out *bo
 	return TTRPC_HDR + body->len;
 }
 
-size_t ttrpc_response(uint8_t *out, size_t cap, uint32_t stream, const uint8_t *payload,
-		      size_t n)
+size_t ttrpc_response(uint8_t *out, size_t cap, uint32_t stream, const uint8_t *payload, size_t n)
 {
 	if (cap < TTRPC_HDR)
 		return 0;

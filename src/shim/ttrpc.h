@@ -12,12 +12,12 @@
 
 #define TTRPC_HDR 10
 /* ttrpc's own limit (messageLengthMax): a longer message ends the connection, as in ttrpc. */
-#define TTRPC_MAX (4u << 20)
-#define TTRPC_REQUEST 1
+#define TTRPC_MAX      (4u << 20)
+#define TTRPC_REQUEST  1
 #define TTRPC_RESPONSE 2
 
 /* gRPC status codes the shim answers with. */
-#define CODE_NOT_FOUND 5
+#define CODE_NOT_FOUND	 5
 #define CODE_UNAVAILABLE 14
 
 struct ttrpc_hdr {
@@ -40,8 +40,7 @@ int ttrpc_req_is(const struct ttrpc_req *r, const char *service, const char *met
 
 /* A whole response frame for stream: the payload (a serialized message), or, with code not 0,
  * a status with code and message. Its length, or 0 when it does not fit in cap. */
-size_t ttrpc_response(uint8_t *out, size_t cap, uint32_t stream, const uint8_t *payload,
-		      size_t n);
+size_t ttrpc_response(uint8_t *out, size_t cap, uint32_t stream, const uint8_t *payload, size_t n);
 size_t ttrpc_error(uint8_t *out, size_t cap, uint32_t stream, int code, const char *msg);
 
 #endif

@@ -24,9 +24,9 @@ static int failures;
  * Task.Stats{id: "web-1"} on stream 3 (timeout_nano 0 is omitted, no metadata). */
 static const uint8_t STATS_FRAME[] = {
 	0x00, 0x00, 0x00, 0x29, 0x00, 0x00, 0x00, 0x03, 0x01, 0x00, /* len 41, stream 3, request */
-	0x0a, 0x17, 'c',  'o',  'n',  't',  'a',  'i',  'n',  'e',  'r',  'd',  '.',  't',
-	'a',  's',  'k',  '.',  'v',  '2',  '.',  'T',  'a',  's',  'k',  0x12, 0x05, 'S',
-	't',  'a',  't',  's',  0x1a, 0x07, 0x0a, 0x05, 'w',  'e',  'b',  '-',  '1',
+	0x0a, 0x17, 'c',  'o',	'n',  't',  'a',  'i',	'n',  'e',  'r', 'd',  '.',  't',
+	'a',  's',  'k',  '.',	'v',  '2',  '.',  'T',	'a',  's',  'k', 0x12, 0x05, 'S',
+	't',  'a',  't',  's',	0x1a, 0x07, 0x0a, 0x05, 'w',  'e',  'b', '-',  '1',
 };
 
 static void test_pb(void)
@@ -181,12 +181,9 @@ static void test_marker(void)
 	CHECK(marker_parse(ok, strlen(ok), &m, err, sizeof err) == 0 &&
 	      strcmp(m.name, "web-1") == 0 && strstr(m.sock, "/runcvm-pod/sock") != NULL);
 	const char *bad[] = {
-		"{\"name\":\"../x\",\"sock\":\"/s\"}",
-		"{\"name\":\"a\",\"sock\":\"relative\"}",
-		"{\"name\":\"a\",\"sock\":\"/a/../b\"}",
-		"{\"name\":\"a\"}",
-		"{\"name\":1,\"sock\":\"/s\"}",
-		"[]",
+		"{\"name\":\"../x\",\"sock\":\"/s\"}",	 "{\"name\":\"a\",\"sock\":\"relative\"}",
+		"{\"name\":\"a\",\"sock\":\"/a/../b\"}", "{\"name\":\"a\"}",
+		"{\"name\":1,\"sock\":\"/s\"}",		 "[]",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		CHECK(marker_parse(bad[i], strlen(bad[i]), &m, err, sizeof err) != 0);
