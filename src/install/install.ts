@@ -232,8 +232,7 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   // containerd (CRI runtime handler "runcvm") only when asked: --containerd or --containerd-config FILE.
   const containerdFile = values['containerd-config'] ?? (values.containerd ? DEFAULT_CONTAINERD_CONFIG : undefined);
   const containerdChanged =
-    containerdFile !== undefined &&
-    configureContainerd(containerdFile, join(prefix, 'bin', 'runcvm-runtime'), join(prefix, 'bin', SHIM_BINARY));
+    containerdFile !== undefined && configureContainerd(containerdFile, join(prefix, 'bin', SHIM_BINARY));
   if (containerdChanged)
     console.log(
       `${containerdFile}: added CRI runtime handler "runcvm" (restart containerd to load it; see docs/engines.md)`,

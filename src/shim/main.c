@@ -1,6 +1,6 @@
 /*
  * containerd-shim-runcvm-v2: the shim containerd starts for the CRI runtime handler runcvm
- * (runtime_path in containerd's config; docs/engines.md, "ContainerStats"). It is
+ * (its runtime_type in containerd's config; docs/engines.md, "ContainerStats"). It is
  * containerd's own runc shim (containerd-shim-runc-v2, with runcvm-runtime as its runc) plus a
  * small ttrpc proxy in front of it that answers Task.Stats for the containers of a pod VM from
  * the guest; everything else reaches the runc shim unchanged.
@@ -10,6 +10,9 @@
  *   (the same path + ".runcvm") with a proxy process that lives as long as that runc shim,
  *   prints that address instead and writes it to the bundle's `address` file (what containerd
  *   reconnects to after a restart). A second task of the same pod finds the proxy there.
+ *   The handler's runtime_type names this binary (containerd 1.6's CRI ignores runtime_path),
+ *   so the CRI sends generic options: the proxy makes each Task.Create's options the runc
+ *   shim's, with runcvm-runtime (this binary's sibling) as the runc (create.h).
  * - every other command (`delete`, the shim's own daemon): the runc shim, exec'd unchanged.
  */
 #include <errno.h>
@@ -32,8 +35,9 @@
 #define SYS_pidfd_open 434
 #endif
 
-#define RUNC_SHIM "containerd-shim-runc-v2"
-#define SUFFIX	  ".runcvm"
+#define RUNC_SHIM      "containerd-shim-runc-v2"
+#define SUFFIX	       ".runcvm"
+#define RUNCVM_RUNTIME "runcvm-runtime"
 /* What a shim's start prints: one address. */
 #define START_OUT_MAX 4096
 
@@ -181,8 +185,30 @@ static int run_start(const char *shim, char **argv, char *out, size_t cap)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* runcvm-runtime next to this binary (an install puts both in <prefix>/bin): the runc the runc
+ * shim runs for this handler (create.h). */
+static int runc_binary(char *buf, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
+	if (n <= 0 || (size_t)n >= cap - 1)
+		return -1;
+	buf[n] = 0;
+	char *slash = strrchr(buf, '/');
+	if (!slash || (size_t)(slash - buf) + sizeof "/" RUNCVM_RUNTIME > cap)
+		return -1;
+	strcpy(slash + 1, RUNCVM_RUNTIME);
+	return access(buf, X_OK);
+}
+
 static int start(const char *shim, char **argv)
 {
+	char runc[PATH_MAX];
+	/* Without it the runc shim would run the host's runc: refuse instead. */
+	if (runc_binary(runc, sizeof runc) != 0) {
+		fprintf(stderr, "runcvm-shim: no executable " RUNCVM_RUNTIME " next to %s\n",
+			argv[0]);
+		return 1;
+	}
 	char out[START_OUT_MAX];
 	int rc = run_start(shim, argv, out, sizeof out);
 	if (rc != 0) {
@@ -198,8 +224,10 @@ static int start(const char *shim, char **argv)
 	 * talks to the runc shim directly, and ContainerStats reports the host's figures. */
 	if (!upstream || upstream[0] != '/' ||
 	    snprintf(own, sizeof own, "%s" SUFFIX, upstream) >= (int)sizeof own) {
-		fputs(out, stdout);
-		return 0;
+		/* Without the proxy, Task.Create would reach the runc shim with options that do
+		 * not name runcvm-runtime: refuse rather than run the host's runc. */
+		fprintf(stderr, "runcvm-shim: cannot serve a socket next to %s\n", out);
+		return 1;
 	}
 	int lfd = bind_listen(own);
 	if (lfd == -1) {
@@ -241,7 +269,8 @@ static int start(const char *shim, char **argv)
 						.upstream = upstream,
 						.pidfd = pidfd,
 						.nsdir = nsdir,
-						.log_fd = log_fd};
+						.log_fd = log_fd,
+						.runc_binary = runc};
 			int r = proxy_run(&cfg);
 			unlink(own);
 			_exit(r == 0 ? 0 : 1);

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "create.h"
 #include "guest.h"
 #include "marker.h"
 #include "stats.h"
@@ -104,15 +105,49 @@ static void close_conn(struct conn *k)
 	k->c.fd = k->u.fd = -1;
 }
 
-/* Task.Stats of a pod-VM container, answered here. 1 when answered (a response frame written
- * to k's client), 0 when the request goes to the runc shim, -1 when the client is gone. */
+/* Task.Create with the runc shim's options, sent on to it. 1 when sent, -1 when the request
+ * cannot be rewritten or the runc shim is gone (the pair closes: containerd sees the create
+ * fail rather than a runc shim running the host's runc). */
+static int rewrite_create(const struct proxy_cfg *cfg, struct conn *k, const struct ttrpc_hdr *h,
+			  const uint8_t *body, const struct ttrpc_req *r)
+{
+	size_t cap = r->payload_len + 2048;
+	uint8_t *payload = malloc(cap), *frame = malloc(TTRPC_HDR + h->len + 4096);
+	int ret = -1;
+	size_t plen, flen;
+	if (!payload || !frame)
+		goto out;
+	plen = create_with_runc_binary(r->payload, r->payload_len, cfg->runc_binary, payload, cap);
+	flen = plen ? request_with_payload(body, h->len, payload, plen, frame + TTRPC_HDR,
+					   h->len + 4096)
+		    : 0;
+	if (!flen || flen > TTRPC_MAX) {
+		logf_(cfg->log_fd, "runcvm-shim: malformed Task.Create request");
+		goto out;
+	}
+	struct ttrpc_hdr nh = *h;
+	nh.len = (uint32_t)flen;
+	ttrpc_hdr_write(frame, &nh);
+	ret = write_all(k->u.fd, frame, TTRPC_HDR + flen) == 0 ? 1 : -1;
+out:
+	free(payload);
+	free(frame);
+	return ret;
+}
+
+/* What the proxy does itself: Task.Create (rewrite_create) and Task.Stats of a pod-VM
+ * container, answered here. 1 when done (a frame written to the runc shim or a response to
+ * k's client), 0 when the frame goes to the runc shim as it is, -1 when the pair must close. */
 static int intercept(const struct proxy_cfg *cfg, struct conn *k, const struct ttrpc_hdr *h,
 		     const uint8_t *body)
 {
 	struct ttrpc_req r;
 	char id[130];
-	if (h->type != TTRPC_REQUEST || ttrpc_req_read(body, h->len, &r) != 0 ||
-	    !ttrpc_req_is(&r, TASK_SERVICE, "Stats") ||
+	if (h->type != TTRPC_REQUEST || ttrpc_req_read(body, h->len, &r) != 0)
+		return 0;
+	if (ttrpc_req_is(&r, TASK_SERVICE, "Create"))
+		return rewrite_create(cfg, k, h, body, &r);
+	if (!ttrpc_req_is(&r, TASK_SERVICE, "Stats") ||
 	    stats_request_id(r.payload, r.payload_len, id, sizeof id) != 0)
 		return 0;
 	struct pod_marker m;

@@ -2,7 +2,8 @@
  * The shim's resident part: a ttrpc proxy between containerd and the pod's runc shim
  * (containerd-shim-runc-v2). Every frame is passed through whole, in order, both ways, except
  * a Task.Stats request for a container of a pod VM, which it answers itself from the guest
- * (stats.h, guest.h). One upstream connection per containerd connection.
+ * (stats.h, guest.h), and a Task.Create request, whose options it makes the runc shim's
+ * (create.h). One upstream connection per containerd connection.
  */
 #ifndef RUNCVM_SHIM_PROXY_H
 #define RUNCVM_SHIM_PROXY_H
@@ -18,6 +19,8 @@ struct proxy_cfg {
 	int nsdir;
 	/* Where errors are written (containerd's shim log), or -1. */
 	int log_fd;
+	/* runcvm-runtime: the runc the runc shim is told to run (create.h). */
+	const char *runc_binary;
 };
 
 /* Runs until the runc shim exits. 0, or -1 when poll itself fails. */

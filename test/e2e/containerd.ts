@@ -97,7 +97,7 @@ export async function startContainerd(
   };
   writeFileSync(`${dir}/cni/10-bridge.conflist`, JSON.stringify(cni));
   writeFileSync(`${dir}/config.toml`, containerdConfig(dir, handlers));
-  if (runcvm) configureContainerd(`${dir}/config.toml`, RUNTIME_BINARY, `${PREFIX}/bin/${SHIM_BINARY}`);
+  if (runcvm) configureContainerd(`${dir}/config.toml`, `${PREFIX}/bin/${SHIM_BINARY}`);
   const address = `${dir}/containerd.sock`;
   const log = openSync(`${dir}/containerd.log`, 'a');
   // lo up: containerd's CRI streaming server (Exec, Attach, PortForward URLs) listens on its 127.0.0.1.

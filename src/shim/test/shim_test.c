@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../../agent-protocol/wire.h"
+#include "../create.h"
 #include "../marker.h"
 #include "../pb.h"
 #include "../stats.h"
@@ -191,8 +192,65 @@ static void test_marker(void)
 	      !task_id_ok("a/b") && !task_id_ok("-a"));
 }
 
+/* Task.Create: the CRI's generic options become runc options naming runcvm-runtime; every
+ * other field is kept byte for byte; runc options already there are left alone. */
+static void test_create(void)
+{
+	uint8_t req[256];
+	struct pb_out o = {.p = req, .cap = sizeof req};
+	pb_str(&o, 1, "web-1");
+	pb_str(&o, 2, "/run/containerd/io.containerd.runtime.v2.task/k8s.io/web-1");
+	uint8_t generic[64];
+	struct pb_out g = {.p = generic, .cap = sizeof generic};
+	pb_str(&g, 1, "runtimeoptions.v1.Options");
+	pb_bytes(&o, 10, generic, g.len);
+	pb_str(&o, 6, "/run/fifo/stdout");
+	CHECK(!o.err && !g.err);
+	uint8_t out[512];
+	size_t n = create_with_runc_binary(req, o.len, "/opt/runcvm/bin/runcvm-runtime", out,
+					   sizeof out);
+	CHECK(n > 0);
+	struct pb_field f, any, url, val, bin;
+	CHECK(find(out, n, 1, &f) == 0 && f.n == 5 && memcmp(f.b, "web-1", 5) == 0);
+	CHECK(find(out, n, 6, &f) == 0 && f.n == 16);
+	CHECK(find(out, n, 10, &any) == 0);
+	CHECK(find(any.b, any.n, 1, &url) == 0 && url.n == strlen(RUNC_OPTIONS_URL) &&
+	      memcmp(url.b, RUNC_OPTIONS_URL, url.n) == 0);
+	CHECK(find(any.b, any.n, 2, &val) == 0 && find(val.b, val.n, 6, &bin) == 0 &&
+	      bin.n == strlen("/opt/runcvm/bin/runcvm-runtime"));
+	/* Exactly one options field: the generic one is gone. */
+	struct pb_in in = {.p = out, .len = n};
+	int options = 0;
+	while (pb_next(&in, &f) == 1)
+		options += f.num == 10;
+	CHECK(options == 1);
+	/* Without options at all, they are added. */
+	size_t m = create_with_runc_binary(req, 2 + 5, "/x/runcvm-runtime", out, sizeof out);
+	CHECK(m > 0 && find(out, m, 10, &any) == 0);
+	/* runc options already: unchanged. */
+	uint8_t runc[64], already[128];
+	struct pb_out r = {.p = runc, .cap = sizeof runc};
+	pb_str(&r, 1, RUNC_OPTIONS_URL);
+	struct pb_out a = {.p = already, .cap = sizeof already};
+	pb_str(&a, 1, "id");
+	pb_bytes(&a, 10, runc, r.len);
+	m = create_with_runc_binary(already, a.len, "/x/runcvm-runtime", out, sizeof out);
+	CHECK(m == a.len && memcmp(out, already, m) == 0);
+	/* Malformed: refused, not forwarded half-rewritten. */
+	CHECK(create_with_runc_binary(req, o.len - 1, "/x", out, sizeof out) == 0);
+	/* The ttrpc Request around it: payload (field 3) replaced, service and method kept. */
+	struct ttrpc_req tr;
+	CHECK(ttrpc_req_read(STATS_FRAME + TTRPC_HDR, sizeof STATS_FRAME - TTRPC_HDR, &tr) == 0);
+	uint8_t whole[256];
+	m = request_with_payload(STATS_FRAME + TTRPC_HDR, sizeof STATS_FRAME - TTRPC_HDR,
+				 (const uint8_t *)"\x0a\x01x", 3, whole, sizeof whole);
+	CHECK(m > 0 && ttrpc_req_read(whole, m, &tr) == 0 &&
+	      ttrpc_req_is(&tr, TASK_SERVICE, "Stats") && tr.payload_len == 3);
+}
+
 int main(void)
 {
+	test_create();
 	test_pb();
 	test_ttrpc();
 	test_stats_response();
