@@ -24,16 +24,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "proxy.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 
 #define RUNC_SHIM      "containerd-shim-runc-v2"
 #define SUFFIX	       ".runcvm"
@@ -113,22 +108,21 @@ static int bind_listen(const char *path)
 	return -1;
 }
 
-/* pid of the process serving the socket at path (the runc shim's daemon). */
-static pid_t peer_pid(const char *path)
+/* A connection to the socket at path, or -1. */
+static int connect_to(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	memcpy(sa.sun_path, path, strlen(path));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	struct ucred cred;
-	socklen_t len = sizeof cred;
-	pid_t pid = -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-		pid = cred.pid;
-	close(fd);
-	return pid;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }
 
 /* Replaces the bundle's address file atomically. */
@@ -237,12 +231,11 @@ static int start(const char *shim, char **argv)
 	char addr[sizeof own + 8];
 	snprintf(addr, sizeof addr, "unix://%s", own);
 	if (lfd >= 0) {
-		pid_t rpid = peer_pid(upstream);
-		int pidfd = rpid > 0 ? (int)syscall(SYS_pidfd_open, rpid, 0) : -1;
+		int watch = connect_to(upstream);
 		int nsdir = open("..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (pidfd < 0 || nsdir < 0) {
-			fprintf(stderr, "runcvm-shim: watch the runc shim (pid %d) of %s: %s\n",
-				(int)rpid, upstream, strerror(errno));
+		if (watch < 0 || nsdir < 0) {
+			fprintf(stderr, "runcvm-shim: watch the runc shim at %s: %s\n", upstream,
+				strerror(errno));
 			close(lfd);
 			unlink(own);
 			return 1;
@@ -267,7 +260,7 @@ static int start(const char *shim, char **argv)
 			signal(SIGPIPE, SIG_IGN);
 			struct proxy_cfg cfg = {.listen_fd = lfd,
 						.upstream = upstream,
-						.pidfd = pidfd,
+						.watch_fd = watch,
 						.nsdir = nsdir,
 						.log_fd = log_fd,
 						.runc_binary = runc};
@@ -276,7 +269,7 @@ static int start(const char *shim, char **argv)
 			_exit(r == 0 ? 0 : 1);
 		}
 		close(lfd);
-		close(pidfd);
+		close(watch);
 		close(nsdir);
 		if (log_fd >= 0)
 			close(log_fd);

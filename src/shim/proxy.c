@@ -256,7 +256,7 @@ int proxy_run(const struct proxy_cfg *cfg)
 	for (;;) {
 		int n = 0;
 		pfd[n++] = (struct pollfd){.fd = cfg->listen_fd, .events = POLLIN};
-		pfd[n++] = (struct pollfd){.fd = cfg->pidfd, .events = POLLIN};
+		pfd[n++] = (struct pollfd){.fd = cfg->watch_fd, .events = POLLIN};
 		for (int i = 0; i < MAX_CONNS; i++) {
 			if (conns[i].c.fd < 0)
 				continue;
@@ -271,8 +271,12 @@ int proxy_run(const struct proxy_cfg *cfg)
 			logf_(cfg->log_fd, "runcvm-shim: poll: %s", strerror(errno));
 			return -1;
 		}
-		if (pfd[1].revents)
-			break; /* the runc shim has exited: its tasks with it */
+		if (pfd[1].revents) {
+			uint8_t junk[256];
+			ssize_t got = read(cfg->watch_fd, junk, sizeof junk);
+			if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN))
+				break; /* the runc shim has exited: its tasks with it */
+		}
 		for (int j = 2; j < n; j++) {
 			if (!pfd[j].revents)
 				continue;

@@ -13,8 +13,10 @@ struct proxy_cfg {
 	int listen_fd;
 	/* The runc shim's socket path. */
 	const char *upstream;
-	/* pidfd of the runc shim: when it exits, so does the proxy. */
-	int pidfd;
+	/* An idle connection to the runc shim: when it ends (the runc shim exited), so does the
+	 * proxy. (The runc shim's daemon is not the process that made its socket, so its pid is
+	 * not the socket's peer.) */
+	int watch_fd;
 	/* containerd's task dir of the namespace: <nsdir>/<task id> is a task's bundle. */
 	int nsdir;
 	/* Where errors are written (containerd's shim log), or -1. */
