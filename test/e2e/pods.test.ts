@@ -286,6 +286,12 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
         Math.abs(webGuest - webStats.workingSetBytes) < 8 * 1024 * 1024 && webGuest > 1024 * 1024,
         `web: guest memory.current ${webGuest}, ContainerStats working set ${webStats.workingSetBytes}`,
       );
+      // One shim proxy serves the pod (its start ran for the sandbox): its resident memory.
+      const proxies = (await podProcesses(sandbox)).filter((l) => l.includes('containerd-shim-runcvm-v2'));
+      assert.equal(proxies.length, 1, `the pod's shim proxies: ${proxies.join('; ')}`);
+      const proxyPid = (proxies[0] ?? '').trim().split(/\s+/)[0];
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proxyPid}/status`, 'utf8'))?.[1];
+      ctx.diagnostic(`the pod's shim proxy (pid ${proxyPid}): VmRSS ${rss} KiB`);
       await stopContainer(cri, busy, 5);
       await removeContainer(cri, busy);
 
