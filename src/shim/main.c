@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pb.h"
 #include "proxy.h"
+#include "stats.h"
+#include "ttrpc.h"
 
 #define RUNC_SHIM      "containerd-shim-runc-v2"
 #define SUFFIX	       ".runcvm"
@@ -194,7 +198,7 @@ static int runc_binary(char *buf, size_t cap)
 	return access(buf, X_OK);
 }
 
-static int start(const char *shim, char **argv)
+static int serve(const char *shim, char **argv, char *out, size_t cap)
 {
 	char runc[PATH_MAX];
 	/* Without it the runc shim would run the host's runc: refuse instead. */
@@ -203,12 +207,12 @@ static int start(const char *shim, char **argv)
 			argv[0]);
 		return 1;
 	}
-	char out[START_OUT_MAX];
-	int rc = run_start(shim, argv, out, sizeof out);
+	int rc = run_start(shim, argv, out, cap);
 	if (rc != 0) {
 		/* containerd reports what the runc shim said. */
 		fputs(out, stdout);
 		fprintf(stderr, "runcvm-shim: %s start failed (status %d)\n", RUNC_SHIM, rc);
+		out[0] = 0; /* no runc shim to shut down */
 		return rc < 0 ? 1 : rc;
 	}
 	out[strcspn(out, "\r\n")] = 0;
@@ -283,6 +287,54 @@ static int start(const char *shim, char **argv)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* The value of flag -name in argv, or NULL. */
+static const char *flag(int argc, char **argv, const char *name)
+{
+	for (int i = 1; i + 1 < argc; i++)
+		if (argv[i][0] == '-' && strcmp(argv[i] + 1 + (argv[i][1] == '-'), name) == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
+/* After a start that failed past the runc shim's own start: asks that runc shim to shut down
+ * (Task.Shutdown, not forced: a runc shim still serving other tasks of the pod stays), so a
+ * failed start leaves no runc shim behind. Best effort, bounded to 2 s. */
+static void shutdown_runc_shim(const char *path, const char *id)
+{
+	uint8_t req[256], frame[TTRPC_HDR + 512];
+	struct pb_out r = {.p = req, .cap = sizeof req};
+	pb_str(&r, 1, id);
+	struct pb_out m = {.p = frame + TTRPC_HDR, .cap = sizeof frame - TTRPC_HDR};
+	pb_str(&m, 1, TASK_SERVICE);
+	pb_str(&m, 2, "Shutdown");
+	pb_bytes(&m, 3, req, r.len);
+	if (r.err || m.err)
+		return;
+	ttrpc_hdr_write(frame, &(struct ttrpc_hdr){
+				       .len = (uint32_t)m.len, .stream = 1, .type = TTRPC_REQUEST});
+	int fd = connect_to(path);
+	if (fd < 0)
+		return;
+	if (write(fd, frame, TTRPC_HDR + m.len) == (ssize_t)(TTRPC_HDR + m.len)) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 2000) > 0 && read(fd, frame, sizeof frame) < 0)
+			fprintf(stderr, "runcvm-shim: shutdown of the runc shim: %s\n",
+				strerror(errno));
+	}
+	close(fd);
+}
+
+static int start(const char *shim, int argc, char **argv)
+{
+	char out[START_OUT_MAX] = "";
+	int rc = serve(shim, argv, out, sizeof out);
+	const char *id = flag(argc, argv, "id");
+	/* out holds the runc shim's address once its start succeeded. */
+	if (rc != 0 && id && strncmp(out, "unix:///", 8) == 0)
+		shutdown_runc_shim(out + 7, id);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	char path[PATH_MAX];
@@ -292,7 +344,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(action(argc, argv), "start") == 0)
-		return start(shim, argv);
+		return start(shim, argc, argv);
 	argv[0] = (char *)shim;
 	execv(shim, argv);
 	fprintf(stderr, "runcvm-shim: exec %s: %s\n", shim, strerror(errno));
