@@ -155,7 +155,7 @@ static int intercept(const struct proxy_cfg *cfg, struct conn *k, const struct t
 	int found = marker_read(cfg->nsdir, id, &m, err, sizeof err);
 	if (found == 0)
 		return 0;
-	static uint8_t out[16384];
+	uint8_t out[16384];
 	size_t n;
 	if (found < 0) {
 		logf_(cfg->log_fd, "runcvm-shim: stats of %s: %s", id, err);
@@ -248,7 +248,7 @@ static int pump(const struct proxy_cfg *cfg, struct conn *k, int from_client)
 
 int proxy_run(const struct proxy_cfg *cfg)
 {
-	static struct conn conns[MAX_CONNS];
+	struct conn conns[MAX_CONNS];
 	for (int i = 0; i < MAX_CONNS; i++)
 		conns[i].c.fd = conns[i].u.fd = -1;
 	struct pollfd pfd[2 + 2 * MAX_CONNS];
