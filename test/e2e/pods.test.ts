@@ -511,6 +511,15 @@ describe('pods: the pod VM dies', { timeout: 900_000 }, () => {
         assert.notEqual(s.exitCode, 0, `container ${id} exited 0 with its VM gone`);
         t.diagnostic(`container ${id.slice(0, 12)}: exit code ${s.exitCode}, reason ${s.reason}`);
       }
+      // ContainerStats with the pod VM gone: an answer or an error, never a hang (runcvm's shim
+      // bounds its question to the pod VM).
+      const statsAt = Date.now();
+      const dead = await containerStats(cri, ids[0] as string).then(
+        (r) => JSON.stringify(r),
+        (e: Error) => `error: ${e.message}`,
+      );
+      assert.ok(Date.now() - statsAt < 15_000, `ContainerStats took ${Date.now() - statsAt} ms`);
+      t.diagnostic(`ContainerStats with the pod VM gone (${Date.now() - statsAt} ms): ${dead}`);
       const t0 = Date.now();
       // Each call has its own deadline: a hang fails the test instead of stalling it.
       await cri.call('StopPodSandbox', [[1, sandbox]], 120_000);
