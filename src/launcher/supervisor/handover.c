@@ -69,6 +69,8 @@ static int field(struct handover *h, size_t *used, uint16_t tag, const uint8_t *
 	case HO_NET_SYNC_ARG: return add_arg(h, used, v, len);
 	case HO_VMM_NAME: return str(h->vmm_name, sizeof h->vmm_name, v, len);
 	case HO_WRITTEN_BACK: return str(h->written_back, sizeof h->written_back, v, len);
+	case HO_VSOCK_PORT: return u32(&h->vsock_port, v, len) != 0 || !h->vsock_port ? -1 : 0;
+	case HO_API_SOCKET: return str(h->api_socket, sizeof h->api_socket, v, len);
 	default: return -1; /* both halves are built together: an unknown tag is a mismatch */
 	}
 }

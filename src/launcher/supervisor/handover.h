@@ -29,6 +29,11 @@ enum handover_tag {
 	HO_NET_SYNC_ARG = 11,
 	HO_VMM_NAME = 12,
 	HO_WRITTEN_BACK = 13,
+	/* Firecracker (fcvsock.h, fcapi.h): AGENT_SOCKET is its vsock Unix socket, reached with
+	 * `CONNECT <VSOCK_PORT>`; API_SOCKET takes SendCtrlAltDel when the guest does not power
+	 * off. */
+	HO_VSOCK_PORT = 40,
+	HO_API_SOCKET = 41,
 };
 
 enum handover_flag {
@@ -59,6 +64,8 @@ struct handover {
 	int nnet_sync;
 	char vmm_name[32];
 	char written_back[HANDOVER_PATH_MAX];
+	uint32_t vsock_port; /* 0: AGENT_SOCKET is the agent's own stream socket (QEMU) */
+	char api_socket[108];
 };
 
 /* Parses buf (which must outlive h: CONFIG and START point into it). 0, or -1 with the reason. */
