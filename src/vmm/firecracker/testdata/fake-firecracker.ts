@@ -6,13 +6,20 @@
  * `CONNECT <port>` / `OK <port>` handshake, where a stand-in guest agent on port 1024 sends
  * HELLO; SHUTDOWN (agent) and SendCtrlAltDel end the process as a guest reset ends Firecracker.
  *
+ * The stand-in agent answers START with STARTED and an EXIT of status FAKE_FC_EXIT (default 0),
+ * so runcvm-supervisor can run a whole container against it
+ * (src/launcher/supervisor-firecracker.test.ts). Each way it ends is logged as { exit: why }.
+ *
  * Environment: FAKE_FC_LOG (file: one JSON line per request), FAKE_FC_VERSION (default 1.16.1),
- * FAKE_FC_IGNORE_CAD=1 (SendCtrlAltDel does nothing, as with a hung guest).
+ * FAKE_FC_IGNORE_CAD=1 (SendCtrlAltDel does nothing, as with a hung guest),
+ * FAKE_FC_IGNORE_SHUTDOWN=1 (SHUTDOWN does nothing, as with a guest that does not power off),
+ * FAKE_FC_EXIT (the workload's exit status).
  */
 import { appendFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
-import { encodeFrame, FrameDecoder, MsgType } from '../../../agent-protocol/frame.ts';
+import { encodeFrame, FrameDecoder, MsgType, PROTOCOL_VERSION } from '../../../agent-protocol/frame.ts';
+import { encodeHello } from '../../../agent-protocol/messages.ts';
 import { checkCall, checkResponse } from './contract-check.ts';
 
 const VERSION = process.env.FAKE_FC_VERSION ?? '1.16.1';
@@ -39,12 +46,22 @@ function log(entry: object): void {
 
 /** The stand-in guest: HELLO on connect, and a reset (exit) on SHUTDOWN. */
 function agent(conn: Socket): void {
-  conn.write(encodeFrame(MsgType.HELLO, 0, Buffer.concat([Buffer.from([1, 0, 0, 0]), Buffer.from('fake-agent')])));
+  conn.write(encodeFrame(MsgType.HELLO, 0, encodeHello(PROTOCOL_VERSION, 'fake-agent')));
   const dec = new FrameDecoder();
   conn.on('data', (d: Buffer) => {
     for (const f of dec.push(d)) {
       log({ frame: f.type, id: f.id, bytes: f.payload.length });
-      if (f.type === MsgType.SHUTDOWN) setTimeout(() => process.exit(0), 20);
+      if (f.type === MsgType.SHUTDOWN && process.env.FAKE_FC_IGNORE_SHUTDOWN !== '1') {
+        log({ exit: 'SHUTDOWN' });
+        setTimeout(() => process.exit(0), 20);
+      }
+      if (f.type === MsgType.START) {
+        const pid = Buffer.alloc(4);
+        pid.writeUInt32LE(100);
+        const exit = Buffer.alloc(8);
+        exit.writeInt32LE(Number(process.env.FAKE_FC_EXIT ?? 0), 4);
+        conn.write(Buffer.concat([encodeFrame(MsgType.STARTED, f.id, pid), encodeFrame(MsgType.EXIT, f.id, exit)]));
+      }
     }
   });
 }
@@ -111,7 +128,10 @@ function handle(method: string, path: string, body: unknown, res: import('node:h
         return answer(res, 400, {
           fault_message: 'The requested operation is not supported before starting the microVM.',
         });
-      if (process.env.FAKE_FC_IGNORE_CAD !== '1') setTimeout(() => process.exit(0), 20);
+      if (process.env.FAKE_FC_IGNORE_CAD !== '1') {
+        log({ exit: 'SendCtrlAltDel' });
+        setTimeout(() => process.exit(0), 20);
+      }
       return answer(res, 204);
     }
   }
