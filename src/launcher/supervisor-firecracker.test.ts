@@ -127,6 +127,19 @@ test('the supervisor takes a Firecracker VM over: vsock handshake, the workload,
   }
 });
 
+test('the guest console Firecracker prints while the supervisor waits for the agent is read meanwhile', {
+  skip,
+}, async () => {
+  const t = setUp();
+  try {
+    // 1 MiB, 16 pipe buffers: written with blocking writes before the stand-in agent listens.
+    const r = await supervise(t, 'console', { FAKE_FC_CONSOLE_BYTES: String(1 << 20) });
+    assert.equal(r.code, 7, r.stderr);
+  } finally {
+    rmSync(t.dir, { recursive: true, force: true });
+  }
+});
+
 test('a guest that ignores SHUTDOWN gets SendCtrlAltDel on the API socket (within the contract), then SIGKILL', {
   skip,
 }, async () => {

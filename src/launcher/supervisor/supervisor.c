@@ -1240,9 +1240,15 @@ static void agent_readable(void)
 	S.ahave -= off;
 }
 
+/* Between vsock attempts: whether Firecracker is gone, and its output read meanwhile (the guest
+ * console is in it: a full pipe would stall the guest the wait is for). */
 static int vmm_gone(void *ctx)
 {
 	(void)ctx;
+	for (int i = 0; i < 2; i++)
+		for (size_t total = 0, n;
+		     total < STDERR_DRAIN_MAX && (n = err_readable(&S.err[i]));)
+			total += n;
 	reap();
 	return S.vmm_exited;
 }

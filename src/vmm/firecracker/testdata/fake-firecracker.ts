@@ -13,9 +13,10 @@
  * Environment: FAKE_FC_LOG (file: one JSON line per request), FAKE_FC_VERSION (default 1.16.1),
  * FAKE_FC_IGNORE_CAD=1 (SendCtrlAltDel does nothing, as with a hung guest),
  * FAKE_FC_IGNORE_SHUTDOWN=1 (SHUTDOWN does nothing, as with a guest that does not power off),
- * FAKE_FC_EXIT (the workload's exit status).
+ * FAKE_FC_EXIT (the workload's exit status), FAKE_FC_CONSOLE_BYTES (console output before the agent
+ * listens, bootThenServe).
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { encodeFrame, FrameDecoder, MsgType, PROTOCOL_VERSION } from '../../../agent-protocol/frame.ts';
@@ -86,6 +87,33 @@ function serveVsock(udsPath: string): void {
   }).listen(udsPath);
 }
 
+/**
+ * The guest boots, then its agent listens. FAKE_FC_CONSOLE_BYTES: the boot first prints that many
+ * bytes of console on stdout, as Firecracker's serial port does, with blocking writes: a reader
+ * that does not drain the pipe holds the "guest" before its agent listens.
+ */
+/** A write that waits for room as a blocking one does (Node made the pipe non-blocking). */
+function blockingWrite(b: Buffer): void {
+  for (let off = 0; off < b.length; ) {
+    try {
+      off += writeSync(1, b, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
+
+function bootThenServe(udsPath: string): void {
+  const bytes = Number(process.env.FAKE_FC_CONSOLE_BYTES ?? 0);
+  if (!bytes) return serveVsock(udsPath);
+  setTimeout(() => {
+    const line = Buffer.from('[    0.000000] console line of a booting guest\n');
+    for (let left = bytes; left > 0; left -= line.length) blockingWrite(line.subarray(0, Math.min(left, line.length)));
+    serveVsock(udsPath);
+  }, 200);
+}
+
 function answer(res: import('node:http').ServerResponse, status: number, body?: object): void {
   if (body) res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
   else res.writeHead(status).end();
@@ -119,7 +147,7 @@ function handle(method: string, path: string, body: unknown, res: import('node:h
       if (!configured.has('/boot-source'))
         return answer(res, 400, { fault_message: 'Cannot start microvm without kernel configuration.' });
       const vsock = configured.get('/vsock') as { uds_path: string } | undefined;
-      if (vsock) serveVsock(vsock.uds_path);
+      if (vsock) bootThenServe(vsock.uds_path);
       started = true;
       return answer(res, 204);
     }
