@@ -108,13 +108,13 @@ test('a valid container is planned from its inputs: options, accelerator, mounts
   }
 });
 
-test('the data plane: the supervisor runs the launcher by default, the Node launcher alone for a pod VM or on request', () => {
+test('the data plane: the supervisor starts the VM itself by default, the Node launcher alone for a pod VM or on request', () => {
   const f = fixture();
   try {
     const supervised = (p: ReturnType<typeof planCreate>) =>
       p.config.process?.args?.some((a) => a.endsWith('/bin/runcvm-supervisor')) ?? false;
     const plain = planCreate(ociSpec(f, []), runtimeArgs(f), f.prefix, HOST, 1, probes([]));
-    assert.deepEqual(plain.dataPlane, { plane: 'supervisor' });
+    assert.deepEqual(plain.dataPlane, { plane: 'supervisor', vmStart: 'supervisor' });
     assert.equal(supervised(plain), true);
     assert.equal(plain.joinable, true, 'the supervisor serves the pod socket of a joinable VM');
     const pod = planCreate(ociSpec(f, []), runtimeArgs(f), f.prefix, HOST, 1, probes([]), true);

@@ -2,10 +2,30 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type DataPlaneInputs, dataPlaneFor } from './data-plane.ts';
 
-const base: DataPlaneInputs = { requested: 'supervisor', hypervisor: 'qemu', volumes: 'virtiofs', podSandbox: false };
+const base: DataPlaneInputs = {
+  requested: 'supervisor',
+  hypervisor: 'qemu',
+  volumes: 'virtiofs',
+  podSandbox: false,
+  disks: 0,
+  hostCpus: false,
+};
 
-test('a QEMU container with virtiofs volumes gets the supervisor it asked for', () => {
-  assert.deepEqual(dataPlaneFor(base), { plane: 'supervisor' });
+test('a QEMU container with virtiofs volumes gets the supervisor it asked for, which starts the VM too', () => {
+  assert.deepEqual(dataPlaneFor(base), { plane: 'supervisor', vmStart: 'supervisor' });
+});
+
+test('RUNCVM_DISKS and --cpuset-cpus keep the Node launcher for the start, and say why', () => {
+  const cases: [Partial<DataPlaneInputs>, RegExp][] = [
+    [{ disks: 1 }, /RUNCVM_DISKS files are found or made by the Node launcher/],
+    [{ hostCpus: true }, /--cpuset-cpus pins the vCPU threads through QMP/],
+  ];
+  for (const [change, why] of cases) {
+    const c = dataPlaneFor({ ...base, ...change });
+    assert.equal(c.plane, 'supervisor', JSON.stringify(change));
+    assert.equal(c.vmStart, 'launcher', JSON.stringify(change));
+    assert.match(c.keptLauncher ?? '', why);
+  }
 });
 
 test('RUNCVM_DATA_PLANE=node keeps the Node launcher, with no reason to report', () => {
@@ -26,6 +46,9 @@ test('9P volumes (so every Firecracker container today) and a pod VM keep the No
   }
 });
 
-test('Firecracker itself no longer keeps the Node launcher: the supervisor speaks its vsock and API sockets', () => {
-  assert.deepEqual(dataPlaneFor({ ...base, hypervisor: 'firecracker' }), { plane: 'supervisor' });
+test('Firecracker itself no longer keeps the Node launcher after boot, but the launcher starts it (no start plan)', () => {
+  const c = dataPlaneFor({ ...base, hypervisor: 'firecracker' });
+  assert.equal(c.plane, 'supervisor');
+  assert.equal(c.vmStart, 'launcher');
+  assert.match(c.keptLauncher ?? '', /Firecracker is configured through its API socket/);
 });

@@ -4,6 +4,8 @@
  * processes of a VM whose launcher has nothing left to do after boot (QEMU and virtiofsd, or
  * Firecracker: its vsock handshake and its API socket's power-off are the supervisor's too); the
  * Node launcher stays for the containers whose data plane still has parts only it implements.
+ * Where the supervisor serves, it also starts a QEMU VM itself from create's plan unless a step
+ * before QEMU is still the Node launcher's (vmStart).
  */
 import type { DataPlane, Hypervisor, VolumeMode } from '../contracts/kinds.ts';
 
@@ -14,12 +16,24 @@ export interface DataPlaneInputs {
   volumes: VolumeMode;
   /** A CRI pod sandbox whose VM runs the pod's containers (pod-vm.ts). */
   podSandbox: boolean;
+  /** RUNCVM_DISKS entries: their files are found or made (mke2fs) by the launcher (launcher/disks.ts). */
+  disks: number;
+  /** --cpuset-cpus: vCPU threads pinned through QMP once QEMU answers (vmm/qemu/driver.ts). */
+  hostCpus: boolean;
 }
 
 export interface DataPlaneChoice {
   plane: DataPlane;
   /** Why the Node launcher stays although the supervisor was asked for (for the host log). */
   keptNode?: string;
+  /**
+   * On the supervisor: who starts the VM. 'supervisor': create hands the network over and writes
+   * the start plan (runtime/vm-start.ts), runcvm-supervisor spawns virtiofsd and QEMU itself, and
+   * no Node launcher runs at all. 'launcher': the Node launcher starts it and hands over.
+   */
+  vmStart?: 'supervisor' | 'launcher';
+  /** Why the Node launcher still starts the VM (for the host log). */
+  keptLauncher?: string;
 }
 
 export function dataPlaneFor(c: DataPlaneInputs): DataPlaneChoice {
@@ -30,5 +44,12 @@ export function dataPlaneFor(c: DataPlaneInputs): DataPlaneChoice {
   if (c.volumes === '9p') return { plane: 'node', keptNode: 'the 9P volume server runs under the Node launcher' };
   // A pod VM's launcher also copies its stderr to the pod log and serves CRI PortForward.
   if (c.podSandbox) return { plane: 'node', keptNode: "a pod VM's launcher serves the pod log and PortForward" };
-  return { plane: 'supervisor' };
+  // Work before QEMU that only the Node launcher does; the supervisor still serves the container after it.
+  const launcher = (why: string): DataPlaneChoice => ({ plane: 'supervisor', vmStart: 'launcher', keptLauncher: why });
+  // The start plan is QEMU's argv: Firecracker is configured through its API socket by the driver.
+  if (c.hypervisor === 'firecracker')
+    return launcher("Firecracker is configured through its API socket by the Node launcher's driver");
+  if (c.disks > 0) return launcher('RUNCVM_DISKS files are found or made by the Node launcher');
+  if (c.hostCpus) return launcher('--cpuset-cpus pins the vCPU threads through QMP from the Node launcher');
+  return { plane: 'supervisor', vmStart: 'supervisor' };
 }

@@ -47,6 +47,8 @@ const FC_PLANE = dataPlaneFor({
   hypervisor: 'firecracker',
   volumes: defaultVolumeMode('firecracker'),
   podSandbox: false,
+  disks: 0,
+  hostCpus: false,
 }).plane;
 
 /** The commands of a container's host processes (`docker top`: its cgroup). */

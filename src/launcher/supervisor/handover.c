@@ -69,6 +69,10 @@ static int field(struct handover *h, size_t *used, uint16_t tag, const uint8_t *
 	case HO_NET_SYNC_ARG: return add_arg(h, used, v, len);
 	case HO_VMM_NAME: return str(h->vmm_name, sizeof h->vmm_name, v, len);
 	case HO_WRITTEN_BACK: return str(h->written_back, sizeof h->written_back, v, len);
+	case HO_FS_ARG:
+	case HO_VMM_ARG:
+	case HO_FS_SOCKET:
+	case HO_START_LINE: h->start_plan = 1; return 0; /* startplan_parse reads them */
 	case HO_VSOCK_PORT: return u32(&h->vsock_port, v, len) != 0 || !h->vsock_port ? -1 : 0;
 	case HO_API_SOCKET: return str(h->api_socket, sizeof h->api_socket, v, len);
 	default: return -1; /* both halves are built together: an unknown tag is a mismatch */
@@ -96,7 +100,8 @@ int handover_parse(const uint8_t *buf, size_t len, struct handover *h, char *err
 		snprintf(err, errlen, "handover state: truncated record");
 		return -1;
 	}
-	if (!h->agent_socket[0] || !h->config || !h->start || !h->vmm_pid || !h->vmm_name[0]) {
+	if (!h->agent_socket[0] || !h->config || !h->start || (!h->vmm_pid && !h->start_plan) ||
+	    !h->vmm_name[0]) {
 		snprintf(err, errlen,
 			 "handover state: agent socket, CONFIG, START, VMM pid or name missing");
 		return -1;

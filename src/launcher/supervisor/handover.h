@@ -29,6 +29,11 @@ enum handover_tag {
 	HO_NET_SYNC_ARG = 11,
 	HO_VMM_NAME = 12,
 	HO_WRITTEN_BACK = 13,
+	/* The start plan's (startplan.h): create's file when no launcher starts the VM. */
+	HO_FS_ARG = 20,
+	HO_VMM_ARG = 21,
+	HO_FS_SOCKET = 22,
+	HO_START_LINE = 23,
 	/* Firecracker (fcvsock.h, fcapi.h): AGENT_SOCKET is its vsock Unix socket, reached with
 	 * `CONNECT <VSOCK_PORT>`; API_SOCKET takes SendCtrlAltDel when the guest does not power
 	 * off. */
@@ -43,7 +48,8 @@ enum handover_flag {
 	HOF_ROOT_IMAGE = 8,
 	HOF_NET_WATCH = 16,
 	HOF_PRINT_TIMING = 32,
-	HOF_POD_SOCKET = 64, /* serve the pod socket too: other containers run in this VM */
+	HOF_POD_SOCKET = 64,	  /* serve the pod socket too: other containers run in this VM */
+	HOF_CONSOLE_STDERR = 128, /* start plan: QEMU's stdout is the container's stderr */
 };
 
 struct handover {
@@ -64,6 +70,7 @@ struct handover {
 	int nnet_sync;
 	char vmm_name[32];
 	char written_back[HANDOVER_PATH_MAX];
+	int start_plan;	     /* start records present: the VMM's pids come once it is spawned */
 	uint32_t vsock_port; /* 0: AGENT_SOCKET is the agent's own stream socket (QEMU) */
 	char api_socket[108];
 };
