@@ -1,6 +1,6 @@
 /**
  * The launcher's last step under runcvm-supervisor, when it started the VM (RUNCVM_DISKS,
- * --cpuset-cpus: runtime/data-plane.ts; otherwise create's start plan lets the supervisor start
+ * --cpuset-cpus, Firecracker: runtime/data-plane.ts; otherwise create's start plan lets the supervisor start
  * it, start-plan.ts): the state for the supervisor (handover.ts)
  * and the network watch's first state (net-sync.ts). Which containers get the supervisor is
  * decided once, at create (runtime/data-plane.ts); this only refuses a VM whose processes the
