@@ -1,10 +1,10 @@
 /**
  * The launcher's last step under runcvm-supervisor, when it started the VM (RUNCVM_DISKS,
- * --cpuset-cpus: runtime/data-plane.ts; otherwise create's start plan lets the supervisor start
+ * --cpuset-cpus, Firecracker: runtime/data-plane.ts; otherwise create's start plan lets the supervisor start
  * it, start-plan.ts): the state for the supervisor (handover.ts)
  * and the network watch's first state (net-sync.ts). Which containers get the supervisor is
  * decided once, at create (runtime/data-plane.ts); this only refuses a VM whose processes the
- * supervisor could not take over (no QEMU pids), and the launcher then runs the container itself.
+ * supervisor could not take over (no VMM pids), and the launcher then runs the container itself.
  */
 import { existsSync } from 'node:fs';
 import {
@@ -16,10 +16,30 @@ import {
 } from '../contracts/launch-spec.ts';
 import type { NetworkPlan } from '../network/setup.ts';
 import type { RunningVm } from '../vmm/driver.ts';
+import { AGENT_VSOCK_PORT } from '../vmm/firecracker/config.ts';
+import { firecrackerPaths } from '../vmm/firecracker/driver.ts';
 import { qemuPaths } from '../vmm/qemu/argv.ts';
-import { writeHandover } from './handover.ts';
+import { type Handover, writeHandover } from './handover.ts';
 import { NET_SYNC_FLAG, saveNetWatch } from './net-sync.ts';
 import { guestConfigFor } from './vm-from-spec.ts';
+
+/**
+ * Where the supervisor reaches the agent: QEMU's agent socket (and its console log, for error
+ * messages); Firecracker's vsock socket with the port to CONNECT to, and its API socket (its
+ * console is in its own output, which the supervisor's pipe carries).
+ */
+function agentEndpoint(spec: LaunchSpec): Pick<Handover, 'agentSocket' | 'consoleLog' | 'firecracker'> {
+  if (spec.hypervisor === 'firecracker') {
+    const fc = firecrackerPaths(RUN_DIR);
+    return {
+      agentSocket: fc.vsockSocket,
+      consoleLog: '',
+      firecracker: { vsockPort: AGENT_VSOCK_PORT, apiSocket: fc.apiSocket },
+    };
+  }
+  const paths = qemuPaths(RUN_DIR);
+  return { agentSocket: paths.agentSocket, consoleLog: paths.consoleLog };
+}
 
 /** As the launcher's own budgets (launcher.ts): TCG on a loaded host boots 3-10x slower than KVM. */
 export const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;
@@ -33,9 +53,8 @@ export function handOverToSupervisor(
   timing: Record<string, number>,
 ): boolean {
   const pids = vm.pids;
-  if (spec.hypervisor !== 'qemu' || !pids) return false;
-  const paths = qemuPaths(RUN_DIR);
-  // From here on, what QEMU and virtiofsd write stays in the supervisor's pipes for it to read.
+  if (!pids) return false;
+  // From here on, what the VMM and its helpers write stays in the supervisor's pipes for it to read.
   vm.releaseOutput?.();
   if (spec.network === 'own')
     saveNetWatch(
@@ -45,9 +64,8 @@ export function handOverToSupervisor(
   writeHandover(path, {
     spec,
     config: { ...guestConfigFor(spec, net.guest), ...(vm.driveOrder ? { driveOrder: vm.driveOrder } : {}) },
-    agentSocket: paths.agentSocket,
-    consoleLog: paths.consoleLog,
-    vmmName: 'qemu',
+    ...agentEndpoint(spec),
+    vmmName: spec.hypervisor,
     vmmPid: pids.vmm,
     helperPids: pids.helpers,
     helloTimeoutMs: HELLO_TIMEOUT_MS[spec.accel],

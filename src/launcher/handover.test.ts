@@ -89,6 +89,45 @@ test('the state carries the VMM, the payloads, the flags and the net-sync comman
   assert.equal(one(HandoverTag.START)[0]?.includes(Buffer.from('sh')), true);
 });
 
+test('a Firecracker state names the vsock port to CONNECT to and the API socket; a QEMU state neither', () => {
+  const base = {
+    spec: {
+      process: { args: ['true'], env: [], cwd: '/', uid: 0, gid: 0, groups: [], terminal: false },
+      timing: {},
+    } as unknown as LaunchSpec,
+    config: {
+      hostname: 'h',
+      rootTag: '',
+      rootReadonly: false,
+      mounts: [],
+      debug: false,
+      network: { ifaces: [], routes: [], dnsRelay: false, spares: [] },
+    },
+    agentSocket: '/run/runcvm/fc-vsock.sock',
+    consoleLog: '',
+    vmmName: 'firecracker',
+    vmmPid: 42,
+    helperPids: [],
+    helloTimeoutMs: 1000,
+    startedTimeoutMs: 2000,
+    dnsRelay: false,
+    podSocket: false,
+    writtenBackMarker: '',
+    netSync: [],
+    timing: {},
+  };
+  const fc = records(
+    encodeHandover({ ...base, firecracker: { vsockPort: 1024, apiSocket: '/run/runcvm/fc-api.sock' } }),
+  );
+  const one = (r: [number, Buffer][], tag: number) => r.find(([t]) => t === tag)?.[1];
+  assert.equal(one(fc, HandoverTag.VSOCK_PORT)?.readUInt32LE(0), 1024);
+  assert.equal(one(fc, HandoverTag.API_SOCKET)?.toString(), '/run/runcvm/fc-api.sock');
+  assert.equal(one(fc, HandoverTag.VMM_NAME)?.toString(), 'firecracker');
+  const qemu = records(encodeHandover({ ...base, vmmName: 'qemu' }));
+  assert.equal(one(qemu, HandoverTag.VSOCK_PORT), undefined);
+  assert.equal(one(qemu, HandoverTag.API_SOCKET), undefined);
+});
+
 test("the supervisor's stderr pipes: four distinct descriptors above 2, or none outside the supervisor", () => {
   assert.equal(parseStderrPipes(undefined), undefined);
   assert.equal(parseStderrPipes(''), undefined);

@@ -3,8 +3,8 @@
  * plane in static C. The supervisor runs the launcher as its child; once the VMM runs, the
  * launcher writes what the supervisor needs into one file of TLV records (the agent protocol's
  * u16 tag, u32 length, bytes: the C side already parses those), atomically, in the container's
- * private run dir, and exits. QEMU and virtiofsd stay running, and the supervisor (their child
- * subreaper) takes them over. Tags: src/launcher/supervisor/handover.h, checked by the unit test.
+ * private run dir, and exits. QEMU and virtiofsd (or Firecracker) stay running, and the
+ * supervisor (their child subreaper) takes them over. Tags: src/launcher/supervisor/handover.h, checked by the unit test.
  */
 
 import { encodeConfig, encodeStart, type VmConfig } from '../agent-protocol/messages.ts';
@@ -37,6 +37,10 @@ export const HandoverTag = {
   FS_SOCKET: 22,
   /** The host log's "starting: …" line, as the launcher writes it. */
   START_LINE: 23,
+  /** Firecracker: AGENT_SOCKET is its vsock Unix socket, reached with `CONNECT <VSOCK_PORT>`. */
+  VSOCK_PORT: 40,
+  /** Firecracker: its API socket, for SendCtrlAltDel when the guest does not power off. */
+  API_SOCKET: 41,
 } as const;
 
 export const HandoverFlag = {
@@ -96,6 +100,8 @@ export interface Handover {
   /** The launcher's own command line with `--net-sync`, run on netlink events (net-sync.ts). */
   netSync: string[];
   timing: Record<string, number>;
+  /** Firecracker: the agent is behind its vsock socket's handshake; the API socket stops the VM. */
+  firecracker?: { vsockPort: number; apiSocket: string };
 }
 
 function flags(h: HandoverState): number {
@@ -125,6 +131,8 @@ export function handoverRecords(h: HandoverState, extraFlags = 0): TlvWriter {
     .string(HandoverTag.VMM_NAME, h.vmmName)
     .string(HandoverTag.WRITTEN_BACK, h.writtenBackMarker);
   for (const a of h.netSync) w.string(HandoverTag.NET_SYNC_ARG, a);
+  if (h.firecracker)
+    w.u32(HandoverTag.VSOCK_PORT, h.firecracker.vsockPort).string(HandoverTag.API_SOCKET, h.firecracker.apiSocket);
   return w;
 }
 

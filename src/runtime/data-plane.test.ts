@@ -33,10 +33,10 @@ test('RUNCVM_DATA_PLANE=node keeps the Node launcher, with no reason to report',
   assert.deepEqual(dataPlaneFor({ ...base, requested: 'node', hypervisor: 'firecracker' }), { plane: 'node' });
 });
 
-test('Firecracker, 9P volumes and a pod VM keep the Node launcher and say why', () => {
+test('9P volumes (so every Firecracker container today) and a pod VM keep the Node launcher and say why', () => {
   const cases: [Partial<DataPlaneInputs>, RegExp][] = [
-    [{ hypervisor: 'firecracker' }, /firecracker runs under the Node launcher/],
     [{ volumes: '9p' }, /9P volume server/],
+    [{ hypervisor: 'firecracker', volumes: '9p' }, /9P volume server/],
     [{ podSandbox: true }, /pod VM's launcher serves the pod log and PortForward/],
   ];
   for (const [change, why] of cases) {
@@ -44,4 +44,11 @@ test('Firecracker, 9P volumes and a pod VM keep the Node launcher and say why', 
     assert.equal(c.plane, 'node', JSON.stringify(change));
     assert.match(c.keptNode ?? '', why);
   }
+});
+
+test('Firecracker itself no longer keeps the Node launcher after boot, but the launcher starts it (no start plan)', () => {
+  const c = dataPlaneFor({ ...base, hypervisor: 'firecracker' });
+  assert.equal(c.plane, 'supervisor');
+  assert.equal(c.vmStart, 'launcher');
+  assert.match(c.keptLauncher ?? '', /Firecracker is configured through its API socket/);
 });

@@ -1,10 +1,11 @@
 /**
  * Who runs a container's data plane once its VM runs (docs/architecture.md, "The supervisor"):
  * the one place that decides it. The C supervisor (src/launcher/supervisor) takes over the
- * processes of a QEMU VM whose launcher has nothing left to do after boot; the Node launcher stays
- * for the containers whose data plane still has parts only it implements. Where the supervisor
- * serves, it also starts the VM itself from create's plan unless a step before QEMU is still the
- * Node launcher's (vmStart).
+ * processes of a VM whose launcher has nothing left to do after boot (QEMU and virtiofsd, or
+ * Firecracker: its vsock handshake and its API socket's power-off are the supervisor's too); the
+ * Node launcher stays for the containers whose data plane still has parts only it implements.
+ * Where the supervisor serves, it also starts a QEMU VM itself from create's plan unless a step
+ * before QEMU is still the Node launcher's (vmStart).
  */
 import type { DataPlane, Hypervisor, VolumeMode } from '../contracts/kinds.ts';
 
@@ -37,15 +38,17 @@ export interface DataPlaneChoice {
 
 export function dataPlaneFor(c: DataPlaneInputs): DataPlaneChoice {
   if (c.requested === 'node') return { plane: 'node' };
-  // The supervisor adopts QEMU's and virtiofsd's processes as the launcher leaves them running;
-  // Firecracker's jailer and API socket belong to the launcher's driver.
-  if (c.hypervisor !== 'qemu') return { plane: 'node', keptNode: `${c.hypervisor} runs under the Node launcher` };
   // The 9P server (diod, src/volumes/server.ts) is the launcher's child, firewalled and stopped by it.
+  // Firecracker has no virtiofs, so its volumes (and its image root's export) are always 9P: a
+  // Firecracker container keeps the launcher for this reason until the supervisor adopts the server.
   if (c.volumes === '9p') return { plane: 'node', keptNode: 'the 9P volume server runs under the Node launcher' };
   // A pod VM's launcher also copies its stderr to the pod log and serves CRI PortForward.
   if (c.podSandbox) return { plane: 'node', keptNode: "a pod VM's launcher serves the pod log and PortForward" };
   // Work before QEMU that only the Node launcher does; the supervisor still serves the container after it.
   const launcher = (why: string): DataPlaneChoice => ({ plane: 'supervisor', vmStart: 'launcher', keptLauncher: why });
+  // The start plan is QEMU's argv: Firecracker is configured through its API socket by the driver.
+  if (c.hypervisor === 'firecracker')
+    return launcher("Firecracker is configured through its API socket by the Node launcher's driver");
   if (c.disks > 0) return launcher('RUNCVM_DISKS files are found or made by the Node launcher');
   if (c.hostCpus) return launcher('--cpuset-cpus pins the vCPU threads through QMP from the Node launcher');
   return { plane: 'supervisor', vmStart: 'supervisor' };

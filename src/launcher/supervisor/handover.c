@@ -73,6 +73,8 @@ static int field(struct handover *h, size_t *used, uint16_t tag, const uint8_t *
 	case HO_VMM_ARG:
 	case HO_FS_SOCKET:
 	case HO_START_LINE: h->start_plan = 1; return 0; /* startplan_parse reads them */
+	case HO_VSOCK_PORT: return u32(&h->vsock_port, v, len) != 0 || !h->vsock_port ? -1 : 0;
+	case HO_API_SOCKET: return str(h->api_socket, sizeof h->api_socket, v, len);
 	default: return -1; /* both halves are built together: an unknown tag is a mismatch */
 	}
 }

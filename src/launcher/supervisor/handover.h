@@ -34,6 +34,11 @@ enum handover_tag {
 	HO_VMM_ARG = 21,
 	HO_FS_SOCKET = 22,
 	HO_START_LINE = 23,
+	/* Firecracker (fcvsock.h, fcapi.h): AGENT_SOCKET is its vsock Unix socket, reached with
+	 * `CONNECT <VSOCK_PORT>`; API_SOCKET takes SendCtrlAltDel when the guest does not power
+	 * off. */
+	HO_VSOCK_PORT = 40,
+	HO_API_SOCKET = 41,
 };
 
 enum handover_flag {
@@ -65,7 +70,9 @@ struct handover {
 	int nnet_sync;
 	char vmm_name[32];
 	char written_back[HANDOVER_PATH_MAX];
-	int start_plan; /* start records present: the VMM's pids come once it is spawned */
+	int start_plan;	     /* start records present: the VMM's pids come once it is spawned */
+	uint32_t vsock_port; /* 0: AGENT_SOCKET is the agent's own stream socket (QEMU) */
+	char api_socket[108];
 };
 
 /* Parses buf (which must outlive h: CONFIG and START point into it). 0, or -1 with the reason. */

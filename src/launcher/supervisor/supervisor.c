@@ -41,6 +41,8 @@
 #include <unistd.h>
 
 #include "dnsmsg.h"
+#include "fcapi.h"
+#include "fcvsock.h"
 #include "flow.h"
 #include "handover.h"
 #include "hostlog.h"
@@ -87,6 +89,14 @@ struct sockaddr_nl {
 #define NET_SYNC_OUT_MAX     (64 * 1024)
 #define HOST_SOFTWARE	     "runcvm-supervisor"
 #define DOCKER_DNS	     "127.0.0.11"
+
+/* Firecracker, as its Node driver (src/vmm/firecracker/driver.ts, vsock.ts): SIGKILL this long
+ * after SendCtrlAltDel (the agent syncs, unmounts and resets); the API's answer, each vsock
+ * attempt's OK and the pause between attempts are bounded by the others. */
+#define FC_CAD_GRACE_MS	  3000
+#define FC_API_TIMEOUT_MS 1000
+#define FC_ANSWER_MS	  1000
+#define FC_RETRY_MS	  50
 
 enum phase { WAIT_HELLO, WAIT_STARTED, RUNNING, STOPPING };
 
@@ -155,6 +165,7 @@ struct sv {
 	long long net_last;
 	int vmm_exited;
 	int vmm_status;
+	int cad_sent; /* Firecracker: SendCtrlAltDel asked, SIGKILL next */
 	int exit_code;
 	long long t_agent_up, t_started, t_exit;
 	struct hostlog hlog;
@@ -437,7 +448,11 @@ static void fail(const char *fmt, ...)
 	err_drain();
 	vmmlog_tail_text(&S.err_tail, err, sizeof err);
 	console_tail(console, sizeof console);
-	snprintf(report, sizeof report, "%s\nqemu/virtiofsd stderr:\n%s%s", msg, err, console);
+	/* Firecracker's output carries the guest console too (no console log file). */
+	snprintf(report, sizeof report, "%s\n%s:\n%s%s", msg,
+		 S.ho.vsock_port ? "firecracker output and guest console (last lines)"
+				 : "qemu/virtiofsd stderr",
+		 err, console);
 	say("runcvm: %s", report);
 	hlog_text("launcher", "failed: ", report);
 	kill_vm(SIGKILL);
@@ -1230,8 +1245,39 @@ static void agent_readable(void)
 	S.ahave -= off;
 }
 
+/* Between vsock attempts: whether Firecracker is gone, and its output read meanwhile (the guest
+ * console is in it: a full pipe would stall the guest the wait is for). */
+static int vmm_gone(void *ctx)
+{
+	(void)ctx;
+	for (int i = 0; i < 2; i++)
+		for (size_t total = 0, n;
+		     total < STDERR_DRAIN_MAX && (n = err_readable(&S.err[i]));)
+			total += n;
+	reap();
+	return S.vmm_exited;
+}
+
+/* Firecracker: its vsock Unix socket, with the CONNECT handshake retried while the guest boots
+ * (fcvsock.h); bounded by the HELLO budget, as the agent listens once it is about to say HELLO. */
+static int connect_vsock_agent(void)
+{
+	char err[256];
+	int fd;
+	enum fcvsock_result r =
+		fcvsock_connect(S.ho.agent_socket, S.ho.vsock_port, (int)S.ho.hello_timeout_ms,
+				FC_ANSWER_MS, FC_RETRY_MS, vmm_gone, NULL, &fd, err, sizeof err);
+	if (r == FCV_CONNECTED)
+		return fd;
+	if (S.vmm_exited)
+		fail("%s exited before the agent channel opened", S.ho.vmm_name);
+	fail("agent channel: %s", err);
+}
+
 static int connect_agent(void)
 {
+	if (S.ho.vsock_port)
+		return connect_vsock_agent();
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	snprintf(a.sun_path, sizeof a.sun_path, "%s", S.ho.agent_socket);
 	long long deadline = mono_ms() + CONNECT_TIMEOUT_MS;
@@ -1564,7 +1610,18 @@ static void timers(long long now)
 		if (S.phase == WAIT_STARTED)
 			fail("timed out after %u ms waiting for the guest to start the workload",
 			     S.ho.started_timeout_ms);
-		if (S.phase == STOPPING) {
+		if (S.phase == STOPPING && S.ho.api_socket[0] && !S.cad_sent) {
+			/* As the Node driver: a clean power-off through the agent first (it
+			 * disabled the kernel's immediate reboot on Ctrl-Alt-Del), then SIGKILL. */
+			char err[256];
+			S.cad_sent = 1;
+			if (fcapi_put(S.ho.api_socket, FCAPI_CTRL_ALT_DEL_PATH,
+				      FCAPI_CTRL_ALT_DEL_BODY, FC_API_TIMEOUT_MS, err, sizeof err) /
+				    100 !=
+			    2)
+				hlog("launcher", "SendCtrlAltDel: %s", err);
+			S.deadline = mono_ms() + FC_CAD_GRACE_MS;
+		} else if (S.phase == STOPPING) {
 			kill_vm(SIGKILL);
 			S.deadline = 0;
 		}
@@ -1752,6 +1809,7 @@ int main(int argc, char **argv)
 	int planned = start_from_plan(&old);
 	if (!planned)
 		run_control_plane(argv + 1, &old);
+	S.err[0].source = S.ho.vmm_name; /* QEMU's or Firecracker's output, named in the host log */
 
 	sigset_t mine = all;
 	sigdelset(&mine, SIGPIPE);

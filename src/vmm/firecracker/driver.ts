@@ -5,10 +5,13 @@
  * while the container's root is not an image, rather than failing half-way through a boot.
  * Stopping: the agent's SHUTDOWN makes the guest reset (runcvm.exit=reset), which ends
  * Firecracker; SendCtrlAltDel (a clean power-off by the agent) and SIGKILL are the fallbacks.
+ * Under runcvm-supervisor (VmSpec.stderrPipes) Firecracker writes into the supervisor's pipe and
+ * the supervisor takes it over after boot (`pids`), doing the same on its side
+ * (src/launcher/supervisor: fcvsock.c, fcapi.c).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, rmSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Tail } from '../../common/tail.ts';
@@ -57,6 +60,8 @@ export function binaryVersionProblem(binary: string): string | null {
 class FirecrackerVm implements RunningVm {
   readonly exited: Promise<VmExit>;
   readonly driveOrder: string[];
+  /** Only under the supervisor: Firecracker's output must not go to a pipe that dies with us. */
+  readonly pids?: { vmm: number; helpers: number[] };
   private done = false;
 
   constructor(
@@ -65,7 +70,9 @@ class FirecrackerVm implements RunningVm {
     private readonly tail: Tail,
     vm: VmSpec,
     private readonly graceMs: number,
+    private readonly output: FirecrackerOutput,
   ) {
+    if (output.supervised && proc.pid !== undefined) this.pids = { vmm: proc.pid, helpers: [] };
     this.exited = new Promise((resolve) => {
       const end = (e: VmExit) => {
         this.done = true;
@@ -81,6 +88,10 @@ class FirecrackerVm implements RunningVm {
 
   connectAgent(signal: AbortSignal): Promise<Socket> {
     return vsockConnect(this.paths.vsockSocket, AGENT_VSOCK_PORT, { timeoutMs: AGENT_TIMEOUT_MS, signal });
+  }
+
+  releaseOutput(): void {
+    this.output.release();
   }
 
   diagnostics(): string {
@@ -113,19 +124,40 @@ const DEFAULT_HOST: FirecrackerHost = {
   ctrlAltDelGraceMs: 3000,
 };
 
-function spawnFirecracker(binary: string, paths: FirecrackerPaths, vm: VmSpec, tail: Tail): ChildProcess {
+/** Where Firecracker's output (its log and the guest console) is read, and until when. */
+interface FirecrackerOutput {
+  /** It writes into runcvm-supervisor's pipe, which outlives the launcher. */
+  supervised: boolean;
+  /** Stops reading: from now on the supervisor reads what Firecracker writes. */
+  release(): void;
+}
+
+function spawnFirecracker(
+  binary: string,
+  paths: FirecrackerPaths,
+  vm: VmSpec,
+  tail: Tail,
+): { proc: ChildProcess; output: FirecrackerOutput } {
   // Firecracker refuses to bind a socket path that exists (a restarted container's leftovers).
   rmSync(paths.apiSocket, { force: true });
   rmSync(paths.vsockSocket, { force: true });
+  const take = (d: Buffer) => {
+    tail.push(d);
+    vm.output?.('firecracker', d);
+  };
+  // Under runcvm-supervisor: its pipe for the VMM, read here until the handover (as QEMU's stderr).
+  const pipe = vm.stderrPipes?.vmm;
+  const out = pipe ? pipe.write : 'pipe';
   const proc = spawn(binary, ['--api-sock', paths.apiSocket, '--id', vm.name], {
-    stdio: ['ignore', vm.consoleToStderr ? 2 : 'pipe', 'pipe'],
+    stdio: ['ignore', vm.consoleToStderr ? 2 : out, out],
   });
-  for (const s of [proc.stdout, proc.stderr])
-    s?.on('data', (d: Buffer) => {
-      tail.push(d);
-      vm.output?.('firecracker', d);
-    });
-  return proc;
+  for (const s of [proc.stdout, proc.stderr]) s?.on('data', take);
+  if (!pipe) return { proc, output: { supervised: false, release: () => {} } };
+  const reader = new Socket({ fd: pipe.read, readable: true, writable: false });
+  reader.on('data', take);
+  // The pipe stays the supervisor's: an error here costs the launcher's copy of the lines only.
+  reader.on('error', () => {});
+  return { proc, output: { supervised: true, release: () => reader.pause() } };
 }
 
 async function configure(
@@ -203,8 +235,8 @@ export const makeFirecrackerDriver = (host: FirecrackerHost = DEFAULT_HOST): Vmm
     assertSupported(vm);
     const paths = firecrackerPaths(vm.runDir);
     const tail = new Tail();
-    const proc = spawnFirecracker(binary, paths, vm, tail);
-    const running = new FirecrackerVm(proc, paths, tail, vm, host.ctrlAltDelGraceMs);
+    const { proc, output } = spawnFirecracker(binary, paths, vm, tail);
+    const running = new FirecrackerVm(proc, paths, tail, vm, host.ctrlAltDelGraceMs, output);
     try {
       await configure(binary, proc, paths, vm, tail);
       return running;

@@ -6,13 +6,21 @@
  * `CONNECT <port>` / `OK <port>` handshake, where a stand-in guest agent on port 1024 sends
  * HELLO; SHUTDOWN (agent) and SendCtrlAltDel end the process as a guest reset ends Firecracker.
  *
+ * The stand-in agent answers START with STARTED and an EXIT of status FAKE_FC_EXIT (default 0),
+ * so runcvm-supervisor can run a whole container against it
+ * (src/launcher/supervisor-firecracker.test.ts). Each way it ends is logged as { exit: why }.
+ *
  * Environment: FAKE_FC_LOG (file: one JSON line per request), FAKE_FC_VERSION (default 1.16.1),
- * FAKE_FC_IGNORE_CAD=1 (SendCtrlAltDel does nothing, as with a hung guest).
+ * FAKE_FC_IGNORE_CAD=1 (SendCtrlAltDel does nothing, as with a hung guest),
+ * FAKE_FC_IGNORE_SHUTDOWN=1 (SHUTDOWN does nothing, as with a guest that does not power off),
+ * FAKE_FC_EXIT (the workload's exit status), FAKE_FC_CONSOLE_BYTES (console output before the agent
+ * listens, bootThenServe).
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
-import { encodeFrame, FrameDecoder, MsgType } from '../../../agent-protocol/frame.ts';
+import { encodeFrame, FrameDecoder, MsgType, PROTOCOL_VERSION } from '../../../agent-protocol/frame.ts';
+import { encodeHello } from '../../../agent-protocol/messages.ts';
 import { checkCall, checkResponse } from './contract-check.ts';
 
 const VERSION = process.env.FAKE_FC_VERSION ?? '1.16.1';
@@ -39,12 +47,22 @@ function log(entry: object): void {
 
 /** The stand-in guest: HELLO on connect, and a reset (exit) on SHUTDOWN. */
 function agent(conn: Socket): void {
-  conn.write(encodeFrame(MsgType.HELLO, 0, Buffer.concat([Buffer.from([1, 0, 0, 0]), Buffer.from('fake-agent')])));
+  conn.write(encodeFrame(MsgType.HELLO, 0, encodeHello(PROTOCOL_VERSION, 'fake-agent')));
   const dec = new FrameDecoder();
   conn.on('data', (d: Buffer) => {
     for (const f of dec.push(d)) {
       log({ frame: f.type, id: f.id, bytes: f.payload.length });
-      if (f.type === MsgType.SHUTDOWN) setTimeout(() => process.exit(0), 20);
+      if (f.type === MsgType.SHUTDOWN && process.env.FAKE_FC_IGNORE_SHUTDOWN !== '1') {
+        log({ exit: 'SHUTDOWN' });
+        setTimeout(() => process.exit(0), 20);
+      }
+      if (f.type === MsgType.START) {
+        const pid = Buffer.alloc(4);
+        pid.writeUInt32LE(100);
+        const exit = Buffer.alloc(8);
+        exit.writeInt32LE(Number(process.env.FAKE_FC_EXIT ?? 0), 4);
+        conn.write(Buffer.concat([encodeFrame(MsgType.STARTED, f.id, pid), encodeFrame(MsgType.EXIT, f.id, exit)]));
+      }
     }
   });
 }
@@ -67,6 +85,33 @@ function serveVsock(udsPath: string): void {
     };
     conn.on('data', onData);
   }).listen(udsPath);
+}
+
+/**
+ * The guest boots, then its agent listens. FAKE_FC_CONSOLE_BYTES: the boot first prints that many
+ * bytes of console on stdout, as Firecracker's serial port does, with blocking writes: a reader
+ * that does not drain the pipe holds the "guest" before its agent listens.
+ */
+/** A write that waits for room as a blocking one does (Node made the pipe non-blocking). */
+function blockingWrite(b: Buffer): void {
+  for (let off = 0; off < b.length; ) {
+    try {
+      off += writeSync(1, b, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
+
+function bootThenServe(udsPath: string): void {
+  const bytes = Number(process.env.FAKE_FC_CONSOLE_BYTES ?? 0);
+  if (!bytes) return serveVsock(udsPath);
+  setTimeout(() => {
+    const line = Buffer.from('[    0.000000] console line of a booting guest\n');
+    for (let left = bytes; left > 0; left -= line.length) blockingWrite(line.subarray(0, Math.min(left, line.length)));
+    serveVsock(udsPath);
+  }, 200);
 }
 
 function answer(res: import('node:http').ServerResponse, status: number, body?: object): void {
@@ -102,7 +147,7 @@ function handle(method: string, path: string, body: unknown, res: import('node:h
       if (!configured.has('/boot-source'))
         return answer(res, 400, { fault_message: 'Cannot start microvm without kernel configuration.' });
       const vsock = configured.get('/vsock') as { uds_path: string } | undefined;
-      if (vsock) serveVsock(vsock.uds_path);
+      if (vsock) bootThenServe(vsock.uds_path);
       started = true;
       return answer(res, 204);
     }
@@ -111,7 +156,10 @@ function handle(method: string, path: string, body: unknown, res: import('node:h
         return answer(res, 400, {
           fault_message: 'The requested operation is not supported before starting the microVM.',
         });
-      if (process.env.FAKE_FC_IGNORE_CAD !== '1') setTimeout(() => process.exit(0), 20);
+      if (process.env.FAKE_FC_IGNORE_CAD !== '1') {
+        log({ exit: 'SendCtrlAltDel' });
+        setTimeout(() => process.exit(0), 20);
+      }
       return answer(res, 204);
     }
   }
