@@ -13,15 +13,13 @@ test('RUNCVM_DATA_PLANE=node keeps the Node launcher, with no reason to report',
   assert.deepEqual(dataPlaneFor({ ...base, requested: 'node', hypervisor: 'firecracker' }), { plane: 'node' });
 });
 
-test('Firecracker, 9P volumes and a pod VM keep the Node launcher and say why', () => {
-  const cases: [Partial<DataPlaneInputs>, RegExp][] = [
-    [{ hypervisor: 'firecracker' }, /firecracker runs under the Node launcher/],
-    [{ volumes: '9p' }, /9P volume server/],
-    [{ podSandbox: true }, /pod VM's launcher serves the pod log and PortForward/],
-  ];
-  for (const [change, why] of cases) {
-    const c = dataPlaneFor({ ...base, ...change });
-    assert.equal(c.plane, 'node', JSON.stringify(change));
-    assert.match(c.keptNode ?? '', why);
-  }
+test('Firecracker keeps the Node launcher and says why', () => {
+  const c = dataPlaneFor({ ...base, hypervisor: 'firecracker' });
+  assert.equal(c.plane, 'node');
+  assert.match(c.keptNode ?? '', /firecracker runs under the Node launcher/);
+});
+
+test('9P volumes and a CRI pod VM get the supervisor (no Node launcher resident)', () => {
+  for (const change of [{ volumes: '9p' }, { podSandbox: true }, { volumes: '9p', podSandbox: true }] as const)
+    assert.deepEqual(dataPlaneFor({ ...base, ...change }), { plane: 'supervisor' }, JSON.stringify(change));
 });

@@ -26,9 +26,7 @@ export function dataPlaneFor(c: DataPlaneInputs): DataPlaneChoice {
   // The supervisor adopts QEMU's and virtiofsd's processes as the launcher leaves them running;
   // Firecracker's jailer and API socket belong to the launcher's driver.
   if (c.hypervisor !== 'qemu') return { plane: 'node', keptNode: `${c.hypervisor} runs under the Node launcher` };
-  // The 9P server (diod, src/volumes/server.ts) is the launcher's child, firewalled and stopped by it.
-  if (c.volumes === '9p') return { plane: 'node', keptNode: 'the 9P volume server runs under the Node launcher' };
-  // A pod VM's launcher also copies its stderr to the pod log and serves CRI PortForward.
-  if (c.podSandbox) return { plane: 'node', keptNode: "a pod VM's launcher serves the pod log and PortForward" };
+  // 9P volumes (diod is adopted as a helper, its link removed after the VM: teardown.h) and CRI
+  // pod VMs (pod log copy: podlog.h; PortForward relay: portfwd.h) run under the supervisor too.
   return { plane: 'supervisor' };
 }
