@@ -27,7 +27,8 @@ import {
   stopContainer,
   updateContainerResources,
 } from './cri.ts';
-import { run } from './docker.ts';
+import { run, until } from './docker.ts';
+import { processesOfCgroup, untilNoNode } from './resident.ts';
 
 const HOST_KERNEL = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
 const RUNNING = 1;
@@ -186,6 +187,9 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
         assert.match(pf.stdout, /^HTTP\/1\.[01] 200 OK/);
         assert.match(pf.stdout, /hello-from-web-init/, `PortForward did not reach the server: ${pf.stderr}`);
       }
+      // The pod VM's data plane is runcvm-supervisor's: no Node process stays resident for it
+      // (issue 15), PortForward above went through the supervisor's relay.
+      assert.deepEqual(await untilNoNode(() => processesOfCgroup(sandbox)), [], 'a Node process stays in the pod VM');
       // A port nothing listens on in the guest: the stream ends at once, empty (not hung).
       const closed = await portForward(c, cri, sandbox, 8099, 'GET / HTTP/1.0\r\n\r\n');
       assert.equal(closed.code, 0, closed.stderr);
@@ -467,12 +471,20 @@ describe('pods: the pod VM dies', { timeout: 900_000 }, () => {
       for (const id of ids) await execOk(cri, id, ['true']);
       const qemu = vmmPids(sandbox);
       assert.equal(qemu.length, 1, `one QEMU for the pod, found ${qemu.join(',')}`);
+      assert.deepEqual(await untilNoNode(() => processesOfCgroup(sandbox)), [], 'a Node process stays in the pod VM');
       process.kill(qemu[0] as number, 'SIGKILL');
       for (const id of ids) {
         const s = await waitState(cri, id, EXITED, 120_000);
         assert.notEqual(s.exitCode, 0, `container ${id} exited 0 with its VM gone`);
         t.diagnostic(`container ${id.slice(0, 12)}: exit code ${s.exitCode}, reason ${s.reason}`);
       }
+      // The pod VM has no stdio under CRI: why it stopped is in its pod log (removed with the pod).
+      const podLog = `${bundles}/${sandbox}/runcvm-pod/log/launcher.log`;
+      const said = await until('the pod log to say why the VM stopped', () => {
+        const l = existsSync(podLog) ? readFileSync(podLog, 'utf8') : '';
+        return /the VM stopped/.test(l) ? l : undefined;
+      });
+      assert.match(said, /the VM stopped before the workload finished \(qemu (signal 9|SIGKILL)/);
       const t0 = Date.now();
       // Each call has its own deadline: a hang fails the test instead of stalling it.
       await cri.call('StopPodSandbox', [[1, sandbox]], 120_000);

@@ -41,12 +41,14 @@ int portfwd_open(struct portfwd *pf, uint16_t port, const char *client, const ch
 	snprintf(pf->envp[0], n, "%s=%s", PF_START_ENV, start_b64);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
 	    bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 64) != 0) {
 		int err = errno;
-		problem(pf, "PortForward into this pod is unavailable: listening on 127.0.0.1:%u: %s",
+		problem(pf,
+			"PortForward into this pod is unavailable: listening on 127.0.0.1:%u: %s",
 			port, strerror(err));
 		if (fd >= 0 && close(fd) != 0) {
 		}
@@ -95,7 +97,8 @@ static void start_stream(struct portfwd *pf, int conn, int slot)
 		sigemptyset(&none);
 		char *argv[] = {(char *)pf->client, NULL};
 		if (dup2(conn, 0) < 0 || dup2(conn, 1) < 0 || dup2(p[1], 2) < 0 ||
-		    sigprocmask(SIG_SETMASK, &none, NULL) != 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR)
+		    sigprocmask(SIG_SETMASK, &none, NULL) != 0 ||
+		    signal(SIGPIPE, SIG_DFL) == SIG_ERR)
 			_exit(125);
 		/* runcvm-init's signal pipe is the supervisor's alone. */
 		close(3);

@@ -18,8 +18,8 @@
 #define PF_PORT_ENV  "RUNCVM_EXEC_PORT_OF_STDIN"
 
 struct pf_stream {
-	pid_t pid;  /* 0: free */
-	int errfd;  /* the read end of the client's stderr pipe */
+	pid_t pid; /* 0: free */
+	int errfd; /* the read end of the client's stderr pipe */
 };
 
 struct portfwd {

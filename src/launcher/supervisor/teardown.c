@@ -71,7 +71,8 @@ int teardown_run(char *const argv[], int timeout_ms, char *out, size_t cap)
 		sigemptyset(&none);
 		int nul = open("/dev/null", O_RDONLY);
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 ||
-		    sigprocmask(SIG_SETMASK, &none, NULL) != 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR)
+		    sigprocmask(SIG_SETMASK, &none, NULL) != 0 ||
+		    signal(SIGPIPE, SIG_DFL) == SIG_ERR)
 			_exit(125);
 		close(3); /* runcvm-init's signal pipe is the supervisor's alone */
 		execvp(argv[0], argv);
@@ -103,7 +104,8 @@ int teardown_run(char *const argv[], int timeout_ms, char *out, size_t cap)
 				if (n <= 0 && !(n < 0 && errno == EINTR))
 					open_ = 0;
 				else if (n > 0 && have + 1 < cap) {
-					size_t k = (size_t)n < cap - 1 - have ? (size_t)n : cap - 1 - have;
+					size_t k = (size_t)n < cap - 1 - have ? (size_t)n
+									      : cap - 1 - have;
 					memcpy(out + have, buf, k);
 					have += k;
 				}

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define TEARDOWN_WAIT_MS   2000
-#define TEARDOWN_CMD_MS    10000
+#define TEARDOWN_WAIT_MS    2000
+#define TEARDOWN_CMD_MS	    10000
 #define TEARDOWN_OUTPUT_MAX 1024
 
 /* SIGKILLs every pid > 0 of pids and waits for them, at most TEARDOWN_WAIT_MS in all; a pid
