@@ -7,7 +7,9 @@
  * process (a child subreaper), which then holds the container for its whole life: the agent
  * channel (HELLO, CONFIG, START, flow control), the container's stdio, the signals runcvm-init
  * passes on fd 3, the exec socket (and the pod socket of a VM other containers join), the DNS
- * relay, network hot-plug (netlink events), guest LOG lines, the exit status and the teardown. A
+ * relay, network hot-plug (netlink events), guest LOG lines, the exit status and the teardown
+ * (the 9P server's link too: teardown.h), and for a CRI pod VM its log copy (podlog.h) and its
+ * PortForward relay (portfwd.h). A
  * launcher that does not hand over (another VMM) simply runs to the end, and its status is the
  * container's.
  *
