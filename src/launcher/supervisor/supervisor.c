@@ -1317,7 +1317,8 @@ static void helper_reaped(pid_t pid, int st)
 		if (S.ho.helpers[i] != pid)
 			continue;
 		S.ho.helpers[i] = 0;
-		/* Powering off, QEMU and its file servers end together: only a loss before is news. */
+		/* Powering off, QEMU and its file servers end together: only a loss before is news.
+		 */
 		if (!S.vmm_exited && S.phase != STOPPING)
 			hlog("launcher", "file server pid %d exited before the VM (%s %d)",
 			     (int)pid, WIFSIGNALED(st) ? "signal" : "status",
