@@ -27,7 +27,7 @@ import {
   stopContainer,
   updateContainerResources,
 } from './cri.ts';
-import { run, until } from './docker.ts';
+import { run } from './docker.ts';
 import { processesOfCgroup, untilNoNode } from './resident.ts';
 
 const HOST_KERNEL = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
