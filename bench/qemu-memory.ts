@@ -14,9 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_KERNEL, KERNELS, type KernelName } from '../src/contracts/kinds.ts';
-import { qemuArgv, qemuPaths } from '../src/vmm/qemu/argv.ts';
 import { QEMU_BINARY } from '../src/vmm/qemu/driver.ts';
-import { guestCmdline } from '../src/vmm/vm-spec.ts';
+import { bareVmArgv } from './bare-vm.ts';
 import { median } from './common.ts';
 
 const PREFIX = process.env.RUNCVM_PREFIX ?? '/opt/runcvm';
@@ -29,27 +28,14 @@ const SETTLE_MS = Number(process.env.BENCH_QEMU_MEMORY_SETTLE_MS ?? 15_000);
 
 /** The bare VM's argv with the translation cache set to `tbMiB` (0: QEMU's default). */
 function argvWith(tbMiB: number, poweroff: boolean, runDir: string): string[] {
-  const host = JSON.parse(readFileSync(join(PREFIX, 'etc/host.json'), 'utf8')) as { tscKhz?: number };
-  const argv = qemuArgv(
-    {
-      name: 'bench-mem',
-      accel: 'tcg',
-      cpus: 1,
-      memoryMiB: 512,
-      kernel: join(PREFIX, `kernels/${KERNEL}/vmlinux`),
-      initrd: join(PREFIX, `kernels/${KERNEL}/initramfs.cpio`),
-      cmdline: [
-        ...guestCmdline({ accel: 'tcg', tscKhz: host.tscKhz, debug: false, kernelDebug: false, append: '' }),
-        ...(poweroff ? ['runcvm.poweroff=1'] : []),
-      ],
-      fsShares: [],
-      blockDevices: [],
-      nics: [],
-      runDir,
-      consoleToStderr: false,
-    },
-    qemuPaths(runDir),
-  );
+  const argv = bareVmArgv({
+    prefix: PREFIX,
+    kernel: KERNEL,
+    runDir,
+    name: 'bench-mem',
+    powerOff: poweroff,
+    accel: 'tcg',
+  });
   const at = argv.findIndex((a) => a.startsWith('tcg'));
   if (at < 0) throw new Error('qemu argv has no tcg accelerator');
   argv[at] = tbMiB > 0 ? `tcg,tb-size=${tbMiB}` : 'tcg';

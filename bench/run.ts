@@ -9,9 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_KERNEL, KERNELS, type KernelName } from '../src/contracts/kinds.ts';
-import { qemuArgv, qemuPaths } from '../src/vmm/qemu/argv.ts';
 import { QEMU_BINARY } from '../src/vmm/qemu/driver.ts';
-import { guestCmdline } from '../src/vmm/vm-spec.ts';
+import { bareVmArgv, hostFacts } from './bare-vm.ts';
 import { median } from './common.ts';
 import { durabilityBench } from './durability.ts';
 import { idleMemoryBench } from './idle-memory.ts';
@@ -58,6 +57,8 @@ function phases(t: Timing, startMs: number, endMs: number): Record<string, numbe
     'runtime create (rewrite, checks)': t.createEndMs! - t.createStartMs!,
     'runc create + start → launcher running': t.launcherStartMs! - t.createEndMs!,
     ...nodeRows("  of which the launcher's Node start and bundle load", t.launcherStartMs! - t.launcherNodeMs!),
+    // No Node launcher (runtime/data-plane.ts, vmStart): create hands the network over after runc create.
+    ...nodeRows("  of which create's network handoff and start plan", t.startPlanMs! - t.runcCreatedMs!),
     'launcher until VMM exec (virtiofsd up)': t.vmmSpawnMs! - t.launcherStartMs!,
     'VMM start → agent up (kernel boot)': t.agentUpMs! - t.vmmSpawnMs!,
     'agent up → workload exit (mounts, exec)': t.workloadExitMs! - t.agentUpMs!,
@@ -72,33 +73,10 @@ function phases(t: Timing, startMs: number, endMs: number): Record<string, numbe
  * time (every vCPU and QEMU thread waits for a core there).
  */
 function bareVm(kernel: KernelName): { ms: number; cpuMs: number } {
-  const host = JSON.parse(readFileSync(join(PREFIX, 'etc/host.json'), 'utf8')) as {
-    kvm: { usable: boolean };
-    tscKhz?: number;
-  };
-  const accel = host.kvm.usable ? 'kvm' : 'tcg';
+  const { accel } = hostFacts(PREFIX);
   const runDir = mkdtempSync(join(tmpdir(), 'runcvm-bench-'));
   try {
-    const argv = qemuArgv(
-      {
-        name: 'bench',
-        accel,
-        cpus: 1,
-        memoryMiB: 512,
-        kernel: join(PREFIX, `kernels/${kernel}/vmlinux`),
-        initrd: join(PREFIX, `kernels/${kernel}/initramfs.cpio`),
-        cmdline: [
-          ...guestCmdline({ accel, tscKhz: host.tscKhz, debug: false, kernelDebug: false, append: '' }),
-          'runcvm.poweroff=1',
-        ],
-        fsShares: [],
-        blockDevices: [],
-        nics: [],
-        runDir,
-        consoleToStderr: false,
-      },
-      qemuPaths(runDir),
-    );
+    const argv = bareVmArgv({ prefix: PREFIX, kernel, runDir, name: 'bench', powerOff: true });
     const t0 = Date.now();
     // The shell's `times` prints its children's CPU time: QEMU's, once it has exited. Under TCG
     // QEMU runs as in a container, through runcvm-init without transparent huge pages

@@ -19,44 +19,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_KERNEL } from '../src/contracts/kinds.ts';
-import { qemuArgv, qemuPaths } from '../src/vmm/qemu/argv.ts';
+import { qemuPaths } from '../src/vmm/qemu/argv.ts';
 import { QEMU_BINARY, VIRTIOFSD_BINARY } from '../src/vmm/qemu/driver.ts';
 import { Qmp } from '../src/vmm/qemu/qmp.ts';
-import { guestCmdline } from '../src/vmm/vm-spec.ts';
+import { bareVmArgv } from './bare-vm.ts';
 import { median } from './common.ts';
 
 const N = Number(process.env.BENCH_N ?? 7);
 const PREFIX = process.env.RUNCVM_PREFIX ?? '/opt/runcvm';
 const TIMEOUT_MS = 120_000;
 
-function hostFacts(): { accel: 'kvm' | 'tcg'; tscKhz?: number } {
-  const host = JSON.parse(readFileSync(join(PREFIX, 'etc/host.json'), 'utf8')) as {
-    kvm: { usable: boolean };
-    tscKhz?: number;
-  };
-  return { accel: host.kvm.usable ? 'kvm' : 'tcg', tscKhz: host.tscKhz };
-}
-
 /** The bare-VM argv; `debug` makes the agent say on the console when it reached its channel. */
 function argv(runDir: string, debug: boolean, fsShare?: string): string[] {
-  const { accel, tscKhz } = hostFacts();
-  return qemuArgv(
-    {
-      name: 'bench-snapshot',
-      accel,
-      cpus: 1,
-      memoryMiB: 512,
-      kernel: join(PREFIX, `kernels/${DEFAULT_KERNEL}/vmlinux`),
-      initrd: join(PREFIX, `kernels/${DEFAULT_KERNEL}/initramfs.cpio`),
-      cmdline: guestCmdline({ accel, tscKhz, debug, kernelDebug: false, append: '' }),
-      fsShares: fsShare ? [{ tag: 'root', source: fsShare }] : [],
-      blockDevices: [],
-      nics: [],
-      runDir,
-      consoleToStderr: false,
-    },
-    qemuPaths(runDir),
-  );
+  return bareVmArgv({
+    prefix: PREFIX,
+    kernel: DEFAULT_KERNEL,
+    runDir,
+    name: 'bench-snapshot',
+    debug,
+    ...(fsShare ? { fsShare } : {}),
+  });
 }
 
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, intervalMs = 5): Promise<T> {

@@ -34,5 +34,7 @@ execFileSync('make', ['-s', '-C', 'src/launcher/exec', `OUT=${process.cwd()}/dis
 execFileSync('make', ['-s', '-C', 'src/runtime/exec-prep', `OUT=${process.cwd()}/dist`], { stdio: 'inherit' });
 // The container's data plane after boot (src/launcher/supervisor): static C, no Node resident.
 execFileSync('make', ['-s', '-C', 'src/launcher/supervisor', `OUT=${process.cwd()}/dist`], { stdio: 'inherit' });
+// The CRI handler's shim (src/shim): static C, resident for a pod's whole life.
+execFileSync('make', ['-s', '-C', 'src/shim', `OUT=${process.cwd()}/dist`], { stdio: 'inherit' });
 // The dispatcher template `runcvm install` fills in: beside the bundle, so an install needs no source tree.
 copyFileSync('src/runtime/dispatcher.sh', 'dist/dispatcher.sh');

@@ -37,7 +37,7 @@ LIB="$ROOT/usr/lib/runcvm"
 DOC="$ROOT/usr/share/doc/runcvm"
 install -d "$LIB/guest/runcvm" "$ROOT/usr/bin" "$DOC/docs" "$ROOT/DEBIAN"
 install -m 0644 dist/runcvm.mjs dist/dispatcher.sh "$LIB/"
-install -m 0755 dist/runcvm-init dist/runcvm-exec dist/runcvm-exec-prep dist/runcvm-supervisor "$LIB/"
+install -m 0755 dist/runcvm-init dist/runcvm-exec dist/runcvm-exec-prep dist/runcvm-supervisor dist/containerd-shim-runcvm-v2 "$LIB/"
 for f in $GUEST_FILES; do install -m 0644 "$GUEST/$f" "$LIB/guest/$f"; done
 printf '#!/bin/sh\nexec /usr/bin/node /usr/lib/runcvm/runcvm.mjs "$@"\n' > "$ROOT/usr/bin/runcvm"
 chmod 0755 "$ROOT/usr/bin/runcvm"

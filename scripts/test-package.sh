@@ -17,7 +17,7 @@ VERSION=$(dpkg-deb -f "$DEB" Version)
 # File list and dependencies.
 files=$(dpkg-deb -c "$DEB" | awk '{print $6}')
 for f in ./usr/bin/runcvm ./usr/lib/runcvm/runcvm.mjs ./usr/lib/runcvm/dispatcher.sh ./usr/lib/runcvm/runcvm-init \
-         ./usr/lib/runcvm/runcvm-exec ./usr/lib/runcvm/runcvm-exec-prep ./usr/lib/runcvm/runcvm-supervisor ./usr/lib/runcvm/guest/vmlinux ./usr/lib/runcvm/guest/initramfs.cpio \
+         ./usr/lib/runcvm/runcvm-exec ./usr/lib/runcvm/runcvm-exec-prep ./usr/lib/runcvm/runcvm-supervisor ./usr/lib/runcvm/containerd-shim-runcvm-v2 ./usr/lib/runcvm/guest/vmlinux ./usr/lib/runcvm/guest/initramfs.cpio \
          ./usr/lib/runcvm/guest/runcvm/vmlinux ./usr/lib/runcvm/guest/runcvm/initramfs.cpio \
          ./usr/share/doc/runcvm/README.md ./usr/share/doc/runcvm/docs/troubleshooting.md; do
   grep -qx "$f" <<< "$files" || fail "$f not in the package"

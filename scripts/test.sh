@@ -58,6 +58,8 @@ stage unit env NODE_V8_COVERAGE="$COVERAGE/v8" npm run test:unit || true
 stage agent-coverage make -s -C guest/agent OUT="$RUNCVM_ROOT/build/agent-coverage" coverage || true
 # The host supervisor's pure parts (queues, windows, handover state, DNS, LOG bounds).
 stage supervisor-unit make -s -C src/launcher/supervisor OUT="$RUNCVM_ROOT/build/supervisor-test" test || true
+# The CRI shim's pure parts (protobuf, ttrpc frames, the StatsResponse, its marker reader).
+stage shim-unit make -s -C src/shim OUT="$RUNCVM_ROOT/build/shim-test" test || true
 stage e2e env NODE_V8_COVERAGE="$COVERAGE/v8" npm run test:e2e || true
 # The Node launcher as the data plane (RUNCVM_DATA_PLANE=node; the default is the C supervisor):
 # the suites it serves, joined containers included. flood.test.ts stays on the default: its bounds are the supervisor's.

@@ -322,6 +322,7 @@ static int start_record(struct start_req *s, uint16_t tag, const uint8_t *v, uin
 		s->cpu_weight = get_u32(v);
 		return 0;
 	case ST_UPDATE: free(s->update); return (s->update = dupn(v, len)) ? 0 : -1;
+	case ST_STATS: free(s->stats); return (s->stats = dupn(v, len)) ? 0 : -1;
 	case ST_MEMORY_MAX:
 		if (len != 8)
 			return -1;
@@ -352,16 +353,20 @@ int start_parse(const uint8_t *p, size_t len, struct start_req *s, struct agent_
 	}
 	if (!s->envp || (!s->cwd && !(s->cwd = strdup("/"))))
 		return agent_err_sys(e, ENOMEM, "start");
-	if (!!s->container + !!s->join + !!s->update > 1)
+	if (!!s->container + !!s->join + !!s->update + !!s->stats > 1)
 		return agent_err_set(e, EINVAL,
-				     "start: two of CONTAINER, JOIN and UPDATE together");
-	const char *name = s->container ? s->container : s->join ? s->join : s->update;
+				     "start: two of CONTAINER, JOIN, UPDATE and STATS together");
+	const char *name = s->container ? s->container
+			   : s->join	? s->join
+			   : s->update	? s->update
+					: s->stats;
 	if (name && !container_name_ok(name))
 		return agent_err_set(e, EINVAL,
 				     "start: container name \"%s\" is not [A-Za-z0-9_.-]{1,128}",
 				     name);
-	if (s->update && (s->debug || s->tool_size || s->terminal || s->port))
-		return agent_err_set(e, EINVAL, "start: UPDATE with DEBUG, TOOL, TERMINAL or PORT");
+	if ((s->update || s->stats) && (s->debug || s->tool_size || s->terminal || s->port))
+		return agent_err_set(e, EINVAL, "start: %s with DEBUG, TOOL, TERMINAL or PORT",
+				     s->update ? "UPDATE" : "STATS");
 	if (s->port && (s->container || s->join || s->debug || s->tool_size || s->terminal))
 		return agent_err_set(e, EINVAL,
 				     "start: PORT with CONTAINER, JOIN, DEBUG, TOOL or TERMINAL");
@@ -384,6 +389,7 @@ void start_free(struct start_req *s)
 	free(s->hostname);
 	free(s->join);
 	free(s->update);
+	free(s->stats);
 	memset(s, 0, sizeof *s);
 }
 

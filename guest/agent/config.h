@@ -103,6 +103,8 @@ struct start_req {
 	int has_memory_max, has_cpu_max;
 	/* UPDATE: no process; the limits above replace those of this running container. */
 	char *update;
+	/* STATS: no process; the answer is this running container's guest cgroup figures. */
+	char *stats;
 };
 
 /* Largest program START may carry in its STDIN (TOOL): a static busybox is about 2 MiB. */

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "cgstats.h"
 #include "log.h"
 #include "mounts.h"
 
@@ -130,6 +131,18 @@ int container_update(const struct ctrs *t, const struct start_req *r, struct age
 		return agent_err_set(e, ESRCH, "container %s is not running in this pod VM",
 				     r->update);
 	return apply_limits(r->update, r, 1, e);
+}
+
+int container_stats(const struct ctrs *t, const char *name, uint8_t *out, size_t *len,
+		    struct agent_err *e)
+{
+	if (!find(t, name))
+		return agent_err_set(e, ESRCH, "container %s is not running in this pod VM", name);
+	char path[512];
+	cgroup_path(path, sizeof path, name, NULL);
+	if (cgstats_collect(path, out, len) != 0)
+		return agent_err_sys(e, errno, "read cgroup %s", path);
+	return 0;
 }
 
 void container_discard(const char *name)

@@ -30,6 +30,10 @@ int container_prepare(const struct ctrs *t, const struct start_req *r, struct ag
 /* START with UPDATE: writes the limits it carries to that running container's cgroup (runc
  * update). 0, or -1 with e filled (ESRCH: no such container running). */
 int container_update(const struct ctrs *t, const struct start_req *r, struct agent_err *e);
+/* START with STATS: that running container's guest cgroup figures as a STATS payload in out
+ * (CGSTATS_MAX bytes), *len set. 0, or -1 with e filled (ESRCH: no such container running). */
+int container_stats(const struct ctrs *t, const char *name, uint8_t *out, size_t *len,
+		    struct agent_err *e);
 /* Parent, after a failed start or an exit: removes the cgroup (best effort). */
 void container_discard(const char *name);
 /* Parent, once the container's first process runs: keeps its namespaces for JOIN. */

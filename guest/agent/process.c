@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "cgstats.h"
 #include "container.h"
 #include "exec.h"
 #include "flush.h"
@@ -777,7 +778,7 @@ int procs_start(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t l
 			      "a debug process cannot be a pod container or join one");
 	} else if (r.tool_size) {
 		pending = add_pending(t, id, &r, &rep) == 0;
-	} else if (id == 1 && (r.container || r.join || r.update)) {
+	} else if (id == 1 && (r.container || r.join || r.update || r.stats)) {
 		agent_err_set(&rep, EINVAL, "process 1 cannot be a pod container");
 	} else if (r.update) {
 		/* No process: the answer is EXIT 0 once the limits are written, else ERROR. */
@@ -785,6 +786,17 @@ int procs_start(struct procs *t, uint32_t id, const uint8_t *payload, uint32_t l
 			log_debug("container %s: limits updated (process %u)", r.update, id);
 			uint8_t b[8] = {0};
 			proto_send(t->ch, MSG_EXIT, id, b, sizeof b, NULL, 0);
+			start_free(&r);
+			return 0;
+		}
+	} else if (r.stats) {
+		/* No process: STATS with the figures, then EXIT 0; or ERROR. */
+		uint8_t b[CGSTATS_MAX];
+		size_t n = 0;
+		if (container_stats(t->ctrs, r.stats, b, &n, &rep) == 0) {
+			uint8_t status[8] = {0};
+			proto_send(t->ch, MSG_STATS, id, b, n, NULL, 0);
+			proto_send(t->ch, MSG_EXIT, id, status, sizeof status, NULL, 0);
 			start_free(&r);
 			return 0;
 		}

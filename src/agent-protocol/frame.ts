@@ -27,6 +27,8 @@ export const MsgType = {
   NET_ATTACH: 0x0f,
   NET_DETACH: 0x10,
   WINDOW: 0x11,
+  /** The answer to a START with STATS: a pod-VM container's guest cgroup figures (StatsTag). */
+  STATS: 0x12,
 } as const;
 export type MsgTypeValue = (typeof MsgType)[keyof typeof MsgType];
 

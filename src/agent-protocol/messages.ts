@@ -50,6 +50,38 @@ export const StartTag = {
   CPU_MAX: 17,
   CPU_WEIGHT: 18,
   UPDATE: 19,
+  STATS: 20,
+} as const;
+/** Records of a STATS answer (wire.h enum stats_tag): each a u64 from the container's guest cgroup. */
+export const StatsTag = {
+  MEMORY_USAGE: 1,
+  MEMORY_LIMIT: 2,
+  ANON: 3,
+  FILE: 4,
+  KERNEL_STACK: 5,
+  SLAB: 6,
+  SOCK: 7,
+  SHMEM: 8,
+  FILE_MAPPED: 9,
+  FILE_DIRTY: 10,
+  INACTIVE_ANON: 11,
+  ACTIVE_ANON: 12,
+  INACTIVE_FILE: 13,
+  ACTIVE_FILE: 14,
+  UNEVICTABLE: 15,
+  PGFAULT: 16,
+  PGMAJFAULT: 17,
+  CPU_USAGE_USEC: 18,
+  CPU_USER_USEC: 19,
+  CPU_SYSTEM_USEC: 20,
+  CPU_NR_PERIODS: 21,
+  CPU_NR_THROTTLED: 22,
+  CPU_THROTTLED_USEC: 23,
+  PIDS_CURRENT: 24,
+  PIDS_LIMIT: 25,
+  SWAP_USAGE: 26,
+  SWAP_LIMIT: 27,
+  OOM_KILL: 28,
 } as const;
 
 /** Largest program a START's TOOL may announce (guest/agent/config.h TOOL_MAX). */
@@ -234,6 +266,29 @@ export function encodeUpdate(u: PodUpdate): Buffer {
   w.string(StartTag.ARG, 'update').string(StartTag.UPDATE, u.name);
   writeLimits(w, u);
   return w.finish();
+}
+
+/**
+ * START with STATS: no process runs; the agent answers STATS (the container's guest cgroup
+ * figures) then EXIT 0, or ERROR. The host's reader is the shim (src/shim), this is for tests.
+ */
+export function encodeStatsRequest(name: string): Buffer {
+  return new TlvWriter().string(StartTag.ARG, 'stats').string(StartTag.STATS, name).finish();
+}
+
+/** A STATS payload: tag → value; a record that is not a u64 is refused. */
+export function decodeStats(p: Buffer): Map<number, bigint> {
+  const out = new Map<number, bigint>();
+  let off = 0;
+  while (off < p.length) {
+    if (p.length - off < 6) throw new Error(`STATS: truncated record header at ${off}`);
+    const tag = p.readUInt16LE(off);
+    const len = p.readUInt32LE(off + 2);
+    if (len !== 8 || p.length - off - 6 < 8) throw new Error(`STATS: record ${tag} is not a u64`);
+    out.set(tag, p.readBigUInt64LE(off + 6));
+    off += 14;
+  }
+  return out;
 }
 
 export function encodeWinsize(rows: number, cols: number): Buffer {

@@ -8,11 +8,17 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { GRANT_BATCH, STREAM_WINDOW } from './flow.ts';
 import { HEADER_SIZE, MAX_DATA_CHUNK, MAX_PAYLOAD, MsgType, PROTOCOL_VERSION } from './frame.ts';
-import { ConfigTag, DNS_TOKEN_TCP, EXIT_KIND_SIGNALED, ExitFlag, StartTag } from './messages.ts';
+import { ConfigTag, DNS_TOKEN_TCP, EXIT_KIND_SIGNALED, ExitFlag, StartTag, StatsTag } from './messages.ts';
 
 const HEADER = readFileSync(new URL('./wire.h', import.meta.url), 'utf8');
 /** The C programs that include wire.h instead of defining the protocol themselves. */
-const C_USERS = ['../launcher/exec/runcvm-exec.c', '../launcher/supervisor/wireio.h', '../../guest/agent/proto.h'];
+const C_USERS = [
+  '../launcher/exec/runcvm-exec.c',
+  '../launcher/supervisor/wireio.h',
+  '../../guest/agent/proto.h',
+  '../shim/guest.c',
+  '../shim/stats.c',
+];
 
 /** A C integer expression of the forms the header uses: 12, 0x0A, (1024u * 1024). */
 function evalC(expr: string): number {
@@ -73,10 +79,11 @@ test('wire.h: every message type, with the same number on both sides', () => {
 test('wire.h: every CONFIG and START tag, with the same number on both sides', () => {
   assert.deepEqual(cEnum('config_tag', 'CFG_'), { ...ConfigTag });
   assert.deepEqual(cEnum('start_tag', 'ST_'), { ...StartTag });
+  assert.deepEqual(cEnum('stats_tag', 'STAT_'), { ...StatsTag });
 });
 
 test('the header parser is not vacuous: it reads every enum member', () => {
-  assert.equal(Object.keys(cEnum('msg_type', 'MSG_')).length, 17);
+  assert.equal(Object.keys(cEnum('msg_type', 'MSG_')).length, 18);
   assert.throws(() => evalC('1 << 20'), /cannot evaluate/);
 });
 

@@ -40,6 +40,7 @@ enum msg_type {
 	MSG_NET_ATTACH = 0x0F,
 	MSG_NET_DETACH = 0x10,
 	MSG_WINDOW = 0x11,
+	MSG_STATS = 0x12,
 };
 
 /* From this type on, messages are per-process requests a host relay (the supervisor's exec
@@ -102,6 +103,41 @@ enum start_tag {
 	ST_CPU_MAX = 17,
 	ST_CPU_WEIGHT = 18,
 	ST_UPDATE = 19,
+	ST_STATS = 20,
+};
+
+/* STATS payload (the answer to a START with STATS): TLV records, each a u64 (little-endian)
+ * read from the container's guest cgroup; a figure the guest kernel does not have is absent.
+ * Bytes unless named otherwise; a limit of "max" is UINT64_MAX. */
+enum stats_tag {
+	STAT_MEMORY_USAGE = 1,
+	STAT_MEMORY_LIMIT = 2,
+	STAT_ANON = 3,
+	STAT_FILE = 4,
+	STAT_KERNEL_STACK = 5,
+	STAT_SLAB = 6,
+	STAT_SOCK = 7,
+	STAT_SHMEM = 8,
+	STAT_FILE_MAPPED = 9,
+	STAT_FILE_DIRTY = 10,
+	STAT_INACTIVE_ANON = 11,
+	STAT_ACTIVE_ANON = 12,
+	STAT_INACTIVE_FILE = 13,
+	STAT_ACTIVE_FILE = 14,
+	STAT_UNEVICTABLE = 15,
+	STAT_PGFAULT = 16,
+	STAT_PGMAJFAULT = 17,
+	STAT_CPU_USAGE_USEC = 18,
+	STAT_CPU_USER_USEC = 19,
+	STAT_CPU_SYSTEM_USEC = 20,
+	STAT_CPU_NR_PERIODS = 21,
+	STAT_CPU_NR_THROTTLED = 22,
+	STAT_CPU_THROTTLED_USEC = 23,
+	STAT_PIDS_CURRENT = 24,
+	STAT_PIDS_LIMIT = 25,
+	STAT_SWAP_USAGE = 26,
+	STAT_SWAP_LIMIT = 27,
+	STAT_OOM_KILL = 28,
 };
 
 #endif

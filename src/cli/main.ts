@@ -15,6 +15,7 @@ import { defaultPrefix } from '../install/prefix.ts';
 import { runningVms } from '../install/running-vms.ts';
 import { runLauncher } from '../launcher/launcher.ts';
 import { NET_SYNC_FLAG, runNetSync } from '../launcher/net-sync.ts';
+import { prepareVmStart } from '../launcher/vm-start.ts';
 import { runWritebackVm } from '../launcher/writeback-vm.ts';
 import { parseRuntimeArgs } from '../runtime/cli-args.ts';
 import { create } from '../runtime/create.ts';
@@ -49,6 +50,7 @@ async function runtime(argv: string[]): Promise<number> {
         prefix,
         (level, msg) => log.write(level, msg),
         () => new Set(runningVms().map((v) => v.containerId)),
+        (inputs) => prepareVmStart(inputs),
       );
     if (args.verb === 'exec') return execInPod(args, argv, readHostConfig(prefix));
     if (args.verb === 'update') return await update(args, argv, readHostConfig(prefix));

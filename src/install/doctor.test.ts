@@ -55,7 +55,7 @@ test('doctor says what is missing and how to fix it; only a broken Docker or con
   assert.equal(checks[2]?.status, 'fail');
   assert.match(
     checks[2]?.message as string,
-    /^MISCONFIGURED \(\/x.toml: handler "runcvm" has BinaryName "\/old\/runcvm-runtime"/,
+    /^MISCONFIGURED \(\/x.toml: handler "runcvm" runs "\/old\/runcvm-runtime"/,
   );
   assert.equal(checks[3]?.status, 'info');
   assert.match(checks[3]?.fix as string, /runcvm podman-config/);

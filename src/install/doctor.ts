@@ -78,7 +78,7 @@ export function engineChecks(f: DoctorFacts): Check[] {
       out.push({
         name: 'containerd',
         status: 'fail',
-        message: `MISCONFIGURED (${c.file}: handler "runcvm" has BinaryName "${c.binary}", expected ${f.binary})`,
+        message: `MISCONFIGURED (${c.file}: handler "runcvm" runs "${c.binary}", expected ${f.binary})`,
         fix,
       });
     else

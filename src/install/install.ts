@@ -13,7 +13,7 @@ import { OptionError } from '../contracts/errors.ts';
 import { DEFAULT_KERNEL, KERNELS, type KernelName } from '../contracts/kinds.ts';
 import { type HostConfig, hostConfigPath } from '../runtime/host-config.ts';
 import { defaultSettingsFile, hostSettingsPath, readHostSettings } from '../runtime/host-settings.ts';
-import { configureContainerd, unconfigureContainerd } from './containerd.ts';
+import { configureContainerd, SHIM_BINARY, unconfigureContainerd } from './containerd.ts';
 import { formatDaemonJson, parseDaemonJson, withoutRuntime, withRuntime } from './daemon-json.ts';
 import { reloadDockerd } from './dockerd.ts';
 import { probeKvm } from './kvm-probe.ts';
@@ -211,6 +211,9 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
       readFileSync(join(dirname(bundleFile), 'runcvm-supervisor')),
       0o755,
     ) || changed;
+  // The CRI handler's shim (src/shim): containerd starts it only where --containerd registered it.
+  changed =
+    put(join(prefix, 'bin', SHIM_BINARY), readFileSync(join(dirname(bundleFile), SHIM_BINARY)), 0o755) || changed;
   changed = put(join(prefix, 'bin', 'runcvm-runtime'), dispatcher, 0o755) || changed;
   changed = put(join(prefix, 'bin', 'runcvm'), adminWrapper(process.execPath, lib, host.coverageDir), 0o755) || changed;
   changed = put(hostConfigPath(prefix), `${JSON.stringify(host, null, 2)}\n`) || changed;
@@ -229,7 +232,7 @@ export async function install(argv: string[], bundleFile: string): Promise<numbe
   // containerd (CRI runtime handler "runcvm") only when asked: --containerd or --containerd-config FILE.
   const containerdFile = values['containerd-config'] ?? (values.containerd ? DEFAULT_CONTAINERD_CONFIG : undefined);
   const containerdChanged =
-    containerdFile !== undefined && configureContainerd(containerdFile, join(prefix, 'bin', 'runcvm-runtime'));
+    containerdFile !== undefined && configureContainerd(containerdFile, join(prefix, 'bin', SHIM_BINARY));
   if (containerdChanged)
     console.log(
       `${containerdFile}: added CRI runtime handler "runcvm" (restart containerd to load it; see docs/engines.md)`,

@@ -130,8 +130,9 @@ export function runningVms(proc = '/proc', dockerRoot = '/var/lib/docker'): Runn
   for (const p of all) {
     const bundle = launcherBundleIndex(p.argv);
     if (bundle < 0) continue;
-    // runcvm-supervisor carries the launcher's command line too, and runs that launcher as its
-    // child while the VM starts: the container is the outer one.
+    // runcvm-supervisor carries the launcher's command line too (whether it starts the VM from
+    // create's start plan or runs that launcher as its child while the VM starts): the container
+    // is the outer one.
     const parent = all.find((q) => q.pid === p.ppid);
     if (parent && launcherBundleIndex(parent.argv) >= 0) continue;
     const text = read(join(proc, String(p.pid), 'root', '.runcvm', 'spec.json'));

@@ -1,5 +1,7 @@
 /**
- * The launcher's last step under runcvm-supervisor: the state for the supervisor (handover.ts)
+ * The launcher's last step under runcvm-supervisor, when it started the VM (RUNCVM_DISKS,
+ * --cpuset-cpus: runtime/data-plane.ts; otherwise create's start plan lets the supervisor start
+ * it, start-plan.ts): the state for the supervisor (handover.ts)
  * and the network watch's first state (net-sync.ts). Which containers get the supervisor is
  * decided once, at create (runtime/data-plane.ts); this only refuses a VM whose processes the
  * supervisor could not take over (no QEMU pids), and the launcher then runs the container itself.
@@ -24,8 +26,8 @@ import { STREAM_CLIENT, streamStart } from './port-forward.ts';
 import { guestConfigFor } from './vm-from-spec.ts';
 
 /** As the launcher's own budgets (launcher.ts): TCG on a loaded host boots 3-10x slower than KVM. */
-const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;
-const STARTED_TIMEOUT_MS = { kvm: 60_000, tcg: 300_000 } as const;
+export const HELLO_TIMEOUT_MS = { kvm: 30_000, tcg: 180_000 } as const;
+export const STARTED_TIMEOUT_MS = { kvm: 60_000, tcg: 300_000 } as const;
 
 export function handOverToSupervisor(
   path: string,

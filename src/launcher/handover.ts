@@ -28,6 +28,15 @@ export const HandoverTag = {
   NET_SYNC_ARG: 11,
   VMM_NAME: 12,
   WRITTEN_BACK: 13,
+  // The start plan (runtime/vm-start.ts): what the supervisor spawns when no launcher starts the VM.
+  /** virtiofsd's argv, one record per word, the binary first. */
+  FS_ARG: 20,
+  /** QEMU's argv, one record per word, the binary first. */
+  VMM_ARG: 21,
+  /** The socket virtiofsd makes, waited for before QEMU starts. */
+  FS_SOCKET: 22,
+  /** The host log's "starting: …" line, as the launcher writes it. */
+  START_LINE: 23,
   /** A pod VM's log (pod-log.ts): what the supervisor says on stderr is copied there too. */
   POD_LOG: 30,
   /** Bytes of the pod log's cap the launcher left. */
@@ -50,6 +59,8 @@ export const HandoverFlag = {
   PRINT_TIMING: 32,
   /** Serve the pod socket too: other containers run in this VM (runtime/join.ts). */
   POD_SOCKET: 64,
+  /** The start plan's QEMU writes the guest console to the container's stderr (RUNCVM_KERNEL_DEBUG). */
+  CONSOLE_STDERR: 128,
 } as const;
 
 /** The environment variable the supervisor sets: where to write the state. */
@@ -76,6 +87,9 @@ export function parseStderrPipes(value: string | undefined): StderrPipes | undef
   return { vmm: { read: vr, write: vw }, fileServer: { read: fr, write: fw } };
 }
 
+/** What the supervisor needs whoever started the VM; the VMM's pids come from the launcher. */
+export type HandoverState = Omit<Handover, 'vmmPid' | 'helperPids'>;
+
 export interface Handover {
   spec: LaunchSpec;
   config: VmConfig;
@@ -101,7 +115,7 @@ export interface Handover {
   timing: Record<string, number>;
 }
 
-function flags(h: Handover): number {
+function flags(h: HandoverState): number {
   const s = h.spec;
   return (
     (s.process.terminal ? HandoverFlag.TERMINAL : 0) |
@@ -114,22 +128,27 @@ function flags(h: Handover): number {
   );
 }
 
-/** The state file's bytes (pure). */
-export function encodeHandover(h: Handover): Buffer {
+/** The records of every state file but the VMM's pids (start-plan.ts adds its own). */
+export function handoverRecords(h: HandoverState, extraFlags = 0): TlvWriter {
   const w = new TlvWriter()
     .string(HandoverTag.AGENT_SOCKET, h.agentSocket)
     .bytes(HandoverTag.CONFIG, encodeConfig(h.config))
     .bytes(HandoverTag.START, encodeStart(h.spec.process))
-    .u32(HandoverTag.VMM_PID, h.vmmPid)
     .string(HandoverTag.CONSOLE_LOG, h.consoleLog)
     .u32(HandoverTag.HELLO_TIMEOUT_MS, h.helloTimeoutMs)
     .u32(HandoverTag.STARTED_TIMEOUT_MS, h.startedTimeoutMs)
-    .u32(HandoverTag.FLAGS, flags(h))
+    .u32(HandoverTag.FLAGS, flags(h) | extraFlags)
     .string(HandoverTag.TIMING, JSON.stringify({ ...h.spec.timing, ...h.timing }))
     .string(HandoverTag.VMM_NAME, h.vmmName)
     .string(HandoverTag.WRITTEN_BACK, h.writtenBackMarker);
-  for (const p of h.helperPids) w.u32(HandoverTag.HELPER_PID, p);
   for (const a of h.netSync) w.string(HandoverTag.NET_SYNC_ARG, a);
+  return w;
+}
+
+/** The state file's bytes (pure). */
+export function encodeHandover(h: Handover): Buffer {
+  const w = handoverRecords(h).u32(HandoverTag.VMM_PID, h.vmmPid);
+  for (const p of h.helperPids) w.u32(HandoverTag.HELPER_PID, p);
   if (h.podLog) w.string(HandoverTag.POD_LOG, h.podLog.path).u32(HandoverTag.POD_LOG_BUDGET, h.podLog.budget);
   if (h.portForward)
     w.u32(HandoverTag.PORT_FORWARD_PORT, h.portForward.port)

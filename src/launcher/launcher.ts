@@ -40,6 +40,7 @@ import { handOverToSupervisor } from './hand-over.ts';
 import { HANDOVER_ENV, parseStderrPipes, STDERR_PIPES_ENV } from './handover.ts';
 import { teeStderrToPodLog } from './pod-log.ts';
 import { type PortForward, reserveRelayPort, servePortForward } from './port-forward.ts';
+import { startingLine } from './start-plan.ts';
 import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
 
@@ -326,10 +327,7 @@ export async function runLauncher(): Promise<number> {
   const hostLog = openHostLog();
   try {
     spec = readLaunchSpec(SPEC_PATH);
-    hostLog?.line(
-      'launcher',
-      `starting: ${spec.hypervisor} (${spec.accel}), ${spec.cpus} vCPU(s), ${spec.memoryMiB} MiB, root ${spec.rootImage ? 'image' : 'virtiofs'}${spec.volumes ? ', 9P volumes' : ''}`,
-    );
+    hostLog?.line('launcher', startingLine(spec));
     mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
     const disks = await prepareDisks(spec.disks ?? [], WORKLOAD_ROOT);
     const net = setUpNetwork(spec.network, readResolvConf());

@@ -52,23 +52,48 @@ export function batchFailure(stderr: string, count: number): IpBatchFailure | un
   return new IpBatchFailure(line - 1, stderr.replace(/^Command failed -:\d+\n?/m, '').trim());
 }
 
-export const runIp: IpRunner = Object.assign(
-  (args: string[]) => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
-  {
-    batch: (cmds: string[][]) => {
-      try {
-        execFileSync('ip', ['-batch', '-'], {
-          input: cmds.map((c) => `${c.join(' ')}\n`).join(''),
-          encoding: 'utf8',
-          stdio: ['pipe', 'pipe', 'pipe'],
-        });
-      } catch (e) {
-        const stderr = String((e as { stderr?: string }).stderr ?? '');
-        throw batchFailure(stderr, cmds.length) ?? e;
-      }
+/**
+ * An IpRunner running `ip` through `wrap` (a command that runs its arguments, or none): one
+ * implementation for the launcher's own namespace and for another one entered from outside.
+ */
+export function ipRunner(wrap: readonly string[] = []): IpRunner {
+  const file = wrap[0] ?? 'ip';
+  const pre = wrap.length > 0 ? [...wrap.slice(1), 'ip'] : [];
+  return Object.assign(
+    (args: string[]) => execFileSync(file, [...pre, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    {
+      batch: (cmds: string[][]) => {
+        try {
+          execFileSync(file, [...pre, '-batch', '-'], {
+            input: cmds.map((c) => `${c.join(' ')}\n`).join(''),
+            encoding: 'utf8',
+            stdio: ['pipe', 'pipe', 'pipe'],
+          });
+        } catch (e) {
+          const stderr = String((e as { stderr?: string }).stderr ?? '');
+          throw batchFailure(stderr, cmds.length) ?? e;
+        }
+      },
     },
-  },
-);
+  );
+}
+
+/** `ip` in this process's network namespace (the launcher's, inside the container's sandbox). */
+export const runIp: IpRunner = ipRunner();
+
+/** util-linux's nsenter: Debian's util-linux package (Essential), so every host has it. */
+export const NSENTER = '/usr/bin/nsenter';
+
+/**
+ * `ip` in the network namespace of process `pid` (a sandbox's init, seen from the host): only
+ * the network namespace is entered, so `ip` and /dev/net/tun are the host's own binaries and
+ * device, never files of the container.
+ */
+export function ipInNetnsOf(pid: number, nsenter = NSENTER): IpRunner {
+  if (!Number.isInteger(pid) || pid < 2)
+    throw new Error(`entering the network namespace of pid ${pid}: not a process id`);
+  return ipRunner([nsenter, `--net=/proc/${pid}/ns/net`, '--']);
+}
 
 export function parseIfaces(json: string): NetIface[] {
   return (JSON.parse(json) as IpAddrJson[])

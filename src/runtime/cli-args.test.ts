@@ -29,6 +29,7 @@ test('parses the create call exactly as the shim makes it', () => {
     globalArgv: ['--root', '/var/run/docker/runtime-runc/moby', '--log', '/b/log.json', '--log-format', 'json'],
     verb: 'create',
     bundle: '/b',
+    pidFile: '/b/init.pid',
     process: undefined,
     containerId: 'abc123',
   });

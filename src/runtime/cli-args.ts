@@ -15,6 +15,8 @@ export interface RuntimeArgs {
   bundle: string;
   /** exec: the process.json containerd wrote. */
   process?: string;
+  /** create: where runc writes the sandbox init's pid (--pid-file). */
+  pidFile?: string;
   /** update: --resources (a file, or - for stdin) and the individual resource flags. */
   resources?: string;
   updateFlags?: UpdateFlags;
@@ -89,6 +91,7 @@ export function parseRuntimeArgs(argv: string[], cwd: string): RuntimeArgs {
     verb,
     bundle: (rest.values.bundle as string | undefined) ?? cwd,
     process: rest.values.process as string | undefined,
+    ...(typeof rest.values['pid-file'] === 'string' ? { pidFile: rest.values['pid-file'] } : {}),
     ...(verb === 'update'
       ? {
           resources: rest.values.resources as string | undefined,

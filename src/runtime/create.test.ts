@@ -108,17 +108,18 @@ test('a valid container is planned from its inputs: options, accelerator, mounts
   }
 });
 
-test('the data plane: the supervisor runs the launcher by default and for a pod VM, the Node launcher alone on request', () => {
+test('the data plane: the supervisor starts the VM itself by default, the Node launcher starts a pod VM and hands it over, and runs alone on request', () => {
   const f = fixture();
   try {
     const supervised = (p: ReturnType<typeof planCreate>) =>
       p.config.process?.args?.some((a) => a.endsWith('/bin/runcvm-supervisor')) ?? false;
     const plain = planCreate(ociSpec(f, []), runtimeArgs(f), f.prefix, HOST, 1, probes([]));
-    assert.deepEqual(plain.dataPlane, { plane: 'supervisor' });
+    assert.deepEqual(plain.dataPlane, { plane: 'supervisor', vmStart: 'supervisor' });
     assert.equal(supervised(plain), true);
     assert.equal(plain.joinable, true, 'the supervisor serves the pod socket of a joinable VM');
     const pod = planCreate(ociSpec(f, []), runtimeArgs(f), f.prefix, HOST, 1, probes([]), true);
-    assert.deepEqual(pod.dataPlane, { plane: 'supervisor' });
+    assert.equal(pod.dataPlane.plane, 'supervisor');
+    assert.equal(pod.dataPlane.vmStart, 'launcher', "the launcher sets a pod VM's PortForward rule and pod log up");
     assert.equal(supervised(pod), true);
     const node = planCreate(ociSpec(f, ['RUNCVM_DATA_PLANE=node']), runtimeArgs(f), f.prefix, HOST, 1, probes([]));
     assert.equal(supervised(node), false);

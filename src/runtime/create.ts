@@ -3,11 +3,12 @@
  * container's PID 1 is the launcher, then hand the same argv to runc. Every check happens before
  * anything is written, so a refused container leaves nothing behind.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 import { resolveInRoot } from '../common/resolve-in-root.ts';
-import { describeError } from '../contracts/errors.ts';
+import { describeError, RuncvmError } from '../contracts/errors.ts';
 import type { Accel, Hypervisor } from '../contracts/kinds.ts';
 import {
   type ImageRootSpec,
@@ -16,6 +17,7 @@ import {
   PREFIX_IN_CONTAINER,
   vmmBinaryInContainer,
 } from '../contracts/launch-spec.ts';
+import type { StartVm, VmStartInputs } from '../contracts/vm-start.ts';
 import { envValue, type OciSpec, parseOciSpec } from '../oci/spec.ts';
 import { ImageCache } from '../rootfs/cache.ts';
 import { buildImageRoot, type ImageRootFiles, type ImageRootPlan, planImageRoot } from '../rootfs/image-root.ts';
@@ -36,8 +38,9 @@ import { lookupExecError } from './lookup-exec.ts';
 import { OptionError } from './options.ts';
 import { podRole } from './pod.ts';
 import { createPodContainer, makeSandboxShare, sandboxMounts, sandboxShare } from './pod-vm.ts';
+import { containerResolvConf } from './resolv-conf.ts';
 import { type HostDevice, isRewritten, rewriteSpec } from './rewrite.ts';
-import { runRunc } from './runc.ts';
+import { rootFlags, runcState, runRunc } from './runc.ts';
 import { guestSysctls } from './sysctl.ts';
 import { vmSize } from './vm-size.ts';
 import { writeWritebackMarker } from './writeback.ts';
@@ -116,11 +119,14 @@ export function planCreate(
   podSandbox = false,
 ): CreatePlan {
   const opts = containerOptions(spec, args.containerId, hostSettingsPath(prefix));
+  const size = vmSize(spec.linux?.resources);
   const dataPlane = dataPlaneFor({
     requested: opts.dataPlane,
     hypervisor: opts.hypervisor,
     volumes: opts.volumes,
     podSandbox,
+    disks: opts.disks.length,
+    hostCpus: (size.hostCpus?.length ?? 0) > 0,
   });
   // Checked against the namespaces Docker asked for (the rewrite makes the launcher's private), and
   // like every check here, before anything is written (create builds the image root only after planCreate).
@@ -138,7 +144,6 @@ export function planCreate(
     firecracker: host.settings.firecracker,
     jailer: host.settings.jailer,
   });
-  const size = vmSize(spec.linux?.resources);
   // The launcher refuses it too (volumes/server.ts); said here, `docker run` shows why at once.
   if (opts.volumes === '9p' && !host.iptables) {
     throw new OptionError(
@@ -345,6 +350,8 @@ export function create(
   log: (level: 'warning' | 'error', msg: string) => void,
   /** Ids of the runcvm VMs running on the host, whose logs are never pruned (install/running-vms.ts). */
   runningIds: () => Set<string> = () => new Set(),
+  /** The launcher's pre-VM step for a VM runcvm-supervisor starts (launcher/vm-start.ts, passed by the CLI). */
+  startVm?: StartVm,
 ): number {
   const start = Date.now();
   const configPath = join(args.bundle, 'config.json');
@@ -389,7 +396,7 @@ export function create(
     const l = plan.launch;
     hostLog?.line(
       'runtime',
-      `create: ${l.hypervisor} (${l.accel}), ${l.cpus} vCPU(s), ${l.memoryMiB} MiB, kernel ${l.kernel.vmlinux.split('/').at(-2)}, root ${plan.image ? 'image' : 'virtiofs'}, data plane ${plan.dataPlane.plane}${plan.dataPlane.keptNode ? ` (${plan.dataPlane.keptNode})` : ''}`,
+      `create: ${l.hypervisor} (${l.accel}), ${l.cpus} vCPU(s), ${l.memoryMiB} MiB, kernel ${l.kernel.vmlinux.split('/').at(-2)}, root ${plan.image ? 'image' : 'virtiofs'}, data plane ${plan.dataPlane.plane}${plan.dataPlane.keptNode ? ` (${plan.dataPlane.keptNode})` : ''}${vmStartNote(plan.dataPlane)}`,
     );
     if (plan.accel === 'tcg') warn('no usable /dev/kvm, the VM runs under TCG software emulation (slow)');
     let files: ImageRootFiles | undefined;
@@ -419,17 +426,73 @@ export function create(
     writeFileAtomic(join(plan.specDir, 'spec.json'), JSON.stringify(launch), 0o600);
     // Other containers may join this one's VM (join.ts). Never a reason to refuse it: without the
     // share it runs as before, and a joiner is refused with a message.
+    let podSocket = pod !== undefined;
     if (role.kind === 'plain' && plan.joinable) {
       const share = joinShare(args.containerId);
       try {
         makeJoinShare(share);
         plan.config.mounts = [...(plan.config.mounts ?? []), ...joinableMounts(share)];
+        podSocket = true;
       } catch (e) {
         warn(`other containers cannot join this one's VM (--network container:): ${describeError(e)}`);
       }
     }
     writeFileAtomic(configPath, JSON.stringify(plan.config), 0o600);
     if (plan.writeback) writeWritebackMarker(args.containerId, plan.writeback);
+    if (plan.dataPlane.vmStart === 'supervisor') {
+      if (!startVm) throw new RuncvmError('internal', 'create: no VM start step for a supervisor-started VM');
+      const code = runRunc(host.runc, argv);
+      if (code !== 0) return code;
+      startWithoutLauncher(args, host.runc, startVm, () => ({
+        containerId: args.containerId,
+        launch,
+        pid: sandboxPid(args, host.runc),
+        launcherArgs: plan.config.process?.args ?? [],
+        podSocket,
+        resolvConf: containerResolvConf(spec),
+      }));
+      return 0;
+    }
   }
   return runRunc(host.runc, argv);
+}
+
+/** The host log's note on who starts the VM (data-plane.ts). */
+function vmStartNote(c: DataPlaneChoice): string {
+  if (c.vmStart === 'supervisor') return ', VM started by runcvm-supervisor';
+  return c.keptLauncher ? `, VM started by the Node launcher (${c.keptLauncher})` : '';
+}
+
+/** The sandbox's init: runc's pid file (containerd and Podman pass one), else `runc state`. */
+function sandboxPid(args: RuntimeArgs, runc: string): number {
+  if (args.pidFile) {
+    // Relative to the cwd, as runc resolves it (containerd and Podman pass an absolute path).
+    const pid = Number(readFileSync(resolve(args.pidFile), 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 1) return pid;
+  }
+  return runcState(runc, rootFlags(args.root), args.containerId).pid;
+}
+
+/**
+ * After `runc create`: the network handoff and the start plan (vm-start.ts). A failure removes
+ * the sandbox runc made too (the plan and taps are already undone), so nothing half-created stays.
+ */
+function startWithoutLauncher(args: RuntimeArgs, runc: string, startVm: StartVm, inputs: () => VmStartInputs): void {
+  try {
+    startVm(inputs());
+  } catch (e) {
+    const r = spawnSync(runc, [...args.globalArgv, 'delete', '--force', args.containerId], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    });
+    if (r.status !== 0)
+      throw new RuncvmError(
+        'internal',
+        `${describeError(e)}; runc delete --force: ${r.stderr?.trim() || r.error?.message}`,
+        {
+          context: { containerId: args.containerId, step: 'start plan' },
+        },
+      );
+    throw e;
+  }
 }

@@ -2,10 +2,30 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type DataPlaneInputs, dataPlaneFor } from './data-plane.ts';
 
-const base: DataPlaneInputs = { requested: 'supervisor', hypervisor: 'qemu', volumes: 'virtiofs', podSandbox: false };
+const base: DataPlaneInputs = {
+  requested: 'supervisor',
+  hypervisor: 'qemu',
+  volumes: 'virtiofs',
+  podSandbox: false,
+  disks: 0,
+  hostCpus: false,
+};
 
-test('a QEMU container with virtiofs volumes gets the supervisor it asked for', () => {
-  assert.deepEqual(dataPlaneFor(base), { plane: 'supervisor' });
+test('a QEMU container with virtiofs volumes gets the supervisor it asked for, which starts the VM too', () => {
+  assert.deepEqual(dataPlaneFor(base), { plane: 'supervisor', vmStart: 'supervisor' });
+});
+
+test('RUNCVM_DISKS and --cpuset-cpus keep the Node launcher for the start, and say why', () => {
+  const cases: [Partial<DataPlaneInputs>, RegExp][] = [
+    [{ disks: 1 }, /RUNCVM_DISKS files are found or made by the Node launcher/],
+    [{ hostCpus: true }, /--cpuset-cpus pins the vCPU threads through QMP/],
+  ];
+  for (const [change, why] of cases) {
+    const c = dataPlaneFor({ ...base, ...change });
+    assert.equal(c.plane, 'supervisor', JSON.stringify(change));
+    assert.equal(c.vmStart, 'launcher', JSON.stringify(change));
+    assert.match(c.keptLauncher ?? '', why);
+  }
 });
 
 test('RUNCVM_DATA_PLANE=node keeps the Node launcher, with no reason to report', () => {
@@ -19,7 +39,15 @@ test('Firecracker keeps the Node launcher and says why', () => {
   assert.match(c.keptNode ?? '', /firecracker runs under the Node launcher/);
 });
 
-test('9P volumes and a CRI pod VM get the supervisor (no Node launcher resident)', () => {
-  for (const change of [{ volumes: '9p' }, { podSandbox: true }, { volumes: '9p', podSandbox: true }] as const)
-    assert.deepEqual(dataPlaneFor({ ...base, ...change }), { plane: 'supervisor' }, JSON.stringify(change));
+test('9P volumes and a CRI pod VM get the supervisor (no Node launcher resident); the launcher starts their VM', () => {
+  const cases: [Partial<DataPlaneInputs>, RegExp][] = [
+    [{ volumes: '9p' }, /9P volume server \(link, firewall rule, diod\) is started by the Node launcher/],
+    [{ podSandbox: true }, /pod VM's PortForward rule and pod log are set up by the Node launcher/],
+  ];
+  for (const [change, why] of cases) {
+    const c = dataPlaneFor({ ...base, ...change });
+    assert.equal(c.plane, 'supervisor', JSON.stringify(change));
+    assert.equal(c.vmStart, 'launcher', JSON.stringify(change));
+    assert.match(c.keptLauncher ?? '', why);
+  }
 });

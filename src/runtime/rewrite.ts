@@ -246,8 +246,9 @@ export function rewriteSpec(spec: OciSpec, ctx: RewriteContext): RewriteResult {
     process: {
       ...p,
       // runcvm-init is PID 1 so that every signal, real-time ones included, reaches the launcher
-      // (src/launcher/init); on the supervisor data plane, runcvm-supervisor runs the Node launcher for the start and then
-      // the container's data plane itself (src/launcher/supervisor); Node's own warnings would
+      // (src/launcher/init); on the supervisor data plane, runcvm-supervisor starts the VM from create's start plan
+      // (or runs the Node launcher for the start, data-plane.ts) and then the container's data plane itself
+      // (src/launcher/supervisor); the launcher's command line stays, for net-sync and `runcvm ps`; Node's own warnings would
       // land on the workload's stderr. The young generation is capped (1 MiB semi-spaces instead of
       // up to 16): output the launcher holds while a slow log reader takes it survives scavenges,
       // and V8 would grow the young generation to ~48 MiB for data that is never more than the

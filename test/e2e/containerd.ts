@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { configureContainerd } from '../../src/install/containerd.ts';
+import { configureContainerd, SHIM_BINARY } from '../../src/install/containerd.ts';
 import { BUSYBOX, docker, PREFIX, type Result, run } from './docker.ts';
 
 export const RUNTIME_BINARY = `${PREFIX}/bin/runcvm-runtime`;
@@ -97,7 +97,7 @@ export async function startContainerd(
   };
   writeFileSync(`${dir}/cni/10-bridge.conflist`, JSON.stringify(cni));
   writeFileSync(`${dir}/config.toml`, containerdConfig(dir, handlers));
-  if (runcvm) configureContainerd(`${dir}/config.toml`, RUNTIME_BINARY);
+  if (runcvm) configureContainerd(`${dir}/config.toml`, `${PREFIX}/bin/${SHIM_BINARY}`);
   const address = `${dir}/containerd.sock`;
   const log = openSync(`${dir}/containerd.log`, 'a');
   // lo up: containerd's CRI streaming server (Exec, Attach, PortForward URLs) listens on its 127.0.0.1.

@@ -248,19 +248,56 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
         "the client's host memory limit changed",
       );
 
-      // ContainerStats answers, from the container's host cgroup (the exec client's: the guest
-      // cgroup's figures do not reach containerd), so the memory is the client's, not the workload's.
-      const stats = await containerStats(cri, web);
-      assert.ok(stats.workingSetBytes >= 0 && stats.cpuNs >= 0, JSON.stringify(stats));
-      // The workload's own figures are in its guest cgroup, the root of its cgroup namespace.
-      const guestStats = await execOk(cri, web, [
-        'sh',
-        '-c',
-        'cat /sys/fs/cgroup/memory.current; grep usage_usec /sys/fs/cgroup/cpu.stat',
-      ]);
-      ctx.diagnostic(
-        `ContainerStats of web (its client's host cgroup): ${JSON.stringify(stats)}; its guest cgroup: ${guestStats.stdout.trim().replace(/\n/g, ', ')}`,
+      // ContainerStats reports each container's guest cgroup (runcvm's shim answers Task.Stats from
+      // the pod VM), not the host cgroup of its exec client (a few hundred KiB, milliseconds of CPU).
+      // A container that fills 64 MiB of its /dev/shm (shmem: charged to it, never inactive_file)
+      // and then spins, at the lowest CPU weight (the pod VM's other work goes first under TCG).
+      const busy = await createContainer(
+        cri,
+        sandbox,
+        pod,
+        'busy',
+        BUSYBOX_REF,
+        ['sh', '-c', 'head -c 67108864 /dev/zero > /dev/shm/fill && echo filled && while :; do :; done'],
+        { cpuShares: 2 },
       );
+      ids.push(busy);
+      await startContainer(cri, busy);
+      const busyLog = `${pod.logDirectory}/busy.log`;
+      for (let i = 0; i < 300 && !(existsSync(busyLog) && readFileSync(busyLog, 'utf8').includes('filled')); i++)
+        await sleep(500);
+      assert.match(readFileSync(busyLog, 'utf8'), /filled/, 'busy did not fill its 64 MiB');
+      const busy1 = await containerStats(cri, busy);
+      await sleep(3000);
+      const busy2 = await containerStats(cri, busy);
+      const sideStats = await containerStats(cri, side);
+      const webStats = await containerStats(cri, web);
+      ctx.diagnostic(
+        `ContainerStats: busy ${JSON.stringify(busy1)} then ${JSON.stringify(busy2)}, side ${JSON.stringify(sideStats)}, web ${JSON.stringify(webStats)}`,
+      );
+      assert.ok(busy1.workingSetBytes > 64 * 1024 * 1024, `busy's working set: ${JSON.stringify(busy1)}`);
+      assert.ok(busy2.cpuNs > busy1.cpuNs, `busy's CPU usage did not grow: ${busy1.cpuNs} then ${busy2.cpuNs}`);
+      // Each container its own figures: the sidecar (a sleep) is far below busy.
+      assert.ok(
+        sideStats.workingSetBytes > 0 && sideStats.workingSetBytes < 16 * 1024 * 1024,
+        `side's working set: ${JSON.stringify(sideStats)}`,
+      );
+      assert.ok(sideStats.cpuNs < busy2.cpuNs, `side's CPU: ${sideStats.cpuNs}, busy's: ${busy2.cpuNs}`);
+      // They are the guest cgroup's: web's memory.current, read in the container, is near its
+      // working set (the exec that reads it adds a little).
+      const webGuest = Number((await execOk(cri, web, ['cat', '/sys/fs/cgroup/memory.current'])).stdout.trim());
+      assert.ok(
+        Math.abs(webGuest - webStats.workingSetBytes) < 8 * 1024 * 1024 && webGuest > 1024 * 1024,
+        `web: guest memory.current ${webGuest}, ContainerStats working set ${webStats.workingSetBytes}`,
+      );
+      // One shim proxy serves the pod (its start ran for the sandbox): its resident memory.
+      const proxies = (await podProcesses(sandbox)).filter((l) => l.includes('containerd-shim-runcvm-v2'));
+      assert.equal(proxies.length, 1, `the pod's shim proxies: ${proxies.join('; ')}`);
+      const proxyPid = (proxies[0] ?? '').trim().split(/\s+/)[0];
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proxyPid}/status`, 'utf8'))?.[1];
+      ctx.diagnostic(`the pod's shim proxy (pid ${proxyPid}): VmRSS ${rss} KiB`);
+      await stopContainer(cri, busy, 5);
+      await removeContainer(cri, busy);
 
       // tty: true: the container's process runs on a terminal in the guest, its output in the CRI log.
       const tty = await createContainer(
@@ -398,7 +435,7 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
     assert.deepEqual(await podProcesses(sandbox), []);
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
-      // This containerd's only: other pods of the host (another run's) are not this test's.
+      // This containerd's only: another private containerd (a bench run) may hold pods of its own.
       .filter((l) => (l.includes('runcvm-pod') && l.includes(c.dir)) || ids.some((id) => l.includes(id)));
     assert.deepEqual(mounts, [], 'mounts left behind');
     for (const id of [sandbox, ...ids]) assert.ok(!existsSync(`/run/runcvm/pod/${id}`), `marker of ${id} left`);
@@ -500,6 +537,15 @@ describe('pods: the pod VM dies', { timeout: 900_000 }, () => {
         /the VM stopped before the workload finished \(qemu (signal 9|SIGKILL)/,
         `the pod log:\n${said}`,
       );
+      // ContainerStats with the pod VM gone: an answer or an error, never a hang (runcvm's shim
+      // bounds its question to the pod VM).
+      const statsAt = Date.now();
+      const dead = await containerStats(cri, ids[0] as string).then(
+        (r) => JSON.stringify(r),
+        (e: Error) => `error: ${e.message}`,
+      );
+      assert.ok(Date.now() - statsAt < 15_000, `ContainerStats took ${Date.now() - statsAt} ms`);
+      t.diagnostic(`ContainerStats with the pod VM gone (${Date.now() - statsAt} ms): ${dead}`);
       const t0 = Date.now();
       // Each call has its own deadline: a hang fails the test instead of stalling it.
       await cri.call('StopPodSandbox', [[1, sandbox]], 120_000);
@@ -514,7 +560,7 @@ describe('pods: the pod VM dies', { timeout: 900_000 }, () => {
     assert.deepEqual(await podProcesses(sandbox), []);
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
-      // This containerd's only: other pods of the host (another run's) are not this test's.
+      // This containerd's only: another private containerd (a bench run) may hold pods of its own.
       .filter((l) => (l.includes('runcvm-pod') && l.includes(c.dir)) || ids.some((id) => l.includes(id)));
     assert.deepEqual(mounts, [], 'mounts left behind');
     for (const id of [sandbox, ...ids]) assert.ok(!existsSync(`/run/runcvm/pod/${id}`), `marker of ${id} left`);

@@ -400,7 +400,7 @@ describe('host log', { timeout: 300_000 }, () => {
     assert.equal(log.stdout, readFileSync(file, 'utf8'));
     const at = '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z ';
     for (const re of [
-      'runtime: create: qemu \\((kvm|tcg)\\), 1 vCPU\\(s\\), 512 MiB, kernel \\w+, root image, data plane (supervisor|node)$',
+      'runtime: create: qemu \\((kvm|tcg)\\), 1 vCPU\\(s\\), 512 MiB, kernel \\w+, root image, data plane (supervisor|node)(, VM started by (runcvm-supervisor|the Node launcher .*))?$',
       'runtime: image cache: built [0-9a-f]{12} \\(cold\\) in \\d+\\.\\d s: ',
       'launcher: starting: qemu ',
       'launcher: qemu started, \\d+ ms after the launcher started$',
@@ -423,5 +423,58 @@ describe('host log', { timeout: 300_000 }, () => {
     const none = await run(RUNCVM, ['debug', '--log', 'runcvm-no-such-container']);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no container "runcvm-no-such-container" has a host log/);
+  });
+});
+
+describe('start path', { timeout: 300_000 }, () => {
+  /** One start: its runcvm-timing record (RUNCVM_TIMING=1) and its host log. */
+  async function start(extra: string[]): Promise<{ timing: Record<string, number>; log: string; stdout: string }> {
+    const name = uniqueName('product-start');
+    const r = await docker([
+      'run',
+      '--name',
+      name,
+      `--runtime=${RUNTIME}`,
+      '-e',
+      'RUNCVM_TIMING=1',
+      ...extra,
+      BUSYBOX,
+      'sh',
+      '-c',
+      'ip -o -4 addr show eth0',
+    ]);
+    const id = (await docker(['inspect', '--format', '{{.Id}}', name])).stdout.trim();
+    await docker(['rm', name]);
+    assert.equal(r.code, 0, r.stderr);
+    const line = /^runcvm-timing (\{.*\})$/m.exec(r.stderr)?.[1];
+    assert.ok(line, r.stderr);
+    return {
+      timing: JSON.parse(line) as Record<string, number>,
+      log: readFileSync(`/var/log/runcvm/${id}/runcvm.log`, 'utf8'),
+      stdout: r.stdout,
+    };
+  }
+
+  test('a default start runs no Node launcher: create hands the network over, runcvm-supervisor spawns virtiofsd and QEMU', async () => {
+    const s = await start([]);
+    // The guest has the container's address: create handed eth0 over in the sandbox's namespace.
+    assert.match(s.stdout, /inet \d+\.\d+\.\d+\.\d+\/\d+/);
+    // launcherNodeMs is the Node launcher's own start time: only a Node launcher records it.
+    assert.equal(s.timing.launcherNodeMs, undefined, JSON.stringify(s.timing));
+    for (const k of ['runcCreatedMs', 'networkReadyMs', 'startPlanMs', 'launcherStartMs', 'vmmSpawnMs', 'agentUpMs'])
+      assert.ok(s.timing[k] && s.timing[k] > 0, `${k} in ${JSON.stringify(s.timing)}`);
+    assert.ok((s.timing.startPlanMs as number) <= (s.timing.launcherStartMs as number));
+    assert.match(s.log, /runtime: create: qemu .*, data plane supervisor, VM started by runcvm-supervisor$/m);
+    assert.match(s.log, /launcher: starting: qemu /);
+    assert.match(s.log, /launcher: qemu started, \d+ ms after the launcher started$/m);
+    // The Node launcher's handover line: no launcher ran to write it.
+    assert.doesNotMatch(s.log, /handed the data plane over/);
+  });
+
+  test('--cpuset-cpus keeps the Node launcher for the start (QMP pinning), says why, and hands over', async () => {
+    const s = await start(['--cpuset-cpus', '0']);
+    assert.ok((s.timing.launcherNodeMs as number) > 0, JSON.stringify(s.timing));
+    assert.match(s.log, /VM started by the Node launcher \(--cpuset-cpus pins the vCPU threads through QMP/);
+    assert.match(s.log, /launcher: handed the data plane over to runcvm-supervisor$/m);
   });
 });

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../agenterr.h"
+#include "../cgstats.h"
 #include "../channel.h"
 #include "../config.h"
 #include "../container.h"
@@ -25,6 +26,7 @@
 #include "../sysctl.h"
 #include "../writeback.h"
 #include "check.h"
+#include "../../../src/agent-protocol/wire.h"
 
 int failures;
 
@@ -438,6 +440,90 @@ static void test_container_table(void)
 #undef NAME
 }
 
+static void put_file(const char *dir, const char *name, const char *text)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(fputs(text, f) >= 0);
+		CHECK(fclose(f) == 0);
+	}
+}
+
+/* The value of tag in a STATS payload, or -1 when absent (every record is a u64). */
+static int64_t stat_of(const uint8_t *p, size_t len, uint16_t tag)
+{
+	for (size_t off = 0; off + 14 <= len; off += 14) {
+		CHECK(p[off + 2] == 8 && p[off + 3] == 0);
+		if ((uint16_t)(p[off] | p[off + 1] << 8) != tag)
+			continue;
+		uint64_t v = 0;
+		for (int i = 7; i >= 0; i--)
+			v = v << 8 | p[off + 6 + i];
+		return (int64_t)v;
+	}
+	return -1;
+}
+
+/* STATS from a cgroup directory laid out as the guest kernel's (the files' real formats). */
+static void test_cgstats(void)
+{
+	uint64_t v = 0;
+	CHECK(cgstats_keyed("anon 5\nfile 7\nfile_mapped 9\n", "file", &v) == 1 && v == 7);
+	CHECK(cgstats_keyed("file_mapped 9\n", "file", &v) == 0);
+	CHECK(cgstats_keyed("file x\n", "file", &v) == 0);
+	CHECK(cgstats_keyed("file 99999999999999999999999\n", "file", &v) == 0);
+	CHECK(cgstats_keyed("usage_usec 42", "usage_usec", &v) == 1 && v == 42);
+	CHECK(cgstats_single("max\n", &v) == 0 && v == UINT64_MAX);
+	CHECK(cgstats_single("67108864\n", &v) == 0 && v == 67108864);
+	CHECK(cgstats_single("\n", &v) != 0 && cgstats_single("-1\n", &v) != 0);
+
+	char dir[600];
+	snprintf(dir, sizeof dir, "%s/cg", root);
+	CHECK(mkdir(dir, 0755) == 0);
+	uint8_t out[CGSTATS_MAX];
+	size_t len = 1;
+	/* No memory.current: not a cgroup with the memory controller. */
+	CHECK(cgstats_collect(dir, out, &len) == -1 && errno == ENOENT && len == 0);
+	put_file(dir, "memory.current", "70254592\n");
+	put_file(dir, "memory.max", "max\n");
+	put_file(dir, "memory.stat",
+		 "anon 67108864\nfile 2097152\nkernel_stack 16384\n"
+		 "inactive_anon 0\nactive_anon 67108864\ninactive_file 1048576\n"
+		 "active_file 1048576\npgfault 17000\npgmajfault 3\n");
+	put_file(dir, "cpu.stat",
+		 "usage_usec 850000\nuser_usec 800000\nsystem_usec 50000\n"
+		 "nr_periods 0\nnr_throttled 0\nthrottled_usec 0\n");
+	put_file(dir, "pids.current", "3\n");
+	put_file(dir, "memory.events", "low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n");
+	CHECK(cgstats_collect(dir, out, &len) == 0 && len % 14 == 0);
+	CHECK(stat_of(out, len, STAT_MEMORY_USAGE) == 70254592);
+	CHECK((uint64_t)stat_of(out, len, STAT_MEMORY_LIMIT) == UINT64_MAX);
+	CHECK(stat_of(out, len, STAT_ANON) == 67108864 && stat_of(out, len, STAT_FILE) == 2097152);
+	CHECK(stat_of(out, len, STAT_INACTIVE_FILE) == 1048576);
+	CHECK(stat_of(out, len, STAT_PGMAJFAULT) == 3);
+	CHECK(stat_of(out, len, STAT_CPU_USAGE_USEC) == 850000 &&
+	      stat_of(out, len, STAT_CPU_SYSTEM_USEC) == 50000);
+	CHECK(stat_of(out, len, STAT_PIDS_CURRENT) == 3 && stat_of(out, len, STAT_OOM_KILL) == 1);
+	/* Files this cgroup lacks (pids.max, swap) are left out, not zero. */
+	CHECK(stat_of(out, len, STAT_PIDS_LIMIT) == -1 && stat_of(out, len, STAT_SWAP_USAGE) == -1);
+	/* A symlinked cgroup directory is not followed. */
+	char link[640];
+	snprintf(link, sizeof link, "%s/cg-link", root);
+	CHECK(symlink(dir, link) == 0);
+	CHECK(cgstats_collect(link, out, &len) == -1);
+	/* A garbled memory.current is refused rather than reported. */
+	put_file(dir, "memory.current", "lots\n");
+	CHECK(cgstats_collect(dir, out, &len) == -1 && errno == EPROTO);
+	/* STATS of a container that is not running reads no cgroup. */
+	struct ctrs t = {0};
+	struct agent_err e = {0};
+	CHECK(container_stats(&t, "runcvm-agent-test-none", out, &len, &e) == -1 &&
+	      e.errnum == ESRCH);
+}
+
 /* The PORT relay: the client's bytes reach the server, then its EOF; the server's answer reaches
  * the client and the server's EOF ends the stream. */
 static void test_portfwd_relay(void)
@@ -478,6 +564,7 @@ int main(void)
 	test_writeback();
 	test_livewb();
 	test_portfwd_relay();
+	test_cgstats();
 	parse_tests();
 	flow_tests();
 	char cmd[600];

@@ -41,7 +41,7 @@ enum {
 /* Pod-VM containers (protocol 3); HOSTNAME is taken by CONFIG's enum above. */
 enum { CONTAINER = 11, CTR_HOSTNAME = 12, MEMORY_MAX = 13, JOIN = 14, SHARE_PID = 15 };
 /* A PortForward stream (START PORT). */
-enum { PORT = 16, CPU_MAX = 17, CPU_WEIGHT = 18, UPDATE = 19 };
+enum { PORT = 16, CPU_MAX = 17, CPU_WEIGHT = 18, UPDATE = 19, STATS = 20 };
 
 void tlv_add(struct tlv_buf *b, uint16_t tag, const void *value, uint32_t n)
 {
@@ -325,7 +325,7 @@ static void test_start_container(void)
 	tlv_add_str(&both, CONTAINER, "a");
 	tlv_add_str(&both, JOIN, "a");
 	CHECK(start_parse(both.data, both.len, &s, &err) != 0 &&
-	      strstr(err.msg, "two of CONTAINER, JOIN and UPDATE") != NULL);
+	      strstr(err.msg, "two of CONTAINER, JOIN, UPDATE and STATS") != NULL);
 	start_free(&s);
 	struct tlv_buf cpu = {0};
 	tlv_add_str(&cpu, ARG, "sh");
@@ -390,7 +390,7 @@ static void test_start_update(void)
 	tlv_add_str(&both, UPDATE, "a");
 	tlv_add_str(&both, CONTAINER, "a");
 	CHECK(start_parse(both.data, both.len, &s, &err) != 0 &&
-	      strstr(err.msg, "two of CONTAINER, JOIN and UPDATE") != NULL);
+	      strstr(err.msg, "two of CONTAINER, JOIN, UPDATE and STATS") != NULL);
 	start_free(&s);
 	struct tlv_buf tty = {0};
 	tlv_add_str(&tty, ARG, "update");
@@ -402,6 +402,39 @@ static void test_start_update(void)
 	struct tlv_buf badname = {0};
 	tlv_add_str(&badname, ARG, "update");
 	tlv_add_str(&badname, UPDATE, "../x");
+	CHECK(start_parse(badname.data, badname.len, &s, &err) != 0 &&
+	      strstr(err.msg, "container name") != NULL);
+	start_free(&s);
+}
+
+/* STATS (containerd's Task.Stats of a pod-VM container): a container name, no process, alone. */
+static void test_start_stats(void)
+{
+	struct start_req s;
+	struct agent_err err = {0};
+	struct tlv_buf b = {0};
+	tlv_add_str(&b, ARG, "stats");
+	tlv_add_str(&b, STATS, "web");
+	CHECK(start_parse(b.data, b.len, &s, &err) == 0 && strcmp(s.stats, "web") == 0 &&
+	      !s.update && !s.container && !s.join);
+	start_free(&s);
+	struct tlv_buf both = {0};
+	tlv_add_str(&both, ARG, "stats");
+	tlv_add_str(&both, STATS, "a");
+	tlv_add_str(&both, UPDATE, "a");
+	CHECK(start_parse(both.data, both.len, &s, &err) != 0 &&
+	      strstr(err.msg, "two of CONTAINER, JOIN, UPDATE and STATS") != NULL);
+	start_free(&s);
+	struct tlv_buf port = {0};
+	tlv_add_str(&port, ARG, "stats");
+	tlv_add_str(&port, STATS, "a");
+	tlv_add(&port, PORT, "\x50\0", 2);
+	CHECK(start_parse(port.data, port.len, &s, &err) != 0 &&
+	      strstr(err.msg, "STATS with") != NULL);
+	start_free(&s);
+	struct tlv_buf badname = {0};
+	tlv_add_str(&badname, ARG, "stats");
+	tlv_add_str(&badname, STATS, "..");
 	CHECK(start_parse(badname.data, badname.len, &s, &err) != 0 &&
 	      strstr(err.msg, "container name") != NULL);
 	start_free(&s);
@@ -471,6 +504,7 @@ static void test_start_port(void)
 
 void parse_tests(void)
 {
+	test_start_stats();
 	test_start_port();
 	test_config_fields();
 	test_config_image_root();

@@ -103,6 +103,10 @@ static int field(struct handover *h, size_t *used, size_t *stop_used, uint16_t t
 	case HO_PORT_FORWARD_START:
 		return str(h->port_forward_start, sizeof h->port_forward_start, v, len);
 	case HO_STOP_CMD: return add_stop_cmd(h, stop_used, v, len);
+	case HO_FS_ARG:
+	case HO_VMM_ARG:
+	case HO_FS_SOCKET:
+	case HO_START_LINE: h->start_plan = 1; return 0; /* startplan_parse reads them */
 	default: return -1; /* both halves are built together: an unknown tag is a mismatch */
 	}
 }
@@ -128,7 +132,8 @@ int handover_parse(const uint8_t *buf, size_t len, struct handover *h, char *err
 		snprintf(err, errlen, "handover state: truncated record");
 		return -1;
 	}
-	if (!h->agent_socket[0] || !h->config || !h->start || !h->vmm_pid || !h->vmm_name[0]) {
+	if (!h->agent_socket[0] || !h->config || !h->start || (!h->vmm_pid && !h->start_plan) ||
+	    !h->vmm_name[0]) {
 		snprintf(err, errlen,
 			 "handover state: agent socket, CONFIG, START, VMM pid or name missing");
 		return -1;

@@ -30,6 +30,11 @@ enum handover_tag {
 	HO_NET_SYNC_ARG = 11,
 	HO_VMM_NAME = 12,
 	HO_WRITTEN_BACK = 13,
+	/* The start plan's (startplan.h): create's file when no launcher starts the VM. */
+	HO_FS_ARG = 20,
+	HO_VMM_ARG = 21,
+	HO_FS_SOCKET = 22,
+	HO_START_LINE = 23,
 	HO_POD_LOG = 30,	/* a pod VM's log file: what the supervisor says goes there too */
 	HO_POD_LOG_BUDGET = 31, /* bytes of it the launcher left (of POD_LOG_MAX) */
 	HO_PORT_FORWARD_PORT = 32,   /* CRI PortForward: the relay port the REDIRECT rule targets */
@@ -45,7 +50,8 @@ enum handover_flag {
 	HOF_ROOT_IMAGE = 8,
 	HOF_NET_WATCH = 16,
 	HOF_PRINT_TIMING = 32,
-	HOF_POD_SOCKET = 64, /* serve the pod socket too: other containers run in this VM */
+	HOF_POD_SOCKET = 64,	  /* serve the pod socket too: other containers run in this VM */
+	HOF_CONSOLE_STDERR = 128, /* start plan: QEMU's stdout is the container's stderr */
 };
 
 struct handover {
@@ -76,6 +82,7 @@ struct handover {
 	char stop_buf[2048];
 	char *stop_cmds[HANDOVER_STOP_CMDS][HANDOVER_ARGS + 1];
 	int nstop_cmds;
+	int start_plan; /* start records present: the VMM's pids come once it is spawned */
 };
 
 /* Parses buf (which must outlive h: CONFIG and START point into it). 0, or -1 with the reason. */

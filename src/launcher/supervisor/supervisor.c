@@ -1,10 +1,13 @@
 /*
  * runcvm-supervisor: the host data plane of a running container (docs/architecture.md).
  *
- * runcvm-init (PID 1) starts it with the launcher's command line. It runs that Node launcher as
- * its child for the control plane (launch spec, network, virtiofsd, QEMU). The launcher writes
- * the handover state (handover.h) and exits; QEMU and virtiofsd, orphaned, come back to this
- * process (a child subreaper), which then holds the container for its whole life: the agent
+ * runcvm-init (PID 1) starts it with the launcher's command line. When `runtime create` wrote a
+ * start plan (startplan.h: it handed the network over and computed the argv), the supervisor
+ * spawns virtiofsd and QEMU itself (vmstart.h) and no Node launcher runs at all. Otherwise it runs
+ * that Node launcher as its child for the start (launch spec, disks, network, virtiofsd, QEMU,
+ * pinning); the launcher writes the handover state (handover.h) and exits, and QEMU and
+ * virtiofsd, orphaned, come back to this process (a child subreaper). Either way it then holds
+ * the container for its whole life: the agent
  * channel (HELLO, CONFIG, START, flow control), the container's stdio, the signals runcvm-init
  * passes on fd 3, the exec socket (and the pod socket of a VM other containers join), the DNS
  * relay, network hot-plug (netlink events), guest LOG lines, the exit status and the teardown
@@ -48,7 +51,9 @@
 #include "portfwd.h"
 #include "queue.h"
 #include "teardown.h"
+#include "startplan.h"
 #include "vmmlog.h"
+#include "vmstart.h"
 #include "wireio.h"
 
 /* The few netlink definitions needed (musl ships no kernel headers): an rtnetlink socket that
@@ -1483,13 +1488,79 @@ static void run_control_plane(char **argv, const sigset_t *old)
 			strerror(errno));
 	char err[256];
 	if (status_code(st) != 0 ||
-	    handover_parse(S.ho_buf, (size_t)sb.st_size, &S.ho, err, sizeof err) != 0) {
+	    handover_parse(S.ho_buf, (size_t)sb.st_size, &S.ho, err, sizeof err) != 0 ||
+	    (S.ho.start_plan &&
+	     snprintf(err, sizeof err, "start records in the launcher's state"))) {
 		fprintf(stderr, "runcvm: supervisor: %s\n",
 			status_code(st) ? "the launcher failed after handing over" : err);
 		/* A VM whose state we cannot use must not outlive the container. */
 		S.ho.vmm_pid = 0;
 		exit(1);
 	}
+}
+
+/* No launcher: create wrote the start plan (startplan.h); the VM is spawned here. Returns 0 when
+ * there is no plan (the launcher starts the VM), 1 once QEMU runs with S.ho filled in as after a
+ * handover; a failure ends the container with the reason on stderr and in the host log. */
+static struct startplan plan;
+static int start_from_plan(const sigset_t *old)
+{
+	long long started = wall_ms();
+	char err[512];
+	size_t len;
+	int r = startplan_read(START_PLAN_PATH, HANDOVER_MAX, &S.ho_buf, &len, err, sizeof err);
+	if (r == 0)
+		return 0;
+	hostlog_init(&S.hlog, HOSTLOG_DIR, mono_ms());
+	if (access(HOSTLOG_DIR, W_OK) != 0)
+		S.hlog.failed = 1;
+	pid_t fs = 0;
+	if (r < 0 || handover_parse(S.ho_buf, len, &S.ho, err, sizeof err) != 0 ||
+	    startplan_parse(S.ho_buf, len, &plan, err, sizeof err) != 0)
+		goto fail;
+	S.ho.vmm_pid = 0;
+	hlog("launcher", "%s", plan.start_line);
+	int pipes[4];
+	make_stderr_pipes(pipes);
+	S.err[0] = (struct vmmlog_src){.source = "qemu", .fd = pipes[0]};
+	S.err[1] = (struct vmmlog_src){.source = "virtiofsd", .fd = pipes[2]};
+	if (plan.nfs > 0) {
+		fs = vmstart_spawn(plan.fs_argv, -1, pipes[3], old, err, sizeof err);
+		if (fs < 0 || vmstart_wait_socket(fs, plan.fs_socket, pipes[2],
+						  VMSTART_SOCKET_TIMEOUT_MS, err, sizeof err) != 0)
+			goto fail;
+		S.ho.helpers[0] = fs;
+		S.ho.nhelpers = 1;
+	}
+	pid_t vmm = vmstart_spawn(plan.vmm_argv, S.ho.flags & HOF_CONSOLE_STDERR ? 2 : -1, pipes[1],
+				  old, err, sizeof err);
+	if (vmm < 0)
+		goto fail;
+	S.ho.vmm_pid = vmm;
+	long long spawned = wall_ms();
+	/* The write ends are the children's only. */
+	xclose(pipes[1], __func__);
+	xclose(pipes[3], __func__);
+	/* The launcher's timing fields, for the benchmark and the boot record: no Node start. */
+	size_t n = strlen(S.ho.timing);
+	while (n > 0 && S.ho.timing[n - 1] != '}')
+		n--;
+	if (n == 0 || snprintf(S.ho.timing + n - 1, sizeof S.ho.timing - (n - 1),
+			       ",\"launcherStartMs\":%lld,\"vmmSpawnMs\":%lld}", started,
+			       spawned) >= (int)(sizeof S.ho.timing - (n - 1)))
+		say("runcvm: supervisor: the start plan's timing is not a JSON object or too long");
+	hlog("launcher", "qemu started, %lld ms after the launcher started",
+	     since_launcher(spawned));
+	return 1;
+fail:
+	/* A virtiofsd still running goes (one that died was reaped by the wait: kill fails). */
+	if (fs > 0 && kill(fs, SIGKILL) == 0 && waitpid(fs, NULL, 0) < 0)
+		fprintf(stderr, "runcvm: supervisor: waitpid virtiofsd: %s\n", strerror(errno));
+	fprintf(stderr, "runcvm: starting the VM: %s\n", err);
+	hlog("launcher", "failed: starting the VM: %s", err);
+	hlog("launcher", "exit status 1");
+	hostlog_close(&S.hlog);
+	exit(1);
 }
 
 /* ---- the loop ---- */
@@ -1780,7 +1851,9 @@ int main(int argc, char **argv)
 		perror("runcvm: supervisor: PR_SET_CHILD_SUBREAPER");
 		return 1;
 	}
-	run_control_plane(argv + 1, &old);
+	int planned = start_from_plan(&old);
+	if (!planned)
+		run_control_plane(argv + 1, &old);
 
 	sigset_t mine = all;
 	sigdelset(&mine, SIGPIPE);
@@ -1792,10 +1865,12 @@ int main(int argc, char **argv)
 	if (!(S.ain = malloc(FRAME_HDR + FRAME_MAX)) || !(S.net_buf = malloc(NET_SYNC_OUT_MAX)))
 		die("allocate buffers");
 	log_init(&S.log, mono_ms());
-	hostlog_init(&S.hlog, HOSTLOG_DIR, mono_ms());
 	/* No host log directory bound (create did not make one): nothing to say about it. */
-	if (access(HOSTLOG_DIR, W_OK) != 0)
-		S.hlog.failed = 1;
+	if (!planned) {
+		hostlog_init(&S.hlog, HOSTLOG_DIR, mono_ms());
+		if (access(HOSTLOG_DIR, W_OK) != 0)
+			S.hlog.failed = 1;
+	}
 	if (S.ho.pod_log[0] && podlog_open(&S.plog, S.ho.pod_log, S.ho.pod_log_budget) != 0)
 		say("runcvm: the pod log %s: %s (stderr only)", S.ho.pod_log, strerror(errno));
 	setup_stdio();

@@ -84,7 +84,8 @@ class StderrSink {
   }
 }
 
-function startVirtiofsd(binary: string, source: string, socketPath: string, stderr: StderrSink): ChildProcess {
+/** virtiofsd's arguments for one shared directory (pure): the driver's, and the start plan's (runtime/vm-start.ts). */
+export function virtiofsdArgs(source: string, socketPath: string): string[] {
   // sandbox=chroot: the namespace sandbox needs CAP_SYS_ADMIN the launcher does not have
   // (and a --cap-drop ALL container would break it); announce_submounts lets the guest see volumes as their own mounts.
   // timeout=0: the guest revalidates names and attributes on every lookup. With cache=auto's
@@ -92,25 +93,27 @@ function startVirtiofsd(binary: string, source: string, socketPath: string, stde
   // the old size, and renamed/deleted files stayed readable under their old names
   // (test/e2e/storage.test.ts; docs/storage.md). cache=none would also fix that but makes
   // every open O_DIRECT-like, which refuses shared writable mmap on the guest's 6.1 kernel.
-  const child = spawn(
-    binary,
-    [
-      `--socket-path=${socketPath}`,
-      '-o',
-      `source=${source}`,
-      '-o',
-      'cache=auto',
-      '-o',
-      'timeout=0',
-      '-o',
-      'sandbox=chroot',
-      '-o',
-      'announce_submounts',
-      '-o',
-      'xattr',
-    ],
-    { stdio: ['ignore', 'ignore', stderr.stdio('virtiofsd')] },
-  );
+  return [
+    `--socket-path=${socketPath}`,
+    '-o',
+    `source=${source}`,
+    '-o',
+    'cache=auto',
+    '-o',
+    'timeout=0',
+    '-o',
+    'sandbox=chroot',
+    '-o',
+    'announce_submounts',
+    '-o',
+    'xattr',
+  ];
+}
+
+function startVirtiofsd(binary: string, source: string, socketPath: string, stderr: StderrSink): ChildProcess {
+  const child = spawn(binary, virtiofsdArgs(source, socketPath), {
+    stdio: ['ignore', 'ignore', stderr.stdio('virtiofsd')],
+  });
   stderr.attach(child, 'virtiofsd');
   return child;
 }

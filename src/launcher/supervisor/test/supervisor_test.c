@@ -434,6 +434,8 @@ static void vmmlog_tests(void)
 	CHECK(vmmlog_tail_text(&t, out, 9) == 8 && strcmp(out, "aaaalast") == 0);
 }
 
+void vmstart_test_all(void); /* vmstart_test.c */
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -447,6 +449,7 @@ int main(void)
 	log_tests();
 	hostlog_tests();
 	vmmlog_tests();
+	vmstart_test_all();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;

@@ -1,0 +1,119 @@
+/** The start plan (start-plan.ts): what create hands runcvm-supervisor, built with the launcher's builders. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { LaunchSpec } from '../contracts/launch-spec.ts';
+import type { NetworkPlan } from '../network/setup.ts';
+import { userNetwork } from '../network/setup.ts';
+import { QEMU_BINARY, VIRTIOFSD_BINARY } from '../vmm/qemu/driver.ts';
+import { HandoverFlag, HandoverTag } from './handover.ts';
+import { encodeStartPlan, planStart, startingLine } from './start-plan.ts';
+
+const SPEC: LaunchSpec = {
+  version: 1,
+  containerId: '0123456789abcdef',
+  hypervisor: 'qemu',
+  accel: 'tcg',
+  kernel: { vmlinux: '/opt/runcvm/kernels/runcvm/vmlinux', initramfs: '/opt/runcvm/kernels/runcvm/initramfs.cpio' },
+  cpus: 1,
+  memoryMiB: 512,
+  kernelAppend: '',
+  kernelDebug: false,
+  runtimeDebug: false,
+  hostname: 'h',
+  rootfs: '/var/lib/docker/overlay2/x/merged',
+  rootReadonly: false,
+  network: 'own',
+  mounts: [],
+  process: { args: ['sh'], env: [], cwd: '/', uid: 0, gid: 0, groups: [], terminal: false },
+  timing: { createStartMs: 1, createEndMs: 2 },
+  printTiming: true,
+};
+
+const TAPPED: NetworkPlan = {
+  nics: [{ id: 'net0', mac: '02:42:ac:11:00:02', backend: { kind: 'tap', tap: 'tap-eth0' } }],
+  guest: {
+    ifaces: [{ name: 'eth0', mac: '02:42:ac:11:00:02', mtu: 1500, ipv4: { address: '172.17.0.2', prefix: 16 } }],
+    routes: [{ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' }],
+    dnsRelay: false,
+    spares: [],
+  },
+};
+
+const NET_SYNC = ['/usr/bin/node', '--no-warnings', '/opt/runcvm/lib/runcvm.mjs', 'launcher', '--net-sync'];
+
+function records(b: Buffer): [number, Buffer][] {
+  const out: [number, Buffer][] = [];
+  for (let off = 0; off < b.length; ) {
+    const len = b.readUInt32LE(off + 2);
+    out.push([b.readUInt16LE(off), b.subarray(off + 6, off + 6 + len)]);
+    off += 6 + len;
+  }
+  return out;
+}
+
+test('the plan: virtiofsd for the root, QEMU with the tap the handoff made, the handover state without pids', () => {
+  const p = planStart({ spec: SPEC, net: TAPPED, netSync: NET_SYNC, podSocket: false, timing: { startPlanMs: 5 } });
+  assert.equal(p.fsArgv[0], VIRTIOFSD_BINARY);
+  assert.ok(p.fsArgv.includes('--socket-path=/run/runcvm/fs-root.sock'));
+  assert.ok(p.fsArgv.includes('source=/vm'));
+  assert.equal(p.fsSocket, '/run/runcvm/fs-root.sock');
+  assert.equal(p.vmmArgv[0], QEMU_BINARY);
+  assert.ok(p.vmmArgv.includes('tap,id=net0,ifname=tap-eth0,script=no,downscript=no'));
+  assert.ok(p.vmmArgv.includes('runcvm-0123456789ab,debug-threads=on'));
+  assert.equal(p.config.rootTag, 'root');
+  assert.deepEqual(p.config.network, TAPPED.guest);
+  assert.equal(p.agentSocket, '/run/runcvm/agent.sock');
+  assert.equal(p.startLine, startingLine(SPEC));
+  assert.match(p.startLine, /^starting: qemu \(tcg\), 1 vCPU\(s\), 512 MiB, root virtiofs$/);
+
+  const r = records(encodeStartPlan(p));
+  const all = (tag: number) => r.filter(([t]) => t === tag).map(([, v]) => v.toString());
+  assert.deepEqual(all(HandoverTag.FS_ARG), p.fsArgv);
+  assert.deepEqual(all(HandoverTag.VMM_ARG), p.vmmArgv);
+  assert.deepEqual(all(HandoverTag.FS_SOCKET), ['/run/runcvm/fs-root.sock']);
+  assert.deepEqual(all(HandoverTag.START_LINE), [p.startLine]);
+  assert.deepEqual(all(HandoverTag.NET_SYNC_ARG), NET_SYNC);
+  // The supervisor learns the pids by spawning: none in the plan.
+  assert.deepEqual(all(HandoverTag.VMM_PID), []);
+  assert.deepEqual(all(HandoverTag.HELPER_PID), []);
+  const flags = r.find(([t]) => t === HandoverTag.FLAGS)?.[1].readUInt32LE(0) ?? 0;
+  assert.equal(flags, HandoverFlag.NET_WATCH | HandoverFlag.PRINT_TIMING);
+  assert.deepEqual(JSON.parse(all(HandoverTag.TIMING)[0] ?? ''), { createStartMs: 1, createEndMs: 2, startPlanMs: 5 });
+});
+
+test('a shared namespace gets user networking; RUNCVM_KERNEL_DEBUG puts the console on stderr with its flag', () => {
+  const spec: LaunchSpec = { ...SPEC, network: 'shared', kernelDebug: true };
+  const p = planStart({ spec, net: userNetwork(true), netSync: NET_SYNC, podSocket: true, timing: {} });
+  assert.ok(p.vmmArgv.includes('user,id=net0'));
+  assert.ok(p.vmmArgv.includes('stdio,id=con,signal=off'));
+  assert.equal(p.consoleToStderr, true);
+  const flags =
+    records(encodeStartPlan(p))
+      .find(([t]) => t === HandoverTag.FLAGS)?.[1]
+      .readUInt32LE(0) ?? 0;
+  assert.equal(
+    flags,
+    HandoverFlag.DNS_RELAY | HandoverFlag.PRINT_TIMING | HandoverFlag.POD_SOCKET | HandoverFlag.CONSOLE_STDERR,
+  );
+});
+
+test('an image root: its drives by their paths in the sandbox, the virtiofs share kept for volumes', () => {
+  const spec: LaunchSpec = { ...SPEC, rootImage: { mode: 'image', lowers: ['l0.ext4'], upper: 'upper.ext4' } };
+  const p = planStart({ spec, net: TAPPED, netSync: NET_SYNC, podSocket: false, timing: {} });
+  assert.ok(p.vmmArgv.some((a) => a.startsWith('id=layer0,file=/.runcvm-disks/l0.ext4,')));
+  assert.ok(p.vmmArgv.some((a) => a.startsWith('id=upper,file=/.runcvm-disks/upper.ext4,')));
+  assert.match(p.startLine, /root image$/);
+});
+
+test('what only the Node launcher prepares is refused: RUNCVM_DISKS, --cpuset-cpus, 9P volumes, Firecracker', () => {
+  const disk = { src: '/d.img', dst: '/data', fs: 'ext4', serial: 'runcvm-disk0' };
+  for (const spec of [
+    { ...SPEC, disks: [disk] },
+    { ...SPEC, hostCpus: [0] },
+    { ...SPEC, hypervisor: 'firecracker' },
+  ] as LaunchSpec[])
+    assert.throws(
+      () => planStart({ spec, net: TAPPED, netSync: NET_SYNC, podSocket: false, timing: {} }),
+      /the start plan covers QEMU/,
+    );
+});
