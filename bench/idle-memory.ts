@@ -7,7 +7,8 @@
  * BENCH_BASELINE_RUNTIME names another install, that one too, in interleaved rounds, and prints
  * medians side by side. BENCH_RUNTIMES=a,b,… instead compares those installs (each with
  * BENCH_DATA_PLANE when set), e.g. the same build with different QEMU settings. BENCH_KERNEL sets
- * RUNCVM_KERNEL for every container.
+ * RUNCVM_KERNEL for every container. BENCH_VOLUMES=9p gives every container RUNCVM_VOLUMES=9p and one
+ * bind volume (diod's PSS is counted with virtiofsd's, as the file servers).
  * BENCH_CONTAINERS=N runs N containers of a variant at once and reports the per-container median
  * (PSS splits the file pages the N QEMUs share). BENCH_WORKLOAD=1 then runs a workload in the
  * first one (docker exec loop, a shell script in the guest), reports its wall time and QEMU's CPU
@@ -30,6 +31,10 @@ const DATA_PLANE = process.env.BENCH_DATA_PLANE;
 const KERNEL = process.env.BENCH_KERNEL;
 const CONTAINERS = Number(process.env.BENCH_CONTAINERS ?? 1);
 const WORKLOAD = process.env.BENCH_WORKLOAD === '1';
+const VOLUMES = process.env.BENCH_VOLUMES;
+if (VOLUMES !== undefined && VOLUMES !== '9p' && VOLUMES !== 'virtiofs')
+  throw new Error(`BENCH_VOLUMES=${VOLUMES}: expected 9p or virtiofs`);
+const FILE_SERVERS = new Set(['virtiofsd', 'diod']);
 const EXEC_LOOP = 10;
 /** Varied guest code after boot: file tree walks, checksums, compression, shell loops. */
 const SCRIPT =
@@ -110,7 +115,7 @@ function measure(name: string): { kb: Record<Part, number>; procs: string[]; qem
         kb['qemu anon'] += qemu.anon;
         kb['qemu file'] += qemu.file;
         kb['qemu kernel file'] += qemu.kernel;
-      } else if (comm === 'virtiofsd') kb.virtiofsd += total;
+      } else if (FILE_SERVERS.has(comm)) kb.virtiofsd += total;
       else {
         // runcvm-init, the launcher (node) or runcvm-supervisor. PSS splits pages shared with
         // other processes (Node's binary with every other node on the host): RSS says what one
@@ -166,6 +171,7 @@ function once(v: Variant, round: number): Sample {
   const plane = [
     ...(v.dataPlane ? ['-e', `RUNCVM_DATA_PLANE=${v.dataPlane}`] : []),
     ...(KERNEL ? ['-e', `RUNCVM_KERNEL=${KERNEL}`] : []),
+    ...(VOLUMES ? ['-e', `RUNCVM_VOLUMES=${VOLUMES}`, '-v', '/tmp:/bench-volume'] : []),
   ];
   try {
     for (const name of names) {
@@ -220,7 +226,7 @@ export function idleMemoryBench(): void {
   const each = CONTAINERS > 1 ? `, ${CONTAINERS} containers at once, per container` : '';
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(
-    `idle container host memory by process (PSS, ${IMAGE} sleep${each}, ${ROUNDS} interleaved rounds, medians; load ${load})`,
+    `idle container host memory by process (PSS, ${IMAGE} sleep${each}${VOLUMES ? `, RUNCVM_VOLUMES=${VOLUMES} with one volume (virtiofsd below: the file servers, diod too)` : ''}, ${ROUNDS} interleaved rounds, medians; load ${load})`,
   );
   const host: Record<string, number> = {};
   for (const v of variants) {

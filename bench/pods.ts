@@ -21,6 +21,10 @@ import { median } from './common.ts';
 const ROUNDS = Number(process.env.BENCH_PODS_N ?? 3);
 const PREFIX = process.env.RUNCVM_PREFIX ?? '/opt/runcvm';
 type Mode = 'vm' | 'per-container';
+/** BENCH_POD_MODES=vm measures the pod VM alone (e.g. against another install, as a baseline). */
+const MODES = (process.env.BENCH_POD_MODES ?? 'vm,per-container').split(',').filter(Boolean) as Mode[];
+if (MODES.some((m) => m !== 'vm' && m !== 'per-container'))
+  throw new Error(`BENCH_POD_MODES=${process.env.BENCH_POD_MODES}: expected vm and/or per-container`);
 
 /** Every process whose ancestry reaches `root` (the pod's shim), root included. */
 function descendants(root: number): number[] {
@@ -117,7 +121,7 @@ export async function podsBench(): Promise<void> {
   };
   try {
     for (let i = 0; i < ROUNDS; i++) {
-      for (const mode of ['vm', 'per-container'] as const) {
+      for (const mode of MODES) {
         setMode(mode);
         const r = await onePod(cri, c.dir, i, mode);
         samples[mode].startMs.push(r.startMs);
@@ -130,13 +134,14 @@ export async function podsBench(): Promise<void> {
   }
   const m = (mode: Mode, k: 'startMs' | 'pssMiB') => median(samples[mode][k]);
   console.log(`Kubernetes pod of 2 containers through CRI (medians of ${ROUNDS}):`);
-  for (const mode of ['vm', 'per-container'] as const)
+  for (const mode of MODES)
     console.log(
       `  ${mode === 'vm' ? 'one VM per pod      ' : 'one VM per container'}: start ${String(m(mode, 'startMs')).padStart(6)} ms   host memory (PSS) ${m(mode, 'pssMiB').toFixed(0).padStart(5)} MiB`,
     );
-  console.log(
-    `  pod VM / per-container: start ${(m('vm', 'startMs') / m('per-container', 'startMs')).toFixed(2)}x   memory ${(m('vm', 'pssMiB') / m('per-container', 'pssMiB')).toFixed(2)}x`,
-  );
+  if (MODES.length === 2)
+    console.log(
+      `  pod VM / per-container: start ${(m('vm', 'startMs') / m('per-container', 'startMs')).toFixed(2)}x   memory ${(m('vm', 'pssMiB') / m('per-container', 'pssMiB')).toFixed(2)}x`,
+    );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await podsBench();

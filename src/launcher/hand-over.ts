@@ -19,8 +19,12 @@ import type { RunningVm } from '../vmm/driver.ts';
 import { AGENT_VSOCK_PORT } from '../vmm/firecracker/config.ts';
 import { firecrackerPaths } from '../vmm/firecracker/driver.ts';
 import { qemuPaths } from '../vmm/qemu/argv.ts';
+import type { VolumeServer } from '../volumes/server.ts';
 import { type Handover, writeHandover } from './handover.ts';
 import { NET_SYNC_FLAG, saveNetWatch } from './net-sync.ts';
+import type { PodLogCopy } from './pod-log.ts';
+import { MAX_BYTES as POD_LOG_MAX } from './pod-log.ts';
+import { STREAM_CLIENT, streamStart } from './port-forward.ts';
 import { guestConfigFor } from './vm-from-spec.ts';
 
 /**
@@ -51,9 +55,18 @@ export function handOverToSupervisor(
   vm: RunningVm,
   net: NetworkPlan,
   timing: Record<string, number>,
+  extra: {
+    /** The 9P server: adopted as a helper; its link removed by the supervisor after the VM. */
+    volumes?: VolumeServer;
+    /** A pod VM's log copy: the supervisor goes on with what is left of the cap. */
+    podLog?: PodLogCopy;
+    /** A pod VM's PortForward relay port, its REDIRECT rule already set. */
+    relayPort?: number;
+  } = {},
 ): boolean {
   const pids = vm.pids;
   if (!pids) return false;
+  const { volumes, podLog, relayPort } = extra;
   // From here on, what the VMM and its helpers write stays in the supervisor's pipes for it to read.
   vm.releaseOutput?.();
   if (spec.network === 'own')
@@ -67,7 +80,7 @@ export function handOverToSupervisor(
     ...agentEndpoint(spec),
     vmmName: spec.hypervisor,
     vmmPid: pids.vmm,
-    helperPids: pids.helpers,
+    helperPids: volumes ? [...pids.helpers, volumes.pid] : pids.helpers,
     helloTimeoutMs: HELLO_TIMEOUT_MS[spec.accel],
     startedTimeoutMs: STARTED_TIMEOUT_MS[spec.accel],
     dnsRelay: net.guest.dnsRelay,
@@ -76,6 +89,9 @@ export function handOverToSupervisor(
     writtenBackMarker: `${IMAGE_DISKS_DIR}/${WRITTEN_BACK_MARKER}`,
     netSync: [process.execPath, ...process.execArgv, process.argv[1] as string, 'launcher', NET_SYNC_FLAG],
     timing,
+    ...(podLog?.path ? { podLog: { path: podLog.path, budget: Math.max(0, POD_LOG_MAX - podLog.written()) } } : {}),
+    ...(relayPort ? { portForward: { port: relayPort, client: STREAM_CLIENT, start: streamStart() } } : {}),
+    ...(volumes ? { stopCommands: volumes.stopCommands } : {}),
   });
   return true;
 }

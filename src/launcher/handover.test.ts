@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type { LaunchSpec } from '../contracts/launch-spec.ts';
+import { EXEC_PORT_ENV, EXEC_START_ENV, type LaunchSpec } from '../contracts/launch-spec.ts';
 import { encodeHandover, HandoverFlag, HandoverTag, parseStderrPipes } from './handover.ts';
+import { MAX_BYTES as POD_LOG_MAX } from './pod-log.ts';
 
 const HEADER = readFileSync(new URL('./supervisor/handover.h', import.meta.url), 'utf8');
 
@@ -134,4 +135,75 @@ test("the supervisor's stderr pipes: four distinct descriptors above 2, or none 
   assert.deepEqual(parseStderrPipes('4,5,6,7'), { vmm: { read: 4, write: 5 }, fileServer: { read: 6, write: 7 } });
   for (const bad of ['4,5,6', '4,5,6,7,8', '2,5,6,7', '4,4,6,7', '4,5,6,x', '4,5,6,-7', '4,5,6,99999'])
     assert.throws(() => parseStderrPipes(bad), /RUNCVM_SUPERVISOR_STDERR: .* is not four distinct descriptors/, bad);
+});
+
+test("a pod VM's and a 9P container's records: pod log, PortForward, teardown commands NUL-separated", () => {
+  const spec = {
+    process: { args: ['sh'], env: [], cwd: '/', uid: 0, gid: 0, groups: [], terminal: false },
+    runtimeDebug: false,
+    network: 'own',
+    timing: {},
+  } as unknown as LaunchSpec;
+  const base = {
+    spec,
+    config: {
+      hostname: 'h',
+      rootTag: 'root',
+      rootReadonly: false,
+      mounts: [],
+      debug: false,
+      network: { ifaces: [], routes: [], dnsRelay: false, spares: [] },
+    },
+    agentSocket: '/a',
+    consoleLog: '/c',
+    vmmName: 'qemu',
+    vmmPid: 42,
+    helperPids: [43],
+    helloTimeoutMs: 1,
+    startedTimeoutMs: 1,
+    dnsRelay: false,
+    podSocket: false,
+    writtenBackMarker: '/w',
+    netSync: [],
+    timing: {},
+  };
+  const r = records(
+    encodeHandover({
+      ...base,
+      podLog: { path: '/run/runcvm-pod-log/launcher.log', budget: 1000 },
+      portForward: { port: 40000, client: '/opt/runcvm/bin/runcvm-exec', start: 'AAAA' },
+      stopCommands: [
+        ['iptables', '-D', 'INPUT'],
+        ['ip', 'link', 'del', 'tap-vol-1'],
+      ],
+    }),
+  );
+  const one = (tag: number) => r.filter(([t]) => t === tag).map(([, v]) => v);
+  assert.equal(one(HandoverTag.POD_LOG)[0]?.toString(), '/run/runcvm-pod-log/launcher.log');
+  assert.equal(one(HandoverTag.POD_LOG_BUDGET)[0]?.readUInt32LE(0), 1000);
+  assert.equal(one(HandoverTag.PORT_FORWARD_PORT)[0]?.readUInt32LE(0), 40000);
+  assert.equal(one(HandoverTag.PORT_FORWARD_START)[0]?.toString(), 'AAAA');
+  assert.deepEqual(
+    one(HandoverTag.STOP_CMD).map((v) => v.toString().split('\0')),
+    [
+      ['iptables', '-D', 'INPUT'],
+      ['ip', 'link', 'del', 'tap-vol-1'],
+    ],
+  );
+  // None of them for a plain container.
+  const plain = records(encodeHandover(base)).map(([t]) => t);
+  for (const t of [HandoverTag.POD_LOG, HandoverTag.PORT_FORWARD_PORT, HandoverTag.STOP_CMD])
+    assert.ok(!plain.includes(t));
+  // An argument the C side could not split back.
+  for (const bad of [[], ['ip', ''], ['ip', 'a\0b']])
+    assert.throws(() => encodeHandover({ ...base, stopCommands: [bad] }), /teardown command/);
+});
+
+test("portfwd.h: runcvm-exec's environment names as launch-spec.ts", () => {
+  const h = readFileSync(new URL('./supervisor/portfwd.h', import.meta.url), 'utf8');
+  assert.match(h, new RegExp(`#define PF_START_ENV\\s+"${EXEC_START_ENV}"`));
+  assert.match(h, new RegExp(`#define PF_PORT_ENV\\s+"${EXEC_PORT_ENV}"`));
+  const p = readFileSync(new URL('./supervisor/podlog.h', import.meta.url), 'utf8');
+  assert.match(p, /#define POD_LOG_MAX \(1024u \* 1024\)/);
+  assert.equal(POD_LOG_MAX, 1024 * 1024);
 });

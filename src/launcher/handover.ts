@@ -37,6 +37,17 @@ export const HandoverTag = {
   FS_SOCKET: 22,
   /** The host log's "starting: …" line, as the launcher writes it. */
   START_LINE: 23,
+  /** A pod VM's log (pod-log.ts): what the supervisor says on stderr is copied there too. */
+  POD_LOG: 30,
+  /** Bytes of the pod log's cap the launcher left. */
+  POD_LOG_BUDGET: 31,
+  /** CRI PortForward (port-forward.ts): the relay port the launcher's REDIRECT rule targets. */
+  PORT_FORWARD_PORT: 32,
+  PORT_FORWARD_CLIENT: 33,
+  /** The START each stream sends, base64, as runcvm-exec takes it from its environment. */
+  PORT_FORWARD_START: 34,
+  /** One command, its arguments NUL-separated, run once the VM and its helpers are gone. */
+  STOP_CMD: 35,
   /** Firecracker: AGENT_SOCKET is its vsock Unix socket, reached with `CONNECT <VSOCK_PORT>`. */
   VSOCK_PORT: 40,
   /** Firecracker: its API socket, for SendCtrlAltDel when the guest does not power off. */
@@ -99,6 +110,12 @@ export interface Handover {
   writtenBackMarker: string;
   /** The launcher's own command line with `--net-sync`, run on netlink events (net-sync.ts). */
   netSync: string[];
+  /** A pod VM's log file and what is left of its cap (pod-log.ts). */
+  podLog?: { path: string; budget: number };
+  /** CRI PortForward into a pod VM: the rule is set, the supervisor listens (port-forward.ts). */
+  portForward?: { port: number; client: string; start: string };
+  /** The volume server's teardown (volumes/server.ts): the firewall rule's removal, then the tap's. */
+  stopCommands?: string[][];
   timing: Record<string, number>;
   /** Firecracker: the agent is behind its vsock socket's handshake; the API socket stops the VM. */
   firecracker?: { vsockPort: number; apiSocket: string };
@@ -140,6 +157,17 @@ export function handoverRecords(h: HandoverState, extraFlags = 0): TlvWriter {
 export function encodeHandover(h: Handover): Buffer {
   const w = handoverRecords(h).u32(HandoverTag.VMM_PID, h.vmmPid);
   for (const p of h.helperPids) w.u32(HandoverTag.HELPER_PID, p);
+  if (h.podLog) w.string(HandoverTag.POD_LOG, h.podLog.path).u32(HandoverTag.POD_LOG_BUDGET, h.podLog.budget);
+  if (h.portForward)
+    w.u32(HandoverTag.PORT_FORWARD_PORT, h.portForward.port)
+      .string(HandoverTag.PORT_FORWARD_CLIENT, h.portForward.client)
+      .string(HandoverTag.PORT_FORWARD_START, h.portForward.start);
+  for (const c of h.stopCommands ?? []) {
+    // The C side splits on NUL: an argument must be neither empty nor hold one.
+    if (c.length === 0 || c.some((a) => a === '' || a.includes('\0')))
+      throw new RuncvmError('internal', `handover: teardown command ${JSON.stringify(c)} has an empty or NUL argument`);
+    w.bytes(HandoverTag.STOP_CMD, Buffer.from(c.join('\0')));
+  }
   return w.finish();
 }
 

@@ -39,7 +39,7 @@ import { GuestLog, streamSink } from './guest-log.ts';
 import { handOverToSupervisor } from './hand-over.ts';
 import { HANDOVER_ENV, parseStderrPipes, STDERR_PIPES_ENV } from './handover.ts';
 import { teeStderrToPodLog } from './pod-log.ts';
-import { type PortForward, servePortForward } from './port-forward.ts';
+import { type PortForward, reserveRelayPort, servePortForward } from './port-forward.ts';
 import { startingLine } from './start-plan.ts';
 import { flush } from './stdio-relay.ts';
 import { guestConfigFor, vmSpecFor } from './vm-from-spec.ts';
@@ -209,6 +209,32 @@ async function forwardPorts(spec: LaunchSpec): Promise<PortForward | undefined> 
   }
 }
 
+/** Under runcvm-supervisor, a pod VM's PortForward: the rule now, the relay the supervisor's. */
+async function relayPortFor(spec: LaunchSpec): Promise<{ relayPort?: number }> {
+  // As forwardPorts: only a CRI pod VM, and only in a namespace the VM owns.
+  if (spec.hypervisor !== 'qemu' || !spec.portForward || spec.network !== 'own') return {};
+  const [iptables, ...applet] = spec.iptables ?? [];
+  if (!iptables) {
+    process.stderr.write(
+      'runcvm: PortForward into this pod is unavailable: runcvm install found no iptables on this host\n',
+    );
+    return {};
+  }
+  try {
+    return {
+      relayPort: await reserveRelayPort((args) =>
+        execFileSync(iptables, [...applet, '-w', '5', ...args], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      ),
+    };
+  } catch (e) {
+    process.stderr.write(`runcvm: PortForward into this pod is unavailable: ${describeError(e)}\n`);
+    return {};
+  }
+}
+
 function markWrittenBack(): void {
   try {
     writeFileSync(`${IMAGE_DISKS_DIR}/${WRITTEN_BACK_MARKER}`, '', { flag: 'w', mode: 0o600 });
@@ -293,7 +319,7 @@ export async function runLauncher(): Promise<number> {
     launcherNodeMs: Math.round(performance.timeOrigin),
     launcherStartMs: Date.now(),
   };
-  const stopPodLog = teeStderrToPodLog();
+  const podLog = teeStderrToPodLog();
   let code: number;
   let vm: RunningVm | undefined;
   let spec: LaunchSpec | undefined;
@@ -306,14 +332,16 @@ export async function runLauncher(): Promise<number> {
     const disks = await prepareDisks(spec.disks ?? [], WORKLOAD_ROOT);
     const net = setUpNetwork(spec.network, readResolvConf());
     timing.networkReadyMs = Date.now();
+    // Under runcvm-supervisor: its pipes, so the VMM's stderr outlives this process.
+    const stderrPipes = parseStderrPipes(process.env[STDERR_PIPES_ENV]);
     if (spec.volumes)
       volumes = await startVolumeServer(spec.volumes, net.guest, {
         iptables: spec.iptables,
         debug: spec.runtimeDebug,
         output: (d) => hostLog?.output('diod', d.toString()),
+        // diod outlives this process under the supervisor: its stderr must too.
+        ...(stderrPipes && process.env[HANDOVER_ENV] ? { stderrFd: stderrPipes.fileServer.write } : {}),
       });
-    // Under runcvm-supervisor: its pipes, so the VMM's stderr outlives this process.
-    const stderrPipes = parseStderrPipes(process.env[STDERR_PIPES_ENV]);
     vm = await DRIVERS[spec.hypervisor].start({
       ...vmSpecFor(spec, RUN_DIR, disks, [...net.nics, ...(volumes ? [volumes.nic] : [])]),
       output: (source, d) => hostLog?.output(source, d.toString()),
@@ -328,7 +356,14 @@ export async function runLauncher(): Promise<number> {
     const handover = process.env[HANDOVER_ENV];
     // What virtiofsd and QEMU printed so far is read into the host log before their pipes go.
     if (handover) await new Promise((resolve) => setImmediate(resolve));
-    if (handover && handOverToSupervisor(handover, spec, vm, net, timing)) {
+    if (
+      handover &&
+      handOverToSupervisor(handover, spec, vm, net, timing, {
+        ...(volumes ? { volumes } : {}),
+        podLog,
+        ...(await relayPortFor(spec)),
+      })
+    ) {
       hostLog?.line('launcher', 'handed the data plane over to runcvm-supervisor');
       return 0;
     }
@@ -347,6 +382,6 @@ export async function runLauncher(): Promise<number> {
   hostLog?.close();
   if (spec) printTiming(spec, timing);
   await Promise.all([flush(process.stdout), flush(process.stderr)]);
-  stopPodLog();
+  podLog.stop();
   return code;
 }

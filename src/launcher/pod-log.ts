@@ -8,12 +8,22 @@ import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { POD_LOG_DIR, POD_LOG_FILE } from '../contracts/launch-spec.ts';
 
-const MAX_BYTES = 1024 * 1024;
+/** The launcher's copy and, after the handover, runcvm-supervisor's together (podlog.h: POD_LOG_MAX). */
+export const MAX_BYTES = 1024 * 1024;
 
-/** Starts the copy when this launcher is a pod VM's; returns how to stop it. */
-export function teeStderrToPodLog(dir = POD_LOG_DIR): () => void {
-  if (!existsSync(dir)) return () => {};
-  let fd: number | undefined = openSync(join(dir, POD_LOG_FILE), 'a', 0o600);
+export interface PodLogCopy {
+  /** The log file, for runcvm-supervisor to go on copying after the handover. */
+  path?: string;
+  /** Bytes copied so far: what is left of MAX_BYTES is the supervisor's. */
+  written(): number;
+  stop(): void;
+}
+
+/** Starts the copy when this launcher is a pod VM's. */
+export function teeStderrToPodLog(dir = POD_LOG_DIR): PodLogCopy {
+  if (!existsSync(dir)) return { written: () => 0, stop: () => {} };
+  const path = join(dir, POD_LOG_FILE);
+  let fd: number | undefined = openSync(path, 'a', 0o600);
   let written = 0;
   const original = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
@@ -28,8 +38,12 @@ export function teeStderrToPodLog(dir = POD_LOG_DIR): () => void {
     }
     return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof process.stderr.write;
-  return () => {
-    if (fd !== undefined) closeSync(fd);
-    fd = undefined;
+  return {
+    path,
+    written: () => written,
+    stop: () => {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
   };
 }

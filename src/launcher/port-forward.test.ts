@@ -1,10 +1,10 @@
 /** The PortForward relay (port-forward.ts): its REDIRECT rule, and connections handed whole to the client. */
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { test } from 'node:test';
 import { StartTag } from '../agent-protocol/messages.ts';
 import { readTlv } from '../agent-protocol/testdata/tlv-reader.ts';
-import { redirectRule, servePortForward, streamStart } from './port-forward.ts';
+import { redirectRule, reserveRelayPort, servePortForward, streamStart } from './port-forward.ts';
 
 test('the REDIRECT rule diverts TCP to the namespace loopback to the relay port, and nothing else', () => {
   assert.deepEqual(redirectRule(40123), [
@@ -80,5 +80,26 @@ test('a relay whose rule cannot be added fails and stops listening', async () =>
       client: 'cat',
     }),
     /diverting the pod's loopback to the relay: iptables: No chain/,
+  );
+});
+
+test('under the supervisor: a free loopback port, the REDIRECT to it set, the port free again for the supervisor', async () => {
+  const rules: string[][] = [];
+  const port = await reserveRelayPort((args) => {
+    rules.push(args);
+  });
+  assert.deepEqual(rules, [redirectRule(port)]);
+  // Free: the supervisor binds it next (portfwd.h).
+  const s = createServer();
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.listen({ host: '127.0.0.1', port }, () => resolve());
+  });
+  await new Promise((resolve) => s.close(resolve));
+  await assert.rejects(
+    reserveRelayPort(() => {
+      throw new Error('iptables: No chain/target/match by that name.');
+    }),
+    /port-forward: diverting the pod's loopback to the relay: iptables: No chain/,
   );
 });

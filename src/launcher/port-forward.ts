@@ -99,9 +99,34 @@ function relay(conn: Socket, client: string, start: string, done: () => void, pr
   });
 }
 
+/**
+ * Under runcvm-supervisor: a free port of the namespace's 127.0.0.1 for the supervisor to listen
+ * on (portfwd.h), with loopback TCP diverted to it. The port is found by binding and freed again:
+ * until the supervisor binds it, a connection there is refused, as before the pod VM started.
+ */
+export async function reserveRelayPort(iptables: IptablesRunner): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen({ host: '127.0.0.1', port: 0 }, () => resolve());
+  });
+  const address = probe.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  try {
+    iptables(redirectRule(port));
+  } catch (e) {
+    throw new Error(`port-forward: diverting the pod's loopback to the relay: ${(e as Error).message}`, { cause: e });
+  }
+  return port;
+}
+
+/** The program each stream is handed to. */
+export const STREAM_CLIENT = `${PREFIX_IN_CONTAINER}/bin/runcvm-exec`;
+
 /** Listens on a free port of the namespace's 127.0.0.1, then diverts loopback TCP to it. */
 export async function servePortForward(deps: PortForwardDeps): Promise<PortForward> {
-  const client = deps.client ?? `${PREFIX_IN_CONTAINER}/bin/runcvm-exec`;
+  const client = deps.client ?? STREAM_CLIENT;
   const start = streamStart();
   let active = 0;
   let refused = 0;

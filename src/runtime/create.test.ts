@@ -108,7 +108,7 @@ test('a valid container is planned from its inputs: options, accelerator, mounts
   }
 });
 
-test('the data plane: the supervisor starts the VM itself by default, the Node launcher alone for a pod VM or on request', () => {
+test('the data plane: the supervisor starts the VM itself by default, the Node launcher starts a pod VM and hands it over, and runs alone on request', () => {
   const f = fixture();
   try {
     const supervised = (p: ReturnType<typeof planCreate>) =>
@@ -118,8 +118,9 @@ test('the data plane: the supervisor starts the VM itself by default, the Node l
     assert.equal(supervised(plain), true);
     assert.equal(plain.joinable, true, 'the supervisor serves the pod socket of a joinable VM');
     const pod = planCreate(ociSpec(f, []), runtimeArgs(f), f.prefix, HOST, 1, probes([]), true);
-    assert.equal(pod.dataPlane.plane, 'node');
-    assert.equal(supervised(pod), false);
+    assert.equal(pod.dataPlane.plane, 'supervisor');
+    assert.equal(pod.dataPlane.vmStart, 'launcher', "the launcher sets a pod VM's PortForward rule and pod log up");
+    assert.equal(supervised(pod), true);
     const node = planCreate(ociSpec(f, ['RUNCVM_DATA_PLANE=node']), runtimeArgs(f), f.prefix, HOST, 1, probes([]));
     assert.equal(supervised(node), false);
     assert.equal(node.joinable, true);

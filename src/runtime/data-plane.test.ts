@@ -33,16 +33,16 @@ test('RUNCVM_DATA_PLANE=node keeps the Node launcher, with no reason to report',
   assert.deepEqual(dataPlaneFor({ ...base, requested: 'node', hypervisor: 'firecracker' }), { plane: 'node' });
 });
 
-test('9P volumes (so every Firecracker container today) and a pod VM keep the Node launcher and say why', () => {
+test('9P volumes and a CRI pod VM get the supervisor (no Node launcher resident); the launcher starts their VM', () => {
   const cases: [Partial<DataPlaneInputs>, RegExp][] = [
-    [{ volumes: '9p' }, /9P volume server/],
-    [{ hypervisor: 'firecracker', volumes: '9p' }, /9P volume server/],
-    [{ podSandbox: true }, /pod VM's launcher serves the pod log and PortForward/],
+    [{ volumes: '9p' }, /9P volume server \(link, firewall rule, diod\) is started by the Node launcher/],
+    [{ podSandbox: true }, /pod VM's PortForward rule and pod log are set up by the Node launcher/],
   ];
   for (const [change, why] of cases) {
     const c = dataPlaneFor({ ...base, ...change });
-    assert.equal(c.plane, 'node', JSON.stringify(change));
-    assert.match(c.keptNode ?? '', why);
+    assert.equal(c.plane, 'supervisor', JSON.stringify(change));
+    assert.equal(c.vmStart, 'launcher', JSON.stringify(change));
+    assert.match(c.keptLauncher ?? '', why);
   }
 });
 

@@ -38,17 +38,19 @@ export interface DataPlaneChoice {
 
 export function dataPlaneFor(c: DataPlaneInputs): DataPlaneChoice {
   if (c.requested === 'node') return { plane: 'node' };
-  // The 9P server (diod, src/volumes/server.ts) is the launcher's child, firewalled and stopped by it.
-  // Firecracker has no virtiofs, so its volumes (and its image root's export) are always 9P: a
-  // Firecracker container keeps the launcher for this reason until the supervisor adopts the server.
-  if (c.volumes === '9p') return { plane: 'node', keptNode: 'the 9P volume server runs under the Node launcher' };
-  // A pod VM's launcher also copies its stderr to the pod log and serves CRI PortForward.
-  if (c.podSandbox) return { plane: 'node', keptNode: "a pod VM's launcher serves the pod log and PortForward" };
   // Work before QEMU that only the Node launcher does; the supervisor still serves the container after it.
   const launcher = (why: string): DataPlaneChoice => ({ plane: 'supervisor', vmStart: 'launcher', keptLauncher: why });
   // The start plan is QEMU's argv: Firecracker is configured through its API socket by the driver.
+  // Its volumes (and its image root's export) are 9P, handed over like QEMU's below.
   if (c.hypervisor === 'firecracker')
     return launcher("Firecracker is configured through its API socket by the Node launcher's driver");
+  // 9P volumes: the launcher makes the link, its firewall rule and diod, then hands diod over as a
+  // helper of the VM; the supervisor removes the link after the VM (teardown.h).
+  if (c.volumes === '9p')
+    return launcher('the 9P volume server (link, firewall rule, diod) is started by the Node launcher');
+  // A CRI pod VM: the launcher sets the PortForward rule and starts the pod log copy, then the
+  // supervisor relays (portfwd.h) and copies its stderr (podlog.h).
+  if (c.podSandbox) return launcher("a pod VM's PortForward rule and pod log are set up by the Node launcher");
   if (c.disks > 0) return launcher('RUNCVM_DISKS files are found or made by the Node launcher');
   if (c.hostCpus) return launcher('--cpuset-cpus pins the vCPU threads through QMP from the Node launcher');
   return { plane: 'supervisor', vmStart: 'supervisor' };

@@ -7,7 +7,7 @@ import type { GuestNetwork } from '../contracts/guest-network.ts';
 import type { VolumeServerSpec } from '../contracts/volume-server.ts';
 import type { IpRunner } from '../network/netns.ts';
 import { linkFor } from './link.ts';
-import { type IptablesRunner, startVolumeServer, VolumeServerError } from './server.ts';
+import { type IptablesRunner, startVolumeServer, teardownCommands, VolumeServerError } from './server.ts';
 
 const GUEST: GuestNetwork = { ifaces: [], routes: [], dnsRelay: false, spares: [] };
 // Never the real one: if the injected runner were ignored, this fails harmlessly instead of changing the host's rules.
@@ -94,4 +94,34 @@ test('diod failing to start removes its rule and the tap', async () => {
     ns.events.some((e) => e.startsWith('iptables -D INPUT')),
     'rule not removed',
   );
+});
+
+test("the supervisor's teardown commands undo the rule and the tap exactly as stop() does", async () => {
+  const v = spec();
+  const cmds = teardownCommands(v.link, ['/usr/sbin/xtables-nft-multi', 'iptables']);
+  assert.deepEqual(cmds, [
+    [
+      '/usr/sbin/xtables-nft-multi',
+      'iptables',
+      '-w',
+      '5',
+      '-D',
+      'INPUT',
+      '-d',
+      `${v.link.serverIp}/32`,
+      '!',
+      '-i',
+      v.link.tap,
+      '-j',
+      'DROP',
+    ],
+    ['ip', 'link', 'del', v.link.tap],
+  ]);
+  // The same -D stop() issues (the failing diod below runs it), and the rule it deletes is the one added.
+  const ns = fakeNetns();
+  await assert.rejects(startVolumeServer(v, GUEST, { iptables: IPTABLES, debug: false }, ns.ip, ns.iptables));
+  const added = ns.events.find((e) => e.startsWith('iptables -I'))?.replace('iptables -I', '-D');
+  assert.equal(added, (cmds[0] as string[]).slice(4).join(' '));
+  assert.ok(ns.events.includes(`iptables ${(cmds[0] as string[]).slice(4).join(' ')}`));
+  assert.ok(ns.events.includes((cmds[1] as string[]).join(' ')));
 });

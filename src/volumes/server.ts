@@ -24,6 +24,11 @@ export class VolumeServerError extends HostNotReadyError {}
 
 export interface VolumeServer {
   nic: Nic;
+  /** diod's PID, for runcvm-supervisor to adopt as a helper of the VM. */
+  pid: number;
+  /** The firewall rule's removal, then the tap's: what stop() does after killing diod, for
+   * runcvm-supervisor to run once the VM is gone (teardown.h). */
+  stopCommands: string[][];
   /** Kills diod by PID and removes the link; safe to call more than once. */
   stop(): void;
   /** diod's last log lines, for error messages. */
@@ -81,14 +86,28 @@ function diodArgs(v: VolumeServerSpec): string[] {
 export type IptablesRunner = (args: string[]) => void;
 
 /** `cmd` is the host's iptables as install found it (host-config.ts), applet name included. */
-function iptablesRunner(cmd: string[]): IptablesRunner {
+function iptablesArgv(cmd: string[], args: string[]): string[] {
   const [bin, ...applet] = cmd;
+  return [bin as string, ...applet, '-w', '5', ...args];
+}
+
+function iptablesRunner(cmd: string[]): IptablesRunner {
   return (args) => {
-    execFileSync(bin as string, [...applet, '-w', '5', ...args], {
+    const [bin, ...rest] = iptablesArgv(cmd, args);
+    execFileSync(bin as string, rest, {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   };
+}
+
+/**
+ * What stop() does after killing diod, as commands for runcvm-supervisor to run once the VM is
+ * gone (pure): the firewall rule's removal first (never a moment the address answers elsewhere
+ * while the tap still holds it), then the tap's (its address goes with it).
+ */
+export function teardownCommands(link: VolumeLink, iptables: string[]): string[][] {
+  return [iptablesArgv(iptables, ['-D', ...firewallArgs(link).slice(1)]), ['ip', 'link', 'del', link.tap]];
 }
 
 function failure(e: unknown): string {
@@ -104,7 +123,14 @@ function failure(e: unknown): string {
 export async function startVolumeServer(
   v: VolumeServerSpec,
   guest: GuestNetwork,
-  opts: { iptables?: string[]; debug: boolean; output?: (chunk: Buffer) => void },
+  opts: {
+    iptables?: string[];
+    debug: boolean;
+    output?: (chunk: Buffer) => void;
+    /** Under runcvm-supervisor: its file servers' stderr pipe (the write end), which outlives the
+     * launcher; diod's words are then read there (host log), not here. */
+    stderrFd?: number;
+  },
   ip: IpRunner = runIp,
   iptables?: IptablesRunner,
 ): Promise<VolumeServer> {
@@ -158,7 +184,7 @@ export async function startVolumeServer(
       );
     }
     ruleAdded = true;
-    child = spawn(CHROOT, diodArgs(v), { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(CHROOT, diodArgs(v), { stdio: ['ignore', 'ignore', opts.stderrFd ?? 'pipe'] });
     const c = child;
     c.stderr?.on('data', (d: Buffer) => {
       tail.push(d);
@@ -170,7 +196,7 @@ export async function startVolumeServer(
       () => {
         if (c.exitCode !== null || c.signalCode !== null) {
           throw new VolumeServerError(
-            `RUNCVM_VOLUMES=9p: diod exited (${c.exitCode ?? c.signalCode}): ${tail.text().trim()}`,
+            `RUNCVM_VOLUMES=9p: diod exited (${c.exitCode ?? c.signalCode}): ${opts.stderrFd === undefined ? tail.text().trim() : 'its output follows'}`,
           );
         }
         return listening(link.serverIp, link.port) ? true : undefined;
@@ -183,6 +209,8 @@ export async function startVolumeServer(
   }
   return {
     nic: { id: 'vol0', mac: link.mac, backend: { kind: 'tap', tap: link.tap } },
+    pid: child.pid as number,
+    stopCommands: teardownCommands(link, opts.iptables),
     stop,
     log: () => tail.text().trim(),
   };

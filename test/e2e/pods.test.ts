@@ -28,6 +28,7 @@ import {
   updateContainerResources,
 } from './cri.ts';
 import { run } from './docker.ts';
+import { processesOfCgroup, untilNoNode } from './resident.ts';
 
 const HOST_KERNEL = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
 const RUNNING = 1;
@@ -186,6 +187,9 @@ describe('pods: one VM per pod under CRI', { timeout: 1_500_000 }, () => {
         assert.match(pf.stdout, /^HTTP\/1\.[01] 200 OK/);
         assert.match(pf.stdout, /hello-from-web-init/, `PortForward did not reach the server: ${pf.stderr}`);
       }
+      // The pod VM's data plane is runcvm-supervisor's: no Node process stays resident for it
+      // (issue 15), PortForward above went through the supervisor's relay.
+      assert.deepEqual(await untilNoNode(() => processesOfCgroup(sandbox)), [], 'a Node process stays in the pod VM');
       // A port nothing listens on in the guest: the stream ends at once, empty (not hung).
       const closed = await portForward(c, cri, sandbox, 8099, 'GET / HTTP/1.0\r\n\r\n');
       assert.equal(closed.code, 0, closed.stderr);
@@ -505,12 +509,34 @@ describe('pods: the pod VM dies', { timeout: 900_000 }, () => {
       for (const id of ids) await execOk(cri, id, ['true']);
       const qemu = vmmPids(sandbox);
       assert.equal(qemu.length, 1, `one QEMU for the pod, found ${qemu.join(',')}`);
+      assert.deepEqual(await untilNoNode(() => processesOfCgroup(sandbox)), [], 'a Node process stays in the pod VM');
+      // The pod VM has no stdio under CRI: why it stopped goes to its pod log, which containerd
+      // removes with the sandbox's task soon after: read it as it is written.
+      const podLog = `${bundles}/${sandbox}/runcvm-pod/log/launcher.log`;
+      assert.ok(existsSync(podLog), `no pod log at ${podLog}`);
+      let said = '';
+      const watching = (async () => {
+        for (const end = Date.now() + 120_000; Date.now() < end && !/the VM stopped/.test(said); ) {
+          try {
+            said = readFileSync(podLog, 'utf8');
+          } catch {
+            break; // removed: what was read last is what there was
+          }
+          await sleep(50);
+        }
+      })();
       process.kill(qemu[0] as number, 'SIGKILL');
       for (const id of ids) {
         const s = await waitState(cri, id, EXITED, 120_000);
         assert.notEqual(s.exitCode, 0, `container ${id} exited 0 with its VM gone`);
         t.diagnostic(`container ${id.slice(0, 12)}: exit code ${s.exitCode}, reason ${s.reason}`);
       }
+      await watching;
+      assert.match(
+        said,
+        /the VM stopped before the workload finished \(qemu (signal 9|SIGKILL)/,
+        `the pod log:\n${said}`,
+      );
       // ContainerStats with the pod VM gone: an answer or an error, never a hang (runcvm's shim
       // bounds its question to the pod VM).
       const statsAt = Date.now();

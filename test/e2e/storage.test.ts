@@ -5,7 +5,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -24,6 +24,7 @@ import {
   BUSYBOX,
   docker,
   hypervisorArgs,
+  inspect,
   leftovers,
   RUNTIME,
   run,
@@ -32,6 +33,7 @@ import {
   uniqueName,
   until,
 } from './docker.ts';
+import { processTree, untilNoNode } from './resident.ts';
 
 /**
  * RUNCVM_E2E_VOLUMES=9p / RUNCVM_E2E_ROOTFS=image run every runcvm container here with the 9P
@@ -561,10 +563,31 @@ describe('RUNCVM_VOLUMES=9p: volumes from the jailed 9P server on the private li
       'host edit\n10.9.9.9 added-by-docker\n',
     );
     assert.equal((await diodOf(server)).length, 1, 'one diod for the container');
-    await ok(['stop', c]);
-    assert.equal(md5(readFileSync(`${dir}/f`)), /([0-9a-f]{32})/.exec(logs)?.[1]);
-    assert.equal(readFileSync(`${dir}/late`, 'utf8'), 'unsynced\n');
-    assert.deepEqual(await diodOf(server), [], 'diod stops with the VM');
+    // No Node process stays for a 9P container: diod is the supervisor's helper (issue 15).
+    const init = Number(await inspect(c, '{{.State.Pid}}'));
+    assert.deepEqual(await untilNoNode(() => processTree(init)), [], 'a Node process stays resident');
+    assert.ok(
+      processTree(init).some((p) => p.endsWith(' diod')),
+      `diod is not in the container: ${processTree(init).join(', ')}`,
+    );
+    // A namespace that outlives the container (a pod's, or one held as here): the link and its
+    // firewall rule must go with the VM, not with the namespace.
+    const holder = spawn('nsenter', ['-t', String(init), '-n', 'sleep', '600'], { stdio: 'ignore' });
+    try {
+      const inNs = async (cmd: string[]) => (await run('nsenter', ['-t', String(holder.pid), '-n', ...cmd])).stdout;
+      await until('the holder in the namespace', async () =>
+        (await inNs(['ip', '-br', 'link'])).includes('tap-vol-') ? true : undefined,
+      );
+      assert.match(await inNs(['iptables', '-S', 'INPUT']), new RegExp(`-d ${server}/32 ! -i tap-vol-`));
+      await ok(['stop', c]);
+      assert.equal(md5(readFileSync(`${dir}/f`)), /([0-9a-f]{32})/.exec(logs)?.[1]);
+      assert.equal(readFileSync(`${dir}/late`, 'utf8'), 'unsynced\n');
+      assert.deepEqual(await diodOf(server), [], 'diod stops with the VM');
+      assert.doesNotMatch(await inNs(['ip', '-br', 'link']), /tap-vol-/, 'the volume tap is left');
+      assert.doesNotMatch(await inNs(['iptables', '-S', 'INPUT']), new RegExp(server), 'the firewall rule is left');
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   test('security: a root guest speaking raw 9P to its server reaches nothing outside its volumes; the server is unreachable from other containers and on eth0', async () => {

@@ -45,7 +45,29 @@ static int add_arg(struct handover *h, size_t *used, const uint8_t *v, uint32_t 
 	return 0;
 }
 
-static int field(struct handover *h, size_t *used, uint16_t tag, const uint8_t *v, uint32_t len)
+/* One teardown command: its arguments NUL-separated (none empty), kept in stop_buf. */
+static int add_stop_cmd(struct handover *h, size_t *used, const uint8_t *v, uint32_t len)
+{
+	if (h->nstop_cmds == HANDOVER_STOP_CMDS || len == 0 || *used + len + 1 > sizeof h->stop_buf)
+		return -1;
+	char *dst = h->stop_buf + *used;
+	memcpy(dst, v, len);
+	dst[len] = 0;
+	char **argv = h->stop_cmds[h->nstop_cmds];
+	int n = 0;
+	for (char *a = dst; a < dst + len + 1; a += strlen(a) + 1) {
+		if (!*a || n == HANDOVER_ARGS)
+			return -1;
+		argv[n++] = a;
+	}
+	argv[n] = NULL;
+	h->nstop_cmds++;
+	*used += len + 1;
+	return 0;
+}
+
+static int field(struct handover *h, size_t *used, size_t *stop_used, uint16_t tag,
+		 const uint8_t *v, uint32_t len)
 {
 	switch (tag) {
 	case HO_AGENT_SOCKET: return str(h->agent_socket, sizeof h->agent_socket, v, len);
@@ -69,6 +91,18 @@ static int field(struct handover *h, size_t *used, uint16_t tag, const uint8_t *
 	case HO_NET_SYNC_ARG: return add_arg(h, used, v, len);
 	case HO_VMM_NAME: return str(h->vmm_name, sizeof h->vmm_name, v, len);
 	case HO_WRITTEN_BACK: return str(h->written_back, sizeof h->written_back, v, len);
+	case HO_POD_LOG: return str(h->pod_log, sizeof h->pod_log, v, len);
+	case HO_POD_LOG_BUDGET: return u32(&h->pod_log_budget, v, len);
+	case HO_PORT_FORWARD_PORT:
+		if (u32(&h->port_forward_port, v, len) != 0 || h->port_forward_port == 0 ||
+		    h->port_forward_port > 65535)
+			return -1;
+		return 0;
+	case HO_PORT_FORWARD_CLIENT:
+		return str(h->port_forward_client, sizeof h->port_forward_client, v, len);
+	case HO_PORT_FORWARD_START:
+		return str(h->port_forward_start, sizeof h->port_forward_start, v, len);
+	case HO_STOP_CMD: return add_stop_cmd(h, stop_used, v, len);
 	case HO_FS_ARG:
 	case HO_VMM_ARG:
 	case HO_FS_SOCKET:
@@ -82,7 +116,7 @@ static int field(struct handover *h, size_t *used, uint16_t tag, const uint8_t *
 int handover_parse(const uint8_t *buf, size_t len, struct handover *h, char *err, size_t errlen)
 {
 	memset(h, 0, sizeof *h);
-	size_t used = 0;
+	size_t used = 0, stop_used = 0;
 	const uint8_t *p = buf;
 	size_t left = len;
 	uint16_t tag;
@@ -90,7 +124,7 @@ int handover_parse(const uint8_t *buf, size_t len, struct handover *h, char *err
 	uint32_t vlen;
 	int r;
 	while ((r = tlv_step(&p, &left, &tag, &v, &vlen)) == 1) {
-		if (field(h, &used, tag, v, vlen) != 0) {
+		if (field(h, &used, &stop_used, tag, v, vlen) != 0) {
 			snprintf(err, errlen, "handover state: bad record (tag %u, %u bytes)", tag,
 				 vlen);
 			return -1;
@@ -108,6 +142,10 @@ int handover_parse(const uint8_t *buf, size_t len, struct handover *h, char *err
 	}
 	if (!h->hello_timeout_ms || !h->started_timeout_ms) {
 		snprintf(err, errlen, "handover state: a timeout is missing");
+		return -1;
+	}
+	if (h->port_forward_port && (!h->port_forward_client[0] || !h->port_forward_start[0])) {
+		snprintf(err, errlen, "handover state: PortForward without its client or START");
 		return -1;
 	}
 	return 0;

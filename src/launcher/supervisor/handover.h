@@ -9,11 +9,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define HANDOVER_PATH	  "/run/runcvm/supervisor.state"
-#define HANDOVER_MAX	  (4u * 1024 * 1024)
-#define HANDOVER_HELPERS  16
-#define HANDOVER_ARGS	  16
-#define HANDOVER_PATH_MAX 256
+#define HANDOVER_PATH	   "/run/runcvm/supervisor.state"
+#define HANDOVER_MAX	   (4u * 1024 * 1024)
+#define HANDOVER_HELPERS   16
+#define HANDOVER_ARGS	   16
+#define HANDOVER_PATH_MAX  256
+#define HANDOVER_STOP_CMDS 4
 
 enum handover_tag {
 	HO_AGENT_SOCKET = 1,
@@ -39,6 +40,12 @@ enum handover_tag {
 	 * off. */
 	HO_VSOCK_PORT = 40,
 	HO_API_SOCKET = 41,
+	HO_POD_LOG = 30,	/* a pod VM's log file: what the supervisor says goes there too */
+	HO_POD_LOG_BUDGET = 31, /* bytes of it the launcher left (of POD_LOG_MAX) */
+	HO_PORT_FORWARD_PORT = 32,   /* CRI PortForward: the relay port the REDIRECT rule targets */
+	HO_PORT_FORWARD_CLIENT = 33, /* the program each stream is handed to (runcvm-exec) */
+	HO_PORT_FORWARD_START = 34,  /* the START each stream sends, base64 (its environment) */
+	HO_STOP_CMD = 35,	     /* argv, NUL-separated: run once the VM and helpers are gone */
 };
 
 enum handover_flag {
@@ -73,6 +80,16 @@ struct handover {
 	int start_plan;	     /* start records present: the VMM's pids come once it is spawned */
 	uint32_t vsock_port; /* 0: AGENT_SOCKET is the agent's own stream socket (QEMU) */
 	char api_socket[108];
+	char pod_log[HANDOVER_PATH_MAX];
+	uint32_t pod_log_budget;
+	uint32_t port_forward_port; /* 0: no PortForward relay */
+	char port_forward_client[HANDOVER_PATH_MAX];
+	char port_forward_start[8192];
+	/* The volume server's teardown (its firewall rule, its tap): argv of each, NUL-separated in
+	 * stop_buf, run in order after the VM and the helpers are gone. */
+	char stop_buf[2048];
+	char *stop_cmds[HANDOVER_STOP_CMDS][HANDOVER_ARGS + 1];
+	int nstop_cmds;
 };
 
 /* Parses buf (which must outlive h: CONFIG and START point into it). 0, or -1 with the reason. */

@@ -10,7 +10,9 @@
  * the container for its whole life: the agent
  * channel (HELLO, CONFIG, START, flow control), the container's stdio, the signals runcvm-init
  * passes on fd 3, the exec socket (and the pod socket of a VM other containers join), the DNS
- * relay, network hot-plug (netlink events), guest LOG lines, the exit status and the teardown. A
+ * relay, network hot-plug (netlink events), guest LOG lines, the exit status and the teardown
+ * (the 9P server's link too: teardown.h), and for a CRI pod VM its log copy (podlog.h) and its
+ * PortForward relay (portfwd.h). A
  * launcher that does not hand over (another VMM) simply runs to the end, and its status is the
  * container's.
  *
@@ -47,7 +49,10 @@
 #include "handover.h"
 #include "hostlog.h"
 #include "loglimit.h"
+#include "podlog.h"
+#include "portfwd.h"
 #include "queue.h"
+#include "teardown.h"
 #include "startplan.h"
 #include "vmmlog.h"
 #include "vmstart.h"
@@ -171,6 +176,8 @@ struct sv {
 	struct hostlog hlog;
 	struct vmmlog_src err[2]; /* QEMU's and virtiofsd's stderr (vmmlog.h) */
 	struct vmmlog_tail err_tail;
+	struct podlog plog; /* a pod VM's log (podlog.h) */
+	struct portfwd pf;  /* a pod VM's PortForward relay (portfwd.h) */
 };
 
 static struct sv S;
@@ -194,6 +201,19 @@ static long long wall_ms(void)
 
 /* A host message on the container's stderr, after the output already queued there. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* What goes to the container's stderr, copied to a pod VM's log (podlog.h); its failure is said
+ * once, on stderr only. */
+static void stderr_copy(const void *buf, size_t len)
+{
+	if (podlog_copy(&S.plog, buf, len) != 0) {
+		char m[128];
+		int n = snprintf(m, sizeof m, "runcvm: copying stderr to the pod log: %s\n",
+				 strerror(errno));
+		if (n > 0 && write(2, m, (size_t)n) < 0) {
+		}
+	}
+}
 
 /* A record of the container's host log (hostlog.h); its first failure is said once. */
 static void hlog(const char *source, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -234,6 +254,7 @@ static void say(const char *fmt, ...)
 	if ((size_t)n > sizeof buf - 2)
 		n = (int)sizeof buf - 2;
 	buf[n++] = '\n';
+	stderr_copy(buf, (size_t)n);
 	if (S.out_dead[1] || q_push(&S.out[1], buf, (size_t)n, NULL, 0, -1, 0) != 0) {
 		/* No queue (or no memory): straight to the descriptor, best effort. */
 		if (write(2, buf, (size_t)n) < 0) {
@@ -254,7 +275,7 @@ static void kill_vm(int sig)
 		say("runcvm: kill %s (pid %d): %s", S.ho.vmm_name, (int)S.ho.vmm_pid,
 		    strerror(errno));
 	for (int i = 0; i < S.ho.nhelpers; i++)
-		if (kill(S.ho.helpers[i], sig) != 0 && errno != ESRCH)
+		if (S.ho.helpers[i] > 0 && kill(S.ho.helpers[i], sig) != 0 && errno != ESRCH)
 			say("runcvm: kill helper pid %d: %s", (int)S.ho.helpers[i],
 			    strerror(errno));
 }
@@ -420,10 +441,30 @@ static void write_boot_record(void)
 }
 
 static void finish(int code) __attribute__((noreturn));
+/* After the VM: the file servers, then the volume link's rule and tap (teardown.h). */
+static void teardown(void)
+{
+	if (teardown_kill(S.ho.helpers, S.ho.nhelpers) != 0)
+		hlog("launcher", "a file server did not exit within %d ms of SIGKILL",
+		     TEARDOWN_WAIT_MS);
+	for (int i = 0; i < S.ho.nstop_cmds; i++) {
+		char out[TEARDOWN_OUTPUT_MAX];
+		int st = teardown_run(S.ho.stop_cmds[i], TEARDOWN_CMD_MS, out, sizeof out);
+		if (st < 0)
+			hlog("launcher", "volume link teardown: %s: %s", S.ho.stop_cmds[i][0],
+			     strerror(errno));
+		else if (st != 0)
+			hlog("launcher", "volume link teardown: %s %s ... exited %d: %s",
+			     S.ho.stop_cmds[i][0], S.ho.stop_cmds[i][1] ? S.ho.stop_cmds[i][1] : "",
+			     st, out);
+	}
+}
+
 static void finish(int code)
 {
 	restore_tty();
 	err_drain();
+	teardown();
 	hlog("launcher", "exit status %d", code);
 	hostlog_close(&S.hlog);
 	print_timing();
@@ -907,6 +948,8 @@ static void guest_log(const uint8_t *p, uint32_t len)
 		log_format(line, sizeof line, "runcvm-agent", len ? p + 1 : p, len ? len - 1 : 0);
 	if (n && q_push(&S.out[1], line, n, NULL, 0, -1, 0) != 0)
 		S.log.dropped++;
+	else if (n)
+		stderr_copy(line, n);
 }
 
 static void log_summary(long long now)
@@ -1065,6 +1108,7 @@ static void workload_outcome(uint8_t type, const uint8_t *p, uint32_t len)
 	}
 	/* The workload is done: no new exec, no more network changes, power off. */
 	close_listeners();
+	portfwd_close(&S.pf);
 	if (S.nl >= 0) {
 		xclose(S.nl, __func__);
 		S.nl = -1;
@@ -1103,6 +1147,11 @@ static void hello(const uint8_t *p, uint32_t len)
 	S.deadline = mono_ms() + S.ho.started_timeout_ms;
 }
 
+static void pf_problem(const char *msg)
+{
+	say("runcvm: %s", msg);
+}
+
 static void workload_frame(uint8_t type, const uint8_t *p, uint32_t len)
 {
 	switch (type) {
@@ -1117,6 +1166,8 @@ static void workload_frame(uint8_t type, const uint8_t *p, uint32_t len)
 		}
 		if (q_push(&S.out[s], p, len, NULL, 0, s, len) != 0)
 			die("queue workload output");
+		if (s)
+			stderr_copy(p, len);
 		return;
 	}
 	case MSG_STARTED:
@@ -1134,6 +1185,9 @@ static void workload_frame(uint8_t type, const uint8_t *p, uint32_t len)
 			send_u32(MSG_SIGNAL, WORKLOAD_ID, S.pending_sigs[i]);
 		S.npending = 0;
 		open_exec_server();
+		if (S.ho.port_forward_port)
+			portfwd_open(&S.pf, (uint16_t)S.ho.port_forward_port,
+				     S.ho.port_forward_client, S.ho.port_forward_start, pf_problem);
 		if ((S.ho.flags & HOF_NET_WATCH) && S.ho.nnet_sync > 0)
 			S.net_dirty = 1; /* the first look, as the launcher's first poll did */
 		return;
@@ -1306,6 +1360,24 @@ static int connect_agent(void)
 
 /* ---- children ---- */
 
+/* A file server (virtiofsd, the 9P server) gone: never signalled again (its pid may be reused);
+ * before its VM, that is worth the host log (the guest's file operations fail from then on). */
+static void helper_reaped(pid_t pid, int st)
+{
+	for (int i = 0; i < S.ho.nhelpers; i++) {
+		if (S.ho.helpers[i] != pid)
+			continue;
+		S.ho.helpers[i] = 0;
+		/* Powering off, QEMU and its file servers end together: only a loss before is news.
+		 */
+		if (!S.vmm_exited && S.phase != STOPPING)
+			hlog("launcher", "file server pid %d exited before the VM (%s %d)",
+			     (int)pid, WIFSIGNALED(st) ? "signal" : "status",
+			     WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		return;
+	}
+}
+
 static void reap(void)
 {
 	for (;;) {
@@ -1321,7 +1393,8 @@ static void reap(void)
 			S.vmm_status = st;
 			/* As the launcher did: the file servers go with the VM. */
 			for (int i = 0; i < S.ho.nhelpers; i++)
-				if (kill(S.ho.helpers[i], SIGTERM) != 0 && errno != ESRCH)
+				if (S.ho.helpers[i] > 0 && kill(S.ho.helpers[i], SIGTERM) != 0 &&
+				    errno != ESRCH)
 					say("runcvm: stop helper pid %d: %s", (int)S.ho.helpers[i],
 					    strerror(errno));
 		} else if (pid == S.net_pid) {
@@ -1330,7 +1403,8 @@ static void reap(void)
 				say("runcvm: watching the container's network: the net-sync step "
 				    "failed (status %d)",
 				    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-		}
+		} else if (!portfwd_reaped(&S.pf, pid, st))
+			helper_reaped(pid, st);
 	}
 }
 
@@ -1376,6 +1450,27 @@ static int give_stderr_pipes(const int fds[4])
 	return setenv(STDERR_ENV, env, 1);
 }
 
+/* A launcher that failed before the handover: what the VMM and file servers wrote that it did not
+ * read (the 9P server's words when it died before listening: it starts before the launcher reads
+ * these pipes), bounded, on stderr. */
+static void unread_stderr(void)
+{
+	int saved = errno;
+	for (int i = 0; i < 2; i++) {
+		static char buf[16384];
+		int fd = S.err[i].fd;
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n > 0) {
+			fprintf(stderr, "runcvm: %s stderr the launcher did not read:\n%.*s\n",
+				S.err[i].source, (int)n, buf);
+		}
+	}
+	errno = saved;
+}
+
 /* Runs the Node launcher; returns only when it handed over (its state is in S.ho). */
 static void run_control_plane(char **argv, const sigset_t *old)
 {
@@ -1417,6 +1512,8 @@ static void run_control_plane(char **argv, const sigset_t *old)
 		}
 	}
 	int fd = open(HANDOVER_PATH, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && status_code(st) != 0)
+		unread_stderr();
 	if (fd < 0) {
 		if (errno != ENOENT)
 			fprintf(stderr, "runcvm: supervisor: open %s: %s\n", HANDOVER_PATH,
@@ -1527,6 +1624,7 @@ enum slot {
 	P_NET,
 	P_ERR0,
 	P_ERR1,
+	P_PORTFWD,
 	P_FIXED
 };
 
@@ -1661,6 +1759,7 @@ static void loop(void)
 		pf[P_NET] = (struct pollfd){S.net_out, POLLIN, 0};
 		pf[P_ERR0] = (struct pollfd){S.err[0].fd, POLLIN, 0};
 		pf[P_ERR1] = (struct pollfd){S.err[1].fd, POLLIN, 0};
+		pf[P_PORTFWD] = (struct pollfd){S.pf.fd, POLLIN, 0};
 		int n = P_FIXED;
 		int nclients = S.nclients;
 		for (int i = 0; i < nclients; i++) {
@@ -1709,6 +1808,8 @@ static void loop(void)
 		for (int i = 0; i < 2; i++)
 			if (pf[P_ERR0 + i].revents)
 				err_readable(&S.err[i]);
+		if (pf[P_PORTFWD].revents & POLLIN)
+			portfwd_accept(&S.pf);
 		/* Clients and DNS sockets as they were when polled; handlers may reorder the
 		 * arrays, so each is matched by descriptor. */
 		for (int k = 0; k < nclients; k++) {
@@ -1785,6 +1886,7 @@ int main(int argc, char **argv)
 	}
 	S.agent = S.listener[0] = S.listener[1] = S.nl = S.net_out = -1;
 	S.err[0].fd = S.err[1].fd = -1;
+	S.plog.fd = S.pf.fd = -1;
 	/* No host log until hostlog_init: a failure before it must not write a record anywhere. */
 	S.hlog.fd = -1;
 	S.hlog.failed = 1;
@@ -1827,6 +1929,8 @@ int main(int argc, char **argv)
 		if (access(HOSTLOG_DIR, W_OK) != 0)
 			S.hlog.failed = 1;
 	}
+	if (S.ho.pod_log[0] && podlog_open(&S.plog, S.ho.pod_log, S.ho.pod_log_budget) != 0)
+		say("runcvm: the pod log %s: %s (stderr only)", S.ho.pod_log, strerror(errno));
 	setup_stdio();
 	for (int i = 0; i < 2; i++) {
 		int fl = fcntl(S.err[i].fd, F_GETFL);

@@ -9,6 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
 
 #include "../../../../guest/agent/test/check.h"
 #include "../dnsmsg.h"
@@ -16,7 +21,10 @@
 #include "../handover.h"
 #include "../hostlog.h"
 #include "../loglimit.h"
+#include "../podlog.h"
+#include "../portfwd.h"
 #include "../queue.h"
+#include "../teardown.h"
 #include "../vmmlog.h"
 #include "../wireio.h"
 
@@ -128,6 +136,137 @@ static void handover_tests(void)
 	bad = b;
 	tlv_u32(&bad, HO_HELPER_PID, 0);
 	CHECK(handover_parse(bad.data, bad.len, &h, err, sizeof err) == -1);
+
+	/* A pod VM's and a 9P container's records: pod log, PortForward, teardown commands. */
+	struct tlv_buf pod = b;
+	tlv_add_str(&pod, HO_POD_LOG, "/run/runcvm-pod-log/launcher.log");
+	tlv_u32(&pod, HO_POD_LOG_BUDGET, 1000);
+	tlv_u32(&pod, HO_PORT_FORWARD_PORT, 40000);
+	tlv_add_str(&pod, HO_PORT_FORWARD_CLIENT, "/opt/runcvm/bin/runcvm-exec");
+	tlv_add_str(&pod, HO_PORT_FORWARD_START, "AAAA");
+	tlv_add(&pod, HO_STOP_CMD, "/usr/sbin/iptables\0-D\0INPUT", 27);
+	tlv_add(&pod, HO_STOP_CMD, "ip\0link\0del\0tap-vol-1", 21);
+	CHECK(handover_parse(pod.data, pod.len, &h, err, sizeof err) == 0);
+	CHECK(strcmp(h.pod_log, "/run/runcvm-pod-log/launcher.log") == 0 &&
+	      h.pod_log_budget == 1000 && h.port_forward_port == 40000 &&
+	      strcmp(h.port_forward_start, "AAAA") == 0 && h.nstop_cmds == 2 &&
+	      strcmp(h.stop_cmds[0][0], "/usr/sbin/iptables") == 0 &&
+	      strcmp(h.stop_cmds[0][2], "INPUT") == 0 && h.stop_cmds[0][3] == NULL &&
+	      strcmp(h.stop_cmds[1][3], "tap-vol-1") == 0 && h.stop_cmds[1][4] == NULL);
+	/* An empty argument, a port out of range, PortForward without its client. */
+	bad = b;
+	tlv_add(&bad, HO_STOP_CMD, "ip\0\0del", 7);
+	CHECK(handover_parse(bad.data, bad.len, &h, err, sizeof err) == -1);
+	bad = b;
+	tlv_u32(&bad, HO_PORT_FORWARD_PORT, 70000);
+	CHECK(handover_parse(bad.data, bad.len, &h, err, sizeof err) == -1);
+	bad = b;
+	tlv_u32(&bad, HO_PORT_FORWARD_PORT, 40000);
+	CHECK(handover_parse(bad.data, bad.len, &h, err, sizeof err) == -1 &&
+	      strstr(err, "PortForward") != NULL);
+}
+
+static void podlog_tests(void)
+{
+	char path[] = "/tmp/supervisor-test-podlog-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0 && write(fd, "launcher\n", 9) == 9 && close(fd) == 0);
+	struct podlog p;
+	CHECK(podlog_open(&p, path, 10) == 0);
+	CHECK(podlog_copy(&p, "0123456", 7) == 0 && podlog_copy(&p, "789abc", 6) == 0);
+	CHECK(podlog_copy(&p, "more", 4) == 0 && p.left == 0);
+	podlog_close(&p);
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && st.st_size == 9 + 10); /* appended, capped */
+	/* A budget above the cap is the cap; a symlink is not followed. */
+	CHECK(podlog_open(&p, path, 1u << 30) == 0 && p.left == POD_LOG_MAX);
+	podlog_close(&p);
+	char link[64];
+	snprintf(link, sizeof link, "%s-link", path);
+	CHECK(symlink(path, link) == 0);
+	CHECK(podlog_open(&p, link, 10) == -1 && errno == ELOOP);
+	unlink(link);
+	unlink(path);
+}
+
+static void teardown_tests(void)
+{
+	char out[TEARDOWN_OUTPUT_MAX];
+	char *const ok[] = {"sh", "-c", "echo gone; echo why >&2; exit 3", NULL};
+	CHECK(teardown_run(ok, 5000, out, sizeof out) == 3 && strstr(out, "gone") &&
+	      strstr(out, "why"));
+	/* A hung command is killed at its deadline. */
+	char *const hung[] = {"sleep", "30", NULL};
+	CHECK(teardown_run(hung, 200, out, sizeof out) == 128 + SIGKILL);
+	char *const none[] = {"/nonexistent/ip", NULL};
+	CHECK(teardown_run(none, 5000, out, sizeof out) == 127);
+	/* Output beyond the cap is cut, not waited on. */
+	char small[8];
+	char *const loud[] = {"sh", "-c", "yes | head -c 100000", NULL};
+	CHECK(teardown_run(loud, 5000, small, sizeof small) == 0 && strlen(small) == 7);
+	pid_t pids[2] = {fork(), 0};
+	if (pids[0] == 0) {
+		pause();
+		_exit(0);
+	}
+	CHECK(teardown_kill(pids, 2) == 0 && pids[0] == 0);
+}
+
+static char pf_said[2048];
+static void pf_report(const char *msg)
+{
+	snprintf(pf_said, sizeof pf_said, "%s", msg);
+}
+
+static void portfwd_tests(void)
+{
+	char client[] = "/tmp/supervisor-test-pf-XXXXXX";
+	int fd = mkstemp(client);
+	const char script[] = "#!/bin/sh\necho \"$RUNCVM_EXEC_PORT_OF_STDIN $RUNCVM_EXEC_START\"\n"
+			      "echo '  no   such\n port ' >&2\nexit 3\n";
+	CHECK(fd >= 0 && write(fd, script, sizeof script - 1) == (ssize_t)sizeof script - 1);
+	CHECK(fchmod(fd, 0700) == 0 && close(fd) == 0);
+	struct portfwd pf;
+	/* A port of our own: bind 0, read it back, free it. */
+	int probe = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof a;
+	CHECK(bind(probe, (struct sockaddr *)&a, sizeof a) == 0 &&
+	      getsockname(probe, (struct sockaddr *)&a, &al) == 0 && close(probe) == 0);
+	CHECK(portfwd_open(&pf, ntohs(a.sin_port), client, "U1RBUlQ=", pf_report) == 0);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(connect(c, (struct sockaddr *)&a, sizeof a) == 0);
+	struct pollfd p = {pf.fd, POLLIN, 0};
+	CHECK(poll(&p, 1, 5000) == 1);
+	portfwd_accept(&pf);
+	CHECK(pf.active == 1);
+	/* The client got the connection itself: what it writes on stdout arrives here. */
+	char got[64] = {0};
+	ssize_t n = 0, r;
+	while ((r = read(c, got + n, sizeof got - 1 - (size_t)n)) > 0)
+		n += r;
+	CHECK(strcmp(got, "1 U1RBUlQ=\n") == 0);
+	int st;
+	pid_t pid = waitpid(-1, &st, 0);
+	CHECK(portfwd_reaped(&pf, pid, st) == 1 && pf.active == 0);
+	CHECK(strcmp(pf_said, "port-forward stream ended with status 3: no such port") == 0);
+	CHECK(portfwd_reaped(&pf, pid, st) == 0);
+	close(c);
+	/* Over the bound: closed at once, said once per hundred. */
+	for (int i = 0; i < PF_MAX_STREAMS; i++)
+		pf.s[i].pid = 1;
+	pf_said[0] = 0;
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(connect(c, (struct sockaddr *)&a, sizeof a) == 0);
+	CHECK(poll(&p, 1, 5000) == 1);
+	portfwd_accept(&pf);
+	CHECK(read(c, got, sizeof got) == 0 && pf.refused == 1 && strstr(pf_said, "over 64"));
+	close(c);
+	for (int i = 0; i < PF_MAX_STREAMS; i++)
+		pf.s[i].pid = 0;
+	portfwd_close(&pf);
+	CHECK(pf.fd == -1);
+	unlink(client);
 }
 
 static void dns_tests(void)
@@ -303,6 +442,9 @@ int main(void)
 	queue_tests();
 	window_tests();
 	handover_tests();
+	podlog_tests();
+	teardown_tests();
+	portfwd_tests();
 	dns_tests();
 	log_tests();
 	hostlog_tests();
