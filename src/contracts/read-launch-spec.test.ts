@@ -4,28 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { errorKind, RuncvmError } from './errors.ts';
-import { guestRootOf, type LaunchSpec } from './launch-spec.ts';
+import { guestRootOf } from './launch-spec.ts';
 import { parseLaunchSpec, readLaunchSpec } from './read-launch-spec.ts';
+import { sampleLaunchSpec } from './testdata/launch-spec.ts';
 
-const SPEC: LaunchSpec = {
-  version: 1,
+const SPEC = sampleLaunchSpec({
   containerId: 'c1',
-  hypervisor: 'qemu',
-  accel: 'tcg',
   kernel: { vmlinux: '/k/vmlinux', initramfs: '/k/initramfs.cpio' },
-  cpus: 1,
-  memoryMiB: 512,
-  kernelAppend: '',
-  kernelDebug: false,
-  runtimeDebug: false,
-  hostname: 'h',
-  rootfs: '/var/lib/docker/overlay2/x/merged',
-  rootReadonly: false,
-  network: 'own',
   mounts: [{ kind: 'bind', destination: '/data', flags: 0 }],
-  process: { args: ['sh'], env: [], cwd: '/', uid: 0, gid: 0, groups: [], terminal: false },
-  timing: { createStartMs: 1, createEndMs: 2 },
-};
+});
 
 test('a spec as create writes it is read back unchanged', () => {
   const dir = mkdtempSync(join(tmpdir(), 'runcvm-spec-'));

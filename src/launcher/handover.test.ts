@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { readTlv } from '../agent-protocol/testdata/tlv-reader.ts';
 import { EXEC_PORT_ENV, EXEC_START_ENV, type LaunchSpec } from '../contracts/launch-spec.ts';
 import { encodeHandover, HandoverFlag, HandoverTag, parseStderrPipes } from './handover.ts';
 import { MAX_BYTES as POD_LOG_MAX } from './pod-log.ts';
@@ -22,15 +23,7 @@ test('handover.h: the same tags and flags as handover.ts', () => {
   assert.deepEqual(cEnum('handover_flag', 'HOF_'), { ...HandoverFlag });
 });
 
-function records(b: Buffer): [number, Buffer][] {
-  const out: [number, Buffer][] = [];
-  for (let off = 0; off < b.length; ) {
-    const len = b.readUInt32LE(off + 2);
-    out.push([b.readUInt16LE(off), b.subarray(off + 6, off + 6 + len)]);
-    off += 6 + len;
-  }
-  return out;
-}
+const records = (b: Buffer): [number, Buffer][] => readTlv(b).map((r) => [r.tag, r.value]);
 
 test('the state carries the VMM, the payloads, the flags and the net-sync command', () => {
   const spec = {

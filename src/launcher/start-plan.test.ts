@@ -1,33 +1,16 @@
 /** The start plan (start-plan.ts): what create hands runcvm-supervisor, built with the launcher's builders. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readTlv } from '../agent-protocol/testdata/tlv-reader.ts';
 import type { LaunchSpec } from '../contracts/launch-spec.ts';
+import { sampleLaunchSpec } from '../contracts/testdata/launch-spec.ts';
 import type { NetworkPlan } from '../network/setup.ts';
 import { userNetwork } from '../network/setup.ts';
 import { QEMU_BINARY, VIRTIOFSD_BINARY } from '../vmm/qemu/driver.ts';
 import { HandoverFlag, HandoverTag } from './handover.ts';
 import { encodeStartPlan, planStart, startingLine } from './start-plan.ts';
 
-const SPEC: LaunchSpec = {
-  version: 1,
-  containerId: '0123456789abcdef',
-  hypervisor: 'qemu',
-  accel: 'tcg',
-  kernel: { vmlinux: '/opt/runcvm/kernels/runcvm/vmlinux', initramfs: '/opt/runcvm/kernels/runcvm/initramfs.cpio' },
-  cpus: 1,
-  memoryMiB: 512,
-  kernelAppend: '',
-  kernelDebug: false,
-  runtimeDebug: false,
-  hostname: 'h',
-  rootfs: '/var/lib/docker/overlay2/x/merged',
-  rootReadonly: false,
-  network: 'own',
-  mounts: [],
-  process: { args: ['sh'], env: [], cwd: '/', uid: 0, gid: 0, groups: [], terminal: false },
-  timing: { createStartMs: 1, createEndMs: 2 },
-  printTiming: true,
-};
+const SPEC = sampleLaunchSpec({ printTiming: true });
 
 const TAPPED: NetworkPlan = {
   nics: [{ id: 'net0', mac: '02:42:ac:11:00:02', backend: { kind: 'tap', tap: 'tap-eth0' } }],
@@ -41,15 +24,7 @@ const TAPPED: NetworkPlan = {
 
 const NET_SYNC = ['/usr/bin/node', '--no-warnings', '/opt/runcvm/lib/runcvm.mjs', 'launcher', '--net-sync'];
 
-function records(b: Buffer): [number, Buffer][] {
-  const out: [number, Buffer][] = [];
-  for (let off = 0; off < b.length; ) {
-    const len = b.readUInt32LE(off + 2);
-    out.push([b.readUInt16LE(off), b.subarray(off + 6, off + 6 + len)]);
-    off += 6 + len;
-  }
-  return out;
-}
+const records = (b: Buffer): [number, Buffer][] => readTlv(b).map((r) => [r.tag, r.value]);
 
 test('the plan: virtiofsd for the root, QEMU with the tap the handoff made, the handover state without pids', () => {
   const p = planStart({ spec: SPEC, net: TAPPED, netSync: NET_SYNC, podSocket: false, timing: { startPlanMs: 5 } });

@@ -1,20 +1,11 @@
 /** create's VM start without the launcher (vm-start.ts): the handoff through an IpRunner, the files, the undo. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { LaunchSpec } from '../contracts/launch-spec.ts';
+import { sampleLaunchSpec } from '../contracts/testdata/launch-spec.ts';
 import { type IpRunner, ipInNetnsOf, runIp } from '../network/netns.ts';
 import { setUpNetwork } from '../network/setup.ts';
 import { HandoverTag } from './handover.ts';
@@ -23,25 +14,11 @@ import { netSyncArgv, prepareVmStart } from './vm-start.ts';
 const tmp = mkdtempSync(join(tmpdir(), 'runcvm-vm-start-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const LAUNCH: LaunchSpec = {
-  version: 1,
+const LAUNCH = sampleLaunchSpec({
   containerId: 'c0ffee',
-  hypervisor: 'qemu',
-  accel: 'tcg',
-  kernel: { vmlinux: '/opt/runcvm/kernels/runcvm/vmlinux', initramfs: '/opt/runcvm/kernels/runcvm/initramfs.cpio' },
-  cpus: 1,
-  memoryMiB: 512,
-  kernelAppend: '',
-  kernelDebug: false,
-  runtimeDebug: false,
-  hostname: 'h',
   rootfs: '/r',
-  rootReadonly: false,
-  network: 'own',
-  mounts: [],
   process: { args: ['true'], env: [], cwd: '/', uid: 0, gid: 0, groups: [], terminal: false },
-  timing: { createStartMs: 1, createEndMs: 2 },
-};
+});
 
 const ARGS = [
   '/opt/runcvm/bin/runcvm-init',

@@ -33,6 +33,7 @@
 #include "proxy.h"
 #include "stats.h"
 #include "ttrpc.h"
+#include "unixsock.h"
 
 #define RUNC_SHIM      "containerd-shim-runc-v2"
 #define SUFFIX	       ".runcvm"
@@ -110,23 +111,6 @@ static int bind_listen(const char *path)
 	}
 	errno = EADDRINUSE;
 	return -1;
-}
-
-/* A connection to the socket at path, or -1. */
-static int connect_to(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	memcpy(sa.sun_path, path, strlen(path));
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
 }
 
 /* Replaces the bundle's address file atomically. */
@@ -235,7 +219,7 @@ static int serve(const char *shim, char **argv, char *out, size_t cap)
 	char addr[sizeof own + 8];
 	snprintf(addr, sizeof addr, "unix://%s", own);
 	if (lfd >= 0) {
-		int watch = connect_to(upstream);
+		int watch = unix_dial(upstream);
 		int nsdir = open("..", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (watch < 0 || nsdir < 0) {
 			fprintf(stderr, "runcvm-shim: watch the runc shim at %s: %s\n", upstream,
@@ -312,7 +296,7 @@ static void shutdown_runc_shim(const char *path, const char *id)
 		return;
 	ttrpc_hdr_write(frame, &(struct ttrpc_hdr){
 				       .len = (uint32_t)m.len, .stream = 1, .type = TTRPC_REQUEST});
-	int fd = connect_to(path);
+	int fd = unix_dial(path);
 	if (fd < 0)
 		return;
 	if (write(fd, frame, TTRPC_HDR + m.len) == (ssize_t)(TTRPC_HDR + m.len)) {

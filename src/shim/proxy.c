@@ -16,6 +16,7 @@
 #include "marker.h"
 #include "stats.h"
 #include "ttrpc.h"
+#include "unixsock.h"
 
 /* containerd opens one connection per task of the pod (and a few for its own calls). */
 #define MAX_CONNS 128
@@ -73,26 +74,6 @@ static void send_timeout(int fd)
 	/* Without it a stuck peer blocks the proxy: failing to set it is reported, not fatal. */
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0)
 		perror("runcvm-shim: SO_SNDTIMEO");
-}
-
-static int dial(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof sa.sun_path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path));
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
 }
 
 static void close_conn(struct conn *k)
@@ -295,7 +276,7 @@ int proxy_run(const struct proxy_cfg *cfg)
 			for (int i = 0; i < MAX_CONNS && free_slot < 0; i++)
 				if (conns[i].c.fd < 0)
 					free_slot = i;
-			int u = free_slot < 0 ? -1 : dial(cfg->upstream);
+			int u = free_slot < 0 ? -1 : unix_dial(cfg->upstream);
 			if (u < 0) {
 				logf_(cfg->log_fd, "runcvm-shim: %s",
 				      free_slot < 0 ? "too many connections" : strerror(errno));
