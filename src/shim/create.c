@@ -26,8 +26,8 @@ static int copy_but(struct pb_out *o, const uint8_t *p, size_t n, uint32_t skip)
 	return got == 0 ? 0 : -1;
 }
 
-size_t create_with_runc_binary(const uint8_t *p, size_t n, const char *binary, uint8_t *out,
-			       size_t cap)
+size_t create_with_runc_binary(const uint8_t *p, size_t n, const char *binary, int systemd_cgroup,
+			       uint8_t *out, size_t cap)
 {
 	struct pb_in in = {.p = p, .len = n};
 	struct pb_field f;
@@ -57,6 +57,8 @@ size_t create_with_runc_binary(const uint8_t *p, size_t n, const char *binary, u
 	uint8_t opts[1100];
 	struct pb_out o = {.p = opts, .cap = sizeof opts};
 	pb_str(&o, 6, binary);
+	if (systemd_cgroup)
+		pb_u64(&o, 9, 1); /* systemd_cgroup */
 	uint8_t any[1200];
 	struct pb_out a = {.p = any, .cap = sizeof any};
 	pb_str(&a, 1, RUNC_OPTIONS_URL);

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cgroup-driver.h"
 #include "create.h"
 #include "guest.h"
 #include "marker.h"
@@ -98,7 +99,18 @@ static int rewrite_create(const struct proxy_cfg *cfg, struct conn *k, const str
 	size_t plen, flen;
 	if (!payload || !frame)
 		goto out;
-	plen = create_with_runc_binary(r->payload, r->payload_len, cfg->runc_binary, payload, cap);
+	/* The runc shim's cgroup driver, from the task's spec: without it a kubelet on systemd's
+	 * driver would get its containers' cgroups made by cgroupfs rules (cgroup-driver.h). */
+	char id[130], err[512];
+	int systemd = task_request_id(r->payload, r->payload_len, id, sizeof id) == 0
+			      ? bundle_wants_systemd_cgroup(cfg->nsdir, id, err, sizeof err)
+			      : (snprintf(err, sizeof err, "no valid task id"), -1);
+	if (systemd < 0) {
+		logf_(cfg->log_fd, "runcvm-shim: Task.Create: the cgroup driver: %s", err);
+		goto out;
+	}
+	plen = create_with_runc_binary(r->payload, r->payload_len, cfg->runc_binary, systemd,
+				       payload, cap);
 	flen = plen ? request_with_payload(body, h->len, payload, plen, frame + TTRPC_HDR,
 					   h->len + 4096)
 		    : 0;
@@ -129,7 +141,7 @@ static int intercept(const struct proxy_cfg *cfg, struct conn *k, const struct t
 	if (ttrpc_req_is(&r, TASK_SERVICE, "Create"))
 		return rewrite_create(cfg, k, h, body, &r);
 	if (!ttrpc_req_is(&r, TASK_SERVICE, "Stats") ||
-	    stats_request_id(r.payload, r.payload_len, id, sizeof id) != 0)
+	    task_request_id(r.payload, r.payload_len, id, sizeof id) != 0)
 		return 0;
 	struct pod_marker m;
 	char err[512];

@@ -20,7 +20,7 @@ int task_id_ok(const char *id)
 	return 1;
 }
 
-int stats_request_id(const uint8_t *p, size_t n, char *id, size_t cap)
+int task_request_id(const uint8_t *p, size_t n, char *id, size_t cap)
 {
 	struct pb_in in = {.p = p, .len = n};
 	struct pb_field f;

@@ -1,10 +1,15 @@
 /* Host tests of the shim's pure parts: protobuf, ttrpc frames, the StatsResponse it builds
  * from a STATS payload (decoded back field by field), its marker reader. */
+#include <fcntl.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../agent-protocol/wire.h"
+#include "../cgroup-driver.h"
 #include "../create.h"
 #include "../marker.h"
 #include "../pb.h"
@@ -75,15 +80,15 @@ static void test_ttrpc(void)
 	CHECK(ttrpc_req_read(STATS_FRAME + TTRPC_HDR, h.len, &r) == 0);
 	CHECK(ttrpc_req_is(&r, TASK_SERVICE, "Stats") && !ttrpc_req_is(&r, TASK_SERVICE, "State"));
 	char id[130];
-	CHECK(stats_request_id(r.payload, r.payload_len, id, sizeof id) == 0 &&
+	CHECK(task_request_id(r.payload, r.payload_len, id, sizeof id) == 0 &&
 	      strcmp(id, "web-1") == 0);
 	/* Ids the runtime would never have made are refused, not looked up. */
 	const uint8_t dots[] = {0x0a, 0x02, '.', '.'};
 	const uint8_t slash[] = {0x0a, 0x03, 'a', '/', 'b'};
 	const uint8_t none[] = {0x10, 0x01};
-	CHECK(stats_request_id(dots, sizeof dots, id, sizeof id) != 0);
-	CHECK(stats_request_id(slash, sizeof slash, id, sizeof id) != 0);
-	CHECK(stats_request_id(none, sizeof none, id, sizeof id) != 0);
+	CHECK(task_request_id(dots, sizeof dots, id, sizeof id) != 0);
+	CHECK(task_request_id(slash, sizeof slash, id, sizeof id) != 0);
+	CHECK(task_request_id(none, sizeof none, id, sizeof id) != 0);
 	/* The header round trip, and a response frame: Response{payload = 2}. */
 	uint8_t hb[TTRPC_HDR];
 	ttrpc_hdr_write(hb, &h);
@@ -207,7 +212,7 @@ static void test_create(void)
 	pb_str(&o, 6, "/run/fifo/stdout");
 	CHECK(!o.err && !g.err);
 	uint8_t out[512];
-	size_t n = create_with_runc_binary(req, o.len, "/opt/runcvm/bin/runcvm-runtime", out,
+	size_t n = create_with_runc_binary(req, o.len, "/opt/runcvm/bin/runcvm-runtime", 0, out,
 					   sizeof out);
 	CHECK(n > 0);
 	struct pb_field f, any, url, val, bin;
@@ -218,6 +223,11 @@ static void test_create(void)
 	      memcmp(url.b, RUNC_OPTIONS_URL, url.n) == 0);
 	CHECK(find(any.b, any.n, 2, &val) == 0 && find(val.b, val.n, 6, &bin) == 0 &&
 	      bin.n == strlen("/opt/runcvm/bin/runcvm-runtime"));
+	CHECK(find(val.b, val.n, 9, &f) != 0); /* cgroupfs: no systemd_cgroup */
+	/* systemd's driver: systemd_cgroup = true beside the binary. */
+	size_t sd = create_with_runc_binary(req, o.len, "/x/runcvm-runtime", 1, out, sizeof out);
+	CHECK(sd > 0 && find(out, sd, 10, &any) == 0 && find(any.b, any.n, 2, &val) == 0 &&
+	      find(val.b, val.n, 9, &f) == 0 && f.type == PB_VARINT && f.v == 1);
 	/* Exactly one options field: the generic one is gone. */
 	struct pb_in in = {.p = out, .len = n};
 	int options = 0;
@@ -225,7 +235,7 @@ static void test_create(void)
 		options += f.num == 10;
 	CHECK(options == 1);
 	/* Without options at all, they are added. */
-	size_t m = create_with_runc_binary(req, 2 + 5, "/x/runcvm-runtime", out, sizeof out);
+	size_t m = create_with_runc_binary(req, 2 + 5, "/x/runcvm-runtime", 0, out, sizeof out);
 	CHECK(m > 0 && find(out, m, 10, &any) == 0);
 	/* runc options already: unchanged. */
 	uint8_t runc[64], already[128];
@@ -234,10 +244,10 @@ static void test_create(void)
 	struct pb_out a = {.p = already, .cap = sizeof already};
 	pb_str(&a, 1, "id");
 	pb_bytes(&a, 10, runc, r.len);
-	m = create_with_runc_binary(already, a.len, "/x/runcvm-runtime", out, sizeof out);
+	m = create_with_runc_binary(already, a.len, "/x/runcvm-runtime", 1, out, sizeof out);
 	CHECK(m == a.len && memcmp(out, already, m) == 0);
 	/* Malformed: refused, not forwarded half-rewritten. */
-	CHECK(create_with_runc_binary(req, o.len - 1, "/x", out, sizeof out) == 0);
+	CHECK(create_with_runc_binary(req, o.len - 1, "/x", 0, out, sizeof out) == 0);
 	/* The ttrpc Request around it: payload (field 3) replaced, service and method kept. */
 	struct ttrpc_req tr;
 	CHECK(ttrpc_req_read(STATS_FRAME + TTRPC_HDR, sizeof STATS_FRAME - TTRPC_HDR, &tr) == 0);
@@ -248,9 +258,51 @@ static void test_create(void)
 	      ttrpc_req_is(&tr, TASK_SERVICE, "Stats") && tr.payload_len == 3);
 }
 
+/* The cgroup driver the runc shim is told to use follows the form of the spec's cgroupsPath,
+ * as containerd's CRI chose it from the kubelet's cgroup parent. */
+static void test_cgroup_driver(void)
+{
+	CHECK(cgroups_path_is_systemd("kubepods-besteffort-pod1.slice:cri-containerd:abc"));
+	CHECK(!cgroups_path_is_systemd("/kubepods/besteffort/pod1/abc"));
+	CHECK(!cgroups_path_is_systemd("a:b"));
+	CHECK(!cgroups_path_is_systemd("a:b:c:d"));
+	CHECK(!cgroups_path_is_systemd("/a.slice:b:c"));
+	CHECK(!cgroups_path_is_systemd(""));
+	char err[256];
+	const char *sd = "{\"ociVersion\":\"1.0.2\",\"linux\":{\"cgroupsPath\":\"k.slice:cri-"
+			 "containerd:x\"}}";
+	const char *fs = "{\"linux\":{\"cgroupsPath\":\"/k8s.io/x\",\"namespaces\":[]}}";
+	const char *none = "{\"linux\":{}}";
+	const char *nolinux = "{\"process\":{\"args\":[\"sh\"]}}";
+	CHECK(spec_wants_systemd_cgroup(sd, strlen(sd), err, sizeof err) == 1);
+	CHECK(spec_wants_systemd_cgroup(fs, strlen(fs), err, sizeof err) == 0);
+	CHECK(spec_wants_systemd_cgroup(none, strlen(none), err, sizeof err) == 0);
+	CHECK(spec_wants_systemd_cgroup(nolinux, strlen(nolinux), err, sizeof err) == 0);
+	const char *bad[] = {"{\"linux\":{\"cgroupsPath\":7}}", "{\"linux\":", "[]"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		CHECK(spec_wants_systemd_cgroup(bad[i], strlen(bad[i]), err, sizeof err) == -1);
+	/* From a bundle on disk: read through the task dir, never through a symlink. */
+	char tmpl[] = "/tmp/shim-cgroup-XXXXXX";
+	CHECK(mkdtemp(tmpl) != NULL);
+	int ns = open(tmpl, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CHECK(ns >= 0 && mkdirat(ns, "t1", 0700) == 0 && mkdirat(ns, "t2", 0700) == 0);
+	int fd = openat(ns, "t1/config.json", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	CHECK(fd >= 0 && write(fd, sd, strlen(sd)) == (ssize_t)strlen(sd) && close(fd) == 0);
+	CHECK(symlinkat("../t1/config.json", ns, "t2/config.json") == 0);
+	CHECK(bundle_wants_systemd_cgroup(ns, "t1", err, sizeof err) == 1);
+	CHECK(bundle_wants_systemd_cgroup(ns, "t2", err, sizeof err) == -1);
+	CHECK(bundle_wants_systemd_cgroup(ns, "t3", err, sizeof err) == -1);
+	CHECK(bundle_wants_systemd_cgroup(ns, "../t1", err, sizeof err) == -1);
+	CHECK(unlinkat(ns, "t2/config.json", 0) == 0 && unlinkat(ns, "t1/config.json", 0) == 0 &&
+	      unlinkat(ns, "t1", AT_REMOVEDIR) == 0 && unlinkat(ns, "t2", AT_REMOVEDIR) == 0);
+	close(ns);
+	CHECK(rmdir(tmpl) == 0);
+}
+
 int main(void)
 {
 	test_create();
+	test_cgroup_driver();
 	test_pb();
 	test_ttrpc();
 	test_stats_response();
