@@ -13,7 +13,7 @@
 
 /* containerd's specs are tens of KiB (a seccomp profile is the bulk); these bounds leave room
  * for large ones and still cap what one create may cost the proxy. */
-#define SPEC_MAX (4 * 1024 * 1024)
+#define SPEC_MAX    (4 * 1024 * 1024)
 #define SPEC_TOKENS (256 * 1024)
 
 int cgroups_path_is_systemd(const char *path)
@@ -33,7 +33,7 @@ int spec_wants_systemd_cgroup(const char *text, size_t len, char *err, size_t er
 	int ret = 0;
 	int linux = json_get(&d, 0, "linux");
 	int cp = linux >= 0 && d.tok[linux].type == JSMN_OBJECT ? json_get(&d, linux, "cgroupsPath")
-								 : -1;
+								: -1;
 	if (cp >= 0 && !json_is_null(&d, cp)) {
 		char *path = NULL;
 		if (json_string(&d, cp, &path, err, errlen) != 0)
@@ -66,8 +66,8 @@ int bundle_wants_systemd_cgroup(int nsdir, const char *id, char *err, size_t err
 	}
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SPEC_MAX) {
-		snprintf(err, errlen, "%s/config.json is not a regular file of at most %d bytes", id,
-			 SPEC_MAX);
+		snprintf(err, errlen, "%s/config.json is not a regular file of at most %d bytes",
+			 id, SPEC_MAX);
 		close(fd);
 		return -1;
 	}
