@@ -43,26 +43,6 @@ enum { CONTAINER = 11, CTR_HOSTNAME = 12, MEMORY_MAX = 13, JOIN = 14, SHARE_PID 
 /* A PortForward stream (START PORT). */
 enum { PORT = 16, CPU_MAX = 17, CPU_WEIGHT = 18, UPDATE = 19, STATS = 20 };
 
-void tlv_add(struct tlv_buf *b, uint16_t tag, const void *value, uint32_t n)
-{
-	if (b->len + 6 + n > sizeof b->data) {
-		fprintf(stderr, "tlv_add: test buffer too small\n");
-		failures++;
-		return;
-	}
-	uint8_t *p = b->data + b->len;
-	p[0] = (uint8_t)tag;
-	p[1] = (uint8_t)(tag >> 8);
-	put_u32(p + 2, n);
-	memcpy(p + 6, value, n);
-	b->len += 6 + n;
-}
-
-void tlv_add_str(struct tlv_buf *b, uint16_t tag, const char *s)
-{
-	tlv_add(b, tag, s, (uint32_t)strlen(s));
-}
-
 /* u32 flags followed by n bytes of text (NULs included). */
 static void tlv_add_flagged(struct tlv_buf *b, uint16_t tag, uint32_t flags, const char *s,
 			    size_t n)

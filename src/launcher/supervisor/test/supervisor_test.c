@@ -30,20 +30,6 @@
 
 int failures;
 
-void tlv_add(struct tlv_buf *b, uint16_t tag, const void *value, uint32_t n)
-{
-	b->data[b->len] = (uint8_t)tag;
-	b->data[b->len + 1] = (uint8_t)(tag >> 8);
-	wr_u32(b->data + b->len + 2, n);
-	memcpy(b->data + b->len + 6, value, n);
-	b->len += 6 + n;
-}
-
-void tlv_add_str(struct tlv_buf *b, uint16_t tag, const char *s)
-{
-	tlv_add(b, tag, s, (uint32_t)strlen(s));
-}
-
 static void tlv_u32(struct tlv_buf *b, uint16_t tag, uint32_t v)
 {
 	uint8_t x[4];
