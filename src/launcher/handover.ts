@@ -28,6 +28,8 @@ export const HandoverTag = {
   NET_SYNC_ARG: 11,
   VMM_NAME: 12,
   WRITTEN_BACK: 13,
+  /** The container's interfaces as handed over, NUL-separated: the network watch's first look (netwatch.c). */
+  NET_IFACES: 14,
   // The start plan (runtime/vm-start.ts): what the supervisor spawns when no launcher starts the VM.
   /** virtiofsd's argv, one record per word, the binary first. */
   FS_ARG: 20,
@@ -110,6 +112,12 @@ export interface Handover {
   writtenBackMarker: string;
   /** The launcher's own command line with `--net-sync`, run on netlink events (net-sync.ts). */
   netSync: string[];
+  /**
+   * The container's interfaces as handed over (network/setup.ts), when it has its own network:
+   * the supervisor compares the namespace with them once the workload runs, and runs the net-sync
+   * step only if they differ.
+   */
+  netIfaces?: string[];
   /** A pod VM's log file and what is left of its cap (pod-log.ts). */
   podLog?: { path: string; budget: number };
   /** CRI PortForward into a pod VM: the rule is set, the supervisor listens (port-forward.ts). */
@@ -148,9 +156,21 @@ export function handoverRecords(h: HandoverState, extraFlags = 0): TlvWriter {
     .string(HandoverTag.VMM_NAME, h.vmmName)
     .string(HandoverTag.WRITTEN_BACK, h.writtenBackMarker);
   for (const a of h.netSync) w.string(HandoverTag.NET_SYNC_ARG, a);
+  if (h.netIfaces) w.bytes(HandoverTag.NET_IFACES, netIfacesRecord(h.netIfaces));
   if (h.firecracker)
     w.u32(HandoverTag.VSOCK_PORT, h.firecracker.vsockPort).string(HandoverTag.API_SOCKET, h.firecracker.apiSocket);
   return w;
+}
+
+/** Interface names as netwatch.c parses them: each 1-15 bytes, no NUL, at most 16. */
+function netIfacesRecord(names: readonly string[]): Buffer {
+  const bad = names.find((n) => n === '' || n.includes('\0') || Buffer.byteLength(n) > 15);
+  if (bad !== undefined || names.length > 16)
+    throw new RuncvmError(
+      'internal',
+      `handover: interface names ${JSON.stringify(names)}: at most 16, each 1-15 bytes without NUL`,
+    );
+  return Buffer.from(names.join('\0'));
 }
 
 /** The state file's bytes (pure). */

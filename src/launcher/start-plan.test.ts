@@ -48,6 +48,8 @@ test('the plan: virtiofsd for the root, QEMU with the tap the handoff made, the 
   assert.deepEqual(all(HandoverTag.FS_SOCKET), ['/run/runcvm/fs-root.sock']);
   assert.deepEqual(all(HandoverTag.START_LINE), [p.startLine]);
   assert.deepEqual(all(HandoverTag.NET_SYNC_ARG), NET_SYNC);
+  // The network watch's first look compares the namespace with these (supervisor/netwatch.c).
+  assert.deepEqual(all(HandoverTag.NET_IFACES), ['eth0']);
   // The supervisor learns the pids by spawning: none in the plan.
   assert.deepEqual(all(HandoverTag.VMM_PID), []);
   assert.deepEqual(all(HandoverTag.HELPER_PID), []);
@@ -60,6 +62,8 @@ test('a shared namespace gets user networking; RUNCVM_KERNEL_DEBUG puts the cons
   const spec: LaunchSpec = { ...SPEC, network: 'shared', kernelDebug: true };
   const p = planStart({ spec, net: userNetwork(true), netSync: NET_SYNC, podSocket: true, timing: {} });
   assert.ok(p.vmmArgv.includes('user,id=net0'));
+  // A shared namespace is not watched: no interfaces to compare.
+  assert.equal(records(encodeStartPlan(p)).filter(([t]) => t === HandoverTag.NET_IFACES).length, 0);
   assert.ok(p.vmmArgv.includes('stdio,id=con,signal=off'));
   assert.equal(p.consoleToStderr, true);
   const flags =
@@ -91,4 +95,15 @@ test('what only the Node launcher prepares is refused: RUNCVM_DISKS, --cpuset-cp
       () => planStart({ spec, net: TAPPED, netSync: NET_SYNC, podSocket: false, timing: {} }),
       /the start plan covers QEMU/,
     );
+});
+
+test('interface names the C side cannot take are refused before the plan is written', () => {
+  const bad = (name: string): NetworkPlan => ({
+    ...TAPPED,
+    guest: { ...TAPPED.guest, ifaces: [{ ...(TAPPED.guest.ifaces[0] as NetworkPlan['guest']['ifaces'][0]), name }] },
+  });
+  for (const name of ['', 'a-name-of-16-chrs', 'a\0b']) {
+    const p = planStart({ spec: SPEC, net: bad(name), netSync: NET_SYNC, podSocket: false, timing: {} });
+    assert.throws(() => encodeStartPlan(p), /interface names .*at most 16, each 1-15 bytes without NUL/);
+  }
 });

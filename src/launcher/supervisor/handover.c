@@ -89,6 +89,7 @@ static int field(struct handover *h, size_t *used, size_t *stop_used, uint16_t t
 	case HO_FLAGS: return u32(&h->flags, v, len);
 	case HO_TIMING: return str(h->timing, sizeof h->timing, v, len);
 	case HO_NET_SYNC_ARG: return add_arg(h, used, v, len);
+	case HO_NET_IFACES: h->net_ifaces_known = 1; return netwatch_parse(&h->net_ifaces, v, len);
 	case HO_VMM_NAME: return str(h->vmm_name, sizeof h->vmm_name, v, len);
 	case HO_WRITTEN_BACK: return str(h->written_back, sizeof h->written_back, v, len);
 	case HO_POD_LOG: return str(h->pod_log, sizeof h->pod_log, v, len);

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "netwatch.h"
+
 #define HANDOVER_PATH	   "/run/runcvm/supervisor.state"
 #define HANDOVER_MAX	   (4u * 1024 * 1024)
 #define HANDOVER_HELPERS   16
@@ -30,6 +32,9 @@ enum handover_tag {
 	HO_NET_SYNC_ARG = 11,
 	HO_VMM_NAME = 12,
 	HO_WRITTEN_BACK = 13,
+	/* The container's interfaces as handed over, NUL-separated: the network watch's first
+	 * look compares the namespace with them instead of running the net-sync step. */
+	HO_NET_IFACES = 14,
 	/* The start plan's (startplan.h): create's file when no launcher starts the VM. */
 	HO_FS_ARG = 20,
 	HO_VMM_ARG = 21,
@@ -75,6 +80,8 @@ struct handover {
 	char net_sync_buf[4096]; /* the helper's argv, NUL-separated */
 	char *net_sync[HANDOVER_ARGS + 1];
 	int nnet_sync;
+	struct netwatch_ifaces net_ifaces;
+	int net_ifaces_known; /* HO_NET_IFACES was there */
 	char vmm_name[32];
 	char written_back[HANDOVER_PATH_MAX];
 	int start_plan;	     /* start records present: the VMM's pids come once it is spawned */

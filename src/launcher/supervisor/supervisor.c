@@ -49,26 +49,16 @@
 #include "handover.h"
 #include "hostlog.h"
 #include "loglimit.h"
+#include "netwatch.h"
 #include "podlog.h"
 #include "portfwd.h"
 #include "queue.h"
+#include "rtnl.h"
 #include "teardown.h"
 #include "startplan.h"
 #include "vmmlog.h"
 #include "vmstart.h"
 #include "wireio.h"
-
-/* The few netlink definitions needed (musl ships no kernel headers): an rtnetlink socket that
- * only listens for link and IPv4 address events (linux/netlink.h, linux/rtnetlink.h). */
-#define NETLINK_ROUTE	   0
-#define RTMGRP_LINK	   0x1
-#define RTMGRP_IPV4_IFADDR 0x10
-struct sockaddr_nl {
-	sa_family_t nl_family;
-	unsigned short nl_pad;
-	uint32_t nl_pid;
-	uint32_t nl_groups;
-};
 
 #define SIGNAL_FD 3
 /* Where the launcher finds the stderr pipes (QEMU's, then the file servers'; read and write end
@@ -1005,8 +995,23 @@ static void netlink_readable(void)
 		}
 		if (n == 0)
 			return;
-		S.net_dirty = 1;
+		if (netwatch_matters(buf, (size_t)n))
+			S.net_dirty = 1;
 	}
+}
+
+/* Once the workload runs: whether the namespace changed before the watch began (a network
+ * connected right after `docker start` returned). A C dump of its links when create said which
+ * interfaces it handed over; else the net-sync step's own look. */
+static int net_first_look(void)
+{
+	if (!S.ho.net_ifaces_known)
+		return 1;
+	char err[160];
+	int r = netwatch_differs(&S.ho.net_ifaces, err, sizeof err);
+	if (r < 0)
+		say("runcvm: watching the container's network: %s", err);
+	return r != 0;
 }
 
 static void net_sync_start(long long now)
@@ -1037,6 +1042,7 @@ static void net_sync_start(long long now)
 	xclose(p[1], __func__);
 	if (fcntl(p[0], F_SETFL, O_NONBLOCK) != 0)
 		say("runcvm: watching the container's network: fcntl: %s", strerror(errno));
+	hlog("launcher", "the container's network changed: running the net-sync step");
 	S.net_pid = pid;
 	S.net_out = p[0];
 	S.net_have = 0;
@@ -1189,7 +1195,7 @@ static void workload_frame(uint8_t type, const uint8_t *p, uint32_t len)
 			portfwd_open(&S.pf, (uint16_t)S.ho.port_forward_port,
 				     S.ho.port_forward_client, S.ho.port_forward_start, pf_problem);
 		if ((S.ho.flags & HOF_NET_WATCH) && S.ho.nnet_sync > 0)
-			S.net_dirty = 1; /* the first look, as the launcher's first poll did */
+			S.net_dirty = S.net_dirty || net_first_look();
 		return;
 	case MSG_EXIT:
 	case MSG_ERROR: workload_outcome(type, p, len); return;

@@ -420,7 +420,8 @@ static void vmmlog_tests(void)
 	CHECK(vmmlog_tail_text(&t, out, 9) == 8 && strcmp(out, "aaaalast") == 0);
 }
 
-void vmstart_test_all(void); /* vmstart_test.c */
+void vmstart_test_all(void);  /* vmstart_test.c */
+void netwatch_test_all(void); /* netwatch_test.c */
 
 int main(void)
 {
@@ -436,6 +437,7 @@ int main(void)
 	hostlog_tests();
 	vmmlog_tests();
 	vmstart_test_all();
+	netwatch_test_all();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;
