@@ -133,6 +133,11 @@ export interface LaunchSpec {
   /** RUNCVM_TIMING: print the phase timestamps on stderr at exit (npm run bench). */
   printTiming?: boolean;
   /**
+   * A Docker Swarm task (runtime/engine-store.ts): the supervisor runs the net-sync step once the
+   * workload starts, for the routing mesh's port redirects, instead of comparing interfaces only.
+   */
+  swarmTask?: boolean;
+  /**
    * A CRI pod VM: containerd's PortForward dials the pod netns's loopback, which the launcher
    * diverts to the guest (launcher/port-forward.ts). Never for a Docker container, even one
    * others may join: its netns's loopback carries Docker's embedded DNS (127.0.0.11) and is what a

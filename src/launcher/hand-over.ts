@@ -88,7 +88,7 @@ export function handOverToSupervisor(
     podSocket: existsSync(POD_SOCKET_DIR),
     writtenBackMarker: `${IMAGE_DISKS_DIR}/${WRITTEN_BACK_MARKER}`,
     netSync: [process.execPath, ...process.execArgv, process.argv[1] as string, 'launcher', NET_SYNC_FLAG],
-    ...(spec.network === 'own' ? { netIfaces: net.guest.ifaces.map((i) => i.name) } : {}),
+    ...(spec.network === 'own' && !spec.swarmTask ? { netIfaces: net.guest.ifaces.map((i) => i.name) } : {}),
     timing,
     ...(podLog?.path ? { podLog: { path: podLog.path, budget: Math.max(0, POD_LOG_MAX - podLog.written()) } } : {}),
     ...(relayPort ? { portForward: { port: relayPort, client: STREAM_CLIENT, start: streamStart() } } : {}),

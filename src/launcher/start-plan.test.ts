@@ -107,3 +107,14 @@ test('interface names the C side cannot take are refused before the plan is writ
     assert.throws(() => encodeStartPlan(p), /interface names .*at most 16, each 1-15 bytes without NUL/);
   }
 });
+
+test("a Swarm task's plan leaves the first look to the net-sync step (the routing mesh's redirects)", () => {
+  const p = planStart({
+    spec: { ...SPEC, swarmTask: true },
+    net: TAPPED,
+    netSync: NET_SYNC,
+    podSocket: false,
+    timing: {},
+  });
+  assert.equal(records(encodeStartPlan(p)).filter(([t]) => t === HandoverTag.NET_IFACES).length, 0);
+});

@@ -68,7 +68,7 @@ export function planStart(i: StartPlanInputs): StartPlan {
     podSocket: i.podSocket,
     writtenBackMarker: `${IMAGE_DISKS_DIR}/${WRITTEN_BACK_MARKER}`,
     netSync: i.netSync,
-    ...(spec.network === 'own' ? { netIfaces: net.guest.ifaces.map((x) => x.name) } : {}),
+    ...(spec.network === 'own' && !spec.swarmTask ? { netIfaces: net.guest.ifaces.map((x) => x.name) } : {}),
     timing: i.timing,
     fsArgv: fs ? [VIRTIOFSD_BINARY, ...virtiofsdArgs(fs.source, paths.fsSocket(fs.tag))] : [],
     ...(fs ? { fsSocket: paths.fsSocket(fs.tag) } : {}),

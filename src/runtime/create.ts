@@ -31,6 +31,7 @@ import { openContainerLog, pruneContainerLogs } from './container-log.ts';
 import { containerOptions } from './container-options.ts';
 import { type DataPlaneChoice, dataPlaneFor } from './data-plane.ts';
 import { diskSerial } from './disks.ts';
+import { isSwarmTask } from './engine-store.ts';
 import { type HostConfig, readHostConfig } from './host-config.ts';
 import { type HostSettings, hostSettingsPath, readHostSettings } from './host-settings.ts';
 import { imageProcIsJoinable, joinableMounts, joinShare, joinTarget, lostMessage, makeJoinShare } from './join.ts';
@@ -229,6 +230,7 @@ export function planCreate(
     // own start from the work before it (docs/performance.md, "Start path").
     timing: { createNodeMs: Math.round(performance.timeOrigin), createStartMs: now, createEndMs: 0 },
     printTiming: opts.timing,
+    ...(network === 'own' && isSwarmTask(spec.root.path, args.containerId) ? { swarmTask: true } : {}),
   };
   // A killed container's changes are written back at delete (writeback.ts); none with --read-only.
   const writeback = image && !rewritten.rootReadonly ? { bundle: args.bundle, drivesDir: image.dir } : undefined;

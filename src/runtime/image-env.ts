@@ -3,19 +3,10 @@
  * default from one the user gave with `-e` (both arrive merged in config.json's process.env)
  * and let an annotation beat the first but not the second (annotations.ts). Docker and Podman
  * are known; elsewhere (containerd, CRI-O) the answer is undefined and a conflict is refused.
- * The files are the engine's (root-owned), but their content comes from an untrusted image:
- * only strings are taken, and files are size-capped.
+ * The files are read as engine-store.ts says: only strings are taken, and files are size-capped.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-
-const MAX_JSON_BYTES = 64 * 1024 * 1024;
-const HEX64 = /^[0-9a-f]{64}$/;
-
-function readJson(path: string): unknown {
-  if (statSync(path).size > MAX_JSON_BYTES) throw new Error(`${path}: larger than ${MAX_JSON_BYTES} bytes`);
-  return JSON.parse(readFileSync(path, 'utf8'));
-}
+import { join } from 'node:path';
+import { HEX64, readStoreJson as readJson, storeOf } from './engine-store.ts';
 
 function envOfImageConfig(raw: unknown): string[] | undefined {
   const env = (raw as { config?: { Env?: unknown } } | null)?.config?.Env;
@@ -44,10 +35,9 @@ function podmanImageEnv(graphRoot: string, driver: string, containerId: string):
 
 /** The image's ENV of the container whose root is ROOTPATH (<store>/<driver>/<layer>/merged), or undefined. */
 export function imageEnvOf(rootPath: string, containerId: string): string[] | undefined {
-  if (!HEX64.test(containerId) || basename(rootPath) !== 'merged') return undefined;
-  const driverDir = dirname(dirname(rootPath));
-  const store = dirname(driverDir);
-  const driver = basename(driverDir);
+  const at = storeOf(rootPath);
+  if (!HEX64.test(containerId) || !at) return undefined;
+  const { store, driver } = at;
   for (const lookup of [dockerImageEnv, podmanImageEnv]) {
     try {
       const env = lookup(store, driver, containerId);

@@ -8,7 +8,20 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BUSYBOX, docker, inspect, leftovers, RUNTIME, run, runRunc, runVm, uniqueName, until } from './docker.ts';
+import { DEFAULT_DATA_PLANE } from '../../src/contracts/kinds.ts';
+import {
+  BUSYBOX,
+  docker,
+  inspect,
+  leftovers,
+  PREFIX,
+  RUNTIME,
+  run,
+  runRunc,
+  runVm,
+  uniqueName,
+  until,
+} from './docker.ts';
 import { ensureImage } from './images.ts';
 
 const NET_IMAGE = 'runcvm-test/net';
@@ -270,6 +283,16 @@ describe('user-defined network', () => {
   });
 });
 
+/** The supervisor's host-log line each time it starts the net-sync step (a Node process). */
+const NET_SYNC_LINE = /launcher: the container's network changed: running the net-sync step/g;
+const SUPERVISOR = (process.env.RUNCVM_E2E_DATA_PLANE || DEFAULT_DATA_PLANE) === 'supervisor';
+
+async function netSyncRuns(name: string): Promise<number> {
+  const log = await run(`${PREFIX}/bin/runcvm`, ['debug', '--log', name]);
+  assert.equal(log.code, 0, log.stderr);
+  return log.stdout.match(NET_SYNC_LINE)?.length ?? 0;
+}
+
 describe('network connect / disconnect on a running container', () => {
   test('the new NIC appears in the guest with its address and is reachable, and leaves on disconnect', async () => {
     const other = uniqueName('hot');
@@ -278,6 +301,12 @@ describe('network connect / disconnect on a running container', () => {
     try {
       await runDetached(name, [`--runtime=${RUNTIME}`, BUSYBOX, 'httpd', '-f', '-p', '80', '-h', '/etc']);
       await docker(['exec', name, 'true']);
+      // The watch's first look and the taps coming up while the guest booted start no Node
+      // process (the net-sync step); a network change does, below. The Node data plane has none.
+      if (SUPERVISOR) {
+        await sleep(1500);
+        assert.equal(await netSyncRuns(name), 0, 'no net-sync step for an unchanged network');
+      }
       assert.equal((await docker(['network', 'connect', '--alias', 'hot-alias', other, name])).code, 0);
       const ip = await inspect(name, `{{(index .NetworkSettings.Networks "${other}").IPAddress}}`);
       const seen = await until(
@@ -289,6 +318,7 @@ describe('network connect / disconnect on a running container', () => {
         30_000,
       );
       assert.match(seen, new RegExp(`eth1\\s+inet ${ip.replace(/\./g, '\\.')}/24`));
+      if (SUPERVISOR) assert.ok((await netSyncRuns(name)) >= 1, 'the connect ran the net-sync step');
       const viaRunc = await runRunc([
         '--network',
         other,
