@@ -13,7 +13,7 @@ PKGS=(
   qemu-system-x86 qemu-system-common   # QEMU microVM; virtiofsd at /usr/lib/qemu/virtiofsd
   musl-tools                           # static guest agent (musl-gcc)
   cpio kmod xz-utils zstd lz4 busybox-static binutils   # guest initramfs/kernel modules
-  linux-source-6.1 build-essential flex bison bc libelf-dev   # the runcvm guest kernel (guest/kernel/build.sh)
+  linux-source-6.1 build-essential flex bison bc libelf-dev patch   # the runcvm guest kernel (guest/kernel/build.sh)
   mmdebstrap                           # Debian test image without Docker Hub
   iproute2 jq curl tmux ca-certificates procps   # procps: ps, used by the e2e leak checks
   podman containernetworking-plugins   # engines e2e: podman --runtime, CNI bridge for the private containerd's CRI pods

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the runcvm guest kernel: Debian's linux-source-6.1 (apt, no other download), `make
+# Builds the runcvm guest kernel: Debian's linux-source-6.1 (apt, no other download) with the
+# repo's patches (guest/kernel/patches/*.patch, applied in order), `make
 # tinyconfig`, the repo's fragment (guest/kernel/runcvm.config) merged on top, olddefconfig, and
 # a check that every option of the fragment landed (olddefconfig silently drops an option whose
 # dependencies are missing). Only the ELF vmlinux is built: QEMU and Firecracker boot it via PVH.
 #
-# Cached outside the clone by hash(fragment + source package version + this script), so reruns
+# Cached outside the clone by hash(fragment + patches + source package version + this script), so reruns
 # and other clones are instant: $RUNCVM_KERNEL_CACHE (default /var/cache/runcvm/kernel)/<hash>/
 # holds vmlinux, config, kernel.release and modules.missing (missing.pl: the options this kernel
 # lacks, by the module names the kernel requests them by). Reproducible: build timestamp, user
@@ -17,6 +18,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FRAGMENT="$HERE/runcvm.config"
 SELF="$HERE/build.sh"
 MISSING="$HERE/missing.pl"
+PATCHES=("$HERE"/patches/*.patch)
 SRC_PKG=linux-source-6.1
 CACHE_ROOT=$(realpath -m "${RUNCVM_KERNEL_CACHE:-/var/cache/runcvm/kernel}")
 
@@ -30,7 +32,7 @@ OUT=$(realpath -m "$1")
 # them; checked here so a missing one is named instead of failing deep inside make).
 need_tools() {
   local missing=() t
-  for t in make gcc flex bison bc perl xz strip flock; do command -v "$t" >/dev/null || missing+=("$t"); done
+  for t in make gcc flex bison bc perl xz strip flock patch; do command -v "$t" >/dev/null || missing+=("$t"); done
   [[ -e /usr/include/libelf.h ]] || missing+=("libelf-dev")
   [[ ${#missing[@]} -eq 0 ]] || die "missing build tools: ${missing[*]} (run scripts/install-deps.sh)"
 }
@@ -60,16 +62,48 @@ check_config() {
   fi
 }
 
-# extract_source VERSION DIR: the package's tarball unpacked once per version.
+# extract_source VERSION DIR: the package's tarball unpacked once per version, with the patches.
+# DIR/.patches lists the hashes of those applied, in order. When it is a prefix of this checkout's
+# list, only the rest is applied, so kbuild recompiles the files they touch and nothing else;
+# any other difference (a patch changed or dropped) extracts afresh.
 extract_source() {
-  local ver=$1 dir=$2 tarball="/usr/src/$SRC_PKG.tar.xz"
-  if [[ -e $dir/.extracted ]]; then return; fi
+  local ver=$1 dir=$2 tarball="/usr/src/$SRC_PKG.tar.xz" want have p
+  want=$(patch_hashes)
+  if [[ -e $dir/.extracted ]]; then
+    have=$(cat "$dir/.patches" 2>/dev/null || true)
+    [[ $have == "$want" ]] && return
+    if [[ -z $have || $want == "$have"$'\n'* ]]; then
+      apply_patches "$dir" "$(printf '%s\n' "$have" | grep -c . || true)"
+      return
+    fi
+    say "$dir has other patches applied: extracting afresh"
+  fi
   [[ -e $tarball ]] || die "$tarball is missing (apt-get install $SRC_PKG)"
   say "extracting $tarball ($ver)"
   rm -rf "$dir" "$dir.tmp"; mkdir -p "$dir.tmp"
   tar -xJf "$tarball" -C "$dir.tmp" --strip-components=1
+  apply_patches "$dir.tmp" 0
   mv "$dir.tmp" "$dir"
   touch "$dir/.extracted"
+}
+
+patch_hashes() {
+  local p
+  for p in "${PATCHES[@]}"; do [[ -e $p ]] && sha256sum "$p" | cut -c1-16; done
+  return 0
+}
+
+# apply_patches DIR SKIP: the patches after the first SKIP, recorded in DIR/.patches as applied.
+apply_patches() {
+  local dir=$1 skip=$2 i=0 p
+  for p in "${PATCHES[@]}"; do
+    [[ -e $p ]] || continue
+    i=$((i + 1))
+    [[ $i -le $skip ]] && continue
+    say "applying $(basename "$p")"
+    patch -s -p1 -N -d "$dir" < "$p" || die "$(basename "$p") does not apply to $dir"
+    sha256sum "$p" | cut -c1-16 >> "$dir/.patches"
+  done
 }
 
 build() {
@@ -109,7 +143,7 @@ main() {
   local ver hash dest
   ver=$(source_version)
   [[ -n $ver ]] || die "$SRC_PKG is not installed (apt-get install $SRC_PKG)"
-  hash=$( { cat "$FRAGMENT" "$SELF" "$MISSING"; printf '%s %s\n' "$SRC_PKG" "$ver"; } | sha256sum | cut -c1-16)
+  hash=$( { cat "$FRAGMENT" "$SELF" "$MISSING"; patch_hashes; printf '%s %s\n' "$SRC_PKG" "$ver"; } | sha256sum | cut -c1-16)
   dest="$CACHE_ROOT/$hash"
   mkdir -p "$CACHE_ROOT"
   # Two clones building at once share the tree: one builds, the other waits for its result.

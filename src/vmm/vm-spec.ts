@@ -82,7 +82,27 @@ export function guestCmdline(opts: {
   if (!opts.kernelDebug) args.push('quiet', 'loglevel=1');
   // microvm has no HPET/PM timer: under TCG the PIT calibration can hang without this.
   if (opts.accel === 'tcg' && opts.tscKhz) args.push(`tsc_early_khz=${opts.tscKhz}`, 'tsc=reliable');
+  if (opts.accel === 'tcg') args.push(...tcgBootArgs());
   if (opts.debug) args.push('runcvm.debug=1');
   if (opts.append) args.push(...opts.append.split(/\s+/).filter(Boolean));
   return args;
 }
+
+/**
+ * Two boot steps that cost ~100 ms each under TCG and next to nothing on hardware
+ * (docs/performance.md, "The kernel's boot under TCG"):
+ * - noreplace-smp: with one CPU present the kernel rewrites every `lock` prefix of its text to a
+ *   no-op, and each write to already translated code makes QEMU drop and retranslate that page.
+ *   The prefixes stay; a locked instruction on one vCPU costs next to nothing.
+ * - runcvm.apic_khz: TCG has no TSC-deadline timer, so the kernel calibrated the local APIC timer
+ *   against the PIT for HZ/10 ticks (100 ms of wall time). QEMU's emulated APIC counts at 1 GHz
+ *   (its calibration measures 999.4 MHz here); the runcvm kernel takes the frequency from this
+ *   parameter (guest/kernel/patches/0001-apic-khz-param.patch). Other kernels ignore it: a
+ *   dotted parameter no built-in code claims is a module's, never passed on to init.
+ * KVM guests get a TSC-deadline timer and keep the kernel's defaults.
+ */
+function tcgBootArgs(): string[] {
+  return ['noreplace-smp', `runcvm.apic_khz=${QEMU_APIC_KHZ}`];
+}
+
+const QEMU_APIC_KHZ = 1_000_000;

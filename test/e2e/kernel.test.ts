@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { DEFAULT_KERNEL, KERNELS } from '../../src/contracts/kinds.ts';
-import { BUSYBOX, E2E_KERNEL, leftovers, PREFIX, run, runVm } from './docker.ts';
+import { BUSYBOX, E2E_KERNEL, hostConfig, leftovers, PREFIX, run, runVm } from './docker.ts';
 
 const release = (kernel: string) => readFileSync(`${PREFIX}/kernels/${kernel}/kernel.release`, 'utf8').trim();
 
@@ -61,4 +61,28 @@ test('a feature the runcvm kernel lacks fails at once and the kernel log names i
   );
   assert.ok(Date.now() - t0 < 60_000, 'no hang');
   assert.deepEqual(await leftovers(), []);
+});
+
+test('under TCG the runcvm kernel takes the APIC timer rate from QEMU and keeps time', {
+  skip: hostConfig().kvm.usable ? 'KVM guests have a TSC-deadline timer: nothing is calibrated' : false,
+}, async () => {
+  // `apic=verbose` makes the kernel say how its local APIC timer got its rate: "already
+  // calibrated" is runcvm.apic_khz (guest/kernel/patches), "calibrating APIC timer" the 100 ms
+  // PIT calibration it replaces. A wrong rate would show in sleep's wall time.
+  const r = await runVm([
+    '--privileged',
+    '-e',
+    'RUNCVM_KERNEL=runcvm',
+    '-e',
+    'RUNCVM_KERNEL_APPEND=apic=verbose',
+    BUSYBOX,
+    'sh',
+    '-c',
+    'dmesg | grep -i "apic timer"; a=$(awk "{print int(\\$1 * 1000)}" /proc/uptime); sleep 1; b=$(awk "{print int(\\$1 * 1000)}" /proc/uptime); echo "slept=$((b - a))"',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /lapic timer already calibrated 4000000/);
+  assert.doesNotMatch(r.stdout, /calibrating APIC timer/);
+  const slept = Number(/slept=(\d+)/.exec(r.stdout)?.[1]);
+  assert.ok(slept >= 1000 && slept < 1500, `sleep 1 took ${slept} ms of guest time`);
 });
