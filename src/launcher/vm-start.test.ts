@@ -34,23 +34,31 @@ const ADDR =
 const ROUTE = '[{"dst":"default","gateway":"172.17.0.1","dev":"eth0"}]';
 
 /** `ip` as Docker's namespace answers it; every change recorded, a batch failing when asked. */
-function fakeIp(failBatch = false): { ip: IpRunner; changes: string[][]; links: string[] } {
+function fakeIp(failBatch = false): { ip: IpRunner; changes: string[][]; links: string[]; execs: string[] } {
   const changes: string[][] = [];
   const links = ['lo', 'eth0'];
+  const execs: string[] = [];
   const ip = ((args: string[]) => {
+    execs.push(args.join(' '));
     if (args.join(' ') === '-json addr show') return ADDR;
     if (args.join(' ') === '-4 -json route show') return ROUTE;
     if (args.join(' ') === '-json link show') return JSON.stringify(links.map((ifname) => ({ ifname })));
     changes.push(args);
     return '';
   }) as IpRunner;
+  // Both reads in one process, as ipRunner's query does them.
+  ip.query = (cmds) => {
+    execs.push(`query ${cmds.map((c) => c.join(' ')).join('; ')}`);
+    return cmds.map((c) => ({ 'addr show': ADDR, 'route show': ROUTE })[c.join(' ')] ?? '[]');
+  };
   ip.batch = (cmds) => {
+    execs.push('batch');
     for (const c of cmds)
       if (c[0] === 'tuntap' || c.includes('bridge')) links.push(c[c.indexOf('dev') + 1] ?? c[2] ?? '');
     if (failBatch) throw new Error('RTNETLINK answers: Operation not permitted');
     changes.push(...cmds);
   };
-  return { ip, changes, links };
+  return { ip, changes, links, execs };
 }
 
 test("the launcher's net-sync command line, from the rewritten process args", () => {
@@ -75,6 +83,8 @@ test('own network: the handoff runs through the runner, the plan and the network
     { ip: f.ip, runDir, now: () => t++ },
   );
   assert.deepEqual(readdirSync(runDir).sort(), ['net-watch.json', 'supervisor.start']);
+  // Two `ip` processes for the whole handoff: the reads, then the changes.
+  assert.deepEqual(f.execs, ['query addr show; route show', 'batch']);
   assert.ok(f.changes.some((c) => c.join(' ') === 'tuntap add dev tap-eth0 mode tap'));
   assert.deepEqual(JSON.parse(readFileSync(join(runDir, 'net-watch.json'), 'utf8')).known, ['eth0']);
   const plan = readFileSync(join(runDir, 'supervisor.start'));

@@ -48,6 +48,8 @@ function tracking(ip: IpRunner): { ip: IpRunner; changed: () => boolean } {
     if (!args[0]?.startsWith('-')) changed = true;
     return ip(args);
   }) as IpRunner;
+  // Reads change nothing: a query is passed through as it is.
+  if (ip.query) run.query = ip.query;
   const batch = ip.batch;
   if (batch)
     run.batch = (cmds) => {

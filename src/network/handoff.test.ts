@@ -10,6 +10,7 @@ import {
   parseIfaces,
   parseRoutes,
   readNetns,
+  splitQuery,
 } from './netns.ts';
 
 // Captured from `ip -json addr show` / `ip -4 -json route show` in a Docker 20.10 container.
@@ -127,4 +128,9 @@ test("ip -batch's report of its failing line is read back", () => {
   // A line number outside the batch, or no report at all, is not trusted.
   assert.equal(batchFailure('Command failed -:9\n', 4), undefined);
   assert.equal(batchFailure('Segmentation fault\n', 4), undefined);
+});
+
+test('ip -json -batch: one line of JSON per command, anything else is refused', () => {
+  assert.deepEqual(splitQuery('[{"a":1}]\n[]\n', 2), ['[{"a":1}]', '[]']);
+  assert.throws(() => splitQuery('[]\n', 2), /1 results for 2 commands/);
 });

@@ -29,6 +29,8 @@ interface IpRouteJson {
 export interface IpRunner {
   (args: string[]): string;
   batch?: (cmds: string[][]) => void;
+  /** Several reads in one `ip -json -batch -` process: each command's JSON, in order. */
+  query?: (cmds: string[][]) => string[];
 }
 
 /** A failed `ip -batch` line: which command (0-based) and what ip said about it. */
@@ -62,6 +64,14 @@ export function ipRunner(wrap: readonly string[] = []): IpRunner {
   return Object.assign(
     (args: string[]) => execFileSync(file, [...pre, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
     {
+      query: (cmds: string[][]) => {
+        const out = execFileSync(file, [...pre, '-json', '-batch', '-'], {
+          input: cmds.map((c) => `${c.join(' ')}\n`).join(''),
+          encoding: 'utf8',
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        return splitQuery(out, cmds.length);
+      },
       batch: (cmds: string[][]) => {
         try {
           execFileSync(file, [...pre, '-batch', '-'], {
@@ -76,6 +86,13 @@ export function ipRunner(wrap: readonly string[] = []): IpRunner {
       },
     },
   );
+}
+
+/** `ip -json -batch` prints one line of JSON per command (iproute2 ends each object with one). */
+export function splitQuery(out: string, count: number): string[] {
+  const lines = out.split('\n').filter((l) => l.trim() !== '');
+  if (lines.length !== count) throw new Error(`ip -json -batch: ${lines.length} results for ${count} commands`);
+  return lines;
 }
 
 /** `ip` in this process's network namespace (the launcher's, inside the container's sandbox). */
@@ -116,9 +133,13 @@ export function parseRoutes(json: string): NetRoute[] {
     .map((r) => ({ dst: r.dst, dev: r.dev, ...(r.gateway ? { gateway: r.gateway } : {}) }));
 }
 
+/** The interfaces and IPv4 routes (`route show` is IPv4's table): one `ip` process when it can. */
 export function readNetns(ip: IpRunner = runIp): { ifaces: NetIface[]; routes: NetRoute[] } {
-  return {
-    ifaces: parseIfaces(ip(['-json', 'addr', 'show'])),
-    routes: parseRoutes(ip(['-4', '-json', 'route', 'show'])),
-  };
+  const [addr, route] = ip.query
+    ? ip.query([
+        ['addr', 'show'],
+        ['route', 'show'],
+      ])
+    : [ip(['-json', 'addr', 'show']), ip(['-4', '-json', 'route', 'show'])];
+  return { ifaces: parseIfaces(addr ?? ''), routes: parseRoutes(route ?? '') };
 }
