@@ -80,7 +80,8 @@ export function guestCmdline(opts: {
   // units cut an idle guest's touched RAM by ~5 MiB (docs/performance.md).
   const args = ['console=ttyS0', 'panic=-1', 'cryptomgr.notests', 'percpu_alloc=page'];
   if (!opts.kernelDebug) args.push('quiet', 'loglevel=1');
-  // microvm has no HPET/PM timer: under TCG the PIT calibration can hang without this.
+  // microvm has no HPET/PM timer: under TCG the PIT calibration can hang without this. The
+  // runcvm kernel takes the CPU's rate from it too (guest/kernel/patches/0002-…): no PIT loop.
   if (opts.accel === 'tcg' && opts.tscKhz) args.push(`tsc_early_khz=${opts.tscKhz}`, 'tsc=reliable');
   if (opts.accel === 'tcg') args.push(...tcgBootArgs());
   if (opts.debug) args.push('runcvm.debug=1');
