@@ -8,6 +8,7 @@ import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import { runcvmVersion } from '../common/version.ts';
 import { MKE2FS } from '../launcher/disks.ts';
+import { NSENTER } from '../network/netns.ts';
 import { DEFAULT_CACHE_DIR, ImageCache } from '../rootfs/cache.ts';
 import { type HostConfig, readHostConfig } from '../runtime/host-config.ts';
 import { DEFAULT_SETTINGS, type HostSettings, readHostSettings } from '../runtime/host-settings.ts';
@@ -141,6 +142,9 @@ export function gatherHostFacts(prefix: string): HostFacts {
       programVersion('node', node, ['--version'], /^v(\S+)/m),
       programVersion('qemu', QEMU_BINARY, ['--version'], /QEMU emulator version (\S+)/),
       programVersion('virtiofsd', VIRTIOFSD_BINARY, ['--version'], /virtiofsd version (\S+)/),
+      // `create` hands the network over with them, in the sandbox's namespace (network/netns.ts).
+      programVersion('nsenter', NSENTER, ['--version'], /nsenter from util-linux (\S+)/),
+      programVersion('ip', 'ip', ['-V'], /iproute2-([^,\s]+)/),
     ],
     optional: [
       {
