@@ -313,12 +313,27 @@ static int name_spare(int s, const struct spare_req *sp, struct agent_err *e)
 	return rename_nic(s, cur, sp->name, e);
 }
 
+void net_lo_up(struct net_state *st)
+{
+	struct agent_err e;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		log_warn("network: socket: %s", strerror(errno));
+		return;
+	}
+	if (set_flags_up(s, "lo", &e) == 0)
+		st->lo_up = 1;
+	else
+		agent_err_log(&e);
+	close(s);
+}
+
 int net_setup(struct net_state *st, const struct net_config *n, struct agent_err *e)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return agent_err_sys(e, errno, "network: socket");
-	int rc = set_flags_up(s, "lo", e);
+	int rc = st->lo_up ? 0 : set_flags_up(s, "lo", e);
 	int in_place = rc == 0 && names_in_place(n);
 	size_t total = n->nnics + n->nspares;
 	for (size_t i = 0; rc == 0 && !in_place && i < total; i++)
