@@ -134,11 +134,6 @@ static void boot(struct agent *a)
 		power_off("agent port setup failed");
 	if (procs_init(&a->procs, &a->ctrs, &a->chan, &a->img) != 0)
 		power_off("cannot track processes");
-	/* What needs nothing from CONFIG, done while the host answers HELLO (docs/performance.md,
-	 * "the agent's setup"). */
-	modprobe_install(a->initramfs_fd);
-	net_lo_up(&a->net);
-	clock_mark("lo up, modprobe set");
 }
 
 /* A killed container's changes, written back by a VM of their own at the runtime's delete:
@@ -180,6 +175,7 @@ static void handle_config(struct agent *a, const struct frame *f)
 	if (mounts_setup_root(&a->img, &c, &e) != 0)
 		fatal_setup(a, e.errnum, e.msg);
 	clock_mark("root mounted");
+	modprobe_install(a->initramfs_fd);
 	/* The host has always been told EIO for a network that could not be set up. */
 	if (net_setup(&a->net, &c.net, &e) != 0)
 		fatal_setup(a, EIO, e.msg);

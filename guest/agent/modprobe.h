@@ -5,10 +5,9 @@
 /* Keeps the initramfs reachable before the switch to the workload's root: an O_PATH fd on its
  * root, held for the VM's life, or -1 (logged: no modules on demand). */
 int modprobe_keep_initramfs(void);
-/* Points the kernel's module helper at the initramfs copy of the agent through that fd (-1:
- * nothing to do). Kernel threads share PID 1's root, so after the switch a plain /sbin/modprobe
- * would be looked up in the image; the path goes through /proc, which moves into the new root
- * with the agent, so setting it at boot holds after the switch too. */
+/* After the switch: points the kernel's module helper at the initramfs copy of the agent through
+ * that fd (-1: nothing to do). Kernel threads share PID 1's root, so a plain /sbin/modprobe would
+ * be looked up in the image. */
 void modprobe_install(int initramfs_fd);
 /* True when the agent was started as the helper (argv[0] ends in "modprobe"). */
 int modprobe_invoked(const char *argv0);

@@ -44,18 +44,13 @@ struct net_config {
 struct net_state {
 	struct spare_req *spares;
 	size_t nspares;
-	int lo_up; /* net_lo_up brought lo up before CONFIG */
 };
 
 /* CONFIG tags 7 (NIC), 8 (ROUTE), 9 (DNS_RELAY), 11 (SPARE). Returns 0, -1 for a bad record, 1 if
  * not ours. */
 int net_config_record(struct net_config *n, uint16_t tag, const uint8_t *v, uint32_t len);
 void net_config_free(struct net_config *n);
-/* Brings lo up before CONFIG, while the host answers HELLO (boot): 13-18 ms under TCG that
- * nothing of CONFIG depends on. A failure is logged; net_setup tries again and reports it. */
-void net_lo_up(struct net_state *st);
-/* Brings lo up (unless net_lo_up did), configures each NIC and adds the routes. 0, or -1 with e
- * filled. */
+/* Brings lo up, configures each NIC and adds the routes. 0, or -1 with e filled. */
 int net_setup(struct net_state *st, const struct net_config *n, struct agent_err *e);
 /* A NIC outside the container's set (the volume link): found by MAC, named, configured, up. */
 int net_configure_link(const struct nic_req *r, struct agent_err *e);
