@@ -238,8 +238,17 @@ static void dev_symlink(const char *target, const char *path)
 		log_warn("symlink %s -> %s: %s", path, target, strerror(errno));
 }
 
+/* Whether the container's own mounts put something on path (Docker's /dev/shm). */
+static int has_mount(const struct vm_config *c, const char *path)
+{
+	for (size_t i = 0; i < c->nmounts; i++)
+		if (strcmp(c->mounts[i].dest, path) == 0)
+			return 1;
+	return 0;
+}
+
 /* /dev is the initramfs's devtmpfs (switch_root). */
-static int mount_dev(struct agent_err *e)
+static int mount_dev(const struct vm_config *c, struct agent_err *e)
 {
 	if (mount_at(e, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		     "newinstance,ptmxmode=0666,mode=0620,gid=5") != 0)
@@ -250,7 +259,9 @@ static int mount_dev(struct agent_err *e)
 		return fail(e, "remove /dev/ptmx");
 	if (symlink("pts/ptmx", "/dev/ptmx") != 0)
 		return fail(e, "symlink /dev/ptmx");
-	if (mount_at(e, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	/* Docker's own /dev/shm (apply_mounts) would hide this one: a tmpfs mount saved. */
+	if (!has_mount(c, "/dev/shm") &&
+	    mount_at(e, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		     "mode=1777,size=65536k") != 0)
 		return -1;
 	if (mkdir("/dev/mqueue", 0755) != 0 && errno != EEXIST)
@@ -302,7 +313,7 @@ int mounts_setup_root(struct imgroot *ir, const struct vm_config *c, struct agen
 	/* Switching first makes image symlinks in mount destinations resolve inside the root. */
 	if (switch_root(ir, c, e) != 0)
 		return -1;
-	if (mount_dev(e) != 0)
+	if (mount_dev(c, e) != 0)
 		return -1;
 	mount_cgroup2();
 	/* Volumes last, so that one below /dev or /sys is not hidden by those mounts. */
