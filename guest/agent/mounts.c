@@ -208,7 +208,10 @@ static int apply_mounts(const struct imgroot *ir, const struct vm_config *c, str
 			return -1;
 		if (!m->tmpfs)
 			continue;
-		if (mount_at(e, "tmpfs", m->dest, "tmpfs", m->flags & MS_USER_FLAGS, m->data) != 0)
+		/* Docker's /dev/shm is a tmpfs named "shm" (what df and /proc/mounts show under
+		 * runc); mount_dev leaves that path to it. */
+		const char *src = strcmp(m->dest, "/dev/shm") == 0 ? "shm" : "tmpfs";
+		if (mount_at(e, src, m->dest, "tmpfs", m->flags & MS_USER_FLAGS, m->data) != 0)
 			return -1;
 		log_debug("tmpfs %s flags 0x%x data %s", m->dest, m->flags, m->data ? m->data : "");
 	}
