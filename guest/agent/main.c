@@ -278,7 +278,8 @@ static int blocked_sigchld_fd(void)
 	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (fd < 0)
 		power_off("signalfd failed");
-	/* Writes to a stdin pipe whose reader is gone must fail with EPIPE, not kill PID 1. */
+	/* Writes to a stdin pipe whose reader is gone must fail with EPIPE, not kill PID 1. The
+	 * only signal the agent ignores: a child resets it before its exec (exec.c). */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		log_error("ignore SIGPIPE: %s", strerror(errno));
 	return fd;

@@ -31,16 +31,26 @@ static int do_mount(const char *src, const char *dst, const char *type, unsigned
 	return 0;
 }
 
+/* The initramfs's mounts (mounts_early) the new root needs too, with the same flags: one proc for
+ * the one PID namespace, one sysfs, and devtmpfs is one instance anyway. In the order the root
+ * had them before, so that a container's /proc/mounts lists them as it did. */
+static const struct early_mount {
+	const char *path, *type;
+	unsigned long flags;
+	const char *data;
+} early[] = {{"/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL},
+	     {"/dev", "devtmpfs", MS_NOSUID, "mode=0755"},
+	     {"/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL}};
+#define NEARLY (sizeof early / sizeof *early)
+
+/* boot() mounted /proc already (to read the command line): a second one would only hide it.
+ * CONFIG_DEVTMPFS_MOUNT does not apply to an initramfs: /dev is mounted here too. */
 int mounts_early(void)
 {
-	unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	if (do_mount("proc", "/proc", "proc", safe, NULL) != 0)
-		return -1;
-	if (do_mount("sysfs", "/sys", "sysfs", safe, NULL) != 0)
-		return -1;
-	/* CONFIG_DEVTMPFS_MOUNT does not apply to an initramfs: mount it ourselves. */
-	if (do_mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") != 0)
-		return -1;
+	for (size_t i = 1; i < NEARLY; i++)
+		if (do_mount(early[i].type, early[i].path, early[i].type, early[i].flags,
+			     early[i].data) != 0)
+			return -1;
 	return 0;
 }
 
@@ -67,6 +77,47 @@ int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* Moves them into the new root rather than unmounting them and mounting new ones there: the new
+ * proc, devtmpfs and sysfs mounts cost ~15 ms of every start under TCG (docs/performance.md, "the
+ * agent's setup"). Only onto a plain directory (made when missing): an image's symlink would
+ * resolve outside the new root before the chroot, so such a mount point gets a new mount after
+ * the chroot instead, as before. Sets moved[i] for each. */
+static int move_early_mounts(int moved[NEARLY], struct agent_err *e)
+{
+	char dst[64];
+	for (size_t i = 0; i < NEARLY; i++) {
+		struct stat st;
+		snprintf(dst, sizeof dst, NEWROOT "%s", early[i].path);
+		moved[i] = 0;
+		if (lstat(dst, &st) != 0) {
+			if (errno != ENOENT || mkdir(dst, 0755) != 0)
+				return fail(e, "create mount point %s in the new root",
+					    early[i].path);
+		} else if (!S_ISDIR(st.st_mode)) {
+			/* Not needed any more; open fds (port, console) keep /dev's alive. */
+			if (umount2(early[i].path, MNT_DETACH) != 0)
+				log_warn("detach initramfs %s: %s", early[i].path, strerror(errno));
+			continue;
+		}
+		if (mount(early[i].path, dst, NULL, MS_MOVE, NULL) == 0)
+			moved[i] = 1;
+		else if (errno != EINVAL)
+			return fail(e, "move the initramfs's %s into the new root", early[i].path);
+		/* EINVAL: not mounted at boot (logged then); a new mount after the chroot. */
+	}
+	return 0;
+}
+
+static int mount_at(struct agent_err *e, const char *src, const char *dst, const char *type,
+		    unsigned long flags, const char *data)
+{
+	if (mkdir_p(dst, 0755) != 0)
+		return fail(e, "create mount point %s for %s", dst, type);
+	if (mount(src, dst, type, flags, data) != 0)
+		return fail(e, "mount %s on %s", type, dst);
+	return 0;
+}
+
 /* The initramfs cannot be pivot_root'ed: move the new root over / and chroot into it. */
 static int switch_root(struct imgroot *ir, const struct vm_config *c, struct agent_err *e)
 {
@@ -78,12 +129,9 @@ static int switch_root(struct imgroot *ir, const struct vm_config *c, struct age
 	} else if (mount(c->root_tag, NEWROOT, "virtiofs", 0, NULL) != 0) {
 		return fail(e, "mount virtiofs %s on %s", c->root_tag, NEWROOT);
 	}
-	/* Open fds (port, console) keep the old /dev alive; the mounts themselves are not needed.
-	 */
-	const char *old[] = {"/dev", "/sys", "/proc"};
-	for (size_t i = 0; i < sizeof old / sizeof *old; i++)
-		if (umount2(old[i], MNT_DETACH) != 0)
-			log_warn("detach initramfs %s: %s", old[i], strerror(errno));
+	int moved[NEARLY];
+	if (move_early_mounts(moved, e) != 0)
+		return -1;
 	if (chdir(NEWROOT) != 0)
 		return fail(e, "chdir %s", NEWROOT);
 	if (mount(".", "/", NULL, MS_MOVE, NULL) != 0)
@@ -92,16 +140,10 @@ static int switch_root(struct imgroot *ir, const struct vm_config *c, struct age
 		return fail(e, "chroot %s", NEWROOT);
 	if (chdir("/") != 0)
 		return fail(e, "chdir / in the new root");
-	return 0;
-}
-
-static int mount_at(struct agent_err *e, const char *src, const char *dst, const char *type,
-		    unsigned long flags, const char *data)
-{
-	if (mkdir_p(dst, 0755) != 0)
-		return fail(e, "create mount point %s for %s", dst, type);
-	if (mount(src, dst, type, flags, data) != 0)
-		return fail(e, "mount %s on %s", type, dst);
+	for (size_t i = 0; i < NEARLY; i++)
+		if (!moved[i] && mount_at(e, early[i].type, early[i].path, early[i].type,
+					  early[i].flags, early[i].data) != 0)
+			return -1;
 	return 0;
 }
 
@@ -166,7 +208,10 @@ static int apply_mounts(const struct imgroot *ir, const struct vm_config *c, str
 			return -1;
 		if (!m->tmpfs)
 			continue;
-		if (mount_at(e, "tmpfs", m->dest, "tmpfs", m->flags & MS_USER_FLAGS, m->data) != 0)
+		/* Docker's /dev/shm is a tmpfs named "shm" (what df and /proc/mounts show under
+		 * runc); mount_dev leaves that path to it. */
+		const char *src = strcmp(m->dest, "/dev/shm") == 0 ? "shm" : "tmpfs";
+		if (mount_at(e, src, m->dest, "tmpfs", m->flags & MS_USER_FLAGS, m->data) != 0)
 			return -1;
 		log_debug("tmpfs %s flags 0x%x data %s", m->dest, m->flags, m->data ? m->data : "");
 	}
@@ -196,10 +241,18 @@ static void dev_symlink(const char *target, const char *path)
 		log_warn("symlink %s -> %s: %s", path, target, strerror(errno));
 }
 
-static int mount_dev(struct agent_err *e)
+/* Whether the container's own mounts put something on path (Docker's /dev/shm). */
+static int has_mount(const struct vm_config *c, const char *path)
 {
-	if (mount_at(e, "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") != 0)
-		return -1;
+	for (size_t i = 0; i < c->nmounts; i++)
+		if (strcmp(c->mounts[i].dest, path) == 0)
+			return 1;
+	return 0;
+}
+
+/* /dev is the initramfs's devtmpfs (switch_root). */
+static int mount_dev(const struct vm_config *c, struct agent_err *e)
+{
 	if (mount_at(e, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		     "newinstance,ptmxmode=0666,mode=0620,gid=5") != 0)
 		return -1;
@@ -209,7 +262,9 @@ static int mount_dev(struct agent_err *e)
 		return fail(e, "remove /dev/ptmx");
 	if (symlink("pts/ptmx", "/dev/ptmx") != 0)
 		return fail(e, "symlink /dev/ptmx");
-	if (mount_at(e, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	/* Docker's own /dev/shm (apply_mounts) would hide this one: a tmpfs mount saved. */
+	if (!has_mount(c, "/dev/shm") &&
+	    mount_at(e, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		     "mode=1777,size=65536k") != 0)
 		return -1;
 	if (mkdir("/dev/mqueue", 0755) != 0 && errno != EEXIST)
@@ -255,18 +310,13 @@ int mounts_setup_writeback(struct imgroot *ir, const struct vm_config *c, struct
 
 int mounts_setup_root(struct imgroot *ir, const struct vm_config *c, struct agent_err *e)
 {
-	unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	/* The volume link first: an image root's write-back target may come over it too. */
 	if (c->vol_link.present && volumes_link_up(&c->vol_link, e) != 0)
 		return -1;
 	/* Switching first makes image symlinks in mount destinations resolve inside the root. */
 	if (switch_root(ir, c, e) != 0)
 		return -1;
-	if (mount_at(e, "proc", "/proc", "proc", safe, NULL) != 0)
-		return -1;
-	if (mount_dev(e) != 0)
-		return -1;
-	if (mount_at(e, "sysfs", "/sys", "sysfs", safe, NULL) != 0)
+	if (mount_dev(c, e) != 0)
 		return -1;
 	mount_cgroup2();
 	/* Volumes last, so that one below /dev or /sys is not hidden by those mounts. */

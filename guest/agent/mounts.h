@@ -10,7 +10,7 @@
 
 struct imgroot; /* writeback.h: the image root's write-back state, filled for an image root */
 
-/* /proc, /sys and /dev of the initramfs. Returns -1 (logged) on failure. */
+/* /sys and /dev of the initramfs (boot() mounts its /proc). Returns -1 (logged) on failure. */
 int mounts_early(void);
 /* Mounts the root share, switches into it and builds the container's mounts. */
 int mounts_setup_root(struct imgroot *ir, const struct vm_config *c, struct agent_err *e);

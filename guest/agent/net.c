@@ -111,38 +111,75 @@ void net_config_free(struct net_config *n)
 	memset(n, 0, sizeof *n);
 }
 
+/* Whether link ifr->ifr_name has this MAC (0, copied to name), not (1) or is gone (-1). */
+static int mac_is(int s, struct ifreq *ifr, const uint8_t mac[6], char name[IFNAMSIZ])
+{
+	if (ioctl(s, SIOCGIFHWADDR, ifr) != 0) {
+		/* Gone since it was listed (e.g. a veth Docker just moved out): not ours. */
+		log_debug("network: MAC of %s: %s", ifr->ifr_name, strerror(errno));
+		return -1;
+	}
+	if (ifr->ifr_hwaddr.sa_family != ARPHRD_ETHER ||
+	    memcmp(ifr->ifr_hwaddr.sa_data, mac, 6) != 0)
+		return 1;
+	strcpy(name, ifr->ifr_name);
+	return 0;
+}
+
+static int find_by_dump(int s, const uint8_t mac[6], char name[IFNAMSIZ]);
+
+/* The links of a VM that has just booted have the indexes 1 (lo), 2, 3... in probe order: asks
+ * for each by index with ioctls, up to the first gap. Under TCG this costs ~1 ms where
+ * if_nameindex's netlink dump, code the guest runs for nothing else, cost 8-12 ms of every start
+ * (docs/performance.md, "the agent's setup"). 0 found, -1 not among them. */
+static int find_by_index(int s, const uint8_t mac[6], char name[IFNAMSIZ])
+{
+	for (int i = 1; i < 64; i++) {
+		struct ifreq ifr = {0};
+		ifr.ifr_ifindex = i;
+		if (ioctl(s, SIOCGIFNAME, &ifr) != 0)
+			return -1;
+		if (mac_is(s, &ifr, mac, name) == 0)
+			return 0;
+	}
+	return -1;
+}
+
 /* The kernel names NICs eth0, eth1... in probe order; the host's order may differ, so match MACs.
- * Asks the kernel (a netlink dump and one ioctl per link) rather than reading each link's sysfs
- * address file: under TCG a scan of /sys/class/net cost ~3 ms, several times per start. */
+ * Asks the kernel (ioctls, else a netlink dump and one ioctl per link) rather than reading each
+ * link's sysfs address file: under TCG a scan of /sys/class/net cost ~3 ms, several times per
+ * start. The dump covers what the index walk cannot: links made and removed since the boot
+ * (Docker-in-Docker's veths) leave gaps. */
 static int find_by_mac(const uint8_t mac[6], char name[IFNAMSIZ])
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		log_error("network: socket: %s", strerror(errno));
+		return -1;
+	}
+	int found = find_by_index(s, mac, name);
+	if (found != 0)
+		found = find_by_dump(s, mac, name);
+	if (close(s) != 0)
+		log_error("network: close socket: %s", strerror(errno));
+	return found;
+}
+
+static int find_by_dump(int s, const uint8_t mac[6], char name[IFNAMSIZ])
 {
 	struct if_nameindex *links = if_nameindex();
 	if (!links) {
 		log_error("network: list links: %s", strerror(errno));
 		return -1;
 	}
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		log_error("network: socket: %s", strerror(errno));
 	int found = -1;
-	for (struct if_nameindex *l = links; s >= 0 && found != 0 && l->if_index != 0; l++) {
+	for (struct if_nameindex *l = links; found != 0 && l->if_index != 0; l++) {
 		struct ifreq ifr = {0};
 		if (strlen(l->if_name) >= IFNAMSIZ)
 			continue;
 		strcpy(ifr.ifr_name, l->if_name);
-		if (ioctl(s, SIOCGIFHWADDR, &ifr) != 0) {
-			/* Gone since the dump (e.g. a veth Docker just moved out): not ours. */
-			log_debug("network: MAC of %s: %s", l->if_name, strerror(errno));
-			continue;
-		}
-		if (ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER &&
-		    memcmp(ifr.ifr_hwaddr.sa_data, mac, 6) == 0) {
-			strcpy(name, l->if_name);
-			found = 0;
-		}
+		found = mac_is(s, &ifr, mac, name) == 0 ? 0 : -1;
 	}
-	if (s >= 0 && close(s) != 0)
-		log_error("network: close socket: %s", strerror(errno));
 	if_freenameindex(links);
 	return found;
 }

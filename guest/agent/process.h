@@ -22,7 +22,7 @@ struct procs {
 	size_t nrefs_cap;
 	size_t backlog;		    /* stdin bytes queued over every process */
 	int root_pidns;		    /* the agent's own PID namespace, to return to after a fork */
-	int init_pidns, init_mntns; /* process 1's, which exec processes join */
+	int init_pidns, init_mntns; /* process 1's, for exec processes; opened at the first */
 	int init_done;		    /* EXIT of process 1 sent */
 	struct ctrs *ctrs;	    /* borrowed: the pod's containers (struct agent) */
 	struct chan *ch;	    /* borrowed: the channel to the host */

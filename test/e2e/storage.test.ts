@@ -253,10 +253,16 @@ describe('tmpfs, --read-only, --shm-size', () => {
       'sh',
       '-c',
       'stat -c "%n %a" /run /t; df -k /run /t /dev/shm | tail -3 | awk \'{print $1, $2, $6}\'; ' +
-        'dd if=/dev/zero of=/t/fill bs=1M count=20 2>/dev/null || echo t-full',
+        'dd if=/dev/zero of=/t/fill bs=1M count=20 2>/dev/null || echo t-full; ' +
+        // One /dev/shm, as runc's: no mount of the agent's own hidden under it.
+        'grep " /dev/shm " /proc/mounts',
     ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, '/run 1777\n/t 700\ntmpfs 65536 /run\ntmpfs 16384 /t\nshm 32768 /dev/shm\nt-full\n');
+    assert.equal(
+      r.stdout,
+      '/run 1777\n/t 700\ntmpfs 65536 /run\ntmpfs 16384 /t\nshm 32768 /dev/shm\nt-full\n' +
+        'shm /dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,size=32768k 0 0\n',
+    );
   });
 
   test('--read-only: the root is read-only, volumes, tmpfs and RUNCVM_DISKS stay writable', async () => {
