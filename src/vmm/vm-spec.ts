@@ -90,7 +90,7 @@ export function guestCmdline(opts: {
 }
 
 /**
- * Two boot steps that cost ~100 ms each under TCG and next to nothing on hardware
+ * Boot steps that cost 40-100 ms each under TCG and next to nothing on hardware
  * (docs/performance.md, "The kernel's boot under TCG"):
  * - noreplace-smp: with one CPU present the kernel rewrites every `lock` prefix of its text to a
  *   no-op, and each write to already translated code makes QEMU drop and retranslate that page.
@@ -100,10 +100,13 @@ export function guestCmdline(opts: {
  *   (its calibration measures 999.4 MHz here); the runcvm kernel takes the frequency from this
  *   parameter (guest/kernel/patches/0001-apic-khz-param.patch). Other kernels ignore it: a
  *   dotted parameter no built-in code claims is a module's, never passed on to init.
+ * - runcvm.init_poison=0: the kernel filled its freed init code with a poison byte, and each write
+ *   to a page of executed code makes QEMU drop that page's translations (~40 ms of every boot);
+ *   the runcvm kernel frees it as it is (0003-init-poison-param.patch).
  * KVM guests get a TSC-deadline timer and keep the kernel's defaults.
  */
 function tcgBootArgs(): string[] {
-  return ['noreplace-smp', `runcvm.apic_khz=${QEMU_APIC_KHZ}`];
+  return ['noreplace-smp', `runcvm.apic_khz=${QEMU_APIC_KHZ}`, 'runcvm.init_poison=0'];
 }
 
 const QEMU_APIC_KHZ = 1_000_000;
