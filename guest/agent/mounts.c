@@ -81,12 +81,16 @@ int mkdir_p(const char *path, mode_t mode)
  * proc, devtmpfs and sysfs mounts cost ~15 ms of every start under TCG (docs/performance.md, "the
  * agent's setup"). Only onto a plain directory (made when missing): an image's symlink would
  * resolve outside the new root before the chroot, so such a mount point gets a new mount after
- * the chroot instead, as before. Sets moved[i] for each. */
+ * the chroot instead, as before. Sets moved[i] for each.
+ * /proc is bound, not moved: an image root's live write-back process was forked while the root
+ * was still the initramfs's (rootimg.c) and stays there, and it reaches a symlink's xattrs
+ * through /proc/self/fd (xattrs.c); without a /proc of its own there every symlink failed. */
 static int move_early_mounts(int moved[NEARLY], struct agent_err *e)
 {
 	char dst[64];
 	for (size_t i = 0; i < NEARLY; i++) {
 		struct stat st;
+		int is_proc = strcmp(early[i].path, "/proc") == 0;
 		snprintf(dst, sizeof dst, NEWROOT "%s", early[i].path);
 		moved[i] = 0;
 		if (lstat(dst, &st) != 0) {
@@ -95,8 +99,17 @@ static int move_early_mounts(int moved[NEARLY], struct agent_err *e)
 					    early[i].path);
 		} else if (!S_ISDIR(st.st_mode)) {
 			/* Not needed any more; open fds (port, console) keep /dev's alive. */
-			if (umount2(early[i].path, MNT_DETACH) != 0)
+			if (!is_proc && umount2(early[i].path, MNT_DETACH) != 0)
 				log_warn("detach initramfs %s: %s", early[i].path, strerror(errno));
+			continue;
+		}
+		if (is_proc) {
+			/* A bind of an empty directory would hide the new proc: only a mounted one. */
+			if (access("/proc/self", F_OK) != 0)
+				continue;
+			if (mount("/proc", dst, NULL, MS_BIND, NULL) != 0)
+				return fail(e, "bind the initramfs's /proc into the new root");
+			moved[i] = 1;
 			continue;
 		}
 		if (mount(early[i].path, dst, NULL, MS_MOVE, NULL) == 0)
