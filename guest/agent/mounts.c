@@ -104,7 +104,8 @@ static int move_early_mounts(int moved[NEARLY], struct agent_err *e)
 			continue;
 		}
 		if (is_proc) {
-			/* A bind of an empty directory would hide the new proc: only a mounted one. */
+			/* A bind of an empty directory would hide the new proc: only a mounted one.
+			 */
 			if (access("/proc/self", F_OK) != 0)
 				continue;
 			if (mount("/proc", dst, NULL, MS_BIND, NULL) != 0)
